@@ -1,0 +1,33 @@
+// Internal: the CUDA runtime as cuseg uses it. Every call and every launch goes through
+// CUSEG_CUDA_CHECK / CUSEG_CUDA_CHECK_LAUNCH, so errors carry file, line and CUDA's message.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include "cuseg/core/error.h"
+
+namespace cuseg::cuda {
+
+[[noreturn]] void throw_cuda_error(cudaError_t err, const char* what, const char* file, int line);
+
+// The stream all of cuseg's work on `device` is queued on (created once, non-blocking).
+cudaStream_t stream(int device);
+
+// Makes `device` current for the calling thread.
+void set_device(int device);
+
+inline unsigned grid_1d(int64_t n, int threads) {
+  int64_t blocks = (n + threads - 1) / threads;
+  return unsigned(blocks < 1 ? 1 : blocks);
+}
+
+}  // namespace cuseg::cuda
+
+#define CUSEG_CUDA_CHECK(expr)                                                      \
+  do {                                                                              \
+    cudaError_t cuseg_err_ = (expr);                                                \
+    if (cuseg_err_ != cudaSuccess)                                                  \
+      ::cuseg::cuda::throw_cuda_error(cuseg_err_, #expr, __FILE__, __LINE__);      \
+  } while (0)
+
+#define CUSEG_CUDA_CHECK_LAUNCH() CUSEG_CUDA_CHECK(cudaGetLastError())

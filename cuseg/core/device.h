@@ -1,0 +1,38 @@
+// Where a tensor lives. The CUDA runtime is probed once; no driver, an old driver, no device or
+// an empty CUDA_VISIBLE_DEVICES all read as "no CUDA device", quietly, never as a crash.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace cuseg {
+
+enum class DeviceKind : uint8_t { CPU, CUDA };
+
+struct Device {
+  DeviceKind kind = DeviceKind::CPU;
+  int index = 0;
+
+  static Device cpu() { return {DeviceKind::CPU, 0}; }
+  static Device cuda(int index = 0) { return {DeviceKind::CUDA, index}; }
+  static Device parse(const std::string& text);  // "cpu", "cuda", "cuda:1"
+
+  bool is_cpu() const { return kind == DeviceKind::CPU; }
+  bool is_cuda() const { return kind == DeviceKind::CUDA; }
+  std::string str() const;  // "cpu", "cuda:0"
+  bool operator==(const Device&) const = default;
+};
+
+// Number of usable CUDA devices: 0 in a CPU-only build or when CUDA cannot run here.
+int cuda_device_count();
+bool cuda_available();
+// One line: the devices found, or why CUDA cannot be used ("built without CUDA",
+// "CUDA driver version is insufficient for CUDA runtime version", ...).
+std::string cuda_status();
+// Name of device `index` ("NVIDIA H100 80GB HBM3"), or "" if there is none.
+std::string cuda_device_name(int index);
+
+// Waits until all work queued on the device's stream has finished (no-op for the CPU).
+void synchronize(Device device);
+
+}  // namespace cuseg

@@ -1,0 +1,96 @@
+#include "cuseg/core/memory.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include "cuseg/config.h"
+#include "cuseg/core/error.h"
+#if CUSEG_HAS_CUDA
+#include "cuseg/core/cuda/runtime.h"
+#endif
+
+namespace cuseg {
+
+namespace {
+constexpr size_t kHostAlignment = 64;  // a cache line; also enough for any vector load
+
+#if !CUSEG_HAS_CUDA
+[[noreturn]] void no_cuda(const char* what, Device device) {
+  throw_error(str_cat(what, ": ", device.str(), " requested but ", cuda_status()));
+}
+#endif
+}  // namespace
+
+void* allocate_bytes(size_t bytes, Device device, HostMemory host) {
+  if (bytes == 0) bytes = 1;  // a valid, unique pointer even for empty tensors
+  if (device.is_cpu() && host == HostMemory::Pageable) {
+    void* p = ::operator new(bytes, std::align_val_t(kHostAlignment), std::nothrow);
+    CUSEG_CHECK(p != nullptr, "allocate_bytes: out of host memory asking for ", bytes, " bytes");
+    return p;
+  }
+#if CUSEG_HAS_CUDA
+  void* p = nullptr;
+  if (device.is_cpu()) {
+    CUSEG_CUDA_CHECK(cudaMallocHost(&p, bytes));
+  } else {
+    cudaStream_t s = cuda::stream(device.index);
+    cudaError_t err = cudaMallocAsync(&p, bytes, s);
+    if (err == cudaErrorMemoryAllocation) {
+      cudaGetLastError();
+      size_t free_b = 0, total_b = 0;
+      cudaMemGetInfo(&free_b, &total_b);
+      throw_error(str_cat("allocate_bytes: out of memory on ", device.str(), " asking for ", bytes,
+                          " bytes (", free_b, " of ", total_b, " bytes free)"));
+    }
+    CUSEG_CUDA_CHECK(err);
+  }
+  return p;
+#else
+  no_cuda("allocate_bytes", device);
+#endif
+}
+
+void free_bytes(void* ptr, Device device, HostMemory host) noexcept {
+  if (ptr == nullptr) return;
+  if (device.is_cpu() && host == HostMemory::Pageable) {
+    ::operator delete(ptr, std::align_val_t(kHostAlignment));
+    return;
+  }
+#if CUSEG_HAS_CUDA
+  // Errors are dropped on purpose: a destructor cannot throw, and at process exit the runtime
+  // may already be unloading (cudaErrorCudartUnloading), which is harmless.
+  if (device.is_cpu()) {
+    cudaFreeHost(ptr);
+  } else {
+    cudaSetDevice(device.index);
+    cudaFreeAsync(ptr, cuda::stream(device.index));
+  }
+  cudaGetLastError();
+#endif
+}
+
+void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes) {
+  if (bytes == 0) return;
+  if (dst_device.is_cpu() && src_device.is_cpu()) {
+    std::memcpy(dst, src, bytes);
+    return;
+  }
+#if CUSEG_HAS_CUDA
+  if (dst_device.is_cuda() && src_device.is_cuda() && dst_device.index != src_device.index) {
+    // Order after the source's pending work, copy, and let the destination's stream wait for it.
+    CUSEG_CUDA_CHECK(cudaStreamSynchronize(cuda::stream(src_device.index)));
+    CUSEG_CUDA_CHECK(cudaMemcpyPeerAsync(dst, dst_device.index, src, src_device.index, bytes,
+                                         cuda::stream(dst_device.index)));
+    return;
+  }
+  int dev = dst_device.is_cuda() ? dst_device.index : src_device.index;
+  cudaStream_t s = cuda::stream(dev);
+  CUSEG_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDefault, s));
+  if (dst_device.is_cpu()) CUSEG_CUDA_CHECK(cudaStreamSynchronize(s));
+#else
+  no_cuda("copy_bytes", dst_device.is_cuda() ? dst_device : src_device);
+#endif
+}
+
+}  // namespace cuseg

@@ -1,0 +1,138 @@
+#include "cuseg/kernels/cpu/softmax.h"
+
+#include <cmath>
+
+namespace cuseg::cpu {
+
+namespace {
+
+// max and log Σ exp(x − max) of one row: the max shift keeps exp from overflowing for logits
+// of any magnitude.
+template <class T>
+void row_max_logsumexp(const T* x, int channels, T& max_out, T& log_sum_out) {
+  T m = x[0];
+  for (int c = 1; c < channels; ++c) m = x[c] > m ? x[c] : m;
+  T sum = T(0);
+  for (int c = 0; c < channels; ++c) sum += std::exp(x[c] - m);
+  max_out = m;
+  log_sum_out = std::log(sum);
+}
+
+}  // namespace
+
+template <class T>
+void softmax_forward(const T* x, T* y, const RowGeometry& g) {
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < g.rows; ++i) {
+    const T* in = x + i * g.channels;
+    T* out = y + i * g.channels;
+    T m, log_sum;
+    row_max_logsumexp(in, g.channels, m, log_sum);
+    for (int c = 0; c < g.channels; ++c) out[c] = std::exp(in[c] - m - log_sum);
+  }
+}
+
+template <class T>
+void softmax_backward(const T* y, const T* dy, T* dx, const RowGeometry& g) {
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < g.rows; ++i) {
+    const int64_t o = i * g.channels;
+    T dot = T(0);
+    for (int c = 0; c < g.channels; ++c) dot += dy[o + c] * y[o + c];
+    for (int c = 0; c < g.channels; ++c) dx[o + c] = y[o + c] * (dy[o + c] - dot);
+  }
+}
+
+template <class T>
+void log_softmax_forward(const T* x, T* y, const RowGeometry& g) {
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < g.rows; ++i) {
+    const T* in = x + i * g.channels;
+    T* out = y + i * g.channels;
+    T m, log_sum;
+    row_max_logsumexp(in, g.channels, m, log_sum);
+    for (int c = 0; c < g.channels; ++c) out[c] = in[c] - m - log_sum;
+  }
+}
+
+template <class T>
+void log_softmax_backward(const T* y, const T* dy, T* dx, const RowGeometry& g) {
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < g.rows; ++i) {
+    const int64_t o = i * g.channels;
+    T sum = T(0);
+    for (int c = 0; c < g.channels; ++c) sum += dy[o + c];
+    for (int c = 0; c < g.channels; ++c) dx[o + c] = dy[o + c] - std::exp(y[o + c]) * sum;
+  }
+}
+
+template <class T, class L>
+int64_t softmax_cross_entropy_forward(const T* logits, const L* labels, const T* class_weights,
+                                      T* loss, T* weight_sum, const RowGeometry& g,
+                                      int ignore_index) {
+  // Sums in double: they run over every pixel of the batch.
+  double loss_acc = 0.0, weight_acc = 0.0;
+  int64_t invalid = 0;
+#pragma omp parallel for schedule(static) reduction(+ : loss_acc, weight_acc, invalid)
+  for (int64_t i = 0; i < g.rows; ++i) {
+    const int label = int(labels[i]);
+    if (label == ignore_index) continue;
+    if (label < 0 || label >= g.channels) {
+      ++invalid;
+      continue;
+    }
+    const T* x = logits + i * g.channels;
+    T m, log_sum;
+    row_max_logsumexp(x, g.channels, m, log_sum);
+    const double weight = class_weights ? double(class_weights[label]) : 1.0;
+    loss_acc += weight * (double(m) + double(log_sum) - double(x[label]));
+    weight_acc += weight;
+  }
+  *loss = weight_acc > 0 ? T(loss_acc / weight_acc) : T(0);
+  *weight_sum = T(weight_acc);
+  return invalid;
+}
+
+template <class T, class L>
+void softmax_cross_entropy_backward(const T* logits, const L* labels, const T* class_weights,
+                                    const T* weight_sum, T* dlogits, double loss_grad,
+                                    const RowGeometry& g, int ignore_index) {
+  const double total = double(*weight_sum);
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < g.rows; ++i) {
+    const int label = int(labels[i]);
+    T* d = dlogits + i * g.channels;
+    if (label == ignore_index || label < 0 || label >= g.channels || total <= 0) {
+      for (int c = 0; c < g.channels; ++c) d[c] = T(0);
+      continue;
+    }
+    const T* x = logits + i * g.channels;
+    T m, log_sum;
+    row_max_logsumexp(x, g.channels, m, log_sum);
+    const double weight = class_weights ? double(class_weights[label]) : 1.0;
+    const T scale = T(loss_grad * weight / total);
+    for (int c = 0; c < g.channels; ++c) {
+      const T prob = std::exp(x[c] - m - log_sum);
+      d[c] = scale * (c == label ? prob - T(1) : prob);
+    }
+  }
+}
+
+#define CUSEG_INSTANTIATE_CE(T, L)                                                              \
+  template int64_t softmax_cross_entropy_forward<T, L>(const T*, const L*, const T*, T*, T*,   \
+                                                       const RowGeometry&, int);               \
+  template void softmax_cross_entropy_backward<T, L>(const T*, const L*, const T*, const T*, T*, \
+                                                     double, const RowGeometry&, int);
+#define CUSEG_INSTANTIATE(T)                                                               \
+  template void softmax_forward<T>(const T*, T*, const RowGeometry&);                      \
+  template void softmax_backward<T>(const T*, const T*, T*, const RowGeometry&);           \
+  template void log_softmax_forward<T>(const T*, T*, const RowGeometry&);                  \
+  template void log_softmax_backward<T>(const T*, const T*, T*, const RowGeometry&);       \
+  CUSEG_INSTANTIATE_CE(T, uint8_t)                                                         \
+  CUSEG_INSTANTIATE_CE(T, int32_t)
+CUSEG_INSTANTIATE(float)
+CUSEG_INSTANTIATE(double)
+#undef CUSEG_INSTANTIATE
+#undef CUSEG_INSTANTIATE_CE
+
+}  // namespace cuseg::cpu

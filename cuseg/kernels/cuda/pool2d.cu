@@ -1,0 +1,118 @@
+// One thread per output element (forward) or per input element (backward, gathering from the
+// outputs that cover it: no atomics, deterministic). Channels are innermost in NHWC, so
+// consecutive threads touch consecutive addresses. Window arithmetic comes from
+// kernels/pool_window.h, shared with the CPU reference.
+#include "cuseg/core/cuda/runtime.h"
+#include "cuseg/kernels/cuda/pool2d.h"
+#include "cuseg/kernels/pool_window.h"
+
+namespace cuseg::cuda {
+
+namespace {
+
+constexpr int kThreads = 256;
+
+struct Index4 {
+  int n, a, b, c;  // (n, row, column, channel) of a flat NHWC index
+};
+
+__device__ __forceinline__ Index4 unflatten(int64_t i, int rows, int cols, int channels) {
+  const int c = int(i % channels);
+  int64_t rest = i / channels;
+  const int b = int(rest % cols);
+  rest /= cols;
+  return {int(rest / rows), int(rest % rows), b, c};
+}
+
+__global__ void max_pool_forward_kernel(const float* __restrict__ x, float* __restrict__ y,
+                                        int32_t* __restrict__ argmax, PoolGeometry g) {
+  const int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
+  if (i >= g.y_size()) return;
+  const Index4 o = unflatten(i, g.P, g.Q, g.C);
+  const Span hs = pool_input_span(o.a, g.kernel_h, g.stride_h, g.pad_h, g.H);
+  const Span ws = pool_input_span(o.b, g.kernel_w, g.stride_w, g.pad_w, g.W);
+  float best = 0.f;
+  int32_t best_index = -1;
+  for (int h = hs.begin; h < hs.end; ++h)
+    for (int w = ws.begin; w < ws.end; ++w) {
+      const float v = __ldg(x + ((int64_t(o.n) * g.H + h) * g.W + w) * g.C + o.c);
+      if (best_index < 0 || max_pool_replaces(v, best)) {
+        best = v;
+        best_index = h * g.W + w;
+      }
+    }
+  y[i] = best;
+  argmax[i] = best_index;
+}
+
+__global__ void max_pool_backward_kernel(const float* __restrict__ dy,
+                                         const int32_t* __restrict__ argmax,
+                                         float* __restrict__ dx, PoolGeometry g) {
+  const int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
+  if (i >= g.x_size()) return;
+  const Index4 xi = unflatten(i, g.H, g.W, g.C);
+  const Span ps = pool_output_span(xi.a, g.kernel_h, g.stride_h, g.pad_h, g.P);
+  const Span qs = pool_output_span(xi.b, g.kernel_w, g.stride_w, g.pad_w, g.Q);
+  const int32_t self = xi.a * g.W + xi.b;
+  float acc = 0.f;
+  for (int p = ps.begin; p < ps.end; ++p)
+    for (int q = qs.begin; q < qs.end; ++q) {
+      const int64_t o = ((int64_t(xi.n) * g.P + p) * g.Q + q) * g.C + xi.c;
+      if (__ldg(argmax + o) == self) acc += __ldg(dy + o);
+    }
+  dx[i] = acc;
+}
+
+__global__ void avg_pool_forward_kernel(const float* __restrict__ x, float* __restrict__ y,
+                                        PoolGeometry g) {
+  const int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
+  if (i >= g.y_size()) return;
+  const Index4 o = unflatten(i, g.P, g.Q, g.C);
+  const Span hs = pool_input_span(o.a, g.kernel_h, g.stride_h, g.pad_h, g.H);
+  const Span ws = pool_input_span(o.b, g.kernel_w, g.stride_w, g.pad_w, g.W);
+  float sum = 0.f;
+  for (int h = hs.begin; h < hs.end; ++h)
+    for (int w = ws.begin; w < ws.end; ++w)
+      sum += __ldg(x + ((int64_t(o.n) * g.H + h) * g.W + w) * g.C + o.c);
+  y[i] = sum / float(avg_pool_divisor(g, o.a, o.b));
+}
+
+__global__ void avg_pool_backward_kernel(const float* __restrict__ dy, float* __restrict__ dx,
+                                         PoolGeometry g) {
+  const int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
+  if (i >= g.x_size()) return;
+  const Index4 xi = unflatten(i, g.H, g.W, g.C);
+  const Span ps = pool_output_span(xi.a, g.kernel_h, g.stride_h, g.pad_h, g.P);
+  const Span qs = pool_output_span(xi.b, g.kernel_w, g.stride_w, g.pad_w, g.Q);
+  float acc = 0.f;
+  for (int p = ps.begin; p < ps.end; ++p)
+    for (int q = qs.begin; q < qs.end; ++q)
+      acc += __ldg(dy + ((int64_t(xi.n) * g.P + p) * g.Q + q) * g.C + xi.c) /
+             float(avg_pool_divisor(g, p, q));
+  dx[i] = acc;
+}
+
+}  // namespace
+
+void max_pool2d_forward(const float* x, float* y, int32_t* argmax, const PoolGeometry& g, int device) {
+  max_pool_forward_kernel<<<grid_1d(g.y_size(), kThreads), kThreads, 0, stream(device)>>>(x, y, argmax, g);
+  CUSEG_CUDA_CHECK_LAUNCH();
+}
+
+void max_pool2d_backward(const float* dy, const int32_t* argmax, float* dx, const PoolGeometry& g,
+                         int device) {
+  max_pool_backward_kernel<<<grid_1d(g.x_size(), kThreads), kThreads, 0, stream(device)>>>(dy, argmax, dx, g);
+  CUSEG_CUDA_CHECK_LAUNCH();
+}
+
+void avg_pool2d_forward(const float* x, float* y, const PoolGeometry& g, int device) {
+  avg_pool_forward_kernel<<<grid_1d(g.y_size(), kThreads), kThreads, 0, stream(device)>>>(x, y, g);
+  CUSEG_CUDA_CHECK_LAUNCH();
+}
+
+void avg_pool2d_backward(const float* dy, float* dx, const PoolGeometry& g, int device) {
+  avg_pool_backward_kernel<<<grid_1d(g.x_size(), kThreads), kThreads, 0, stream(device)>>>(dy, dx, g);
+  CUSEG_CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace cuseg::cuda

@@ -1,0 +1,271 @@
+// Each row (one pixel's class scores) is handled by a group of G lanes of a warp, G the power
+// of two nearest above the channel count (at most 32): small class counts, the usual case in
+// segmentation, still keep every lane busy with its own row. Max and Σexp are computed in one
+// online pass (the running sum is rescaled when the max grows), then combined across the group
+// with shuffles.
+#include "cuseg/core/cuda/runtime.h"
+#include "cuseg/kernels/cuda/softmax.h"
+
+namespace cuseg::cuda {
+
+namespace {
+
+constexpr int kThreads = 256;
+
+struct MaxSum {
+  float max, sum;  // sum = Σ exp(x − max)
+};
+
+__device__ __forceinline__ MaxSum combine(MaxSum a, MaxSum b) {
+  if (a.max == -INFINITY) return b;
+  if (b.max == -INFINITY) return a;
+  const float m = fmaxf(a.max, b.max);
+  return {m, a.sum * expf(a.max - m) + b.sum * expf(b.max - m)};
+}
+
+// Max and Σexp of row `x` across the G lanes of a group; every lane gets the result.
+template <int G>
+__device__ __forceinline__ MaxSum row_max_sum(const float* x, int channels, int lane) {
+  MaxSum ms{-INFINITY, 0.f};
+  for (int c = lane; c < channels; c += G) {
+    const float v = __ldg(x + c);
+    if (v > ms.max) {
+      ms.sum = ms.sum * expf(ms.max - v) + 1.f;
+      ms.max = v;
+    } else {
+      ms.sum += expf(v - ms.max);
+    }
+  }
+#pragma unroll
+  for (int offset = G / 2; offset > 0; offset /= 2) {
+    MaxSum other{__shfl_xor_sync(0xffffffffu, ms.max, offset, G),
+                 __shfl_xor_sync(0xffffffffu, ms.sum, offset, G)};
+    ms = combine(ms, other);
+  }
+  return ms;
+}
+
+template <int G>
+__device__ __forceinline__ float group_sum(float v) {
+#pragma unroll
+  for (int offset = G / 2; offset > 0; offset /= 2) v += __shfl_xor_sync(0xffffffffu, v, offset, G);
+  return v;
+}
+
+// Row handled by this thread's group, and the thread's lane in it. Every lane of a warp reaches
+// the shuffles (rows past the end compute on row 0 and store nothing), as __shfl_sync requires.
+template <int G>
+struct RowSlot {
+  int64_t row;
+  int lane;
+  bool valid;
+};
+
+template <int G>
+__device__ __forceinline__ RowSlot<G> row_slot(int64_t step, int64_t rows) {
+  const int64_t row = (blockIdx.x * int64_t(blockDim.x) + threadIdx.x) / G + step;
+  return {row < rows ? row : 0, int(threadIdx.x % G), row < rows};
+}
+
+template <int G>
+__global__ void softmax_forward_kernel(const float* __restrict__ x, float* __restrict__ y,
+                                       RowGeometry g, bool log) {
+  const int64_t rows_per_grid = int64_t(gridDim.x) * blockDim.x / G;
+  for (int64_t step = 0; step < g.rows; step += rows_per_grid) {
+    const RowSlot<G> slot = row_slot<G>(step, g.rows);
+    const float* in = x + slot.row * g.channels;
+    const MaxSum ms = row_max_sum<G>(in, g.channels, slot.lane);
+    if (!slot.valid) continue;
+    float* out = y + slot.row * g.channels;
+    const float log_sum = logf(ms.sum);
+    for (int c = slot.lane; c < g.channels; c += G) {
+      const float shifted = __ldg(in + c) - ms.max - log_sum;
+      out[c] = log ? shifted : expf(shifted);
+    }
+  }
+}
+
+template <int G>
+__global__ void softmax_backward_kernel(const float* __restrict__ y, const float* __restrict__ dy,
+                                        float* __restrict__ dx, RowGeometry g, bool log) {
+  const int64_t rows_per_grid = int64_t(gridDim.x) * blockDim.x / G;
+  for (int64_t step = 0; step < g.rows; step += rows_per_grid) {
+    const RowSlot<G> slot = row_slot<G>(step, g.rows);
+    const int64_t o = slot.row * g.channels;
+    float partial = 0.f;  // Σ dy·y for softmax, Σ dy for log-softmax
+    for (int c = slot.lane; c < g.channels; c += G)
+      partial += log ? __ldg(dy + o + c) : __ldg(dy + o + c) * __ldg(y + o + c);
+    const float total = group_sum<G>(partial);
+    if (!slot.valid) continue;
+    for (int c = slot.lane; c < g.channels; c += G) {
+      const float yv = __ldg(y + o + c), dyv = __ldg(dy + o + c);
+      dx[o + c] = log ? dyv - expf(yv) * total : yv * (dyv - total);
+    }
+  }
+}
+
+__device__ __forceinline__ int label_at(const void* labels, bool u8, int64_t i) {
+  return u8 ? int(static_cast<const uint8_t*>(labels)[i]) : static_cast<const int32_t*>(labels)[i];
+}
+
+struct CePartial {
+  double loss, weight;
+  long long invalid;
+};
+
+// Grid-stride over rows; each block leaves one partial (loss, weight, invalid count) that the
+// final kernel sums in block order, so the loss is the same run after run.
+template <int G>
+__global__ void cross_entropy_forward_kernel(const float* __restrict__ logits, const void* labels,
+                                             bool labels_u8, const float* __restrict__ weights,
+                                             CePartial* partials, RowGeometry g, int ignore_index) {
+  double loss = 0.0, weight = 0.0;
+  long long invalid = 0;
+  const int64_t rows_per_grid = int64_t(gridDim.x) * blockDim.x / G;
+  for (int64_t step = 0; step < g.rows; step += rows_per_grid) {
+    const RowSlot<G> slot = row_slot<G>(step, g.rows);
+    const float* x = logits + slot.row * g.channels;
+    const MaxSum ms = row_max_sum<G>(x, g.channels, slot.lane);
+    if (!slot.valid || slot.lane != 0) continue;
+    const int label = label_at(labels, labels_u8, slot.row);
+    if (label == ignore_index) continue;
+    if (label < 0 || label >= g.channels) {
+      ++invalid;
+      continue;
+    }
+    const double w = weights ? double(weights[label]) : 1.0;
+    loss += w * (double(ms.max) + double(logf(ms.sum)) - double(x[label]));
+    weight += w;
+  }
+  __shared__ CePartial block[kThreads];
+  block[threadIdx.x] = {loss, weight, invalid};
+  __syncthreads();
+  for (int half = kThreads / 2; half > 0; half /= 2) {
+    if (threadIdx.x < half) {
+      block[threadIdx.x].loss += block[threadIdx.x + half].loss;
+      block[threadIdx.x].weight += block[threadIdx.x + half].weight;
+      block[threadIdx.x].invalid += block[threadIdx.x + half].invalid;
+    }
+    __syncthreads();
+  }
+  if (threadIdx.x == 0) partials[blockIdx.x] = block[0];
+}
+
+__global__ void cross_entropy_final_kernel(const CePartial* partials, int count, float* loss,
+                                           float* weight_sum, long long* invalid) {
+  CePartial total{0.0, 0.0, 0};
+  for (int i = 0; i < count; ++i) {
+    total.loss += partials[i].loss;
+    total.weight += partials[i].weight;
+    total.invalid += partials[i].invalid;
+  }
+  *loss = total.weight > 0 ? float(total.loss / total.weight) : 0.f;
+  *weight_sum = float(total.weight);
+  *invalid = total.invalid;
+}
+
+template <int G>
+__global__ void cross_entropy_backward_kernel(const float* __restrict__ logits, const void* labels,
+                                              bool labels_u8, const float* __restrict__ weights,
+                                              const float* __restrict__ weight_sum,
+                                              float* __restrict__ dlogits, float loss_grad,
+                                              RowGeometry g, int ignore_index) {
+  const float total = *weight_sum;
+  const int64_t rows_per_grid = int64_t(gridDim.x) * blockDim.x / G;
+  for (int64_t step = 0; step < g.rows; step += rows_per_grid) {
+    const RowSlot<G> slot = row_slot<G>(step, g.rows);
+    const float* x = logits + slot.row * g.channels;
+    const MaxSum ms = row_max_sum<G>(x, g.channels, slot.lane);
+    if (!slot.valid) continue;
+    float* d = dlogits + slot.row * g.channels;
+    const int label = label_at(labels, labels_u8, slot.row);
+    if (label == ignore_index || label < 0 || label >= g.channels || !(total > 0.f)) {
+      for (int c = slot.lane; c < g.channels; c += G) d[c] = 0.f;
+      continue;
+    }
+    const float scale = loss_grad * (weights ? weights[label] : 1.f) / total;
+    const float log_sum = logf(ms.sum);
+    for (int c = slot.lane; c < g.channels; c += G) {
+      const float prob = expf(__ldg(x + c) - ms.max - log_sum);
+      d[c] = scale * (c == label ? prob - 1.f : prob);
+    }
+  }
+}
+
+// Calls f(std::integral_constant<int, G>) for the group size that fits `channels`.
+template <class F>
+void with_group_size(int channels, F&& f) {
+  if (channels <= 1) return f(std::integral_constant<int, 1>{});
+  if (channels <= 2) return f(std::integral_constant<int, 2>{});
+  if (channels <= 4) return f(std::integral_constant<int, 4>{});
+  if (channels <= 8) return f(std::integral_constant<int, 8>{});
+  if (channels <= 16) return f(std::integral_constant<int, 16>{});
+  return f(std::integral_constant<int, 32>{});
+}
+
+unsigned blocks_for(const RowGeometry& g, int group) {
+  const int64_t rows_per_block = kThreads / group;
+  return unsigned(std::min<int64_t>((g.rows + rows_per_block - 1) / rows_per_block, 65535));
+}
+
+}  // namespace
+
+void softmax_forward(const float* x, float* y, const RowGeometry& g, bool log, int device) {
+  with_group_size(g.channels, [&](auto group) {
+    constexpr int G = decltype(group)::value;
+    softmax_forward_kernel<G><<<blocks_for(g, G), kThreads, 0, stream(device)>>>(x, y, g, log);
+  });
+  CUSEG_CUDA_CHECK_LAUNCH();
+}
+
+void softmax_backward(const float* y, const float* dy, float* dx, const RowGeometry& g, bool log,
+                      int device) {
+  with_group_size(g.channels, [&](auto group) {
+    constexpr int G = decltype(group)::value;
+    softmax_backward_kernel<G><<<blocks_for(g, G), kThreads, 0, stream(device)>>>(y, dy, dx, g, log);
+  });
+  CUSEG_CUDA_CHECK_LAUNCH();
+}
+
+int64_t softmax_cross_entropy_forward(const float* logits, const void* labels, bool labels_u8,
+                                      const float* class_weights, float* loss, float* weight_sum,
+                                      const RowGeometry& g, int ignore_index, int device) {
+  cudaStream_t s = stream(device);
+  // Few enough blocks that the final single-thread sum is negligible, enough to fill the GPU.
+  constexpr unsigned kMaxBlocks = 1024;
+  CePartial* partials = nullptr;
+  long long* invalid_dev = nullptr;
+  CUSEG_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&partials), kMaxBlocks * sizeof(CePartial), s));
+  CUSEG_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&invalid_dev), sizeof(long long), s));
+  unsigned blocks = 0;
+  with_group_size(g.channels, [&](auto group) {
+    constexpr int G = decltype(group)::value;
+    blocks = std::min(blocks_for(g, G), kMaxBlocks);
+    cross_entropy_forward_kernel<G><<<blocks, kThreads, 0, s>>>(logits, labels, labels_u8,
+                                                               class_weights, partials, g, ignore_index);
+  });
+  CUSEG_CUDA_CHECK_LAUNCH();
+  cross_entropy_final_kernel<<<1, 1, 0, s>>>(partials, int(blocks), loss, weight_sum, invalid_dev);
+  CUSEG_CUDA_CHECK_LAUNCH();
+  long long invalid = 0;
+  CUSEG_CUDA_CHECK(cudaMemcpyAsync(&invalid, invalid_dev, sizeof(invalid), cudaMemcpyDeviceToHost, s));
+  CUSEG_CUDA_CHECK(cudaFreeAsync(partials, s));
+  CUSEG_CUDA_CHECK(cudaFreeAsync(invalid_dev, s));
+  CUSEG_CUDA_CHECK(cudaStreamSynchronize(s));
+  return invalid;
+}
+
+void softmax_cross_entropy_backward(const float* logits, const void* labels, bool labels_u8,
+                                    const float* class_weights, const float* weight_sum,
+                                    float* dlogits, double loss_grad, const RowGeometry& g,
+                                    int ignore_index, int device) {
+  with_group_size(g.channels, [&](auto group) {
+    constexpr int G = decltype(group)::value;
+    cross_entropy_backward_kernel<G><<<blocks_for(g, G), kThreads, 0, stream(device)>>>(
+        logits, labels, labels_u8, class_weights, weight_sum, dlogits, float(loss_grad), g,
+        ignore_index);
+  });
+  CUSEG_CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace cuseg::cuda

@@ -1,0 +1,70 @@
+#include "cuseg/kernels/dispatch.h"
+
+namespace cuseg {
+
+const char* backend_name(Backend b) {
+  switch (b) {
+    case Backend::Auto: return "auto";
+    case Backend::Native: return "native";
+    case Backend::Cudnn: return "cudnn";
+  }
+  return "?";
+}
+
+namespace detail {
+
+std::string describe(std::initializer_list<Arg> args) {
+  std::string s;
+  for (const Arg& a : args) s += (s.empty() ? "" : ", ") + std::string(a.name) + " " + a.tensor.str();
+  return s;
+}
+
+void check_shapes(const char* op, std::initializer_list<Arg> args, int rank) {
+  for (const Arg& a : args) {
+    CUSEG_CHECK(a.tensor.defined(), op, ": ", a.name, " is undefined");
+    CUSEG_CHECK(rank < 0 || a.tensor.rank() == rank, op, ": ", a.name, " must have rank ", rank,
+                " (", describe(args), ")");
+    for (int i = 0; i < a.tensor.rank(); ++i)
+      CUSEG_CHECK(a.tensor.dim(i) > 0, op, ": ", a.name, " has a zero-sized dimension (",
+                  describe(args), ")");
+  }
+}
+
+void check_float_args(const char* op, std::initializer_list<Arg> args) {
+  const Arg& first = *args.begin();
+  for (const Arg& a : args) {
+    CUSEG_CHECK(a.tensor.device() == first.tensor.device(), op, ": ", first.name, " and ", a.name,
+                " are on different devices (", describe(args), ")");
+    CUSEG_CHECK(a.tensor.dtype() == first.tensor.dtype(), op, ": ", first.name, " and ", a.name,
+                " have different dtypes (", describe(args), ")");
+  }
+  const DType t = first.tensor.dtype();
+  CUSEG_CHECK(t == DType::f32 || t == DType::f64, op, ": dtype ", dtype_name(t),
+              " is not supported (f32, or f64 on the CPU) (", describe(args), ")");
+}
+
+void check_exact(const char* op, const Arg& arg, Device device, DType dtype, const Shape& shape) {
+  CUSEG_CHECK(arg.tensor.defined(), op, ": ", arg.name, " is undefined");
+  CUSEG_CHECK(arg.tensor.device() == device && arg.tensor.dtype() == dtype &&
+                  arg.tensor.shape() == shape,
+              op, ": ", arg.name, " is ", arg.tensor.str(), ", expected ", dtype_name(dtype),
+              shape.str(), "@", device.str());
+}
+
+Impl choose_impl(const char* op, Device device, DType dtype, Backend backend) {
+  if (device.is_cpu()) {
+    CUSEG_CHECK(backend != Backend::Cudnn, op, ": the cuDNN backend needs CUDA tensors");
+    return Impl::Cpu;
+  }
+  CUSEG_CHECK(CUSEG_HAS_CUDA, op, ": ", device.str(), " tensors but cuseg was built without CUDA");
+  CUSEG_CHECK(dtype == DType::f32, op, ": on the GPU only f32 is supported, got ",
+              dtype_name(dtype));
+  if (backend == Backend::Cudnn) {
+    CUSEG_CHECK(CUSEG_HAS_CUDNN, op, ": cuseg was built without cuDNN");
+    return Impl::Cudnn;
+  }
+  return Impl::Cuda;
+}
+
+}  // namespace detail
+}  // namespace cuseg

@@ -1,0 +1,56 @@
+// Internal: what every entry point does before it runs an op — validate the tensors, then pick
+// the implementation from their device, their dtype and the requested Backend.
+#pragma once
+
+#include <initializer_list>
+
+#include "cuseg/config.h"
+#include "cuseg/core/tensor.h"
+#include "cuseg/kernels/backend.h"
+
+namespace cuseg::detail {
+
+struct Arg {
+  const char* name;
+  const Tensor& tensor;
+};
+
+// "x f32[1,8,8,3]@cpu, w f32[4,3,3,3]@cpu"
+std::string describe(std::initializer_list<Arg> args);
+
+// Every argument is defined, has the given rank (−1: any) and no zero-sized dimension.
+void check_shapes(const char* op, std::initializer_list<Arg> args, int rank);
+// Every argument is on the first one's device and has its floating dtype (f32, or f64 on the
+// CPU).
+void check_float_args(const char* op, std::initializer_list<Arg> args);
+// `t` is on `device`, has dtype `dtype` and shape `shape`.
+void check_exact(const char* op, const Arg& arg, Device device, DType dtype, const Shape& shape);
+
+enum class Impl { Cpu, Cuda, Cudnn };
+// Throws when the backend cannot run on `device` or with `dtype` in this build.
+Impl choose_impl(const char* op, Device device, DType dtype, Backend backend);
+
+// Calls f(float{}) or f(double{}) for the CPU reference.
+template <class F>
+void cpu_dispatch(DType dtype, F&& f) {
+  if (dtype == DType::f64) {
+    f(double{});
+  } else {
+    f(float{});
+  }
+}
+
+}  // namespace cuseg::detail
+
+// The CUDA and cuDNN branches of a dispatch compile only where the build has them; elsewhere
+// choose_impl has already thrown before they could be reached.
+#if CUSEG_HAS_CUDA
+#define CUSEG_IF_CUDA(...) __VA_ARGS__
+#else
+#define CUSEG_IF_CUDA(...) ((void)0)
+#endif
+#if CUSEG_HAS_CUDNN
+#define CUSEG_IF_CUDNN(...) __VA_ARGS__
+#else
+#define CUSEG_IF_CUDNN(...) ((void)0)
+#endif

@@ -1,0 +1,42 @@
+// The sizes every implementation of an op needs, resolved and validated once by the entry
+// point: CPU references, CUDA kernels and cuDNN calls all take these plain structs.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "cuseg/core/hd.h"
+
+namespace cuseg {
+
+// Convolution y[N,P,Q,K] = x[N,H,W,C] ⋆ w[K,R,S,C].
+struct ConvGeometry {
+  int N, H, W, C;
+  int K, R, S;
+  int P, Q;
+  int stride_h, stride_w, pad_h, pad_w, dil_h, dil_w;
+
+  CUSEG_HD int64_t x_size() const { return int64_t(N) * H * W * C; }
+  CUSEG_HD int64_t w_size() const { return int64_t(K) * R * S * C; }
+  CUSEG_HD int64_t y_size() const { return int64_t(N) * P * Q * K; }
+  CUSEG_HD double flops() const { return 2.0 * double(N) * P * Q * K * R * S * C; }  // multiply-adds × 2
+};
+
+// Pooling y[N,P,Q,C] over windows of x[N,H,W,C].
+struct PoolGeometry {
+  int N, H, W, C;
+  int P, Q;
+  int kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w;
+  bool count_include_pad;
+
+  CUSEG_HD int64_t x_size() const { return int64_t(N) * H * W * C; }
+  CUSEG_HD int64_t y_size() const { return int64_t(N) * P * Q * C; }
+};
+
+// Rows × channels: softmax runs over the last dimension of a contiguous tensor.
+struct RowGeometry {
+  int64_t rows;
+  int channels;
+};
+
+}  // namespace cuseg

@@ -1,0 +1,196 @@
+#include "cuseg/kernels/softmax.h"
+
+#include "cuseg/kernels/cpu/softmax.h"
+#include "cuseg/kernels/dispatch.h"
+#if CUSEG_HAS_CUDA
+#include "cuseg/kernels/cuda/softmax.h"
+#endif
+#if CUSEG_HAS_CUDNN
+#include "cuseg/kernels/cudnn/softmax.h"
+#endif
+
+namespace cuseg {
+
+using detail::Arg;
+using detail::Impl;
+
+namespace {
+
+RowGeometry rows_of(const Tensor& t) {
+  const int channels = int(t.dim(t.rank() - 1));
+  return {t.numel() / channels, channels};
+}
+
+// All arguments shaped alike (any rank ≥ 1, channels last); returns the row geometry.
+RowGeometry check_rows(const char* op, std::initializer_list<Arg> args) {
+  detail::check_shapes(op, args, -1);
+  detail::check_float_args(op, args);
+  const Tensor& first = args.begin()->tensor;
+  CUSEG_CHECK(first.rank() >= 1, op, ": tensors need at least one dimension (", detail::describe(args), ")");
+  for (const Arg& a : args)
+    CUSEG_CHECK(a.tensor.shape() == first.shape(), op, ": shapes differ (", detail::describe(args), ")");
+  CUSEG_CHECK(first.dim(first.rank() - 1) < (int64_t(1) << 31), op, ": too many channels");
+  return rows_of(first);
+}
+
+enum class Kind { Softmax, LogSoftmax };
+
+void forward(const char* op, Kind kind, const Tensor& x, Tensor& y, Backend backend) {
+  const RowGeometry g = check_rows(op, {{"x", x}, {"y", y}});
+  const bool log = kind == Kind::LogSoftmax;
+  switch (detail::choose_impl(op, x.device(), x.dtype(), backend)) {
+    case Impl::Cpu:
+      detail::cpu_dispatch(x.dtype(), [&](auto tag) {
+        using T = decltype(tag);
+        (log ? cpu::log_softmax_forward<T> : cpu::softmax_forward<T>)(x.data<T>(), y.data<T>(), g);
+      });
+      break;
+    case Impl::Cuda:
+      CUSEG_IF_CUDA(cuda::softmax_forward(x.data<float>(), y.data<float>(), g, log, x.device().index));
+      break;
+    case Impl::Cudnn:
+      CUSEG_IF_CUDNN(cudnn::softmax_forward(x.data<float>(), y.data<float>(), g, log, x.device().index));
+      break;
+  }
+}
+
+void backward(const char* op, Kind kind, const Tensor& y, const Tensor& dy, Tensor& dx,
+              Backend backend) {
+  const RowGeometry g = check_rows(op, {{"y", y}, {"dy", dy}, {"dx", dx}});
+  const bool log = kind == Kind::LogSoftmax;
+  switch (detail::choose_impl(op, y.device(), y.dtype(), backend)) {
+    case Impl::Cpu:
+      detail::cpu_dispatch(y.dtype(), [&](auto tag) {
+        using T = decltype(tag);
+        (log ? cpu::log_softmax_backward<T> : cpu::softmax_backward<T>)(y.data<T>(), dy.data<T>(),
+                                                                       dx.data<T>(), g);
+      });
+      break;
+    case Impl::Cuda:
+      CUSEG_IF_CUDA(cuda::softmax_backward(y.data<float>(), dy.data<float>(), dx.data<float>(), g,
+                                           log, y.device().index));
+      break;
+    case Impl::Cudnn:
+      CUSEG_IF_CUDNN(cudnn::softmax_backward(y.data<float>(), dy.data<float>(), dx.data<float>(),
+                                             g, log, y.device().index));
+      break;
+  }
+}
+
+// Validates the inputs of softmax cross-entropy; returns the row geometry.
+RowGeometry check_cross_entropy(const char* op, const Tensor& logits, const Tensor& labels,
+                                const Tensor& class_weights, Backend backend) {
+  detail::check_shapes(op, {{"logits", logits}}, -1);
+  detail::check_float_args(op, {{"logits", logits}});
+  CUSEG_CHECK(backend != Backend::Cudnn, op, ": cuDNN has no softmax cross-entropy");
+  CUSEG_CHECK(logits.rank() >= 1, op, ": logits need at least one dimension");
+  const RowGeometry g = rows_of(logits);
+  CUSEG_CHECK(labels.defined() && (labels.dtype() == DType::u8 || labels.dtype() == DType::i32),
+              op, ": labels must be u8 or i32 (", detail::describe({{"labels", labels}}), ")");
+  CUSEG_CHECK(labels.device() == logits.device(), op, ": logits and labels are on different devices (",
+              detail::describe({{"logits", logits}, {"labels", labels}}), ")");
+  bool same = labels.rank() == logits.rank() - 1;
+  for (int i = 0; same && i < labels.rank(); ++i) same = labels.dim(i) == logits.dim(i);
+  CUSEG_CHECK(same, op, ": labels must have the logits' shape without the class dimension (",
+              detail::describe({{"logits", logits}, {"labels", labels}}), ")");
+  if (class_weights.defined()) {
+    detail::check_exact(op, {"class_weights", class_weights}, logits.device(), logits.dtype(),
+                        Shape{g.channels});
+  }
+  return g;
+}
+
+template <class F>
+void label_dispatch(DType dtype, F&& f) {
+  if (dtype == DType::u8) {
+    f(uint8_t{});
+  } else {
+    f(int32_t{});
+  }
+}
+
+}  // namespace
+
+void softmax_forward(const Tensor& x, Tensor& y, Backend backend) {
+  forward("softmax_forward", Kind::Softmax, x, y, backend);
+}
+void log_softmax_forward(const Tensor& x, Tensor& y, Backend backend) {
+  forward("log_softmax_forward", Kind::LogSoftmax, x, y, backend);
+}
+void softmax_backward(const Tensor& y, const Tensor& dy, Tensor& dx, Backend backend) {
+  backward("softmax_backward", Kind::Softmax, y, dy, dx, backend);
+}
+void log_softmax_backward(const Tensor& y, const Tensor& dy, Tensor& dx, Backend backend) {
+  backward("log_softmax_backward", Kind::LogSoftmax, y, dy, dx, backend);
+}
+
+void softmax_cross_entropy_forward(const Tensor& logits, const Tensor& labels,
+                                   const Tensor& class_weights, Tensor& loss, Tensor& weight_sum,
+                                   const SoftmaxCrossEntropyParams& p, Backend backend) {
+  const char* op = "softmax_cross_entropy_forward";
+  const RowGeometry g = check_cross_entropy(op, logits, labels, class_weights, backend);
+  detail::check_exact(op, {"loss", loss}, logits.device(), logits.dtype(), Shape{1});
+  detail::check_exact(op, {"weight_sum", weight_sum}, logits.device(), logits.dtype(), Shape{1});
+  int64_t invalid = 0;
+  switch (detail::choose_impl(op, logits.device(), logits.dtype(), backend)) {
+    case Impl::Cpu:
+      detail::cpu_dispatch(logits.dtype(), [&](auto tag) {
+        using T = decltype(tag);
+        label_dispatch(labels.dtype(), [&](auto label_tag) {
+          using L = decltype(label_tag);
+          invalid = cpu::softmax_cross_entropy_forward<T, L>(
+              logits.data<T>(), labels.data<L>(),
+              class_weights.defined() ? class_weights.data<T>() : nullptr, loss.data<T>(),
+              weight_sum.data<T>(), g, p.ignore_index);
+        });
+      });
+      break;
+    case Impl::Cuda:
+      CUSEG_IF_CUDA(invalid = cuda::softmax_cross_entropy_forward(
+                        logits.data<float>(), labels.raw_data(), labels.dtype() == DType::u8,
+                        class_weights.defined() ? class_weights.data<float>() : nullptr,
+                        loss.data<float>(), weight_sum.data<float>(), g, p.ignore_index,
+                        logits.device().index));
+      break;
+    case Impl::Cudnn:
+      break;  // refused by check_cross_entropy
+  }
+  CUSEG_CHECK(invalid == 0, op, ": ", invalid, " label(s) outside [0, ", g.channels,
+              ") that are not the ignore label ", p.ignore_index, " (",
+              detail::describe({{"logits", logits}, {"labels", labels}}), ")");
+}
+
+void softmax_cross_entropy_backward(const Tensor& logits, const Tensor& labels,
+                                    const Tensor& class_weights, const Tensor& weight_sum,
+                                    Tensor& dlogits, double loss_grad,
+                                    const SoftmaxCrossEntropyParams& p, Backend backend) {
+  const char* op = "softmax_cross_entropy_backward";
+  const RowGeometry g = check_cross_entropy(op, logits, labels, class_weights, backend);
+  detail::check_exact(op, {"weight_sum", weight_sum}, logits.device(), logits.dtype(), Shape{1});
+  detail::check_exact(op, {"dlogits", dlogits}, logits.device(), logits.dtype(), logits.shape());
+  switch (detail::choose_impl(op, logits.device(), logits.dtype(), backend)) {
+    case Impl::Cpu:
+      detail::cpu_dispatch(logits.dtype(), [&](auto tag) {
+        using T = decltype(tag);
+        label_dispatch(labels.dtype(), [&](auto label_tag) {
+          using L = decltype(label_tag);
+          cpu::softmax_cross_entropy_backward<T, L>(
+              logits.data<T>(), labels.data<L>(),
+              class_weights.defined() ? class_weights.data<T>() : nullptr, weight_sum.data<T>(),
+              dlogits.data<T>(), loss_grad, g, p.ignore_index);
+        });
+      });
+      break;
+    case Impl::Cuda:
+      CUSEG_IF_CUDA(cuda::softmax_cross_entropy_backward(
+          logits.data<float>(), labels.raw_data(), labels.dtype() == DType::u8,
+          class_weights.defined() ? class_weights.data<float>() : nullptr,
+          weight_sum.data<float>(), dlogits.data<float>(), loss_grad, g, p.ignore_index,
+          logits.device().index));
+      break;
+    case Impl::Cudnn:
+      break;  // refused by check_cross_entropy
+  }
+}
+
+}  // namespace cuseg
