@@ -1,0 +1,484 @@
+#include "cuseg/kernels/registry.h"
+
+#include <chrono>
+#include <climits>
+#include <cmath>
+
+#include "cuseg/kernels/compare.h"
+#include "cuseg/kernels/conv2d.h"
+#include "cuseg/kernels/pool2d.h"
+#include "cuseg/kernels/softmax.h"
+
+namespace cuseg {
+
+Tensor poisoned(const Shape& shape, DType dtype, Device device) {
+  return Tensor::full(shape, is_floating(dtype) ? std::nan("") : double(INT_MIN / 2), dtype, device);
+}
+
+namespace {
+
+// The value accumulating outputs start from: exact in every dtype, and not a value an
+// assigning kernel would produce by accident.
+constexpr double kAccumulateStart = 0.5;
+
+Tensor random_f64(const Shape& shape, uint64_t seed, double low = -1, double high = 1) {
+  Tensor t = Tensor::empty(shape, DType::f64);
+  t.fill_uniform(seed, low, high);
+  return t;
+}
+
+// The floating dtype and device of a run: those of its first input.
+DType float_type(const std::vector<Tensor>& in) { return in.front().dtype(); }
+Device device_of(const std::vector<Tensor>& in) { return in.front().device(); }
+
+Tensor output(const std::vector<Tensor>& in, const Shape& shape) {
+  return poisoned(shape, float_type(in), device_of(in));
+}
+Tensor accumulator(const std::vector<Tensor>& in, const Shape& shape) {
+  return Tensor::full(shape, kAccumulateStart, float_type(in), device_of(in));
+}
+
+// ---- convolution -------------------------------------------------------------------------
+
+struct ConvCase {
+  Shape x, w;
+  Conv2dParams p;
+  bool unet = false;
+};
+
+const std::vector<ConvCase>& conv_cases() {
+  static const std::vector<ConvCase> cases = {
+      {{1, 5, 7, 1}, {1, 3, 3, 1}, {1, 1, 1, 1, 1, 1}},           // batch 1, one channel
+      {{2, 9, 11, 3}, {5, 3, 3, 3}, {2, 2, 1, 1, 1, 1}},          // RGB, odd sizes, stride 2
+      {{3, 13, 10, 7}, {9, 5, 3, 7}, {1, 1, 2, 1, 1, 2}},         // non-square, dilated
+      {{2, 17, 19, 33}, {65, 3, 3, 33}, {1, 1, 1, 1, 1, 1}},      // no multiple of any tile
+      {{1, 8, 8, 16}, {8, 1, 1, 16}, {1, 1, 0, 0, 1, 1}},         // 1×1 (the U-Net head)
+      {{1, 10, 10, 4}, {3, 3, 3, 4}, {3, 2, 2, 2, 2, 2}},         // stride 3×2, dilation 2
+      {{2, 64, 64, 64}, {64, 3, 3, 64}, {1, 1, 1, 1, 1, 1}, true},  // a U-Net level
+  };
+  return cases;
+}
+
+std::string conv_label(const ConvCase& c) {
+  return str_cat("x", c.x.str(), " w", c.w.str(), " s", c.p.stride_h, "x", c.p.stride_w, " p",
+                 c.p.pad_h, "x", c.p.pad_w, " d", c.p.dil_h, "x", c.p.dil_w);
+}
+
+std::vector<OpCase> op_cases_of_conv() {
+  std::vector<OpCase> out;
+  for (const ConvCase& c : conv_cases()) out.push_back({conv_label(c), c.unet});
+  return out;
+}
+
+struct ConvTransposeCase {
+  Shape x, w;  // x [N,H,W,Ci], w [Ci,R,S,Co]
+  ConvTranspose2dParams p;
+  bool unet = false;
+};
+
+const std::vector<ConvTransposeCase>& conv_transpose_cases() {
+  static const std::vector<ConvTransposeCase> cases = {
+      {{1, 4, 5, 1}, {1, 2, 2, 1}, {2, 2, 0, 0, 1, 1, 0, 0}},
+      {{2, 5, 7, 3}, {3, 3, 3, 4}, {2, 2, 1, 1, 1, 1, 1, 1}},
+      {{2, 6, 6, 8}, {8, 2, 2, 3}, {2, 2, 0, 0, 1, 1, 0, 0}},
+      {{3, 7, 5, 33}, {33, 3, 3, 17}, {1, 1, 1, 1, 1, 1, 0, 0}},
+      {{1, 5, 5, 5}, {5, 3, 3, 6}, {3, 3, 1, 1, 2, 2, 2, 1}},
+      {{2, 32, 32, 64}, {64, 2, 2, 32}, {2, 2, 0, 0, 1, 1, 0, 0}, true},
+  };
+  return cases;
+}
+
+std::vector<OpCase> op_cases_of_conv_transpose() {
+  std::vector<OpCase> out;
+  for (const ConvTransposeCase& c : conv_transpose_cases())
+    out.push_back({str_cat("x", c.x.str(), " w", c.w.str(), " s", c.p.stride_h, " p", c.p.pad_h,
+                           " d", c.p.dil_h, " op", c.p.output_pad_h, "x", c.p.output_pad_w),
+                   c.unet});
+  return out;
+}
+
+void add_conv_ops(std::vector<OpSpec>& ops) {
+  const auto cases = op_cases_of_conv();
+  ops.push_back({"conv2d_forward", cases, true, 1e-5,
+                 [](int i, uint64_t seed) {
+                   const ConvCase& c = conv_cases()[size_t(i)];
+                   return std::vector<Tensor>{random_f64(c.x, seed), random_f64(c.w, seed + 1)};
+                 },
+                 [](const std::vector<Tensor>& in, int i, Backend b) {
+                   const ConvCase& c = conv_cases()[size_t(i)];
+                   Tensor y = output(in, conv2d_output_shape(c.x, c.w, c.p));
+                   conv2d_forward(in[0], in[1], y, c.p, b);
+                   return std::vector<Tensor>{y};
+                 }});
+  ops.push_back({"conv2d_backward_data", cases, true, 1e-5,
+                 [](int i, uint64_t seed) {
+                   const ConvCase& c = conv_cases()[size_t(i)];
+                   return std::vector<Tensor>{random_f64(conv2d_output_shape(c.x, c.w, c.p), seed),
+                                              random_f64(c.w, seed + 1)};
+                 },
+                 [](const std::vector<Tensor>& in, int i, Backend b) {
+                   const ConvCase& c = conv_cases()[size_t(i)];
+                   Tensor dx = output(in, c.x);
+                   conv2d_backward_data(in[0], in[1], dx, c.p, b);
+                   return std::vector<Tensor>{dx};
+                 }});
+  // Weight and bias gradients sum over every output pixel of the batch: float32 error grows
+  // with that length, hence 1e-4.
+  ops.push_back({"conv2d_backward_filter", cases, true, 1e-4,
+                 [](int i, uint64_t seed) {
+                   const ConvCase& c = conv_cases()[size_t(i)];
+                   return std::vector<Tensor>{random_f64(c.x, seed),
+                                              random_f64(conv2d_output_shape(c.x, c.w, c.p), seed + 1)};
+                 },
+                 [](const std::vector<Tensor>& in, int i, Backend b) {
+                   const ConvCase& c = conv_cases()[size_t(i)];
+                   Tensor dw = accumulator(in, c.w);
+                   conv2d_backward_filter(in[0], in[1], dw, c.p, b);
+                   return std::vector<Tensor>{dw};
+                 }});
+  ops.push_back({"conv2d_bias_forward", cases, true, 1e-5,
+                 [](int i, uint64_t seed) {
+                   const ConvCase& c = conv_cases()[size_t(i)];
+                   return std::vector<Tensor>{random_f64(conv2d_output_shape(c.x, c.w, c.p), seed),
+                                              random_f64(Shape{c.w[0]}, seed + 1)};
+                 },
+                 [](const std::vector<Tensor>& in, int, Backend b) {
+                   Tensor y = in[0].clone();  // in place: y += b
+                   conv2d_bias_forward(y, in[1], b);
+                   return std::vector<Tensor>{y};
+                 }});
+  ops.push_back({"conv2d_bias_backward", cases, true, 1e-4,
+                 [](int i, uint64_t seed) {
+                   const ConvCase& c = conv_cases()[size_t(i)];
+                   return std::vector<Tensor>{random_f64(conv2d_output_shape(c.x, c.w, c.p), seed)};
+                 },
+                 [](const std::vector<Tensor>& in, int, Backend b) {
+                   Tensor db = accumulator(in, Shape{in[0].dim(3)});
+                   conv2d_bias_backward(in[0], db, b);
+                   return std::vector<Tensor>{db};
+                 }});
+
+  const auto tcases = op_cases_of_conv_transpose();
+  ops.push_back({"conv_transpose2d_forward", tcases, true, 1e-5,
+                 [](int i, uint64_t seed) {
+                   const ConvTransposeCase& c = conv_transpose_cases()[size_t(i)];
+                   return std::vector<Tensor>{random_f64(c.x, seed), random_f64(c.w, seed + 1)};
+                 },
+                 [](const std::vector<Tensor>& in, int i, Backend b) {
+                   const ConvTransposeCase& c = conv_transpose_cases()[size_t(i)];
+                   Tensor y = output(in, conv_transpose2d_output_shape(c.x, c.w, c.p));
+                   conv_transpose2d_forward(in[0], in[1], y, c.p, b);
+                   return std::vector<Tensor>{y};
+                 }});
+  ops.push_back({"conv_transpose2d_backward_data", tcases, true, 1e-5,
+                 [](int i, uint64_t seed) {
+                   const ConvTransposeCase& c = conv_transpose_cases()[size_t(i)];
+                   return std::vector<Tensor>{
+                       random_f64(conv_transpose2d_output_shape(c.x, c.w, c.p), seed),
+                       random_f64(c.w, seed + 1)};
+                 },
+                 [](const std::vector<Tensor>& in, int i, Backend b) {
+                   const ConvTransposeCase& c = conv_transpose_cases()[size_t(i)];
+                   Tensor dx = output(in, c.x);
+                   conv_transpose2d_backward_data(in[0], in[1], dx, c.p, b);
+                   return std::vector<Tensor>{dx};
+                 }});
+  ops.push_back({"conv_transpose2d_backward_filter", tcases, true, 1e-4,
+                 [](int i, uint64_t seed) {
+                   const ConvTransposeCase& c = conv_transpose_cases()[size_t(i)];
+                   return std::vector<Tensor>{
+                       random_f64(c.x, seed),
+                       random_f64(conv_transpose2d_output_shape(c.x, c.w, c.p), seed + 1)};
+                 },
+                 [](const std::vector<Tensor>& in, int i, Backend b) {
+                   const ConvTransposeCase& c = conv_transpose_cases()[size_t(i)];
+                   Tensor dw = accumulator(in, c.w);
+                   conv_transpose2d_backward_filter(in[0], in[1], dw, c.p, b);
+                   return std::vector<Tensor>{dw};
+                 }});
+}
+
+// ---- pooling -----------------------------------------------------------------------------
+
+struct PoolCase {
+  Shape x;
+  Pool2dParams p;
+  bool unet = false;
+};
+
+const std::vector<PoolCase>& pool_cases() {
+  static const std::vector<PoolCase> cases = {
+      {{1, 4, 4, 1}, {2, 2, 2, 2, 0, 0, true}},
+      {{2, 7, 9, 3}, {3, 3, 2, 2, 1, 1, false}},
+      {{3, 11, 13, 5}, {3, 2, 1, 2, 1, 1, true}},
+      {{2, 10, 10, 33}, {2, 2, 2, 2, 0, 0, true}},
+      {{1, 9, 9, 7}, {3, 3, 3, 3, 1, 1, false}},
+      {{2, 64, 64, 64}, {2, 2, 2, 2, 0, 0, true}, true},
+  };
+  return cases;
+}
+
+std::vector<OpCase> op_cases_of_pool() {
+  std::vector<OpCase> out;
+  for (const PoolCase& c : pool_cases())
+    out.push_back({str_cat("x", c.x.str(), " k", c.p.kernel_h, "x", c.p.kernel_w, " s",
+                           c.p.stride_h, "x", c.p.stride_w, " p", c.p.pad_h, "x", c.p.pad_w,
+                           c.p.count_include_pad ? "" : " exclude-pad"),
+                   c.unet});
+  return out;
+}
+
+void add_pool_ops(std::vector<OpSpec>& ops) {
+  const auto cases = op_cases_of_pool();
+  ops.push_back({"max_pool2d_forward", cases, false, 1e-5,
+                 [](int i, uint64_t seed) {
+                   return std::vector<Tensor>{random_f64(pool_cases()[size_t(i)].x, seed)};
+                 },
+                 [](const std::vector<Tensor>& in, int i, Backend b) {
+                   const PoolCase& c = pool_cases()[size_t(i)];
+                   const Shape ys = pool2d_output_shape(c.x, c.p);
+                   Tensor y = output(in, ys);
+                   Tensor argmax = poisoned(ys, DType::i32, device_of(in));
+                   max_pool2d_forward(in[0], y, argmax, c.p, b);
+                   return std::vector<Tensor>{y, argmax};
+                 }});
+  ops.push_back({"max_pool2d_backward", cases, false, 1e-5,
+                 [](int i, uint64_t seed) {
+                   const PoolCase& c = pool_cases()[size_t(i)];
+                   const Shape ys = pool2d_output_shape(c.x, c.p);
+                   Tensor x = random_f64(c.x, seed), y = Tensor::empty(ys, DType::f64);
+                   Tensor argmax = Tensor::empty(ys, DType::i32);
+                   max_pool2d_forward(x, y, argmax, c.p);
+                   return std::vector<Tensor>{random_f64(ys, seed + 1), argmax};
+                 },
+                 [](const std::vector<Tensor>& in, int i, Backend b) {
+                   const PoolCase& c = pool_cases()[size_t(i)];
+                   Tensor dx = output(in, c.x);
+                   max_pool2d_backward(in[0], in[1], dx, c.p, b);
+                   return std::vector<Tensor>{dx};
+                 }});
+  ops.push_back({"avg_pool2d_forward", cases, true, 1e-5,
+                 [](int i, uint64_t seed) {
+                   return std::vector<Tensor>{random_f64(pool_cases()[size_t(i)].x, seed)};
+                 },
+                 [](const std::vector<Tensor>& in, int i, Backend b) {
+                   const PoolCase& c = pool_cases()[size_t(i)];
+                   Tensor y = output(in, pool2d_output_shape(c.x, c.p));
+                   avg_pool2d_forward(in[0], y, c.p, b);
+                   return std::vector<Tensor>{y};
+                 }});
+  ops.push_back({"avg_pool2d_backward", cases, true, 1e-5,
+                 [](int i, uint64_t seed) {
+                   const PoolCase& c = pool_cases()[size_t(i)];
+                   return std::vector<Tensor>{random_f64(pool2d_output_shape(c.x, c.p), seed)};
+                 },
+                 [](const std::vector<Tensor>& in, int i, Backend b) {
+                   const PoolCase& c = pool_cases()[size_t(i)];
+                   Tensor dx = output(in, c.x);
+                   avg_pool2d_backward(in[0], dx, c.p, b);
+                   return std::vector<Tensor>{dx};
+                 }});
+}
+
+// ---- softmax -----------------------------------------------------------------------------
+
+struct RowsCase {
+  Shape x;
+  bool unet = false;
+};
+
+const std::vector<RowsCase>& softmax_cases() {
+  static const std::vector<RowsCase> cases = {
+      {{1, 5, 7, 1}},  {{2, 9, 11, 3}}, {{1, 1, 1, 2}},         {{3, 13, 10, 21}},
+      {{2, 5, 6, 33}}, {{1, 7, 3, 150}}, {{2, 64, 64, 64}, true},
+  };
+  return cases;
+}
+
+std::vector<OpCase> op_cases_of_softmax() {
+  std::vector<OpCase> out;
+  for (const RowsCase& c : softmax_cases()) out.push_back({str_cat("x", c.x.str()), c.unet});
+  return out;
+}
+
+void add_softmax_ops(std::vector<OpSpec>& ops) {
+  const auto cases = op_cases_of_softmax();
+  for (bool log : {false, true}) {
+    auto fwd = log ? log_softmax_forward : softmax_forward;
+    auto bwd = log ? log_softmax_backward : softmax_backward;
+    ops.push_back({log ? "log_softmax_forward" : "softmax_forward", cases, true, 1e-5,
+                   [](int i, uint64_t seed) {
+                     return std::vector<Tensor>{random_f64(softmax_cases()[size_t(i)].x, seed, -4, 4)};
+                   },
+                   [fwd](const std::vector<Tensor>& in, int, Backend b) {
+                     Tensor y = output(in, in[0].shape());
+                     fwd(in[0], y, b);
+                     return std::vector<Tensor>{y};
+                   }});
+    ops.push_back({log ? "log_softmax_backward" : "softmax_backward", cases, true, 1e-5,
+                   [fwd](int i, uint64_t seed) {
+                     const Shape& s = softmax_cases()[size_t(i)].x;
+                     Tensor y = Tensor::empty(s, DType::f64);
+                     fwd(random_f64(s, seed, -4, 4), y, Backend::Auto);
+                     return std::vector<Tensor>{y, random_f64(s, seed + 1)};
+                   },
+                   [bwd](const std::vector<Tensor>& in, int, Backend b) {
+                     Tensor dx = output(in, in[0].shape());
+                     bwd(in[0], in[1], dx, b);
+                     return std::vector<Tensor>{dx};
+                   }});
+  }
+}
+
+// ---- softmax cross-entropy ---------------------------------------------------------------
+
+struct CrossEntropyCase {
+  Shape logits;
+  DType label_type;
+  bool weighted;
+  double ignored_fraction;
+  double logit_scale;  // 1e4 checks stability
+  bool unet = false;
+};
+
+const std::vector<CrossEntropyCase>& cross_entropy_cases() {
+  static const std::vector<CrossEntropyCase> cases = {
+      {{1, 5, 7, 2}, DType::u8, false, 0.0, 3},
+      {{2, 9, 11, 3}, DType::i32, true, 0.0, 3},
+      {{3, 13, 10, 21}, DType::u8, true, 0.2, 3},
+      {{2, 5, 6, 33}, DType::i32, false, 0.3, 3},
+      {{1, 7, 3, 150}, DType::u8, true, 0.0, 3},
+      {{2, 16, 16, 5}, DType::i32, true, 0.1, 1e4},
+      {{2, 64, 64, 8}, DType::u8, true, 0.1, 3, true},
+  };
+  return cases;
+}
+
+// u8 labels ignore 255 (cuseg's default), i32 labels -100 (PyTorch's).
+SoftmaxCrossEntropyParams cross_entropy_params(const CrossEntropyCase& c) {
+  return {c.label_type == DType::u8 ? 255 : -100};
+}
+
+std::vector<OpCase> op_cases_of_cross_entropy() {
+  std::vector<OpCase> out;
+  for (const CrossEntropyCase& c : cross_entropy_cases())
+    out.push_back({str_cat("logits", c.logits.str(), " labels ", dtype_name(c.label_type),
+                           c.weighted ? " weighted" : "", " ignore ", c.ignored_fraction,
+                           " scale ", c.logit_scale),
+                   c.unet});
+  return out;
+}
+
+// logits, labels, class weights (undefined when unweighted).
+std::vector<Tensor> cross_entropy_inputs(int i, uint64_t seed) {
+  const CrossEntropyCase& c = cross_entropy_cases()[size_t(i)];
+  const int classes = int(c.logits[3]);
+  const Shape label_shape{c.logits[0], c.logits[1], c.logits[2]};
+  const std::vector<double> pick = random_f64(label_shape, seed + 1, 0, 1).to_vector<double>();
+  const std::vector<double> drop = random_f64(label_shape, seed + 2, 0, 1).to_vector<double>();
+  std::vector<int32_t> labels(pick.size());
+  for (size_t j = 0; j < pick.size(); ++j)
+    labels[j] = drop[j] < c.ignored_fraction ? cross_entropy_params(c).ignore_index
+                                             : std::min(classes - 1, int(pick[j] * classes));
+  Tensor label_tensor = Tensor::from_vector(labels, label_shape);
+  if (c.label_type == DType::u8) label_tensor = label_tensor.to(DType::u8);
+  Tensor weights = c.weighted ? random_f64(Shape{classes}, seed + 3, 0.25, 2) : Tensor();
+  return {random_f64(c.logits, seed, -c.logit_scale, c.logit_scale), label_tensor, weights};
+}
+
+void add_cross_entropy_ops(std::vector<OpSpec>& ops) {
+  const auto cases = op_cases_of_cross_entropy();
+  ops.push_back({"softmax_cross_entropy_forward", cases, false, 1e-5, cross_entropy_inputs,
+                 [](const std::vector<Tensor>& in, int i, Backend b) {
+                   Tensor loss = output(in, Shape{1}), weight_sum = output(in, Shape{1});
+                   softmax_cross_entropy_forward(in[0], in[1], in[2], loss, weight_sum,
+                                                 cross_entropy_params(cross_entropy_cases()[size_t(i)]), b);
+                   return std::vector<Tensor>{loss, weight_sum};
+                 }});
+  ops.push_back({"softmax_cross_entropy_backward", cases, false, 1e-5,
+                 [](int i, uint64_t seed) {
+                   std::vector<Tensor> in = cross_entropy_inputs(i, seed);
+                   Tensor loss = Tensor::empty(Shape{1}, DType::f64);
+                   Tensor weight_sum = Tensor::empty(Shape{1}, DType::f64);
+                   softmax_cross_entropy_forward(in[0], in[1], in[2], loss, weight_sum,
+                                                 cross_entropy_params(cross_entropy_cases()[size_t(i)]));
+                   in.push_back(weight_sum);
+                   return in;
+                 },
+                 [](const std::vector<Tensor>& in, int i, Backend b) {
+                   Tensor dlogits = output(in, in[0].shape());
+                   softmax_cross_entropy_backward(in[0], in[1], in[2], in[3], dlogits, 0.75,
+                                                  cross_entropy_params(cross_entropy_cases()[size_t(i)]), b);
+                   return std::vector<Tensor>{dlogits};
+                 }});
+}
+
+std::string impl_name(Device device, Backend backend) {
+  if (device.is_cpu()) return "cpu-f32";
+  return backend == Backend::Cudnn ? "cudnn" : "cuda";
+}
+
+}  // namespace
+
+const std::vector<OpSpec>& op_registry() {
+  static const std::vector<OpSpec> ops = [] {
+    std::vector<OpSpec> all;
+    add_conv_ops(all);
+    add_pool_ops(all);
+    add_softmax_ops(all);
+    add_cross_entropy_ops(all);
+    return all;
+  }();
+  return ops;
+}
+
+const OpSpec& find_op(const std::string& name) {
+  for (const OpSpec& op : op_registry())
+    if (op.name == name) return op;
+  throw_error("find_op: no op named '" + name + "'");
+}
+
+OpCheck check_op(const OpSpec& op, int i, Device device, Backend backend, uint64_t seed) {
+  OpCheck r;
+  r.op = op.name;
+  r.case_label = op.cases[size_t(i)].label;
+  r.impl = impl_name(device, backend);
+  try {
+    const std::vector<Tensor> inputs = op.make_inputs(i, seed);
+    const std::vector<Tensor> ref = op.run(inputs, i, Backend::Auto);
+    std::vector<Tensor> moved;
+    for (const Tensor& t : inputs) {
+      if (!t.defined()) {
+        moved.emplace_back();
+      } else {
+        moved.push_back((t.dtype() == DType::f64 ? t.to(DType::f32) : t).to(device));
+      }
+    }
+    op.run(moved, i, backend);  // warm-up: first-call costs (cuDNN's algorithm search) untimed
+    synchronize(device);
+    const auto start = std::chrono::steady_clock::now();
+    const std::vector<Tensor> got = op.run(moved, i, backend);
+    synchronize(device);
+    r.milliseconds = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+
+    r.pass = true;
+    for (size_t k = 0; k < ref.size(); ++k) {
+      const Comparison c = compare(got[k], ref[k]);
+      const bool exact = !is_floating(ref[k].dtype());  // indices must match exactly
+      const bool ok = exact ? (c.max_abs == 0 && c.nonfinite == 0) : c.ok(op.tolerance);
+      r.rel_l2 = std::max(r.rel_l2, c.rel_l2);
+      r.max_abs = std::max(r.max_abs, c.max_abs);
+      if (!ok && r.pass) {
+        r.pass = false;
+        r.detail = str_cat("output ", k, ": rel_l2 ", c.rel_l2, ", ", c.nonfinite,
+                           " non-finite, worst ", c.worst_where, " (seed ", seed, ")");
+      }
+    }
+  } catch (const std::exception& e) {
+    r.pass = false;
+    r.detail = e.what();
+  }
+  return r;
+}
+
+}  // namespace cuseg

@@ -1,0 +1,52 @@
+// The registry of ops: for each op, its test shapes, how to build random inputs, and how to run
+// it. One generic check (check_op) runs any op on any device and backend in float32 against the
+// CPU reference in float64; the test suite uses it to prove that every op has every
+// implementation and that they agree, and seg_verify prints the same checks as a table.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "cuseg/core/tensor.h"
+#include "cuseg/kernels/backend.h"
+
+namespace cuseg {
+
+struct OpCase {
+  std::string label;  // shapes and parameters, e.g. "x[2,9,11,3] w[5,3,3,3] s2 p1"
+  bool unet_sized = false;
+};
+
+struct OpSpec {
+  std::string name;  // the entry point's name, e.g. "conv2d_forward"
+  std::vector<OpCase> cases;
+  bool has_cudnn = false;  // whether Backend::Cudnn runs it
+  // Relative L2 tolerance of float32 against the float64 reference.
+  double tolerance = 1e-5;
+  // The op's inputs for case `i`, on the CPU; floating tensors in f64.
+  std::function<std::vector<Tensor>(int i, uint64_t seed)> make_inputs;
+  // Runs the op on inputs that share one device and one floating dtype; returns its outputs,
+  // freshly allocated and poisoned (NaN) before the call, or pre-filled where the op accumulates.
+  std::function<std::vector<Tensor>(const std::vector<Tensor>& inputs, int i, Backend backend)> run;
+};
+
+const std::vector<OpSpec>& op_registry();
+const OpSpec& find_op(const std::string& name);
+
+struct OpCheck {
+  std::string op, case_label, impl;  // impl: "cpu-f32", "cuda", "cudnn"
+  double rel_l2 = 0, max_abs = 0;
+  double milliseconds = 0;  // the implementation's run, after a warm-up run
+  bool pass = false;
+  std::string detail;  // the worst element, or the error
+};
+
+// Runs case `i` of `op` in float32 on `device` with `backend` and compares every output with
+// the float64 CPU reference. Never throws for a failing kernel: the failure is in the result.
+OpCheck check_op(const OpSpec& op, int i, Device device, Backend backend, uint64_t seed);
+
+// An output tensor filled with NaN (floating) or a value no valid index takes (integers).
+Tensor poisoned(const Shape& shape, DType dtype, Device device);
+
+}  // namespace cuseg

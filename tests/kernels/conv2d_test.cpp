@@ -1,0 +1,233 @@
+// Convolution: hand-computed values, finite-difference gradient checks of every backward on the
+// CPU reference in double, transposed convolution against its scatter definition, accumulation
+// semantics, bad input, and (with a GPU) bit-exact agreement on small integers.
+#include "cuseg/kernels/conv2d.h"
+
+#include <gtest/gtest.h>
+
+#include <span>
+
+#include "cuseg/kernels/registry.h"
+#include "error_matchers.h"
+#include "test_util.h"
+
+namespace cuseg {
+namespace {
+
+using test::dot;
+using test::expect_error;
+using test::random;
+
+TEST(Conv2d, MatchesHandComputedValues) {
+  // x = [[1,2,3],[4,5,6],[7,8,9]], w = [[1,0],[0,-1]]: y = x[i][j] − x[i+1][j+1] = −4 everywhere.
+  Tensor x = Tensor::from_vector(std::vector<double>{1, 2, 3, 4, 5, 6, 7, 8, 9}, Shape{1, 3, 3, 1});
+  Tensor w = Tensor::from_vector(std::vector<double>{1, 0, 0, -1}, Shape{1, 2, 2, 1});
+  Tensor y = Tensor::empty(Shape{1, 2, 2, 1}, DType::f64);
+  conv2d_forward(x, w, y, {});
+  EXPECT_EQ(y.to_vector<double>(), (std::vector<double>{-4, -4, -4, -4}));
+  // Padding 1: the corner output sees only x[0][0] under the kernel's −1 tap.
+  Tensor yp = Tensor::empty(Shape{1, 4, 4, 1}, DType::f64);
+  conv2d_forward(x, w, yp, {1, 1, 1, 1, 1, 1});
+  EXPECT_EQ(yp.to_vector<double>()[0], -1);
+  EXPECT_EQ(yp.to_vector<double>()[15], 9);
+}
+
+TEST(Conv2d, OutputShapeFollowsTheFormula) {
+  EXPECT_EQ(conv2d_output_shape(Shape{2, 9, 11, 3}, Shape{5, 3, 3, 3}, {2, 2, 1, 1, 1, 1}), (Shape{2, 5, 6, 5}));
+  EXPECT_EQ(conv2d_output_shape(Shape{1, 10, 10, 4}, Shape{3, 3, 3, 4}, {3, 2, 2, 2, 2, 2}), (Shape{1, 4, 5, 3}));
+  EXPECT_EQ(conv_transpose2d_output_shape(Shape{2, 5, 7, 3}, Shape{3, 3, 3, 4}, {2, 2, 1, 1, 1, 1, 1, 1}),
+            (Shape{2, 10, 14, 4}));
+}
+
+struct GradCase {
+  Shape x, w;
+  Conv2dParams p;
+};
+
+class Conv2dGradients : public ::testing::TestWithParam<GradCase> {};
+
+TEST_P(Conv2dGradients, BackwardMatchesFiniteDifferences) {
+  const auto& [xs, ws, p] = GetParam();
+  const uint64_t seed = 17;
+  const Shape ys = conv2d_output_shape(xs, ws, p);
+  const Tensor x = random(xs, seed), w = random(ws, seed + 1), g = random(ys, seed + 2);
+  auto loss = [&](const Tensor& xx, const Tensor& ww) {
+    Tensor y = Tensor::empty(ys, DType::f64);
+    conv2d_forward(xx, ww, y, p);
+    return dot(y, g);
+  };
+  Tensor dx = Tensor::empty(xs, DType::f64);
+  conv2d_backward_data(g, w, dx, p);
+  EXPECT_TRUE(test::gradcheck([&](const Tensor& v) { return loss(v, w); }, x, dx, "conv2d dx"));
+  Tensor dw = Tensor::zeros(ws, DType::f64);
+  conv2d_backward_filter(x, g, dw, p);
+  EXPECT_TRUE(test::gradcheck([&](const Tensor& v) { return loss(x, v); }, w, dw, "conv2d dw"));
+
+  const Tensor b = random(Shape{ws[0]}, seed + 3);
+  auto bias_loss = [&](const Tensor& bb) {
+    Tensor y = Tensor::zeros(ys, DType::f64);
+    conv2d_bias_forward(y, bb);
+    return dot(y, g);
+  };
+  Tensor db = Tensor::zeros(Shape{ws[0]}, DType::f64);
+  conv2d_bias_backward(g, db);
+  EXPECT_TRUE(test::gradcheck(bias_loss, b, db, "conv2d db"));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, Conv2dGradients,
+    ::testing::Values(GradCase{{1, 5, 6, 1}, {2, 3, 3, 1}, {1, 1, 1, 1, 1, 1}},
+                      GradCase{{2, 7, 5, 3}, {4, 3, 2, 3}, {2, 1, 1, 0, 1, 1}},
+                      GradCase{{1, 9, 9, 2}, {3, 3, 3, 2}, {2, 2, 2, 2, 2, 2}},
+                      GradCase{{2, 6, 7, 4}, {5, 1, 1, 4}, {1, 1, 0, 0, 1, 1}},
+                      GradCase{{1, 8, 8, 3}, {2, 2, 2, 3}, {2, 2, 0, 0, 1, 1}}));
+
+struct TransposeCase {
+  Shape x, w;
+  ConvTranspose2dParams p;
+};
+
+class ConvTranspose2dCases : public ::testing::TestWithParam<TransposeCase> {};
+
+// The definition: every input pixel scatters its kernel-weighted value onto the output.
+Tensor scatter_definition(const Tensor& x, const Tensor& w, const ConvTranspose2dParams& p) {
+  const Shape ys = conv_transpose2d_output_shape(x.shape(), w.shape(), p);
+  Tensor y = Tensor::zeros(ys, DType::f64);
+  const double* xv = x.data<double>();
+  const double* wv = w.data<double>();
+  double* yv = y.data<double>();
+  const int64_t N = x.dim(0), H = x.dim(1), W = x.dim(2), Ci = x.dim(3);
+  const int64_t R = w.dim(1), S = w.dim(2), Co = w.dim(3);
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t h = 0; h < H; ++h)
+      for (int64_t wi = 0; wi < W; ++wi)
+        for (int64_t ci = 0; ci < Ci; ++ci)
+          for (int64_t r = 0; r < R; ++r)
+            for (int64_t s = 0; s < S; ++s) {
+              const int64_t oh = h * p.stride_h - p.pad_h + r * p.dil_h;
+              const int64_t ow = wi * p.stride_w - p.pad_w + s * p.dil_w;
+              if (oh < 0 || oh >= ys[1] || ow < 0 || ow >= ys[2]) continue;
+              for (int64_t co = 0; co < Co; ++co)
+                yv[((n * ys[1] + oh) * ys[2] + ow) * Co + co] +=
+                    xv[((n * H + h) * W + wi) * Ci + ci] * wv[((ci * R + r) * S + s) * Co + co];
+            }
+  return y;
+}
+
+TEST_P(ConvTranspose2dCases, ForwardIsTheScatterDefinitionAndBackwardChecksOut) {
+  const auto& [xs, ws, p] = GetParam();
+  const uint64_t seed = 5;
+  const Shape ys = conv_transpose2d_output_shape(xs, ws, p);
+  const Tensor x = random(xs, seed), w = random(ws, seed + 1), g = random(ys, seed + 2);
+  Tensor y = Tensor::empty(ys, DType::f64);
+  conv_transpose2d_forward(x, w, y, p);
+  EXPECT_TRUE(test::close(y, scatter_definition(x, w, p), 1e-14, "conv_transpose2d_forward", seed));
+
+  auto loss = [&](const Tensor& xx, const Tensor& ww) {
+    Tensor out = Tensor::empty(ys, DType::f64);
+    conv_transpose2d_forward(xx, ww, out, p);
+    return dot(out, g);
+  };
+  Tensor dx = Tensor::empty(xs, DType::f64);
+  conv_transpose2d_backward_data(g, w, dx, p);
+  EXPECT_TRUE(test::gradcheck([&](const Tensor& v) { return loss(v, w); }, x, dx, "conv_transpose2d dx"));
+  Tensor dw = Tensor::zeros(ws, DType::f64);
+  conv_transpose2d_backward_filter(x, g, dw, p);
+  EXPECT_TRUE(test::gradcheck([&](const Tensor& v) { return loss(x, v); }, w, dw, "conv_transpose2d dw"));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, ConvTranspose2dCases,
+    ::testing::Values(TransposeCase{{1, 3, 4, 2}, {2, 2, 2, 3}, {2, 2, 0, 0, 1, 1, 0, 0}},
+                      TransposeCase{{2, 4, 3, 3}, {3, 3, 3, 2}, {2, 2, 1, 1, 1, 1, 1, 0}},
+                      TransposeCase{{1, 3, 3, 2}, {2, 3, 3, 2}, {1, 1, 1, 1, 2, 2, 0, 0}},
+                      TransposeCase{{1, 4, 4, 1}, {1, 3, 2, 1}, {3, 2, 1, 0, 1, 1, 2, 1}}));
+
+TEST(Conv2d, WeightAndBiasGradientsAccumulate) {
+  const Shape xs{1, 5, 5, 2}, ws{3, 3, 3, 2};
+  const Conv2dParams p{1, 1, 1, 1, 1, 1};
+  const Tensor x = random(xs, 1), dy = random(conv2d_output_shape(xs, ws, p), 2);
+  Tensor fresh = Tensor::zeros(ws, DType::f64), prefilled = Tensor::full(ws, 0.5, DType::f64);
+  conv2d_backward_filter(x, dy, fresh, p);
+  conv2d_backward_filter(x, dy, prefilled, p);
+  Tensor expected = fresh.clone();
+  for (double& v : std::span(expected.data<double>(), size_t(expected.numel()))) v += 0.5;
+  EXPECT_TRUE(test::close(prefilled, expected, 1e-15, "dw accumulates", 1));
+
+  Tensor db = Tensor::full(Shape{3}, -1.0, DType::f64);
+  conv2d_bias_backward(Tensor::full(Shape{2, 2, 3}, 0.25, DType::f64), db);
+  EXPECT_EQ(db.to_vector<double>(), (std::vector<double>{0, 0, 0}));
+}
+
+TEST(Conv2d, RefusesBadInputNamingTheOpAndShapes) {
+  Tensor x = Tensor::zeros(Shape{1, 5, 5, 3}), w = Tensor::zeros(Shape{4, 3, 3, 3});
+  Tensor y = Tensor::zeros(Shape{1, 3, 3, 4});
+  expect_error([&] { conv2d_forward(x, Tensor::zeros(Shape{4, 3, 3, 2}), y, {}); },
+               {"conv2d_forward", "[1,5,5,3]", "[4,3,3,2]"});
+  Tensor wrong_y = Tensor::zeros(Shape{1, 5, 5, 4}), y_i32 = y.to(DType::i32);
+  expect_error([&] { conv2d_forward(x, w, wrong_y, {}); },
+               {"conv2d_forward", "[1,5,5,4]", "[1,3,3,4]"});
+  expect_error([&] { conv2d_forward(x, w.to(DType::f64), y, {}); }, {"conv2d_forward", "dtypes"});
+  expect_error([&] { conv2d_forward(Tensor::zeros(Shape{0, 5, 5, 3}), w, y, {}); },
+               {"conv2d_forward", "zero-sized"});
+  expect_error([&] { conv2d_forward(Tensor::zeros(Shape{5, 5, 3}), w, y, {}); }, {"conv2d_forward", "rank 4"});
+  expect_error([&] { conv2d_forward(x, w, y, {1, 1, 3, 3, 1, 1}); }, {"conv2d_forward", "padding"});
+  expect_error([&] { conv2d_forward(x, w, y, {0, 1, 0, 0, 1, 1}); }, {"conv2d_forward", "stride"});
+  expect_error([&] { conv2d_forward(x, w, y, {1, 1, 0, 0, 0, 1}); }, {"conv2d_forward", "dilation"});
+  expect_error([&] { conv2d_forward(Tensor::zeros(Shape{1, 2, 2, 3}), w, y, {}); }, {"does not fit"});
+  expect_error([&] { conv2d_forward(x.to(DType::i32), w.to(DType::i32), y_i32, {}); },
+               {"conv2d_forward", "i32"});
+  expect_error([&] { conv2d_forward(x, w, y, {}, Backend::Cudnn); }, {"conv2d_forward", "CUDA tensors"});
+  expect_error([&] { conv2d_forward(Tensor(), w, y, {}); }, {"conv2d_forward", "undefined"});
+  expect_error([&] { conv2d_bias_forward(y, Tensor::zeros(Shape{3})); }, {"conv2d_bias_forward", "last dimension"});
+  Tensor t = Tensor::zeros(Shape{1, 3, 3, 3});
+  expect_error([&] {
+    Tensor out = Tensor::zeros(Shape{1, 6, 6, 3});
+    conv_transpose2d_forward(t, Tensor::zeros(Shape{3, 2, 2, 3}), out, {2, 2, 0, 0, 1, 1, 2, 0});
+  }, {"conv_transpose2d", "output padding"});
+  expect_error([&] {
+    Tensor out = Tensor::zeros(Shape{1, 7, 7, 3});
+    conv_transpose2d_forward(t, Tensor::zeros(Shape{3, 2, 2, 3}), out, {2, 2, 0, 0, 1, 1, 0, 0});
+  }, {"conv_transpose2d_forward", "[1,6,6,3]"});
+}
+
+TEST(Conv2dGpu, RefusesTensorsOnDifferentDevices) {
+  CUSEG_REQUIRE_GPU();
+  Tensor x = Tensor::zeros(Shape{1, 5, 5, 3}), w = Tensor::zeros(Shape{4, 3, 3, 3}, DType::f32, Device::cuda(0));
+  Tensor y = Tensor::zeros(Shape{1, 3, 3, 4});
+  expect_error([&] { conv2d_forward(x, w, y, {}); }, {"conv2d_forward", "different devices", "cuda:0"});
+}
+
+// Small integers make every product and partial sum exact in float32, whatever the order of
+// the sums: our CUDA kernels must then agree with the CPU reference bit for bit.
+TEST(Conv2dGpu, ExactOnSmallIntegers) {
+  CUSEG_REQUIRE_GPU();
+  const Device gpu = Device::cuda(0);
+  for (const auto& [xs, ws, p] : {GradCase{{2, 33, 31, 19}, {37, 3, 3, 19}, {1, 1, 1, 1, 1, 1}},
+                                  GradCase{{3, 17, 18, 5}, {70, 3, 2, 5}, {2, 1, 1, 0, 2, 1}},
+                                  GradCase{{1, 64, 64, 64}, {64, 3, 3, 64}, {1, 1, 1, 1, 1, 1}}}) {
+    const uint64_t seed = 3;
+    const Shape ys = conv2d_output_shape(xs, ws, p);
+    const Tensor x = test::random_integers(xs, seed, -3, 3), w = test::random_integers(ws, seed + 1, -3, 3);
+    const Tensor dy = test::random_integers(ys, seed + 2, -3, 3);
+    Tensor y_cpu = Tensor::empty(ys), y_gpu = poisoned(ys, DType::f32, gpu);
+    conv2d_forward(x, w, y_cpu, p);
+    conv2d_forward(x.to(gpu), w.to(gpu), y_gpu, p);
+    EXPECT_TRUE(test::identical(y_gpu, y_cpu, "conv2d_forward", seed));
+    Tensor dx_cpu = Tensor::empty(xs), dx_gpu = poisoned(xs, DType::f32, gpu);
+    conv2d_backward_data(dy, w, dx_cpu, p);
+    conv2d_backward_data(dy.to(gpu), w.to(gpu), dx_gpu, p);
+    EXPECT_TRUE(test::identical(dx_gpu, dx_cpu, "conv2d_backward_data", seed));
+    Tensor dw_cpu = Tensor::full(ws, 2), dw_gpu = Tensor::full(ws, 2, DType::f32, gpu);
+    conv2d_backward_filter(x, dy, dw_cpu, p);
+    conv2d_backward_filter(x.to(gpu), dy.to(gpu), dw_gpu, p);
+    EXPECT_TRUE(test::identical(dw_gpu, dw_cpu, "conv2d_backward_filter", seed));
+    Tensor db_cpu = Tensor::full(Shape{ws[0]}, 2), db_gpu = Tensor::full(Shape{ws[0]}, 2, DType::f32, gpu);
+    conv2d_bias_backward(dy, db_cpu);
+    conv2d_bias_backward(dy.to(gpu), db_gpu);
+    EXPECT_TRUE(test::identical(db_gpu, db_cpu, "conv2d_bias_backward", seed));
+  }
+}
+
+}  // namespace
+}  // namespace cuseg

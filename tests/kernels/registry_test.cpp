@@ -1,0 +1,106 @@
+// The generic comparison: every registered op, on every shape, in float32 on the CPU and on
+// each GPU implementation, against the float64 CPU reference. Also proves that the registry
+// covers every entry point with the shapes the test plan asks for.
+#include "cuseg/kernels/registry.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <set>
+
+#include "cuseg/config.h"
+#include "test_util.h"
+
+namespace cuseg {
+namespace {
+
+constexpr uint64_t kSeed = 20261121;
+
+TEST(OpRegistry, CoversEveryKernelEntryPoint) {
+  const std::set<std::string> expected = {
+      "conv2d_forward", "conv2d_backward_data", "conv2d_backward_filter", "conv2d_bias_forward",
+      "conv2d_bias_backward", "conv_transpose2d_forward", "conv_transpose2d_backward_data",
+      "conv_transpose2d_backward_filter", "max_pool2d_forward", "max_pool2d_backward",
+      "avg_pool2d_forward", "avg_pool2d_backward", "softmax_forward", "softmax_backward",
+      "log_softmax_forward", "log_softmax_backward", "softmax_cross_entropy_forward",
+      "softmax_cross_entropy_backward"};
+  std::set<std::string> registered;
+  for (const OpSpec& op : op_registry()) registered.insert(op.name);
+  EXPECT_EQ(registered, expected);
+}
+
+class EveryOp : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(EveryOp, HasTheShapesTheTestPlanAsksFor) {
+  const OpSpec& op = find_op(GetParam());
+  ASSERT_GE(op.cases.size(), 6u);
+  bool batch1 = false, one_channel = false, three_channels = false, odd = false, unet = false;
+  for (size_t i = 0; i < op.cases.size(); ++i) {
+    const Shape s = op.make_inputs(int(i), kSeed).front().shape();
+    batch1 |= s[0] == 1;
+    one_channel |= s[s.rank() - 1] == 1 || (s.rank() == 4 && s[3] == 1);
+    three_channels |= s[s.rank() - 1] == 3;
+    odd |= s.rank() == 4 && s[1] % 2 == 1 && s[2] % 2 == 1;
+    unet |= op.cases[i].unet_sized;
+  }
+  EXPECT_TRUE(batch1) << op.name << ": no batch-1 case";
+  EXPECT_TRUE(one_channel || op.name.find("cross_entropy") != std::string::npos)
+      << op.name << ": no single-channel case";
+  EXPECT_TRUE(three_channels) << op.name << ": no 3-channel case";
+  EXPECT_TRUE(odd) << op.name << ": no odd height and width";
+  EXPECT_TRUE(unet) << op.name << ": no U-Net-sized case";
+}
+
+TEST_P(EveryOp, CpuFloatMatchesDoubleReference) {
+  const OpSpec& op = find_op(GetParam());
+  for (size_t i = 0; i < op.cases.size(); ++i) {
+    const OpCheck r = check_op(op, int(i), Device::cpu(), Backend::Auto, kSeed);
+    EXPECT_TRUE(r.pass) << op.name << " " << r.case_label << ": " << r.detail;
+  }
+}
+
+TEST_P(EveryOp, GpuCudaMatchesReference) {
+  CUSEG_REQUIRE_GPU();
+  const OpSpec& op = find_op(GetParam());
+  for (size_t i = 0; i < op.cases.size(); ++i) {
+    const OpCheck r = check_op(op, int(i), Device::cuda(0), Backend::Native, kSeed);
+    EXPECT_TRUE(r.pass) << op.name << " " << r.case_label << " cuda: " << r.detail;
+  }
+}
+
+TEST_P(EveryOp, GpuCudnnMatchesReference) {
+  CUSEG_REQUIRE_GPU();
+  const OpSpec& op = find_op(GetParam());
+  if (!op.has_cudnn) GTEST_SKIP() << op.name << " has no cuDNN path (tested in its own suite)";
+  if (!CUSEG_HAS_CUDNN) GTEST_SKIP() << "built without cuDNN";
+  for (size_t i = 0; i < op.cases.size(); ++i) {
+    const OpCheck r = check_op(op, int(i), Device::cuda(0), Backend::Cudnn, kSeed);
+    EXPECT_TRUE(r.pass) << op.name << " " << r.case_label << " cudnn: " << r.detail;
+  }
+}
+
+std::vector<std::string> op_names() {
+  std::vector<std::string> names;
+  for (const OpSpec& op : op_registry()) names.push_back(op.name);
+  return names;
+}
+
+INSTANTIATE_TEST_SUITE_P(Ops, EveryOp, ::testing::ValuesIn(op_names()),
+                         [](const auto& info) { return info.param; });
+
+// A kernel that leaves an element unwritten must fail: check_op poisons outputs with NaN.
+TEST(OpRegistry, CheckOpCatchesUnwrittenOutputs) {
+  OpSpec lazy = find_op("softmax_forward");
+  const auto real_run = lazy.run;
+  lazy.run = [real_run](const std::vector<Tensor>& in, int i, Backend b) {
+    std::vector<Tensor> out = real_run(in, i, b);
+    if (in.front().dtype() == DType::f32) out[0].view(Shape{1}, 3).fill(std::nan(""));
+    return out;
+  };
+  const OpCheck r = check_op(lazy, 1, Device::cpu(), Backend::Auto, kSeed);
+  EXPECT_FALSE(r.pass);
+  EXPECT_NE(r.detail.find("non-finite"), std::string::npos) << r.detail;
+}
+
+}  // namespace
+}  // namespace cuseg

@@ -1,0 +1,167 @@
+// Softmax, log-softmax and softmax cross-entropy: hand-computed values, PyTorch's definition of
+// the weighted, ignoring mean, stability at 1e4, gradient checks in double, bad input.
+#include "cuseg/kernels/softmax.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "cuseg/kernels/registry.h"
+#include "error_matchers.h"
+#include "test_util.h"
+
+namespace cuseg {
+namespace {
+
+using test::dot;
+using test::expect_error;
+
+TEST(Softmax, MatchesHandComputedValues) {
+  Tensor x = Tensor::from_vector(std::vector<double>{0, std::log(3.0), 5, 5}, Shape{2, 2});
+  Tensor y = Tensor::empty(Shape{2, 2}, DType::f64);
+  softmax_forward(x, y);
+  const std::vector<double> v = y.to_vector<double>();
+  EXPECT_NEAR(v[0], 0.25, 1e-15);
+  EXPECT_NEAR(v[1], 0.75, 1e-15);
+  EXPECT_NEAR(v[2], 0.5, 1e-15);
+  log_softmax_forward(x, y);
+  EXPECT_NEAR(y.to_vector<double>()[0], std::log(0.25), 1e-15);
+}
+
+TEST(Softmax, StableForLogitsOfMagnitude1e4) {
+  Tensor x = Tensor::from_vector(std::vector<float>{1e4f, -1e4f, 0, -1e4f, -1e4f, -1e4f}, Shape{2, 3});
+  Tensor y = Tensor::empty(Shape{2, 3});
+  softmax_forward(x, y);
+  const std::vector<float> v = y.to_vector<float>();
+  EXPECT_EQ(v[0], 1.0f);
+  EXPECT_EQ(v[1], 0.0f);
+  EXPECT_NEAR(v[3], 1.0f / 3, 1e-7);
+  log_softmax_forward(x, y);
+  EXPECT_EQ(y.to_vector<float>()[1], -2e4f);
+
+  Tensor labels = Tensor::from_vector(std::vector<int32_t>{1, 0}, Shape{2});
+  Tensor loss = Tensor::empty(Shape{1}), weight_sum = Tensor::empty(Shape{1});
+  softmax_cross_entropy_forward(x, labels, Tensor(), loss, weight_sum);
+  EXPECT_NEAR(loss.to_vector<float>()[0], (2e4 + std::log(3.0)) / 2, 1e-2);
+  Tensor d = Tensor::empty(Shape{2, 3});
+  softmax_cross_entropy_backward(x, labels, Tensor(), weight_sum, d);
+  for (float e : d.to_vector<float>()) EXPECT_TRUE(std::isfinite(e));
+  EXPECT_NEAR(d.to_vector<float>()[1], -0.5f, 1e-7);
+}
+
+// The loss written out as PyTorch defines it, for a check independent of the kernels.
+double cross_entropy_by_definition(const std::vector<double>& x, const std::vector<int>& labels,
+                                   const std::vector<double>& w, int classes, int ignore) {
+  double num = 0, den = 0;
+  for (size_t i = 0; i < labels.size(); ++i) {
+    if (labels[i] == ignore) continue;
+    double sum = 0;
+    for (int c = 0; c < classes; ++c) sum += std::exp(x[i * classes + size_t(c)]);
+    const double weight = w.empty() ? 1.0 : w[size_t(labels[i])];
+    num += weight * -std::log(std::exp(x[i * classes + size_t(labels[i])]) / sum);
+    den += weight;
+  }
+  return num / den;
+}
+
+TEST(SoftmaxCrossEntropy, FollowsPyTorchsWeightedMeanWithIgnoredPixels) {
+  const std::vector<double> x = {0.1, 2.0, -1.0, 0.5, 0.5, 0.5, 3.0, -2.0, 1.0, -0.3, 0.2, 0.9};
+  const std::vector<int> labels = {1, 255, 0, 2};
+  const std::vector<double> w = {0.2, 1.5, 3.0};
+  Tensor xt = Tensor::from_vector(x, Shape{1, 2, 2, 3});
+  Tensor lt = Tensor::from_vector(std::vector<uint8_t>{1, 255, 0, 2}, Shape{1, 2, 2});
+  Tensor loss = Tensor::empty(Shape{1}, DType::f64), weight_sum = Tensor::empty(Shape{1}, DType::f64);
+  softmax_cross_entropy_forward(xt, lt, Tensor::from_vector(w, Shape{3}), loss, weight_sum);
+  EXPECT_NEAR(loss.to_vector<double>()[0], cross_entropy_by_definition(x, labels, w, 3, 255), 1e-14);
+  EXPECT_DOUBLE_EQ(weight_sum.to_vector<double>()[0], 1.5 + 0.2 + 3.0);
+  softmax_cross_entropy_forward(xt, lt, Tensor(), loss, weight_sum);
+  EXPECT_NEAR(loss.to_vector<double>()[0], cross_entropy_by_definition(x, labels, {}, 3, 255), 1e-14);
+  EXPECT_DOUBLE_EQ(weight_sum.to_vector<double>()[0], 3);
+}
+
+TEST(SoftmaxCrossEntropy, AllIgnoredGivesZeroLossAndGradient) {
+  Tensor x = test::random(Shape{1, 2, 2, 4}, 1);
+  Tensor labels = Tensor::full(Shape{1, 2, 2}, 255, DType::u8);
+  Tensor loss = Tensor::empty(Shape{1}, DType::f64), weight_sum = Tensor::empty(Shape{1}, DType::f64);
+  softmax_cross_entropy_forward(x, labels, Tensor(), loss, weight_sum);
+  EXPECT_EQ(loss.to_vector<double>()[0], 0);
+  EXPECT_EQ(weight_sum.to_vector<double>()[0], 0);
+  Tensor d = Tensor::full(x.shape(), 7, DType::f64);
+  softmax_cross_entropy_backward(x, labels, Tensor(), weight_sum, d);
+  for (double v : d.to_vector<double>()) EXPECT_EQ(v, 0);
+}
+
+class SoftmaxGradients : public ::testing::TestWithParam<Shape> {};
+
+TEST_P(SoftmaxGradients, BackwardMatchesFiniteDifferences) {
+  const Shape s = GetParam();
+  const Tensor x = test::random(s, 21, -3, 3), g = test::random(s, 22);
+  for (bool log : {false, true}) {
+    auto fwd = log ? log_softmax_forward : softmax_forward;
+    auto bwd = log ? log_softmax_backward : softmax_backward;
+    auto loss = [&](const Tensor& xx) {
+      Tensor y = Tensor::empty(s, DType::f64);
+      fwd(xx, y, Backend::Auto);
+      return dot(y, g);
+    };
+    Tensor y = Tensor::empty(s, DType::f64), dx = Tensor::empty(s, DType::f64);
+    fwd(x, y, Backend::Auto);
+    bwd(y, g, dx, Backend::Auto);
+    EXPECT_TRUE(test::gradcheck(loss, x, dx, log ? "log_softmax dx" : "softmax dx", 200));
+  }
+
+  // Cross-entropy with class weights and some ignored pixels; the upstream gradient is 0.75.
+  const int classes = int(s[s.rank() - 1]);
+  std::vector<int32_t> labels(size_t(x.numel() / classes));
+  for (size_t i = 0; i < labels.size(); ++i) labels[i] = i % 5 == 3 ? -1 : int32_t((i * 7) % size_t(classes));
+  Shape ls = s.rank() == 4 ? Shape{s[0], s[1], s[2]} : Shape{s[0]};
+  const Tensor lt = Tensor::from_vector(labels, ls), w = test::random(Shape{classes}, 23, 0.5, 2);
+  const SoftmaxCrossEntropyParams p{-1};
+  auto ce = [&](const Tensor& xx) {
+    Tensor loss = Tensor::empty(Shape{1}, DType::f64), ws = Tensor::empty(Shape{1}, DType::f64);
+    softmax_cross_entropy_forward(xx, lt, w, loss, ws, p);
+    return 0.75 * loss.to_vector<double>()[0];
+  };
+  Tensor loss = Tensor::empty(Shape{1}, DType::f64), ws = Tensor::empty(Shape{1}, DType::f64);
+  softmax_cross_entropy_forward(x, lt, w, loss, ws, p);
+  Tensor dx = Tensor::empty(s, DType::f64);
+  softmax_cross_entropy_backward(x, lt, w, ws, dx, 0.75, p);
+  EXPECT_TRUE(test::gradcheck(ce, x, dx, "softmax_cross_entropy dlogits", 200));
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, SoftmaxGradients,
+                         ::testing::Values(Shape{7, 1}, Shape{1, 3, 5, 2}, Shape{2, 3, 3, 5}, Shape{1, 2, 2, 40}));
+
+TEST(SoftmaxCrossEntropy, RefusesBadInput) {
+  Tensor x = Tensor::zeros(Shape{1, 2, 2, 3});
+  Tensor labels = Tensor::zeros(Shape{1, 2, 2}, DType::u8);
+  Tensor loss = Tensor::empty(Shape{1}), ws = Tensor::empty(Shape{1});
+  Tensor bad = Tensor::from_vector(std::vector<uint8_t>{0, 3, 1, 255}, Shape{1, 2, 2});
+  expect_error([&] { softmax_cross_entropy_forward(x, bad, Tensor(), loss, ws); },
+               {"softmax_cross_entropy_forward", "1 label(s) outside [0, 3)"});
+  expect_error([&] { softmax_cross_entropy_forward(x, Tensor::zeros(Shape{1, 2, 3}, DType::u8), Tensor(), loss, ws); },
+               {"softmax_cross_entropy_forward", "labels must have"});
+  expect_error([&] { softmax_cross_entropy_forward(x, Tensor::zeros(Shape{1, 2, 2}), Tensor(), loss, ws); },
+               {"u8 or i32"});
+  expect_error([&] { softmax_cross_entropy_forward(x, labels, Tensor::zeros(Shape{4}), loss, ws); },
+               {"class_weights"});
+  expect_error([&] { softmax_cross_entropy_forward(x, labels, Tensor(), loss, ws, {}, Backend::Cudnn); },
+               {"cuDNN has no"});
+  Tensor d = Tensor::empty(Shape{1, 2, 2, 2});
+  expect_error([&] { softmax_cross_entropy_backward(x, labels, Tensor(), ws, d); }, {"dlogits"});
+  Tensor y = Tensor::empty(Shape{1, 2, 2, 4});
+  expect_error([&] { softmax_forward(x, y); }, {"softmax_forward", "shapes differ"});
+}
+
+TEST(SoftmaxCrossEntropyGpu, RefusesInvalidLabelsOnTheGpu) {
+  CUSEG_REQUIRE_GPU();
+  const Device gpu = Device::cuda(0);
+  Tensor x = Tensor::zeros(Shape{1, 2, 2, 3}, DType::f32, gpu);
+  Tensor bad = Tensor::from_vector(std::vector<int32_t>{0, 3, -5, -100}, Shape{1, 2, 2}, gpu);
+  Tensor loss = Tensor::empty(Shape{1}, DType::f32, gpu), ws = Tensor::empty(Shape{1}, DType::f32, gpu);
+  expect_error([&] { softmax_cross_entropy_forward(x, bad, Tensor(), loss, ws, {-100}); },
+               {"softmax_cross_entropy_forward", "2 label(s)"});
+}
+
+}  // namespace
+}  // namespace cuseg

@@ -1,0 +1,54 @@
+// Shared test helpers: skipping GPU tests with the reason, comparisons whose failure message
+// names the op, the shape, the seed and the worst element, random tensors from a printed seed,
+// and a finite-difference gradient check in double.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <string>
+
+#include "cuseg/core/device.h"
+#include "cuseg/core/tensor.h"
+#include "cuseg/kernels/compare.h"
+
+// GPU tests call this first: without a usable device they are reported as skipped, with why.
+#define CUSEG_REQUIRE_GPU()                                                  \
+  do {                                                                       \
+    if (!::cuseg::cuda_available()) GTEST_SKIP() << "no GPU: " << ::cuseg::cuda_status(); \
+  } while (0)
+
+namespace cuseg {
+// Readable shapes in GoogleTest's messages.
+inline void PrintTo(const Shape& s, std::ostream* os) { *os << s.str(); }
+}  // namespace cuseg
+
+namespace cuseg::test {
+
+// Uniform in [low, high) from Philox `seed`, f64 on the CPU unless told otherwise.
+Tensor random(const Shape& shape, uint64_t seed, double low = -1, double high = 1,
+              DType dtype = DType::f64, Device device = Device::cpu());
+
+// Small integers in [low, high]: convolution and pooling on them are exact in float32.
+Tensor random_integers(const Shape& shape, uint64_t seed, int low, int high,
+                       DType dtype = DType::f32, Device device = Device::cpu());
+
+// Succeeds when got matches ref within relative L2 `tolerance`, with no NaN or Inf; the
+// message names what, the shape, the seed and the worst element.
+::testing::AssertionResult close(const Tensor& got, const Tensor& ref, double tolerance,
+                                 const std::string& what, uint64_t seed);
+// Bit-for-bit equality.
+::testing::AssertionResult identical(const Tensor& got, const Tensor& ref, const std::string& what,
+                                     uint64_t seed);
+
+// Central differences of the scalar function f at x (f64, CPU) against `analytic` (df/dx).
+// Checks every element of small tensors and `samples` spread-out elements of large ones.
+::testing::AssertionResult gradcheck(const std::function<double(const Tensor&)>& f, const Tensor& x,
+                                     const Tensor& analytic, const std::string& what,
+                                     int samples = 64, double tolerance = 1e-6);
+
+// Σ a ⊙ b over all elements (f64 tensors): projects an output onto a random direction, so a
+// gradient check of one scalar covers every output element.
+double dot(const Tensor& a, const Tensor& b);
+
+}  // namespace cuseg::test
