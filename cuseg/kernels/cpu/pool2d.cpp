@@ -4,6 +4,9 @@
 
 namespace cuseg::cpu {
 
+// Channels are innermost in NHWC, so every loop below keeps the channel loop innermost:
+// contiguous reads and writes, one window position at a time.
+
 template <class T>
 void max_pool2d_forward(const T* x, T* y, int32_t* argmax, const PoolGeometry& g) {
 #pragma omp parallel for collapse(2) schedule(static)
@@ -12,21 +15,19 @@ void max_pool2d_forward(const T* x, T* y, int32_t* argmax, const PoolGeometry& g
       const Span hs = pool_input_span(p, g.kernel_h, g.stride_h, g.pad_h, g.H);
       for (int q = 0; q < g.Q; ++q) {
         const Span ws = pool_input_span(q, g.kernel_w, g.stride_w, g.pad_w, g.W);
-        const int64_t out = ((int64_t(n) * g.P + p) * g.Q + q) * g.C;
-        for (int c = 0; c < g.C; ++c) {
-          T best = T(0);
-          int32_t best_index = -1;
-          for (int h = hs.begin; h < hs.end; ++h) {
-            for (int w = ws.begin; w < ws.end; ++w) {
-              const T v = x[((int64_t(n) * g.H + h) * g.W + w) * g.C + c];
-              if (best_index < 0 || max_pool_replaces(v, best)) {
-                best = v;
-                best_index = h * g.W + w;
+        T* best = y + ((int64_t(n) * g.P + p) * g.Q + q) * g.C;
+        int32_t* best_index = argmax + ((int64_t(n) * g.P + p) * g.Q + q) * g.C;
+        for (int c = 0; c < g.C; ++c) best_index[c] = -1;
+        for (int h = hs.begin; h < hs.end; ++h) {
+          for (int w = ws.begin; w < ws.end; ++w) {
+            const T* in = x + ((int64_t(n) * g.H + h) * g.W + w) * g.C;
+            for (int c = 0; c < g.C; ++c) {
+              if (best_index[c] < 0 || max_pool_replaces(in[c], best[c])) {
+                best[c] = in[c];
+                best_index[c] = h * g.W + w;
               }
             }
           }
-          y[out + c] = best;
-          argmax[out + c] = best_index;
         }
       }
     }
@@ -42,14 +43,14 @@ void max_pool2d_backward(const T* dy, const int32_t* argmax, T* dx, const PoolGe
       for (int w = 0; w < g.W; ++w) {
         const Span qs = pool_output_span(w, g.kernel_w, g.stride_w, g.pad_w, g.Q);
         const int32_t self = h * g.W + w;
-        for (int c = 0; c < g.C; ++c) {
-          T acc = T(0);
-          for (int p = ps.begin; p < ps.end; ++p)
-            for (int q = qs.begin; q < qs.end; ++q) {
-              const int64_t o = ((int64_t(n) * g.P + p) * g.Q + q) * g.C + c;
-              if (argmax[o] == self) acc += dy[o];
-            }
-          dx[((int64_t(n) * g.H + h) * g.W + w) * g.C + c] = acc;
+        T* out = dx + ((int64_t(n) * g.H + h) * g.W + w) * g.C;
+        for (int c = 0; c < g.C; ++c) out[c] = T(0);
+        for (int p = ps.begin; p < ps.end; ++p) {
+          for (int q = qs.begin; q < qs.end; ++q) {
+            const int64_t o = ((int64_t(n) * g.P + p) * g.Q + q) * g.C;
+            for (int c = 0; c < g.C; ++c)
+              if (argmax[o + c] == self) out[c] += dy[o + c];
+          }
         }
       }
     }
@@ -64,13 +65,15 @@ void avg_pool2d_forward(const T* x, T* y, const PoolGeometry& g) {
       const Span hs = pool_input_span(p, g.kernel_h, g.stride_h, g.pad_h, g.H);
       for (int q = 0; q < g.Q; ++q) {
         const Span ws = pool_input_span(q, g.kernel_w, g.stride_w, g.pad_w, g.W);
+        T* out = y + ((int64_t(n) * g.P + p) * g.Q + q) * g.C;
+        for (int c = 0; c < g.C; ++c) out[c] = T(0);
+        for (int h = hs.begin; h < hs.end; ++h)
+          for (int w = ws.begin; w < ws.end; ++w) {
+            const T* in = x + ((int64_t(n) * g.H + h) * g.W + w) * g.C;
+            for (int c = 0; c < g.C; ++c) out[c] += in[c];
+          }
         const T divisor = T(avg_pool_divisor(g, p, q));
-        for (int c = 0; c < g.C; ++c) {
-          T sum = T(0);
-          for (int h = hs.begin; h < hs.end; ++h)
-            for (int w = ws.begin; w < ws.end; ++w) sum += x[((int64_t(n) * g.H + h) * g.W + w) * g.C + c];
-          y[((int64_t(n) * g.P + p) * g.Q + q) * g.C + c] = sum / divisor;
-        }
+        for (int c = 0; c < g.C; ++c) out[c] /= divisor;
       }
     }
   }
@@ -84,13 +87,14 @@ void avg_pool2d_backward(const T* dy, T* dx, const PoolGeometry& g) {
       const Span ps = pool_output_span(h, g.kernel_h, g.stride_h, g.pad_h, g.P);
       for (int w = 0; w < g.W; ++w) {
         const Span qs = pool_output_span(w, g.kernel_w, g.stride_w, g.pad_w, g.Q);
-        for (int c = 0; c < g.C; ++c) {
-          T acc = T(0);
-          for (int p = ps.begin; p < ps.end; ++p)
-            for (int q = qs.begin; q < qs.end; ++q)
-              acc += dy[((int64_t(n) * g.P + p) * g.Q + q) * g.C + c] / T(avg_pool_divisor(g, p, q));
-          dx[((int64_t(n) * g.H + h) * g.W + w) * g.C + c] = acc;
-        }
+        T* out = dx + ((int64_t(n) * g.H + h) * g.W + w) * g.C;
+        for (int c = 0; c < g.C; ++c) out[c] = T(0);
+        for (int p = ps.begin; p < ps.end; ++p)
+          for (int q = qs.begin; q < qs.end; ++q) {
+            const T* grad = dy + ((int64_t(n) * g.P + p) * g.Q + q) * g.C;
+            const T divisor = T(avg_pool_divisor(g, p, q));
+            for (int c = 0; c < g.C; ++c) out[c] += grad[c] / divisor;
+          }
       }
     }
   }

@@ -1,0 +1,61 @@
+// Convolution at U-Net shapes: forward, backward-data and backward-filter, 3×3 pad 1, our CUDA
+// kernels vs cuDNN (FP32, TF32 off) vs the CPU reference, in FLOP/s. GPU: batch 16. CPU: batch
+// 2 at the same sizes (the reference is for correctness; its FLOP/s is what the counter shows).
+#include "bench_util.h"
+#include "cuseg/kernels/conv2d.h"
+
+namespace cuseg::bench {
+namespace {
+
+struct ConvShape {
+  int h, w, c, k;
+};
+
+// The U-Net's 3×3 convolutions from 256×256 (base width 32) down to 32×32 (width 256), plus
+// the first layer on an RGB image.
+constexpr ConvShape kShapes[] = {{256, 256, 3, 32}, {256, 256, 32, 32}, {128, 128, 64, 64},
+                                 {64, 64, 128, 128}, {32, 32, 256, 256}};
+
+enum class Dir { Forward, BackwardData, BackwardFilter };
+const char* dir_name(Dir d) {
+  return d == Dir::Forward ? "conv2d_forward" : d == Dir::BackwardData ? "conv2d_backward_data" : "conv2d_backward_filter";
+}
+
+void register_all() {
+  for (const Impl& impl : implementations()) {
+    const int n = impl.device.is_cpu() ? 2 : 16;
+    for (Dir dir : {Dir::Forward, Dir::BackwardData, Dir::BackwardFilter}) {
+      for (const ConvShape& s : kShapes) {
+        const std::string name = std::string(dir_name(dir)) + "/" + impl.name + "/N" + std::to_string(n) + "_H" +
+                                 std::to_string(s.h) + "_W" + std::to_string(s.w) + "_C" + std::to_string(s.c) +
+                                 "_K" + std::to_string(s.k);
+        auto* b = benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& state) {
+          const Conv2dParams p{1, 1, 1, 1, 1, 1};
+          const Shape xs{n, s.h, s.w, s.c}, ws{s.k, 3, 3, s.c};
+          const Shape ys = conv2d_output_shape(xs, ws, p);
+          Tensor x = random(xs, impl.device, 1), w = random(ws, impl.device, 2), y = random(ys, impl.device, 3);
+          run(state, impl, [&] {
+            if (dir == Dir::Forward) conv2d_forward(x, w, y, p, impl.backend);
+            if (dir == Dir::BackwardData) conv2d_backward_data(y, w, x, p, impl.backend);
+            if (dir == Dir::BackwardFilter) conv2d_backward_filter(x, y, w, p, impl.backend);
+          });
+          set_flops(state, 2.0 * double(ys.numel()) * 9.0 * s.c);
+        });
+        b->Unit(benchmark::kMillisecond);
+        if (impl.device.is_cuda()) b->UseManualTime();
+        else b->Iterations(1);
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace cuseg::bench
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  cuseg::bench::register_all();
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

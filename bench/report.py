@@ -1,0 +1,100 @@
+"""Turns the output folder of scripts/gpu_check.sh into one markdown report: test counts,
+seg_verify's verdict, convolution times (cuseg CUDA vs cuDNN vs PyTorch vs the CPU reference)
+and achieved bandwidth of pooling and softmax against the device's copy bandwidth.
+
+    python3 bench/report.py OUT_DIR > OUT_DIR/report.md
+"""
+import glob
+import json
+import os
+import sys
+import xml.etree.ElementTree as ET
+
+TO_MS = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}
+
+
+def load_benchmarks(out):
+    rows = {}
+    context = {}
+    for path in sorted(glob.glob(os.path.join(out, "*_bench.json"))):
+        with open(path) as f:
+            data = json.load(f)
+        context = data.get("context", context)
+        for b in data.get("benchmarks", []):
+            op, impl, shape = b["name"].split("/")[:3]
+            rows[(op, impl, shape)] = b
+    return rows, context
+
+
+def ms(b):
+    return b["real_time"] * TO_MS[b.get("time_unit", "ns")]
+
+
+def strip_batch(shape):
+    return shape.split("_", 1)[1]
+
+
+def main():
+    out = sys.argv[1]
+    print("# cuseg GPU check\n")
+    verify = {}
+    if os.path.exists(os.path.join(out, "seg_verify.json")):
+        with open(os.path.join(out, "seg_verify.json")) as f:
+            verify = json.load(f)
+    print(f"- device: {verify.get('gpu') or 'unknown'}")
+    rows, context = load_benchmarks(out)
+    if context:
+        print(f"- host: {context.get('host_name', '?')}, {context.get('num_cpus', '?')} CPUs, {context.get('date', '')}")
+    torch_rows = {}
+    tpath = os.path.join(out, "torch_kernels.json")
+    if os.path.exists(tpath):
+        with open(tpath) as f:
+            t = json.load(f)
+        print(f"- PyTorch {t['torch']}, cuDNN {t['cudnn']} (as PyTorch ships it)")
+        torch_rows = {(r["op"], r["shape"]): r for r in t["results"]}
+
+    print("\n## Tests\n\n| binary | tests | failures | skipped |\n|---|---|---|---|")
+    for path in sorted(glob.glob(os.path.join(out, "*_tests.xml"))):
+        root = ET.parse(path).getroot()
+        skipped = sum(1 for tc in root.iter("testcase") if tc.find("skipped") is not None)
+        print(f"| {os.path.basename(path)[:-4]} | {root.get('tests')} | {root.get('failures')} | {skipped} |")
+
+    if verify:
+        results = verify["results"]
+        failed = [r for r in results if not r["pass"]]
+        print(f"\n## seg_verify\n\n{len(results)} checks, {len(failed)} failed.\n")
+        for r in failed:
+            print(f"- FAIL {r['op']} {r['shape']} {r['impl']}: {r['detail']}")
+
+    conv_ops = ["conv2d_forward", "conv2d_backward_data", "conv2d_backward_filter"]
+    conv = [(op, shape) for (op, impl, shape) in rows if op in conv_ops and impl == "cuda"]
+    if conv:
+        print("\n## Convolution, FP32 (TF32 off), 3x3 pad 1, batch 16\n")
+        print("| op | shape | cuseg CUDA ms | cuDNN ms | PyTorch ms | cuseg / cuDNN speed | cuseg TFLOP/s | CPU GFLOP/s (batch 2) |")
+        print("|---|---|---|---|---|---|---|---|")
+        for op, shape in sorted(conv, key=lambda k: (conv_ops.index(k[0]), k[1])):
+            ours = rows[(op, "cuda", shape)]
+            cudnn = rows.get((op, "cudnn", shape))
+            torch_r = torch_rows.get((op, shape))
+            cpu = next((b for (o, i, s), b in rows.items() if o == op and i == "cpu" and strip_batch(s) == strip_batch(shape)), None)
+            cell = lambda v, fmt: format(v, fmt) if v is not None else "-"
+            speed = f"{100 * ms(cudnn) / ms(ours):.0f}%" if cudnn else "-"
+            print(f"| {op} | {shape} | {ms(ours):.3f} | {cell(cudnn and ms(cudnn), '.3f')} | "
+                  f"{cell(torch_r and torch_r['seconds'] * 1e3, '.3f')} | {speed} | "
+                  f"{ours.get('FLOP/s', 0) / 1e12:.2f} | {cell(cpu and cpu.get('FLOP/s', 0) / 1e9, '.1f')} |")
+
+    copies = [b["bytes/s"] for (op, impl, _), b in rows.items() if op == "device_copy" and impl == "cuda"]
+    bw = [(k, b) for k, b in rows.items() if "bytes/s" in b and k[1] in ("cuda", "cudnn") and k[0] != "device_copy"]
+    if bw:
+        copy = max(copies) if copies else 0
+        print(f"\n## Memory-bound kernels (device-to-device copy: {copy / 2**30:.0f} GiB/s)\n")
+        print("| op | shape | impl | us | GiB/s | % of copy | PyTorch us |\n|---|---|---|---|---|---|---|")
+        for (op, impl, shape), b in sorted(bw):
+            torch_r = torch_rows.get((op, shape)) if impl == "cuda" else None
+            pct = f"{100 * b['bytes/s'] / copy:.0f}%" if copy else "-"
+            print(f"| {op} | {shape} | {impl} | {ms(b) * 1e3:.1f} | {b['bytes/s'] / 2**30:.0f} | {pct} | "
+                  f"{torch_r['seconds'] * 1e6 if torch_r else float('nan'):.1f} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs the Debian packages cuseg's build and tests need, when they are missing.
+# Runs as root, or through sudo. The CUDA toolkit and cuDNN are not Debian packages here:
+# where they are installed the build uses them, where not it builds the CPU engine.
+set -euo pipefail
+
+packages=(
+  cmake ninja-build g++ pkg-config
+  libgtest-dev libbenchmark-dev
+  libstb-dev libcli11-dev nlohmann-json3-dev
+  python3 python3-torch python3-numpy python3-pil   # PyTorch parity tests
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+if [ "$(id -u)" -eq 0 ]; then
+  as_root=()
+elif command -v sudo >/dev/null 2>&1; then
+  as_root=(sudo)
+else
+  echo "deps: missing ${missing[*]}, and neither root nor sudo is available to install them" >&2
+  exit 1
+fi
+echo "deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+"${as_root[@]}" apt-get update -qq
+"${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "deps: done"

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# The first thing to run on a machine with an NVIDIA GPU: builds with CUDA (or uses a given
+# build folder), runs every test binary (GPU tests included), seg_verify on every
+# implementation, the benchmarks, and PyTorch's timings of the same kernels where PyTorch is
+# installed; writes one report (report.md) plus the raw logs and Google Benchmark JSON.
+#
+#   scripts/gpu_check.sh OUT_DIR [BUILD_DIR]
+#   BENCH_FILTER   regex passed to --benchmark_filter (default: everything)
+#
+# Test binaries are run directly (not through ctest), so a build folder made on another
+# machine and copied here works wherever it lands. Where cuDNN is not on the loader's path,
+# the copy inside PyTorch's Python packages is used.
+set -uo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+out=${1:?usage: scripts/gpu_check.sh OUT_DIR [BUILD_DIR]}
+build=${2:-build/gpu}
+mkdir -p "$out"
+status=0
+
+if [ ! -x "$build/apps/seg_verify" ]; then
+  cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCUSEG_CUDA=ON || exit 1
+  cmake --build "$build" -j "$(nproc)" || exit 1
+fi
+
+if ! ldconfig -p | grep -q "libcudnn.so.9"; then
+  for py in /usr/bin/python3 python3; do
+    dir=$("$py" -c 'import nvidia.cudnn, os; print(os.path.join(os.path.dirname(nvidia.cudnn.__file__), "lib"))' 2>/dev/null) && break
+  done
+  if [ -n "${dir:-}" ]; then
+    export LD_LIBRARY_PATH="$dir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+    echo "cuDNN from $dir" | tee "$out/cudnn_path.txt"
+  fi
+fi
+
+nvidia-smi > "$out/nvidia-smi.txt" 2>&1 || echo "nvidia-smi failed" >> "$out/nvidia-smi.txt"
+
+for t in "$build"/tests/core_tests "$build"/tests/kernel_tests; do
+  name=$(basename "$t")
+  "$t" --gtest_output="xml:$out/$name.xml" > "$out/$name.log" 2>&1 || status=1
+  tail -n 3 "$out/$name.log"
+done
+
+"$build/apps/seg_verify" --json "$out/seg_verify.json" > "$out/seg_verify.txt" 2>&1 || status=1
+tail -n 1 "$out/seg_verify.txt"
+
+for b in conv2d pool2d softmax; do
+  "$build/bench/${b}_bench" --benchmark_filter="${BENCH_FILTER:-.}" \
+    --benchmark_out="$out/${b}_bench.json" --benchmark_out_format=json > "$out/${b}_bench.txt" 2>&1 || status=1
+done
+
+for py in /usr/bin/python3 python3; do
+  if "$py" -c "import torch; assert torch.cuda.is_available()" 2>/dev/null; then
+    "$py" bench/torch_kernels.py --out "$out/torch_kernels.json" > "$out/torch_kernels.txt" 2>&1 || status=1
+    break
+  fi
+done
+
+python3 bench/report.py "$out" > "$out/report.md" || status=1
+echo "gpu_check: report in $out/report.md (status $status)"
+exit $status
