@@ -5,6 +5,7 @@
 #include <numbers>
 
 #include "cuseg/config.h"
+#include "cuseg/core/convert.h"
 #include "cuseg/core/philox.h"
 #if CUSEG_HAS_CUDA
 #include "cuseg/core/cuda/tensor_ops.h"
@@ -35,7 +36,7 @@ T from_double(double v) {
   if constexpr (std::is_same_v<T, bf16>) {
     return float_to_bf16(float(v));
   } else {
-    return T(v);
+    return saturate_cast<T>(v);
   }
 }
 

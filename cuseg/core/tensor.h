@@ -73,13 +73,15 @@ class Tensor {
 
   Tensor clone() const;
   Tensor to(Device device) const;  // always a copy
-  Tensor to(DType dtype) const;    // a converted copy on the same device
+  // A converted copy on the same device; integer targets saturate (NaN → 0), bf16 rounds to
+  // nearest even.
+  Tensor to(DType dtype) const;
   void copy_from(const Tensor& src);  // same shape and dtype; any pair of devices
 
   // A tensor sharing this one's storage, starting `offset` elements in.
   Tensor view(const Shape& shape, int64_t offset = 0) const;
 
-  void fill(double value);
+  void fill(double value);  // converted as by to(DType)
   // Philox draws: element i of the tensor takes word i of the stream for `seed`, so the result
   // is identical on every device.
   void fill_uniform(uint64_t seed, double low, double high);

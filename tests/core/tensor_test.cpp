@@ -143,3 +143,18 @@ TEST(TensorGpu, UniformDrawsAreBitIdenticalToTheHost) {
 
 }  // namespace
 }  // namespace cuseg
+
+namespace cuseg {
+namespace {
+
+TEST(Tensor, IntegerConversionSaturates) {
+  Tensor t = Tensor::from_vector(std::vector<double>{-100, 300, 1e12, -1e12, std::nan(""), 7.9}, Shape{6});
+  EXPECT_EQ(t.to(DType::u8).to_vector<uint8_t>(), (std::vector<uint8_t>{0, 255, 255, 0, 0, 7}));
+  EXPECT_EQ(t.to(DType::i32).to_vector<int32_t>(),
+            (std::vector<int32_t>{-100, 300, INT32_MAX, INT32_MIN, 0, 7}));
+  Tensor u = Tensor::full(Shape{2}, -3.0, DType::u8);
+  EXPECT_EQ(u.to_vector<uint8_t>(), (std::vector<uint8_t>{0, 0}));
+}
+
+}  // namespace
+}  // namespace cuseg

@@ -1,5 +1,6 @@
 #include <cuda_bf16.h>
 
+#include "cuseg/core/convert.h"
 #include "cuseg/core/cuda/runtime.h"
 #include "cuseg/core/cuda/tensor_ops.h"
 #include "cuseg/core/philox.h"
@@ -10,7 +11,7 @@ namespace {
 
 template <class T>
 __device__ T from_double(double v) {
-  return T(v);
+  return saturate_cast<T>(v);
 }
 template <>
 __device__ uint16_t from_double<uint16_t>(double v) {  // bf16 bits, rounded to nearest even
@@ -60,7 +61,7 @@ void fill(void* data, DType dtype, int64_t n, double value, int device) {
     if constexpr (std::is_same_v<T, uint16_t>) {
       v = float_to_bf16(float(value)).bits;
     } else {
-      v = T(value);
+      v = saturate_cast<T>(value);
     }
     fill_kernel<T><<<blocks_for(n), kThreads, 0, s>>>(static_cast<T*>(data), n, v);
   });

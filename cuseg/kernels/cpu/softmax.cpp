@@ -26,9 +26,12 @@ void softmax_forward(const T* x, T* y, const RowGeometry& g) {
   for (int64_t i = 0; i < g.rows; ++i) {
     const T* in = x + i * g.channels;
     T* out = y + i * g.channels;
-    T m, log_sum;
-    row_max_logsumexp(in, g.channels, m, log_sum);
-    for (int c = 0; c < g.channels; ++c) out[c] = std::exp(in[c] - m - log_sum);
+    T m = in[0];
+    for (int c = 1; c < g.channels; ++c) m = in[c] > m ? in[c] : m;
+    T sum = T(0);
+    for (int c = 0; c < g.channels; ++c) sum += (out[c] = std::exp(in[c] - m));
+    const T inverse = T(1) / sum;
+    for (int c = 0; c < g.channels; ++c) out[c] *= inverse;
   }
 }
 
