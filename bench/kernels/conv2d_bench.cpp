@@ -1,6 +1,7 @@
-// Convolution at U-Net shapes: forward, backward-data and backward-filter, 3×3 pad 1, our CUDA
-// kernels vs cuDNN (FP32, TF32 off) vs the CPU reference, in FLOP/s. GPU: batch 16. CPU: batch
-// 2 at the same sizes (the reference is for correctness; its FLOP/s is what the counter shows).
+// Convolution at U-Net shapes: forward, backward-data and backward-filter, 3×3 pad 1; the
+// decoder's 2×2 stride-2 transposed convolutions; bias forward and backward. Our CUDA kernels vs
+// cuDNN (FP32, TF32 off) vs the CPU reference, in FLOP/s (bytes/s for bias). GPU: batch 16.
+// CPU: batch 2 at the same sizes (the reference is for correctness; compare its rates).
 #include "bench_util.h"
 #include "cuseg/kernels/conv2d.h"
 
@@ -49,12 +50,69 @@ void register_all() {
   }
 }
 
+// The decoder's upsampling: H×W×Ci → 2H×2W×Co, 2×2 kernel, stride 2 (unet-s at base 32).
+struct UpShape {
+  int h, w, ci, co;
+};
+constexpr UpShape kUpShapes[] = {{32, 32, 256, 128}, {64, 64, 128, 64}, {128, 128, 64, 32}};
+
+void register_transposed_and_bias() {
+  for (const Impl& impl : implementations()) {
+    const int n = impl.device.is_cpu() ? 2 : 16;
+    for (const UpShape& s : kUpShapes) {
+      const ConvTranspose2dParams p{2, 2, 0, 0, 1, 1, 0, 0};
+      const Shape xs{n, s.h, s.w, s.ci}, ws{s.ci, 2, 2, s.co};
+      const Shape ys = conv_transpose2d_output_shape(xs, ws, p);
+      const std::string shape = "/" + impl.name + "/N" + std::to_string(n) + "_H" + std::to_string(s.h) + "_W" +
+                                std::to_string(s.w) + "_C" + std::to_string(s.ci) + "_K" + std::to_string(s.co);
+      for (Dir dir : {Dir::Forward, Dir::BackwardData, Dir::BackwardFilter}) {
+        const std::string name = std::string(dir == Dir::Forward        ? "conv_transpose2d_forward"
+                                             : dir == Dir::BackwardData ? "conv_transpose2d_backward_data"
+                                                                        : "conv_transpose2d_backward_filter") + shape;
+        auto* b = benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& state) {
+          Tensor x = random(xs, impl.device, 1), w = random(ws, impl.device, 2), y = random(ys, impl.device, 3);
+          run(state, impl, [&] {
+            if (dir == Dir::Forward) conv_transpose2d_forward(x, w, y, p, impl.backend);
+            if (dir == Dir::BackwardData) conv_transpose2d_backward_data(y, w, x, p, impl.backend);
+            if (dir == Dir::BackwardFilter) conv_transpose2d_backward_filter(x, y, w, p, impl.backend);
+          });
+          set_flops(state, 2.0 * double(xs.numel()) * 4.0 * s.co);
+        });
+        b->Unit(benchmark::kMillisecond);
+        if (impl.device.is_cuda()) b->UseManualTime();
+        else b->Iterations(1);
+      }
+    }
+    for (const ConvShape& s : kShapes) {
+      const Shape ys{n, s.h, s.w, s.k};
+      const std::string shape = "/" + impl.name + "/N" + std::to_string(n) + "_H" + std::to_string(s.h) + "_W" +
+                                std::to_string(s.w) + "_K" + std::to_string(s.k);
+      const double bytes = 4.0 * double(ys.numel());
+      auto* fwd = benchmark::RegisterBenchmark(("conv2d_bias_forward" + shape).c_str(), [=](benchmark::State& state) {
+        Tensor y = random(ys, impl.device), b = random(Shape{s.k}, impl.device, 2);
+        run(state, impl, [&] { conv2d_bias_forward(y, b, impl.backend); });
+        set_bytes(state, 2 * bytes);
+      });
+      auto* bwd = benchmark::RegisterBenchmark(("conv2d_bias_backward" + shape).c_str(), [=](benchmark::State& state) {
+        Tensor dy = random(ys, impl.device), db = random(Shape{s.k}, impl.device, 2);
+        run(state, impl, [&] { conv2d_bias_backward(dy, db, impl.backend); });
+        set_bytes(state, bytes);
+      });
+      for (auto* b : {fwd, bwd}) {
+        b->Unit(benchmark::kMicrosecond);
+        if (impl.device.is_cuda()) b->UseManualTime();
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace cuseg::bench
 
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   cuseg::bench::register_all();
+  cuseg::bench::register_transposed_and_bias();
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;
