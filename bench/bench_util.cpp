@@ -51,3 +51,11 @@ Tensor random(const Shape& shape, const Device& device, uint64_t seed) {
 }
 
 }  // namespace cuseg::bench
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  cuseg::bench::register_benchmarks();
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

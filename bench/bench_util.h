@@ -17,6 +17,10 @@
 
 namespace cuseg::bench {
 
+// Each benchmark binary defines this; the shared main() (bench_util.cpp) calls it after
+// Google Benchmark has read its flags.
+void register_benchmarks();
+
 struct Impl {
   std::string name;  // "cpu", "cuda", "cudnn"
   Device device;

@@ -107,13 +107,10 @@ void register_transposed_and_bias() {
 }
 
 }  // namespace
-}  // namespace cuseg::bench
 
-int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  cuseg::bench::register_all();
-  cuseg::bench::register_transposed_and_bias();
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+void register_benchmarks() {
+  register_all();
+  register_transposed_and_bias();
 }
+
+}  // namespace cuseg::bench

@@ -16,7 +16,9 @@ struct PoolShape {
 };
 constexpr PoolShape kShapes[] = {{16, 256, 256, 32}, {16, 256, 256, 64}, {16, 128, 128, 64}, {16, 64, 64, 128}};
 
-void register_all() {
+}  // namespace
+
+void register_benchmarks() {
   const Pool2dParams p{2, 2, 2, 2, 0, 0, true};
   for (const Impl& impl : implementations()) {
     for (const PoolShape& s : kShapes) {
@@ -80,13 +82,4 @@ void register_all() {
   }
 }
 
-}  // namespace
 }  // namespace cuseg::bench
-
-int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  cuseg::bench::register_all();
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}

@@ -19,7 +19,9 @@ void finish(benchmark::internal::Benchmark* b, const Impl& impl) {
   if (impl.device.is_cuda()) b->UseManualTime();
 }
 
-void register_all() {
+}  // namespace
+
+void register_benchmarks() {
   for (const Impl& impl : implementations()) {
     for (const auto& d : kShapes) {
       const Shape s{impl.device.is_cpu() ? 2 : d[0], d[1], d[2], d[3]};
@@ -77,13 +79,4 @@ void register_all() {
   }
 }
 
-}  // namespace
 }  // namespace cuseg::bench
-
-int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  cuseg::bench::register_all();
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}

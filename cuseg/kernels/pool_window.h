@@ -35,6 +35,24 @@ CUSEG_HD int avg_pool_divisor(const PoolGeometry& g, int p, int q) {
   return (hs.end - hs.begin) * (ws.end - ws.begin);
 }
 
+// f(h, w) for every in-bounds input position in the window of output (p, q), row-major.
+template <class F>
+CUSEG_HD void for_each_window_input(const PoolGeometry& g, int p, int q, F&& f) {
+  const Span hs = pool_input_span(p, g.kernel_h, g.stride_h, g.pad_h, g.H);
+  const Span ws = pool_input_span(q, g.kernel_w, g.stride_w, g.pad_w, g.W);
+  for (int h = hs.begin; h < hs.end; ++h)
+    for (int w = ws.begin; w < ws.end; ++w) f(h, w);
+}
+
+// f(p, q) for every output whose window covers input (h, w): the gather form of backward.
+template <class F>
+CUSEG_HD void for_each_covering_output(const PoolGeometry& g, int h, int w, F&& f) {
+  const Span ps = pool_output_span(h, g.kernel_h, g.stride_h, g.pad_h, g.P);
+  const Span qs = pool_output_span(w, g.kernel_w, g.stride_w, g.pad_w, g.Q);
+  for (int p = ps.begin; p < ps.end; ++p)
+    for (int q = qs.begin; q < qs.end; ++q) f(p, q);
+}
+
 // Whether max pooling moves from `best` to the later candidate `v`: strictly greater wins (so
 // ties keep the first), and the first NaN wins so that it propagates, as in PyTorch.
 template <class T>

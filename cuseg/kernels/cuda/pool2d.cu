@@ -29,18 +29,15 @@ __global__ void max_pool_forward_kernel(const float* __restrict__ x, float* __re
   const int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
   if (i >= g.y_size()) return;
   const Index4 o = unflatten(i, g.P, g.Q, g.C);
-  const Span hs = pool_input_span(o.a, g.kernel_h, g.stride_h, g.pad_h, g.H);
-  const Span ws = pool_input_span(o.b, g.kernel_w, g.stride_w, g.pad_w, g.W);
   float best = 0.f;
   int32_t best_index = -1;
-  for (int h = hs.begin; h < hs.end; ++h)
-    for (int w = ws.begin; w < ws.end; ++w) {
-      const float v = __ldg(x + ((int64_t(o.n) * g.H + h) * g.W + w) * g.C + o.c);
-      if (best_index < 0 || max_pool_replaces(v, best)) {
-        best = v;
-        best_index = h * g.W + w;
-      }
+  for_each_window_input(g, o.a, o.b, [&](int h, int w) {
+    const float v = __ldg(x + ((int64_t(o.n) * g.H + h) * g.W + w) * g.C + o.c);
+    if (best_index < 0 || max_pool_replaces(v, best)) {
+      best = v;
+      best_index = h * g.W + w;
     }
+  });
   y[i] = best;
   argmax[i] = best_index;
 }
@@ -51,15 +48,11 @@ __global__ void max_pool_backward_kernel(const float* __restrict__ dy,
   const int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
   if (i >= g.x_size()) return;
   const Index4 xi = unflatten(i, g.H, g.W, g.C);
-  const Span ps = pool_output_span(xi.a, g.kernel_h, g.stride_h, g.pad_h, g.P);
-  const Span qs = pool_output_span(xi.b, g.kernel_w, g.stride_w, g.pad_w, g.Q);
-  const int32_t self = xi.a * g.W + xi.b;
   float acc = 0.f;
-  for (int p = ps.begin; p < ps.end; ++p)
-    for (int q = qs.begin; q < qs.end; ++q) {
-      const int64_t o = ((int64_t(xi.n) * g.P + p) * g.Q + q) * g.C + xi.c;
-      if (__ldg(argmax + o) == self) acc += __ldg(dy + o);
-    }
+  for_each_covering_output(g, xi.a, xi.b, [&](int p, int q) {
+    const int64_t o = ((int64_t(xi.n) * g.P + p) * g.Q + q) * g.C + xi.c;
+    if (__ldg(argmax + o) == xi.a * g.W + xi.b) acc += __ldg(dy + o);
+  });
   dx[i] = acc;
 }
 
@@ -68,12 +61,10 @@ __global__ void avg_pool_forward_kernel(const float* __restrict__ x, float* __re
   const int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
   if (i >= g.y_size()) return;
   const Index4 o = unflatten(i, g.P, g.Q, g.C);
-  const Span hs = pool_input_span(o.a, g.kernel_h, g.stride_h, g.pad_h, g.H);
-  const Span ws = pool_input_span(o.b, g.kernel_w, g.stride_w, g.pad_w, g.W);
   float sum = 0.f;
-  for (int h = hs.begin; h < hs.end; ++h)
-    for (int w = ws.begin; w < ws.end; ++w)
-      sum += __ldg(x + ((int64_t(o.n) * g.H + h) * g.W + w) * g.C + o.c);
+  for_each_window_input(g, o.a, o.b, [&](int h, int w) {
+    sum += __ldg(x + ((int64_t(o.n) * g.H + h) * g.W + w) * g.C + o.c);
+  });
   y[i] = sum / float(avg_pool_divisor(g, o.a, o.b));
 }
 
@@ -82,13 +73,10 @@ __global__ void avg_pool_backward_kernel(const float* __restrict__ dy, float* __
   const int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
   if (i >= g.x_size()) return;
   const Index4 xi = unflatten(i, g.H, g.W, g.C);
-  const Span ps = pool_output_span(xi.a, g.kernel_h, g.stride_h, g.pad_h, g.P);
-  const Span qs = pool_output_span(xi.b, g.kernel_w, g.stride_w, g.pad_w, g.Q);
   float acc = 0.f;
-  for (int p = ps.begin; p < ps.end; ++p)
-    for (int q = qs.begin; q < qs.end; ++q)
-      acc += __ldg(dy + ((int64_t(xi.n) * g.P + p) * g.Q + q) * g.C + xi.c) /
-             float(avg_pool_divisor(g, p, q));
+  for_each_covering_output(g, xi.a, xi.b, [&](int p, int q) {
+    acc += __ldg(dy + ((int64_t(xi.n) * g.P + p) * g.Q + q) * g.C + xi.c) / float(avg_pool_divisor(g, p, q));
+  });
   dx[i] = acc;
 }
 

@@ -67,41 +67,45 @@ __device__ __forceinline__ RowSlot<G> row_slot(int64_t step, int64_t rows) {
   return {row < rows ? row : 0, int(threadIdx.x % G), row < rows};
 }
 
+// The grid-stride loop over rows: f(slot) for each row this thread's group owns, every lane
+// taking part in every step (so f may shuffle before it checks slot.valid).
+template <int G, class F>
+__device__ __forceinline__ void for_each_row(int64_t rows, F&& f) {
+  const int64_t rows_per_grid = int64_t(gridDim.x) * blockDim.x / G;
+  for (int64_t step = 0; step < rows; step += rows_per_grid) f(row_slot<G>(step, rows));
+}
+
 template <int G>
 __global__ void softmax_forward_kernel(const float* __restrict__ x, float* __restrict__ y,
                                        RowGeometry g, bool log) {
-  const int64_t rows_per_grid = int64_t(gridDim.x) * blockDim.x / G;
-  for (int64_t step = 0; step < g.rows; step += rows_per_grid) {
-    const RowSlot<G> slot = row_slot<G>(step, g.rows);
+  for_each_row<G>(g.rows, [&](const RowSlot<G>& slot) {
     const float* in = x + slot.row * g.channels;
     const MaxSum ms = row_max_sum<G>(in, g.channels, slot.lane);
-    if (!slot.valid) continue;
+    if (!slot.valid) return;
     float* out = y + slot.row * g.channels;
     const float log_sum = logf(ms.sum);
     for (int c = slot.lane; c < g.channels; c += G) {
       const float shifted = __ldg(in + c) - ms.max - log_sum;
       out[c] = log ? shifted : expf(shifted);
     }
-  }
+  });
 }
 
 template <int G>
 __global__ void softmax_backward_kernel(const float* __restrict__ y, const float* __restrict__ dy,
                                         float* __restrict__ dx, RowGeometry g, bool log) {
-  const int64_t rows_per_grid = int64_t(gridDim.x) * blockDim.x / G;
-  for (int64_t step = 0; step < g.rows; step += rows_per_grid) {
-    const RowSlot<G> slot = row_slot<G>(step, g.rows);
+  for_each_row<G>(g.rows, [&](const RowSlot<G>& slot) {
     const int64_t o = slot.row * g.channels;
     float partial = 0.f;  // Σ dy·y for softmax, Σ dy for log-softmax
     for (int c = slot.lane; c < g.channels; c += G)
       partial += log ? __ldg(dy + o + c) : __ldg(dy + o + c) * __ldg(y + o + c);
     const float total = group_sum<G>(partial);
-    if (!slot.valid) continue;
+    if (!slot.valid) return;
     for (int c = slot.lane; c < g.channels; c += G) {
       const float yv = __ldg(y + o + c), dyv = __ldg(dy + o + c);
       dx[o + c] = log ? dyv - expf(yv) * total : yv * (dyv - total);
     }
-  }
+  });
 }
 
 __device__ __forceinline__ int label_at(const void* labels, bool u8, int64_t i) {
@@ -121,22 +125,20 @@ __global__ void cross_entropy_forward_kernel(const float* __restrict__ logits, c
                                              CePartial* partials, RowGeometry g, int ignore_index) {
   double loss = 0.0, weight = 0.0;
   long long invalid = 0;
-  const int64_t rows_per_grid = int64_t(gridDim.x) * blockDim.x / G;
-  for (int64_t step = 0; step < g.rows; step += rows_per_grid) {
-    const RowSlot<G> slot = row_slot<G>(step, g.rows);
+  for_each_row<G>(g.rows, [&](const RowSlot<G>& slot) {
     const float* x = logits + slot.row * g.channels;
     const MaxSum ms = row_max_sum<G>(x, g.channels, slot.lane);
-    if (!slot.valid || slot.lane != 0) continue;
+    if (!slot.valid || slot.lane != 0) return;
     const int label = label_at(labels, labels_u8, slot.row);
-    if (label == ignore_index) continue;
+    if (label == ignore_index) return;
     if (label < 0 || label >= g.channels) {
       ++invalid;
-      continue;
+      return;
     }
     const double w = weights ? double(weights[label]) : 1.0;
     loss += w * (double(ms.max) + double(logf(ms.sum)) - double(x[label]));
     weight += w;
-  }
+  });
   __shared__ CePartial block[kThreads];
   block[threadIdx.x] = {loss, weight, invalid};
   __syncthreads();
@@ -171,17 +173,15 @@ __global__ void cross_entropy_backward_kernel(const float* __restrict__ logits, 
                                               float* __restrict__ dlogits, float loss_grad,
                                               RowGeometry g, int ignore_index) {
   const float total = *weight_sum;
-  const int64_t rows_per_grid = int64_t(gridDim.x) * blockDim.x / G;
-  for (int64_t step = 0; step < g.rows; step += rows_per_grid) {
-    const RowSlot<G> slot = row_slot<G>(step, g.rows);
+  for_each_row<G>(g.rows, [&](const RowSlot<G>& slot) {
     const float* x = logits + slot.row * g.channels;
     const MaxSum ms = row_max_sum<G>(x, g.channels, slot.lane);
-    if (!slot.valid) continue;
+    if (!slot.valid) return;
     float* d = dlogits + slot.row * g.channels;
     const int label = label_at(labels, labels_u8, slot.row);
     if (label == ignore_index || label < 0 || label >= g.channels || !(total > 0.f)) {
       for (int c = slot.lane; c < g.channels; c += G) d[c] = 0.f;
-      continue;
+      return;
     }
     const float scale = loss_grad * (weights ? weights[label] : 1.f) / total;
     const float log_sum = logf(ms.sum);
@@ -189,7 +189,7 @@ __global__ void cross_entropy_backward_kernel(const float* __restrict__ logits, 
       const float prob = expf(__ldg(x + c) - ms.max - log_sum);
       d[c] = scale * (c == label ? prob - 1.f : prob);
     }
-  }
+  });
 }
 
 // Calls f(std::integral_constant<int, G>) for the group size that fits `channels`.
