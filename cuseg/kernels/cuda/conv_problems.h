@@ -16,6 +16,17 @@
 
 namespace cuseg::cuda {
 
+// The im2col matrix of x, never stored: row npq (output pixel n, p, q), column rsc (kernel tap
+// r, s and input channel c) holds x[n, p·s−pad+r·d, q·s−pad+s·d, c], or 0 in the padding.
+CUSEG_HD float im2col(const ConvGeometry& g, const float* x, int npq, int rsc) {
+  const int q = npq % g.Q, np = npq / g.Q, p = np % g.P, n = np / g.P;
+  const int c = rsc % g.C, rs = rsc / g.C, s = rs % g.S, r = rs / g.S;
+  const int h = p * g.stride_h - g.pad_h + r * g.dil_h;
+  const int wi = q * g.stride_w - g.pad_w + s * g.dil_w;
+  if (h < 0 || h >= g.H || wi < 0 || wi >= g.W) return 0.f;
+  return CUSEG_LOAD(x + ((int64_t(n) * g.H + h) * g.W + wi) * g.C + c);
+}
+
 // Forward: y[npq][k] = Σ_{rsc} x[n, p·s−pad+r·d, q·s−pad+s·d, c] · w[k][rsc]
 //   M = N·P·Q, N = K, Kd = R·S·C (c fastest: contiguous in NHWC x and in KRSC w).
 struct ConvForward {
@@ -26,14 +37,7 @@ struct ConvForward {
   const float* w;
   float* y;
 
-  CUSEG_HD float a(int m, int kk) const {
-    const int q = m % g.Q, np = m / g.Q, p = np % g.P, n = np / g.P;
-    const int c = kk % g.C, rs = kk / g.C, s = rs % g.S, r = rs / g.S;
-    const int h = p * g.stride_h - g.pad_h + r * g.dil_h;
-    const int wi = q * g.stride_w - g.pad_w + s * g.dil_w;
-    if (h < 0 || h >= g.H || wi < 0 || wi >= g.W) return 0.f;
-    return CUSEG_LOAD(x + ((int64_t(n) * g.H + h) * g.W + wi) * g.C + c);
-  }
+  CUSEG_HD float a(int m, int kk) const { return im2col(g, x, m, kk); }
   CUSEG_HD float b(int kk, int n) const { return CUSEG_LOAD(w + int64_t(n) * Kd + kk); }
   CUSEG_HD void store(int m, int n, float v) const { y[int64_t(m) * N + n] = v; }
 };
@@ -75,14 +79,7 @@ struct ConvBackwardFilter {
   float* dw;
 
   CUSEG_HD float a(int k, int npq) const { return CUSEG_LOAD(dy + int64_t(npq) * g.K + k); }
-  CUSEG_HD float b(int npq, int rsc) const {
-    const int q = npq % g.Q, np = npq / g.Q, p = np % g.P, n = np / g.P;
-    const int c = rsc % g.C, rs = rsc / g.C, s = rs % g.S, r = rs / g.S;
-    const int h = p * g.stride_h - g.pad_h + r * g.dil_h;
-    const int wi = q * g.stride_w - g.pad_w + s * g.dil_w;
-    if (h < 0 || h >= g.H || wi < 0 || wi >= g.W) return 0.f;
-    return CUSEG_LOAD(x + ((int64_t(n) * g.H + h) * g.W + wi) * g.C + c);
-  }
+  CUSEG_HD float b(int npq, int rsc) const { return im2col(g, x, npq, rsc); }
   CUSEG_HD void store(int m, int n, float v) const { dw[int64_t(m) * N + n] += v; }
 };
 
