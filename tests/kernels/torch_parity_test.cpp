@@ -1,0 +1,159 @@
+// Parity with an independent implementation: every kernel family on the CPU in float64 against
+// PyTorch (tests/torch_parity.py, run by Debian's /usr/bin/python3). Inputs travel in a
+// safetensors file that the Python side reads with its own few lines over the published format;
+// PyTorch's outputs come back the same way. Skipped, saying why, where PyTorch is missing.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "cuseg/core/safetensors.h"
+#include "cuseg/kernels/conv2d.h"
+#include "cuseg/kernels/pool2d.h"
+#include "cuseg/kernels/softmax.h"
+#include "test_util.h"
+
+namespace cuseg {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+constexpr const char* kPython = "/usr/bin/python3";
+
+Tensor f64(const Shape& s) { return Tensor::empty(s, DType::f64); }
+Tensor zeros(const Shape& s) { return Tensor::zeros(s, DType::f64); }
+
+struct Parity {
+  std::map<std::string, Tensor> inputs, ours;
+  json spec = json::array();
+  uint64_t seed = 100;
+
+  Tensor input(const std::string& name, const Shape& s, double low = -1, double high = 1) {
+    return inputs[name] = test::random(s, seed++, low, high);
+  }
+
+  void conv(const std::string& n, const Shape& xs, const Shape& ws, Conv2dParams p) {
+    spec.push_back({{"op", "conv2d"}, {"name", n}, {"stride", {p.stride_h, p.stride_w}},
+                    {"pad", {p.pad_h, p.pad_w}}, {"dil", {p.dil_h, p.dil_w}}});
+    const Shape ys = conv2d_output_shape(xs, ws, p);
+    Tensor x = input(n + ".x", xs), w = input(n + ".w", ws), b = input(n + ".b", Shape{ws[0]});
+    Tensor g = input(n + ".g", ys);
+    Tensor y = f64(ys), dx = f64(xs), dw = zeros(ws), db = zeros(Shape{ws[0]});
+    conv2d_forward(x, w, y, p);
+    conv2d_bias_forward(y, b);
+    conv2d_backward_data(g, w, dx, p);
+    conv2d_backward_filter(x, g, dw, p);
+    conv2d_bias_backward(g, db);
+    ours.insert({{n + ".y", y}, {n + ".dx", dx}, {n + ".dw", dw}, {n + ".db", db}});
+  }
+
+  void conv_transpose(const std::string& n, const Shape& xs, const Shape& ws, ConvTranspose2dParams p) {
+    spec.push_back({{"op", "conv_transpose2d"}, {"name", n}, {"stride", {p.stride_h, p.stride_w}},
+                    {"pad", {p.pad_h, p.pad_w}}, {"dil", {p.dil_h, p.dil_w}},
+                    {"output_pad", {p.output_pad_h, p.output_pad_w}}});
+    const Shape ys = conv_transpose2d_output_shape(xs, ws, p);
+    Tensor x = input(n + ".x", xs), w = input(n + ".w", ws), b = input(n + ".b", Shape{ws[3]});
+    Tensor g = input(n + ".g", ys);
+    Tensor y = f64(ys), dx = f64(xs), dw = zeros(ws), db = zeros(Shape{ws[3]});
+    conv_transpose2d_forward(x, w, y, p);
+    conv2d_bias_forward(y, b);
+    conv_transpose2d_backward_data(g, w, dx, p);
+    conv_transpose2d_backward_filter(x, g, dw, p);
+    conv2d_bias_backward(g, db);
+    ours.insert({{n + ".y", y}, {n + ".dx", dx}, {n + ".dw", dw}, {n + ".db", db}});
+  }
+
+  void pool(const std::string& n, bool max, const Shape& xs, Pool2dParams p) {
+    spec.push_back({{"op", max ? "max_pool2d" : "avg_pool2d"}, {"name", n}, {"kernel", {p.kernel_h, p.kernel_w}},
+                    {"stride", {p.stride_h, p.stride_w}}, {"pad", {p.pad_h, p.pad_w}},
+                    {"count_include_pad", p.count_include_pad}});
+    const Shape ys = pool2d_output_shape(xs, p);
+    // 24-bit random values: no ties, so both sides pick the same maximum.
+    Tensor x = input(n + ".x", xs), g = input(n + ".g", ys);
+    Tensor y = f64(ys), dx = f64(xs);
+    if (max) {
+      Tensor argmax = Tensor::empty(ys, DType::i32);
+      max_pool2d_forward(x, y, argmax, p);
+      max_pool2d_backward(g, argmax, dx, p);
+    } else {
+      avg_pool2d_forward(x, y, p);
+      avg_pool2d_backward(g, dx, p);
+    }
+    ours.insert({{n + ".y", y}, {n + ".dx", dx}});
+  }
+
+  void softmax(const std::string& n, bool log, const Shape& s) {
+    spec.push_back({{"op", log ? "log_softmax" : "softmax"}, {"name", n}});
+    Tensor x = input(n + ".x", s, -3, 3), g = input(n + ".g", s);
+    Tensor y = f64(s), dx = f64(s);
+    (log ? log_softmax_forward : softmax_forward)(x, y, Backend::Auto);
+    (log ? log_softmax_backward : softmax_backward)(y, g, dx, Backend::Auto);
+    ours.insert({{n + ".y", y}, {n + ".dx", dx}});
+  }
+
+  void cross_entropy(const std::string& n, const Shape& s, int ignore_index) {
+    spec.push_back({{"op", "cross_entropy"}, {"name", n}, {"ignore_index", ignore_index}});
+    const int classes = int(s[3]);
+    Tensor logits = input(n + ".logits", s, -3, 3), weights = input(n + ".weights", Shape{classes}, 0.25, 2);
+    std::vector<int32_t> labels(size_t(s[0] * s[1] * s[2]));
+    for (size_t i = 0; i < labels.size(); ++i) labels[i] = i % 7 == 2 ? ignore_index : int32_t((i * 5 + 1) % size_t(classes));
+    Tensor lt = inputs[n + ".labels"] = Tensor::from_vector(labels, Shape{s[0], s[1], s[2]});
+    Tensor loss = f64(Shape{1}), weight_sum = f64(Shape{1}), d = f64(s);
+    softmax_cross_entropy_forward(logits, lt, weights, loss, weight_sum, {ignore_index});
+    softmax_cross_entropy_backward(logits, lt, weights, weight_sum, d, 0.75, {ignore_index});
+    ours.insert({{n + ".loss", loss}, {n + ".dlogits", d}});
+  }
+};
+
+bool torch_available(std::string& why) {
+  if (!fs::exists(kPython)) {
+    why = std::string(kPython) + " does not exist";
+    return false;
+  }
+  if (std::system((std::string(kPython) + " -c 'import torch, numpy' > /dev/null 2>&1").c_str()) != 0) {
+    why = std::string(kPython) + " cannot import torch and numpy (scripts/deps.sh installs python3-torch)";
+    return false;
+  }
+  return true;
+}
+
+TEST(TorchParity, EveryKernelFamilyMatchesPyTorchInDouble) {
+  std::string why;
+  if (!torch_available(why)) GTEST_SKIP() << why;
+
+  Parity t;
+  t.conv("c0", {2, 7, 9, 3}, {4, 3, 3, 3}, {2, 1, 1, 1, 1, 2});
+  t.conv("c1", {1, 6, 5, 2}, {3, 1, 1, 2}, {1, 1, 0, 0, 1, 1});
+  t.conv("c2", {2, 8, 8, 4}, {5, 3, 3, 4}, {1, 1, 1, 1, 1, 1});
+  t.conv_transpose("t0", {2, 4, 5, 3}, {3, 3, 3, 2}, {2, 2, 1, 1, 1, 1, 1, 0});
+  t.conv_transpose("t1", {1, 3, 3, 4}, {4, 2, 2, 3}, {2, 2, 0, 0, 1, 1, 0, 0});
+  t.pool("m0", true, {2, 7, 9, 3}, {3, 3, 2, 2, 1, 1, true});
+  t.pool("m1", true, {1, 8, 8, 2}, {2, 2, 2, 2, 0, 0, true});
+  t.pool("a0", false, {2, 7, 9, 3}, {3, 2, 2, 1, 1, 1, true});
+  t.pool("a1", false, {2, 7, 9, 3}, {3, 2, 2, 1, 1, 1, false});
+  t.softmax("s0", false, {2, 3, 4, 5});
+  t.softmax("l0", true, {2, 3, 4, 5});
+  t.cross_entropy("e0", {2, 3, 4, 5}, -100);
+  t.cross_entropy("e1", {1, 5, 3, 21}, 255);
+
+  const fs::path dir = fs::temp_directory_path() / ("cuseg_torch_parity_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const std::string in = (dir / "in.safetensors").string(), out = (dir / "out.safetensors").string();
+  save_safetensors(in, t.inputs, {{"spec", t.spec.dump()}});
+  const std::string cmd = std::string(kPython) + " " + CUSEG_SOURCE_DIR + "/tests/torch_parity.py " + in + " " +
+                          out + " 2>" + (dir / "stderr.txt").string();
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd << " failed; see " << (dir / "stderr.txt");
+  const SafetensorsFile theirs = load_safetensors(out);
+  EXPECT_EQ(theirs.tensors.size(), t.ours.size());
+  for (const auto& [name, ours] : t.ours) {
+    auto it = theirs.tensors.find(name);
+    ASSERT_NE(it, theirs.tensors.end()) << "PyTorch gave no " << name;
+    EXPECT_TRUE(test::close(ours, it->second, 1e-12, "vs PyTorch: " + name, 100));
+  }
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace cuseg

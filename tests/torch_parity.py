@@ -1,0 +1,107 @@
+"""PyTorch's answers for the parity test (tests/kernels/torch_parity_test.cpp).
+
+    /usr/bin/python3 tests/torch_parity.py IN.safetensors OUT.safetensors
+
+IN holds NHWC inputs and, in its metadata, a JSON "spec" of the cases; OUT receives PyTorch's
+outputs and gradients in float64, NHWC again. The safetensors reading and writing here is our
+own few lines over the published format, so this is also an independent reader of cuseg's files.
+"""
+import json
+import struct
+import sys
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+DTYPES = {"F64": np.float64, "F32": np.float32, "I32": np.int32, "U8": np.uint8}
+
+
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    (n,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + n])
+    body = data[8 + n:]
+    meta = header.pop("__metadata__", {})
+    tensors = {}
+    for name, info in header.items():
+        begin, end = info["data_offsets"]
+        array = np.frombuffer(body[begin:end], dtype=DTYPES[info["dtype"]]).reshape(info["shape"])
+        tensors[name] = torch.from_numpy(array.copy())
+    return tensors, meta
+
+
+def write_safetensors(path, tensors):
+    header, blobs, offset = {}, [], 0
+    for name in sorted(tensors):
+        raw = tensors[name].detach().contiguous().numpy().astype("<f8").tobytes()
+        header[name] = {"dtype": "F64", "shape": list(tensors[name].shape), "data_offsets": [offset, offset + len(raw)]}
+        blobs.append(raw)
+        offset += len(raw)
+    text = json.dumps(header).encode()
+    text += b" " * ((8 - len(text) % 8) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
+
+
+def nchw(t):  # NHWC → NCHW
+    return t.permute(0, 3, 1, 2)
+
+
+def nhwc(t):  # NCHW → NHWC
+    return t.permute(0, 2, 3, 1)
+
+
+def leaf(t):
+    return t.clone().requires_grad_(True)
+
+
+def run_case(case, t, out):
+    name, op = case["name"], case["op"]
+    get = lambda k: t[f"{name}.{k}"]
+    if op in ("conv2d", "conv_transpose2d"):
+        x, w, b = leaf(nchw(get("x"))), leaf(get("w").permute(0, 3, 1, 2)), leaf(get("b"))
+        kw = dict(stride=case["stride"], padding=case["pad"], dilation=case["dil"])
+        if op == "conv2d":
+            y = F.conv2d(x, w, b, **kw)
+        else:
+            y = F.conv_transpose2d(x, w, b, output_padding=case["output_pad"], **kw)
+        (y * nchw(get("g"))).sum().backward()
+        out.update({f"{name}.y": nhwc(y), f"{name}.dx": nhwc(x.grad), f"{name}.dw": w.grad.permute(0, 2, 3, 1),
+                    f"{name}.db": b.grad})
+    elif op in ("max_pool2d", "avg_pool2d"):
+        x = leaf(nchw(get("x")))
+        kw = dict(kernel_size=case["kernel"], stride=case["stride"], padding=case["pad"])
+        if op == "max_pool2d":
+            y = F.max_pool2d(x, **kw)
+        else:
+            y = F.avg_pool2d(x, count_include_pad=case["count_include_pad"], **kw)
+        (y * nchw(get("g"))).sum().backward()
+        out.update({f"{name}.y": nhwc(y), f"{name}.dx": nhwc(x.grad)})
+    elif op in ("softmax", "log_softmax"):
+        x = leaf(get("x"))
+        y = (torch.softmax if op == "softmax" else torch.log_softmax)(x, dim=-1)
+        (y * get("g")).sum().backward()
+        out.update({f"{name}.y": y, f"{name}.dx": x.grad})
+    elif op == "cross_entropy":
+        logits = leaf(get("logits"))
+        classes = logits.shape[-1]
+        loss = F.cross_entropy(logits.reshape(-1, classes), get("labels").reshape(-1).long(),
+                               weight=get("weights"), ignore_index=case["ignore_index"])
+        (0.75 * loss).backward()
+        out.update({f"{name}.loss": loss.reshape(1), f"{name}.dlogits": logits.grad})
+    else:
+        raise ValueError(f"unknown op {op}")
+
+
+def main():
+    tensors, meta = read_safetensors(sys.argv[1])
+    out = {}
+    for case in json.loads(meta["spec"]):
+        run_case(case, tensors, out)
+    write_safetensors(sys.argv[2], out)
+
+
+if __name__ == "__main__":
+    main()
