@@ -18,7 +18,8 @@ int main(int argc, char** argv) {
   bool unet_only = false;
   app.add_option("--seed", seed, "seed of the random inputs");
   app.add_option("--op", only, "check only ops whose name contains this text");
-  app.add_option("--device", device_choice, "all, cpu or cuda")->check(CLI::IsMember({"all", "cpu", "cuda"}));
+  app.add_option("--device", device_choice, "all, cpu or cuda")
+      ->check(CLI::IsMember({"all", "cpu", "cuda"}));
   app.add_flag("--unet-only", unet_only, "check only the U-Net-sized case of each op");
   app.add_option("--json", json_path, "also write the results as JSON to this file");
   CLI11_PARSE(app, argc, argv);
@@ -27,7 +28,8 @@ int main(int argc, char** argv) {
   if (!cuda_available()) {
     std::printf("No GPU (%s): checking the CPU paths only.\n\n", cuda_status().c_str());
   } else {
-    std::printf("GPU: %s; cuDNN %s\n\n", cuda_device_name(0).c_str(), CUSEG_HAS_CUDNN ? "built in" : "not built");
+    std::printf("GPU: %s; cuDNN %s\n\n", cuda_device_name(0).c_str(),
+                CUSEG_HAS_CUDNN ? "built in" : "not built");
   }
   if (device_choice == "cuda" && !gpu) {
     std::fprintf(stderr, "seg_verify: --device cuda but %s\n", cuda_status().c_str());
@@ -45,7 +47,8 @@ int main(int argc, char** argv) {
     if (CUSEG_HAS_CUDNN) targets.push_back({Device::cuda(0), Backend::Cudnn});
   }
 
-  std::printf("%-34s %-58s %-8s %11s %11s %5s %10s\n", "op", "shape", "impl", "max_abs", "rel_l2", "ok", "ms");
+  std::printf("%-34s %-58s %-8s %11s %11s %5s %10s\n", "op", "shape", "impl", "max_abs", "rel_l2",
+              "ok", "ms");
   int failures = 0, checks = 0;
   nlohmann::json results = nlohmann::json::array();
   for (const OpSpec& op : op_registry()) {
@@ -57,19 +60,30 @@ int main(int argc, char** argv) {
         const OpCheck r = check_op(op, int(i), t.device, t.backend, seed);
         ++checks;
         failures += r.pass ? 0 : 1;
-        std::printf("%-34s %-58s %-8s %11.3e %11.3e %5s %10.3f\n", r.op.c_str(), r.case_label.c_str(),
-                    r.impl.c_str(), r.max_abs, r.rel_l2, r.pass ? "pass" : "FAIL", r.milliseconds);
+        std::printf("%-34s %-58s %-8s %11.3e %11.3e %5s %10.3f\n", r.op.c_str(),
+                    r.case_label.c_str(), r.impl.c_str(), r.max_abs, r.rel_l2,
+                    r.pass ? "pass" : "FAIL", r.milliseconds);
         if (!r.pass) std::printf("    %s\n", r.detail.c_str());
-        results.push_back({{"op", r.op}, {"shape", r.case_label}, {"impl", r.impl}, {"max_abs", r.max_abs},
-                           {"rel_l2", r.rel_l2}, {"tolerance", op.tolerance}, {"pass", r.pass},
-                           {"ms", r.milliseconds}, {"detail", r.detail}});
+        results.push_back({{"op", r.op},
+                           {"shape", r.case_label},
+                           {"impl", r.impl},
+                           {"max_abs", r.max_abs},
+                           {"rel_l2", r.rel_l2},
+                           {"tolerance", op.tolerance},
+                           {"pass", r.pass},
+                           {"ms", r.milliseconds},
+                           {"detail", r.detail}});
       }
     }
   }
   std::printf("\n%d checks, %d failed%s\n", checks, failures, gpu ? "" : " (CPU only: no GPU)");
   if (!json_path.empty()) {
     std::ofstream out(json_path);
-    out << nlohmann::json{{"seed", seed}, {"gpu", gpu ? cuda_device_name(0) : ""}, {"results", results}}.dump(2) << "\n";
+    out << nlohmann::json{{"seed", seed},
+                          {"gpu", gpu ? cuda_device_name(0) : ""},
+                          {"results", results}}
+               .dump(2)
+        << "\n";
     if (!out) {
       std::fprintf(stderr, "seg_verify: cannot write %s\n", json_path.c_str());
       return 1;

@@ -4,13 +4,15 @@
 
 namespace cuseg::test {
 
-Tensor random(const Shape& shape, uint64_t seed, double low, double high, DType dtype, Device device) {
+Tensor random(const Shape& shape, uint64_t seed, double low, double high, DType dtype,
+              Device device) {
   Tensor t = Tensor::empty(shape, dtype, device);
   t.fill_uniform(seed, low, high);
   return t;
 }
 
-Tensor random_integers(const Shape& shape, uint64_t seed, int low, int high, DType dtype, Device device) {
+Tensor random_integers(const Shape& shape, uint64_t seed, int low, int high, DType dtype,
+                       Device device) {
   std::vector<double> v = random(shape, seed, 0, 1).to_vector<double>();
   for (double& e : v) e = low + std::floor(e * (high - low + 1));
   return Tensor::from_vector(v, shape).to(dtype).to(device);
@@ -19,23 +21,23 @@ Tensor random_integers(const Shape& shape, uint64_t seed, int low, int high, DTy
 ::testing::AssertionResult close(const Tensor& got, const Tensor& ref, double tolerance,
                                  const std::string& what, uint64_t seed) {
   if (!(got.shape() == ref.shape()))
-    return ::testing::AssertionFailure() << what << ": shape " << got.shape().str() << " vs reference "
-                                         << ref.shape().str();
+    return ::testing::AssertionFailure()
+           << what << ": shape " << got.shape().str() << " vs reference " << ref.shape().str();
   const Comparison c = compare(got, ref);
   if (c.ok(tolerance)) return ::testing::AssertionSuccess();
   return ::testing::AssertionFailure()
-         << what << " " << got.shape().str() << " seed " << seed << ": rel_l2 " << c.rel_l2
-         << " > " << tolerance << ", " << c.nonfinite << " non-finite, max_abs " << c.max_abs
-         << " at " << c.worst_where;
+         << what << " " << got.shape().str() << " seed " << seed << ": rel_l2 " << c.rel_l2 << " > "
+         << tolerance << ", " << c.nonfinite << " non-finite, max_abs " << c.max_abs << " at "
+         << c.worst_where;
 }
 
 ::testing::AssertionResult identical(const Tensor& got, const Tensor& ref, const std::string& what,
                                      uint64_t seed) {
   const Comparison c = compare(got, ref);
   if (c.max_abs == 0 && c.nonfinite == 0) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << what << " " << got.shape().str() << " seed " << seed
-                                       << ": not bit-identical, max_abs " << c.max_abs << " at "
-                                       << c.worst_where;
+  return ::testing::AssertionFailure()
+         << what << " " << got.shape().str() << " seed " << seed << ": not bit-identical, max_abs "
+         << c.max_abs << " at " << c.worst_where;
 }
 
 ::testing::AssertionResult gradcheck(const std::function<double(const Tensor&)>& f, const Tensor& x,
@@ -56,9 +58,8 @@ Tensor random_integers(const Shape& shape, uint64_t seed, int low, int high, DTy
     p[i] = saved;
     const double numeric = (up - down) / (2 * h);
     if (std::abs(numeric - g[i]) > tolerance * std::max(1.0, std::abs(numeric)))
-      return ::testing::AssertionFailure()
-             << what << ": d/dx" << coordinates(x.shape(), i) << " analytic " << g[i]
-             << " numeric " << numeric;
+      return ::testing::AssertionFailure() << what << ": d/dx" << coordinates(x.shape(), i)
+                                           << " analytic " << g[i] << " numeric " << numeric;
   }
   return ::testing::AssertionSuccess();
 }

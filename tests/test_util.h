@@ -13,8 +13,8 @@
 #include "cuseg/kernels/compare.h"
 
 // GPU tests call this first: without a usable device they are reported as skipped, with why.
-#define CUSEG_REQUIRE_GPU()                                                  \
-  do {                                                                       \
+#define CUSEG_REQUIRE_GPU()                                                               \
+  do {                                                                                    \
     if (!::cuseg::cuda_available()) GTEST_SKIP() << "no GPU: " << ::cuseg::cuda_status(); \
   } while (0)
 

@@ -14,12 +14,17 @@ struct ConvShape {
 
 // The U-Net's 3×3 convolutions from 256×256 (base width 32) down to 32×32 (width 256), plus
 // the first layer on an RGB image.
-constexpr ConvShape kShapes[] = {{256, 256, 3, 32}, {256, 256, 32, 32}, {128, 128, 64, 64},
-                                 {64, 64, 128, 128}, {32, 32, 256, 256}};
+constexpr ConvShape kShapes[] = {{256, 256, 3, 32},
+                                 {256, 256, 32, 32},
+                                 {128, 128, 64, 64},
+                                 {64, 64, 128, 128},
+                                 {32, 32, 256, 256}};
 
 enum class Dir { Forward, BackwardData, BackwardFilter };
 const char* dir_name(Dir d) {
-  return d == Dir::Forward ? "conv2d_forward" : d == Dir::BackwardData ? "conv2d_backward_data" : "conv2d_backward_filter";
+  return d == Dir::Forward        ? "conv2d_forward"
+         : d == Dir::BackwardData ? "conv2d_backward_data"
+                                  : "conv2d_backward_filter";
 }
 
 void register_all() {
@@ -27,14 +32,16 @@ void register_all() {
     const int n = impl.device.is_cpu() ? 2 : 16;
     for (Dir dir : {Dir::Forward, Dir::BackwardData, Dir::BackwardFilter}) {
       for (const ConvShape& s : kShapes) {
-        const std::string name = std::string(dir_name(dir)) + "/" + impl.name + "/N" + std::to_string(n) + "_H" +
-                                 std::to_string(s.h) + "_W" + std::to_string(s.w) + "_C" + std::to_string(s.c) +
-                                 "_K" + std::to_string(s.k);
+        const std::string name = std::string(dir_name(dir)) + "/" + impl.name + "/N" +
+                                 std::to_string(n) + "_H" + std::to_string(s.h) + "_W" +
+                                 std::to_string(s.w) + "_C" + std::to_string(s.c) + "_K" +
+                                 std::to_string(s.k);
         auto* b = benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& state) {
           const Conv2dParams p{1, 1, 1, 1, 1, 1};
           const Shape xs{n, s.h, s.w, s.c}, ws{s.k, 3, 3, s.c};
           const Shape ys = conv2d_output_shape(xs, ws, p);
-          Tensor x = random(xs, impl.device, 1), w = random(ws, impl.device, 2), y = random(ys, impl.device, 3);
+          Tensor x = random(xs, impl.device, 1), w = random(ws, impl.device, 2),
+                 y = random(ys, impl.device, 3);
           run(state, impl, [&] {
             if (dir == Dir::Forward) conv2d_forward(x, w, y, p, impl.backend);
             if (dir == Dir::BackwardData) conv2d_backward_data(y, w, x, p, impl.backend);
@@ -43,8 +50,10 @@ void register_all() {
           set_flops(state, 2.0 * double(ys.numel()) * 9.0 * s.c);
         });
         b->Unit(benchmark::kMillisecond);
-        if (impl.device.is_cuda()) b->UseManualTime();
-        else b->Iterations(1);
+        if (impl.device.is_cuda())
+          b->UseManualTime();
+        else
+          b->Iterations(1);
       }
     }
   }
@@ -63,41 +72,51 @@ void register_transposed_and_bias() {
       const ConvTranspose2dParams p{2, 2, 0, 0, 1, 1, 0, 0};
       const Shape xs{n, s.h, s.w, s.ci}, ws{s.ci, 2, 2, s.co};
       const Shape ys = conv_transpose2d_output_shape(xs, ws, p);
-      const std::string shape = "/" + impl.name + "/N" + std::to_string(n) + "_H" + std::to_string(s.h) + "_W" +
-                                std::to_string(s.w) + "_C" + std::to_string(s.ci) + "_K" + std::to_string(s.co);
+      const std::string shape = "/" + impl.name + "/N" + std::to_string(n) + "_H" +
+                                std::to_string(s.h) + "_W" + std::to_string(s.w) + "_C" +
+                                std::to_string(s.ci) + "_K" + std::to_string(s.co);
       for (Dir dir : {Dir::Forward, Dir::BackwardData, Dir::BackwardFilter}) {
-        const std::string name = std::string(dir == Dir::Forward        ? "conv_transpose2d_forward"
-                                             : dir == Dir::BackwardData ? "conv_transpose2d_backward_data"
-                                                                        : "conv_transpose2d_backward_filter") + shape;
+        const std::string name =
+            std::string(dir == Dir::Forward        ? "conv_transpose2d_forward"
+                        : dir == Dir::BackwardData ? "conv_transpose2d_backward_data"
+                                                   : "conv_transpose2d_backward_filter") +
+            shape;
         auto* b = benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& state) {
-          Tensor x = random(xs, impl.device, 1), w = random(ws, impl.device, 2), y = random(ys, impl.device, 3);
+          Tensor x = random(xs, impl.device, 1), w = random(ws, impl.device, 2),
+                 y = random(ys, impl.device, 3);
           run(state, impl, [&] {
             if (dir == Dir::Forward) conv_transpose2d_forward(x, w, y, p, impl.backend);
             if (dir == Dir::BackwardData) conv_transpose2d_backward_data(y, w, x, p, impl.backend);
-            if (dir == Dir::BackwardFilter) conv_transpose2d_backward_filter(x, y, w, p, impl.backend);
+            if (dir == Dir::BackwardFilter)
+              conv_transpose2d_backward_filter(x, y, w, p, impl.backend);
           });
           set_flops(state, 2.0 * double(xs.numel()) * 4.0 * s.co);
         });
         b->Unit(benchmark::kMillisecond);
-        if (impl.device.is_cuda()) b->UseManualTime();
-        else b->Iterations(1);
+        if (impl.device.is_cuda())
+          b->UseManualTime();
+        else
+          b->Iterations(1);
       }
     }
     for (const ConvShape& s : kShapes) {
       const Shape ys{n, s.h, s.w, s.k};
-      const std::string shape = "/" + impl.name + "/N" + std::to_string(n) + "_H" + std::to_string(s.h) + "_W" +
-                                std::to_string(s.w) + "_K" + std::to_string(s.k);
+      const std::string shape = "/" + impl.name + "/N" + std::to_string(n) + "_H" +
+                                std::to_string(s.h) + "_W" + std::to_string(s.w) + "_K" +
+                                std::to_string(s.k);
       const double bytes = 4.0 * double(ys.numel());
-      auto* fwd = benchmark::RegisterBenchmark(("conv2d_bias_forward" + shape).c_str(), [=](benchmark::State& state) {
-        Tensor y = random(ys, impl.device), b = random(Shape{s.k}, impl.device, 2);
-        run(state, impl, [&] { conv2d_bias_forward(y, b, impl.backend); });
-        set_bytes(state, 2 * bytes);
-      });
-      auto* bwd = benchmark::RegisterBenchmark(("conv2d_bias_backward" + shape).c_str(), [=](benchmark::State& state) {
-        Tensor dy = random(ys, impl.device), db = random(Shape{s.k}, impl.device, 2);
-        run(state, impl, [&] { conv2d_bias_backward(dy, db, impl.backend); });
-        set_bytes(state, bytes);
-      });
+      auto* fwd = benchmark::RegisterBenchmark(
+          ("conv2d_bias_forward" + shape).c_str(), [=](benchmark::State& state) {
+            Tensor y = random(ys, impl.device), b = random(Shape{s.k}, impl.device, 2);
+            run(state, impl, [&] { conv2d_bias_forward(y, b, impl.backend); });
+            set_bytes(state, 2 * bytes);
+          });
+      auto* bwd = benchmark::RegisterBenchmark(
+          ("conv2d_bias_backward" + shape).c_str(), [=](benchmark::State& state) {
+            Tensor dy = random(ys, impl.device), db = random(Shape{s.k}, impl.device, 2);
+            run(state, impl, [&] { conv2d_bias_backward(dy, db, impl.backend); });
+            set_bytes(state, bytes);
+          });
       for (auto* b : {fwd, bwd}) {
         b->Unit(benchmark::kMicrosecond);
         if (impl.device.is_cuda()) b->UseManualTime();

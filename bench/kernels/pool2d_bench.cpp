@@ -14,7 +14,8 @@ namespace {
 struct PoolShape {
   int n, h, w, c;
 };
-constexpr PoolShape kShapes[] = {{16, 256, 256, 32}, {16, 256, 256, 64}, {16, 128, 128, 64}, {16, 64, 64, 128}};
+constexpr PoolShape kShapes[] = {
+    {16, 256, 256, 32}, {16, 256, 256, 64}, {16, 128, 128, 64}, {16, 64, 64, 128}};
 
 }  // namespace
 
@@ -25,8 +26,9 @@ void register_benchmarks() {
       const int n = impl.device.is_cpu() ? 2 : s.n;
       const Shape xs{n, s.h, s.w, s.c};
       const Shape ys = pool2d_output_shape(xs, p);
-      const std::string suffix = "/" + impl.name + "/N" + std::to_string(n) + "_H" + std::to_string(s.h) + "_W" +
-                                 std::to_string(s.w) + "_C" + std::to_string(s.c);
+      const std::string suffix = "/" + impl.name + "/N" + std::to_string(n) + "_H" +
+                                 std::to_string(s.h) + "_W" + std::to_string(s.w) + "_C" +
+                                 std::to_string(s.c);
       auto finish = [&](benchmark::internal::Benchmark* b) {
         b->Unit(benchmark::kMicrosecond);
         if (impl.device.is_cuda()) b->UseManualTime();
@@ -35,49 +37,56 @@ void register_benchmarks() {
       // Ours: forward reads x, writes y and argmax; backward reads dy and argmax, writes dx.
       // cuDNN: forward reads x, writes y; backward reads x, y and dy, writes dx.
       const bool cudnn = impl.backend == Backend::Cudnn;
-      finish(benchmark::RegisterBenchmark(("max_pool2d_forward" + suffix).c_str(), [=](benchmark::State& state) {
-        Tensor x = random(xs, impl.device), y = random(ys, impl.device);
-        Tensor argmax = Tensor::zeros(ys, DType::i32, impl.device);
-        run(state, impl, [&] {
+      finish(benchmark::RegisterBenchmark(
+          ("max_pool2d_forward" + suffix).c_str(), [=](benchmark::State& state) {
+            Tensor x = random(xs, impl.device), y = random(ys, impl.device);
+            Tensor argmax = Tensor::zeros(ys, DType::i32, impl.device);
+            run(state, impl, [&] {
 #if CUSEG_HAS_CUDNN
-          if (cudnn) {
-            const PoolGeometry g{n, s.h, s.w, s.c, int(ys[1]), int(ys[2]), 2, 2, 2, 2, 0, 0, true};
-            cudnn::max_pool2d_forward(x.data<float>(), y.data<float>(), g, impl.device.index);
-            return;
-          }
+              if (cudnn) {
+                const PoolGeometry g{n, s.h, s.w, s.c, int(ys[1]), int(ys[2]), 2,
+                                     2, 2,   2,   0,   0,          true};
+                cudnn::max_pool2d_forward(x.data<float>(), y.data<float>(), g, impl.device.index);
+                return;
+              }
 #endif
-          max_pool2d_forward(x, y, argmax, p, impl.backend);
-        });
-        set_bytes(state, x_bytes + y_bytes + (cudnn ? 0 : y_bytes));
-      }));
-      finish(benchmark::RegisterBenchmark(("max_pool2d_backward" + suffix).c_str(), [=](benchmark::State& state) {
-        Tensor x = random(xs, impl.device), y = random(ys, impl.device), dy = random(ys, impl.device, 2);
-        Tensor dx = random(xs, impl.device, 3);
-        Tensor argmax = Tensor::zeros(ys, DType::i32, impl.device);
-        max_pool2d_forward(x, y, argmax, p, cudnn ? Backend::Native : impl.backend);
-        run(state, impl, [&] {
+              max_pool2d_forward(x, y, argmax, p, impl.backend);
+            });
+            set_bytes(state, x_bytes + y_bytes + (cudnn ? 0 : y_bytes));
+          }));
+      finish(benchmark::RegisterBenchmark(
+          ("max_pool2d_backward" + suffix).c_str(), [=](benchmark::State& state) {
+            Tensor x = random(xs, impl.device), y = random(ys, impl.device),
+                   dy = random(ys, impl.device, 2);
+            Tensor dx = random(xs, impl.device, 3);
+            Tensor argmax = Tensor::zeros(ys, DType::i32, impl.device);
+            max_pool2d_forward(x, y, argmax, p, cudnn ? Backend::Native : impl.backend);
+            run(state, impl, [&] {
 #if CUSEG_HAS_CUDNN
-          if (cudnn) {
-            const PoolGeometry g{n, s.h, s.w, s.c, int(ys[1]), int(ys[2]), 2, 2, 2, 2, 0, 0, true};
-            cudnn::max_pool2d_backward(x.data<float>(), y.data<float>(), dy.data<float>(), dx.data<float>(), g,
-                                       impl.device.index);
-            return;
-          }
+              if (cudnn) {
+                const PoolGeometry g{n, s.h, s.w, s.c, int(ys[1]), int(ys[2]), 2,
+                                     2, 2,   2,   0,   0,          true};
+                cudnn::max_pool2d_backward(x.data<float>(), y.data<float>(), dy.data<float>(),
+                                           dx.data<float>(), g, impl.device.index);
+                return;
+              }
 #endif
-          max_pool2d_backward(dy, argmax, dx, p, impl.backend);
-        });
-        set_bytes(state, x_bytes + 2 * y_bytes + (cudnn ? x_bytes : 0));
-      }));
-      finish(benchmark::RegisterBenchmark(("avg_pool2d_forward" + suffix).c_str(), [=](benchmark::State& state) {
-        Tensor x = random(xs, impl.device), y = random(ys, impl.device);
-        run(state, impl, [&] { avg_pool2d_forward(x, y, p, impl.backend); });
-        set_bytes(state, x_bytes + y_bytes);
-      }));
-      finish(benchmark::RegisterBenchmark(("avg_pool2d_backward" + suffix).c_str(), [=](benchmark::State& state) {
-        Tensor dy = random(ys, impl.device), dx = random(xs, impl.device);
-        run(state, impl, [&] { avg_pool2d_backward(dy, dx, p, impl.backend); });
-        set_bytes(state, x_bytes + y_bytes);
-      }));
+              max_pool2d_backward(dy, argmax, dx, p, impl.backend);
+            });
+            set_bytes(state, x_bytes + 2 * y_bytes + (cudnn ? x_bytes : 0));
+          }));
+      finish(benchmark::RegisterBenchmark(
+          ("avg_pool2d_forward" + suffix).c_str(), [=](benchmark::State& state) {
+            Tensor x = random(xs, impl.device), y = random(ys, impl.device);
+            run(state, impl, [&] { avg_pool2d_forward(x, y, p, impl.backend); });
+            set_bytes(state, x_bytes + y_bytes);
+          }));
+      finish(benchmark::RegisterBenchmark(
+          ("avg_pool2d_backward" + suffix).c_str(), [=](benchmark::State& state) {
+            Tensor dy = random(ys, impl.device), dx = random(xs, impl.device);
+            run(state, impl, [&] { avg_pool2d_backward(dy, dx, p, impl.backend); });
+            set_bytes(state, x_bytes + y_bytes);
+          }));
     }
   }
 }

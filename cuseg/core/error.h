@@ -25,7 +25,7 @@ std::string str_cat(const Parts&... parts) {
 }  // namespace cuseg
 
 // CUSEG_CHECK(cond, parts...): throws cuseg::Error with the concatenated parts when cond is false.
-#define CUSEG_CHECK(cond, ...)                                   \
-  do {                                                           \
+#define CUSEG_CHECK(cond, ...)                                        \
+  do {                                                                \
     if (!(cond)) ::cuseg::throw_error(::cuseg::str_cat(__VA_ARGS__)); \
   } while (0)

@@ -23,11 +23,16 @@ constexpr uint64_t kMaxHeaderBytes = 100'000'000;
 
 const char* safetensors_dtype(DType t) {
   switch (t) {
-    case DType::f32: return "F32";
-    case DType::f64: return "F64";
-    case DType::bf16: return "BF16";
-    case DType::i32: return "I32";
-    case DType::u8: return "U8";
+    case DType::f32:
+      return "F32";
+    case DType::f64:
+      return "F64";
+    case DType::bf16:
+      return "BF16";
+    case DType::i32:
+      return "I32";
+    case DType::u8:
+      return "U8";
   }
   return "?";
 }
@@ -154,19 +159,19 @@ SafetensorsFile load_safetensors(const std::string& path) {
     for (size_t i = 0; i < js.size(); ++i) {
       CUSEG_CHECK(js[i].is_number_unsigned(), path, ": tensor '", name, "' has shape ", js.dump());
       uint64_t d = js[i].get<uint64_t>();
-      CUSEG_CHECK(d <= data_size && (d == 0 || numel <= data_size / d), path, ": tensor '",
-                  name, "' shape ", js.dump(), " exceeds the file's ", data_size, " data bytes");
+      CUSEG_CHECK(d <= data_size && (d == 0 || numel <= data_size / d), path, ": tensor '", name,
+                  "' shape ", js.dump(), " exceeds the file's ", data_size, " data bytes");
       numel *= d;
       dims[i] = int64_t(d);
     }
     e.shape = Shape(dims, int(js.size()));
-    CUSEG_CHECK(jo.is_array() && jo.size() == 2 && jo[0].is_number_unsigned() &&
-                    jo[1].is_number_unsigned(),
-                path, ": tensor '", name, "' has data_offsets ", jo.dump());
+    CUSEG_CHECK(
+        jo.is_array() && jo.size() == 2 && jo[0].is_number_unsigned() && jo[1].is_number_unsigned(),
+        path, ": tensor '", name, "' has data_offsets ", jo.dump());
     e.begin = jo[0].get<uint64_t>();
     e.end = jo[1].get<uint64_t>();
-    CUSEG_CHECK(e.begin <= e.end && e.end <= data_size, path, ": tensor '", name,
-                "' data_offsets ", jo.dump(), " outside the ", data_size, " data bytes");
+    CUSEG_CHECK(e.begin <= e.end && e.end <= data_size, path, ": tensor '", name, "' data_offsets ",
+                jo.dump(), " outside the ", data_size, " data bytes");
     CUSEG_CHECK(e.end - e.begin == numel * dtype_size(e.dtype), path, ": tensor '", name, "' has ",
                 e.end - e.begin, " bytes for ", dtype_name(e.dtype), e.shape.str());
     entries.push_back(e);

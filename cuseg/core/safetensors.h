@@ -11,8 +11,8 @@
 namespace cuseg {
 
 struct SafetensorsFile {
-  std::map<std::string, Tensor> tensors;             // on the CPU
-  std::map<std::string, std::string> metadata;       // the "__metadata__" entry
+  std::map<std::string, Tensor> tensors;        // on the CPU
+  std::map<std::string, std::string> metadata;  // the "__metadata__" entry
 };
 
 // Writes atomically: a temporary file beside `path`, flushed to disk, then renamed over it, so

@@ -7,7 +7,8 @@ namespace cuseg {
 Shape::Shape(std::initializer_list<int64_t> dims) : Shape(dims.begin(), int(dims.size())) {}
 
 Shape::Shape(const int64_t* dims, int rank) {
-  CUSEG_CHECK(rank >= 0 && rank <= kMaxRank, "Shape: rank ", rank, " is not in [0, ", kMaxRank, "]");
+  CUSEG_CHECK(rank >= 0 && rank <= kMaxRank, "Shape: rank ", rank, " is not in [0, ", kMaxRank,
+              "]");
   for (int i = 0; i < rank; ++i) {
     CUSEG_CHECK(dims[i] >= 0, "Shape: negative dimension ", dims[i]);
     dims_[rank_++] = dims[i];

@@ -18,7 +18,7 @@ class Shape {
 
   int rank() const { return rank_; }
   int64_t operator[](int i) const { return dims_[i]; }
-  int64_t numel() const;  // 1 for rank 0
+  int64_t numel() const;    // 1 for rank 0
   std::string str() const;  // "[2,3,4]"
   bool operator==(const Shape& other) const;
 

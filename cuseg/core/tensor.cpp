@@ -23,11 +23,16 @@ namespace {
 template <class F>
 void dispatch_dtype(DType dtype, F&& f) {
   switch (dtype) {
-    case DType::f32: return f(float{});
-    case DType::f64: return f(double{});
-    case DType::bf16: return f(bf16{});
-    case DType::i32: return f(int32_t{});
-    case DType::u8: return f(uint8_t{});
+    case DType::f32:
+      return f(float{});
+    case DType::f64:
+      return f(double{});
+    case DType::bf16:
+      return f(bf16{});
+    case DType::i32:
+      return f(int32_t{});
+    case DType::u8:
+      return f(uint8_t{});
   }
 }
 
@@ -101,7 +106,7 @@ std::vector<T> Tensor::to_vector() const {
   return out;
 }
 
-#define CUSEG_INSTANTIATE_VECTOR_IO(T)                                                      \
+#define CUSEG_INSTANTIATE_VECTOR_IO(T)                                                 \
   template Tensor Tensor::from_vector<T>(const std::vector<T>&, const Shape&, Device); \
   template std::vector<T> Tensor::to_vector<T>() const;
 CUSEG_INSTANTIATE_VECTOR_IO(float)
@@ -113,9 +118,7 @@ CUSEG_INSTANTIATE_VECTOR_IO(uint8_t)
 
 Device Tensor::device() const { return storage_ ? storage_->device() : Device::cpu(); }
 
-bool Tensor::is_pinned() const {
-  return storage_ && storage_->host_memory() == HostMemory::Pinned;
-}
+bool Tensor::is_pinned() const { return storage_ && storage_->host_memory() == HostMemory::Pinned; }
 
 std::string Tensor::str() const {
   if (!defined()) return "undefined";
@@ -165,8 +168,9 @@ void Tensor::copy_from(const Tensor& src) {
 Tensor Tensor::view(const Shape& shape, int64_t offset) const {
   CUSEG_CHECK(defined(), "Tensor::view: undefined tensor");
   const size_t begin = offset_bytes_ + size_t(offset) * dtype_size(dtype_);
-  CUSEG_CHECK(offset >= 0 && begin + size_t(shape.numel()) * dtype_size(dtype_) <= storage_->bytes(),
-              "Tensor::view: ", shape.str(), " at offset ", offset, " does not fit in ", str());
+  CUSEG_CHECK(
+      offset >= 0 && begin + size_t(shape.numel()) * dtype_size(dtype_) <= storage_->bytes(),
+      "Tensor::view: ", shape.str(), " at offset ", offset, " does not fit in ", str());
   Tensor v = *this;
   v.shape_ = shape;
   v.offset_bytes_ = begin;
@@ -204,7 +208,8 @@ void Tensor::fill_uniform(uint64_t seed, double low, double high) {
   dispatch_dtype(dtype_, [&](auto tag) {
     using T = decltype(tag);
     T* p = static_cast<T*>(raw_data());
-    for (int64_t i = 0; i < n; ++i) p[i] = from_double<T>(low + range * philox_uniform01(seed, uint64_t(i)));
+    for (int64_t i = 0; i < n; ++i)
+      p[i] = from_double<T>(low + range * philox_uniform01(seed, uint64_t(i)));
   });
 }
 

@@ -10,11 +10,11 @@
 namespace cuseg {
 
 struct Comparison {
-  double rel_l2 = 0;       // ‖got − ref‖₂ / ‖ref‖₂ (the absolute norm when ‖ref‖₂ = 0)
-  double max_abs = 0;      // max |got − ref|
-  int64_t worst = -1;      // flat index of max_abs
-  int64_t nonfinite = 0;   // elements of `got` that are NaN or ±Inf where ref is finite
-  int64_t mismatches = 0;  // elements with |got − ref| > atol + rtol·|ref|
+  double rel_l2 = 0;  // ‖got − ref‖₂ / ‖ref‖₂ (the absolute norm when ‖ref‖₂ = 0)
+  double max_abs = 0;       // max |got − ref|
+  int64_t worst = -1;       // flat index of max_abs
+  int64_t nonfinite = 0;    // elements of `got` that are NaN or ±Inf where ref is finite
+  int64_t mismatches = 0;   // elements with |got − ref| > atol + rtol·|ref|
   std::string worst_where;  // "[n,h,w,c] got .. ref .."
 
   bool ok(double rel_tolerance) const { return nonfinite == 0 && rel_l2 <= rel_tolerance; }

@@ -90,8 +90,10 @@ Shape conv_transpose2d_output_shape(const Shape& x, const Shape& w,
   CUSEG_CHECK(x[3] == w[0], op, ": input ", x.str(), " has ", x[3], " channels, weight ", w.str(),
               " expects ", w[0]);
   check_output_pad(op, p);
-  const int64_t h = (x[1] - 1) * p.stride_h - 2 * p.pad_h + int64_t(p.dil_h) * (w[1] - 1) + p.output_pad_h + 1;
-  const int64_t wd = (x[2] - 1) * p.stride_w - 2 * p.pad_w + int64_t(p.dil_w) * (w[2] - 1) + p.output_pad_w + 1;
+  const int64_t h =
+      (x[1] - 1) * p.stride_h - 2 * p.pad_h + int64_t(p.dil_h) * (w[1] - 1) + p.output_pad_h + 1;
+  const int64_t wd =
+      (x[2] - 1) * p.stride_w - 2 * p.pad_w + int64_t(p.dil_w) * (w[2] - 1) + p.output_pad_w + 1;
   CUSEG_CHECK(h > 0 && wd > 0, op, ": input ", x.str(), " with weight ", w.str(),
               " gives an empty output");
   return Shape{x[0], h, wd, w[3]};
@@ -131,8 +133,8 @@ void conv2d_backward_data(const Tensor& dy, const Tensor& w, Tensor& dx, const C
       });
       break;
     case Impl::Cuda:
-      CUSEG_IF_CUDA(cuda::conv2d_backward_data(dy.data<float>(), w.data<float>(),
-                                               dx.data<float>(), g, dy.device().index));
+      CUSEG_IF_CUDA(cuda::conv2d_backward_data(dy.data<float>(), w.data<float>(), dx.data<float>(),
+                                               g, dy.device().index));
       break;
     case Impl::Cudnn:
       CUSEG_IF_CUDNN(cudnn::conv2d_backward_data(dy.data<float>(), w.data<float>(),
@@ -217,8 +219,8 @@ void conv2d_bias_backward(const Tensor& dy, Tensor& db, Backend backend) {
                                                dy.device().index));
       break;
     case Impl::Cudnn:
-      CUSEG_IF_CUDNN(cudnn::conv2d_bias_backward(dy.data<float>(), db.data<float>(), rows,
-                                                 channels, dy.device().index));
+      CUSEG_IF_CUDNN(cudnn::conv2d_bias_backward(dy.data<float>(), db.data<float>(), rows, channels,
+                                                 dy.device().index));
       break;
   }
 }
@@ -241,7 +243,8 @@ void conv_transpose2d_backward_data(const Tensor& dy, const Tensor& w, Tensor& d
   detail::check_shapes("conv_transpose2d_backward_data", {{"dy", dy}, {"w", w}, {"dx", dx}}, 4);
   const Shape expected = conv_transpose2d_output_shape(dx.shape(), w.shape(), p);
   CUSEG_CHECK(dy.shape() == expected, "conv_transpose2d_backward_data: dy is ", dy.shape().str(),
-              ", expected ", expected.str(), " (dx ", dx.shape().str(), ", w ", w.shape().str(), ")");
+              ", expected ", expected.str(), " (dx ", dx.shape().str(), ", w ", w.shape().str(),
+              ")");
   conv2d_forward(dy, w, dx, as_conv(p), backend);
 }
 
@@ -249,9 +252,9 @@ void conv_transpose2d_backward_filter(const Tensor& x, const Tensor& dy, Tensor&
                                       const ConvTranspose2dParams& p, Backend backend) {
   detail::check_shapes("conv_transpose2d_backward_filter", {{"x", x}, {"dy", dy}, {"dw", dw}}, 4);
   const Shape expected = conv_transpose2d_output_shape(x.shape(), dw.shape(), p);
-  CUSEG_CHECK(dy.shape() == expected, "conv_transpose2d_backward_filter: dy is ",
-              dy.shape().str(), ", expected ", expected.str(), " (x ", x.shape().str(), ", dw ",
-              dw.shape().str(), ")");
+  CUSEG_CHECK(dy.shape() == expected, "conv_transpose2d_backward_filter: dy is ", dy.shape().str(),
+              ", expected ", expected.str(), " (x ", x.shape().str(), ", dw ", dw.shape().str(),
+              ")");
   conv2d_backward_filter(dy, x, dw, as_conv(p), backend);
 }
 

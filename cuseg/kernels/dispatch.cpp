@@ -4,9 +4,12 @@ namespace cuseg {
 
 const char* backend_name(Backend b) {
   switch (b) {
-    case Backend::Auto: return "auto";
-    case Backend::Native: return "native";
-    case Backend::Cudnn: return "cudnn";
+    case Backend::Auto:
+      return "auto";
+    case Backend::Native:
+      return "native";
+    case Backend::Cudnn:
+      return "cudnn";
   }
   return "?";
 }
@@ -15,7 +18,8 @@ namespace detail {
 
 std::string describe(std::initializer_list<Arg> args) {
   std::string s;
-  for (const Arg& a : args) s += (s.empty() ? "" : ", ") + std::string(a.name) + " " + a.tensor.str();
+  for (const Arg& a : args)
+    s += (s.empty() ? "" : ", ") + std::string(a.name) + " " + a.tensor.str();
   return s;
 }
 
@@ -45,10 +49,10 @@ void check_float_args(const char* op, std::initializer_list<Arg> args) {
 
 void check_exact(const char* op, const Arg& arg, Device device, DType dtype, const Shape& shape) {
   CUSEG_CHECK(arg.tensor.defined(), op, ": ", arg.name, " is undefined");
-  CUSEG_CHECK(arg.tensor.device() == device && arg.tensor.dtype() == dtype &&
-                  arg.tensor.shape() == shape,
-              op, ": ", arg.name, " is ", arg.tensor.str(), ", expected ", dtype_name(dtype),
-              shape.str(), "@", device.str());
+  CUSEG_CHECK(
+      arg.tensor.device() == device && arg.tensor.dtype() == dtype && arg.tensor.shape() == shape,
+      op, ": ", arg.name, " is ", arg.tensor.str(), ", expected ", dtype_name(dtype), shape.str(),
+      "@", device.str());
 }
 
 Impl choose_impl(const char* op, Device device, DType dtype, Backend backend) {

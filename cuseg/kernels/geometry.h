@@ -19,7 +19,9 @@ struct ConvGeometry {
   CUSEG_HD int64_t x_size() const { return int64_t(N) * H * W * C; }
   CUSEG_HD int64_t w_size() const { return int64_t(K) * R * S * C; }
   CUSEG_HD int64_t y_size() const { return int64_t(N) * P * Q * K; }
-  CUSEG_HD double flops() const { return 2.0 * double(N) * P * Q * K * R * S * C; }  // multiply-adds × 2
+  CUSEG_HD double flops() const {
+    return 2.0 * double(N) * P * Q * K * R * S * C;
+  }  // multiply-adds × 2
 };
 
 // Pooling y[N,P,Q,C] over windows of x[N,H,W,C].

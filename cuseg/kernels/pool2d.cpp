@@ -21,12 +21,12 @@ PoolGeometry make_geometry(const char* op, const Shape& x, const Pool2dParams& p
               " must be at least 1x1");
   CUSEG_CHECK(p.stride_h >= 1 && p.stride_w >= 1, op, ": stride ", p.stride_h, "x", p.stride_w,
               " must be at least 1");
-  CUSEG_CHECK(p.pad_h >= 0 && p.pad_w >= 0 && 2 * p.pad_h <= p.kernel_h && 2 * p.pad_w <= p.kernel_w,
-              op, ": padding ", p.pad_h, "x", p.pad_w, " must be non-negative and at most half the ",
-              p.kernel_h, "x", p.kernel_w, " window");
-  CUSEG_CHECK(x[1] + 2 * p.pad_h >= p.kernel_h && x[2] + 2 * p.pad_w >= p.kernel_w, op,
-              ": the ", p.kernel_h, "x", p.kernel_w, " window does not fit in the padded input ",
-              x.str());
+  CUSEG_CHECK(
+      p.pad_h >= 0 && p.pad_w >= 0 && 2 * p.pad_h <= p.kernel_h && 2 * p.pad_w <= p.kernel_w, op,
+      ": padding ", p.pad_h, "x", p.pad_w, " must be non-negative and at most half the ",
+      p.kernel_h, "x", p.kernel_w, " window");
+  CUSEG_CHECK(x[1] + 2 * p.pad_h >= p.kernel_h && x[2] + 2 * p.pad_w >= p.kernel_w, op, ": the ",
+              p.kernel_h, "x", p.kernel_w, " window does not fit in the padded input ", x.str());
   CUSEG_CHECK(x.numel() < (int64_t(1) << 31), op, ": x ", x.str(), " has 2^31 elements or more");
   PoolGeometry g;
   g.N = int(x[0]), g.H = int(x[1]), g.W = int(x[2]), g.C = int(x[3]);
@@ -75,8 +75,9 @@ void max_pool2d_forward(const Tensor& x, Tensor& y, Tensor& argmax, const Pool2d
                                              argmax.data<int32_t>(), g, x.device().index));
       break;
     case Impl::Cudnn:
-      throw_error(str_cat(op, ": cuDNN max pooling keeps no argmax; cudnn::max_pool2d_forward "
-                              "(kernels/cudnn/pool2d.h) is the cuDNN path"));
+      throw_error(str_cat(op,
+                          ": cuDNN max pooling keeps no argmax; cudnn::max_pool2d_forward "
+                          "(kernels/cudnn/pool2d.h) is the cuDNN path"));
   }
 }
 
@@ -97,8 +98,9 @@ void max_pool2d_backward(const Tensor& dy, const Tensor& argmax, Tensor& dx, con
                                               dx.data<float>(), g, dy.device().index));
       break;
     case Impl::Cudnn:
-      throw_error(str_cat(op, ": cuDNN max pooling backward needs x and y, not an argmax; "
-                              "cudnn::max_pool2d_backward (kernels/cudnn/pool2d.h) is the cuDNN path"));
+      throw_error(str_cat(op,
+                          ": cuDNN max pooling backward needs x and y, not an argmax; "
+                          "cudnn::max_pool2d_backward (kernels/cudnn/pool2d.h) is the cuDNN path"));
   }
 }
 
@@ -113,10 +115,12 @@ void avg_pool2d_forward(const Tensor& x, Tensor& y, const Pool2dParams& p, Backe
       });
       break;
     case Impl::Cuda:
-      CUSEG_IF_CUDA(cuda::avg_pool2d_forward(x.data<float>(), y.data<float>(), g, x.device().index));
+      CUSEG_IF_CUDA(
+          cuda::avg_pool2d_forward(x.data<float>(), y.data<float>(), g, x.device().index));
       break;
     case Impl::Cudnn:
-      CUSEG_IF_CUDNN(cudnn::avg_pool2d_forward(x.data<float>(), y.data<float>(), g, x.device().index));
+      CUSEG_IF_CUDNN(
+          cudnn::avg_pool2d_forward(x.data<float>(), y.data<float>(), g, x.device().index));
       break;
   }
 }
@@ -132,10 +136,12 @@ void avg_pool2d_backward(const Tensor& dy, Tensor& dx, const Pool2dParams& p, Ba
       });
       break;
     case Impl::Cuda:
-      CUSEG_IF_CUDA(cuda::avg_pool2d_backward(dy.data<float>(), dx.data<float>(), g, dy.device().index));
+      CUSEG_IF_CUDA(
+          cuda::avg_pool2d_backward(dy.data<float>(), dx.data<float>(), g, dy.device().index));
       break;
     case Impl::Cudnn:
-      CUSEG_IF_CUDNN(cudnn::avg_pool2d_backward(dy.data<float>(), dx.data<float>(), g, dy.device().index));
+      CUSEG_IF_CUDNN(
+          cudnn::avg_pool2d_backward(dy.data<float>(), dx.data<float>(), g, dy.device().index));
       break;
   }
 }

@@ -25,8 +25,8 @@ Shape pool2d_output_shape(const Shape& x, const Pool2dParams& p);
 
 void max_pool2d_forward(const Tensor& x, Tensor& y, Tensor& argmax, const Pool2dParams& p,
                         Backend backend = Backend::Auto);
-void max_pool2d_backward(const Tensor& dy, const Tensor& argmax, Tensor& dx,
-                         const Pool2dParams& p, Backend backend = Backend::Auto);
+void max_pool2d_backward(const Tensor& dy, const Tensor& argmax, Tensor& dx, const Pool2dParams& p,
+                         Backend backend = Backend::Auto);
 
 void avg_pool2d_forward(const Tensor& x, Tensor& y, const Pool2dParams& p,
                         Backend backend = Backend::Auto);

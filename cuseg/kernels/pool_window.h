@@ -29,7 +29,8 @@ CUSEG_HD Span pool_output_span(int i, int kernel, int stride, int pad, int out_s
 
 // The divisor of average pooling for output (p, q).
 CUSEG_HD int avg_pool_divisor(const PoolGeometry& g, int p, int q) {
-  if (g.count_include_pad) return g.kernel_h * g.kernel_w;  // padding ≤ kernel/2: windows never pass H + pad
+  if (g.count_include_pad)
+    return g.kernel_h * g.kernel_w;  // padding ≤ kernel/2: windows never pass H + pad
   Span hs = pool_input_span(p, g.kernel_h, g.stride_h, g.pad_h, g.H);
   Span ws = pool_input_span(q, g.kernel_w, g.stride_w, g.pad_w, g.W);
   return (hs.end - hs.begin) * (ws.end - ws.begin);

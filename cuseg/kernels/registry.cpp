@@ -12,7 +12,8 @@
 namespace cuseg {
 
 Tensor poisoned(const Shape& shape, DType dtype, Device device) {
-  return Tensor::full(shape, is_floating(dtype) ? std::nan("") : double(INT_MIN / 2), dtype, device);
+  return Tensor::full(shape, is_floating(dtype) ? std::nan("") : double(INT_MIN / 2), dtype,
+                      device);
 }
 
 namespace {
@@ -48,12 +49,12 @@ struct ConvCase {
 
 const std::vector<ConvCase>& conv_cases() {
   static const std::vector<ConvCase> cases = {
-      {{1, 5, 7, 1}, {1, 3, 3, 1}, {1, 1, 1, 1, 1, 1}},           // batch 1, one channel
-      {{2, 9, 11, 3}, {5, 3, 3, 3}, {2, 2, 1, 1, 1, 1}},          // RGB, odd sizes, stride 2
-      {{3, 13, 10, 7}, {9, 5, 3, 7}, {1, 1, 2, 1, 1, 2}},         // non-square, dilated
-      {{2, 17, 19, 33}, {65, 3, 3, 33}, {1, 1, 1, 1, 1, 1}},      // no multiple of any tile
-      {{1, 8, 8, 16}, {8, 1, 1, 16}, {1, 1, 0, 0, 1, 1}},         // 1×1 (the U-Net head)
-      {{1, 10, 10, 4}, {3, 3, 3, 4}, {3, 2, 2, 2, 2, 2}},         // stride 3×2, dilation 2
+      {{1, 5, 7, 1}, {1, 3, 3, 1}, {1, 1, 1, 1, 1, 1}},             // batch 1, one channel
+      {{2, 9, 11, 3}, {5, 3, 3, 3}, {2, 2, 1, 1, 1, 1}},            // RGB, odd sizes, stride 2
+      {{3, 13, 10, 7}, {9, 5, 3, 7}, {1, 1, 2, 1, 1, 2}},           // non-square, dilated
+      {{2, 17, 19, 33}, {65, 3, 3, 33}, {1, 1, 1, 1, 1, 1}},        // no multiple of any tile
+      {{1, 8, 8, 16}, {8, 1, 1, 16}, {1, 1, 0, 0, 1, 1}},           // 1×1 (the U-Net head)
+      {{1, 10, 10, 4}, {3, 3, 3, 4}, {3, 2, 2, 2, 2, 2}},           // stride 3×2, dilation 2
       {{2, 64, 64, 64}, {64, 3, 3, 64}, {1, 1, 1, 1, 1, 1}, true},  // a U-Net level
   };
   return cases;
@@ -127,8 +128,9 @@ void add_conv_ops(std::vector<OpSpec>& ops) {
   ops.push_back({"conv2d_backward_filter", cases, true, 1e-4,
                  [](int i, uint64_t seed) {
                    const ConvCase& c = conv_cases()[size_t(i)];
-                   return std::vector<Tensor>{random_f64(c.x, seed),
-                                              random_f64(conv2d_output_shape(c.x, c.w, c.p), seed + 1)};
+                   return std::vector<Tensor>{
+                       random_f64(c.x, seed),
+                       random_f64(conv2d_output_shape(c.x, c.w, c.p), seed + 1)};
                  },
                  [](const std::vector<Tensor>& in, int i, Backend b) {
                    const ConvCase& c = conv_cases()[size_t(i)];
@@ -208,12 +210,9 @@ struct PoolCase {
 
 const std::vector<PoolCase>& pool_cases() {
   static const std::vector<PoolCase> cases = {
-      {{1, 4, 4, 1}, {2, 2, 2, 2, 0, 0, true}},
-      {{2, 7, 9, 3}, {3, 3, 2, 2, 1, 1, false}},
-      {{3, 11, 13, 5}, {3, 2, 1, 2, 1, 1, true}},
-      {{2, 10, 10, 33}, {2, 2, 2, 2, 0, 0, true}},
-      {{1, 9, 9, 7}, {3, 3, 3, 3, 1, 1, false}},
-      {{2, 64, 64, 64}, {2, 2, 2, 2, 0, 0, true}, true},
+      {{1, 4, 4, 1}, {2, 2, 2, 2, 0, 0, true}},   {{2, 7, 9, 3}, {3, 3, 2, 2, 1, 1, false}},
+      {{3, 11, 13, 5}, {3, 2, 1, 2, 1, 1, true}}, {{2, 10, 10, 33}, {2, 2, 2, 2, 0, 0, true}},
+      {{1, 9, 9, 7}, {3, 3, 3, 3, 1, 1, false}},  {{2, 64, 64, 64}, {2, 2, 2, 2, 0, 0, true}, true},
   };
   return cases;
 }
@@ -289,7 +288,7 @@ struct RowsCase {
 
 const std::vector<RowsCase>& softmax_cases() {
   static const std::vector<RowsCase> cases = {
-      {{1, 5, 7, 1}},  {{2, 9, 11, 3}}, {{1, 1, 1, 2}},         {{3, 13, 10, 21}},
+      {{1, 5, 7, 1}},  {{2, 9, 11, 3}},  {{1, 1, 1, 2}},          {{3, 13, 10, 21}},
       {{2, 5, 6, 33}}, {{1, 7, 3, 150}}, {{2, 64, 64, 64}, true},
   };
   return cases;
@@ -308,7 +307,8 @@ void add_softmax_ops(std::vector<OpSpec>& ops) {
     auto bwd = log ? log_softmax_backward : softmax_backward;
     ops.push_back({log ? "log_softmax_forward" : "softmax_forward", cases, true, 1e-5,
                    [](int i, uint64_t seed) {
-                     return std::vector<Tensor>{random_f64(softmax_cases()[size_t(i)].x, seed, -4, 4)};
+                     return std::vector<Tensor>{
+                         random_f64(softmax_cases()[size_t(i)].x, seed, -4, 4)};
                    },
                    [fwd](const std::vector<Tensor>& in, int, Backend b) {
                      Tensor y = output(in, in[0].shape());
@@ -343,12 +343,9 @@ struct CrossEntropyCase {
 
 const std::vector<CrossEntropyCase>& cross_entropy_cases() {
   static const std::vector<CrossEntropyCase> cases = {
-      {{1, 5, 7, 2}, DType::u8, false, 0.0, 3},
-      {{2, 9, 11, 3}, DType::i32, true, 0.0, 3},
-      {{3, 13, 10, 21}, DType::u8, true, 0.2, 3},
-      {{2, 5, 6, 33}, DType::i32, false, 0.3, 3},
-      {{1, 7, 3, 150}, DType::u8, true, 0.0, 3},
-      {{2, 16, 16, 5}, DType::i32, true, 0.1, 1e4},
+      {{1, 5, 7, 2}, DType::u8, false, 0.0, 3},        {{2, 9, 11, 3}, DType::i32, true, 0.0, 3},
+      {{3, 13, 10, 21}, DType::u8, true, 0.2, 3},      {{2, 5, 6, 33}, DType::i32, false, 0.3, 3},
+      {{1, 7, 3, 150}, DType::u8, true, 0.0, 3},       {{2, 16, 16, 5}, DType::i32, true, 0.1, 1e4},
       {{2, 64, 64, 8}, DType::u8, true, 0.1, 3, true},
   };
   return cases;
@@ -363,8 +360,8 @@ std::vector<OpCase> op_cases_of_cross_entropy() {
   std::vector<OpCase> out;
   for (const CrossEntropyCase& c : cross_entropy_cases())
     out.push_back({str_cat("logits", c.logits.str(), " labels ", dtype_name(c.label_type),
-                           c.weighted ? " weighted" : "", " ignore ", c.ignored_fraction,
-                           " scale ", c.logit_scale),
+                           c.weighted ? " weighted" : "", " ignore ", c.ignored_fraction, " scale ",
+                           c.logit_scale),
                    c.unet});
   return out;
 }
@@ -391,26 +388,28 @@ void add_cross_entropy_ops(std::vector<OpSpec>& ops) {
   ops.push_back({"softmax_cross_entropy_forward", cases, false, 1e-5, cross_entropy_inputs,
                  [](const std::vector<Tensor>& in, int i, Backend b) {
                    Tensor loss = output(in, Shape{1}), weight_sum = output(in, Shape{1});
-                   softmax_cross_entropy_forward(in[0], in[1], in[2], loss, weight_sum,
-                                                 cross_entropy_params(cross_entropy_cases()[size_t(i)]), b);
+                   softmax_cross_entropy_forward(
+                       in[0], in[1], in[2], loss, weight_sum,
+                       cross_entropy_params(cross_entropy_cases()[size_t(i)]), b);
                    return std::vector<Tensor>{loss, weight_sum};
                  }});
-  ops.push_back({"softmax_cross_entropy_backward", cases, false, 1e-5,
-                 [](int i, uint64_t seed) {
-                   std::vector<Tensor> in = cross_entropy_inputs(i, seed);
-                   Tensor loss = Tensor::empty(Shape{1}, DType::f64);
-                   Tensor weight_sum = Tensor::empty(Shape{1}, DType::f64);
-                   softmax_cross_entropy_forward(in[0], in[1], in[2], loss, weight_sum,
-                                                 cross_entropy_params(cross_entropy_cases()[size_t(i)]));
-                   in.push_back(weight_sum);
-                   return in;
-                 },
-                 [](const std::vector<Tensor>& in, int i, Backend b) {
-                   Tensor dlogits = output(in, in[0].shape());
-                   softmax_cross_entropy_backward(in[0], in[1], in[2], in[3], dlogits, 0.75,
-                                                  cross_entropy_params(cross_entropy_cases()[size_t(i)]), b);
-                   return std::vector<Tensor>{dlogits};
-                 }});
+  ops.push_back(
+      {"softmax_cross_entropy_backward", cases, false, 1e-5,
+       [](int i, uint64_t seed) {
+         std::vector<Tensor> in = cross_entropy_inputs(i, seed);
+         Tensor loss = Tensor::empty(Shape{1}, DType::f64);
+         Tensor weight_sum = Tensor::empty(Shape{1}, DType::f64);
+         softmax_cross_entropy_forward(in[0], in[1], in[2], loss, weight_sum,
+                                       cross_entropy_params(cross_entropy_cases()[size_t(i)]));
+         in.push_back(weight_sum);
+         return in;
+       },
+       [](const std::vector<Tensor>& in, int i, Backend b) {
+         Tensor dlogits = output(in, in[0].shape());
+         softmax_cross_entropy_backward(in[0], in[1], in[2], in[3], dlogits, 0.75,
+                                        cross_entropy_params(cross_entropy_cases()[size_t(i)]), b);
+         return std::vector<Tensor>{dlogits};
+       }});
 }
 
 std::string impl_name(Device device, Backend backend) {
@@ -459,7 +458,8 @@ OpCheck check_op(const OpSpec& op, int i, Device device, Backend backend, uint64
     const auto start = std::chrono::steady_clock::now();
     const std::vector<Tensor> got = op.run(moved, i, backend);
     synchronize(device);
-    r.milliseconds = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    r.milliseconds =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
 
     r.pass = true;
     for (size_t k = 0; k < ref.size(); ++k) {

@@ -26,9 +26,11 @@ RowGeometry check_rows(const char* op, std::initializer_list<Arg> args) {
   detail::check_shapes(op, args, -1);
   detail::check_float_args(op, args);
   const Tensor& first = args.begin()->tensor;
-  CUSEG_CHECK(first.rank() >= 1, op, ": tensors need at least one dimension (", detail::describe(args), ")");
+  CUSEG_CHECK(first.rank() >= 1, op, ": tensors need at least one dimension (",
+              detail::describe(args), ")");
   for (const Arg& a : args)
-    CUSEG_CHECK(a.tensor.shape() == first.shape(), op, ": shapes differ (", detail::describe(args), ")");
+    CUSEG_CHECK(a.tensor.shape() == first.shape(), op, ": shapes differ (", detail::describe(args),
+                ")");
   CUSEG_CHECK(first.dim(first.rank() - 1) < (int64_t(1) << 31), op, ": too many channels");
   return rows_of(first);
 }
@@ -46,10 +48,12 @@ void forward(const char* op, Kind kind, const Tensor& x, Tensor& y, Backend back
       });
       break;
     case Impl::Cuda:
-      CUSEG_IF_CUDA(cuda::softmax_forward(x.data<float>(), y.data<float>(), g, log, x.device().index));
+      CUSEG_IF_CUDA(
+          cuda::softmax_forward(x.data<float>(), y.data<float>(), g, log, x.device().index));
       break;
     case Impl::Cudnn:
-      CUSEG_IF_CUDNN(cudnn::softmax_forward(x.data<float>(), y.data<float>(), g, log, x.device().index));
+      CUSEG_IF_CUDNN(
+          cudnn::softmax_forward(x.data<float>(), y.data<float>(), g, log, x.device().index));
       break;
   }
 }
@@ -63,7 +67,7 @@ void backward(const char* op, Kind kind, const Tensor& y, const Tensor& dy, Tens
       detail::cpu_dispatch(y.dtype(), [&](auto tag) {
         using T = decltype(tag);
         (log ? cpu::log_softmax_backward<T> : cpu::softmax_backward<T>)(y.data<T>(), dy.data<T>(),
-                                                                       dx.data<T>(), g);
+                                                                        dx.data<T>(), g);
       });
       break;
     case Impl::Cuda:
@@ -71,8 +75,8 @@ void backward(const char* op, Kind kind, const Tensor& y, const Tensor& dy, Tens
                                            log, y.device().index));
       break;
     case Impl::Cudnn:
-      CUSEG_IF_CUDNN(cudnn::softmax_backward(y.data<float>(), dy.data<float>(), dx.data<float>(),
-                                             g, log, y.device().index));
+      CUSEG_IF_CUDNN(cudnn::softmax_backward(y.data<float>(), dy.data<float>(), dx.data<float>(), g,
+                                             log, y.device().index));
       break;
   }
 }
@@ -85,9 +89,10 @@ RowGeometry check_cross_entropy(const char* op, const Tensor& logits, const Tens
   CUSEG_CHECK(backend != Backend::Cudnn, op, ": cuDNN has no softmax cross-entropy");
   CUSEG_CHECK(logits.rank() >= 1, op, ": logits need at least one dimension");
   const RowGeometry g = rows_of(logits);
-  CUSEG_CHECK(labels.defined() && (labels.dtype() == DType::u8 || labels.dtype() == DType::i32),
-              op, ": labels must be u8 or i32 (", detail::describe({{"labels", labels}}), ")");
-  CUSEG_CHECK(labels.device() == logits.device(), op, ": logits and labels are on different devices (",
+  CUSEG_CHECK(labels.defined() && (labels.dtype() == DType::u8 || labels.dtype() == DType::i32), op,
+              ": labels must be u8 or i32 (", detail::describe({{"labels", labels}}), ")");
+  CUSEG_CHECK(labels.device() == logits.device(), op,
+              ": logits and labels are on different devices (",
               detail::describe({{"logits", logits}, {"labels", labels}}), ")");
   bool same = labels.rank() == logits.rank() - 1;
   for (int i = 0; same && i < labels.rank(); ++i) same = labels.dim(i) == logits.dim(i);
@@ -184,9 +189,8 @@ void softmax_cross_entropy_backward(const Tensor& logits, const Tensor& labels,
     case Impl::Cuda:
       CUSEG_IF_CUDA(cuda::softmax_cross_entropy_backward(
           logits.data<float>(), labels.raw_data(), labels.dtype() == DType::u8,
-          class_weights.defined() ? class_weights.data<float>() : nullptr,
-          weight_sum.data<float>(), dlogits.data<float>(), loss_grad, g, p.ignore_index,
-          logits.device().index));
+          class_weights.defined() ? class_weights.data<float>() : nullptr, weight_sum.data<float>(),
+          dlogits.data<float>(), loss_grad, g, p.ignore_index, logits.device().index));
       break;
     case Impl::Cudnn:
       break;  // refused by check_cross_entropy

@@ -119,15 +119,26 @@ TEST_F(Safetensors, RefusesDamagedFilesWithTheFileName) {
   refuses(write_raw("huge_header", ok, data, uint64_t(1) << 40), "header length");
   refuses(write_raw("bad_json", "{not json", data), "not valid JSON");
   refuses(write_raw("array", "[1,2]", data), "not a JSON object");
-  refuses(write_raw("dtype", R"({"w":{"dtype":"F16","shape":[2],"data_offsets":[0,4]}})", data), "dtype");
-  refuses(write_raw("rank", R"({"w":{"dtype":"U8","shape":[1,1,1,1,8],"data_offsets":[0,8]}})", data), "dimensions");
-  refuses(write_raw("size", R"({"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", data), "bytes for");
-  refuses(write_raw("range", R"({"w":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}})", data), "outside");
-  refuses(write_raw("huge_shape", R"({"w":{"dtype":"F32","shape":[1000000000000,1000000000000],"data_offsets":[0,8]}})", data), "exceeds");
-  refuses(write_raw("overlap",
-                    R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
-                    data),
-          "overlap");
+  refuses(write_raw("dtype", R"({"w":{"dtype":"F16","shape":[2],"data_offsets":[0,4]}})", data),
+          "dtype");
+  refuses(
+      write_raw("rank", R"({"w":{"dtype":"U8","shape":[1,1,1,1,8],"data_offsets":[0,8]}})", data),
+      "dimensions");
+  refuses(write_raw("size", R"({"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", data),
+          "bytes for");
+  refuses(write_raw("range", R"({"w":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}})", data),
+          "outside");
+  refuses(write_raw(
+              "huge_shape",
+              R"({"w":{"dtype":"F32","shape":[1000000000000,1000000000000],"data_offsets":[0,8]}})",
+              data),
+          "exceeds");
+  refuses(
+      write_raw(
+          "overlap",
+          R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
+          data),
+      "overlap");
   refuses(write_raw("meta", R"({"__metadata__":{"k":1}})", ""), "metadata");
   refuses(write_raw("fields", R"({"w":{"dtype":"F32"}})", ""), "lacks");
   {
@@ -138,7 +149,8 @@ TEST_F(Safetensors, RefusesDamagedFilesWithTheFileName) {
 }
 
 TEST_F(Safetensors, SavingIntoAMissingFolderFailsCleanly) {
-  EXPECT_THROW(save_safetensors(path("no/such/dir/x.safetensors"), {{"a", Tensor::zeros(Shape{1})}}), Error);
+  EXPECT_THROW(
+      save_safetensors(path("no/such/dir/x.safetensors"), {{"a", Tensor::zeros(Shape{1})}}), Error);
 }
 
 }  // namespace

@@ -1,8 +1,9 @@
+#include "cuseg/core/tensor.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 
-#include "cuseg/core/tensor.h"
 #include "test_util.h"
 
 namespace cuseg {
@@ -21,7 +22,8 @@ TEST(Shape, RankNumelAndText) {
 TEST(Tensor, FromVectorRoundTripsEveryDtype) {
   EXPECT_EQ(Tensor::from_vector(std::vector<float>{1.5f, -2}, Shape{2}).to_vector<float>(),
             (std::vector<float>{1.5f, -2}));
-  EXPECT_EQ(Tensor::from_vector(std::vector<double>{1e300}, Shape{1}).to_vector<double>()[0], 1e300);
+  EXPECT_EQ(Tensor::from_vector(std::vector<double>{1e300}, Shape{1}).to_vector<double>()[0],
+            1e300);
   EXPECT_EQ(Tensor::from_vector(std::vector<int32_t>{-7, 9}, Shape{1, 2}).to_vector<int32_t>(),
             (std::vector<int32_t>{-7, 9}));
   EXPECT_EQ(Tensor::from_vector(std::vector<uint8_t>{0, 255}, Shape{2}).to_vector<uint8_t>(),
@@ -51,10 +53,13 @@ TEST(Tensor, ViewsAliasAnOffsetAndStayInBounds) {
 
 TEST(Tensor, DtypeConversionRoundsBf16ToNearestEven) {
   // 1 + 2^-8 is halfway between two bf16 values (1 and 1 + 2^-7): ties go to even (1).
-  Tensor t = Tensor::from_vector(std::vector<float>{1.0f + 1.0f / 256, 1.0f + 3.0f / 256, -2.5f}, Shape{3});
+  Tensor t = Tensor::from_vector(std::vector<float>{1.0f + 1.0f / 256, 1.0f + 3.0f / 256, -2.5f},
+                                 Shape{3});
   std::vector<float> back = t.to(DType::bf16).to(DType::f32).to_vector<float>();
   EXPECT_EQ(back, (std::vector<float>{1.0f, 1.0f + 4.0f / 256, -2.5f}));
-  EXPECT_EQ(Tensor::from_vector(std::vector<double>{3.9, -1.2}, Shape{2}).to(DType::i32).to_vector<int32_t>(),
+  EXPECT_EQ(Tensor::from_vector(std::vector<double>{3.9, -1.2}, Shape{2})
+                .to(DType::i32)
+                .to_vector<int32_t>(),
             (std::vector<int32_t>{3, -1}));
   EXPECT_TRUE(std::isnan(bf16_to_float(float_to_bf16(std::nanf("")))));
 }
@@ -148,7 +153,8 @@ namespace cuseg {
 namespace {
 
 TEST(Tensor, IntegerConversionSaturates) {
-  Tensor t = Tensor::from_vector(std::vector<double>{-100, 300, 1e12, -1e12, std::nan(""), 7.9}, Shape{6});
+  Tensor t =
+      Tensor::from_vector(std::vector<double>{-100, 300, 1e12, -1e12, std::nan(""), 7.9}, Shape{6});
   EXPECT_EQ(t.to(DType::u8).to_vector<uint8_t>(), (std::vector<uint8_t>{0, 255, 255, 0, 0, 7}));
   EXPECT_EQ(t.to(DType::i32).to_vector<int32_t>(),
             (std::vector<int32_t>{-100, 300, INT32_MAX, INT32_MIN, 0, 7}));

@@ -21,6 +21,7 @@ int main() {
     std::printf("consumer wrong: %g %g\n", centre, prob);
     return 1;
   }
-  std::printf("consumer ok (cuseg %s, CUDA %d, %s)\n", CUSEG_VERSION, CUSEG_HAS_CUDA, cuda_status().c_str());
+  std::printf("consumer ok (cuseg %s, CUDA %d, %s)\n", CUSEG_VERSION, CUSEG_HAS_CUDA,
+              cuda_status().c_str());
   return 0;
 }

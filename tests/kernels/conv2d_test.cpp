@@ -33,10 +33,13 @@ TEST(Conv2d, MatchesHandComputedValues) {
 }
 
 TEST(Conv2d, OutputShapeFollowsTheFormula) {
-  EXPECT_EQ(conv2d_output_shape(Shape{2, 9, 11, 3}, Shape{5, 3, 3, 3}, {2, 2, 1, 1, 1, 1}), (Shape{2, 5, 6, 5}));
-  EXPECT_EQ(conv2d_output_shape(Shape{1, 10, 10, 4}, Shape{3, 3, 3, 4}, {3, 2, 2, 2, 2, 2}), (Shape{1, 4, 5, 3}));
-  EXPECT_EQ(conv_transpose2d_output_shape(Shape{2, 5, 7, 3}, Shape{3, 3, 3, 4}, {2, 2, 1, 1, 1, 1, 1, 1}),
-            (Shape{2, 10, 14, 4}));
+  EXPECT_EQ(conv2d_output_shape(Shape{2, 9, 11, 3}, Shape{5, 3, 3, 3}, {2, 2, 1, 1, 1, 1}),
+            (Shape{2, 5, 6, 5}));
+  EXPECT_EQ(conv2d_output_shape(Shape{1, 10, 10, 4}, Shape{3, 3, 3, 4}, {3, 2, 2, 2, 2, 2}),
+            (Shape{1, 4, 5, 3}));
+  EXPECT_EQ(
+      conv_transpose2d_output_shape(Shape{2, 5, 7, 3}, Shape{3, 3, 3, 4}, {2, 2, 1, 1, 1, 1, 1, 1}),
+      (Shape{2, 10, 14, 4}));
 }
 
 struct GradCase {
@@ -74,13 +77,13 @@ TEST_P(Conv2dGradients, BackwardMatchesFiniteDifferences) {
   EXPECT_TRUE(test::gradcheck(bias_loss, b, db, "conv2d db"));
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Shapes, Conv2dGradients,
-    ::testing::Values(GradCase{{1, 5, 6, 1}, {2, 3, 3, 1}, {1, 1, 1, 1, 1, 1}},
-                      GradCase{{2, 7, 5, 3}, {4, 3, 2, 3}, {2, 1, 1, 0, 1, 1}},
-                      GradCase{{1, 9, 9, 2}, {3, 3, 3, 2}, {2, 2, 2, 2, 2, 2}},
-                      GradCase{{2, 6, 7, 4}, {5, 1, 1, 4}, {1, 1, 0, 0, 1, 1}},
-                      GradCase{{1, 8, 8, 3}, {2, 2, 2, 3}, {2, 2, 0, 0, 1, 1}}));
+INSTANTIATE_TEST_SUITE_P(Shapes, Conv2dGradients,
+                         ::testing::Values(GradCase{{1, 5, 6, 1}, {2, 3, 3, 1}, {1, 1, 1, 1, 1, 1}},
+                                           GradCase{{2, 7, 5, 3}, {4, 3, 2, 3}, {2, 1, 1, 0, 1, 1}},
+                                           GradCase{{1, 9, 9, 2}, {3, 3, 3, 2}, {2, 2, 2, 2, 2, 2}},
+                                           GradCase{{2, 6, 7, 4}, {5, 1, 1, 4}, {1, 1, 0, 0, 1, 1}},
+                                           GradCase{
+                                               {1, 8, 8, 3}, {2, 2, 2, 3}, {2, 2, 0, 0, 1, 1}}));
 
 struct TransposeCase {
   Shape x, w;
@@ -130,10 +133,12 @@ TEST_P(ConvTranspose2dCases, ForwardIsTheScatterDefinitionAndBackwardChecksOut) 
   };
   Tensor dx = Tensor::empty(xs, DType::f64);
   conv_transpose2d_backward_data(g, w, dx, p);
-  EXPECT_TRUE(test::gradcheck([&](const Tensor& v) { return loss(v, w); }, x, dx, "conv_transpose2d dx"));
+  EXPECT_TRUE(
+      test::gradcheck([&](const Tensor& v) { return loss(v, w); }, x, dx, "conv_transpose2d dx"));
   Tensor dw = Tensor::zeros(ws, DType::f64);
   conv_transpose2d_backward_filter(x, g, dw, p);
-  EXPECT_TRUE(test::gradcheck([&](const Tensor& v) { return loss(x, v); }, w, dw, "conv_transpose2d dw"));
+  EXPECT_TRUE(
+      test::gradcheck([&](const Tensor& v) { return loss(x, v); }, w, dw, "conv_transpose2d dw"));
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -162,40 +167,68 @@ TEST(Conv2d, WeightAndBiasGradientsAccumulate) {
 TEST(Conv2d, RefusesBadInputNamingTheOpAndShapes) {
   Tensor x = Tensor::zeros(Shape{1, 5, 5, 3}), w = Tensor::zeros(Shape{4, 3, 3, 3});
   Tensor y = Tensor::zeros(Shape{1, 3, 3, 4});
-  expect_error([&] { conv2d_forward(x, Tensor::zeros(Shape{4, 3, 3, 2}), y, {}); },
-               {"conv2d_forward", "[1,5,5,3]", "[4,3,3,2]"});
+  expect_error(
+      [&] {
+        conv2d_forward(x, Tensor::zeros(Shape{4, 3, 3, 2}), y, {});
+      },
+      {"conv2d_forward", "[1,5,5,3]", "[4,3,3,2]"});
   Tensor wrong_y = Tensor::zeros(Shape{1, 5, 5, 4}), y_i32 = y.to(DType::i32);
   expect_error([&] { conv2d_forward(x, w, wrong_y, {}); },
                {"conv2d_forward", "[1,5,5,4]", "[1,3,3,4]"});
   expect_error([&] { conv2d_forward(x, w.to(DType::f64), y, {}); }, {"conv2d_forward", "dtypes"});
-  expect_error([&] { conv2d_forward(Tensor::zeros(Shape{0, 5, 5, 3}), w, y, {}); },
-               {"conv2d_forward", "zero-sized"});
-  expect_error([&] { conv2d_forward(Tensor::zeros(Shape{5, 5, 3}), w, y, {}); }, {"conv2d_forward", "rank 4"});
+  expect_error(
+      [&] {
+        conv2d_forward(Tensor::zeros(Shape{0, 5, 5, 3}), w, y, {});
+      },
+      {"conv2d_forward", "zero-sized"});
+  expect_error(
+      [&] {
+        conv2d_forward(Tensor::zeros(Shape{5, 5, 3}), w, y, {});
+      },
+      {"conv2d_forward", "rank 4"});
   expect_error([&] { conv2d_forward(x, w, y, {1, 1, 3, 3, 1, 1}); }, {"conv2d_forward", "padding"});
   expect_error([&] { conv2d_forward(x, w, y, {0, 1, 0, 0, 1, 1}); }, {"conv2d_forward", "stride"});
-  expect_error([&] { conv2d_forward(x, w, y, {1, 1, 0, 0, 0, 1}); }, {"conv2d_forward", "dilation"});
-  expect_error([&] { conv2d_forward(Tensor::zeros(Shape{1, 2, 2, 3}), w, y, {}); }, {"does not fit"});
+  expect_error(
+      [&] {
+        conv2d_forward(x, w, y, {1, 1, 0, 0, 0, 1});
+      },
+      {"conv2d_forward", "dilation"});
+  expect_error(
+      [&] {
+        conv2d_forward(Tensor::zeros(Shape{1, 2, 2, 3}), w, y, {});
+      },
+      {"does not fit"});
   expect_error([&] { conv2d_forward(x.to(DType::i32), w.to(DType::i32), y_i32, {}); },
                {"conv2d_forward", "i32"});
-  expect_error([&] { conv2d_forward(x, w, y, {}, Backend::Cudnn); }, {"conv2d_forward", "CUDA tensors"});
+  expect_error([&] { conv2d_forward(x, w, y, {}, Backend::Cudnn); },
+               {"conv2d_forward", "CUDA tensors"});
   expect_error([&] { conv2d_forward(Tensor(), w, y, {}); }, {"conv2d_forward", "undefined"});
-  expect_error([&] { conv2d_bias_forward(y, Tensor::zeros(Shape{3})); }, {"conv2d_bias_forward", "last dimension"});
+  expect_error([&] { conv2d_bias_forward(y, Tensor::zeros(Shape{3})); },
+               {"conv2d_bias_forward", "last dimension"});
   Tensor t = Tensor::zeros(Shape{1, 3, 3, 3});
-  expect_error([&] {
-    Tensor out = Tensor::zeros(Shape{1, 6, 6, 3});
-    conv_transpose2d_forward(t, Tensor::zeros(Shape{3, 2, 2, 3}), out, {2, 2, 0, 0, 1, 1, 2, 0});
-  }, {"conv_transpose2d", "output padding"});
-  expect_error([&] {
-    Tensor out = Tensor::zeros(Shape{1, 7, 7, 3});
-    conv_transpose2d_forward(t, Tensor::zeros(Shape{3, 2, 2, 3}), out, {2, 2, 0, 0, 1, 1, 0, 0});
-  }, {"conv_transpose2d_forward", "[1,6,6,3]"});
+  expect_error(
+      [&] {
+        Tensor out = Tensor::zeros(Shape{1, 6, 6, 3});
+        conv_transpose2d_forward(t, Tensor::zeros(Shape{3, 2, 2, 3}), out,
+                                 {2, 2, 0, 0, 1, 1, 2, 0});
+      },
+      {"conv_transpose2d", "output padding"});
+  expect_error(
+      [&] {
+        Tensor out = Tensor::zeros(Shape{1, 7, 7, 3});
+        conv_transpose2d_forward(t, Tensor::zeros(Shape{3, 2, 2, 3}), out,
+                                 {2, 2, 0, 0, 1, 1, 0, 0});
+      },
+      {"conv_transpose2d_forward", "[1,6,6,3]"});
 }
 
 TEST(Conv2dGpu, RefusesTensorsOnDifferentDevices) {
   CUSEG_REQUIRE_GPU();
-  Tensor x = Tensor::zeros(Shape{1, 5, 5, 3}), w = Tensor::zeros(Shape{4, 3, 3, 3}, DType::f32, Device::cuda(0));
+  Tensor x = Tensor::zeros(Shape{1, 5, 5, 3}),
+         w = Tensor::zeros(Shape{4, 3, 3, 3}, DType::f32, Device::cuda(0));
   Tensor y = Tensor::zeros(Shape{1, 3, 3, 4});
-  expect_error([&] { conv2d_forward(x, w, y, {}); }, {"conv2d_forward", "different devices", "cuda:0"});
+  expect_error([&] { conv2d_forward(x, w, y, {}); },
+               {"conv2d_forward", "different devices", "cuda:0"});
 }
 
 // Small integers make every product and partial sum exact in float32, whatever the order of
@@ -208,7 +241,8 @@ TEST(Conv2dGpu, ExactOnSmallIntegers) {
                                   GradCase{{1, 64, 64, 64}, {64, 3, 3, 64}, {1, 1, 1, 1, 1, 1}}}) {
     const uint64_t seed = 3;
     const Shape ys = conv2d_output_shape(xs, ws, p);
-    const Tensor x = test::random_integers(xs, seed, -3, 3), w = test::random_integers(ws, seed + 1, -3, 3);
+    const Tensor x = test::random_integers(xs, seed, -3, 3),
+                 w = test::random_integers(ws, seed + 1, -3, 3);
     const Tensor dy = test::random_integers(ys, seed + 2, -3, 3);
     Tensor y_cpu = Tensor::empty(ys), y_gpu = poisoned(ys, DType::f32, gpu);
     conv2d_forward(x, w, y_cpu, p);
@@ -222,7 +256,8 @@ TEST(Conv2dGpu, ExactOnSmallIntegers) {
     conv2d_backward_filter(x, dy, dw_cpu, p);
     conv2d_backward_filter(x.to(gpu), dy.to(gpu), dw_gpu, p);
     EXPECT_TRUE(test::identical(dw_gpu, dw_cpu, "conv2d_backward_filter", seed));
-    Tensor db_cpu = Tensor::full(Shape{ws[0]}, 2), db_gpu = Tensor::full(Shape{ws[0]}, 2, DType::f32, gpu);
+    Tensor db_cpu = Tensor::full(Shape{ws[0]}, 2),
+           db_gpu = Tensor::full(Shape{ws[0]}, 2, DType::f32, gpu);
     conv2d_bias_backward(dy, db_cpu);
     conv2d_bias_backward(dy.to(gpu), db_gpu);
     EXPECT_TRUE(test::identical(db_gpu, db_cpu, "conv2d_bias_backward", seed));

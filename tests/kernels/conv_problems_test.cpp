@@ -31,27 +31,28 @@ class ConvProblems : public ::testing::TestWithParam<Case> {};
 TEST_P(ConvProblems, PlainGemmOverTheGpuGathersEqualsTheReference) {
   const auto& [xs, ws, p] = GetParam();
   const Shape ys = conv2d_output_shape(xs, ws, p);
-  ConvGeometry g{int(xs[0]), int(xs[1]), int(xs[2]), int(xs[3]), int(ws[0]), int(ws[1]), int(ws[2]),
-                 int(ys[1]), int(ys[2]), p.stride_h, p.stride_w, p.pad_h, p.pad_w, p.dil_h, p.dil_w};
+  ConvGeometry g{int(xs[0]), int(xs[1]), int(xs[2]), int(xs[3]), int(ws[0]),
+                 int(ws[1]), int(ws[2]), int(ys[1]), int(ys[2]), p.stride_h,
+                 p.stride_w, p.pad_h,    p.pad_w,    p.dil_h,    p.dil_w};
   const Tensor x = test::random_integers(xs, 1, -3, 3), w = test::random_integers(ws, 2, -3, 3);
   const Tensor dy = test::random_integers(ys, 3, -3, 3);
 
   Tensor y_ref = Tensor::empty(ys), y = Tensor::empty(ys);
   conv2d_forward(x, w, y_ref, p);
-  plain_gemm(cuda::ConvForward{g.N * g.P * g.Q, g.K, g.R * g.S * g.C, g, x.data<float>(), w.data<float>(),
-                               y.data<float>()});
+  plain_gemm(cuda::ConvForward{g.N * g.P * g.Q, g.K, g.R * g.S * g.C, g, x.data<float>(),
+                               w.data<float>(), y.data<float>()});
   EXPECT_TRUE(test::identical(y, y_ref, "ConvForward", 1));
 
   Tensor dx_ref = Tensor::empty(xs), dx = Tensor::empty(xs);
   conv2d_backward_data(dy, w, dx_ref, p);
-  plain_gemm(cuda::ConvBackwardData{g.N * g.H * g.W, g.C, g.R * g.S * g.K, g, dy.data<float>(), w.data<float>(),
-                                    dx.data<float>()});
+  plain_gemm(cuda::ConvBackwardData{g.N * g.H * g.W, g.C, g.R * g.S * g.K, g, dy.data<float>(),
+                                    w.data<float>(), dx.data<float>()});
   EXPECT_TRUE(test::identical(dx, dx_ref, "ConvBackwardData", 3));
 
   Tensor dw_ref = Tensor::full(ws, 1), dw = Tensor::full(ws, 1);
   conv2d_backward_filter(x, dy, dw_ref, p);
-  plain_gemm(cuda::ConvBackwardFilter{g.K, g.R * g.S * g.C, g.N * g.P * g.Q, g, x.data<float>(), dy.data<float>(),
-                                      dw.data<float>()});
+  plain_gemm(cuda::ConvBackwardFilter{g.K, g.R * g.S * g.C, g.N * g.P * g.Q, g, x.data<float>(),
+                                      dy.data<float>(), dw.data<float>()});
   EXPECT_TRUE(test::identical(dw, dw_ref, "ConvBackwardFilter", 1));
 }
 

@@ -29,16 +29,19 @@ Tensor distinct_values(const Shape& shape, uint64_t seed) {
   const std::vector<double> keys = test::random(shape, seed, 0, 1).to_vector<double>();
   std::vector<int64_t> order(keys.size());
   std::iota(order.begin(), order.end(), 0);
-  std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return keys[size_t(a)] < keys[size_t(b)]; });
+  std::sort(order.begin(), order.end(),
+            [&](int64_t a, int64_t b) { return keys[size_t(a)] < keys[size_t(b)]; });
   std::vector<double> v(keys.size());
-  for (size_t rank = 0; rank < order.size(); ++rank) v[size_t(order[rank])] = 0.01 * double(rank) - 1.0;
+  for (size_t rank = 0; rank < order.size(); ++rank)
+    v[size_t(order[rank])] = 0.01 * double(rank) - 1.0;
   return Tensor::from_vector(v, shape);
 }
 
 TEST(Pool2d, MaxAndAverageMatchHandComputedValues) {
-  Tensor x = Tensor::from_vector(std::vector<double>{1, 5, 2, 0, 3, 4, 8, -1, 7, 6, 9, 9, 0, 2, 1, 3},
-                                 Shape{1, 4, 4, 1});
-  Tensor y = Tensor::empty(Shape{1, 2, 2, 1}, DType::f64), argmax = Tensor::empty(Shape{1, 2, 2, 1}, DType::i32);
+  Tensor x = Tensor::from_vector(
+      std::vector<double>{1, 5, 2, 0, 3, 4, 8, -1, 7, 6, 9, 9, 0, 2, 1, 3}, Shape{1, 4, 4, 1});
+  Tensor y = Tensor::empty(Shape{1, 2, 2, 1}, DType::f64),
+         argmax = Tensor::empty(Shape{1, 2, 2, 1}, DType::i32);
   max_pool2d_forward(x, y, argmax, {});
   EXPECT_EQ(y.to_vector<double>(), (std::vector<double>{5, 8, 7, 9}));
   // The 9s tie at (2,2) and (2,3): the first in row-major order wins.
@@ -58,7 +61,8 @@ TEST(Pool2d, MaxAndAverageMatchHandComputedValues) {
 
 TEST(Pool2d, MaxPoolingPropagatesNaN) {
   Tensor x = Tensor::from_vector(std::vector<float>{1, std::nanf(""), 3, 2}, Shape{1, 2, 2, 1});
-  Tensor y = Tensor::empty(Shape{1, 1, 1, 1}), argmax = Tensor::empty(Shape{1, 1, 1, 1}, DType::i32);
+  Tensor y = Tensor::empty(Shape{1, 1, 1, 1}),
+         argmax = Tensor::empty(Shape{1, 1, 1, 1}, DType::i32);
   max_pool2d_forward(x, y, argmax, {});
   EXPECT_TRUE(std::isnan(y.to_vector<float>()[0]));
   EXPECT_EQ(argmax.to_vector<int32_t>()[0], 1);
@@ -105,18 +109,41 @@ INSTANTIATE_TEST_SUITE_P(Shapes, Pool2dGradients,
 TEST(Pool2d, RefusesBadInputNamingTheOpAndShapes) {
   Tensor x = Tensor::zeros(Shape{1, 4, 4, 2}), y = Tensor::zeros(Shape{1, 2, 2, 2});
   Tensor argmax = Tensor::zeros(Shape{1, 2, 2, 2}, DType::i32);
-  expect_error([&] { max_pool2d_forward(x, y, argmax, {2, 2, 2, 2, 2, 2, true}); }, {"max_pool2d_forward", "padding"});
-  expect_error([&] { avg_pool2d_forward(x, y, {0, 2, 2, 2, 0, 0, true}); }, {"avg_pool2d_forward", "window"});
-  expect_error([&] { avg_pool2d_forward(x, y, {2, 2, 0, 2, 0, 0, true}); }, {"avg_pool2d_forward", "stride"});
-  Tensor wrong_y = Tensor::zeros(Shape{1, 3, 3, 2}), float_argmax = Tensor::zeros(Shape{1, 2, 2, 2});
+  expect_error(
+      [&] {
+        max_pool2d_forward(x, y, argmax, {2, 2, 2, 2, 2, 2, true});
+      },
+      {"max_pool2d_forward", "padding"});
+  expect_error(
+      [&] {
+        avg_pool2d_forward(x, y, {0, 2, 2, 2, 0, 0, true});
+      },
+      {"avg_pool2d_forward", "window"});
+  expect_error(
+      [&] {
+        avg_pool2d_forward(x, y, {2, 2, 0, 2, 0, 0, true});
+      },
+      {"avg_pool2d_forward", "stride"});
+  Tensor wrong_y = Tensor::zeros(Shape{1, 3, 3, 2}),
+         float_argmax = Tensor::zeros(Shape{1, 2, 2, 2});
   Tensor y64 = y.to(DType::f64);
   expect_error([&] { avg_pool2d_forward(x, wrong_y, {}); },
                {"avg_pool2d_forward", "[1,3,3,2]", "[1,2,2,2]"});
-  expect_error([&] { max_pool2d_forward(x, y, float_argmax, {}); }, {"max_pool2d_forward", "argmax"});
-  expect_error([&] { avg_pool2d_forward(Tensor::zeros(Shape{1, 1, 1, 2}), y, {}); }, {"does not fit"});
-  expect_error([&] { avg_pool2d_forward(Tensor::zeros(Shape{1, 4, 0, 2}), y, {}); }, {"zero-sized"});
+  expect_error([&] { max_pool2d_forward(x, y, float_argmax, {}); },
+               {"max_pool2d_forward", "argmax"});
+  expect_error(
+      [&] {
+        avg_pool2d_forward(Tensor::zeros(Shape{1, 1, 1, 2}), y, {});
+      },
+      {"does not fit"});
+  expect_error(
+      [&] {
+        avg_pool2d_forward(Tensor::zeros(Shape{1, 4, 0, 2}), y, {});
+      },
+      {"zero-sized"});
   expect_error([&] { avg_pool2d_forward(x, y64, {}); }, {"avg_pool2d_forward", "dtypes"});
-  expect_error([&] { max_pool2d_forward(x, y, argmax, {}, Backend::Cudnn); }, {"max_pool2d_forward"});
+  expect_error([&] { max_pool2d_forward(x, y, argmax, {}, Backend::Cudnn); },
+               {"max_pool2d_forward"});
 }
 
 TEST(Pool2dGpu, ExactAgainstTheCpu) {
@@ -126,7 +153,8 @@ TEST(Pool2dGpu, ExactAgainstTheCpu) {
                               PoolCase{{4, 64, 64, 32}, {2, 2, 2, 2, 0, 0, true}}}) {
     const Shape ys = pool2d_output_shape(xs, p);
     // Integers: window sums are exact; repeated values exercise the tie rule on both sides.
-    const Tensor x = test::random_integers(xs, 8, -20, 20), dy = test::random_integers(ys, 9, -8, 8);
+    const Tensor x = test::random_integers(xs, 8, -20, 20),
+                 dy = test::random_integers(ys, 9, -8, 8);
     Tensor y = Tensor::empty(ys), a = Tensor::empty(ys, DType::i32);
     Tensor y_gpu = poisoned(ys, DType::f32, gpu), a_gpu = poisoned(ys, DType::i32, gpu);
     max_pool2d_forward(x, y, a, p);
@@ -147,15 +175,18 @@ TEST(Pool2dGpu, CudnnMaxPoolingMatchesOurs) {
   const Shape xs{2, 31, 30, 33};
   const Pool2dParams p{3, 3, 2, 2, 1, 1, true};
   const Shape ys = pool2d_output_shape(xs, p);
-  const Tensor x = distinct_values(xs, 1).to(DType::f32).to(gpu), dy = test::random(ys, 2, -1, 1, DType::f32, gpu);
+  const Tensor x = distinct_values(xs, 1).to(DType::f32).to(gpu),
+               dy = test::random(ys, 2, -1, 1, DType::f32, gpu);
   Tensor y = poisoned(ys, DType::f32, gpu), argmax = poisoned(ys, DType::i32, gpu);
   max_pool2d_forward(x, y, argmax, p);
   Tensor dx = poisoned(xs, DType::f32, gpu);
   max_pool2d_backward(dy, argmax, dx, p);
-  const PoolGeometry g{int(xs[0]), int(xs[1]), int(xs[2]), int(xs[3]), int(ys[1]), int(ys[2]), 3, 3, 2, 2, 1, 1, true};
+  const PoolGeometry g{int(xs[0]), int(xs[1]), int(xs[2]), int(xs[3]), int(ys[1]), int(ys[2]), 3,
+                       3,          2,          2,          1,          1,          true};
   Tensor y_cudnn = poisoned(ys, DType::f32, gpu), dx_cudnn = poisoned(xs, DType::f32, gpu);
   cudnn::max_pool2d_forward(x.data<float>(), y_cudnn.data<float>(), g, 0);
-  cudnn::max_pool2d_backward(x.data<float>(), y_cudnn.data<float>(), dy.data<float>(), dx_cudnn.data<float>(), g, 0);
+  cudnn::max_pool2d_backward(x.data<float>(), y_cudnn.data<float>(), dy.data<float>(),
+                             dx_cudnn.data<float>(), g, 0);
   EXPECT_TRUE(test::identical(y_cudnn, y, "cudnn max_pool2d_forward", 1));
   EXPECT_TRUE(test::identical(dx_cudnn, dx, "cudnn max_pool2d_backward", 2));
 #else

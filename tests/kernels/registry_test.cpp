@@ -17,13 +17,24 @@ namespace {
 constexpr uint64_t kSeed = 20261121;
 
 TEST(OpRegistry, CoversEveryKernelEntryPoint) {
-  const std::set<std::string> expected = {
-      "conv2d_forward", "conv2d_backward_data", "conv2d_backward_filter", "conv2d_bias_forward",
-      "conv2d_bias_backward", "conv_transpose2d_forward", "conv_transpose2d_backward_data",
-      "conv_transpose2d_backward_filter", "max_pool2d_forward", "max_pool2d_backward",
-      "avg_pool2d_forward", "avg_pool2d_backward", "softmax_forward", "softmax_backward",
-      "log_softmax_forward", "log_softmax_backward", "softmax_cross_entropy_forward",
-      "softmax_cross_entropy_backward"};
+  const std::set<std::string> expected = {"conv2d_forward",
+                                          "conv2d_backward_data",
+                                          "conv2d_backward_filter",
+                                          "conv2d_bias_forward",
+                                          "conv2d_bias_backward",
+                                          "conv_transpose2d_forward",
+                                          "conv_transpose2d_backward_data",
+                                          "conv_transpose2d_backward_filter",
+                                          "max_pool2d_forward",
+                                          "max_pool2d_backward",
+                                          "avg_pool2d_forward",
+                                          "avg_pool2d_backward",
+                                          "softmax_forward",
+                                          "softmax_backward",
+                                          "log_softmax_forward",
+                                          "log_softmax_backward",
+                                          "softmax_cross_entropy_forward",
+                                          "softmax_cross_entropy_backward"};
   std::set<std::string> registered;
   for (const OpSpec& op : op_registry()) registered.insert(op.name);
   EXPECT_EQ(registered, expected);

@@ -29,7 +29,8 @@ TEST(Softmax, MatchesHandComputedValues) {
 }
 
 TEST(Softmax, StableForLogitsOfMagnitude1e4) {
-  Tensor x = Tensor::from_vector(std::vector<float>{1e4f, -1e4f, 0, -1e4f, -1e4f, -1e4f}, Shape{2, 3});
+  Tensor x =
+      Tensor::from_vector(std::vector<float>{1e4f, -1e4f, 0, -1e4f, -1e4f, -1e4f}, Shape{2, 3});
   Tensor y = Tensor::empty(Shape{2, 3});
   softmax_forward(x, y);
   const std::vector<float> v = y.to_vector<float>();
@@ -70,19 +71,23 @@ TEST(SoftmaxCrossEntropy, FollowsPyTorchsWeightedMeanWithIgnoredPixels) {
   const std::vector<double> w = {0.2, 1.5, 3.0};
   Tensor xt = Tensor::from_vector(x, Shape{1, 2, 2, 3});
   Tensor lt = Tensor::from_vector(std::vector<uint8_t>{1, 255, 0, 2}, Shape{1, 2, 2});
-  Tensor loss = Tensor::empty(Shape{1}, DType::f64), weight_sum = Tensor::empty(Shape{1}, DType::f64);
+  Tensor loss = Tensor::empty(Shape{1}, DType::f64),
+         weight_sum = Tensor::empty(Shape{1}, DType::f64);
   softmax_cross_entropy_forward(xt, lt, Tensor::from_vector(w, Shape{3}), loss, weight_sum);
-  EXPECT_NEAR(loss.to_vector<double>()[0], cross_entropy_by_definition(x, labels, w, 3, 255), 1e-14);
+  EXPECT_NEAR(loss.to_vector<double>()[0], cross_entropy_by_definition(x, labels, w, 3, 255),
+              1e-14);
   EXPECT_DOUBLE_EQ(weight_sum.to_vector<double>()[0], 1.5 + 0.2 + 3.0);
   softmax_cross_entropy_forward(xt, lt, Tensor(), loss, weight_sum);
-  EXPECT_NEAR(loss.to_vector<double>()[0], cross_entropy_by_definition(x, labels, {}, 3, 255), 1e-14);
+  EXPECT_NEAR(loss.to_vector<double>()[0], cross_entropy_by_definition(x, labels, {}, 3, 255),
+              1e-14);
   EXPECT_DOUBLE_EQ(weight_sum.to_vector<double>()[0], 3);
 }
 
 TEST(SoftmaxCrossEntropy, AllIgnoredGivesZeroLossAndGradient) {
   Tensor x = test::random(Shape{1, 2, 2, 4}, 1);
   Tensor labels = Tensor::full(Shape{1, 2, 2}, 255, DType::u8);
-  Tensor loss = Tensor::empty(Shape{1}, DType::f64), weight_sum = Tensor::empty(Shape{1}, DType::f64);
+  Tensor loss = Tensor::empty(Shape{1}, DType::f64),
+         weight_sum = Tensor::empty(Shape{1}, DType::f64);
   softmax_cross_entropy_forward(x, labels, Tensor(), loss, weight_sum);
   EXPECT_EQ(loss.to_vector<double>()[0], 0);
   EXPECT_EQ(weight_sum.to_vector<double>()[0], 0);
@@ -113,7 +118,8 @@ TEST_P(SoftmaxGradients, BackwardMatchesFiniteDifferences) {
   // Cross-entropy with class weights and some ignored pixels; the upstream gradient is 0.75.
   const int classes = int(s[s.rank() - 1]);
   std::vector<int32_t> labels(size_t(x.numel() / classes));
-  for (size_t i = 0; i < labels.size(); ++i) labels[i] = i % 5 == 3 ? -1 : int32_t((i * 7) % size_t(classes));
+  for (size_t i = 0; i < labels.size(); ++i)
+    labels[i] = i % 5 == 3 ? -1 : int32_t((i * 7) % size_t(classes));
   Shape ls = s.rank() == 4 ? Shape{s[0], s[1], s[2]} : Shape{s[0]};
   const Tensor lt = Tensor::from_vector(labels, ls), w = test::random(Shape{classes}, 23, 0.5, 2);
   const SoftmaxCrossEntropyParams p{-1};
@@ -130,7 +136,8 @@ TEST_P(SoftmaxGradients, BackwardMatchesFiniteDifferences) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, SoftmaxGradients,
-                         ::testing::Values(Shape{7, 1}, Shape{1, 3, 5, 2}, Shape{2, 3, 3, 5}, Shape{1, 2, 2, 40}));
+                         ::testing::Values(Shape{7, 1}, Shape{1, 3, 5, 2}, Shape{2, 3, 3, 5},
+                                           Shape{1, 2, 2, 40}));
 
 TEST(SoftmaxCrossEntropy, RefusesBadInput) {
   Tensor x = Tensor::zeros(Shape{1, 2, 2, 3});
@@ -139,14 +146,22 @@ TEST(SoftmaxCrossEntropy, RefusesBadInput) {
   Tensor bad = Tensor::from_vector(std::vector<uint8_t>{0, 3, 1, 255}, Shape{1, 2, 2});
   expect_error([&] { softmax_cross_entropy_forward(x, bad, Tensor(), loss, ws); },
                {"softmax_cross_entropy_forward", "1 label(s) outside [0, 3)"});
-  expect_error([&] { softmax_cross_entropy_forward(x, Tensor::zeros(Shape{1, 2, 3}, DType::u8), Tensor(), loss, ws); },
-               {"softmax_cross_entropy_forward", "labels must have"});
-  expect_error([&] { softmax_cross_entropy_forward(x, Tensor::zeros(Shape{1, 2, 2}), Tensor(), loss, ws); },
-               {"u8 or i32"});
+  expect_error(
+      [&] {
+        softmax_cross_entropy_forward(x, Tensor::zeros(Shape{1, 2, 3}, DType::u8), Tensor(), loss,
+                                      ws);
+      },
+      {"softmax_cross_entropy_forward", "labels must have"});
+  expect_error(
+      [&] {
+        softmax_cross_entropy_forward(x, Tensor::zeros(Shape{1, 2, 2}), Tensor(), loss, ws);
+      },
+      {"u8 or i32"});
   expect_error([&] { softmax_cross_entropy_forward(x, labels, Tensor::zeros(Shape{4}), loss, ws); },
                {"class_weights"});
-  expect_error([&] { softmax_cross_entropy_forward(x, labels, Tensor(), loss, ws, {}, Backend::Cudnn); },
-               {"cuDNN has no"});
+  expect_error(
+      [&] { softmax_cross_entropy_forward(x, labels, Tensor(), loss, ws, {}, Backend::Cudnn); },
+      {"cuDNN has no"});
   Tensor d = Tensor::empty(Shape{1, 2, 2, 2});
   expect_error([&] { softmax_cross_entropy_backward(x, labels, Tensor(), ws, d); }, {"dlogits"});
   Tensor y = Tensor::empty(Shape{1, 2, 2, 4});
@@ -158,7 +173,8 @@ TEST(SoftmaxCrossEntropyGpu, RefusesInvalidLabelsOnTheGpu) {
   const Device gpu = Device::cuda(0);
   Tensor x = Tensor::zeros(Shape{1, 2, 2, 3}, DType::f32, gpu);
   Tensor bad = Tensor::from_vector(std::vector<int32_t>{0, 3, -5, -100}, Shape{1, 2, 2}, gpu);
-  Tensor loss = Tensor::empty(Shape{1}, DType::f32, gpu), ws = Tensor::empty(Shape{1}, DType::f32, gpu);
+  Tensor loss = Tensor::empty(Shape{1}, DType::f32, gpu),
+         ws = Tensor::empty(Shape{1}, DType::f32, gpu);
   expect_error([&] { softmax_cross_entropy_forward(x, bad, Tensor(), loss, ws, {-100}); },
                {"softmax_cross_entropy_forward", "2 label(s)"});
 }

@@ -35,8 +35,11 @@ struct Parity {
   }
 
   void conv(const std::string& n, const Shape& xs, const Shape& ws, Conv2dParams p) {
-    spec.push_back({{"op", "conv2d"}, {"name", n}, {"stride", {p.stride_h, p.stride_w}},
-                    {"pad", {p.pad_h, p.pad_w}}, {"dil", {p.dil_h, p.dil_w}}});
+    spec.push_back({{"op", "conv2d"},
+                    {"name", n},
+                    {"stride", {p.stride_h, p.stride_w}},
+                    {"pad", {p.pad_h, p.pad_w}},
+                    {"dil", {p.dil_h, p.dil_w}}});
     const Shape ys = conv2d_output_shape(xs, ws, p);
     Tensor x = input(n + ".x", xs), w = input(n + ".w", ws), b = input(n + ".b", Shape{ws[0]});
     Tensor g = input(n + ".g", ys);
@@ -49,9 +52,13 @@ struct Parity {
     ours.insert({{n + ".y", y}, {n + ".dx", dx}, {n + ".dw", dw}, {n + ".db", db}});
   }
 
-  void conv_transpose(const std::string& n, const Shape& xs, const Shape& ws, ConvTranspose2dParams p) {
-    spec.push_back({{"op", "conv_transpose2d"}, {"name", n}, {"stride", {p.stride_h, p.stride_w}},
-                    {"pad", {p.pad_h, p.pad_w}}, {"dil", {p.dil_h, p.dil_w}},
+  void conv_transpose(const std::string& n, const Shape& xs, const Shape& ws,
+                      ConvTranspose2dParams p) {
+    spec.push_back({{"op", "conv_transpose2d"},
+                    {"name", n},
+                    {"stride", {p.stride_h, p.stride_w}},
+                    {"pad", {p.pad_h, p.pad_w}},
+                    {"dil", {p.dil_h, p.dil_w}},
                     {"output_pad", {p.output_pad_h, p.output_pad_w}}});
     const Shape ys = conv_transpose2d_output_shape(xs, ws, p);
     Tensor x = input(n + ".x", xs), w = input(n + ".w", ws), b = input(n + ".b", Shape{ws[3]});
@@ -66,8 +73,11 @@ struct Parity {
   }
 
   void pool(const std::string& n, bool max, const Shape& xs, Pool2dParams p) {
-    spec.push_back({{"op", max ? "max_pool2d" : "avg_pool2d"}, {"name", n}, {"kernel", {p.kernel_h, p.kernel_w}},
-                    {"stride", {p.stride_h, p.stride_w}}, {"pad", {p.pad_h, p.pad_w}},
+    spec.push_back({{"op", max ? "max_pool2d" : "avg_pool2d"},
+                    {"name", n},
+                    {"kernel", {p.kernel_h, p.kernel_w}},
+                    {"stride", {p.stride_h, p.stride_w}},
+                    {"pad", {p.pad_h, p.pad_w}},
                     {"count_include_pad", p.count_include_pad}});
     const Shape ys = pool2d_output_shape(xs, p);
     // 24-bit random values: no ties, so both sides pick the same maximum.
@@ -96,9 +106,11 @@ struct Parity {
   void cross_entropy(const std::string& n, const Shape& s, int ignore_index) {
     spec.push_back({{"op", "cross_entropy"}, {"name", n}, {"ignore_index", ignore_index}});
     const int classes = int(s[3]);
-    Tensor logits = input(n + ".logits", s, -3, 3), weights = input(n + ".weights", Shape{classes}, 0.25, 2);
+    Tensor logits = input(n + ".logits", s, -3, 3),
+           weights = input(n + ".weights", Shape{classes}, 0.25, 2);
     std::vector<int32_t> labels(size_t(s[0] * s[1] * s[2]));
-    for (size_t i = 0; i < labels.size(); ++i) labels[i] = i % 7 == 2 ? ignore_index : int32_t((i * 5 + 1) % size_t(classes));
+    for (size_t i = 0; i < labels.size(); ++i)
+      labels[i] = i % 7 == 2 ? ignore_index : int32_t((i * 5 + 1) % size_t(classes));
     Tensor lt = inputs[n + ".labels"] = Tensor::from_vector(labels, Shape{s[0], s[1], s[2]});
     Tensor loss = f64(Shape{1}), weight_sum = f64(Shape{1}), d = f64(s);
     softmax_cross_entropy_forward(logits, lt, weights, loss, weight_sum, {ignore_index});
@@ -112,8 +124,10 @@ bool torch_available(std::string& why) {
     why = std::string(kPython) + " does not exist";
     return false;
   }
-  if (std::system((std::string(kPython) + " -c 'import torch, numpy' > /dev/null 2>&1").c_str()) != 0) {
-    why = std::string(kPython) + " cannot import torch and numpy (scripts/deps.sh installs python3-torch)";
+  if (std::system((std::string(kPython) + " -c 'import torch, numpy' > /dev/null 2>&1").c_str()) !=
+      0) {
+    why = std::string(kPython) +
+          " cannot import torch and numpy (scripts/deps.sh installs python3-torch)";
     return false;
   }
   return true;
@@ -138,12 +152,15 @@ TEST(TorchParity, EveryKernelFamilyMatchesPyTorchInDouble) {
   t.cross_entropy("e0", {2, 3, 4, 5}, -100);
   t.cross_entropy("e1", {1, 5, 3, 21}, 255);
 
-  const fs::path dir = fs::temp_directory_path() / ("cuseg_torch_parity_" + std::to_string(::getpid()));
+  const fs::path dir =
+      fs::temp_directory_path() / ("cuseg_torch_parity_" + std::to_string(::getpid()));
   fs::create_directories(dir);
-  const std::string in = (dir / "in.safetensors").string(), out = (dir / "out.safetensors").string();
+  const std::string in = (dir / "in.safetensors").string(),
+                    out = (dir / "out.safetensors").string();
   save_safetensors(in, t.inputs, {{"spec", t.spec.dump()}});
-  const std::string cmd = std::string(kPython) + " " + CUSEG_SOURCE_DIR + "/tests/torch_parity.py " + in + " " +
-                          out + " 2>" + (dir / "stderr.txt").string();
+  const std::string cmd = std::string(kPython) + " " + CUSEG_SOURCE_DIR +
+                          "/tests/torch_parity.py " + in + " " + out + " 2>" +
+                          (dir / "stderr.txt").string();
   ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd << " failed; see " << (dir / "stderr.txt");
   const SafetensorsFile theirs = load_safetensors(out);
   EXPECT_EQ(theirs.tensors.size(), t.ours.size());

@@ -13,8 +13,8 @@ void throw_cuda_error(cudaError_t err, const char* what, const char* file, int l
 }
 
 void set_device(int device) {
-  CUSEG_CHECK(device >= 0 && device < cuda_device_count(), "cuda:", device,
-              " is not available (", cuda_status(), ")");
+  CUSEG_CHECK(device >= 0 && device < cuda_device_count(), "cuda:", device, " is not available (",
+              cuda_status(), ")");
   CUSEG_CUDA_CHECK(cudaSetDevice(device));
 }
 

@@ -23,11 +23,11 @@ inline unsigned grid_1d(int64_t n, int threads) {
 
 }  // namespace cuseg::cuda
 
-#define CUSEG_CUDA_CHECK(expr)                                                      \
-  do {                                                                              \
-    cudaError_t cuseg_err_ = (expr);                                                \
-    if (cuseg_err_ != cudaSuccess)                                                  \
-      ::cuseg::cuda::throw_cuda_error(cuseg_err_, #expr, __FILE__, __LINE__);      \
+#define CUSEG_CUDA_CHECK(expr)                                                \
+  do {                                                                        \
+    cudaError_t cuseg_err_ = (expr);                                          \
+    if (cuseg_err_ != cudaSuccess)                                            \
+      ::cuseg::cuda::throw_cuda_error(cuseg_err_, #expr, __FILE__, __LINE__); \
   } while (0)
 
 #define CUSEG_CUDA_CHECK_LAUNCH() CUSEG_CUDA_CHECK(cudaGetLastError())

@@ -39,11 +39,16 @@ __global__ void fill_uniform_kernel(T* data, int64_t n, uint64_t seed, double lo
 template <class F>
 void dispatch(DType dtype, F&& f) {
   switch (dtype) {
-    case DType::f32: return f(float{});
-    case DType::f64: return f(double{});
-    case DType::bf16: return f(uint16_t{});
-    case DType::i32: return f(int32_t{});
-    case DType::u8: return f(uint8_t{});
+    case DType::f32:
+      return f(float{});
+    case DType::f64:
+      return f(double{});
+    case DType::bf16:
+      return f(uint16_t{});
+    case DType::i32:
+      return f(int32_t{});
+    case DType::u8:
+      return f(uint8_t{});
   }
 }
 

@@ -15,7 +15,8 @@ void conv2d_forward(const T* x, const T* w, T* y, const ConvGeometry& g) {
   // the weights and the output, and vectorizes without reassociating any sum.
   std::vector<T> w_rsck(size_t(g.w_size()));
   for (int k = 0; k < g.K; ++k)
-    for (int rsc = 0; rsc < g.R * g.S * g.C; ++rsc) w_rsck[size_t(rsc) * g.K + k] = w[int64_t(k) * g.R * g.S * g.C + rsc];
+    for (int rsc = 0; rsc < g.R * g.S * g.C; ++rsc)
+      w_rsck[size_t(rsc) * g.K + k] = w[int64_t(k) * g.R * g.S * g.C + rsc];
 
 #pragma omp parallel for collapse(2) schedule(static)
   for (int n = 0; n < g.N; ++n) {
@@ -119,10 +120,10 @@ void conv2d_bias_backward(const T* dy, T* db, int64_t rows, int channels) {
 }
 
 #define CUSEG_INSTANTIATE(T)                                                            \
-  template void conv2d_forward<T>(const T*, const T*, T*, const ConvGeometry&);        \
-  template void conv2d_backward_data<T>(const T*, const T*, T*, const ConvGeometry&);  \
+  template void conv2d_forward<T>(const T*, const T*, T*, const ConvGeometry&);         \
+  template void conv2d_backward_data<T>(const T*, const T*, T*, const ConvGeometry&);   \
   template void conv2d_backward_filter<T>(const T*, const T*, T*, const ConvGeometry&); \
-  template void conv2d_bias_forward<T>(T*, const T*, int64_t, int);                    \
+  template void conv2d_bias_forward<T>(T*, const T*, int64_t, int);                     \
   template void conv2d_bias_backward<T>(const T*, T*, int64_t, int);
 CUSEG_INSTANTIATE(float)
 CUSEG_INSTANTIATE(double)

@@ -77,10 +77,10 @@ void avg_pool2d_backward(const T* dy, T* dx, const PoolGeometry& g) {
       }
 }
 
-#define CUSEG_INSTANTIATE(T)                                                                    \
-  template void max_pool2d_forward<T>(const T*, T*, int32_t*, const PoolGeometry&);            \
-  template void max_pool2d_backward<T>(const T*, const int32_t*, T*, const PoolGeometry&);     \
-  template void avg_pool2d_forward<T>(const T*, T*, const PoolGeometry&);                      \
+#define CUSEG_INSTANTIATE(T)                                                               \
+  template void max_pool2d_forward<T>(const T*, T*, int32_t*, const PoolGeometry&);        \
+  template void max_pool2d_backward<T>(const T*, const int32_t*, T*, const PoolGeometry&); \
+  template void avg_pool2d_forward<T>(const T*, T*, const PoolGeometry&);                  \
   template void avg_pool2d_backward<T>(const T*, T*, const PoolGeometry&);
 CUSEG_INSTANTIATE(float)
 CUSEG_INSTANTIATE(double)

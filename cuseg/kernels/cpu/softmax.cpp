@@ -121,17 +121,17 @@ void softmax_cross_entropy_backward(const T* logits, const L* labels, const T* c
   }
 }
 
-#define CUSEG_INSTANTIATE_CE(T, L)                                                              \
-  template int64_t softmax_cross_entropy_forward<T, L>(const T*, const L*, const T*, T*, T*,   \
-                                                       const RowGeometry&, int);               \
+#define CUSEG_INSTANTIATE_CE(T, L)                                                               \
+  template int64_t softmax_cross_entropy_forward<T, L>(const T*, const L*, const T*, T*, T*,     \
+                                                       const RowGeometry&, int);                 \
   template void softmax_cross_entropy_backward<T, L>(const T*, const L*, const T*, const T*, T*, \
                                                      double, const RowGeometry&, int);
-#define CUSEG_INSTANTIATE(T)                                                               \
-  template void softmax_forward<T>(const T*, T*, const RowGeometry&);                      \
-  template void softmax_backward<T>(const T*, const T*, T*, const RowGeometry&);           \
-  template void log_softmax_forward<T>(const T*, T*, const RowGeometry&);                  \
-  template void log_softmax_backward<T>(const T*, const T*, T*, const RowGeometry&);       \
-  CUSEG_INSTANTIATE_CE(T, uint8_t)                                                         \
+#define CUSEG_INSTANTIATE(T)                                                         \
+  template void softmax_forward<T>(const T*, T*, const RowGeometry&);                \
+  template void softmax_backward<T>(const T*, const T*, T*, const RowGeometry&);     \
+  template void log_softmax_forward<T>(const T*, T*, const RowGeometry&);            \
+  template void log_softmax_backward<T>(const T*, const T*, T*, const RowGeometry&); \
+  CUSEG_INSTANTIATE_CE(T, uint8_t)                                                   \
   CUSEG_INSTANTIATE_CE(T, int32_t)
 CUSEG_INSTANTIATE(float)
 CUSEG_INSTANTIATE(double)

@@ -77,9 +77,11 @@ void conv2d_bias_backward(const float* dy, float* db, int64_t rows, int channels
   CUSEG_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&partial),
                                    size_t(row_blocks) * channels * sizeof(float), s));
   const dim3 grid{unsigned((channels + 31) / 32), unsigned(row_blocks)};
-  bias_backward_partial_kernel<<<grid, dim3(32, kBiasRowThreads), 0, s>>>(dy, partial, rows, channels);
+  bias_backward_partial_kernel<<<grid, dim3(32, kBiasRowThreads), 0, s>>>(dy, partial, rows,
+                                                                          channels);
   CUSEG_CUDA_CHECK_LAUNCH();
-  bias_backward_final_kernel<<<grid_1d(channels, 256), 256, 0, s>>>(partial, db, row_blocks, channels);
+  bias_backward_final_kernel<<<grid_1d(channels, 256), 256, 0, s>>>(partial, db, row_blocks,
+                                                                    channels);
   CUSEG_CUDA_CHECK_LAUNCH();
   CUSEG_CUDA_CHECK(cudaFreeAsync(partial, s));
 }

@@ -156,7 +156,8 @@ void run_implicit_gemm(const Problem& prob, int device) {
     const int64_t by_occupancy = (wanted_blocks + tiles - 1) / tiles;
     const int64_t by_length = prob.Kd / (4 * kGemmBK);
     const int64_t by_memory = kMaxWorkspaceFloats / (int64_t(prob.M) * prob.N);
-    splits = int(std::max<int64_t>(1, std::min(std::min(by_occupancy, by_length), std::min(by_memory, int64_t(65535)))));
+    splits = int(std::max<int64_t>(
+        1, std::min(std::min(by_occupancy, by_length), std::min(by_memory, int64_t(65535)))));
   }
   // Each split covers a whole number of K-steps.
   const int k_per_split = ((prob.Kd + splits - 1) / splits + kGemmBK - 1) / kGemmBK * kGemmBK;
@@ -174,8 +175,8 @@ void run_implicit_gemm(const Problem& prob, int device) {
   implicit_gemm_kernel<Problem><<<grid, kGemmThreads, 0, s>>>(prob, k_per_split, workspace);
   CUSEG_CUDA_CHECK_LAUNCH();
   const int64_t mn = int64_t(prob.M) * prob.N;
-  split_k_reduce_kernel<Problem><<<std::min<unsigned>(grid_1d(mn, 256), 4096u), 256, 0, s>>>(
-      prob, workspace, splits);
+  split_k_reduce_kernel<Problem>
+      <<<std::min<unsigned>(grid_1d(mn, 256), 4096u), 256, 0, s>>>(prob, workspace, splits);
   CUSEG_CUDA_CHECK_LAUNCH();
   CUSEG_CUDA_CHECK(cudaFreeAsync(workspace, s));
 }

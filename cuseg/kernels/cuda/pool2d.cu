@@ -43,8 +43,8 @@ __global__ void max_pool_forward_kernel(const float* __restrict__ x, float* __re
 }
 
 __global__ void max_pool_backward_kernel(const float* __restrict__ dy,
-                                         const int32_t* __restrict__ argmax,
-                                         float* __restrict__ dx, PoolGeometry g) {
+                                         const int32_t* __restrict__ argmax, float* __restrict__ dx,
+                                         PoolGeometry g) {
   const int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
   if (i >= g.x_size()) return;
   const Index4 xi = unflatten(i, g.H, g.W, g.C);
@@ -75,21 +75,25 @@ __global__ void avg_pool_backward_kernel(const float* __restrict__ dy, float* __
   const Index4 xi = unflatten(i, g.H, g.W, g.C);
   float acc = 0.f;
   for_each_covering_output(g, xi.a, xi.b, [&](int p, int q) {
-    acc += __ldg(dy + ((int64_t(xi.n) * g.P + p) * g.Q + q) * g.C + xi.c) / float(avg_pool_divisor(g, p, q));
+    acc += __ldg(dy + ((int64_t(xi.n) * g.P + p) * g.Q + q) * g.C + xi.c) /
+           float(avg_pool_divisor(g, p, q));
   });
   dx[i] = acc;
 }
 
 }  // namespace
 
-void max_pool2d_forward(const float* x, float* y, int32_t* argmax, const PoolGeometry& g, int device) {
-  max_pool_forward_kernel<<<grid_1d(g.y_size(), kThreads), kThreads, 0, stream(device)>>>(x, y, argmax, g);
+void max_pool2d_forward(const float* x, float* y, int32_t* argmax, const PoolGeometry& g,
+                        int device) {
+  max_pool_forward_kernel<<<grid_1d(g.y_size(), kThreads), kThreads, 0, stream(device)>>>(
+      x, y, argmax, g);
   CUSEG_CUDA_CHECK_LAUNCH();
 }
 
 void max_pool2d_backward(const float* dy, const int32_t* argmax, float* dx, const PoolGeometry& g,
                          int device) {
-  max_pool_backward_kernel<<<grid_1d(g.x_size(), kThreads), kThreads, 0, stream(device)>>>(dy, argmax, dx, g);
+  max_pool_backward_kernel<<<grid_1d(g.x_size(), kThreads), kThreads, 0, stream(device)>>>(
+      dy, argmax, dx, g);
   CUSEG_CUDA_CHECK_LAUNCH();
 }
 
@@ -99,7 +103,8 @@ void avg_pool2d_forward(const float* x, float* y, const PoolGeometry& g, int dev
 }
 
 void avg_pool2d_backward(const float* dy, float* dx, const PoolGeometry& g, int device) {
-  avg_pool_backward_kernel<<<grid_1d(g.x_size(), kThreads), kThreads, 0, stream(device)>>>(dy, dx, g);
+  avg_pool_backward_kernel<<<grid_1d(g.x_size(), kThreads), kThreads, 0, stream(device)>>>(dy, dx,
+                                                                                           g);
   CUSEG_CUDA_CHECK_LAUNCH();
 }
 

@@ -8,8 +8,10 @@
 
 namespace cuseg::cuda {
 
-void max_pool2d_forward(const float* x, float* y, int32_t* argmax, const PoolGeometry& g, int device);
-void max_pool2d_backward(const float* dy, const int32_t* argmax, float* dx, const PoolGeometry& g, int device);
+void max_pool2d_forward(const float* x, float* y, int32_t* argmax, const PoolGeometry& g,
+                        int device);
+void max_pool2d_backward(const float* dy, const int32_t* argmax, float* dx, const PoolGeometry& g,
+                         int device);
 void avg_pool2d_forward(const float* x, float* y, const PoolGeometry& g, int device);
 void avg_pool2d_backward(const float* dy, float* dx, const PoolGeometry& g, int device);
 

@@ -222,7 +222,8 @@ void softmax_backward(const float* y, const float* dy, float* dx, const RowGeome
                       int device) {
   with_group_size(g.channels, [&](auto group) {
     constexpr int G = decltype(group)::value;
-    softmax_backward_kernel<G><<<blocks_for(g, G), kThreads, 0, stream(device)>>>(y, dy, dx, g, log);
+    softmax_backward_kernel<G>
+        <<<blocks_for(g, G), kThreads, 0, stream(device)>>>(y, dy, dx, g, log);
   });
   CUSEG_CUDA_CHECK_LAUNCH();
 }
@@ -235,20 +236,22 @@ int64_t softmax_cross_entropy_forward(const float* logits, const void* labels, b
   constexpr unsigned kMaxBlocks = 1024;
   CePartial* partials = nullptr;
   long long* invalid_dev = nullptr;
-  CUSEG_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&partials), kMaxBlocks * sizeof(CePartial), s));
+  CUSEG_CUDA_CHECK(
+      cudaMallocAsync(reinterpret_cast<void**>(&partials), kMaxBlocks * sizeof(CePartial), s));
   CUSEG_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&invalid_dev), sizeof(long long), s));
   unsigned blocks = 0;
   with_group_size(g.channels, [&](auto group) {
     constexpr int G = decltype(group)::value;
     blocks = std::min(blocks_for(g, G), kMaxBlocks);
-    cross_entropy_forward_kernel<G><<<blocks, kThreads, 0, s>>>(logits, labels, labels_u8,
-                                                               class_weights, partials, g, ignore_index);
+    cross_entropy_forward_kernel<G><<<blocks, kThreads, 0, s>>>(
+        logits, labels, labels_u8, class_weights, partials, g, ignore_index);
   });
   CUSEG_CUDA_CHECK_LAUNCH();
   cross_entropy_final_kernel<<<1, 1, 0, s>>>(partials, int(blocks), loss, weight_sum, invalid_dev);
   CUSEG_CUDA_CHECK_LAUNCH();
   long long invalid = 0;
-  CUSEG_CUDA_CHECK(cudaMemcpyAsync(&invalid, invalid_dev, sizeof(invalid), cudaMemcpyDeviceToHost, s));
+  CUSEG_CUDA_CHECK(
+      cudaMemcpyAsync(&invalid, invalid_dev, sizeof(invalid), cudaMemcpyDeviceToHost, s));
   CUSEG_CUDA_CHECK(cudaFreeAsync(partials, s));
   CUSEG_CUDA_CHECK(cudaFreeAsync(invalid_dev, s));
   CUSEG_CUDA_CHECK(cudaStreamSynchronize(s));

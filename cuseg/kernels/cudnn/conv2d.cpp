@@ -18,12 +18,15 @@ struct ConvDescs {
   ConvDesc conv;
 
   explicit ConvDescs(const ConvGeometry& g) {
-    CUSEG_CUDNN_CHECK(cudnnSetTensor4dDescriptor(x, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, g.N, g.C, g.H, g.W));
-    CUSEG_CUDNN_CHECK(cudnnSetTensor4dDescriptor(y, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, g.N, g.K, g.P, g.Q));
-    CUSEG_CUDNN_CHECK(cudnnSetFilter4dDescriptor(w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NHWC, g.K, g.C, g.R, g.S));
-    CUSEG_CUDNN_CHECK(cudnnSetConvolution2dDescriptor(conv, g.pad_h, g.pad_w, g.stride_h, g.stride_w,
-                                                      g.dil_h, g.dil_w, CUDNN_CROSS_CORRELATION,
-                                                      CUDNN_DATA_FLOAT));
+    CUSEG_CUDNN_CHECK(
+        cudnnSetTensor4dDescriptor(x, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, g.N, g.C, g.H, g.W));
+    CUSEG_CUDNN_CHECK(
+        cudnnSetTensor4dDescriptor(y, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, g.N, g.K, g.P, g.Q));
+    CUSEG_CUDNN_CHECK(
+        cudnnSetFilter4dDescriptor(w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NHWC, g.K, g.C, g.R, g.S));
+    CUSEG_CUDNN_CHECK(cudnnSetConvolution2dDescriptor(conv, g.pad_h, g.pad_w, g.stride_h,
+                                                      g.stride_w, g.dil_h, g.dil_w,
+                                                      CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
     // FP32 arithmetic only: no TF32 tensor cores, so the comparison with our FP32 kernels is fair.
     CUSEG_CUDNN_CHECK(cudnnSetConvolutionMathType(conv, CUDNN_FMA_MATH));
   }
@@ -36,10 +39,12 @@ struct Choice {
   size_t workspace;
 };
 
-using Key = std::tuple<int, Direction, int, int, int, int, int, int, int, int, int, int, int, int, int>;
+using Key =
+    std::tuple<int, Direction, int, int, int, int, int, int, int, int, int, int, int, int, int>;
 
 Key key_of(int device, Direction d, const ConvGeometry& g) {
-  return {device, d, g.N, g.H, g.W, g.C, g.K, g.R, g.S, g.stride_h, g.stride_w, g.pad_h, g.pad_w, g.dil_h, g.dil_w};
+  return {device, d,          g.N,        g.H,     g.W,     g.C,     g.K,    g.R,
+          g.S,    g.stride_h, g.stride_w, g.pad_h, g.pad_w, g.dil_h, g.dil_w};
 }
 
 // The fastest successful result of a cudnnFind* call reported with FMA math, else with default
@@ -67,15 +72,18 @@ Choice choose(int device, Direction d, const ConvGeometry& g, const ConvDescs& d
   Choice c{};
   if (d == Direction::Forward) {
     cudnnConvolutionFwdAlgoPerf_t perf[kMax];
-    CUSEG_CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithm(h, desc.x, desc.w, desc.conv, desc.y, kMax, &count, perf));
+    CUSEG_CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithm(h, desc.x, desc.w, desc.conv, desc.y,
+                                                           kMax, &count, perf));
     c = pick(perf, count, "conv2d_forward");
   } else if (d == Direction::BackwardData) {
     cudnnConvolutionBwdDataAlgoPerf_t perf[kMax];
-    CUSEG_CUDNN_CHECK(cudnnFindConvolutionBackwardDataAlgorithm(h, desc.w, desc.y, desc.conv, desc.x, kMax, &count, perf));
+    CUSEG_CUDNN_CHECK(cudnnFindConvolutionBackwardDataAlgorithm(h, desc.w, desc.y, desc.conv,
+                                                                desc.x, kMax, &count, perf));
     c = pick(perf, count, "conv2d_backward_data");
   } else {
     cudnnConvolutionBwdFilterAlgoPerf_t perf[kMax];
-    CUSEG_CUDNN_CHECK(cudnnFindConvolutionBackwardFilterAlgorithm(h, desc.x, desc.y, desc.conv, desc.w, kMax, &count, perf));
+    CUSEG_CUDNN_CHECK(cudnnFindConvolutionBackwardFilterAlgorithm(h, desc.x, desc.y, desc.conv,
+                                                                  desc.w, kMax, &count, perf));
     c = pick(perf, count, "conv2d_backward_filter");
   }
   cache.emplace(key, c);
@@ -105,8 +113,10 @@ struct BiasDescs {
   TensorDesc y, b;
   BiasDescs(int64_t rows, int channels) {
     CUSEG_CHECK(rows < (int64_t(1) << 31), "cudnn bias: too many rows");
-    CUSEG_CUDNN_CHECK(cudnnSetTensor4dDescriptor(y, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, int(rows), channels, 1, 1));
-    CUSEG_CUDNN_CHECK(cudnnSetTensor4dDescriptor(b, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, 1, channels, 1, 1));
+    CUSEG_CUDNN_CHECK(cudnnSetTensor4dDescriptor(y, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, int(rows),
+                                                 channels, 1, 1));
+    CUSEG_CUDNN_CHECK(
+        cudnnSetTensor4dDescriptor(b, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, 1, channels, 1, 1));
   }
 };
 
@@ -122,24 +132,26 @@ void conv2d_forward(const float* x, const float* w, float* y, const ConvGeometry
                                             &beta, desc.y, y));
 }
 
-void conv2d_backward_data(const float* dy, const float* w, float* dx, const ConvGeometry& g, int device) {
+void conv2d_backward_data(const float* dy, const float* w, float* dx, const ConvGeometry& g,
+                          int device) {
   ConvDescs desc(g);
   const Choice c = choose(device, Direction::BackwardData, g, desc);
   Workspace ws(c.workspace, device);
   const float alpha = 1.f, beta = 0.f;
-  CUSEG_CUDNN_CHECK(cudnnConvolutionBackwardData(handle(device), &alpha, desc.w, w, desc.y, dy, desc.conv,
-                                                 cudnnConvolutionBwdDataAlgo_t(c.algo), ws.get(),
-                                                 ws.bytes(), &beta, desc.x, dx));
+  CUSEG_CUDNN_CHECK(cudnnConvolutionBackwardData(handle(device), &alpha, desc.w, w, desc.y, dy,
+                                                 desc.conv, cudnnConvolutionBwdDataAlgo_t(c.algo),
+                                                 ws.get(), ws.bytes(), &beta, desc.x, dx));
 }
 
-void conv2d_backward_filter(const float* x, const float* dy, float* dw, const ConvGeometry& g, int device) {
+void conv2d_backward_filter(const float* x, const float* dy, float* dw, const ConvGeometry& g,
+                            int device) {
   ConvDescs desc(g);
   const Choice c = choose(device, Direction::BackwardFilter, g, desc);
   Workspace ws(c.workspace, device);
   const float alpha = 1.f, beta = 1.f;  // dw accumulates
-  CUSEG_CUDNN_CHECK(cudnnConvolutionBackwardFilter(handle(device), &alpha, desc.x, x, desc.y, dy, desc.conv,
-                                                   cudnnConvolutionBwdFilterAlgo_t(c.algo), ws.get(),
-                                                   ws.bytes(), &beta, desc.w, dw));
+  CUSEG_CUDNN_CHECK(cudnnConvolutionBackwardFilter(
+      handle(device), &alpha, desc.x, x, desc.y, dy, desc.conv,
+      cudnnConvolutionBwdFilterAlgo_t(c.algo), ws.get(), ws.bytes(), &beta, desc.w, dw));
 }
 
 void conv2d_bias_forward(float* y, const float* b, int64_t rows, int channels, int device) {
@@ -151,7 +163,8 @@ void conv2d_bias_forward(float* y, const float* b, int64_t rows, int channels, i
 void conv2d_bias_backward(const float* dy, float* db, int64_t rows, int channels, int device) {
   BiasDescs desc(rows, channels);
   const float alpha = 1.f, beta = 1.f;  // db accumulates
-  CUSEG_CUDNN_CHECK(cudnnConvolutionBackwardBias(handle(device), &alpha, desc.y, dy, &beta, desc.b, db));
+  CUSEG_CUDNN_CHECK(
+      cudnnConvolutionBackwardBias(handle(device), &alpha, desc.y, dy, &beta, desc.b, db));
 }
 
 }  // namespace cuseg::cudnn

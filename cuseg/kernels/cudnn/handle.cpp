@@ -8,7 +8,8 @@
 namespace cuseg::cudnn {
 
 void throw_cudnn_error(cudnnStatus_t status, const char* what, const char* file, int line) {
-  throw Error(str_cat(file, ":", line, ": cuDNN error ", cudnnGetErrorString(status), " in ", what));
+  throw Error(
+      str_cat(file, ":", line, ": cuDNN error ", cudnnGetErrorString(status), " in ", what));
 }
 
 cudnnHandle_t handle(int device) {

@@ -11,13 +11,17 @@ struct PoolDescs {
   PoolDesc pool;
 
   PoolDescs(const PoolGeometry& g, bool max) {
-    CUSEG_CUDNN_CHECK(cudnnSetTensor4dDescriptor(x, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, g.N, g.C, g.H, g.W));
-    CUSEG_CUDNN_CHECK(cudnnSetTensor4dDescriptor(y, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, g.N, g.C, g.P, g.Q));
+    CUSEG_CUDNN_CHECK(
+        cudnnSetTensor4dDescriptor(x, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, g.N, g.C, g.H, g.W));
+    CUSEG_CUDNN_CHECK(
+        cudnnSetTensor4dDescriptor(y, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, g.N, g.C, g.P, g.Q));
     const cudnnPoolingMode_t mode = max ? CUDNN_POOLING_MAX
-                                    : g.count_include_pad ? CUDNN_POOLING_AVERAGE_COUNT_INCLUDE_PADDING
-                                                          : CUDNN_POOLING_AVERAGE_COUNT_EXCLUDE_PADDING;
-    CUSEG_CUDNN_CHECK(cudnnSetPooling2dDescriptor(pool, mode, CUDNN_PROPAGATE_NAN, g.kernel_h, g.kernel_w,
-                                                  g.pad_h, g.pad_w, g.stride_h, g.stride_w));
+                                    : g.count_include_pad
+                                        ? CUDNN_POOLING_AVERAGE_COUNT_INCLUDE_PADDING
+                                        : CUDNN_POOLING_AVERAGE_COUNT_EXCLUDE_PADDING;
+    CUSEG_CUDNN_CHECK(cudnnSetPooling2dDescriptor(pool, mode, CUDNN_PROPAGATE_NAN, g.kernel_h,
+                                                  g.kernel_w, g.pad_h, g.pad_w, g.stride_h,
+                                                  g.stride_w));
   }
 };
 

@@ -10,11 +10,14 @@ struct RowsDesc {
   TensorDesc t;
   explicit RowsDesc(const RowGeometry& g) {
     CUSEG_CHECK(g.rows < (int64_t(1) << 31), "cudnn softmax: too many rows (", g.rows, ")");
-    CUSEG_CUDNN_CHECK(cudnnSetTensor4dDescriptor(t, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, int(g.rows), g.channels, 1, 1));
+    CUSEG_CUDNN_CHECK(cudnnSetTensor4dDescriptor(t, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT,
+                                                 int(g.rows), g.channels, 1, 1));
   }
 };
 
-cudnnSoftmaxAlgorithm_t algorithm(bool log) { return log ? CUDNN_SOFTMAX_LOG : CUDNN_SOFTMAX_ACCURATE; }
+cudnnSoftmaxAlgorithm_t algorithm(bool log) {
+  return log ? CUDNN_SOFTMAX_LOG : CUDNN_SOFTMAX_ACCURATE;
+}
 
 }  // namespace
 
