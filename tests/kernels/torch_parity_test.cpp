@@ -4,8 +4,6 @@
 // PyTorch's outputs come back the same way. Skipped, saying why, where PyTorch is missing.
 #include <gtest/gtest.h>
 
-#include <cstdlib>
-#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "cuseg/core/safetensors.h"
@@ -13,14 +11,12 @@
 #include "cuseg/kernels/pool2d.h"
 #include "cuseg/kernels/softmax.h"
 #include "test_util.h"
+#include "torch_runner.h"
 
 namespace cuseg {
 namespace {
 
-namespace fs = std::filesystem;
 using nlohmann::json;
-
-constexpr const char* kPython = "/usr/bin/python3";
 
 Tensor f64(const Shape& s) { return Tensor::empty(s, DType::f64); }
 Tensor zeros(const Shape& s) { return Tensor::zeros(s, DType::f64); }
@@ -119,23 +115,9 @@ struct Parity {
   }
 };
 
-bool torch_available(std::string& why) {
-  if (!fs::exists(kPython)) {
-    why = std::string(kPython) + " does not exist";
-    return false;
-  }
-  if (std::system((std::string(kPython) + " -c 'import torch, numpy' > /dev/null 2>&1").c_str()) !=
-      0) {
-    why = std::string(kPython) +
-          " cannot import torch and numpy (scripts/deps.sh installs python3-torch)";
-    return false;
-  }
-  return true;
-}
-
 TEST(TorchParity, EveryKernelFamilyMatchesPyTorchInDouble) {
   std::string why;
-  if (!torch_available(why)) GTEST_SKIP() << why;
+  if (!test::torch_available(why)) GTEST_SKIP() << why;
 
   Parity t;
   t.conv("c0", {2, 7, 9, 3}, {4, 3, 3, 3}, {2, 1, 1, 1, 1, 2});
@@ -152,24 +134,13 @@ TEST(TorchParity, EveryKernelFamilyMatchesPyTorchInDouble) {
   t.cross_entropy("e0", {2, 3, 4, 5}, -100);
   t.cross_entropy("e1", {1, 5, 3, 21}, 255);
 
-  const fs::path dir =
-      fs::temp_directory_path() / ("cuseg_torch_parity_" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  const std::string in = (dir / "in.safetensors").string(),
-                    out = (dir / "out.safetensors").string();
-  save_safetensors(in, t.inputs, {{"spec", t.spec.dump()}});
-  const std::string cmd = std::string(kPython) + " " + CUSEG_SOURCE_DIR +
-                          "/tests/torch_parity.py " + in + " " + out + " 2>" +
-                          (dir / "stderr.txt").string();
-  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd << " failed; see " << (dir / "stderr.txt");
-  const SafetensorsFile theirs = load_safetensors(out);
+  const SafetensorsFile theirs = test::run_torch_script("torch_parity.py", t.inputs, t.spec.dump());
   EXPECT_EQ(theirs.tensors.size(), t.ours.size());
   for (const auto& [name, ours] : t.ours) {
     auto it = theirs.tensors.find(name);
     ASSERT_NE(it, theirs.tensors.end()) << "PyTorch gave no " << name;
     EXPECT_TRUE(test::close(ours, it->second, 1e-12, "vs PyTorch: " + name, 100));
   }
-  fs::remove_all(dir);
 }
 
 }  // namespace

@@ -1,0 +1,174 @@
+#include "cuseg/core/cuda/runtime.h"
+#include "cuseg/optim/cuda/fused_update.h"
+
+namespace cuseg::cuda {
+
+namespace {
+
+constexpr int kThreads = 256;
+// Elements per chunk: large enough that the per-chunk table lookup is noise, small enough that
+// a 1M-parameter model still spreads over every multiprocessor.
+constexpr int64_t kChunk = 8192;
+
+struct Entry {
+  float* w;
+  const float* g;
+  float* s[3];
+  int64_t n;
+  int64_t first_chunk;
+  int group;
+};
+
+struct StepArgs {
+  StepHyper<float> hyper[kMaxParamGroups];
+  const Entry* table;
+  int tensors;
+  int64_t chunks;
+  float scale;
+  const float* scale_on_device;
+};
+
+// The entry holding `chunk`: the last one whose first chunk is at or before it.
+__device__ __forceinline__ const Entry& entry_of(const Entry* table, int tensors, int64_t chunk) {
+  int lo = 0, hi = tensors - 1;
+  while (lo < hi) {
+    const int mid = (lo + hi + 1) / 2;
+    if (table[mid].first_chunk <= chunk) {
+      lo = mid;
+    } else {
+      hi = mid - 1;
+    }
+  }
+  return table[lo];
+}
+
+// Every element is read once (w, g, state) and written once (w, state): the step is a single
+// pass over memory, bound by bandwidth.
+template <OptimizerKind Kind>
+__global__ void __launch_bounds__(kThreads) fused_update_kernel(const StepArgs args) {
+  const float scale = args.scale_on_device ? *args.scale_on_device : args.scale;
+  for (int64_t chunk = blockIdx.x; chunk < args.chunks; chunk += gridDim.x) {
+    const Entry& e = entry_of(args.table, args.tensors, chunk);
+    const StepHyper<float> h = args.hyper[e.group];
+    float* const w = e.w;
+    const float* const g = e.g;
+    float* const s0 = e.s[0];
+    float* const s1 = e.s[1];
+    float* const s2 = e.s[2];
+    const int64_t begin = (chunk - e.first_chunk) * kChunk;
+    const int64_t end = min(e.n, begin + kChunk);
+    for (int64_t i = begin + threadIdx.x; i < end; i += kThreads) {
+      float wv = w[i];
+      float a = s0 ? s0[i] : 0.f, b = s1 ? s1[i] : 0.f, c = s2 ? s2[i] : 0.f;
+      update_element(Kind, h, scale, wv, __ldg(g + i), &a, &b, &c);
+      w[i] = wv;
+      if (s0) s0[i] = a;
+      if (s1) s1[i] = b;
+      if (s2) s2[i] = c;
+    }
+  }
+}
+
+// Σ g² per block over its chunks (float within a chunk, double across), in block order.
+__global__ void __launch_bounds__(kThreads) grad_sumsq_kernel(const Entry* table, int tensors, int64_t chunks,
+                                                              double* partials) {
+  double sum = 0;
+  for (int64_t chunk = blockIdx.x; chunk < chunks; chunk += gridDim.x) {
+    const Entry& e = entry_of(table, tensors, chunk);
+    const int64_t begin = (chunk - e.first_chunk) * kChunk;
+    const int64_t end = min(e.n, begin + kChunk);
+    float part = 0.f;
+    for (int64_t i = begin + threadIdx.x; i < end; i += kThreads) {
+      const float v = __ldg(e.g + i);
+      part += v * v;
+    }
+    sum += part;
+  }
+  __shared__ double block[kThreads];
+  block[threadIdx.x] = sum;
+  __syncthreads();
+  for (int half = kThreads / 2; half > 0; half /= 2) {
+    if (threadIdx.x < half) block[threadIdx.x] += block[threadIdx.x + half];
+    __syncthreads();
+  }
+  if (threadIdx.x == 0) partials[blockIdx.x] = block[0];
+}
+
+__global__ void clip_scale_kernel(const double* partials, int count, float grad_scale, float max_norm, float* norm,
+                                  float* scale) {
+  double sum = 0;
+  for (int i = 0; i < count; ++i) sum += partials[i];
+  const double n = sqrt(sum) * double(grad_scale);
+  const double coef = double(max_norm) / (n + 1e-6);
+  *norm = float(n);
+  *scale = float(double(grad_scale) * (coef < 1.0 ? coef : 1.0));
+}
+
+}  // namespace
+
+FusedUpdate::FusedUpdate(const std::vector<Optimizer::Slot>& slots, int device) : device_(device) {
+  std::vector<Entry> table;
+  for (const Optimizer::Slot& slot : slots) {
+    Entry e{};
+    e.w = slot.param.value.data<float>();
+    e.g = slot.param.grad.data<float>();
+    for (int k = 0; k < 3; ++k) e.s[k] = slot.state[k].defined() ? slot.state[k].data<float>() : nullptr;
+    e.n = slot.param.value.numel();
+    e.first_chunk = chunks_;
+    e.group = slot.group;
+    chunks_ += (e.n + kChunk - 1) / kChunk;
+    table.push_back(e);
+  }
+  tensors_ = int(table.size());
+  int sms = 0;
+  CUSEG_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
+  blocks_ = int(std::max<int64_t>(1, std::min<int64_t>(chunks_, int64_t(sms) * 8)));
+  cudaStream_t s = stream(device);
+  CUSEG_CUDA_CHECK(cudaMallocAsync(&table_, sizeof(Entry) * table.size(), s));
+  CUSEG_CUDA_CHECK(cudaMemcpyAsync(table_, table.data(), sizeof(Entry) * table.size(), cudaMemcpyHostToDevice, s));
+  CUSEG_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&partials_), sizeof(double) * size_t(blocks_), s));
+  CUSEG_CUDA_CHECK(cudaStreamSynchronize(s));  // `table` (host) goes out of scope
+}
+
+FusedUpdate::~FusedUpdate() {
+  cudaStream_t s = stream(device_);
+  cudaFreeAsync(table_, s);
+  cudaFreeAsync(partials_, s);
+}
+
+void FusedUpdate::clip_scale(float grad_scale, float max_norm, float* norm, float* scale) {
+  cudaStream_t s = stream(device_);
+  double* partials = partials_;
+  grad_sumsq_kernel<<<unsigned(blocks_), kThreads, 0, s>>>(static_cast<const Entry*>(table_), tensors_, chunks_,
+                                                           partials);
+  CUSEG_CUDA_CHECK_LAUNCH();
+  clip_scale_kernel<<<1, 1, 0, s>>>(partials, blocks_, grad_scale, max_norm, norm, scale);
+  CUSEG_CUDA_CHECK_LAUNCH();
+}
+
+void FusedUpdate::step(OptimizerKind kind, const std::vector<StepHyper<float>>& hypers, float scale,
+                       const float* scale_on_device) {
+  CUSEG_CHECK(hypers.size() <= size_t(kMaxParamGroups), "fused update: ", hypers.size(), " groups, at most ",
+              kMaxParamGroups);
+  StepArgs args{};
+  for (size_t i = 0; i < hypers.size(); ++i) args.hyper[i] = hypers[i];
+  args.table = static_cast<const Entry*>(table_);
+  args.tensors = tensors_;
+  args.chunks = chunks_;
+  args.scale = scale;
+  args.scale_on_device = scale_on_device;
+  cudaStream_t s = stream(device_);
+  switch (kind) {
+    case OptimizerKind::Sgd: fused_update_kernel<OptimizerKind::Sgd><<<unsigned(blocks_), kThreads, 0, s>>>(args); break;
+    case OptimizerKind::Adagrad:
+      fused_update_kernel<OptimizerKind::Adagrad><<<unsigned(blocks_), kThreads, 0, s>>>(args);
+      break;
+    case OptimizerKind::Rmsprop:
+      fused_update_kernel<OptimizerKind::Rmsprop><<<unsigned(blocks_), kThreads, 0, s>>>(args);
+      break;
+    case OptimizerKind::Adam: fused_update_kernel<OptimizerKind::Adam><<<unsigned(blocks_), kThreads, 0, s>>>(args); break;
+  }
+  CUSEG_CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace cuseg::cuda
