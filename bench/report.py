@@ -90,12 +90,12 @@ def main():
     if bw:
         copy = max(copies) if copies else 0
         print(f"\n## Memory-bound kernels (device-to-device copy: {copy / 2**30:.0f} GiB/s)\n")
-        print("| op | shape | impl | us | GiB/s | % of copy | PyTorch us |\n|---|---|---|---|---|---|---|")
+        print("| op | shape | impl | us | GiB/s | % of copy | PyTorch us | launches |\n|---|---|---|---|---|---|---|---|")
         for (op, impl, shape), b in sorted(bw):
             torch_r = torch_rows.get((op, shape)) if impl == "cuda" else None
             pct = f"{100 * b['bytes/s'] / copy:.0f}%" if copy else "-"
             print(f"| {op} | {shape} | {impl} | {ms(b) * 1e3:.1f} | {b['bytes/s'] / 2**30:.0f} | {pct} | "
-                  f"{torch_r['seconds'] * 1e6 if torch_r else float('nan'):.1f} |")
+                  f"{torch_r['seconds'] * 1e6 if torch_r else float('nan'):.1f} | {b.get('launches', '-')} |")
 
 
 if __name__ == "__main__":
