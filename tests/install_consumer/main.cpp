@@ -5,6 +5,7 @@
 #include "cuseg/core/tensor.h"
 #include "cuseg/kernels/conv2d.h"
 #include "cuseg/kernels/softmax.h"
+#include "cuseg/optim/optimizer.h"
 
 int main() {
   using namespace cuseg;
@@ -19,6 +20,17 @@ int main() {
   const float prob = p.to_vector<float>()[0];
   if (centre != 9.0f || prob < 0.3333f || prob > 0.3334f) {
     std::printf("consumer wrong: %g %g\n", centre, prob);
+    return 1;
+  }
+  // One SGD step with L2: w = 1 − 0.1·(0.5 + 0.1·1).
+  Tensor weight = Tensor::full(Shape{1, 1}, 1.0), grad = Tensor::full(Shape{1, 1}, 0.5);
+  OptimizerConfig cfg = OptimizerConfig::named("sgd");
+  cfg.penalty = Penalty::ridge(0.1);
+  Optimizer opt(cfg, {{"w", weight, grad}});
+  opt.step(0.1);
+  const float w1 = weight.to_vector<float>()[0];
+  if (w1 < 0.93999f || w1 > 0.94001f) {
+    std::printf("consumer wrong optimizer step: %g\n", w1);
     return 1;
   }
   std::printf("consumer ok (cuseg %s, CUDA %d, %s)\n", CUSEG_VERSION, CUSEG_HAS_CUDA,
