@@ -7,13 +7,12 @@ metadata a JSON "spec". Coupled penalties are added to the gradient as cuseg def
 (regularizers/penalty.h); decoupled decay goes through AdamW's weight_decay; parameters of rank 1
 get neither (cuseg's default "no_decay" group). OUT receives the weights after every step.
 """
-import json
 import sys
 
 import torch
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
-from torch_parity import read_safetensors, write_safetensors  # noqa: E402
+from torch_parity import serve  # noqa: E402
 
 
 def penalty_grad(w, pen):
@@ -69,13 +68,5 @@ def run_case(case, t, out):
             out[f"{name}.{p}.w{step + 1}"] = w.detach().clone()
 
 
-def main():
-    tensors, meta = read_safetensors(sys.argv[1])
-    out = {}
-    for case in json.loads(meta["spec"]):
-        run_case(case, tensors, out)
-    write_safetensors(sys.argv[2], out)
-
-
 if __name__ == "__main__":
-    main()
+    serve(run_case)

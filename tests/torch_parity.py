@@ -95,7 +95,9 @@ def run_case(case, t, out):
         raise ValueError(f"unknown op {op}")
 
 
-def main():
+def serve(run_case):
+    """The scripts' main: reads IN (argv[1]), calls run_case(case, tensors, out) for each case of
+    its JSON spec, writes what they put in `out` to OUT (argv[2])."""
     tensors, meta = read_safetensors(sys.argv[1])
     out = {}
     for case in json.loads(meta["spec"]):
@@ -104,4 +106,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    serve(run_case)
