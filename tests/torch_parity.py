@@ -84,6 +84,19 @@ def run_case(case, t, out):
         y = (torch.softmax if op == "softmax" else torch.log_softmax)(x, dim=-1)
         (y * get("g")).sum().backward()
         out.update({f"{name}.y": y, f"{name}.dx": x.grad})
+    elif op == "activation":
+        x = leaf(get("x"))
+        kind = case["kind"]
+        if kind == "relu":
+            y = torch.relu(x)
+        elif kind == "leaky_relu":
+            y = F.leaky_relu(x, case["slope"])
+        elif kind == "sigmoid":
+            y = torch.sigmoid(x)
+        else:
+            y = torch.tanh(x)
+        (y * get("g")).sum().backward()
+        out.update({f"{name}.y": y, f"{name}.dx": x.grad})
     elif op == "cross_entropy":
         logits = leaf(get("logits"))
         classes = logits.shape[-1]

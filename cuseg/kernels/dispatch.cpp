@@ -47,6 +47,11 @@ void check_float_args(const char* op, std::initializer_list<Arg> args) {
               " is not supported (f32, or f64 on the CPU) (", describe(args), ")");
 }
 
+void check_same_shapes(const char* op, std::initializer_list<Arg> args) {
+  for (const Arg& a : args)
+    CUSEG_CHECK(a.tensor.shape() == args.begin()->tensor.shape(), op, ": shapes differ (", describe(args), ")");
+}
+
 void check_exact(const char* op, const Arg& arg, Device device, DType dtype, const Shape& shape) {
   CUSEG_CHECK(arg.tensor.defined(), op, ": ", arg.name, " is undefined");
   CUSEG_CHECK(

@@ -23,6 +23,8 @@ void check_shapes(const char* op, std::initializer_list<Arg> args, int rank);
 // Every argument is on the first one's device and has its floating dtype (f32, or f64 on the
 // CPU).
 void check_float_args(const char* op, std::initializer_list<Arg> args);
+// Every argument has the first one's shape.
+void check_same_shapes(const char* op, std::initializer_list<Arg> args);
 // `t` is on `device`, has dtype `dtype` and shape `shape`.
 void check_exact(const char* op, const Arg& arg, Device device, DType dtype, const Shape& shape);
 

@@ -5,7 +5,10 @@
 #include <cmath>
 
 #include "cuseg/kernels/compare.h"
+#include "cuseg/kernels/activation.h"
 #include "cuseg/kernels/conv2d.h"
+#include "cuseg/kernels/dropout.h"
+#include "cuseg/kernels/elementwise.h"
 #include "cuseg/kernels/pool2d.h"
 #include "cuseg/kernels/softmax.h"
 
@@ -412,6 +415,82 @@ void add_cross_entropy_ops(std::vector<OpSpec>& ops) {
        }});
 }
 
+// ---- pointwise: activations, elementwise arithmetic, dropout ------------------------------
+// The softmax shapes serve: batch 1, 1 and 3 channels, odd sizes, a U-Net-sized case.
+
+void add_pointwise_ops(std::vector<OpSpec>& ops) {
+  const auto cases = op_cases_of_softmax();
+  auto shape_of = [](int i) { return softmax_cases()[size_t(i)].x; };
+  for (ActivationKind kind : {ActivationKind::Relu, ActivationKind::LeakyRelu, ActivationKind::Sigmoid,
+                              ActivationKind::Tanh}) {
+    const ActivationParams p{kind, 0.1};
+    const bool cudnn = kind != ActivationKind::LeakyRelu;
+    ops.push_back({str_cat(activation_name(kind), "_forward"), cases, cudnn, 1e-5,
+                   [=](int i, uint64_t seed) { return std::vector<Tensor>{random_f64(shape_of(i), seed, -4, 4)}; },
+                   [=](const std::vector<Tensor>& in, int, Backend b) {
+                     Tensor y = output(in, in[0].shape());
+                     activation_forward(in[0], y, p, b);
+                     return std::vector<Tensor>{y};
+                   }});
+    ops.push_back({str_cat(activation_name(kind), "_backward"), cases, cudnn, 1e-5,
+                   [=](int i, uint64_t seed) {
+                     Tensor y = Tensor::empty(shape_of(i), DType::f64);
+                     activation_forward(random_f64(shape_of(i), seed, -4, 4), y, p);
+                     return std::vector<Tensor>{y, random_f64(shape_of(i), seed + 1)};
+                   },
+                   [=](const std::vector<Tensor>& in, int, Backend b) {
+                     Tensor dx = output(in, in[0].shape());
+                     activation_backward(in[0], in[1], dx, p, b);
+                     return std::vector<Tensor>{dx};
+                   }});
+  }
+  ops.push_back({"add", cases, false, 1e-5,
+                 [=](int i, uint64_t seed) {
+                   return std::vector<Tensor>{random_f64(shape_of(i), seed), random_f64(shape_of(i), seed + 1)};
+                 },
+                 [](const std::vector<Tensor>& in, int, Backend) {
+                   Tensor out = output(in, in[0].shape());
+                   add(in[0], in[1], out);
+                   return std::vector<Tensor>{out};
+                 }});
+  ops.push_back({"scale", cases, false, 1e-5,
+                 [=](int i, uint64_t seed) { return std::vector<Tensor>{random_f64(shape_of(i), seed)}; },
+                 [](const std::vector<Tensor>& in, int, Backend) {
+                   Tensor out = output(in, in[0].shape());
+                   scale(in[0], -1.75, out);
+                   return std::vector<Tensor>{out};
+                 }});
+  ops.push_back({"axpy", cases, false, 1e-5,
+                 [=](int i, uint64_t seed) {
+                   return std::vector<Tensor>{random_f64(shape_of(i), seed), random_f64(shape_of(i), seed + 1)};
+                 },
+                 [](const std::vector<Tensor>& in, int, Backend) {
+                   Tensor y = in[1].clone();  // accumulates: y += α·x
+                   axpy(0.3, in[0], y);
+                   return std::vector<Tensor>{y};
+                 }});
+  const DropoutParams dropout{0.3, 1234, 99};
+  ops.push_back({"dropout_forward", cases, false, 1e-5,
+                 [=](int i, uint64_t seed) { return std::vector<Tensor>{random_f64(shape_of(i), seed)}; },
+                 [=](const std::vector<Tensor>& in, int, Backend) {
+                   Tensor y = output(in, in[0].shape());
+                   Tensor mask = poisoned(in[0].shape(), DType::u8, device_of(in));
+                   dropout_forward(in[0], y, mask, dropout);
+                   return std::vector<Tensor>{y, mask};
+                 }});
+  ops.push_back({"dropout_backward", cases, false, 1e-5,
+                 [=](int i, uint64_t seed) {
+                   Tensor y = Tensor::empty(shape_of(i), DType::f64), mask = Tensor::empty(shape_of(i), DType::u8);
+                   dropout_forward(random_f64(shape_of(i), seed), y, mask, dropout);
+                   return std::vector<Tensor>{random_f64(shape_of(i), seed + 1), mask};
+                 },
+                 [=](const std::vector<Tensor>& in, int, Backend) {
+                   Tensor dx = output(in, in[0].shape());
+                   dropout_backward(in[0], in[1], dx, dropout);
+                   return std::vector<Tensor>{dx};
+                 }});
+}
+
 std::string impl_name(Device device, Backend backend) {
   if (device.is_cpu()) return "cpu-f32";
   return backend == Backend::Cudnn ? "cudnn" : "cuda";
@@ -426,6 +505,7 @@ const std::vector<OpSpec>& op_registry() {
     add_pool_ops(all);
     add_softmax_ops(all);
     add_cross_entropy_ops(all);
+    add_pointwise_ops(all);
     return all;
   }();
   return ops;

@@ -28,9 +28,7 @@ RowGeometry check_rows(const char* op, std::initializer_list<Arg> args) {
   const Tensor& first = args.begin()->tensor;
   CUSEG_CHECK(first.rank() >= 1, op, ": tensors need at least one dimension (",
               detail::describe(args), ")");
-  for (const Arg& a : args)
-    CUSEG_CHECK(a.tensor.shape() == first.shape(), op, ": shapes differ (", detail::describe(args),
-                ")");
+  detail::check_same_shapes(op, args);
   CUSEG_CHECK(first.dim(first.rank() - 1) < (int64_t(1) << 31), op, ": too many channels");
   return rows_of(first);
 }

@@ -15,9 +15,7 @@
 //   proximal L1 last: w ← sign(w)·max(|w| − lr·λ1, 0)
 #pragma once
 
-#include <cmath>
-
-#include "cuseg/core/hd.h"
+#include "cuseg/core/hd_math.h"
 #include "cuseg/regularizers/penalty_math.h"
 
 namespace cuseg {
@@ -40,15 +38,6 @@ struct StepHyper {
   T clr;                               // AdaGrad: lr/(1 + (t−1)·lr_decay)
   T beta1, beta2, step_size, bias2_sqrt;  // Adam: step_size = lr/(1−β1^t), bias2_sqrt = √(1−β2^t)
 };
-
-template <class T>
-CUSEG_HD T hd_sqrt(T v) {
-#if defined(__CUDA_ARCH__)
-  return sqrt(v);
-#else
-  return std::sqrt(v);
-#endif
-}
 
 // Updates w and its optimizer state s0..s2 (as many as the kind uses, see optimizer.h) in place.
 template <class T>

@@ -34,7 +34,9 @@ TEST(OpRegistry, CoversEveryKernelEntryPoint) {
                                           "log_softmax_forward",
                                           "log_softmax_backward",
                                           "softmax_cross_entropy_forward",
-                                          "softmax_cross_entropy_backward"};
+                                          "softmax_cross_entropy_backward", "relu_forward", "relu_backward", "leaky_relu_forward",
+      "leaky_relu_backward", "sigmoid_forward", "sigmoid_backward", "tanh_forward", "tanh_backward", "add",
+      "scale", "axpy", "dropout_forward", "dropout_backward"};
   std::set<std::string> registered;
   for (const OpSpec& op : op_registry()) registered.insert(op.name);
   EXPECT_EQ(registered, expected);

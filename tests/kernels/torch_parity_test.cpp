@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cuseg/core/safetensors.h"
+#include "cuseg/kernels/activation.h"
 #include "cuseg/kernels/conv2d.h"
 #include "cuseg/kernels/pool2d.h"
 #include "cuseg/kernels/softmax.h"
@@ -99,6 +100,15 @@ struct Parity {
     ours.insert({{n + ".y", y}, {n + ".dx", dx}});
   }
 
+  void activation(const std::string& n, ActivationKind kind, const Shape& s) {
+    spec.push_back({{"op", "activation"}, {"name", n}, {"kind", activation_name(kind)}, {"slope", 0.1}});
+    Tensor x = input(n + ".x", s, -3, 3), g = input(n + ".g", s);
+    Tensor y = f64(s), dx = f64(s);
+    activation_forward(x, y, {kind, 0.1});
+    activation_backward(y, g, dx, {kind, 0.1});
+    ours.insert({{n + ".y", y}, {n + ".dx", dx}});
+  }
+
   void cross_entropy(const std::string& n, const Shape& s, int ignore_index) {
     spec.push_back({{"op", "cross_entropy"}, {"name", n}, {"ignore_index", ignore_index}});
     const int classes = int(s[3]);
@@ -131,6 +141,10 @@ TEST(TorchParity, EveryKernelFamilyMatchesPyTorchInDouble) {
   t.pool("a1", false, {2, 7, 9, 3}, {3, 2, 2, 1, 1, 1, false});
   t.softmax("s0", false, {2, 3, 4, 5});
   t.softmax("l0", true, {2, 3, 4, 5});
+  t.activation("r0", ActivationKind::Relu, {2, 3, 4, 5});
+  t.activation("k0", ActivationKind::LeakyRelu, {2, 3, 4, 5});
+  t.activation("g0", ActivationKind::Sigmoid, {2, 3, 4, 5});
+  t.activation("h0", ActivationKind::Tanh, {2, 3, 4, 5});
   t.cross_entropy("e0", {2, 3, 4, 5}, -100);
   t.cross_entropy("e1", {1, 5, 3, 21}, 255);
 

@@ -1,0 +1,21 @@
+// Math functions for CUSEG_HD code: CUDA's device overloads on the GPU, <cmath> on the host.
+// Results may differ by an ulp between the two; tests compare with tolerances.
+#pragma once
+
+#include <cmath>
+
+#include "cuseg/core/hd.h"
+
+namespace cuseg {
+
+#if defined(__CUDA_ARCH__)
+template <class T> CUSEG_HD T hd_sqrt(T v) { return sqrt(v); }
+template <class T> CUSEG_HD T hd_exp(T v) { return exp(v); }
+template <class T> CUSEG_HD T hd_tanh(T v) { return tanh(v); }
+#else
+template <class T> CUSEG_HD T hd_sqrt(T v) { return std::sqrt(v); }
+template <class T> CUSEG_HD T hd_exp(T v) { return std::exp(v); }
+template <class T> CUSEG_HD T hd_tanh(T v) { return std::tanh(v); }
+#endif
+
+}  // namespace cuseg

@@ -1,0 +1,68 @@
+#include "cuseg/kernels/cpu/pointwise.h"
+
+#include "cuseg/kernels/activation_math.h"
+#include "cuseg/kernels/dropout_math.h"
+
+namespace cuseg::cpu {
+
+template <class T>
+void activation_forward(const T* x, T* y, int64_t n, ActivationKind kind, T slope) {
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < n; ++i) y[i] = activation_value(kind, x[i], slope);
+}
+
+template <class T>
+void activation_backward(const T* y, const T* dy, T* dx, int64_t n, ActivationKind kind, T slope) {
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * activation_derivative(kind, y[i], slope);
+}
+
+template <class T>
+void add(const T* a, const T* b, T* out, int64_t n) {
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < n; ++i) out[i] = a[i] + b[i];
+}
+
+template <class T>
+void scale(const T* x, T alpha, T* out, int64_t n) {
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < n; ++i) out[i] = alpha * x[i];
+}
+
+template <class T>
+void axpy(T alpha, const T* x, T* y, int64_t n) {
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < n; ++i) y[i] += alpha * x[i];
+}
+
+template <class T>
+void dropout_forward(const T* x, T* y, uint8_t* mask, int64_t n, double p, uint64_t seed, uint64_t offset) {
+  const T s = T(dropout_scale(p));
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < n; ++i) {
+    const bool keep = dropout_keeps(seed, offset, i, p);
+    mask[i] = keep;
+    y[i] = keep ? x[i] * s : T(0);
+  }
+}
+
+template <class T>
+void dropout_backward(const T* dy, const uint8_t* mask, T* dx, int64_t n, double p) {
+  const T s = T(dropout_scale(p));
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < n; ++i) dx[i] = mask[i] ? dy[i] * s : T(0);
+}
+
+#define CUSEG_INSTANTIATE(T)                                                                          \
+  template void activation_forward<T>(const T*, T*, int64_t, ActivationKind, T);                      \
+  template void activation_backward<T>(const T*, const T*, T*, int64_t, ActivationKind, T);           \
+  template void add<T>(const T*, const T*, T*, int64_t);                                              \
+  template void scale<T>(const T*, T, T*, int64_t);                                                   \
+  template void axpy<T>(T, const T*, T*, int64_t);                                                    \
+  template void dropout_forward<T>(const T*, T*, uint8_t*, int64_t, double, uint64_t, uint64_t);     \
+  template void dropout_backward<T>(const T*, const uint8_t*, T*, int64_t, double);
+CUSEG_INSTANTIATE(float)
+CUSEG_INSTANTIATE(double)
+#undef CUSEG_INSTANTIATE
+
+}  // namespace cuseg::cpu

@@ -1,0 +1,19 @@
+// CPU references of the pointwise ops (activations, elementwise arithmetic, dropout): plain
+// loops over the shared element definitions, float and double.
+#pragma once
+
+#include <cstdint>
+
+#include "cuseg/kernels/activation.h"
+
+namespace cuseg::cpu {
+
+template <class T> void activation_forward(const T* x, T* y, int64_t n, ActivationKind kind, T slope);
+template <class T> void activation_backward(const T* y, const T* dy, T* dx, int64_t n, ActivationKind kind, T slope);
+template <class T> void add(const T* a, const T* b, T* out, int64_t n);
+template <class T> void scale(const T* x, T alpha, T* out, int64_t n);
+template <class T> void axpy(T alpha, const T* x, T* y, int64_t n);
+template <class T> void dropout_forward(const T* x, T* y, uint8_t* mask, int64_t n, double p, uint64_t seed, uint64_t offset);
+template <class T> void dropout_backward(const T* dy, const uint8_t* mask, T* dx, int64_t n, double p);
+
+}  // namespace cuseg::cpu

@@ -1,0 +1,118 @@
+// Pointwise kernels: one grid-stride loop (map_kernel) over small functors that apply the
+// shared element definitions (activation_math.h, dropout_math.h).
+#include "cuseg/core/cuda/runtime.h"
+#include "cuseg/kernels/activation_math.h"
+#include "cuseg/kernels/cuda/pointwise.h"
+#include "cuseg/kernels/dropout_math.h"
+
+namespace cuseg::cuda {
+
+namespace {
+
+constexpr int kThreads = 256;
+
+template <class Op>
+__global__ void map_kernel(int64_t n, Op op) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) op(i);
+}
+
+template <class Op>
+void launch_map(int64_t n, int device, const Op& op) {
+  if (n == 0) return;
+  int sms = 0;
+  CUSEG_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
+  // Enough blocks to fill the GPU several times over; the loop covers the rest.
+  const unsigned blocks = std::min<unsigned>(grid_1d(n, kThreads), unsigned(sms) * 32);
+  map_kernel<<<blocks, kThreads, 0, stream(device)>>>(n, op);
+  CUSEG_CUDA_CHECK_LAUNCH();
+}
+
+struct ActivationForwardOp {
+  const float* x;
+  float* y;
+  ActivationKind kind;
+  float slope;
+  __device__ void operator()(int64_t i) const { y[i] = activation_value(kind, __ldg(x + i), slope); }
+};
+
+struct ActivationBackwardOp {
+  const float* y;
+  const float* dy;
+  float* dx;
+  ActivationKind kind;
+  float slope;
+  __device__ void operator()(int64_t i) const { dx[i] = __ldg(dy + i) * activation_derivative(kind, __ldg(y + i), slope); }
+};
+
+struct AddOp {
+  const float* a;
+  const float* b;
+  float* out;
+  __device__ void operator()(int64_t i) const { out[i] = a[i] + b[i]; }
+};
+
+struct ScaleOp {
+  const float* x;
+  float alpha;
+  float* out;
+  __device__ void operator()(int64_t i) const { out[i] = alpha * x[i]; }
+};
+
+struct AxpyOp {
+  float alpha;
+  const float* x;
+  float* y;
+  __device__ void operator()(int64_t i) const { y[i] += alpha * x[i]; }
+};
+
+struct DropoutForwardOp {
+  const float* x;
+  float* y;
+  uint8_t* mask;
+  double p;
+  uint64_t seed, offset;
+  float scale;
+  __device__ void operator()(int64_t i) const {
+    const bool keep = dropout_keeps(seed, offset, i, p);
+    mask[i] = keep;
+    y[i] = keep ? __ldg(x + i) * scale : 0.f;
+  }
+};
+
+struct DropoutBackwardOp {
+  const float* dy;
+  const uint8_t* mask;
+  float* dx;
+  float scale;
+  __device__ void operator()(int64_t i) const { dx[i] = mask[i] ? __ldg(dy + i) * scale : 0.f; }
+};
+
+}  // namespace
+
+void activation_forward(const float* x, float* y, int64_t n, ActivationKind kind, float slope, int device) {
+  launch_map(n, device, ActivationForwardOp{x, y, kind, slope});
+}
+
+void activation_backward(const float* y, const float* dy, float* dx, int64_t n, ActivationKind kind, float slope,
+                         int device) {
+  launch_map(n, device, ActivationBackwardOp{y, dy, dx, kind, slope});
+}
+
+void add(const float* a, const float* b, float* out, int64_t n, int device) { launch_map(n, device, AddOp{a, b, out}); }
+
+void scale(const float* x, float alpha, float* out, int64_t n, int device) {
+  launch_map(n, device, ScaleOp{x, alpha, out});
+}
+
+void axpy(float alpha, const float* x, float* y, int64_t n, int device) { launch_map(n, device, AxpyOp{alpha, x, y}); }
+
+void dropout_forward(const float* x, float* y, uint8_t* mask, int64_t n, double p, uint64_t seed, uint64_t offset,
+                     int device) {
+  launch_map(n, device, DropoutForwardOp{x, y, mask, p, seed, offset, float(dropout_scale(p))});
+}
+
+void dropout_backward(const float* dy, const uint8_t* mask, float* dx, int64_t n, double p, int device) {
+  launch_map(n, device, DropoutBackwardOp{dy, mask, dx, float(dropout_scale(p))});
+}
+
+}  // namespace cuseg::cuda

@@ -1,0 +1,129 @@
+// Activations, elementwise arithmetic and dropout: hand values, stability, in-place use,
+// gradient checks in double, dropout's statistics and determinism, bad input.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "cuseg/kernels/activation.h"
+#include "cuseg/kernels/dropout.h"
+#include "cuseg/kernels/elementwise.h"
+#include "cuseg/kernels/registry.h"
+#include "error_matchers.h"
+#include "test_util.h"
+
+namespace cuseg {
+namespace {
+
+using test::expect_error;
+
+std::vector<double> apply(ActivationKind kind, std::vector<double> x, double slope = 0.1) {
+  Tensor t = Tensor::from_vector(x, Shape{int64_t(x.size())});
+  activation_forward(t, t, {kind, slope});  // in place
+  return t.to_vector<double>();
+}
+
+TEST(Activation, MatchesHandComputedValues) {
+  EXPECT_EQ(apply(ActivationKind::Relu, {-1, 0, 2.5}), (std::vector<double>{0, 0, 2.5}));
+  EXPECT_EQ(apply(ActivationKind::LeakyRelu, {-2, 3}), (std::vector<double>{-0.2, 3}));
+  const std::vector<double> s = apply(ActivationKind::Sigmoid, {0, std::log(3.0), -800, 800});
+  EXPECT_DOUBLE_EQ(s[0], 0.5);
+  EXPECT_NEAR(s[1], 0.75, 1e-15);
+  EXPECT_EQ(s[2], 0.0);  // no overflow for large |x|
+  EXPECT_EQ(s[3], 1.0);
+  EXPECT_NEAR(apply(ActivationKind::Tanh, {0.5})[0], std::tanh(0.5), 1e-16);
+}
+
+class ActivationGradients : public ::testing::TestWithParam<ActivationKind> {};
+
+TEST_P(ActivationGradients, BackwardMatchesFiniteDifferences) {
+  const ActivationParams p{GetParam(), 0.1};
+  const Shape s{2, 3, 4, 5};
+  const Tensor x = test::random(s, 1, -3, 3), g = test::random(s, 2);
+  auto loss = [&](const Tensor& xx) {
+    Tensor y = Tensor::empty(s, DType::f64);
+    activation_forward(xx, y, p);
+    return test::dot(y, g);
+  };
+  Tensor y = Tensor::empty(s, DType::f64), dx = Tensor::empty(s, DType::f64);
+  activation_forward(x, y, p);
+  activation_backward(y, g, dx, p);
+  EXPECT_TRUE(test::gradcheck(loss, x, dx, activation_name(GetParam()), 120));
+}
+
+INSTANTIATE_TEST_SUITE_P(Kinds, ActivationGradients,
+                         ::testing::Values(ActivationKind::Relu, ActivationKind::LeakyRelu, ActivationKind::Sigmoid,
+                                           ActivationKind::Tanh),
+                         [](const auto& info) { return std::string(activation_name(info.param)); });
+
+TEST(Elementwise, AddScaleAxpy) {
+  Tensor a = Tensor::from_vector(std::vector<double>{1, 2}, Shape{2});
+  Tensor b = Tensor::from_vector(std::vector<double>{10, 20}, Shape{2});
+  add(a, b, a);  // in place
+  EXPECT_EQ(a.to_vector<double>(), (std::vector<double>{11, 22}));
+  scale(a, 0.5, b);
+  EXPECT_EQ(b.to_vector<double>(), (std::vector<double>{5.5, 11}));
+  axpy(2.0, b, a);
+  EXPECT_EQ(a.to_vector<double>(), (std::vector<double>{22, 44}));
+}
+
+TEST(Dropout, KeepsOneMinusPScaledAndIsDeterministic) {
+  const Shape s{4, 64, 64, 8};
+  const Tensor x = test::random(s, 3, 1, 2);
+  Tensor y = Tensor::empty(s, DType::f64), mask = Tensor::empty(s, DType::u8);
+  const DropoutParams p{0.3, 42, 1000};
+  dropout_forward(x, y, mask, p);
+  const std::vector<double> xv = x.to_vector<double>(), yv = y.to_vector<double>();
+  const std::vector<uint8_t> mv = mask.to_vector<uint8_t>();
+  int64_t kept = 0;
+  for (size_t i = 0; i < xv.size(); ++i) {
+    kept += mv[i];
+    ASSERT_EQ(yv[i], mv[i] ? xv[i] * (1.0 / 0.7) : 0.0);
+  }
+  // 131072 Bernoulli(0.7) draws: the kept fraction is within 5 standard deviations of 0.7.
+  const double n = double(xv.size()), sd = std::sqrt(0.7 * 0.3 / n);
+  EXPECT_NEAR(double(kept) / n, 0.7, 5 * sd);
+
+  Tensor again = Tensor::empty(s, DType::f64), mask2 = Tensor::empty(s, DType::u8);
+  dropout_forward(x, again, mask2, p);
+  EXPECT_TRUE(test::identical(mask2, mask, "same seed and offset", 42));
+  dropout_forward(x, again, mask2, {0.3, 42, 1001});
+  EXPECT_GT(compare(mask2, mask).mismatches + compare(mask2, mask, 0.5).mismatches, 0);
+
+  Tensor dy = test::random(s, 4), dx = Tensor::empty(s, DType::f64);
+  dropout_backward(dy, mask, dx, p);
+  const std::vector<double> dyv = dy.to_vector<double>(), dxv = dx.to_vector<double>();
+  for (size_t i = 0; i < dyv.size(); ++i) ASSERT_EQ(dxv[i], mv[i] ? dyv[i] * (1.0 / 0.7) : 0.0);
+
+  dropout_forward(x, y, mask, {0.0, 1, 0});
+  EXPECT_TRUE(test::identical(y, x, "p = 0 keeps everything", 1));
+  dropout_forward(x, y, mask, {1.0, 1, 0});
+  EXPECT_TRUE(test::identical(y, Tensor::zeros(s, DType::f64), "p = 1 drops everything", 1));
+}
+
+TEST(Pointwise, RefusesBadInput) {
+  Tensor x = Tensor::zeros(Shape{2, 3}), y = Tensor::zeros(Shape{2, 3}), m = Tensor::zeros(Shape{2, 3}, DType::u8);
+  Tensor wrong = Tensor::zeros(Shape{3, 2});
+  expect_error([&] { activation_forward(x, y, {ActivationKind::LeakyRelu, -0.1}); }, {"activation_forward", "slope"});
+  expect_error([&] { activation_forward(x, wrong, {}); }, {"activation_forward", "shapes differ"});
+  expect_error([&] { activation_forward(x, y, {ActivationKind::LeakyRelu, 0.1}, Backend::Cudnn); }, {"activation_forward"});
+  expect_error([&] { add(x, wrong, y); }, {"add", "shapes differ"});
+  expect_error([&] { dropout_forward(x, y, m, {1.5, 0, 0}); }, {"dropout_forward", "probability"});
+  expect_error([&] { dropout_forward(x, y, y, {0.5, 0, 0}); }, {"dropout_forward", "mask"});
+}
+
+TEST(DropoutGpu, MaskIsBitIdenticalToTheCpu) {
+  CUSEG_REQUIRE_GPU();
+  const Device gpu = Device::cuda(0);
+  const Shape s{3, 33, 31, 7};
+  const Tensor x = test::random(s, 5, -1, 1, DType::f32);
+  Tensor y = Tensor::empty(s), m = Tensor::empty(s, DType::u8);
+  Tensor yg = poisoned(s, DType::f32, gpu), mg = poisoned(s, DType::u8, gpu);
+  const DropoutParams p{0.45, 77, 123456789};
+  dropout_forward(x, y, m, p);
+  dropout_forward(x.to(gpu), yg, mg, p);
+  EXPECT_TRUE(test::identical(mg, m, "dropout mask", 77));
+  EXPECT_TRUE(test::identical(yg, y, "dropout output", 77));
+}
+
+}  // namespace
+}  // namespace cuseg
