@@ -51,7 +51,7 @@ if grep -q "^No GPU" "$out/seg_verify.txt"; then
   status=1
 fi
 
-for b in conv2d pool2d softmax fused_update; do
+for b in conv2d pool2d softmax pointwise fused_update; do
   if ! "$build/bench/${b}_bench" --benchmark_filter="${BENCH_FILTER:-.}" \
       --benchmark_out="$out/${b}_bench.json" --benchmark_out_format=json > "$out/${b}_bench.txt" 2>&1; then
     grep -q "Failed to match any benchmarks" "$out/${b}_bench.txt" || status=1  # a filter may leave one out

@@ -50,6 +50,23 @@ CUSEG_HD uint32_t philox_word(uint64_t seed, uint64_t i) {
   return r.v[i & 3];
 }
 
+// Sequential reads of the stream: word i comes from the block computed for word i−1 whenever
+// they share one, so walking the stream costs one Philox evaluation per four words.
+struct PhiloxCursor {
+  uint64_t seed;
+  uint64_t block = ~uint64_t(0);
+  Philox4x32 words{};
+
+  CUSEG_HD uint32_t word(uint64_t i) {
+    if ((i >> 2) != block) {
+      block = i >> 2;
+      words = philox4x32_10(uint32_t(block), uint32_t(block >> 32), 0u, 0u, uint32_t(seed), uint32_t(seed >> 32));
+    }
+    return words.v[i & 3];
+  }
+  CUSEG_HD double uniform01(uint64_t i) { return double(word(i) >> 8) * (1.0 / 16777216.0); }
+};
+
 // Uniform in [0, 1) with 24 random bits: exactly representable in float and in double.
 CUSEG_HD double philox_uniform01(uint64_t seed, uint64_t i) {
   return double(philox_word(seed, i) >> 8) * (1.0 / 16777216.0);

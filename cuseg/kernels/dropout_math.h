@@ -7,8 +7,10 @@
 
 namespace cuseg {
 
-CUSEG_HD bool dropout_keeps(uint64_t seed, uint64_t offset, int64_t i, double p) {
-  return philox_uniform01(seed, offset + uint64_t(i)) >= p;
+// Element i is kept when its draw is at least p. The cursor carries the last Philox block, so a
+// loop over consecutive elements evaluates the generator once per four of them.
+CUSEG_HD bool dropout_keeps(PhiloxCursor& stream, uint64_t offset, int64_t i, double p) {
+  return stream.uniform01(offset + uint64_t(i)) >= p;
 }
 
 CUSEG_HD double dropout_scale(double p) { return p < 1.0 ? 1.0 / (1.0 - p) : 0.0; }

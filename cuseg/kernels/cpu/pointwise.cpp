@@ -5,16 +5,36 @@
 
 namespace cuseg::cpu {
 
+namespace {
+
+// Calls f(std::integral_constant<ActivationKind, kind>): one loop per kind, so the kind's switch
+// folds away and the loop vectorizes.
+template <class F>
+void with_kind(ActivationKind kind, F&& f) {
+  switch (kind) {
+    case ActivationKind::Relu: return f(std::integral_constant<ActivationKind, ActivationKind::Relu>{});
+    case ActivationKind::LeakyRelu: return f(std::integral_constant<ActivationKind, ActivationKind::LeakyRelu>{});
+    case ActivationKind::Sigmoid: return f(std::integral_constant<ActivationKind, ActivationKind::Sigmoid>{});
+    case ActivationKind::Tanh: return f(std::integral_constant<ActivationKind, ActivationKind::Tanh>{});
+  }
+}
+
+}  // namespace
+
 template <class T>
 void activation_forward(const T* x, T* y, int64_t n, ActivationKind kind, T slope) {
+  with_kind(kind, [&](auto k) {
 #pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < n; ++i) y[i] = activation_value(kind, x[i], slope);
+    for (int64_t i = 0; i < n; ++i) y[i] = activation_value(k.value, x[i], slope);
+  });
 }
 
 template <class T>
 void activation_backward(const T* y, const T* dy, T* dx, int64_t n, ActivationKind kind, T slope) {
+  with_kind(kind, [&](auto k) {
 #pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * activation_derivative(kind, y[i], slope);
+    for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * activation_derivative(k.value, y[i], slope);
+  });
 }
 
 template <class T>
@@ -38,11 +58,15 @@ void axpy(T alpha, const T* x, T* y, int64_t n) {
 template <class T>
 void dropout_forward(const T* x, T* y, uint8_t* mask, int64_t n, double p, uint64_t seed, uint64_t offset) {
   const T s = T(dropout_scale(p));
-#pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < n; ++i) {
-    const bool keep = dropout_keeps(seed, offset, i, p);
-    mask[i] = keep;
-    y[i] = keep ? x[i] * s : T(0);
+#pragma omp parallel
+  {
+    PhiloxCursor stream{seed};
+#pragma omp for schedule(static)
+    for (int64_t i = 0; i < n; ++i) {
+      const bool keep = dropout_keeps(stream, offset, i, p);
+      mask[i] = keep;
+      y[i] = keep ? x[i] * s : T(0);
+    }
   }
 }
 

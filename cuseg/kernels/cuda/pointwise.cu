@@ -65,17 +65,22 @@ struct AxpyOp {
   __device__ void operator()(int64_t i) const { y[i] += alpha * x[i]; }
 };
 
+// Each thread takes four consecutive elements, so one Philox evaluation serves (about) four.
 struct DropoutForwardOp {
   const float* x;
   float* y;
   uint8_t* mask;
+  int64_t n;
   double p;
   uint64_t seed, offset;
   float scale;
-  __device__ void operator()(int64_t i) const {
-    const bool keep = dropout_keeps(seed, offset, i, p);
-    mask[i] = keep;
-    y[i] = keep ? __ldg(x + i) * scale : 0.f;
+  __device__ void operator()(int64_t group) const {
+    PhiloxCursor stream{seed};
+    for (int64_t i = 4 * group; i < min(n, 4 * group + 4); ++i) {
+      const bool keep = dropout_keeps(stream, offset, i, p);
+      mask[i] = keep;
+      y[i] = keep ? __ldg(x + i) * scale : 0.f;
+    }
   }
 };
 
@@ -108,7 +113,7 @@ void axpy(float alpha, const float* x, float* y, int64_t n, int device) { launch
 
 void dropout_forward(const float* x, float* y, uint8_t* mask, int64_t n, double p, uint64_t seed, uint64_t offset,
                      int device) {
-  launch_map(n, device, DropoutForwardOp{x, y, mask, p, seed, offset, float(dropout_scale(p))});
+  launch_map((n + 3) / 4, device, DropoutForwardOp{x, y, mask, n, p, seed, offset, float(dropout_scale(p))});
 }
 
 void dropout_backward(const float* dy, const uint8_t* mask, float* dx, int64_t n, double p, int device) {

@@ -1,0 +1,45 @@
+// Pointwise ops at a U-Net activation size (16×256×256×32), in bytes/s (bytes read plus
+// written), beside a device-to-device copy of the same tensor.
+#include "bench_util.h"
+#include "cuseg/kernels/activation.h"
+#include "cuseg/kernels/dropout.h"
+#include "cuseg/kernels/elementwise.h"
+
+namespace cuseg::bench {
+
+void register_benchmarks() {
+  for (const Impl& impl : implementations()) {
+    const Shape s{impl.device.is_cpu() ? 2 : 16, 256, 256, 32};
+    const double bytes = 4.0 * double(s.numel());
+    const std::string shape = "/" + impl.name + "/N" + std::to_string(s[0]) + "_H256_W256_C32";
+    auto add_bench = [&](const std::string& name, double moved, auto body) {
+      auto* b = benchmark::RegisterBenchmark((name + shape).c_str(), [=](benchmark::State& state) {
+        Tensor x = random(s, impl.device, 1), y = random(s, impl.device, 2), z = random(s, impl.device, 3);
+        Tensor mask = Tensor::zeros(s, DType::u8, impl.device);
+        run(state, impl, [&] { body(x, y, z, mask); });
+        set_bytes(state, moved);
+      });
+      b->Unit(benchmark::kMicrosecond);
+      if (impl.device.is_cuda()) b->UseManualTime();
+    };
+    for (ActivationKind kind : {ActivationKind::Relu, ActivationKind::Sigmoid, ActivationKind::LeakyRelu}) {
+      if (impl.backend == Backend::Cudnn && kind == ActivationKind::LeakyRelu) continue;
+      const ActivationParams p{kind, 0.1};
+      const Backend backend = impl.backend;
+      add_bench(std::string(activation_name(kind)) + "_forward", 2 * bytes,
+                [=](Tensor& x, Tensor& y, Tensor&, Tensor&) { activation_forward(x, y, p, backend); });
+      add_bench(std::string(activation_name(kind)) + "_backward", 3 * bytes,
+                [=](Tensor& x, Tensor& y, Tensor& z, Tensor&) { activation_backward(x, y, z, p, backend); });
+    }
+    if (impl.backend == Backend::Cudnn) continue;
+    add_bench("add", 3 * bytes, [](Tensor& x, Tensor& y, Tensor& z, Tensor&) { add(x, y, z); });
+    add_bench("axpy", 3 * bytes, [](Tensor& x, Tensor& y, Tensor&, Tensor&) { axpy(0.5, x, y); });
+    add_bench("dropout_forward", 2 * bytes + bytes / 4,
+              [](Tensor& x, Tensor& y, Tensor&, Tensor& m) { dropout_forward(x, y, m, {0.5, 1, 0}); });
+    add_bench("dropout_backward", 2 * bytes + bytes / 4,
+              [](Tensor& x, Tensor& y, Tensor&, Tensor& m) { dropout_backward(x, m, y, {0.5, 1, 0}); });
+    add_bench("device_copy", 2 * bytes, [](Tensor& x, Tensor& y, Tensor&, Tensor&) { y.copy_from(x); });
+  }
+}
+
+}  // namespace cuseg::bench
