@@ -97,6 +97,12 @@ def run_case(case, t, out):
             y = torch.tanh(x)
         (y * get("g")).sum().backward()
         out.update({f"{name}.y": y, f"{name}.dx": x.grad})
+    elif op == "upsample":
+        x = leaf(nchw(get("x")))
+        y = F.interpolate(x, size=tuple(case["size"]), mode=case["mode"],
+                          **({"align_corners": False} if case["mode"] == "bilinear" else {}))
+        (y * nchw(get("g"))).sum().backward()
+        out.update({f"{name}.y": nhwc(y), f"{name}.dx": nhwc(x.grad)})
     elif op == "cross_entropy":
         logits = leaf(get("logits"))
         classes = logits.shape[-1]

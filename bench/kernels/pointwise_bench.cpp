@@ -1,9 +1,11 @@
-// Pointwise ops at a U-Net activation size (16×256×256×32), in bytes/s (bytes read plus
-// written), beside a device-to-device copy of the same tensor.
+// Pointwise ops at a U-Net activation size (16×256×256×32), and the decoder's 2× resizing
+// (16×128×128×32 → 256×256), in bytes/s (bytes read plus written), beside a device-to-device
+// copy of the same tensor.
 #include "bench_util.h"
 #include "cuseg/kernels/activation.h"
 #include "cuseg/kernels/dropout.h"
 #include "cuseg/kernels/elementwise.h"
+#include "cuseg/kernels/upsample.h"
 
 namespace cuseg::bench {
 
@@ -39,6 +41,24 @@ void register_benchmarks() {
     add_bench("dropout_backward", 2 * bytes + bytes / 4,
               [](Tensor& x, Tensor& y, Tensor&, Tensor& m) { dropout_backward(x, m, y, {0.5, 1, 0}); });
     add_bench("device_copy", 2 * bytes, [](Tensor& x, Tensor& y, Tensor&, Tensor&) { y.copy_from(x); });
+    for (UpsampleMode mode : {UpsampleMode::Nearest, UpsampleMode::Bilinear}) {
+      const std::string name = mode == UpsampleMode::Nearest ? "upsample_nearest" : "upsample_bilinear";
+      const Shape small{s[0], 128, 128, 32};
+      auto* fwd = benchmark::RegisterBenchmark((name + "_forward" + shape).c_str(), [=](benchmark::State& state) {
+        Tensor x = random(small, impl.device), y = random(s, impl.device);
+        run(state, impl, [&] { upsample_forward(x, y, mode); });
+        set_bytes(state, 1.25 * bytes);
+      });
+      auto* bwd = benchmark::RegisterBenchmark((name + "_backward" + shape).c_str(), [=](benchmark::State& state) {
+        Tensor dx = random(small, impl.device), dy = random(s, impl.device);
+        run(state, impl, [&] { upsample_backward(dy, dx, mode); });
+        set_bytes(state, 1.25 * bytes);
+      });
+      for (auto* b : {fwd, bwd}) {
+        b->Unit(benchmark::kMicrosecond);
+        if (impl.device.is_cuda()) b->UseManualTime();
+      }
+    }
   }
 }
 

@@ -35,6 +35,15 @@ struct PoolGeometry {
   CUSEG_HD int64_t y_size() const { return int64_t(N) * P * Q * C; }
 };
 
+// Resizing x[N,H,W,C] to y[N,P,Q,C].
+struct ResizeGeometry {
+  int N, H, W, C;
+  int P, Q;
+
+  CUSEG_HD int64_t x_size() const { return int64_t(N) * H * W * C; }
+  CUSEG_HD int64_t y_size() const { return int64_t(N) * P * Q * C; }
+};
+
 // Rows × channels: softmax runs over the last dimension of a contiguous tensor.
 struct RowGeometry {
   int64_t rows;

@@ -11,6 +11,7 @@
 #include "cuseg/kernels/elementwise.h"
 #include "cuseg/kernels/pool2d.h"
 #include "cuseg/kernels/softmax.h"
+#include "cuseg/kernels/upsample.h"
 
 namespace cuseg {
 
@@ -491,6 +492,44 @@ void add_pointwise_ops(std::vector<OpSpec>& ops) {
                  }});
 }
 
+// ---- resizing ----------------------------------------------------------------------------
+
+struct ResizeCase {
+  Shape x, y;
+  bool unet = false;
+};
+
+const std::vector<ResizeCase>& resize_cases() {
+  static const std::vector<ResizeCase> cases = {
+      {{1, 5, 7, 1}, {1, 10, 14, 1}},   {{2, 9, 11, 3}, {2, 18, 22, 3}}, {{1, 4, 4, 2}, {1, 7, 9, 2}},
+      {{3, 13, 10, 5}, {3, 26, 20, 5}}, {{2, 6, 5, 33}, {2, 12, 10, 33}}, {{1, 8, 8, 4}, {1, 5, 6, 4}},
+      {{2, 32, 32, 64}, {2, 64, 64, 64}, true},
+  };
+  return cases;
+}
+
+void add_resize_ops(std::vector<OpSpec>& ops) {
+  std::vector<OpCase> cases;
+  for (const ResizeCase& c : resize_cases()) cases.push_back({str_cat("x", c.x.str(), " to ", c.y.str()), c.unet});
+  for (UpsampleMode mode : {UpsampleMode::Nearest, UpsampleMode::Bilinear}) {
+    const std::string name = mode == UpsampleMode::Nearest ? "upsample_nearest" : "upsample_bilinear";
+    ops.push_back({name + "_forward", cases, false, 1e-5,
+                   [](int i, uint64_t seed) { return std::vector<Tensor>{random_f64(resize_cases()[size_t(i)].x, seed)}; },
+                   [mode](const std::vector<Tensor>& in, int i, Backend) {
+                     Tensor y = output(in, resize_cases()[size_t(i)].y);
+                     upsample_forward(in[0], y, mode);
+                     return std::vector<Tensor>{y};
+                   }});
+    ops.push_back({name + "_backward", cases, false, 1e-5,
+                   [](int i, uint64_t seed) { return std::vector<Tensor>{random_f64(resize_cases()[size_t(i)].y, seed)}; },
+                   [mode](const std::vector<Tensor>& in, int i, Backend) {
+                     Tensor dx = output(in, resize_cases()[size_t(i)].x);
+                     upsample_backward(in[0], dx, mode);
+                     return std::vector<Tensor>{dx};
+                   }});
+  }
+}
+
 std::string impl_name(Device device, Backend backend) {
   if (device.is_cpu()) return "cpu-f32";
   return backend == Backend::Cudnn ? "cudnn" : "cuda";
@@ -506,6 +545,7 @@ const std::vector<OpSpec>& op_registry() {
     add_softmax_ops(all);
     add_cross_entropy_ops(all);
     add_pointwise_ops(all);
+    add_resize_ops(all);
     return all;
   }();
   return ops;

@@ -8,6 +8,7 @@
 #include "cuseg/kernels/dropout.h"
 #include "cuseg/kernels/elementwise.h"
 #include "cuseg/kernels/registry.h"
+#include "cuseg/kernels/upsample.h"
 #include "error_matchers.h"
 #include "test_util.h"
 
@@ -100,6 +101,43 @@ TEST(Dropout, KeepsOneMinusPScaledAndIsDeterministic) {
   EXPECT_TRUE(test::identical(y, Tensor::zeros(s, DType::f64), "p = 1 drops everything", 1));
 }
 
+struct ResizeCase {
+  Shape x, y;
+  UpsampleMode mode;
+};
+
+class UpsampleGradients : public ::testing::TestWithParam<ResizeCase> {};
+
+TEST_P(UpsampleGradients, BackwardMatchesFiniteDifferences) {
+  const auto& [xs, ys, mode] = GetParam();
+  const Tensor x = test::random(xs, 1), g = test::random(ys, 2);
+  auto loss = [&](const Tensor& xx) {
+    Tensor y = Tensor::empty(ys, DType::f64);
+    upsample_forward(xx, y, mode);
+    return test::dot(y, g);
+  };
+  Tensor dx = Tensor::empty(xs, DType::f64);
+  upsample_backward(g, dx, mode);
+  EXPECT_TRUE(test::gradcheck(loss, x, dx, "upsample dx"));
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, UpsampleGradients,
+                         ::testing::Values(ResizeCase{{1, 3, 4, 2}, {1, 6, 8, 2}, UpsampleMode::Nearest},
+                                           ResizeCase{{1, 5, 3, 1}, {1, 7, 8, 1}, UpsampleMode::Nearest},
+                                           ResizeCase{{2, 3, 4, 2}, {2, 6, 8, 2}, UpsampleMode::Bilinear},
+                                           ResizeCase{{1, 5, 3, 1}, {1, 7, 8, 1}, UpsampleMode::Bilinear},
+                                           ResizeCase{{1, 6, 7, 1}, {1, 4, 3, 1}, UpsampleMode::Bilinear}));
+
+TEST(Upsample, BilinearDoublingMatchesHandValues) {
+  // One row [0, 4] doubled: sources −0.25→0, 0.25, 0.75, 1.25→(1, clamped): 0, 1, 3, 4.
+  Tensor x = Tensor::from_vector(std::vector<double>{0, 4}, Shape{1, 1, 2, 1});
+  Tensor y = Tensor::empty(Shape{1, 1, 4, 1}, DType::f64);
+  upsample_forward(x, y, UpsampleMode::Bilinear);
+  EXPECT_EQ(y.to_vector<double>(), (std::vector<double>{0, 1, 3, 4}));
+  upsample_forward(x, y, UpsampleMode::Nearest);
+  EXPECT_EQ(y.to_vector<double>(), (std::vector<double>{0, 0, 4, 4}));
+}
+
 TEST(Pointwise, RefusesBadInput) {
   Tensor x = Tensor::zeros(Shape{2, 3}), y = Tensor::zeros(Shape{2, 3}), m = Tensor::zeros(Shape{2, 3}, DType::u8);
   Tensor wrong = Tensor::zeros(Shape{3, 2});
@@ -109,6 +147,8 @@ TEST(Pointwise, RefusesBadInput) {
   expect_error([&] { add(x, wrong, y); }, {"add", "shapes differ"});
   expect_error([&] { dropout_forward(x, y, m, {1.5, 0, 0}); }, {"dropout_forward", "probability"});
   expect_error([&] { dropout_forward(x, y, y, {0.5, 0, 0}); }, {"dropout_forward", "mask"});
+  Tensor img = Tensor::zeros(Shape{1, 2, 2, 3}), other = Tensor::zeros(Shape{1, 4, 4, 2});
+  expect_error([&] { upsample_forward(img, other, UpsampleMode::Bilinear); }, {"upsample_forward", "channels"});
 }
 
 TEST(DropoutGpu, MaskIsBitIdenticalToTheCpu) {

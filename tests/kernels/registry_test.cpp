@@ -36,7 +36,9 @@ TEST(OpRegistry, CoversEveryKernelEntryPoint) {
                                           "softmax_cross_entropy_forward",
                                           "softmax_cross_entropy_backward", "relu_forward", "relu_backward", "leaky_relu_forward",
       "leaky_relu_backward", "sigmoid_forward", "sigmoid_backward", "tanh_forward", "tanh_backward", "add",
-      "scale", "axpy", "dropout_forward", "dropout_backward"};
+      "scale", "axpy", "dropout_forward", "dropout_backward",
+      "upsample_nearest_forward", "upsample_nearest_backward", "upsample_bilinear_forward",
+      "upsample_bilinear_backward"};
   std::set<std::string> registered;
   for (const OpSpec& op : op_registry()) registered.insert(op.name);
   EXPECT_EQ(registered, expected);

@@ -11,6 +11,7 @@
 #include "cuseg/kernels/conv2d.h"
 #include "cuseg/kernels/pool2d.h"
 #include "cuseg/kernels/softmax.h"
+#include "cuseg/kernels/upsample.h"
 #include "test_util.h"
 #include "torch_runner.h"
 
@@ -109,6 +110,16 @@ struct Parity {
     ours.insert({{n + ".y", y}, {n + ".dx", dx}});
   }
 
+  void upsample(const std::string& n, UpsampleMode mode, const Shape& xs, const Shape& ys) {
+    spec.push_back({{"op", "upsample"}, {"name", n}, {"mode", mode == UpsampleMode::Nearest ? "nearest" : "bilinear"},
+                    {"size", {ys[1], ys[2]}}});
+    Tensor x = input(n + ".x", xs), g = input(n + ".g", ys);
+    Tensor y = f64(ys), dx = f64(xs);
+    upsample_forward(x, y, mode);
+    upsample_backward(g, dx, mode);
+    ours.insert({{n + ".y", y}, {n + ".dx", dx}});
+  }
+
   void cross_entropy(const std::string& n, const Shape& s, int ignore_index) {
     spec.push_back({{"op", "cross_entropy"}, {"name", n}, {"ignore_index", ignore_index}});
     const int classes = int(s[3]);
@@ -145,6 +156,11 @@ TEST(TorchParity, EveryKernelFamilyMatchesPyTorchInDouble) {
   t.activation("k0", ActivationKind::LeakyRelu, {2, 3, 4, 5});
   t.activation("g0", ActivationKind::Sigmoid, {2, 3, 4, 5});
   t.activation("h0", ActivationKind::Tanh, {2, 3, 4, 5});
+  t.upsample("u0", UpsampleMode::Nearest, {2, 4, 5, 3}, {2, 8, 10, 3});
+  t.upsample("u1", UpsampleMode::Nearest, {1, 5, 7, 2}, {1, 9, 4, 2});
+  t.upsample("u2", UpsampleMode::Bilinear, {2, 4, 5, 3}, {2, 8, 10, 3});
+  t.upsample("u3", UpsampleMode::Bilinear, {1, 5, 7, 2}, {1, 9, 4, 2});
+  t.upsample("u4", UpsampleMode::Bilinear, {1, 6, 6, 1}, {1, 13, 11, 1});
   t.cross_entropy("e0", {2, 3, 4, 5}, -100);
   t.cross_entropy("e1", {1, 5, 3, 21}, 255);
 
