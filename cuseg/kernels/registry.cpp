@@ -6,6 +6,7 @@
 
 #include "cuseg/kernels/compare.h"
 #include "cuseg/kernels/activation.h"
+#include "cuseg/kernels/concat.h"
 #include "cuseg/kernels/conv2d.h"
 #include "cuseg/kernels/dropout.h"
 #include "cuseg/kernels/elementwise.h"
@@ -530,6 +531,66 @@ void add_resize_ops(std::vector<OpSpec>& ops) {
   }
 }
 
+// ---- channel concat and split -----------------------------------------------------------
+
+// The channel counts of the parts, on a shared N×H×W.
+struct ConcatCase {
+  Shape nhw;
+  std::vector<int64_t> channels;
+  bool unet = false;
+};
+
+const std::vector<ConcatCase>& concat_cases() {
+  static const std::vector<ConcatCase> cases = {
+      {{1, 5, 7}, {1, 2}},      {{2, 9, 11}, {3, 3}},         {{1, 4, 4}, {1, 5, 2}},
+      {{3, 13, 10}, {16, 17}},  {{2, 6, 5}, {33, 1}},         {{1, 1, 1}, {4, 4}},
+      {{2, 64, 64}, {64, 64}, true},
+  };
+  return cases;
+}
+
+Shape with_channels(const Shape& nhw, int64_t c) { return Shape{nhw[0], nhw[1], nhw[2], c}; }
+
+int64_t total_channels(const ConcatCase& c) {
+  int64_t sum = 0;
+  for (int64_t k : c.channels) sum += k;
+  return sum;
+}
+
+void add_concat_ops(std::vector<OpSpec>& ops) {
+  std::vector<OpCase> cases;
+  for (const ConcatCase& c : concat_cases()) {
+    std::string label = str_cat("nhw", c.nhw.str(), " channels");
+    for (int64_t k : c.channels) label += str_cat(" ", k);
+    cases.push_back({label, c.unet});
+  }
+  ops.push_back({"concat_channels", cases, false, 1e-5,
+                 [](int i, uint64_t seed) {
+                   std::vector<Tensor> parts;
+                   for (int64_t c : concat_cases()[size_t(i)].channels)
+                     parts.push_back(random_f64(with_channels(concat_cases()[size_t(i)].nhw, c), seed++));
+                   return parts;
+                 },
+                 [](const std::vector<Tensor>& in, int i, Backend) {
+                   const ConcatCase& c = concat_cases()[size_t(i)];
+                   Tensor out = output(in, with_channels(c.nhw, total_channels(c)));
+                   concat_channels(in, out);
+                   return std::vector<Tensor>{out};
+                 }});
+  ops.push_back({"split_channels", cases, false, 1e-5,
+                 [](int i, uint64_t seed) {
+                   const ConcatCase& c = concat_cases()[size_t(i)];
+                   return std::vector<Tensor>{random_f64(with_channels(c.nhw, total_channels(c)), seed)};
+                 },
+                 [](const std::vector<Tensor>& in, int i, Backend) {
+                   std::vector<Tensor> parts;
+                   for (int64_t c : concat_cases()[size_t(i)].channels)
+                     parts.push_back(output(in, with_channels(concat_cases()[size_t(i)].nhw, c)));
+                   split_channels(in[0], parts);
+                   return parts;
+                 }});
+}
+
 std::string impl_name(Device device, Backend backend) {
   if (device.is_cpu()) return "cpu-f32";
   return backend == Backend::Cudnn ? "cudnn" : "cuda";
@@ -546,6 +607,7 @@ const std::vector<OpSpec>& op_registry() {
     add_cross_entropy_ops(all);
     add_pointwise_ops(all);
     add_resize_ops(all);
+    add_concat_ops(all);
     return all;
   }();
   return ops;

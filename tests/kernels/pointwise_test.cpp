@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "cuseg/kernels/activation.h"
+#include "cuseg/kernels/concat.h"
 #include "cuseg/kernels/dropout.h"
 #include "cuseg/kernels/elementwise.h"
 #include "cuseg/kernels/registry.h"
@@ -136,6 +137,22 @@ TEST(Upsample, BilinearDoublingMatchesHandValues) {
   EXPECT_EQ(y.to_vector<double>(), (std::vector<double>{0, 1, 3, 4}));
   upsample_forward(x, y, UpsampleMode::Nearest);
   EXPECT_EQ(y.to_vector<double>(), (std::vector<double>{0, 0, 4, 4}));
+}
+
+TEST(Concat, InterleavesChannelBlocksAndSplitUndoesIt) {
+  Tensor a = Tensor::from_vector(std::vector<double>{1, 2}, Shape{1, 1, 2, 1});
+  Tensor b = Tensor::from_vector(std::vector<double>{10, 11, 20, 21}, Shape{1, 1, 2, 2});
+  Tensor out = Tensor::empty(Shape{1, 1, 2, 3}, DType::f64);
+  concat_channels({a, b}, out);
+  EXPECT_EQ(out.to_vector<double>(), (std::vector<double>{1, 10, 11, 2, 20, 21}));
+  std::vector<Tensor> parts = {Tensor::empty(Shape{1, 1, 2, 1}, DType::f64), Tensor::empty(Shape{1, 1, 2, 2}, DType::f64)};
+  split_channels(out, parts);
+  EXPECT_TRUE(test::identical(parts[0], a, "split part 0", 0));
+  EXPECT_TRUE(test::identical(parts[1], b, "split part 1", 0));
+  Tensor wrong = Tensor::empty(Shape{1, 1, 2, 4}, DType::f64);
+  expect_error([&] { concat_channels({a, b}, wrong); }, {"concat_channels", "3 channels", "4"});
+  expect_error([&] { concat_channels({a, Tensor::empty(Shape{1, 2, 2, 2}, DType::f64)}, out); },
+               {"concat_channels", "outside the channel dimension"});
 }
 
 TEST(Pointwise, RefusesBadInput) {
