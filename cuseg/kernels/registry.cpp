@@ -543,7 +543,7 @@ struct ConcatCase {
 const std::vector<ConcatCase>& concat_cases() {
   static const std::vector<ConcatCase> cases = {
       {{1, 5, 7}, {1, 2}},      {{2, 9, 11}, {3, 3}},         {{1, 4, 4}, {1, 5, 2}},
-      {{3, 13, 10}, {16, 17}},  {{2, 6, 5}, {33, 1}},         {{1, 1, 1}, {4, 4}},
+      {{3, 13, 10}, {16, 17}},  {{2, 6, 5}, {33, 1}},         {{1, 3, 3}, {1}},
       {{2, 64, 64}, {64, 64}, true},
   };
   return cases;
