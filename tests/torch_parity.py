@@ -103,6 +103,15 @@ def run_case(case, t, out):
                           **({"align_corners": False} if case["mode"] == "bilinear" else {}))
         (y * nchw(get("g"))).sum().backward()
         out.update({f"{name}.y": nhwc(y), f"{name}.dx": nhwc(x.grad)})
+    elif op == "batch_norm":
+        x, w, b = leaf(nchw(get("x"))), leaf(get("gamma")), leaf(get("beta"))
+        rm, rv = get("running_mean").clone(), get("running_var").clone()
+        y = F.batch_norm(x, rm, rv, w, b, training=True, momentum=case["momentum"], eps=case["eps"])
+        (y * nchw(get("g"))).sum().backward()
+        y_eval = F.batch_norm(nchw(get("x")), rm, rv, get("gamma"), get("beta"), training=False, eps=case["eps"])
+        out.update({f"{name}.y": nhwc(y), f"{name}.dx": nhwc(x.grad), f"{name}.dgamma": w.grad,
+                    f"{name}.dbeta": b.grad, f"{name}.running_mean": rm, f"{name}.running_var": rv,
+                    f"{name}.y_eval": nhwc(y_eval)})
     elif op == "cross_entropy":
         logits = leaf(get("logits"))
         classes = logits.shape[-1]

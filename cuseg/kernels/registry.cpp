@@ -6,6 +6,7 @@
 
 #include "cuseg/kernels/compare.h"
 #include "cuseg/kernels/activation.h"
+#include "cuseg/kernels/batch_norm.h"
 #include "cuseg/kernels/concat.h"
 #include "cuseg/kernels/conv2d.h"
 #include "cuseg/kernels/dropout.h"
@@ -591,6 +592,62 @@ void add_concat_ops(std::vector<OpSpec>& ops) {
                  }});
 }
 
+// ---- batch normalization -----------------------------------------------------------------
+
+const std::vector<RowsCase>& batch_norm_cases() {
+  static const std::vector<RowsCase> cases = {
+      {{1, 5, 7, 1}},  {{2, 9, 11, 3}}, {{3, 13, 10, 5}}, {{2, 5, 6, 33}},
+      {{1, 7, 3, 150}}, {{4, 2, 2, 8}},  {{2, 64, 64, 64}, true},
+  };
+  return cases;
+}
+
+// x, γ, β, running mean, running variance (positive).
+std::vector<Tensor> batch_norm_inputs(int i, uint64_t seed) {
+  const Shape& s = batch_norm_cases()[size_t(i)].x;
+  const Shape c{s[3]};
+  return {random_f64(s, seed, -2, 3), random_f64(c, seed + 1, 0.5, 1.5), random_f64(c, seed + 2),
+          random_f64(c, seed + 3), random_f64(c, seed + 4, 0.5, 2)};
+}
+
+const BatchNormParams kBatchNorm{1e-5, 0.1};
+
+void add_batch_norm_ops(std::vector<OpSpec>& ops) {
+  std::vector<OpCase> cases;
+  for (const RowsCase& c : batch_norm_cases()) cases.push_back({str_cat("x", c.x.str()), c.unet});
+  ops.push_back({"batch_norm_forward_training", cases, true, 1e-5, batch_norm_inputs,
+                 [](const std::vector<Tensor>& in, int, Backend b) {
+                   const Shape c{in[0].dim(3)};
+                   Tensor y = output(in, in[0].shape()), mean = output(in, c), invstd = output(in, c);
+                   Tensor running_mean = in[3].clone(), running_var = in[4].clone();  // updated in place
+                   batch_norm_forward_training(in[0], in[1], in[2], y, mean, invstd, running_mean, running_var,
+                                               kBatchNorm, b);
+                   return std::vector<Tensor>{y, mean, invstd, running_mean, running_var};
+                 }});
+  ops.push_back({"batch_norm_forward_inference", cases, true, 1e-5, batch_norm_inputs,
+                 [](const std::vector<Tensor>& in, int, Backend b) {
+                   Tensor y = output(in, in[0].shape());
+                   batch_norm_forward_inference(in[0], in[1], in[2], in[3], in[4], y, kBatchNorm, b);
+                   return std::vector<Tensor>{y};
+                 }});
+  // Sums over every pixel of the batch, as for the weight gradients: 1e-4.
+  ops.push_back({"batch_norm_backward", cases, true, 1e-4,
+                 [](int i, uint64_t seed) {
+                   std::vector<Tensor> in = batch_norm_inputs(i, seed);
+                   const Shape c{in[0].dim(3)};
+                   Tensor y = Tensor::empty(in[0].shape(), DType::f64), mean = Tensor::empty(c, DType::f64);
+                   Tensor invstd = Tensor::empty(c, DType::f64);
+                   batch_norm_forward_training(in[0], in[1], in[2], y, mean, invstd, in[3], in[4], kBatchNorm);
+                   return std::vector<Tensor>{in[0], random_f64(in[0].shape(), seed + 9), in[1], mean, invstd};
+                 },
+                 [](const std::vector<Tensor>& in, int, Backend b) {
+                   const Shape c{in[0].dim(3)};
+                   Tensor dx = output(in, in[0].shape()), dgamma = accumulator(in, c), dbeta = accumulator(in, c);
+                   batch_norm_backward(in[0], in[1], in[2], in[3], in[4], dx, dgamma, dbeta, kBatchNorm, b);
+                   return std::vector<Tensor>{dx, dgamma, dbeta};
+                 }});
+}
+
 std::string impl_name(Device device, Backend backend) {
   if (device.is_cpu()) return "cpu-f32";
   return backend == Backend::Cudnn ? "cudnn" : "cuda";
@@ -608,6 +665,7 @@ const std::vector<OpSpec>& op_registry() {
     add_pointwise_ops(all);
     add_resize_ops(all);
     add_concat_ops(all);
+    add_batch_norm_ops(all);
     return all;
   }();
   return ops;

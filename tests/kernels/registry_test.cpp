@@ -38,7 +38,8 @@ TEST(OpRegistry, CoversEveryKernelEntryPoint) {
       "leaky_relu_backward", "sigmoid_forward", "sigmoid_backward", "tanh_forward", "tanh_backward", "add",
       "scale", "axpy", "dropout_forward", "dropout_backward",
       "upsample_nearest_forward", "upsample_nearest_backward", "upsample_bilinear_forward",
-      "upsample_bilinear_backward", "concat_channels", "split_channels"};
+      "upsample_bilinear_backward", "concat_channels", "split_channels",
+      "batch_norm_forward_training", "batch_norm_forward_inference", "batch_norm_backward"};
   std::set<std::string> registered;
   for (const OpSpec& op : op_registry()) registered.insert(op.name);
   EXPECT_EQ(registered, expected);

@@ -8,6 +8,7 @@
 
 #include "cuseg/core/safetensors.h"
 #include "cuseg/kernels/activation.h"
+#include "cuseg/kernels/batch_norm.h"
 #include "cuseg/kernels/conv2d.h"
 #include "cuseg/kernels/pool2d.h"
 #include "cuseg/kernels/softmax.h"
@@ -120,6 +121,22 @@ struct Parity {
     ours.insert({{n + ".y", y}, {n + ".dx", dx}});
   }
 
+  // Training forward and backward, the running statistics it leaves, then inference with them.
+  void batch_norm(const std::string& n, const Shape& s) {
+    const BatchNormParams p{1e-5, 0.1};
+    spec.push_back({{"op", "batch_norm"}, {"name", n}, {"eps", p.eps}, {"momentum", p.momentum}});
+    const Shape c{s[3]};
+    Tensor x = input(n + ".x", s, -2, 3), g = input(n + ".g", s);
+    Tensor gamma = input(n + ".gamma", c, 0.5, 1.5), beta = input(n + ".beta", c);
+    Tensor rm = input(n + ".running_mean", c).clone(), rv = input(n + ".running_var", c, 0.5, 2).clone();
+    Tensor y = f64(s), mean = f64(c), invstd = f64(c), dx = f64(s), dgamma = zeros(c), dbeta = zeros(c), y_eval = f64(s);
+    batch_norm_forward_training(x, gamma, beta, y, mean, invstd, rm, rv, p);
+    batch_norm_backward(x, g, gamma, mean, invstd, dx, dgamma, dbeta, p);
+    batch_norm_forward_inference(x, gamma, beta, rm, rv, y_eval, p);
+    ours.insert({{n + ".y", y}, {n + ".dx", dx}, {n + ".dgamma", dgamma}, {n + ".dbeta", dbeta},
+                 {n + ".running_mean", rm}, {n + ".running_var", rv}, {n + ".y_eval", y_eval}});
+  }
+
   void cross_entropy(const std::string& n, const Shape& s, int ignore_index) {
     spec.push_back({{"op", "cross_entropy"}, {"name", n}, {"ignore_index", ignore_index}});
     const int classes = int(s[3]);
@@ -161,6 +178,8 @@ TEST(TorchParity, EveryKernelFamilyMatchesPyTorchInDouble) {
   t.upsample("u2", UpsampleMode::Bilinear, {2, 4, 5, 3}, {2, 8, 10, 3});
   t.upsample("u3", UpsampleMode::Bilinear, {1, 5, 7, 2}, {1, 9, 4, 2});
   t.upsample("u4", UpsampleMode::Bilinear, {1, 6, 6, 1}, {1, 13, 11, 1});
+  t.batch_norm("b0", {2, 5, 4, 3});
+  t.batch_norm("b1", {1, 3, 7, 6});
   t.cross_entropy("e0", {2, 3, 4, 5}, -100);
   t.cross_entropy("e1", {1, 5, 3, 21}, 255);
 

@@ -1,4 +1,5 @@
 #include "cuseg/kernels/cuda/conv2d.h"
+#include "cuseg/kernels/cuda/column_reduce.cuh"
 #include "cuseg/kernels/cuda/conv_problems.h"
 #include "cuseg/kernels/cuda/implicit_gemm.cuh"
 
@@ -12,37 +13,16 @@ __global__ void bias_forward_kernel(float* y, const float* b, int64_t n, int cha
     y[i] += __ldg(b + i % channels);
 }
 
-// Stage 1: block (x, y) sums rows y, y + gridDim.y, ... of 32 channels, its 8 thread rows
-// coalesced across channels, into partial[y][c]. Stage 2 adds the partials in a fixed order,
-// so the result does not depend on scheduling.
-constexpr int kBiasRowThreads = 8;
+struct BiasGradValue {
+  const float* dy;
+  int channels;
+  __device__ Sums<1> operator()(int64_t row, int c) const { return {{__ldg(dy + row * channels + c)}}; }
+};
 
-__global__ void bias_backward_partial_kernel(const float* dy, float* partial, int64_t rows,
-                                             int channels) {
-  __shared__ float sums[kBiasRowThreads][32];
-  const int c = blockIdx.x * 32 + threadIdx.x;
-  float sum = 0.f;
-  if (c < channels)
-    for (int64_t r = blockIdx.y * int64_t(kBiasRowThreads) + threadIdx.y; r < rows;
-         r += int64_t(gridDim.y) * kBiasRowThreads)
-      sum += dy[r * channels + c];
-  sums[threadIdx.y][threadIdx.x] = sum;
-  __syncthreads();
-  if (threadIdx.y == 0 && c < channels) {
-    float total = 0.f;
-    for (int i = 0; i < kBiasRowThreads; ++i) total += sums[i][threadIdx.x];
-    partial[int64_t(blockIdx.y) * channels + c] = total;
-  }
-}
-
-__global__ void bias_backward_final_kernel(const float* partial, float* db, int row_blocks,
-                                           int channels) {
-  const int c = blockIdx.x * blockDim.x + threadIdx.x;
-  if (c >= channels) return;
-  float total = 0.f;
-  for (int i = 0; i < row_blocks; ++i) total += partial[int64_t(i) * channels + c];
-  db[c] += total;
-}
+struct BiasGradFinish {
+  float* db;
+  __device__ void operator()(int c, const double (&total)[1]) const { db[c] += float(total[0]); }
+};
 
 }  // namespace
 
@@ -71,19 +51,7 @@ void conv2d_bias_forward(float* y, const float* b, int64_t rows, int channels, i
 }
 
 void conv2d_bias_backward(const float* dy, float* db, int64_t rows, int channels, int device) {
-  cudaStream_t s = stream(device);
-  const int row_blocks = int(std::min<int64_t>((rows + 255) / 256, 1024));
-  float* partial = nullptr;
-  CUSEG_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&partial),
-                                   size_t(row_blocks) * channels * sizeof(float), s));
-  const dim3 grid{unsigned((channels + 31) / 32), unsigned(row_blocks)};
-  bias_backward_partial_kernel<<<grid, dim3(32, kBiasRowThreads), 0, s>>>(dy, partial, rows,
-                                                                          channels);
-  CUSEG_CUDA_CHECK_LAUNCH();
-  bias_backward_final_kernel<<<grid_1d(channels, 256), 256, 0, s>>>(partial, db, row_blocks,
-                                                                    channels);
-  CUSEG_CUDA_CHECK_LAUNCH();
-  CUSEG_CUDA_CHECK(cudaFreeAsync(partial, s));
+  column_reduce<1>(rows, channels, BiasGradValue{dy, channels}, BiasGradFinish{db}, device);
 }
 
 }  // namespace cuseg::cuda

@@ -1,0 +1,144 @@
+// Batch normalization: per-channel statistics through the deterministic column reduction
+// (column_reduce.cuh: the mean, then the variance from the deviations — two passes, not
+// E[x²] − E[x]²), then one elementwise pass. Backward takes Σdy and Σdy·x̂ in one reduction pass
+// and dx in a second elementwise pass.
+#include "cuseg/kernels/cuda/batch_norm.h"
+#include "cuseg/kernels/cuda/column_reduce.cuh"
+
+namespace cuseg::cuda {
+
+namespace {
+
+constexpr int kThreads = 256;
+
+struct XValue {
+  const float* x;
+  int channels;
+  __device__ Sums<1> operator()(int64_t r, int c) const { return {{__ldg(x + r * channels + c)}}; }
+};
+
+struct MeanFinish {
+  float* mean;
+  double rows;
+  __device__ void operator()(int c, const double (&total)[1]) const { mean[c] = float(total[0] / rows); }
+};
+
+struct SquaredDeviation {
+  const float* x;
+  const float* mean;
+  int channels;
+  __device__ Sums<1> operator()(int64_t r, int c) const {
+    const float d = __ldg(x + r * channels + c) - mean[c];
+    return {{d * d}};
+  }
+};
+
+struct VarianceFinish {
+  float* invstd;
+  float* running_mean;
+  float* running_var;
+  const float* mean;
+  double rows, eps, momentum;
+  __device__ void operator()(int c, const double (&total)[1]) const {
+    const double var = total[0] / rows;
+    invstd[c] = float(1.0 / sqrt(var + eps));
+    running_mean[c] = float((1 - momentum) * double(running_mean[c]) + momentum * double(mean[c]));
+    running_var[c] = float((1 - momentum) * double(running_var[c]) + momentum * var * rows / (rows - 1));
+  }
+};
+
+// y = (x − mean)·invstd·γ + β, with invstd given, or computed from a variance when var != null.
+__global__ void normalize_kernel(const float* __restrict__ x, const float* __restrict__ mean,
+                                 const float* __restrict__ invstd, const float* __restrict__ var, float eps,
+                                 const float* __restrict__ gamma, const float* __restrict__ beta, float* __restrict__ y,
+                                 int64_t n, int channels) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
+    const int c = int(i % channels);
+    const float s = var ? 1.f / sqrtf(var[c] + eps) : invstd[c];
+    y[i] = (__ldg(x + i) - mean[c]) * s * gamma[c] + beta[c];
+  }
+}
+
+struct GradSums {
+  const float* x;
+  const float* dy;
+  const float* mean;
+  const float* invstd;
+  int channels;
+  __device__ Sums<2> operator()(int64_t r, int c) const {
+    const float g = __ldg(dy + r * channels + c);
+    const float xhat = (__ldg(x + r * channels + c) - mean[c]) * invstd[c];
+    return {{g, g * xhat}};
+  }
+};
+
+struct GradFinish {
+  float* dgamma;
+  float* dbeta;
+  float* sums;  // [2·C]: Σdy, Σdy·x̂ for the dx pass
+  int channels;
+  __device__ void operator()(int c, const double (&total)[2]) const {
+    dbeta[c] += float(total[0]);
+    dgamma[c] += float(total[1]);
+    sums[c] = float(total[0]);
+    sums[channels + c] = float(total[1]);
+  }
+};
+
+__global__ void input_grad_kernel(const float* __restrict__ x, const float* __restrict__ dy,
+                                  const float* __restrict__ gamma, const float* __restrict__ mean,
+                                  const float* __restrict__ invstd, const float* __restrict__ sums,
+                                  float* __restrict__ dx, int64_t n, int channels, float inv_rows) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
+    const int c = int(i % channels);
+    const float xhat = (__ldg(x + i) - mean[c]) * invstd[c];
+    dx[i] = gamma[c] * invstd[c] * (__ldg(dy + i) - sums[c] * inv_rows - xhat * sums[channels + c] * inv_rows);
+  }
+}
+
+unsigned blocks_for(int64_t n, int device) {
+  int sms = 0;
+  CUSEG_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
+  return std::min<unsigned>(grid_1d(n, kThreads), unsigned(sms) * 32);
+}
+
+}  // namespace
+
+void batch_norm_forward_training(const float* x, const float* gamma, const float* beta, float* y, float* save_mean,
+                                 float* save_invstd, float* running_mean, float* running_var, int64_t rows,
+                                 int channels, double eps, double momentum, int device) {
+  column_reduce<1>(rows, channels, XValue{x, channels}, MeanFinish{save_mean, double(rows)}, device);
+  column_reduce<1>(rows, channels, SquaredDeviation{x, save_mean, channels},
+                   VarianceFinish{save_invstd, running_mean, running_var, save_mean, double(rows), eps, momentum},
+                   device);
+  const int64_t n = rows * channels;
+  normalize_kernel<<<blocks_for(n, device), kThreads, 0, stream(device)>>>(x, save_mean, save_invstd, nullptr, 0.f,
+                                                                          gamma, beta, y, n, channels);
+  CUSEG_CUDA_CHECK_LAUNCH();
+}
+
+void batch_norm_forward_inference(const float* x, const float* gamma, const float* beta, const float* running_mean,
+                                  const float* running_var, float* y, int64_t rows, int channels, double eps,
+                                  int device) {
+  const int64_t n = rows * channels;
+  normalize_kernel<<<blocks_for(n, device), kThreads, 0, stream(device)>>>(x, running_mean, nullptr, running_var,
+                                                                          float(eps), gamma, beta, y, n, channels);
+  CUSEG_CUDA_CHECK_LAUNCH();
+}
+
+void batch_norm_backward(const float* x, const float* dy, const float* gamma, const float* save_mean,
+                         const float* save_invstd, float* dx, float* dgamma, float* dbeta, int64_t rows, int channels,
+                         int device) {
+  cudaStream_t s = stream(device);
+  float* sums = nullptr;
+  CUSEG_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&sums), sizeof(float) * 2 * size_t(channels), s));
+  column_reduce<2>(rows, channels, GradSums{x, dy, save_mean, save_invstd, channels},
+                   GradFinish{dgamma, dbeta, sums, channels}, device);
+  const int64_t n = rows * channels;
+  input_grad_kernel<<<blocks_for(n, device), kThreads, 0, s>>>(x, dy, gamma, save_mean, save_invstd, sums, dx, n,
+                                                               channels, float(1.0 / double(rows)));
+  CUSEG_CUDA_CHECK_LAUNCH();
+  CUSEG_CUDA_CHECK(cudaFreeAsync(sums, s));
+}
+
+}  // namespace cuseg::cuda

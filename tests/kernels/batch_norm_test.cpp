@@ -1,0 +1,69 @@
+// Batch normalization: hand-computed statistics, running averages, inference, gradient checks of
+// the training forward in double (x, γ, β), bad input.
+#include "cuseg/kernels/batch_norm.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "error_matchers.h"
+#include "test_util.h"
+
+namespace cuseg {
+namespace {
+
+using test::expect_error;
+
+Tensor vec(std::vector<double> v) { return Tensor::from_vector(v, Shape{int64_t(v.size())}); }
+
+TEST(BatchNorm, NormalizesAndUpdatesRunningStatistics) {
+  // One channel, values 1, 2, 3, 6: mean 3, biased variance 3.5, unbiased 14/3.
+  Tensor x = Tensor::from_vector(std::vector<double>{1, 2, 3, 6}, Shape{1, 2, 2, 1});
+  Tensor y = Tensor::empty(x.shape(), DType::f64), mean = Tensor::empty(Shape{1}, DType::f64);
+  Tensor invstd = Tensor::empty(Shape{1}, DType::f64), rm = vec({1.0}), rv = vec({2.0});
+  batch_norm_forward_training(x, vec({2.0}), vec({0.5}), y, mean, invstd, rm, rv, {0.0 + 1e-5, 0.25});
+  const double s = 1 / std::sqrt(3.5 + 1e-5);
+  EXPECT_DOUBLE_EQ(mean.to_vector<double>()[0], 3.0);
+  EXPECT_DOUBLE_EQ(invstd.to_vector<double>()[0], s);
+  EXPECT_NEAR(y.to_vector<double>()[3], (6 - 3) * s * 2 + 0.5, 1e-14);
+  EXPECT_DOUBLE_EQ(rm.to_vector<double>()[0], 0.75 * 1 + 0.25 * 3);
+  EXPECT_NEAR(rv.to_vector<double>()[0], 0.75 * 2 + 0.25 * 14.0 / 3, 1e-15);
+
+  Tensor y_eval = Tensor::empty(x.shape(), DType::f64);
+  batch_norm_forward_inference(x, vec({2.0}), vec({0.5}), rm, rv, y_eval, {1e-5, 0.25});
+  EXPECT_NEAR(y_eval.to_vector<double>()[0], (1 - 1.5) / std::sqrt(rv.to_vector<double>()[0] + 1e-5) * 2 + 0.5, 1e-14);
+}
+
+TEST(BatchNorm, BackwardMatchesFiniteDifferences) {
+  const Shape s{2, 3, 4, 5}, c{5};
+  const Tensor x = test::random(s, 1, -2, 3), gamma = test::random(c, 2, 0.5, 1.5), beta = test::random(c, 3);
+  const Tensor g = test::random(s, 4);
+  auto loss = [&](const Tensor& xx, const Tensor& gg, const Tensor& bb) {
+    Tensor y = Tensor::empty(s, DType::f64), mean = Tensor::empty(c, DType::f64), invstd = Tensor::empty(c, DType::f64);
+    Tensor rm = Tensor::zeros(c, DType::f64), rv = Tensor::full(c, 1.0, DType::f64);
+    batch_norm_forward_training(xx, gg, bb, y, mean, invstd, rm, rv);
+    return test::dot(y, g);
+  };
+  Tensor y = Tensor::empty(s, DType::f64), mean = Tensor::empty(c, DType::f64), invstd = Tensor::empty(c, DType::f64);
+  Tensor rm = Tensor::zeros(c, DType::f64), rv = Tensor::full(c, 1.0, DType::f64);
+  batch_norm_forward_training(x, gamma, beta, y, mean, invstd, rm, rv);
+  Tensor dx = Tensor::empty(s, DType::f64), dgamma = Tensor::zeros(c, DType::f64), dbeta = Tensor::zeros(c, DType::f64);
+  batch_norm_backward(x, g, gamma, mean, invstd, dx, dgamma, dbeta);
+  EXPECT_TRUE(test::gradcheck([&](const Tensor& v) { return loss(v, gamma, beta); }, x, dx, "batch_norm dx", 120));
+  EXPECT_TRUE(test::gradcheck([&](const Tensor& v) { return loss(x, v, beta); }, gamma, dgamma, "batch_norm dgamma"));
+  EXPECT_TRUE(test::gradcheck([&](const Tensor& v) { return loss(x, gamma, v); }, beta, dbeta, "batch_norm dbeta"));
+}
+
+TEST(BatchNorm, RefusesBadInput) {
+  Tensor x = Tensor::zeros(Shape{2, 2, 2, 3}), y = Tensor::zeros(Shape{2, 2, 2, 3}), v = Tensor::zeros(Shape{3});
+  Tensor m = Tensor::zeros(Shape{3}), s = Tensor::zeros(Shape{3}), rm = Tensor::zeros(Shape{3}), rv = Tensor::full(Shape{3}, 1.0);
+  expect_error([&] { batch_norm_forward_training(x, Tensor::zeros(Shape{4}), v, y, m, s, rm, rv); },
+               {"batch_norm_forward_training", "gamma", "4 entries for 3 channels"});
+  Tensor one = Tensor::zeros(Shape{1, 1, 1, 3}), one_y = Tensor::zeros(Shape{1, 1, 1, 3});
+  expect_error([&] { batch_norm_forward_training(one, v, v, one_y, m, s, rm, rv); }, {"more than one value per channel"});
+  expect_error([&] { batch_norm_forward_training(x, v, v, y, m, s, rm, rv, {0, 0.1}); }, {"eps"});
+  expect_error([&] { batch_norm_forward_training(x, v, v, y, m, s, rm, rv, {1e-5, 1.5}); }, {"momentum"});
+}
+
+}  // namespace
+}  // namespace cuseg
