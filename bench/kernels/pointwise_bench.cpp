@@ -3,6 +3,7 @@
 // copy of the same tensor.
 #include "bench_util.h"
 #include "cuseg/kernels/activation.h"
+#include "cuseg/kernels/batch_norm.h"
 #include "cuseg/kernels/dropout.h"
 #include "cuseg/kernels/elementwise.h"
 #include "cuseg/kernels/upsample.h"
@@ -32,6 +33,27 @@ void register_benchmarks() {
                 [=](Tensor& x, Tensor& y, Tensor&, Tensor&) { activation_forward(x, y, p, backend); });
       add_bench(std::string(activation_name(kind)) + "_backward", 3 * bytes,
                 [=](Tensor& x, Tensor& y, Tensor& z, Tensor&) { activation_backward(x, y, z, p, backend); });
+    }
+    // Batch norm: the least traffic is x in, y out (forward) and x, dy in, dx out (backward); the
+    // statistics passes read x again, so these rates understate the bandwidth actually used.
+    const Backend backend = impl.backend;
+    auto* bn_fwd = benchmark::RegisterBenchmark(("batch_norm_forward_training" + shape).c_str(), [=](benchmark::State& state) {
+      Tensor x = random(s, impl.device), y = random(s, impl.device, 2);
+      std::vector<Tensor> v;
+      for (int i = 0; i < 6; ++i) v.push_back(Tensor::full(Shape{32}, 1.0, DType::f32, impl.device));
+      run(state, impl, [&] { batch_norm_forward_training(x, v[0], v[1], y, v[2], v[3], v[4], v[5], {}, backend); });
+      set_bytes(state, 2 * bytes);
+    });
+    auto* bn_bwd = benchmark::RegisterBenchmark(("batch_norm_backward" + shape).c_str(), [=](benchmark::State& state) {
+      Tensor x = random(s, impl.device), dy = random(s, impl.device, 2), dx = random(s, impl.device, 3);
+      std::vector<Tensor> v;
+      for (int i = 0; i < 5; ++i) v.push_back(Tensor::full(Shape{32}, 1.0, DType::f32, impl.device));
+      run(state, impl, [&] { batch_norm_backward(x, dy, v[0], v[1], v[2], dx, v[3], v[4], {}, backend); });
+      set_bytes(state, 3 * bytes);
+    });
+    for (auto* b : {bn_fwd, bn_bwd}) {
+      b->Unit(benchmark::kMicrosecond);
+      if (impl.device.is_cuda()) b->UseManualTime();
     }
     if (impl.backend == Backend::Cudnn) continue;
     add_bench("add", 3 * bytes, [](Tensor& x, Tensor& y, Tensor& z, Tensor&) { add(x, y, z); });
