@@ -12,6 +12,7 @@
 #include "cuseg/kernels/dropout.h"
 #include "cuseg/kernels/elementwise.h"
 #include "cuseg/kernels/pool2d.h"
+#include "cuseg/kernels/reduce.h"
 #include "cuseg/kernels/softmax.h"
 #include "cuseg/kernels/upsample.h"
 
@@ -648,6 +649,23 @@ void add_batch_norm_ops(std::vector<OpSpec>& ops) {
                  }});
 }
 
+// ---- whole-tensor reductions --------------------------------------------------------------
+
+void add_reduce_ops(std::vector<OpSpec>& ops) {
+  const auto cases = op_cases_of_softmax();
+  const std::pair<const char*, void (*)(const Tensor&, Tensor&)> kinds[] = {
+      {"reduce_sum", reduce_sum}, {"reduce_mean", reduce_mean}, {"reduce_l2_norm", reduce_l2_norm}};
+  for (const auto& [name, fn] : kinds) {
+    ops.push_back({name, cases, false, 1e-5,
+                   [](int i, uint64_t seed) { return std::vector<Tensor>{random_f64(softmax_cases()[size_t(i)].x, seed)}; },
+                   [fn](const std::vector<Tensor>& in, int, Backend) {
+                     Tensor out = output(in, Shape{1});
+                     fn(in[0], out);
+                     return std::vector<Tensor>{out};
+                   }});
+  }
+}
+
 std::string impl_name(Device device, Backend backend) {
   if (device.is_cpu()) return "cpu-f32";
   return backend == Backend::Cudnn ? "cudnn" : "cuda";
@@ -666,6 +684,7 @@ const std::vector<OpSpec>& op_registry() {
     add_resize_ops(all);
     add_concat_ops(all);
     add_batch_norm_ops(all);
+    add_reduce_ops(all);
     return all;
   }();
   return ops;

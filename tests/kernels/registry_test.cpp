@@ -39,7 +39,8 @@ TEST(OpRegistry, CoversEveryKernelEntryPoint) {
       "scale", "axpy", "dropout_forward", "dropout_backward",
       "upsample_nearest_forward", "upsample_nearest_backward", "upsample_bilinear_forward",
       "upsample_bilinear_backward", "concat_channels", "split_channels",
-      "batch_norm_forward_training", "batch_norm_forward_inference", "batch_norm_backward"};
+      "batch_norm_forward_training", "batch_norm_forward_inference", "batch_norm_backward",
+      "reduce_sum", "reduce_mean", "reduce_l2_norm"};
   std::set<std::string> registered;
   for (const OpSpec& op : op_registry()) registered.insert(op.name);
   EXPECT_EQ(registered, expected);
