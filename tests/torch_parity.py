@@ -116,7 +116,8 @@ def run_case(case, t, out):
         logits = leaf(get("logits"))
         classes = logits.shape[-1]
         loss = F.cross_entropy(logits.reshape(-1, classes), get("labels").reshape(-1).long(),
-                               weight=get("weights"), ignore_index=case["ignore_index"])
+                               weight=get("weights"), ignore_index=case["ignore_index"],
+                               label_smoothing=case["label_smoothing"])
         (0.75 * loss).backward()
         out.update({f"{name}.loss": loss.reshape(1), f"{name}.dlogits": logits.grad})
     else:

@@ -346,21 +346,22 @@ struct CrossEntropyCase {
   double ignored_fraction;
   double logit_scale;  // 1e4 checks stability
   bool unet = false;
+  double smoothing = 0;
 };
 
 const std::vector<CrossEntropyCase>& cross_entropy_cases() {
   static const std::vector<CrossEntropyCase> cases = {
       {{1, 5, 7, 2}, DType::u8, false, 0.0, 3},        {{2, 9, 11, 3}, DType::i32, true, 0.0, 3},
-      {{3, 13, 10, 21}, DType::u8, true, 0.2, 3},      {{2, 5, 6, 33}, DType::i32, false, 0.3, 3},
+      {{3, 13, 10, 21}, DType::u8, true, 0.2, 3},      {{2, 5, 6, 33}, DType::i32, false, 0.3, 3, false, 0.1},
       {{1, 7, 3, 150}, DType::u8, true, 0.0, 3},       {{2, 16, 16, 5}, DType::i32, true, 0.1, 1e4},
-      {{2, 64, 64, 8}, DType::u8, true, 0.1, 3, true},
+      {{2, 64, 64, 8}, DType::u8, true, 0.1, 3, true, 0.05},
   };
   return cases;
 }
 
 // u8 labels ignore 255 (cuseg's default), i32 labels -100 (PyTorch's).
 SoftmaxCrossEntropyParams cross_entropy_params(const CrossEntropyCase& c) {
-  return {c.label_type == DType::u8 ? 255 : -100};
+  return {c.label_type == DType::u8 ? 255 : -100, c.smoothing};
 }
 
 std::vector<OpCase> op_cases_of_cross_entropy() {

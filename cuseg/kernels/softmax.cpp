@@ -81,10 +81,13 @@ void backward(const char* op, Kind kind, const Tensor& y, const Tensor& dy, Tens
 
 // Validates the inputs of softmax cross-entropy; returns the row geometry.
 RowGeometry check_cross_entropy(const char* op, const Tensor& logits, const Tensor& labels,
-                                const Tensor& class_weights, Backend backend) {
+                                const Tensor& class_weights, const SoftmaxCrossEntropyParams& p,
+                                Backend backend) {
   detail::check_shapes(op, {{"logits", logits}}, -1);
   detail::check_float_args(op, {{"logits", logits}});
   CUSEG_CHECK(backend != Backend::Cudnn, op, ": cuDNN has no softmax cross-entropy");
+  CUSEG_CHECK(p.label_smoothing >= 0 && p.label_smoothing <= 1, op, ": label smoothing ", p.label_smoothing,
+              " is not in [0, 1]");
   CUSEG_CHECK(logits.rank() >= 1, op, ": logits need at least one dimension");
   const RowGeometry g = rows_of(logits);
   CUSEG_CHECK(labels.defined() && (labels.dtype() == DType::u8 || labels.dtype() == DType::i32), op,
@@ -131,7 +134,7 @@ void softmax_cross_entropy_forward(const Tensor& logits, const Tensor& labels,
                                    const Tensor& class_weights, Tensor& loss, Tensor& weight_sum,
                                    const SoftmaxCrossEntropyParams& p, Backend backend) {
   const char* op = "softmax_cross_entropy_forward";
-  const RowGeometry g = check_cross_entropy(op, logits, labels, class_weights, backend);
+  const RowGeometry g = check_cross_entropy(op, logits, labels, class_weights, p, backend);
   detail::check_exact(op, {"loss", loss}, logits.device(), logits.dtype(), Shape{1});
   detail::check_exact(op, {"weight_sum", weight_sum}, logits.device(), logits.dtype(), Shape{1});
   int64_t invalid = 0;
@@ -144,7 +147,7 @@ void softmax_cross_entropy_forward(const Tensor& logits, const Tensor& labels,
           invalid = cpu::softmax_cross_entropy_forward<T, L>(
               logits.data<T>(), labels.data<L>(),
               class_weights.defined() ? class_weights.data<T>() : nullptr, loss.data<T>(),
-              weight_sum.data<T>(), g, p.ignore_index);
+              weight_sum.data<T>(), g, p.ignore_index, p.label_smoothing);
         });
       });
       break;
@@ -153,7 +156,7 @@ void softmax_cross_entropy_forward(const Tensor& logits, const Tensor& labels,
                         logits.data<float>(), labels.raw_data(), labels.dtype() == DType::u8,
                         class_weights.defined() ? class_weights.data<float>() : nullptr,
                         loss.data<float>(), weight_sum.data<float>(), g, p.ignore_index,
-                        logits.device().index));
+                        p.label_smoothing, logits.device().index));
       break;
     case Impl::Cudnn:
       break;  // refused by check_cross_entropy
@@ -168,7 +171,7 @@ void softmax_cross_entropy_backward(const Tensor& logits, const Tensor& labels,
                                     Tensor& dlogits, double loss_grad,
                                     const SoftmaxCrossEntropyParams& p, Backend backend) {
   const char* op = "softmax_cross_entropy_backward";
-  const RowGeometry g = check_cross_entropy(op, logits, labels, class_weights, backend);
+  const RowGeometry g = check_cross_entropy(op, logits, labels, class_weights, p, backend);
   detail::check_exact(op, {"weight_sum", weight_sum}, logits.device(), logits.dtype(), Shape{1});
   detail::check_exact(op, {"dlogits", dlogits}, logits.device(), logits.dtype(), logits.shape());
   switch (detail::choose_impl(op, logits.device(), logits.dtype(), backend)) {
@@ -180,7 +183,7 @@ void softmax_cross_entropy_backward(const Tensor& logits, const Tensor& labels,
           cpu::softmax_cross_entropy_backward<T, L>(
               logits.data<T>(), labels.data<L>(),
               class_weights.defined() ? class_weights.data<T>() : nullptr, weight_sum.data<T>(),
-              dlogits.data<T>(), loss_grad, g, p.ignore_index);
+              dlogits.data<T>(), loss_grad, g, p.ignore_index, p.label_smoothing);
         });
       });
       break;
@@ -188,7 +191,7 @@ void softmax_cross_entropy_backward(const Tensor& logits, const Tensor& labels,
       CUSEG_IF_CUDA(cuda::softmax_cross_entropy_backward(
           logits.data<float>(), labels.raw_data(), labels.dtype() == DType::u8,
           class_weights.defined() ? class_weights.data<float>() : nullptr, weight_sum.data<float>(),
-          dlogits.data<float>(), loss_grad, g, p.ignore_index, logits.device().index));
+          dlogits.data<float>(), loss_grad, g, p.ignore_index, p.label_smoothing, logits.device().index));
       break;
     case Impl::Cudnn:
       break;  // refused by check_cross_entropy

@@ -23,8 +23,12 @@ void log_softmax_backward(const Tensor& y, const Tensor& dy, Tensor& dx,
 // labels [N,H,W] as u8 or i32, class_weights [K] or an undefined Tensor. A label outside
 // [0, K) that is not the ignore label is an error. When every pixel is ignored the loss and the
 // gradient are 0 (PyTorch gives NaN; a fully ignored crop is routine in segmentation).
+//
+// Label smoothing ε (PyTorch's label_smoothing) mixes in the uniform target:
+//   loss = [(1 − ε)·Σ_i w[l_i]·(−log p_i[l_i]) + (ε/K)·Σ_i Σ_c w[c]·(−log p_i[c])] / Σ_i w[l_i]
 struct SoftmaxCrossEntropyParams {
   int ignore_index = 255;
+  double label_smoothing = 0;  // ε in [0, 1]
 };
 
 // Writes loss [1] and weight_sum [1] (Σ w over counted pixels, which backward needs). On the GPU
@@ -33,7 +37,8 @@ void softmax_cross_entropy_forward(const Tensor& logits, const Tensor& labels,
                                    const Tensor& class_weights, Tensor& loss, Tensor& weight_sum,
                                    const SoftmaxCrossEntropyParams& p = {},
                                    Backend backend = Backend::Auto);
-// dlogits = loss_grad · w[l_i] · (softmax(x_i) − onehot(l_i)) / weight_sum, 0 for ignored pixels.
+// dlogits = loss_grad·[(1 − ε)·w[l_i]·(p_i − onehot(l_i)) + (ε/K)·(p_i·Σ_c w[c] − w)] / weight_sum,
+// 0 for ignored pixels.
 void softmax_cross_entropy_backward(const Tensor& logits, const Tensor& labels,
                                     const Tensor& class_weights, const Tensor& weight_sum,
                                     Tensor& dlogits, double loss_grad = 1.0,

@@ -115,14 +115,15 @@ TEST_P(SoftmaxGradients, BackwardMatchesFiniteDifferences) {
     EXPECT_TRUE(test::gradcheck(loss, x, dx, log ? "log_softmax dx" : "softmax dx", 200));
   }
 
-  // Cross-entropy with class weights and some ignored pixels; the upstream gradient is 0.75.
+  // Cross-entropy with class weights, some ignored pixels and label smoothing; the upstream
+  // gradient is 0.75.
   const int classes = int(s[s.rank() - 1]);
   std::vector<int32_t> labels(size_t(x.numel() / classes));
   for (size_t i = 0; i < labels.size(); ++i)
     labels[i] = i % 5 == 3 ? -1 : int32_t((i * 7) % size_t(classes));
   Shape ls = s.rank() == 4 ? Shape{s[0], s[1], s[2]} : Shape{s[0]};
   const Tensor lt = Tensor::from_vector(labels, ls), w = test::random(Shape{classes}, 23, 0.5, 2);
-  const SoftmaxCrossEntropyParams p{-1};
+  const SoftmaxCrossEntropyParams p{-1, 0.15};
   auto ce = [&](const Tensor& xx) {
     Tensor loss = Tensor::empty(Shape{1}, DType::f64), ws = Tensor::empty(Shape{1}, DType::f64);
     softmax_cross_entropy_forward(xx, lt, w, loss, ws, p);

@@ -137,8 +137,9 @@ struct Parity {
                  {n + ".running_mean", rm}, {n + ".running_var", rv}, {n + ".y_eval", y_eval}});
   }
 
-  void cross_entropy(const std::string& n, const Shape& s, int ignore_index) {
-    spec.push_back({{"op", "cross_entropy"}, {"name", n}, {"ignore_index", ignore_index}});
+  void cross_entropy(const std::string& n, const Shape& s, int ignore_index, double smoothing = 0) {
+    spec.push_back(
+        {{"op", "cross_entropy"}, {"name", n}, {"ignore_index", ignore_index}, {"label_smoothing", smoothing}});
     const int classes = int(s[3]);
     Tensor logits = input(n + ".logits", s, -3, 3),
            weights = input(n + ".weights", Shape{classes}, 0.25, 2);
@@ -147,8 +148,8 @@ struct Parity {
       labels[i] = i % 7 == 2 ? ignore_index : int32_t((i * 5 + 1) % size_t(classes));
     Tensor lt = inputs[n + ".labels"] = Tensor::from_vector(labels, Shape{s[0], s[1], s[2]});
     Tensor loss = f64(Shape{1}), weight_sum = f64(Shape{1}), d = f64(s);
-    softmax_cross_entropy_forward(logits, lt, weights, loss, weight_sum, {ignore_index});
-    softmax_cross_entropy_backward(logits, lt, weights, weight_sum, d, 0.75, {ignore_index});
+    softmax_cross_entropy_forward(logits, lt, weights, loss, weight_sum, {ignore_index, smoothing});
+    softmax_cross_entropy_backward(logits, lt, weights, weight_sum, d, 0.75, {ignore_index, smoothing});
     ours.insert({{n + ".loss", loss}, {n + ".dlogits", d}});
   }
 };
@@ -182,6 +183,8 @@ TEST(TorchParity, EveryKernelFamilyMatchesPyTorchInDouble) {
   t.batch_norm("b1", {1, 3, 7, 6});
   t.cross_entropy("e0", {2, 3, 4, 5}, -100);
   t.cross_entropy("e1", {1, 5, 3, 21}, 255);
+  t.cross_entropy("e2", {2, 3, 4, 5}, -100, 0.1);
+  t.cross_entropy("e3", {1, 5, 3, 21}, 255, 0.3);
 
   const SafetensorsFile theirs = test::run_torch_script("torch_parity.py", t.inputs, t.spec.dump());
   EXPECT_EQ(theirs.tensors.size(), t.ours.size());

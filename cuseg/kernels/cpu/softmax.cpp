@@ -72,7 +72,7 @@ void log_softmax_backward(const T* y, const T* dy, T* dx, const RowGeometry& g) 
 template <class T, class L>
 int64_t softmax_cross_entropy_forward(const T* logits, const L* labels, const T* class_weights,
                                       T* loss, T* weight_sum, const RowGeometry& g,
-                                      int ignore_index) {
+                                      int ignore_index, double label_smoothing) {
   // Sums in double: they run over every pixel of the batch.
   double loss_acc = 0.0, weight_acc = 0.0;
   int64_t invalid = 0;
@@ -88,7 +88,11 @@ int64_t softmax_cross_entropy_forward(const T* logits, const L* labels, const T*
     T m, log_sum;
     row_max_logsumexp(x, g.channels, m, log_sum);
     const double weight = class_weights ? double(class_weights[label]) : 1.0;
-    loss_acc += weight * (double(m) + double(log_sum) - double(x[label]));
+    const double lse = double(m) + double(log_sum);
+    double smooth = 0;  // Σ_c w[c]·(−log p[c])
+    if (label_smoothing > 0)
+      for (int c = 0; c < g.channels; ++c) smooth += (class_weights ? double(class_weights[c]) : 1.0) * (lse - double(x[c]));
+    loss_acc += (1 - label_smoothing) * weight * (lse - double(x[label])) + label_smoothing / g.channels * smooth;
     weight_acc += weight;
   }
   *loss = weight_acc > 0 ? T(loss_acc / weight_acc) : T(0);
@@ -99,8 +103,14 @@ int64_t softmax_cross_entropy_forward(const T* logits, const L* labels, const T*
 template <class T, class L>
 void softmax_cross_entropy_backward(const T* logits, const L* labels, const T* class_weights,
                                     const T* weight_sum, T* dlogits, double loss_grad,
-                                    const RowGeometry& g, int ignore_index) {
+                                    const RowGeometry& g, int ignore_index, double label_smoothing) {
   const double total = double(*weight_sum);
+  double all_weights = g.channels;  // Σ_c w[c]
+  if (class_weights) {
+    all_weights = 0;
+    for (int c = 0; c < g.channels; ++c) all_weights += double(class_weights[c]);
+  }
+  const double eps = label_smoothing, eps_per_class = label_smoothing / g.channels;
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < g.rows; ++i) {
     const int label = int(labels[i]);
@@ -113,19 +123,20 @@ void softmax_cross_entropy_backward(const T* logits, const L* labels, const T* c
     T m, log_sum;
     row_max_logsumexp(x, g.channels, m, log_sum);
     const double weight = class_weights ? double(class_weights[label]) : 1.0;
-    const T scale = T(loss_grad * weight / total);
+    const double inv = loss_grad / total;
     for (int c = 0; c < g.channels; ++c) {
-      const T prob = std::exp(x[c] - m - log_sum);
-      d[c] = scale * (c == label ? prob - T(1) : prob);
+      const double prob = std::exp(double(x[c]) - double(m) - double(log_sum));
+      const double wc = class_weights ? double(class_weights[c]) : 1.0;
+      d[c] = T(inv * ((1 - eps) * weight * (c == label ? prob - 1 : prob) + eps_per_class * (prob * all_weights - wc)));
     }
   }
 }
 
 #define CUSEG_INSTANTIATE_CE(T, L)                                                               \
   template int64_t softmax_cross_entropy_forward<T, L>(const T*, const L*, const T*, T*, T*,     \
-                                                       const RowGeometry&, int);                 \
+                                                       const RowGeometry&, int, double);         \
   template void softmax_cross_entropy_backward<T, L>(const T*, const L*, const T*, const T*, T*, \
-                                                     double, const RowGeometry&, int);
+                                                     double, const RowGeometry&, int, double);
 #define CUSEG_INSTANTIATE(T)                                                         \
   template void softmax_forward<T>(const T*, T*, const RowGeometry&);                \
   template void softmax_backward<T>(const T*, const T*, T*, const RowGeometry&);     \

@@ -3,6 +3,8 @@
 // segmentation, still keep every lane busy with its own row. Max and Σexp are computed in one
 // online pass (the running sum is rescaled when the max grows), then combined across the group
 // with shuffles.
+#include <vector>
+
 #include "cuseg/core/cuda/runtime.h"
 #include "cuseg/kernels/cuda/softmax.h"
 
@@ -122,12 +124,23 @@ struct CePartial {
 template <int G>
 __global__ void cross_entropy_forward_kernel(const float* __restrict__ logits, const void* labels,
                                              bool labels_u8, const float* __restrict__ weights,
-                                             CePartial* partials, RowGeometry g, int ignore_index) {
+                                             CePartial* partials, RowGeometry g, int ignore_index,
+                                             double label_smoothing) {
   double loss = 0.0, weight = 0.0;
   long long invalid = 0;
   for_each_row<G>(g.rows, [&](const RowSlot<G>& slot) {
     const float* x = logits + slot.row * g.channels;
     const MaxSum ms = row_max_sum<G>(x, g.channels, slot.lane);
+    // Σ_c w[c]·x[c] and Σ_c w[c] over the row, for the smoothing term (all lanes shuffle).
+    float wx = 0.f, wsum = 0.f;
+    if (label_smoothing > 0)
+      for (int c = slot.lane; c < g.channels; c += G) {
+        const float wc = weights ? weights[c] : 1.f;
+        wx += wc * __ldg(x + c);
+        wsum += wc;
+      }
+    wx = group_sum<G>(wx);
+    wsum = group_sum<G>(wsum);
     if (!slot.valid || slot.lane != 0) return;
     const int label = label_at(labels, labels_u8, slot.row);
     if (label == ignore_index) return;
@@ -136,7 +149,9 @@ __global__ void cross_entropy_forward_kernel(const float* __restrict__ logits, c
       return;
     }
     const double w = weights ? double(weights[label]) : 1.0;
-    loss += w * (double(ms.max) + double(logf(ms.sum)) - double(x[label]));
+    const double lse = double(ms.max) + double(logf(ms.sum));
+    const double smooth = double(wsum) * lse - double(wx);  // Σ_c w[c]·(lse − x[c])
+    loss += (1 - label_smoothing) * w * (lse - double(x[label])) + label_smoothing / g.channels * smooth;
     weight += w;
   });
   __shared__ CePartial block[kThreads];
@@ -171,8 +186,9 @@ __global__ void cross_entropy_backward_kernel(const float* __restrict__ logits, 
                                               bool labels_u8, const float* __restrict__ weights,
                                               const float* __restrict__ weight_sum,
                                               float* __restrict__ dlogits, float loss_grad,
-                                              RowGeometry g, int ignore_index) {
+                                              RowGeometry g, int ignore_index, float eps, float all_weights) {
   const float total = *weight_sum;
+  const float eps_per_class = eps / float(g.channels);
   for_each_row<G>(g.rows, [&](const RowSlot<G>& slot) {
     const float* x = logits + slot.row * g.channels;
     const MaxSum ms = row_max_sum<G>(x, g.channels, slot.lane);
@@ -183,11 +199,13 @@ __global__ void cross_entropy_backward_kernel(const float* __restrict__ logits, 
       for (int c = slot.lane; c < g.channels; c += G) d[c] = 0.f;
       return;
     }
-    const float scale = loss_grad * (weights ? weights[label] : 1.f) / total;
+    const float inv = loss_grad / total;
+    const float w = weights ? weights[label] : 1.f;
     const float log_sum = logf(ms.sum);
     for (int c = slot.lane; c < g.channels; c += G) {
       const float prob = expf(__ldg(x + c) - ms.max - log_sum);
-      d[c] = scale * (c == label ? prob - 1.f : prob);
+      const float wc = weights ? weights[c] : 1.f;
+      d[c] = inv * ((1.f - eps) * w * (c == label ? prob - 1.f : prob) + eps_per_class * (prob * all_weights - wc));
     }
   });
 }
@@ -230,7 +248,8 @@ void softmax_backward(const float* y, const float* dy, float* dx, const RowGeome
 
 int64_t softmax_cross_entropy_forward(const float* logits, const void* labels, bool labels_u8,
                                       const float* class_weights, float* loss, float* weight_sum,
-                                      const RowGeometry& g, int ignore_index, int device) {
+                                      const RowGeometry& g, int ignore_index, double label_smoothing,
+                                      int device) {
   cudaStream_t s = stream(device);
   // Few enough blocks that the final single-thread sum is negligible, enough to fill the GPU.
   constexpr unsigned kMaxBlocks = 1024;
@@ -244,7 +263,8 @@ int64_t softmax_cross_entropy_forward(const float* logits, const void* labels, b
     constexpr int G = decltype(group)::value;
     blocks = std::min(blocks_for(g, G), kMaxBlocks);
     cross_entropy_forward_kernel<G><<<blocks, kThreads, 0, s>>>(
-        logits, labels, labels_u8, class_weights, partials, g, ignore_index);
+        logits, labels, labels_u8, class_weights, partials, g, ignore_index,
+                                                                label_smoothing);
   });
   CUSEG_CUDA_CHECK_LAUNCH();
   cross_entropy_final_kernel<<<1, 1, 0, s>>>(partials, int(blocks), loss, weight_sum, invalid_dev);
@@ -259,14 +279,24 @@ int64_t softmax_cross_entropy_forward(const float* logits, const void* labels, b
 }
 
 void softmax_cross_entropy_backward(const float* logits, const void* labels, bool labels_u8,
-                                    const float* class_weights, const float* weight_sum,
-                                    float* dlogits, double loss_grad, const RowGeometry& g,
-                                    int ignore_index, int device) {
+                                    const float* class_weights, const float* weight_sum, float* dlogits,
+                                    double loss_grad, const RowGeometry& g, int ignore_index,
+                                    double label_smoothing, int device) {
+  // Σ_c w[c], on the host: the weights are a few numbers, read once per step.
+  float all_weights = float(g.channels);
+  if (class_weights && label_smoothing > 0) {
+    std::vector<float> w(size_t(g.channels));
+    CUSEG_CUDA_CHECK(cudaMemcpyAsync(w.data(), class_weights, sizeof(float) * w.size(), cudaMemcpyDeviceToHost,
+                                     stream(device)));
+    CUSEG_CUDA_CHECK(cudaStreamSynchronize(stream(device)));
+    all_weights = 0;
+    for (float v : w) all_weights += v;
+  }
   with_group_size(g.channels, [&](auto group) {
     constexpr int G = decltype(group)::value;
     cross_entropy_backward_kernel<G><<<blocks_for(g, G), kThreads, 0, stream(device)>>>(
         logits, labels, labels_u8, class_weights, weight_sum, dlogits, float(loss_grad), g,
-        ignore_index);
+        ignore_index, float(label_smoothing), all_weights);
   });
   CUSEG_CUDA_CHECK_LAUNCH();
 }
