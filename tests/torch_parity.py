@@ -112,6 +112,40 @@ def run_case(case, t, out):
         out.update({f"{name}.y": nhwc(y), f"{name}.dx": nhwc(x.grad), f"{name}.dgamma": w.grad,
                     f"{name}.dbeta": b.grad, f"{name}.running_mean": rm, f"{name}.running_var": rv,
                     f"{name}.y_eval": nhwc(y_eval)})
+    elif op == "elementwise_loss":
+        x, target = leaf(get("x")), get("target")
+        kind = case["kind"]
+        if kind == "bce":
+            loss = F.binary_cross_entropy_with_logits(x, target, pos_weight=get("pos_weight"))
+        elif kind == "mse":
+            loss = F.mse_loss(x, target)
+        else:
+            loss = F.smooth_l1_loss(x, target, beta=case["beta"])
+        (0.75 * loss).backward()
+        out.update({f"{name}.loss": loss.reshape(1), f"{name}.dx": x.grad})
+    elif op == "focal":
+        # Written out from the definition: Σ w[l]·(1 − p_l)^γ·(−log p_l) / Σ w[l] over kept pixels.
+        logits = leaf(get("logits"))
+        classes = logits.shape[-1]
+        lp = logits.reshape(-1, classes).log_softmax(1)
+        labels = get("labels").reshape(-1).long()
+        keep = labels != case["ignore_index"]
+        lp_t = lp[keep].gather(1, labels[keep].unsqueeze(1)).squeeze(1)
+        w = get("weights")[labels[keep]]
+        loss = (w * (1 - lp_t.exp()) ** case["gamma"] * -lp_t).sum() / w.sum()
+        (0.75 * loss).backward()
+        out.update({f"{name}.loss": loss.reshape(1), f"{name}.dlogits": logits.grad})
+    elif op == "dice":
+        logits = leaf(get("logits"))
+        classes = logits.shape[-1]
+        p = logits.reshape(-1, classes).softmax(1)
+        labels = get("labels").reshape(-1).long()
+        keep = labels != case["ignore_index"]
+        p, t = p[keep], F.one_hot(labels[keep], classes).to(p.dtype)
+        inter, total = (p * t).sum(0), p.sum(0) + t.sum(0)
+        loss = 1 - ((2 * inter + case["smooth"]) / (total + case["smooth"])).mean()
+        (0.75 * loss).backward()
+        out.update({f"{name}.loss": loss.reshape(1), f"{name}.dlogits": logits.grad})
     elif op == "cross_entropy":
         logits = leaf(get("logits"))
         classes = logits.shape[-1]

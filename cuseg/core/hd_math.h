@@ -12,10 +12,16 @@ namespace cuseg {
 template <class T> CUSEG_HD T hd_sqrt(T v) { return sqrt(v); }
 template <class T> CUSEG_HD T hd_exp(T v) { return exp(v); }
 template <class T> CUSEG_HD T hd_tanh(T v) { return tanh(v); }
+template <class T> CUSEG_HD T hd_log(T v) { return log(v); }
+template <class T> CUSEG_HD T hd_log1p(T v) { return log1p(v); }
+template <class T> CUSEG_HD T hd_pow(T a, T b) { return pow(a, b); }
 #else
 template <class T> CUSEG_HD T hd_sqrt(T v) { return std::sqrt(v); }
 template <class T> CUSEG_HD T hd_exp(T v) { return std::exp(v); }
 template <class T> CUSEG_HD T hd_tanh(T v) { return std::tanh(v); }
+template <class T> CUSEG_HD T hd_log(T v) { return std::log(v); }
+template <class T> CUSEG_HD T hd_log1p(T v) { return std::log1p(v); }
+template <class T> CUSEG_HD T hd_pow(T a, T b) { return std::pow(a, b); }
 #endif
 
 }  // namespace cuseg

@@ -60,6 +60,23 @@ void check_exact(const char* op, const Arg& arg, Device device, DType dtype, con
       "@", device.str());
 }
 
+RowGeometry check_labels(const char* op, const Tensor& logits, const Tensor& labels) {
+  check_shapes(op, {{"logits", logits}}, -1);
+  check_float_args(op, {{"logits", logits}});
+  CUSEG_CHECK(logits.rank() >= 1, op, ": logits need at least one dimension");
+  CUSEG_CHECK(labels.defined() && (labels.dtype() == DType::u8 || labels.dtype() == DType::i32), op,
+              ": labels must be u8 or i32 (", describe({{"labels", labels}}), ")");
+  CUSEG_CHECK(labels.device() == logits.device(), op, ": logits and labels are on different devices (",
+              describe({{"logits", logits}, {"labels", labels}}), ")");
+  bool same = labels.rank() == logits.rank() - 1;
+  for (int i = 0; same && i < labels.rank(); ++i) same = labels.dim(i) == logits.dim(i);
+  CUSEG_CHECK(same, op, ": labels must have the logits' shape without the class dimension (",
+              describe({{"logits", logits}, {"labels", labels}}), ")");
+  const int64_t channels = logits.dim(logits.rank() - 1);
+  CUSEG_CHECK(channels < (int64_t(1) << 31), op, ": too many classes");
+  return {logits.numel() / channels, int(channels)};
+}
+
 Impl choose_impl(const char* op, Device device, DType dtype, Backend backend) {
   if (device.is_cpu()) {
     CUSEG_CHECK(backend != Backend::Cudnn, op, ": the cuDNN backend needs CUDA tensors");

@@ -7,6 +7,7 @@
 #include "cuseg/config.h"
 #include "cuseg/core/tensor.h"
 #include "cuseg/kernels/backend.h"
+#include "cuseg/kernels/geometry.h"
 
 namespace cuseg::detail {
 
@@ -27,6 +28,10 @@ void check_float_args(const char* op, std::initializer_list<Arg> args);
 void check_same_shapes(const char* op, std::initializer_list<Arg> args);
 // `t` is on `device`, has dtype `dtype` and shape `shape`.
 void check_exact(const char* op, const Arg& arg, Device device, DType dtype, const Shape& shape);
+
+// Logits (classes last, any rank ≥ 1, floating) and per-pixel labels (u8 or i32, the logits'
+// shape without the class dimension, same device). Returns pixels × classes.
+RowGeometry check_labels(const char* op, const Tensor& logits, const Tensor& labels);
 
 enum class Impl { Cpu, Cuda, Cudnn };
 // Throws when the backend cannot run on `device` or with `dtype` in this build.

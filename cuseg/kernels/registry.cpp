@@ -9,6 +9,8 @@
 #include "cuseg/kernels/batch_norm.h"
 #include "cuseg/kernels/concat.h"
 #include "cuseg/kernels/conv2d.h"
+#include "cuseg/kernels/dice.h"
+#include "cuseg/kernels/elementwise_loss.h"
 #include "cuseg/kernels/dropout.h"
 #include "cuseg/kernels/elementwise.h"
 #include "cuseg/kernels/pool2d.h"
@@ -347,13 +349,14 @@ struct CrossEntropyCase {
   double logit_scale;  // 1e4 checks stability
   bool unet = false;
   double smoothing = 0;
+  double focal_gamma = 0;
 };
 
 const std::vector<CrossEntropyCase>& cross_entropy_cases() {
   static const std::vector<CrossEntropyCase> cases = {
-      {{1, 5, 7, 2}, DType::u8, false, 0.0, 3},        {{2, 9, 11, 3}, DType::i32, true, 0.0, 3},
+      {{1, 5, 7, 2}, DType::u8, false, 0.0, 3},        {{2, 9, 11, 3}, DType::i32, true, 0.0, 3, false, 0, 0.5},
       {{3, 13, 10, 21}, DType::u8, true, 0.2, 3},      {{2, 5, 6, 33}, DType::i32, false, 0.3, 3, false, 0.1},
-      {{1, 7, 3, 150}, DType::u8, true, 0.0, 3},       {{2, 16, 16, 5}, DType::i32, true, 0.1, 1e4},
+      {{1, 7, 3, 150}, DType::u8, true, 0.0, 3, false, 0, 2.0},       {{2, 16, 16, 5}, DType::i32, true, 0.1, 1e4},
       {{2, 64, 64, 8}, DType::u8, true, 0.1, 3, true, 0.05},
   };
   return cases;
@@ -361,7 +364,7 @@ const std::vector<CrossEntropyCase>& cross_entropy_cases() {
 
 // u8 labels ignore 255 (cuseg's default), i32 labels -100 (PyTorch's).
 SoftmaxCrossEntropyParams cross_entropy_params(const CrossEntropyCase& c) {
-  return {c.label_type == DType::u8 ? 255 : -100, c.smoothing};
+  return {c.label_type == DType::u8 ? 255 : -100, c.smoothing, c.focal_gamma};
 }
 
 std::vector<OpCase> op_cases_of_cross_entropy() {
@@ -667,6 +670,63 @@ void add_reduce_ops(std::vector<OpSpec>& ops) {
   }
 }
 
+// ---- losses: elementwise and Dice ----------------------------------------------------------
+
+void add_loss_ops(std::vector<OpSpec>& ops) {
+  const auto rows = op_cases_of_softmax();
+  for (ElementwiseLossKind kind : {ElementwiseLossKind::Bce, ElementwiseLossKind::Mse, ElementwiseLossKind::SmoothL1}) {
+    const std::string name = kind == ElementwiseLossKind::Bce   ? "bce_loss"
+                             : kind == ElementwiseLossKind::Mse ? "mse_loss"
+                                                                : "smooth_l1_loss";
+    const ElementwiseLossParams p{kind, 0.5};
+    // x, target, pos_weight (bce: targets in [0, 1] and a weight per channel).
+    auto inputs = [kind](int i, uint64_t seed) {
+      const Shape& s = softmax_cases()[size_t(i)].x;
+      const bool bce = kind == ElementwiseLossKind::Bce;
+      return std::vector<Tensor>{random_f64(s, seed, -3, 3), random_f64(s, seed + 1, bce ? 0 : -3, bce ? 1 : 3),
+                                 bce ? random_f64(Shape{s[3]}, seed + 2, 0.5, 3) : Tensor()};
+    };
+    ops.push_back({name + "_forward", rows, false, 1e-5, inputs, [p](const std::vector<Tensor>& in, int, Backend) {
+                     Tensor loss = output(in, Shape{1});
+                     elementwise_loss_forward(in[0], in[1], in[2], loss, p);
+                     return std::vector<Tensor>{loss};
+                   }});
+    ops.push_back({name + "_backward", rows, false, 1e-5, inputs, [p](const std::vector<Tensor>& in, int, Backend) {
+                     Tensor dx = output(in, in[0].shape());
+                     elementwise_loss_backward(in[0], in[1], in[2], dx, 0.75, p);
+                     return std::vector<Tensor>{dx};
+                   }});
+  }
+  const auto ce_cases = op_cases_of_cross_entropy();
+  // The cross-entropy cases' labels with logits of ordinary scale: at 1e4 (a stability case for
+  // cross-entropy) rounding the logits to float changes the probabilities Dice sums.
+  auto dice_inputs = [](int i, uint64_t seed) {
+    std::vector<Tensor> in = cross_entropy_inputs(i, seed);
+    return std::vector<Tensor>{random_f64(in[0].shape(), seed + 7, -3, 3), in[1]};
+  };
+  auto dice_params = [](int i) { return DiceParams{1.0, cross_entropy_params(cross_entropy_cases()[size_t(i)]).ignore_index}; };
+  ops.push_back({"dice_forward", ce_cases, false, 1e-5,
+                 dice_inputs,
+                 [dice_params](const std::vector<Tensor>& in, int i, Backend) {
+                   Tensor loss = output(in, Shape{1}), stats = output(in, Shape{2, in[0].dim(in[0].rank() - 1)});
+                   dice_forward(in[0], in[1], loss, stats, dice_params(i));
+                   return std::vector<Tensor>{loss, stats};
+                 }});
+  ops.push_back({"dice_backward", ce_cases, false, 1e-5,
+                 [dice_params, dice_inputs](int i, uint64_t seed) {
+                   std::vector<Tensor> in = dice_inputs(i, seed);
+                   Tensor loss = Tensor::empty(Shape{1}, DType::f64);
+                   Tensor stats = Tensor::empty(Shape{2, in[0].dim(in[0].rank() - 1)}, DType::f64);
+                   dice_forward(in[0], in[1], loss, stats, dice_params(i));
+                   return std::vector<Tensor>{in[0], in[1], stats};
+                 },
+                 [dice_params](const std::vector<Tensor>& in, int i, Backend) {
+                   Tensor dx = output(in, in[0].shape());
+                   dice_backward(in[0], in[1], in[2], dx, 0.75, dice_params(i));
+                   return std::vector<Tensor>{dx};
+                 }});
+}
+
 std::string impl_name(Device device, Backend backend) {
   if (device.is_cpu()) return "cpu-f32";
   return backend == Backend::Cudnn ? "cudnn" : "cuda";
@@ -686,6 +746,7 @@ const std::vector<OpSpec>& op_registry() {
     add_concat_ops(all);
     add_batch_norm_ops(all);
     add_reduce_ops(all);
+    add_loss_ops(all);
     return all;
   }();
   return ops;

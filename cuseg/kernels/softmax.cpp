@@ -1,5 +1,7 @@
 #include "cuseg/kernels/softmax.h"
 
+#include <cmath>
+
 #include "cuseg/kernels/cpu/softmax.h"
 #include "cuseg/kernels/dispatch.h"
 #if CUSEG_HAS_CUDA
@@ -83,22 +85,14 @@ void backward(const char* op, Kind kind, const Tensor& y, const Tensor& dy, Tens
 RowGeometry check_cross_entropy(const char* op, const Tensor& logits, const Tensor& labels,
                                 const Tensor& class_weights, const SoftmaxCrossEntropyParams& p,
                                 Backend backend) {
-  detail::check_shapes(op, {{"logits", logits}}, -1);
-  detail::check_float_args(op, {{"logits", logits}});
   CUSEG_CHECK(backend != Backend::Cudnn, op, ": cuDNN has no softmax cross-entropy");
   CUSEG_CHECK(p.label_smoothing >= 0 && p.label_smoothing <= 1, op, ": label smoothing ", p.label_smoothing,
               " is not in [0, 1]");
-  CUSEG_CHECK(logits.rank() >= 1, op, ": logits need at least one dimension");
-  const RowGeometry g = rows_of(logits);
-  CUSEG_CHECK(labels.defined() && (labels.dtype() == DType::u8 || labels.dtype() == DType::i32), op,
-              ": labels must be u8 or i32 (", detail::describe({{"labels", labels}}), ")");
-  CUSEG_CHECK(labels.device() == logits.device(), op,
-              ": logits and labels are on different devices (",
-              detail::describe({{"logits", logits}, {"labels", labels}}), ")");
-  bool same = labels.rank() == logits.rank() - 1;
-  for (int i = 0; same && i < labels.rank(); ++i) same = labels.dim(i) == logits.dim(i);
-  CUSEG_CHECK(same, op, ": labels must have the logits' shape without the class dimension (",
-              detail::describe({{"logits", logits}, {"labels", labels}}), ")");
+  CUSEG_CHECK(std::isfinite(p.focal_gamma) && p.focal_gamma >= 0, op, ": focal gamma ", p.focal_gamma,
+              " must be ≥ 0");
+  CUSEG_CHECK(p.focal_gamma == 0 || p.label_smoothing == 0, op,
+              ": focal loss and label smoothing are not combined");
+  const RowGeometry g = detail::check_labels(op, logits, labels);
   if (class_weights.defined()) {
     detail::check_exact(op, {"class_weights", class_weights}, logits.device(), logits.dtype(),
                         Shape{g.channels});
@@ -147,7 +141,7 @@ void softmax_cross_entropy_forward(const Tensor& logits, const Tensor& labels,
           invalid = cpu::softmax_cross_entropy_forward<T, L>(
               logits.data<T>(), labels.data<L>(),
               class_weights.defined() ? class_weights.data<T>() : nullptr, loss.data<T>(),
-              weight_sum.data<T>(), g, p.ignore_index, p.label_smoothing);
+              weight_sum.data<T>(), g, p.ignore_index, p.label_smoothing, p.focal_gamma);
         });
       });
       break;
@@ -156,7 +150,7 @@ void softmax_cross_entropy_forward(const Tensor& logits, const Tensor& labels,
                         logits.data<float>(), labels.raw_data(), labels.dtype() == DType::u8,
                         class_weights.defined() ? class_weights.data<float>() : nullptr,
                         loss.data<float>(), weight_sum.data<float>(), g, p.ignore_index,
-                        p.label_smoothing, logits.device().index));
+                        p.label_smoothing, p.focal_gamma, logits.device().index));
       break;
     case Impl::Cudnn:
       break;  // refused by check_cross_entropy
@@ -183,7 +177,7 @@ void softmax_cross_entropy_backward(const Tensor& logits, const Tensor& labels,
           cpu::softmax_cross_entropy_backward<T, L>(
               logits.data<T>(), labels.data<L>(),
               class_weights.defined() ? class_weights.data<T>() : nullptr, weight_sum.data<T>(),
-              dlogits.data<T>(), loss_grad, g, p.ignore_index, p.label_smoothing);
+              dlogits.data<T>(), loss_grad, g, p.ignore_index, p.label_smoothing, p.focal_gamma);
         });
       });
       break;
@@ -191,7 +185,7 @@ void softmax_cross_entropy_backward(const Tensor& logits, const Tensor& labels,
       CUSEG_IF_CUDA(cuda::softmax_cross_entropy_backward(
           logits.data<float>(), labels.raw_data(), labels.dtype() == DType::u8,
           class_weights.defined() ? class_weights.data<float>() : nullptr, weight_sum.data<float>(),
-          dlogits.data<float>(), loss_grad, g, p.ignore_index, p.label_smoothing, logits.device().index));
+          dlogits.data<float>(), loss_grad, g, p.ignore_index, p.label_smoothing, p.focal_gamma, logits.device().index));
       break;
     case Impl::Cudnn:
       break;  // refused by check_cross_entropy

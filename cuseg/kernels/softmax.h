@@ -26,9 +26,15 @@ void log_softmax_backward(const Tensor& y, const Tensor& dy, Tensor& dx,
 //
 // Label smoothing ε (PyTorch's label_smoothing) mixes in the uniform target:
 //   loss = [(1 − ε)·Σ_i w[l_i]·(−log p_i[l_i]) + (ε/K)·Σ_i Σ_c w[c]·(−log p_i[c])] / Σ_i w[l_i]
+//
+// Focal loss (Lin et al.) is the same op with γ > 0: each pixel's term is scaled by (1 − p)^γ,
+//   loss = Σ_i w[l_i]·(1 − p_i[l_i])^γ·(−log p_i[l_i]) / Σ_i w[l_i]
+// with the class weights as focal's α; γ = 0 is the cross-entropy above. Not combined with
+// label smoothing.
 struct SoftmaxCrossEntropyParams {
   int ignore_index = 255;
   double label_smoothing = 0;  // ε in [0, 1]
+  double focal_gamma = 0;      // γ ≥ 0
 };
 
 // Writes loss [1] and weight_sum [1] (Σ w over counted pixels, which backward needs). On the GPU

@@ -40,7 +40,9 @@ TEST(OpRegistry, CoversEveryKernelEntryPoint) {
       "upsample_nearest_forward", "upsample_nearest_backward", "upsample_bilinear_forward",
       "upsample_bilinear_backward", "concat_channels", "split_channels",
       "batch_norm_forward_training", "batch_norm_forward_inference", "batch_norm_backward",
-      "reduce_sum", "reduce_mean", "reduce_l2_norm"};
+      "reduce_sum", "reduce_mean", "reduce_l2_norm", "bce_loss_forward", "bce_loss_backward",
+      "mse_loss_forward", "mse_loss_backward", "smooth_l1_loss_forward", "smooth_l1_loss_backward",
+      "dice_forward", "dice_backward"};
   std::set<std::string> registered;
   for (const OpSpec& op : op_registry()) registered.insert(op.name);
   EXPECT_EQ(registered, expected);
@@ -61,7 +63,8 @@ TEST_P(EveryOp, HasTheShapesTheTestPlanAsksFor) {
     unet |= op.cases[i].unet_sized;
   }
   EXPECT_TRUE(batch1) << op.name << ": no batch-1 case";
-  EXPECT_TRUE(one_channel || op.name.find("cross_entropy") != std::string::npos)
+  EXPECT_TRUE(one_channel || op.name.find("cross_entropy") != std::string::npos ||
+              op.name.find("dice") != std::string::npos)
       << op.name << ": no single-channel case";
   EXPECT_TRUE(three_channels) << op.name << ": no 3-channel case";
   EXPECT_TRUE(odd) << op.name << ": no odd height and width";

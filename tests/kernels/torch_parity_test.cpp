@@ -10,6 +10,8 @@
 #include "cuseg/kernels/activation.h"
 #include "cuseg/kernels/batch_norm.h"
 #include "cuseg/kernels/conv2d.h"
+#include "cuseg/kernels/dice.h"
+#include "cuseg/kernels/elementwise_loss.h"
 #include "cuseg/kernels/pool2d.h"
 #include "cuseg/kernels/softmax.h"
 #include "cuseg/kernels/upsample.h"
@@ -137,6 +139,48 @@ struct Parity {
                  {n + ".running_mean", rm}, {n + ".running_var", rv}, {n + ".y_eval", y_eval}});
   }
 
+  void elementwise_loss(const std::string& n, ElementwiseLossKind kind, const Shape& s) {
+    const char* names[] = {"bce", "mse", "smooth_l1"};
+    const ElementwiseLossParams p{kind, 0.6};
+    spec.push_back({{"op", "elementwise_loss"}, {"name", n}, {"kind", names[int(kind)]}, {"beta", p.beta}});
+    const bool bce = kind == ElementwiseLossKind::Bce;
+    Tensor x = input(n + ".x", s, -3, 3), t = input(n + ".target", s, bce ? 0 : -3, bce ? 1 : 3);
+    Tensor pw = bce ? input(n + ".pos_weight", Shape{s[3]}, 0.5, 3) : Tensor();
+    Tensor loss = f64(Shape{1}), dx = f64(s);
+    elementwise_loss_forward(x, t, pw, loss, p);
+    elementwise_loss_backward(x, t, pw, dx, 0.75, p);
+    ours.insert({{n + ".loss", loss}, {n + ".dx", dx}});
+  }
+
+  // Labels with some ignored pixels (ignore −1), for focal and Dice.
+  Tensor labels_for(const std::string& n, const Shape& s, int ignore) {
+    std::vector<int32_t> labels(size_t(s[0] * s[1] * s[2]));
+    for (size_t i = 0; i < labels.size(); ++i) labels[i] = i % 5 == 1 ? ignore : int32_t((i * 3 + 2) % size_t(s[3]));
+    return inputs[n + ".labels"] = Tensor::from_vector(labels, Shape{s[0], s[1], s[2]});
+  }
+
+  void focal(const std::string& n, const Shape& s, double gamma) {
+    spec.push_back({{"op", "focal"}, {"name", n}, {"gamma", gamma}, {"ignore_index", -1}});
+    Tensor logits = input(n + ".logits", s, -3, 3), weights = input(n + ".weights", Shape{s[3]}, 0.25, 2);
+    Tensor lt = labels_for(n, s, -1);
+    const SoftmaxCrossEntropyParams p{-1, 0, gamma};
+    Tensor loss = f64(Shape{1}), ws = f64(Shape{1}), d = f64(s);
+    softmax_cross_entropy_forward(logits, lt, weights, loss, ws, p);
+    softmax_cross_entropy_backward(logits, lt, weights, ws, d, 0.75, p);
+    ours.insert({{n + ".loss", loss}, {n + ".dlogits", d}});
+  }
+
+  void dice(const std::string& n, const Shape& s, double smooth) {
+    spec.push_back({{"op", "dice"}, {"name", n}, {"smooth", smooth}, {"ignore_index", -1}});
+    Tensor logits = input(n + ".logits", s, -3, 3);
+    Tensor lt = labels_for(n, s, -1);
+    const DiceParams p{smooth, -1};
+    Tensor loss = f64(Shape{1}), stats = f64(Shape{2, s[3]}), d = f64(s);
+    dice_forward(logits, lt, loss, stats, p);
+    dice_backward(logits, lt, stats, d, 0.75, p);
+    ours.insert({{n + ".loss", loss}, {n + ".dlogits", d}});
+  }
+
   void cross_entropy(const std::string& n, const Shape& s, int ignore_index, double smoothing = 0) {
     spec.push_back(
         {{"op", "cross_entropy"}, {"name", n}, {"ignore_index", ignore_index}, {"label_smoothing", smoothing}});
@@ -181,6 +225,13 @@ TEST(TorchParity, EveryKernelFamilyMatchesPyTorchInDouble) {
   t.upsample("u4", UpsampleMode::Bilinear, {1, 6, 6, 1}, {1, 13, 11, 1});
   t.batch_norm("b0", {2, 5, 4, 3});
   t.batch_norm("b1", {1, 3, 7, 6});
+  t.elementwise_loss("x0", ElementwiseLossKind::Bce, {2, 3, 4, 3});
+  t.elementwise_loss("x1", ElementwiseLossKind::Mse, {2, 3, 4, 3});
+  t.elementwise_loss("x2", ElementwiseLossKind::SmoothL1, {2, 3, 4, 3});
+  t.focal("f0", {2, 3, 4, 5}, 2.0);
+  t.focal("f1", {1, 5, 3, 7}, 0.5);
+  t.dice("d0", {2, 3, 4, 5}, 1.0);
+  t.dice("d1", {1, 6, 5, 3}, 1e-3);
   t.cross_entropy("e0", {2, 3, 4, 5}, -100);
   t.cross_entropy("e1", {1, 5, 3, 21}, 255);
   t.cross_entropy("e2", {2, 3, 4, 5}, -100, 0.1);

@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "cuseg/kernels/softmax_ce_math.h"
+
 namespace cuseg::cpu {
 
 namespace {
@@ -72,7 +74,7 @@ void log_softmax_backward(const T* y, const T* dy, T* dx, const RowGeometry& g) 
 template <class T, class L>
 int64_t softmax_cross_entropy_forward(const T* logits, const L* labels, const T* class_weights,
                                       T* loss, T* weight_sum, const RowGeometry& g,
-                                      int ignore_index, double label_smoothing) {
+                                      int ignore_index, double label_smoothing, double focal_gamma) {
   // Sums in double: they run over every pixel of the batch.
   double loss_acc = 0.0, weight_acc = 0.0;
   int64_t invalid = 0;
@@ -92,7 +94,9 @@ int64_t softmax_cross_entropy_forward(const T* logits, const L* labels, const T*
     double smooth = 0;  // Σ_c w[c]·(−log p[c])
     if (label_smoothing > 0)
       for (int c = 0; c < g.channels; ++c) smooth += (class_weights ? double(class_weights[c]) : 1.0) * (lse - double(x[c]));
-    loss_acc += (1 - label_smoothing) * weight * (lse - double(x[label])) + label_smoothing / g.channels * smooth;
+    const double nll = lse - double(x[label]);
+    loss_acc += (1 - label_smoothing) * weight * focal_factor(std::exp(-nll), focal_gamma) * nll +
+                label_smoothing / g.channels * smooth;
     weight_acc += weight;
   }
   *loss = weight_acc > 0 ? T(loss_acc / weight_acc) : T(0);
@@ -103,7 +107,8 @@ int64_t softmax_cross_entropy_forward(const T* logits, const L* labels, const T*
 template <class T, class L>
 void softmax_cross_entropy_backward(const T* logits, const L* labels, const T* class_weights,
                                     const T* weight_sum, T* dlogits, double loss_grad,
-                                    const RowGeometry& g, int ignore_index, double label_smoothing) {
+                                    const RowGeometry& g, int ignore_index, double label_smoothing,
+                                    double focal_gamma) {
   const double total = double(*weight_sum);
   double all_weights = g.channels;  // Σ_c w[c]
   if (class_weights) {
@@ -122,7 +127,9 @@ void softmax_cross_entropy_backward(const T* logits, const L* labels, const T* c
     const T* x = logits + i * g.channels;
     T m, log_sum;
     row_max_logsumexp(x, g.channels, m, log_sum);
-    const double weight = class_weights ? double(class_weights[label]) : 1.0;
+    const double nll = double(m) + double(log_sum) - double(x[label]);
+    const double weight = (class_weights ? double(class_weights[label]) : 1.0) *
+                          focal_coefficient(std::exp(-nll), nll, focal_gamma);
     const double inv = loss_grad / total;
     for (int c = 0; c < g.channels; ++c) {
       const double prob = std::exp(double(x[c]) - double(m) - double(log_sum));
@@ -134,9 +141,9 @@ void softmax_cross_entropy_backward(const T* logits, const L* labels, const T* c
 
 #define CUSEG_INSTANTIATE_CE(T, L)                                                               \
   template int64_t softmax_cross_entropy_forward<T, L>(const T*, const L*, const T*, T*, T*,     \
-                                                       const RowGeometry&, int, double);         \
+                                                       const RowGeometry&, int, double, double); \
   template void softmax_cross_entropy_backward<T, L>(const T*, const L*, const T*, const T*, T*, \
-                                                     double, const RowGeometry&, int, double);
+                                                     double, const RowGeometry&, int, double, double);
 #define CUSEG_INSTANTIATE(T)                                                         \
   template void softmax_forward<T>(const T*, T*, const RowGeometry&);                \
   template void softmax_backward<T>(const T*, const T*, T*, const RowGeometry&);     \

@@ -22,10 +22,11 @@ void log_softmax_backward(const T* y, const T* dy, T* dx, const RowGeometry& g);
 template <class T, class L>
 int64_t softmax_cross_entropy_forward(const T* logits, const L* labels, const T* class_weights,
                                       T* loss, T* weight_sum, const RowGeometry& g,
-                                      int ignore_index, double label_smoothing);
+                                      int ignore_index, double label_smoothing, double focal_gamma);
 template <class T, class L>
 void softmax_cross_entropy_backward(const T* logits, const L* labels, const T* class_weights,
                                     const T* weight_sum, T* dlogits, double loss_grad,
-                                    const RowGeometry& g, int ignore_index, double label_smoothing);
+                                    const RowGeometry& g, int ignore_index, double label_smoothing,
+                                    double focal_gamma);
 
 }  // namespace cuseg::cpu

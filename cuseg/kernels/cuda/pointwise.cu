@@ -1,31 +1,14 @@
-// Pointwise kernels: one grid-stride loop (map_kernel) over small functors that apply the
+// Pointwise kernels: one grid-stride loop (map.cuh) over small functors that apply the
 // shared element definitions (activation_math.h, dropout_math.h).
 #include "cuseg/core/cuda/runtime.h"
 #include "cuseg/kernels/activation_math.h"
+#include "cuseg/kernels/cuda/map.cuh"
 #include "cuseg/kernels/cuda/pointwise.h"
 #include "cuseg/kernels/dropout_math.h"
 
 namespace cuseg::cuda {
 
 namespace {
-
-constexpr int kThreads = 256;
-
-template <class Op>
-__global__ void map_kernel(int64_t n, Op op) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) op(i);
-}
-
-template <class Op>
-void launch_map(int64_t n, int device, const Op& op) {
-  if (n == 0) return;
-  int sms = 0;
-  CUSEG_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
-  // Enough blocks to fill the GPU several times over; the loop covers the rest.
-  const unsigned blocks = std::min<unsigned>(grid_1d(n, kThreads), unsigned(sms) * 32);
-  map_kernel<<<blocks, kThreads, 0, stream(device)>>>(n, op);
-  CUSEG_CUDA_CHECK_LAUNCH();
-}
 
 struct ActivationForwardOp {
   const float* x;

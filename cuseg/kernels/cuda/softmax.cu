@@ -7,6 +7,7 @@
 
 #include "cuseg/core/cuda/runtime.h"
 #include "cuseg/kernels/cuda/softmax.h"
+#include "cuseg/kernels/softmax_ce_math.h"
 
 namespace cuseg::cuda {
 
@@ -125,7 +126,7 @@ template <int G>
 __global__ void cross_entropy_forward_kernel(const float* __restrict__ logits, const void* labels,
                                              bool labels_u8, const float* __restrict__ weights,
                                              CePartial* partials, RowGeometry g, int ignore_index,
-                                             double label_smoothing) {
+                                             double label_smoothing, double focal_gamma) {
   double loss = 0.0, weight = 0.0;
   long long invalid = 0;
   for_each_row<G>(g.rows, [&](const RowSlot<G>& slot) {
@@ -151,7 +152,9 @@ __global__ void cross_entropy_forward_kernel(const float* __restrict__ logits, c
     const double w = weights ? double(weights[label]) : 1.0;
     const double lse = double(ms.max) + double(logf(ms.sum));
     const double smooth = double(wsum) * lse - double(wx);  // Σ_c w[c]·(lse − x[c])
-    loss += (1 - label_smoothing) * w * (lse - double(x[label])) + label_smoothing / g.channels * smooth;
+    const double nll = lse - double(x[label]);
+    loss += (1 - label_smoothing) * w * focal_factor(exp(-nll), focal_gamma) * nll +
+            label_smoothing / g.channels * smooth;
     weight += w;
   });
   __shared__ CePartial block[kThreads];
@@ -186,7 +189,8 @@ __global__ void cross_entropy_backward_kernel(const float* __restrict__ logits, 
                                               bool labels_u8, const float* __restrict__ weights,
                                               const float* __restrict__ weight_sum,
                                               float* __restrict__ dlogits, float loss_grad,
-                                              RowGeometry g, int ignore_index, float eps, float all_weights) {
+                                              RowGeometry g, int ignore_index, float eps, float all_weights,
+                                              float gamma) {
   const float total = *weight_sum;
   const float eps_per_class = eps / float(g.channels);
   for_each_row<G>(g.rows, [&](const RowSlot<G>& slot) {
@@ -200,8 +204,9 @@ __global__ void cross_entropy_backward_kernel(const float* __restrict__ logits, 
       return;
     }
     const float inv = loss_grad / total;
-    const float w = weights ? weights[label] : 1.f;
     const float log_sum = logf(ms.sum);
+    const float nll = ms.max + log_sum - __ldg(x + label);
+    const float w = (weights ? weights[label] : 1.f) * focal_coefficient(expf(-nll), nll, gamma);
     for (int c = slot.lane; c < g.channels; c += G) {
       const float prob = expf(__ldg(x + c) - ms.max - log_sum);
       const float wc = weights ? weights[c] : 1.f;
@@ -249,7 +254,7 @@ void softmax_backward(const float* y, const float* dy, float* dx, const RowGeome
 int64_t softmax_cross_entropy_forward(const float* logits, const void* labels, bool labels_u8,
                                       const float* class_weights, float* loss, float* weight_sum,
                                       const RowGeometry& g, int ignore_index, double label_smoothing,
-                                      int device) {
+                                      double focal_gamma, int device) {
   cudaStream_t s = stream(device);
   // Few enough blocks that the final single-thread sum is negligible, enough to fill the GPU.
   constexpr unsigned kMaxBlocks = 1024;
@@ -264,7 +269,7 @@ int64_t softmax_cross_entropy_forward(const float* logits, const void* labels, b
     blocks = std::min(blocks_for(g, G), kMaxBlocks);
     cross_entropy_forward_kernel<G><<<blocks, kThreads, 0, s>>>(
         logits, labels, labels_u8, class_weights, partials, g, ignore_index,
-                                                                label_smoothing);
+                                                                label_smoothing, focal_gamma);
   });
   CUSEG_CUDA_CHECK_LAUNCH();
   cross_entropy_final_kernel<<<1, 1, 0, s>>>(partials, int(blocks), loss, weight_sum, invalid_dev);
@@ -281,7 +286,7 @@ int64_t softmax_cross_entropy_forward(const float* logits, const void* labels, b
 void softmax_cross_entropy_backward(const float* logits, const void* labels, bool labels_u8,
                                     const float* class_weights, const float* weight_sum, float* dlogits,
                                     double loss_grad, const RowGeometry& g, int ignore_index,
-                                    double label_smoothing, int device) {
+                                    double label_smoothing, double focal_gamma, int device) {
   // Σ_c w[c], on the host: the weights are a few numbers, read once per step.
   float all_weights = float(g.channels);
   if (class_weights && label_smoothing > 0) {
@@ -296,7 +301,7 @@ void softmax_cross_entropy_backward(const float* logits, const void* labels, boo
     constexpr int G = decltype(group)::value;
     cross_entropy_backward_kernel<G><<<blocks_for(g, G), kThreads, 0, stream(device)>>>(
         logits, labels, labels_u8, class_weights, weight_sum, dlogits, float(loss_grad), g,
-        ignore_index, float(label_smoothing), all_weights);
+        ignore_index, float(label_smoothing), all_weights, float(focal_gamma));
   });
   CUSEG_CUDA_CHECK_LAUNCH();
 }

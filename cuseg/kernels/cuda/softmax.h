@@ -17,10 +17,10 @@ void softmax_backward(const float* y, const float* dy, float* dx, const RowGeome
 int64_t softmax_cross_entropy_forward(const float* logits, const void* labels, bool labels_u8,
                                       const float* class_weights, float* loss, float* weight_sum,
                                       const RowGeometry& g, int ignore_index, double label_smoothing,
-                                      int device);
+                                      double focal_gamma, int device);
 void softmax_cross_entropy_backward(const float* logits, const void* labels, bool labels_u8,
                                     const float* class_weights, const float* weight_sum,
                                     float* dlogits, double loss_grad, const RowGeometry& g,
-                                    int ignore_index, double label_smoothing, int device);
+                                    int ignore_index, double label_smoothing, double focal_gamma, int device);
 
 }  // namespace cuseg::cuda

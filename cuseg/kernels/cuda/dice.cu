@@ -1,0 +1,138 @@
+// Soft Dice: a row pass for each pixel's log-sum-exp, the per-class sums through the
+// deterministic column reduction, then one thread per pixel for the gradient (class counts in
+// segmentation are small: a plain loop over the row).
+#include "cuseg/kernels/cuda/column_reduce.cuh"
+#include "cuseg/kernels/cuda/dice.h"
+#include "cuseg/kernels/cuda/flat_reduce.cuh"
+#include "cuseg/kernels/cuda/map.cuh"
+
+namespace cuseg::cuda {
+
+namespace {
+
+__device__ __forceinline__ int label_of(const void* labels, bool u8, int64_t i) {
+  return u8 ? int(static_cast<const uint8_t*>(labels)[i]) : static_cast<const int32_t*>(labels)[i];
+}
+
+struct RowLogSumExp {
+  const float* x;
+  float* lse;
+  int k;
+  __device__ void operator()(int64_t r) const {
+    const float* row = x + r * k;
+    float m = row[0];
+    for (int c = 1; c < k; ++c) m = fmaxf(m, row[c]);
+    float sum = 0.f;
+    for (int c = 0; c < k; ++c) sum += expf(row[c] - m);
+    lse[r] = m + logf(sum);
+  }
+};
+
+struct ClassSums {
+  const float* x;
+  const float* lse;
+  const void* labels;
+  bool u8;
+  int k, ignore;
+  __device__ Sums<2> operator()(int64_t r, int c) const {
+    const int label = label_of(labels, u8, r);
+    if (label == ignore || label < 0 || label >= k) return {{0.f, 0.f}};
+    const float p = expf(__ldg(x + r * k + c) - lse[r]);
+    const float t = label == c ? 1.f : 0.f;
+    return {{p * t, p + t}};
+  }
+};
+
+struct StoreStats {
+  float* stats;
+  int k;
+  __device__ void operator()(int c, const double (&total)[2]) const {
+    stats[c] = float(total[0]);
+    stats[k + c] = float(total[1]);
+  }
+};
+
+__global__ void dice_loss_kernel(const float* stats, int k, double smooth, float* loss) {
+  double dice = 0;
+  for (int c = 0; c < k; ++c) dice += (2.0 * stats[c] + smooth) / (double(stats[k + c]) + smooth);
+  *loss = float(1.0 - dice / k);
+}
+
+struct InvalidLabel {
+  const void* labels;
+  bool u8;
+  int k, ignore;
+  __device__ double operator()(int64_t i) const {
+    const int label = label_of(labels, u8, i);
+    return label != ignore && (label < 0 || label >= k) ? 1.0 : 0.0;
+  }
+};
+
+struct StoreCount {
+  double* count;
+  __device__ void operator()(double total) const { *count = total; }
+};
+
+struct DiceGradient {
+  const float* x;
+  const void* labels;
+  bool u8;
+  const float* stats;
+  float* dx;
+  int k, ignore;
+  float smooth, scale;  // scale = loss_grad / K
+  __device__ void operator()(int64_t r) const {
+    const float* row = x + r * k;
+    float* d = dx + r * k;
+    const int label = label_of(labels, u8, r);
+    if (label == ignore || label < 0 || label >= k) {
+      for (int c = 0; c < k; ++c) d[c] = 0.f;
+      return;
+    }
+    float m = row[0];
+    for (int c = 1; c < k; ++c) m = fmaxf(m, row[c]);
+    float sum = 0.f;
+    for (int c = 0; c < k; ++c) sum += expf(row[c] - m);
+    const float lse = m + logf(sum);
+    // Two passes over the row: the dot product Σ p·g first, then the gradient.
+    auto grad = [&](int c) {
+      const float a = 2.f * stats[c] + smooth, b = stats[k + c] + smooth;
+      return -scale * (2.f * (c == label ? 1.f : 0.f) * b - a) / (b * b);
+    };
+    float dot = 0.f;
+    for (int c = 0; c < k; ++c) dot += expf(row[c] - lse) * grad(c);
+    for (int c = 0; c < k; ++c) d[c] = expf(row[c] - lse) * (grad(c) - dot);
+  }
+};
+
+}  // namespace
+
+int64_t dice_forward(const float* logits, const void* labels, bool labels_u8, float* loss, float* stats,
+                     const RowGeometry& g, double smooth, int ignore_index, int device) {
+  cudaStream_t s = stream(device);
+  float* lse = nullptr;
+  double* invalid_dev = nullptr;
+  CUSEG_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&lse), sizeof(float) * size_t(g.rows), s));
+  CUSEG_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&invalid_dev), sizeof(double), s));
+  launch_map(g.rows, device, RowLogSumExp{logits, lse, g.channels});
+  column_reduce<2>(g.rows, g.channels, ClassSums{logits, lse, labels, labels_u8, g.channels, ignore_index},
+                   StoreStats{stats, g.channels}, device);
+  dice_loss_kernel<<<1, 1, 0, s>>>(stats, g.channels, smooth, loss);
+  CUSEG_CUDA_CHECK_LAUNCH();
+  flat_reduce(g.rows, InvalidLabel{labels, labels_u8, g.channels, ignore_index}, StoreCount{invalid_dev}, device);
+  double invalid = 0;
+  CUSEG_CUDA_CHECK(cudaMemcpyAsync(&invalid, invalid_dev, sizeof(double), cudaMemcpyDeviceToHost, s));
+  CUSEG_CUDA_CHECK(cudaFreeAsync(lse, s));
+  CUSEG_CUDA_CHECK(cudaFreeAsync(invalid_dev, s));
+  CUSEG_CUDA_CHECK(cudaStreamSynchronize(s));
+  return int64_t(invalid);
+}
+
+void dice_backward(const float* logits, const void* labels, bool labels_u8, const float* stats, float* dlogits,
+                   double loss_grad, const RowGeometry& g, double smooth, int ignore_index, int device) {
+  launch_map(g.rows, device,
+             DiceGradient{logits, labels, labels_u8, stats, dlogits, g.channels, ignore_index, float(smooth),
+                          float(loss_grad / g.channels)});
+}
+
+}  // namespace cuseg::cuda
