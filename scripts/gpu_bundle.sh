@@ -21,7 +21,7 @@ cmake --build "$build" -j "$(nproc)"
 rm -rf "$dir"
 mkdir -p "$dir"/{apps,tests,bench,cuseg,lib}
 cp "$build/apps/seg_verify" "$dir/apps/"
-cp "$build/tests/core_tests" "$build/tests/kernel_tests" "$dir/tests/"
+cp "$build"/tests/*_tests "$dir/tests/"
 cp "$build"/bench/*_bench "$dir/bench/"
 cp -P "$build"/cuseg/libcuseg.so* "$dir/cuseg/"
 for lib in libbenchmark.so.1debian libgomp.so.1 libcudart.so.13; do

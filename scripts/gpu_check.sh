@@ -38,7 +38,7 @@ fi
 
 nvidia-smi > "$out/nvidia-smi.txt" 2>&1 || echo "nvidia-smi failed" >> "$out/nvidia-smi.txt"
 
-for t in "$build"/tests/core_tests "$build"/tests/kernel_tests; do
+for t in "$build"/tests/*_tests; do
   name=$(basename "$t")
   "$t" --gtest_output="xml:$out/$name.xml" > "$out/$name.log" 2>&1 || status=1
   tail -n 3 "$out/$name.log"
