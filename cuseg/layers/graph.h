@@ -1,0 +1,77 @@
+// A network as a DAG of layers over named tensors: several inputs and outputs, fan-out (a tensor
+// read by several layers gets the sum of their gradients), skip connections. compile() resolves
+// names, orders the layers topologically and infers every shape; wiring mistakes — an unknown
+// tensor, a tensor produced twice, a cycle, shapes that do not fit (a channel mismatch at a
+// concat, an input not divisible as the network requires) — throw cuseg::Error naming the layer.
+//
+// forward() in training mode keeps every activation for backward; in evaluation mode each one is
+// dropped after its last reader, so the device's stream-ordered pool reuses the memory. backward()
+// drops each gradient once its layer has used it.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cuseg/layers/layer.h"
+
+namespace cuseg {
+
+class Graph {
+ public:
+  // A graph input: NHWC with `channels` channels, height and width multiples of `multiple`.
+  void add_input(const std::string& name, int channels, int multiple = 1);
+  // Adds a layer reading `inputs` and writing `output`; returns it.
+  Layer& add(std::unique_ptr<Layer> layer, const std::vector<std::string>& inputs, const std::string& output);
+  void add_output(const std::string& name);
+
+  // Resolves and checks the wiring for these input shapes (forward calls it when shapes change).
+  void compile(const std::map<std::string, Shape>& input_shapes);
+
+  void forward(const std::map<std::string, Tensor>& inputs);
+  const Tensor& get(const std::string& tensor) const;
+  // Gradients of the outputs in; parameter gradients accumulated (call zero_grad between steps).
+  void backward(const std::map<std::string, Tensor>& output_grads);
+  void zero_grad();
+
+  std::vector<Parameter*> parameters();
+  // Parameters and buffers by name, sharing storage with the graph.
+  std::map<std::string, Tensor> state();
+  // Copies values into the graph's parameters and buffers; names, shapes and dtypes must match.
+  void load_state(const std::map<std::string, Tensor>& state);
+
+  void set_training(bool training);
+  void set_backend(Backend backend);
+  void to(Device device);
+  void to(DType dtype);
+  Device device() const { return device_; }
+
+  // One line per layer: name, kind, output shape, parameters, GFLOPs, activation memory; totals.
+  std::string summary(const std::map<std::string, Shape>& input_shapes);
+  Layer& layer(const std::string& name);
+
+ private:
+  struct Node {
+    std::unique_ptr<Layer> layer;
+    std::vector<std::string> inputs;
+    std::string output;
+  };
+  struct Input {
+    std::string name;
+    int channels, multiple;
+  };
+  std::vector<Input> inputs_;
+  std::vector<Node> nodes_;
+  std::vector<std::string> outputs_;
+  std::vector<int> order_;                      // topological order of nodes_
+  std::map<std::string, Shape> shapes_;         // every tensor's shape, from compile()
+  std::map<std::string, int> last_reader_;      // position in order_ of the last node reading a tensor
+  std::map<std::string, Shape> compiled_for_;
+  std::map<std::string, Tensor> values_, grads_;
+  bool training_ = true;
+  Device device_ = Device::cpu();
+  DType dtype_ = DType::f32;
+};
+
+}  // namespace cuseg

@@ -1,0 +1,231 @@
+#include "cuseg/layers/layers.h"
+
+#include <cmath>
+
+#include "cuseg/kernels/concat.h"
+#include "cuseg/kernels/init.h"
+
+namespace cuseg {
+
+namespace {
+
+// Checks that a single-input layer gets one NHWC input of `channels` channels (any if < 0).
+void expect_image(const std::string& where, const std::vector<Shape>& in, int64_t channels) {
+  CUSEG_CHECK(in.size() == 1, where, ": expects 1 input, got ", in.size());
+  CUSEG_CHECK(in[0].rank() == 4, where, ": input ", in[0].str(), " is not NHWC");
+  CUSEG_CHECK(channels < 0 || in[0][3] == channels, where, ": input ", in[0].str(), " has ", in[0][3],
+              " channels, the layer expects ", channels);
+}
+
+// PyTorch's default initialization of a convolution: kaiming_uniform(a = √5) on the weight —
+// bound 1/√fan_in — and U(±1/√fan_in) on the bias.
+void init_conv(Parameter& w, Parameter* b, double fan_in, uint64_t seed) {
+  kaiming_uniform(w.value, fan_in, init_gain(ActivationKind::LeakyRelu, std::sqrt(5.0)), seed);
+  if (b) b->value.fill_uniform(seed + 1, -1 / std::sqrt(fan_in), 1 / std::sqrt(fan_in));
+}
+
+}  // namespace
+
+// ---- Conv2d ------------------------------------------------------------------------------
+
+Conv2d::Conv2d(const std::string& name, int in_channels, int out_channels, int kernel, const Conv2dParams& p,
+               bool bias, uint64_t seed)
+    : Layer(name), p_(p) {
+  weight_ = &add_parameter("weight", Shape{out_channels, kernel, kernel, in_channels}, false);
+  if (bias) bias_ = &add_parameter("bias", Shape{out_channels}, true);
+  init_conv(*weight_, bias_, double(in_channels) * kernel * kernel, seed);
+}
+
+Shape Conv2d::output_shape(const std::vector<Shape>& in) const {
+  expect_image(where(), in, weight_->value.dim(3));
+  try {
+    return conv2d_output_shape(in[0], weight_->value.shape(), p_);
+  } catch (const Error& e) {
+    throw Error(where() + ": " + e.what());
+  }
+}
+
+double Conv2d::flops(const std::vector<Shape>& in) const {
+  const Shape y = output_shape(in);
+  return 2.0 * double(y.numel()) * double(weight_->value.numel() / weight_->value.dim(0));
+}
+
+void Conv2d::forward(const std::vector<Tensor>& in, Tensor& out) {
+  conv2d_forward(in[0], weight_->value, out, p_, backend_);
+  if (bias_) conv2d_bias_forward(out, bias_->value, backend_);
+}
+
+void Conv2d::backward(const std::vector<Tensor>& in, const Tensor&, const Tensor& dout, std::vector<Tensor>& din) {
+  if (din[0].defined()) conv2d_backward_data(dout, weight_->value, din[0], p_, backend_);
+  conv2d_backward_filter(in[0], dout, weight_->grad, p_, backend_);
+  if (bias_) conv2d_bias_backward(dout, bias_->grad, backend_);
+}
+
+// ---- ConvTranspose2d -------------------------------------------------------------------------
+
+ConvTranspose2d::ConvTranspose2d(const std::string& name, int in_channels, int out_channels, int kernel,
+                                 const ConvTranspose2dParams& p, bool bias, uint64_t seed)
+    : Layer(name), p_(p) {
+  weight_ = &add_parameter("weight", Shape{in_channels, kernel, kernel, out_channels}, false);
+  if (bias) bias_ = &add_parameter("bias", Shape{out_channels}, true);
+  // PyTorch takes fan_in from its weight's dimension 1 — the output channels — times the window.
+  init_conv(*weight_, bias_, double(out_channels) * kernel * kernel, seed);
+}
+
+Shape ConvTranspose2d::output_shape(const std::vector<Shape>& in) const {
+  expect_image(where(), in, weight_->value.dim(0));
+  try {
+    return conv_transpose2d_output_shape(in[0], weight_->value.shape(), p_);
+  } catch (const Error& e) {
+    throw Error(where() + ": " + e.what());
+  }
+}
+
+double ConvTranspose2d::flops(const std::vector<Shape>& in) const {
+  return 2.0 * double(in[0].numel()) * double(weight_->value.numel() / weight_->value.dim(0));
+}
+
+void ConvTranspose2d::forward(const std::vector<Tensor>& in, Tensor& out) {
+  conv_transpose2d_forward(in[0], weight_->value, out, p_, backend_);
+  if (bias_) conv2d_bias_forward(out, bias_->value, backend_);
+}
+
+void ConvTranspose2d::backward(const std::vector<Tensor>& in, const Tensor&, const Tensor& dout,
+                               std::vector<Tensor>& din) {
+  if (din[0].defined()) conv_transpose2d_backward_data(dout, weight_->value, din[0], p_, backend_);
+  conv_transpose2d_backward_filter(in[0], dout, weight_->grad, p_, backend_);
+  if (bias_) conv2d_bias_backward(dout, bias_->grad, backend_);
+}
+
+// ---- BatchNorm2d ------------------------------------------------------------------------------
+
+BatchNorm2d::BatchNorm2d(const std::string& name, int channels, const BatchNormParams& p)
+    : Layer(name), p_(p), channels_(channels) {
+  gamma_ = &add_parameter("weight", Shape{channels}, true);
+  beta_ = &add_parameter("bias", Shape{channels}, true);
+  gamma_->value.fill(1.0);
+  running_mean_ = Tensor::zeros(Shape{channels});
+  running_var_ = Tensor::full(Shape{channels}, 1.0);
+}
+
+Shape BatchNorm2d::output_shape(const std::vector<Shape>& in) const {
+  expect_image(where(), in, channels_);
+  return in[0];
+}
+
+std::vector<std::pair<std::string, Tensor*>> BatchNorm2d::buffers() {
+  return {{name() + ".running_mean", &running_mean_}, {name() + ".running_var", &running_var_}};
+}
+
+void BatchNorm2d::forward(const std::vector<Tensor>& in, Tensor& out) {
+  if (!training_) {
+    batch_norm_forward_inference(in[0], gamma_->value, beta_->value, running_mean_, running_var_, out, p_, backend_);
+    return;
+  }
+  const Shape c{channels_};
+  if (!save_mean_.defined() || save_mean_.device() != in[0].device() || save_mean_.dtype() != in[0].dtype()) {
+    save_mean_ = Tensor::empty(c, in[0].dtype(), in[0].device());
+    save_invstd_ = Tensor::empty(c, in[0].dtype(), in[0].device());
+  }
+  batch_norm_forward_training(in[0], gamma_->value, beta_->value, out, save_mean_, save_invstd_, running_mean_,
+                              running_var_, p_, backend_);
+}
+
+void BatchNorm2d::backward(const std::vector<Tensor>& in, const Tensor&, const Tensor& dout, std::vector<Tensor>& din) {
+  CUSEG_CHECK(training_, where(), ": backward needs the batch statistics of a training-mode forward");
+  Tensor dx = din[0].defined() ? din[0] : Tensor::empty(in[0].shape(), in[0].dtype(), in[0].device());
+  batch_norm_backward(in[0], dout, gamma_->value, save_mean_, save_invstd_, dx, gamma_->grad, beta_->grad, p_, backend_);
+}
+
+// ---- Activation, Dropout ---------------------------------------------------------------------
+
+void Activation::forward(const std::vector<Tensor>& in, Tensor& out) { activation_forward(in[0], out, p_, backend_); }
+
+void Activation::backward(const std::vector<Tensor>&, const Tensor& out, const Tensor& dout, std::vector<Tensor>& din) {
+  if (din[0].defined()) activation_backward(out, dout, din[0], p_, backend_);
+}
+
+void Dropout::forward(const std::vector<Tensor>& in, Tensor& out) {
+  if (!training_ || p_.p == 0) {
+    out.copy_from(in[0]);
+    return;
+  }
+  if (!mask_.defined() || !(mask_.shape() == in[0].shape()) || mask_.device() != in[0].device())
+    mask_ = Tensor::empty(in[0].shape(), DType::u8, in[0].device());
+  last_ = p_;
+  dropout_forward(in[0], out, mask_, p_);
+  p_.offset += uint64_t(in[0].numel());
+}
+
+void Dropout::backward(const std::vector<Tensor>&, const Tensor&, const Tensor& dout, std::vector<Tensor>& din) {
+  if (!din[0].defined()) return;
+  if (!training_ || p_.p == 0) {
+    din[0].copy_from(dout);
+    return;
+  }
+  dropout_backward(dout, mask_, din[0], last_);
+}
+
+// ---- Pool2d, Upsample, Concat ----------------------------------------------------------------
+
+Shape Pool2d::output_shape(const std::vector<Shape>& in) const {
+  expect_image(where(), in, -1);
+  try {
+    return pool2d_output_shape(in[0], p_);
+  } catch (const Error& e) {
+    throw Error(where() + ": " + e.what());
+  }
+}
+
+void Pool2d::forward(const std::vector<Tensor>& in, Tensor& out) {
+  if (!max_) {
+    avg_pool2d_forward(in[0], out, p_, backend_ == Backend::Cudnn ? Backend::Cudnn : Backend::Auto);
+    return;
+  }
+  if (!argmax_.defined() || !(argmax_.shape() == out.shape()) || argmax_.device() != out.device())
+    argmax_ = Tensor::empty(out.shape(), DType::i32, out.device());
+  max_pool2d_forward(in[0], out, argmax_, p_);  // cuDNN keeps no argmax: always ours
+}
+
+void Pool2d::backward(const std::vector<Tensor>&, const Tensor&, const Tensor& dout, std::vector<Tensor>& din) {
+  if (!din[0].defined()) return;
+  if (max_) {
+    max_pool2d_backward(dout, argmax_, din[0], p_);
+  } else {
+    avg_pool2d_backward(dout, din[0], p_, backend_ == Backend::Cudnn ? Backend::Cudnn : Backend::Auto);
+  }
+}
+
+Shape Upsample::output_shape(const std::vector<Shape>& in) const {
+  expect_image(where(), in, -1);
+  return Shape{in[0][0], in[0][1] * scale_, in[0][2] * scale_, in[0][3]};
+}
+
+void Upsample::forward(const std::vector<Tensor>& in, Tensor& out) { upsample_forward(in[0], out, mode_); }
+
+void Upsample::backward(const std::vector<Tensor>&, const Tensor&, const Tensor& dout, std::vector<Tensor>& din) {
+  if (din[0].defined()) upsample_backward(dout, din[0], mode_);
+}
+
+Shape Concat::output_shape(const std::vector<Shape>& in) const {
+  CUSEG_CHECK(int(in.size()) == inputs_, where(), ": expects ", inputs_, " inputs, got ", in.size());
+  int64_t channels = 0;
+  for (const Shape& s : in) {
+    CUSEG_CHECK(s.rank() == 4, where(), ": input ", s.str(), " is not NHWC");
+    CUSEG_CHECK(s[0] == in[0][0] && s[1] == in[0][1] && s[2] == in[0][2], where(), ": inputs ", in[0].str(), " and ",
+                s.str(), " differ outside the channels");
+    channels += s[3];
+  }
+  return Shape{in[0][0], in[0][1], in[0][2], channels};
+}
+
+void Concat::forward(const std::vector<Tensor>& in, Tensor& out) { concat_channels(in, out); }
+
+void Concat::backward(const std::vector<Tensor>& in, const Tensor&, const Tensor& dout, std::vector<Tensor>& din) {
+  std::vector<Tensor> parts;
+  for (size_t i = 0; i < in.size(); ++i)
+    parts.push_back(din[i].defined() ? din[i] : Tensor::empty(in[i].shape(), in[i].dtype(), in[i].device()));
+  split_channels(dout, parts);
+}
+
+}  // namespace cuseg

@@ -1,0 +1,137 @@
+// The concrete layers a U-Net is made of. Each wraps the kernels of its op family; shapes are
+// NHWC, weights KRSC (see kernels/conv2d.h for transposed convolution's [Ci, R, S, Co]).
+// Parameters start as PyTorch's defaults (convolution: kaiming_uniform with a = √5 and bias
+// U(±1/√fan_in); batch norm: γ = 1, β = 0), drawn from `seed`.
+#pragma once
+
+#include "cuseg/kernels/activation.h"
+#include "cuseg/kernels/batch_norm.h"
+#include "cuseg/kernels/conv2d.h"
+#include "cuseg/kernels/dropout.h"
+#include "cuseg/kernels/pool2d.h"
+#include "cuseg/kernels/upsample.h"
+#include "cuseg/layers/layer.h"
+
+namespace cuseg {
+
+class Conv2d : public Layer {
+ public:
+  Conv2d(const std::string& name, int in_channels, int out_channels, int kernel, const Conv2dParams& p, bool bias,
+         uint64_t seed);
+  std::string kind() const override { return "Conv2d"; }
+  Shape output_shape(const std::vector<Shape>& in) const override;
+  double flops(const std::vector<Shape>& in) const override;
+  void forward(const std::vector<Tensor>& in, Tensor& out) override;
+  void backward(const std::vector<Tensor>& in, const Tensor& out, const Tensor& dout, std::vector<Tensor>& din) override;
+
+ private:
+  Conv2dParams p_;
+  Parameter* weight_;
+  Parameter* bias_ = nullptr;
+};
+
+class ConvTranspose2d : public Layer {
+ public:
+  ConvTranspose2d(const std::string& name, int in_channels, int out_channels, int kernel,
+                  const ConvTranspose2dParams& p, bool bias, uint64_t seed);
+  std::string kind() const override { return "ConvTranspose2d"; }
+  Shape output_shape(const std::vector<Shape>& in) const override;
+  double flops(const std::vector<Shape>& in) const override;
+  void forward(const std::vector<Tensor>& in, Tensor& out) override;
+  void backward(const std::vector<Tensor>& in, const Tensor& out, const Tensor& dout, std::vector<Tensor>& din) override;
+
+ private:
+  ConvTranspose2dParams p_;
+  Parameter* weight_;
+  Parameter* bias_ = nullptr;
+};
+
+class BatchNorm2d : public Layer {
+ public:
+  BatchNorm2d(const std::string& name, int channels, const BatchNormParams& p = {});
+  std::string kind() const override { return "BatchNorm2d"; }
+  Shape output_shape(const std::vector<Shape>& in) const override;
+  void forward(const std::vector<Tensor>& in, Tensor& out) override;
+  void backward(const std::vector<Tensor>& in, const Tensor& out, const Tensor& dout, std::vector<Tensor>& din) override;
+  std::vector<std::pair<std::string, Tensor*>> buffers() override;
+
+ private:
+  BatchNormParams p_;
+  int channels_;
+  Parameter* gamma_;
+  Parameter* beta_;
+  Tensor running_mean_, running_var_, save_mean_, save_invstd_;
+};
+
+class Activation : public Layer {
+ public:
+  Activation(const std::string& name, const ActivationParams& p) : Layer(name), p_(p) {}
+  std::string kind() const override { return activation_name(p_.kind); }
+  Shape output_shape(const std::vector<Shape>& in) const override { return in.at(0); }
+  void forward(const std::vector<Tensor>& in, Tensor& out) override;
+  void backward(const std::vector<Tensor>& in, const Tensor& out, const Tensor& dout, std::vector<Tensor>& din) override;
+
+ private:
+  ActivationParams p_;
+};
+
+// Dropout draws a fresh mask each training forward (the Philox offset advances by the tensor's
+// size); in evaluation it passes its input through.
+class Dropout : public Layer {
+ public:
+  Dropout(const std::string& name, double p, uint64_t seed) : Layer(name), p_{p, seed, 0} {}
+  std::string kind() const override { return "Dropout"; }
+  Shape output_shape(const std::vector<Shape>& in) const override { return in.at(0); }
+  void forward(const std::vector<Tensor>& in, Tensor& out) override;
+  void backward(const std::vector<Tensor>& in, const Tensor& out, const Tensor& dout, std::vector<Tensor>& din) override;
+  uint64_t offset() const { return p_.offset; }
+  void set_offset(uint64_t offset) { p_.offset = offset; }
+
+ private:
+  DropoutParams p_;
+  DropoutParams last_;  // the draw the last forward used, for its backward
+  Tensor mask_;
+};
+
+class Pool2d : public Layer {
+ public:
+  Pool2d(const std::string& name, bool max, const Pool2dParams& p) : Layer(name), max_(max), p_(p) {}
+  std::string kind() const override { return max_ ? "MaxPool2d" : "AvgPool2d"; }
+  Shape output_shape(const std::vector<Shape>& in) const override;
+  void forward(const std::vector<Tensor>& in, Tensor& out) override;
+  void backward(const std::vector<Tensor>& in, const Tensor& out, const Tensor& dout, std::vector<Tensor>& din) override;
+
+ private:
+  bool max_;
+  Pool2dParams p_;
+  Tensor argmax_;
+};
+
+class Upsample : public Layer {
+ public:
+  Upsample(const std::string& name, UpsampleMode mode, int scale) : Layer(name), mode_(mode), scale_(scale) {}
+  std::string kind() const override { return mode_ == UpsampleMode::Nearest ? "UpsampleNearest" : "UpsampleBilinear"; }
+  Shape output_shape(const std::vector<Shape>& in) const override;
+  void forward(const std::vector<Tensor>& in, Tensor& out) override;
+  void backward(const std::vector<Tensor>& in, const Tensor& out, const Tensor& dout, std::vector<Tensor>& din) override;
+
+ private:
+  UpsampleMode mode_;
+  int scale_;
+};
+
+// Concatenates its inputs along channels; they must agree in N, H and W.
+class Concat : public Layer {
+ public:
+  Concat(const std::string& name, int inputs) : Layer(name), inputs_(inputs) {}
+  std::string kind() const override { return "Concat"; }
+  int num_inputs() const override { return inputs_; }
+  Shape output_shape(const std::vector<Shape>& in) const override;
+  void forward(const std::vector<Tensor>& in, Tensor& out) override;
+  void backward(const std::vector<Tensor>& in, const Tensor& out, const Tensor& dout, std::vector<Tensor>& din) override;
+
+ private:
+  int inputs_;
+};
+
+}  // namespace cuseg

@@ -1,0 +1,143 @@
+// The layer graph and the U-Net: wiring errors named at compile time, fan-out gradients,
+// evaluation-mode freeing, the summary, and whole-network checks — a tiny unet-s in double
+// against finite differences for parameters of every layer, and (with a GPU) the same network in
+// float on the CPU and on CUDA.
+#include "cuseg/layers/graph.h"
+
+#include <gtest/gtest.h>
+
+#include "cuseg/layers/layers.h"
+#include "cuseg/layers/unet.h"
+#include "error_matchers.h"
+#include "test_util.h"
+
+namespace cuseg {
+namespace {
+
+using test::expect_error;
+
+std::unique_ptr<Layer> relu(const std::string& name) {
+  return std::make_unique<Activation>(name, ActivationParams{ActivationKind::Relu});
+}
+
+TEST(Graph, RefusesWiringMistakesNamingTheLayer) {
+  {
+    Graph g;
+    g.add_input("x", 3);
+    g.add(relu("a"), {"nope"}, "y");
+    expect_error([&] { g.compile({{"x", Shape{1, 4, 4, 3}}}); }, {"layer 'a'", "unknown tensor 'nope'"});
+  }
+  {
+    Graph g;
+    g.add_input("x", 3);
+    g.add(std::make_unique<Concat>("a", 2), {"x", "c"}, "b");
+    g.add(relu("c_layer"), {"b"}, "c");
+    expect_error([&] { g.compile({{"x", Shape{1, 4, 4, 3}}}); }, {"cycle"});
+  }
+  {
+    Graph g;
+    g.add_input("x", 3);
+    g.add(std::make_unique<Pool2d>("pool", true, Pool2dParams{}), {"x"}, "p");
+    g.add(std::make_unique<Concat>("cat", 2), {"x", "p"}, "y");
+    expect_error([&] { g.compile({{"x", Shape{1, 4, 4, 3}}}); }, {"Concat 'cat'", "differ outside the channels"});
+  }
+  {
+    Graph g;
+    g.add_input("x", 3);
+    g.add(std::make_unique<Conv2d>("conv", 4, 8, 3, Conv2dParams{1, 1, 1, 1, 1, 1}, true, 0), {"x"}, "y");
+    expect_error([&] { g.compile({{"x", Shape{1, 4, 4, 3}}}); }, {"Conv2d 'conv'", "3 channels", "expects 4"});
+    g.add(relu("again"), {"x"}, "y");
+    expect_error([&] { g.compile({{"x", Shape{1, 4, 4, 3}}}); }, {"layer 'again' writes 'y'", "'conv' already writes"});
+  }
+  auto unet = build_unet(UNetConfig::unet_s(1, 2, 4));
+  expect_error([&] { unet->compile({{"image", Shape{1, 30, 32, 1}}}); }, {"multiples of 8"});
+}
+
+TEST(Graph, FanOutGradientsAddUp) {
+  // y = concat(relu(x·w), relu(x·w)) reads one tensor twice: its gradient is the sum.
+  Graph g;
+  g.to(DType::f64);
+  g.add_input("x", 2);
+  g.add(std::make_unique<Conv2d>("conv", 2, 3, 1, Conv2dParams{}, false, 7), {"x"}, "h");
+  g.add(relu("r1"), {"h"}, "a");
+  g.add(std::make_unique<Activation>("t", ActivationParams{ActivationKind::Tanh}), {"h"}, "b");
+  g.add(std::make_unique<Concat>("cat", 2), {"a", "b"}, "y");
+  g.add_output("y");
+  const Tensor x = test::random(Shape{2, 3, 3, 2}, 1), gy = test::random(Shape{2, 3, 3, 6}, 2);
+  Parameter* w = g.parameters()[0];
+  auto loss = [&](const Tensor& wv) {
+    w->value.copy_from(wv);
+    g.forward({{"x", x}});
+    return test::dot(g.get("y"), gy);
+  };
+  const Tensor w0 = w->value.clone();
+  g.zero_grad();
+  g.forward({{"x", x}});
+  g.backward({{"y", gy}});
+  const Tensor analytic = w->grad.clone();
+  EXPECT_TRUE(test::gradcheck(loss, w0, analytic, "fan-out conv weight"));
+}
+
+TEST(Graph, EvaluationModeFreesIntermediatesAndSummarizes) {
+  auto g = build_unet(UNetConfig::unet_s(1, 3, 4));
+  g->set_training(false);
+  g->forward({{"image", test::random(Shape{1, 16, 16, 1}, 1, 0, 1, DType::f32)}});
+  EXPECT_EQ(g->get("logits").shape(), (Shape{1, 16, 16, 3}));
+  expect_error([&] { (void)g->get("enc0.relu1"); }, {"not available"});
+  const std::string s = g->summary({{"image", Shape{1, 16, 16, 1}}});
+  EXPECT_NE(s.find("enc0.conv1"), std::string::npos) << s;
+  EXPECT_NE(s.find("dec0.concat"), std::string::npos) << s;
+  EXPECT_NE(s.find("total:"), std::string::npos) << s;
+  // Parameter names follow the documented scheme.
+  std::set<std::string> names;
+  for (Parameter* p : g->parameters()) names.insert(p->name);
+  for (const char* n : {"enc0.conv1.weight", "enc3.bn2.bias", "dec2.up.weight", "dec2.up.bias", "dec0.conv2.weight",
+                        "head.weight", "head.bias"})
+    EXPECT_TRUE(names.count(n)) << n;
+  EXPECT_TRUE(g->state().count("enc1.bn1.running_var"));
+}
+
+// A tiny unet-s in double: the gradient of ⟨logits, G⟩ with respect to a few elements of every
+// parameter tensor, against central differences.
+TEST(UNet, WholeNetworkGradientsMatchFiniteDifferences) {
+  for (UNetUpsample up : {UNetUpsample::TransposedConv, UNetUpsample::Bilinear}) {
+    UNetConfig c = UNetConfig::unet_s(1, 3, 4);
+    c.upsample = up;
+    auto g = build_unet(c);
+    g->to(DType::f64);
+    const Tensor x = test::random(Shape{2, 32, 32, 1}, 3), gy = test::random(Shape{2, 32, 32, 3}, 4);
+    g->zero_grad();
+    g->forward({{"image", x}});
+    g->backward({{"logits", gy}});
+    for (Parameter* p : g->parameters()) {
+      const Tensor saved = p->value.clone(), analytic = p->grad.clone();
+      auto loss = [&](const Tensor& v) {
+        p->value.copy_from(v);
+        g->forward({{"image", x}});
+        return test::dot(g->get("logits"), gy);
+      };
+      EXPECT_TRUE(test::gradcheck(loss, saved, analytic, p->name, 3, 1e-5));
+      p->value.copy_from(saved);
+    }
+  }
+}
+
+TEST(UNetGpu, FloatNetworkAgreesOnCpuAndCuda) {
+  CUSEG_REQUIRE_GPU();
+  auto cpu = build_unet(UNetConfig::unet_s(3, 4, 8));
+  auto gpu = build_unet(UNetConfig::unet_s(3, 4, 8));
+  gpu->to(Device::cuda(0));
+  const Tensor x = test::random(Shape{2, 64, 64, 3}, 5, -1, 1, DType::f32), gy = test::random(Shape{2, 64, 64, 4}, 6, -1, 1, DType::f32);
+  for (Graph* g : {cpu.get(), gpu.get()}) {
+    g->zero_grad();
+    g->forward({{"image", x.to(g->device())}});
+    g->backward({{"logits", gy.to(g->device())}});
+  }
+  EXPECT_TRUE(test::close(gpu->get("logits"), cpu->get("logits"), 1e-5, "unet logits", 5));
+  std::map<std::string, Tensor> grads;
+  for (Parameter* p : cpu->parameters()) grads[p->name] = p->grad;
+  for (Parameter* p : gpu->parameters()) EXPECT_TRUE(test::close(p->grad, grads.at(p->name), 1e-4, p->name, 5));
+}
+
+}  // namespace
+}  // namespace cuseg
