@@ -85,6 +85,19 @@ def main():
                   f"{cell(torch_r and torch_r['seconds'] * 1e3, '.3f')} | {speed} | "
                   f"{ours.get('FLOP/s', 0) / 1e12:.2f} | {cell(cpu and cpu.get('FLOP/s', 0) / 1e9, '.1f')} |")
 
+    steps = [(k, b) for k, b in rows.items() if k[0] == "unet_s_train_step"]
+    if steps:
+        print("\n## unet-s training step (forward + cross-entropy + backward)\n")
+        print("| impl | configuration | ms | images/s | TFLOP/s |\n|---|---|---|---|---|")
+        for (op, impl, shape), b in sorted(steps):
+            print(f"| {impl} | {shape} | {ms(b):.1f} | {b.get('images/s', 0):.1f} | {b.get('FLOP/s', 0) / 1e12:.2f} |")
+        tpath = os.path.join(out, "torch_unet_step.json")
+        if os.path.exists(tpath):
+            with open(tpath) as f:
+                t = json.load(f)
+            print(f"| PyTorch {t['torch']} | base32_3x256x256_batch16 | {t['step_seconds'] * 1e3:.1f} | "
+                  f"{t['images_per_second']:.1f} | - |")
+
     copies = [b["bytes/s"] for (op, impl, _), b in rows.items() if op == "device_copy" and impl == "cuda"]
     bw = [(k, b) for k, b in rows.items() if "bytes/s" in b and k[1] in ("cuda", "cudnn") and k[0] != "device_copy"]
     if bw:

@@ -51,7 +51,7 @@ if grep -q "^No GPU" "$out/seg_verify.txt"; then
   status=1
 fi
 
-for b in conv2d pool2d softmax pointwise fused_update; do
+for b in conv2d pool2d softmax pointwise fused_update unet_train_step; do
   if ! "$build/bench/${b}_bench" --benchmark_filter="${BENCH_FILTER:-.}" \
       --benchmark_out="$out/${b}_bench.json" --benchmark_out_format=json > "$out/${b}_bench.txt" 2>&1; then
     grep -q "Failed to match any benchmarks" "$out/${b}_bench.txt" || status=1  # a filter may leave one out
@@ -61,6 +61,7 @@ done
 for py in /usr/bin/python3 python3; do
   if "$py" -c "import torch; assert torch.cuda.is_available()" 2>/dev/null; then
     "$py" bench/torch_kernels.py --out "$out/torch_kernels.json" > "$out/torch_kernels.txt" 2>&1 || status=1
+    "$py" bench/torch_unet_step.py --out "$out/torch_unet_step.json" > "$out/torch_unet_step.txt" 2>&1 || status=1
     break
   fi
 done

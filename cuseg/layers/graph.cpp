@@ -223,6 +223,18 @@ Layer& Graph::layer(const std::string& name) {
   throw_error("graph: no layer named '" + name + "'");
 }
 
+double Graph::flops(const std::map<std::string, Shape>& input_shapes) {
+  compile(input_shapes);
+  double total = 0;
+  for (int i : order_) {
+    Node& n = nodes_[size_t(i)];
+    std::vector<Shape> in;
+    for (const std::string& t : n.inputs) in.push_back(shapes_.at(t));
+    total += n.layer->flops(in);
+  }
+  return total;
+}
+
 std::string Graph::summary(const std::map<std::string, Shape>& input_shapes) {
   compile(input_shapes);
   std::string out = str_cat("layer                     kind              output                 params       GFLOP   act MiB\n");

@@ -47,6 +47,8 @@ class Graph {
   void to(DType dtype);
   Device device() const { return device_; }
 
+  // Multiply-adds × 2 of one forward at these input shapes.
+  double flops(const std::map<std::string, Shape>& input_shapes);
   // One line per layer: name, kind, output shape, parameters, GFLOPs, activation memory; totals.
   std::string summary(const std::map<std::string, Shape>& input_shapes);
   Layer& layer(const std::string& name);
