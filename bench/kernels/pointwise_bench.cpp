@@ -4,6 +4,11 @@
 #include "bench_util.h"
 #include "cuseg/kernels/activation.h"
 #include "cuseg/kernels/batch_norm.h"
+#include "cuseg/kernels/concat.h"
+#include "cuseg/kernels/dice.h"
+#include "cuseg/kernels/elementwise_loss.h"
+#include "cuseg/kernels/reduce.h"
+#include "cuseg/kernels/softmax.h"
 #include "cuseg/kernels/dropout.h"
 #include "cuseg/kernels/elementwise.h"
 #include "cuseg/kernels/upsample.h"
@@ -63,6 +68,50 @@ void register_benchmarks() {
     add_bench("dropout_backward", 2 * bytes + bytes / 4,
               [](Tensor& x, Tensor& y, Tensor&, Tensor& m) { dropout_backward(x, m, y, {0.5, 1, 0}); });
     add_bench("device_copy", 2 * bytes, [](Tensor& x, Tensor& y, Tensor&, Tensor&) { y.copy_from(x); });
+    add_bench("scale", 2 * bytes, [](Tensor& x, Tensor& y, Tensor&, Tensor&) { scale(x, 0.5, y); });
+    add_bench("reduce_sum", bytes, [](Tensor& x, Tensor&, Tensor&, Tensor&) {
+      Tensor out = Tensor::empty(Shape{1}, DType::f32, x.device());
+      reduce_sum(x, out);
+    });
+    add_bench("mse_loss_forward", 2 * bytes, [](Tensor& x, Tensor& y, Tensor&, Tensor&) {
+      Tensor out = Tensor::empty(Shape{1}, DType::f32, x.device());
+      elementwise_loss_forward(x, y, Tensor(), out, {ElementwiseLossKind::Mse});
+    });
+    add_bench("bce_loss_backward", 3 * bytes, [](Tensor& x, Tensor& y, Tensor& z, Tensor&) {
+      elementwise_loss_backward(x, y, Tensor(), z, 1.0, {ElementwiseLossKind::Bce});
+    });
+    // The decoder's concat of two 16-channel halves into 32 channels, and its backward split.
+    auto* cat = benchmark::RegisterBenchmark(("concat_channels" + shape).c_str(), [=](benchmark::State& state) {
+      const Shape half{s[0], s[1], s[2], 16};
+      std::vector<Tensor> parts = {random(half, impl.device), random(half, impl.device, 2)};
+      Tensor out = random(s, impl.device, 3);
+      run(state, impl, [&] { concat_channels(parts, out); });
+      set_bytes(state, 2 * bytes);
+    });
+    auto* split = benchmark::RegisterBenchmark(("split_channels" + shape).c_str(), [=](benchmark::State& state) {
+      const Shape half{s[0], s[1], s[2], 16};
+      std::vector<Tensor> parts = {random(half, impl.device), random(half, impl.device, 2)};
+      Tensor in = random(s, impl.device, 3);
+      run(state, impl, [&] { split_channels(in, parts); });
+      set_bytes(state, 2 * bytes);
+    });
+    // Losses over 4-class logits of the same pixel count.
+    const Shape logits{s[0], s[1], s[2], 4};
+    const double logit_bytes = 4.0 * double(logits.numel());
+    auto* dice = benchmark::RegisterBenchmark(("dice_forward_backward" + shape).c_str(), [=](benchmark::State& state) {
+      Tensor x = random(logits, impl.device), dx = random(logits, impl.device, 2);
+      Tensor labels = Tensor::zeros(Shape{s[0], s[1], s[2]}, DType::u8, impl.device);
+      Tensor loss = Tensor::empty(Shape{1}, DType::f32, impl.device), stats = Tensor::empty(Shape{2, 4}, DType::f32, impl.device);
+      run(state, impl, [&] {
+        dice_forward(x, labels, loss, stats);
+        dice_backward(x, labels, stats, dx);
+      });
+      set_bytes(state, 3 * logit_bytes);
+    });
+    for (auto* b : {cat, split, dice}) {
+      b->Unit(benchmark::kMicrosecond);
+      if (impl.device.is_cuda()) b->UseManualTime();
+    }
     for (UpsampleMode mode : {UpsampleMode::Nearest, UpsampleMode::Bilinear}) {
       const std::string name = mode == UpsampleMode::Nearest ? "upsample_nearest" : "upsample_bilinear";
       const Shape small{s[0], 128, 128, 32};
