@@ -5,6 +5,9 @@
 #include "cuseg/core/tensor.h"
 #include "cuseg/kernels/conv2d.h"
 #include "cuseg/kernels/softmax.h"
+#include "cuseg/core/safetensors.h"
+#include "cuseg/layers/unet.h"
+#include "cuseg/losses/loss.h"
 #include "cuseg/optim/optimizer.h"
 
 int main() {
@@ -33,6 +36,35 @@ int main() {
     std::printf("consumer wrong optimizer step: %g\n", w1);
     return 1;
   }
+  // The README's U-Net training step, tiny: the loss must fall over a few steps on one batch.
+  const Device dev = Device::cpu();
+  auto net = build_unet(UNetConfig::unet_s(3, 4, 4));
+  std::vector<ParamRef> params;
+  for (Parameter* p : net->parameters()) params.push_back({p->name, p->value, p->grad, p->no_decay});
+  Optimizer adamw(OptimizerConfig::named("adamw"), params);
+  auto loss_fn = make_loss("ce+dice");
+  Tensor images = Tensor::empty(Shape{2, 16, 16, 3});
+  images.fill_uniform(1, -1, 1);
+  std::vector<uint8_t> lv(2 * 16 * 16);
+  for (size_t i = 0; i < lv.size(); ++i) lv[i] = uint8_t((i / 16) % 4);
+  Tensor labels = Tensor::from_vector(lv, Shape{2, 16, 16});
+  float first = 0, last = 0;
+  for (int step = 0; step < 8; ++step) {
+    net->zero_grad();
+    net->forward({{"image", images}});
+    Tensor loss = Tensor::empty(Shape{1}, DType::f32, dev);
+    Tensor dlogits = Tensor::empty(net->get("logits").shape(), DType::f32, dev);
+    loss_fn->compute(net->get("logits"), labels, loss, dlogits);
+    net->backward({{"logits", dlogits}});
+    adamw.step(1e-2);
+    last = loss.to_vector<float>()[0];
+    if (step == 0) first = last;
+  }
+  if (!(last < first)) {
+    std::printf("consumer: loss did not fall (%g -> %g)\n", first, last);
+    return 1;
+  }
+  save_safetensors("consumer_unet.safetensors", net->state());
   std::printf("consumer ok (cuseg %s, CUDA %d, %s)\n", CUSEG_VERSION, CUSEG_HAS_CUDA,
               cuda_status().c_str());
   return 0;
