@@ -57,6 +57,14 @@ def leaf(t):
     return t.clone().requires_grad_(True)
 
 
+def kept_pixels(case, get):
+    """The logits (a leaf, for gradients), their rows for the pixels not ignored, those labels."""
+    logits = leaf(get("logits"))
+    labels = get("labels").reshape(-1).long()
+    keep = labels != case["ignore_index"]
+    return logits, logits.reshape(-1, logits.shape[-1])[keep], labels[keep]
+
+
 def run_case(case, t, out):
     name, op = case["name"], case["op"]
     get = lambda k: t[f"{name}.{k}"]
@@ -125,23 +133,16 @@ def run_case(case, t, out):
         out.update({f"{name}.loss": loss.reshape(1), f"{name}.dx": x.grad})
     elif op == "focal":
         # Written out from the definition: Σ w[l]·(1 − p_l)^γ·(−log p_l) / Σ w[l] over kept pixels.
-        logits = leaf(get("logits"))
-        classes = logits.shape[-1]
-        lp = logits.reshape(-1, classes).log_softmax(1)
-        labels = get("labels").reshape(-1).long()
-        keep = labels != case["ignore_index"]
-        lp_t = lp[keep].gather(1, labels[keep].unsqueeze(1)).squeeze(1)
-        w = get("weights")[labels[keep]]
+        logits, rows, labels = kept_pixels(case, get)
+        lp_t = rows.log_softmax(1).gather(1, labels.unsqueeze(1)).squeeze(1)
+        w = get("weights")[labels]
         loss = (w * (1 - lp_t.exp()) ** case["gamma"] * -lp_t).sum() / w.sum()
         (0.75 * loss).backward()
         out.update({f"{name}.loss": loss.reshape(1), f"{name}.dlogits": logits.grad})
     elif op == "dice":
-        logits = leaf(get("logits"))
-        classes = logits.shape[-1]
-        p = logits.reshape(-1, classes).softmax(1)
-        labels = get("labels").reshape(-1).long()
-        keep = labels != case["ignore_index"]
-        p, t = p[keep], F.one_hot(labels[keep], classes).to(p.dtype)
+        logits, rows, labels = kept_pixels(case, get)
+        p = rows.softmax(1)
+        t = F.one_hot(labels, rows.shape[1]).to(p.dtype)
         inter, total = (p * t).sum(0), p.sum(0) + t.sum(0)
         loss = 1 - ((2 * inter + case["smooth"]) / (total + case["smooth"])).mean()
         (0.75 * loss).backward()

@@ -22,15 +22,6 @@ RowGeometry check_dice(const char* op, const Tensor& logits, const Tensor& label
   return g;
 }
 
-template <class F>
-void label_dispatch(DType dtype, F&& f) {
-  if (dtype == DType::u8) {
-    f(uint8_t{});
-  } else {
-    f(int32_t{});
-  }
-}
-
 }  // namespace
 
 void dice_forward(const Tensor& logits, const Tensor& labels, Tensor& loss, Tensor& stats, const DiceParams& p) {
@@ -41,7 +32,7 @@ void dice_forward(const Tensor& logits, const Tensor& labels, Tensor& loss, Tens
   if (detail::choose_impl(op, logits.device(), logits.dtype(), Backend::Auto) == Impl::Cpu) {
     detail::cpu_dispatch(logits.dtype(), [&](auto tag) {
       using T = decltype(tag);
-      label_dispatch(labels.dtype(), [&](auto label_tag) {
+      detail::label_dispatch(labels.dtype(), [&](auto label_tag) {
         using L = decltype(label_tag);
         invalid = cpu::dice_forward<T, L>(logits.data<T>(), labels.data<L>(), loss.data<T>(), stats.data<T>(), g,
                                           p.smooth, p.ignore_index);
@@ -64,7 +55,7 @@ void dice_backward(const Tensor& logits, const Tensor& labels, const Tensor& sta
   if (detail::choose_impl(op, logits.device(), logits.dtype(), Backend::Auto) == Impl::Cpu) {
     detail::cpu_dispatch(logits.dtype(), [&](auto tag) {
       using T = decltype(tag);
-      label_dispatch(labels.dtype(), [&](auto label_tag) {
+      detail::label_dispatch(labels.dtype(), [&](auto label_tag) {
         using L = decltype(label_tag);
         cpu::dice_backward<T, L>(logits.data<T>(), labels.data<L>(), stats.data<T>(), dlogits.data<T>(), loss_grad,
                                  g, p.smooth, p.ignore_index);

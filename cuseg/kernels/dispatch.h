@@ -47,6 +47,16 @@ void cpu_dispatch(DType dtype, F&& f) {
   }
 }
 
+// Calls f(uint8_t{}) or f(int32_t{}) for a labels tensor's dtype (checked by check_labels).
+template <class F>
+void label_dispatch(DType dtype, F&& f) {
+  if (dtype == DType::u8) {
+    f(uint8_t{});
+  } else {
+    f(int32_t{});
+  }
+}
+
 }  // namespace cuseg::detail
 
 // The CUDA and cuDNN branches of a dispatch compile only where the build has them; elsewhere

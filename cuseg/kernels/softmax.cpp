@@ -100,15 +100,6 @@ RowGeometry check_cross_entropy(const char* op, const Tensor& logits, const Tens
   return g;
 }
 
-template <class F>
-void label_dispatch(DType dtype, F&& f) {
-  if (dtype == DType::u8) {
-    f(uint8_t{});
-  } else {
-    f(int32_t{});
-  }
-}
-
 }  // namespace
 
 void softmax_forward(const Tensor& x, Tensor& y, Backend backend) {
@@ -136,7 +127,7 @@ void softmax_cross_entropy_forward(const Tensor& logits, const Tensor& labels,
     case Impl::Cpu:
       detail::cpu_dispatch(logits.dtype(), [&](auto tag) {
         using T = decltype(tag);
-        label_dispatch(labels.dtype(), [&](auto label_tag) {
+        detail::label_dispatch(labels.dtype(), [&](auto label_tag) {
           using L = decltype(label_tag);
           invalid = cpu::softmax_cross_entropy_forward<T, L>(
               logits.data<T>(), labels.data<L>(),
@@ -172,7 +163,7 @@ void softmax_cross_entropy_backward(const Tensor& logits, const Tensor& labels,
     case Impl::Cpu:
       detail::cpu_dispatch(logits.dtype(), [&](auto tag) {
         using T = decltype(tag);
-        label_dispatch(labels.dtype(), [&](auto label_tag) {
+        detail::label_dispatch(labels.dtype(), [&](auto label_tag) {
           using L = decltype(label_tag);
           cpu::softmax_cross_entropy_backward<T, L>(
               logits.data<T>(), labels.data<L>(),
