@@ -1,0 +1,30 @@
+// The built-in synthetic segmentation dataset: random textured shapes — circles, rectangles,
+// triangles — on a noisy background. Class 0 is the background, 1 circle, 2 rectangle,
+// 3 triangle. Each class has its own texture (a colour, a stripe orientation and frequency) and
+// every sample draws its shapes' sizes, positions, colours and noise from Philox with the
+// sample's index, so sample i of a seed is the same on every machine and in any order.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "cuseg/core/tensor.h"
+
+namespace cuseg {
+
+struct SyntheticConfig {
+  int height = 64, width = 64;
+  int channels = 3;          // 1: gray, 3: RGB
+  int max_shapes = 4;        // 1 to max_shapes shapes per image, later ones drawn on top
+  double noise = 0.15;       // background and texture noise amplitude
+  uint64_t seed = 0;
+};
+
+// Class names, background first: {"background", "circle", "rectangle", "triangle"}.
+const std::vector<std::string>& synthetic_class_names();
+
+// Samples [first, first + count): images [count, H, W, C] f32 in [0, 1], labels [count, H, W] u8.
+void synthetic_batch(const SyntheticConfig& config, int64_t first, int64_t count, Tensor& images, Tensor& labels);
+
+}  // namespace cuseg
