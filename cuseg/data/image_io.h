@@ -1,0 +1,40 @@
+// Reading and writing images through stb (Debian's libstb): PNG, JPEG, BMP in, PNG out.
+// Headers are read and checked before anything is decoded or allocated, so an absurd size in a
+// damaged or hostile file is refused, not attempted. Every error names the file and the problem.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "cuseg/core/tensor.h"
+
+namespace cuseg {
+
+struct ImageInfo {
+  int height = 0, width = 0;
+  int channels = 0;     // as stored: 1 gray, 2 gray + alpha, 3 RGB, 4 RGBA
+  bool sixteen_bit = false;
+};
+
+// Largest image accepted: 16384 on a side and 2^28 pixels.
+constexpr int kMaxImageSide = 16384;
+constexpr int64_t kMaxImagePixels = int64_t(1) << 28;
+
+ImageInfo read_image_info(const std::string& path);
+
+// [H, W, channels] f32 in [0, 1]. channels: 1 (gray; colour to luminance), 3 (RGB; gray repeated,
+// alpha dropped) or 4 (RGBA; alpha kept — RGB plus another modality). 8- and 16-bit files.
+Tensor read_image(const std::string& path, int channels);
+
+// A label mask [H, W] u8. Without a palette the file must hold one 8-bit channel of class
+// indices. With a palette (one RGB colour per class) an RGB(A) file is mapped colour → class;
+// a colour not in the palette is an error naming the pixel.
+using Palette = std::vector<std::array<uint8_t, 3>>;
+Tensor read_mask(const std::string& path, const Palette& palette = {});
+
+// [H, W, C] u8 (C = 1, 3 or 4) or [H, W] u8 to a PNG file.
+void write_png(const std::string& path, const Tensor& image);
+
+}  // namespace cuseg

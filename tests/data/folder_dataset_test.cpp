@@ -1,0 +1,155 @@
+// Image decoding and the folder dataset, on small files written here: formats and channel
+// conversions, then every kind of bad input the loader must name — missing, corrupt, truncated,
+// absurdly large, unpaired, mismatched, out-of-range — and skip_bad's counting.
+#include "cuseg/data/folder_dataset.h"
+
+#include <gtest/gtest.h>
+#include <stb_image_write.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "error_matchers.h"
+#include "test_util.h"
+
+namespace cuseg {
+namespace {
+
+namespace fs = std::filesystem;
+using test::expect_error;
+
+class DataFiles : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / str_cat("cuseg_data_", ::getpid(), "_",
+                                               ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+
+  // An RGB image whose pixel (y, x) is (10y, 20x, 7) and a mask with class (x + y) % classes.
+  void write_sample(const std::string& split, const std::string& name, int h, int w, int classes, int mask_h = -1) {
+    fs::create_directories(dir_ / split / "images");
+    fs::create_directories(dir_ / split / "masks");
+    std::vector<uint8_t> rgb(size_t(h * w * 3));
+    for (int y = 0; y < h; ++y)
+      for (int x = 0; x < w; ++x) {
+        rgb[size_t((y * w + x) * 3)] = uint8_t(10 * y);
+        rgb[size_t((y * w + x) * 3 + 1)] = uint8_t(20 * x);
+        rgb[size_t((y * w + x) * 3 + 2)] = 7;
+      }
+    write_png((dir_ / split / "images" / (name + ".png")).string(), Tensor::from_vector(rgb, Shape{h, w, 3}));
+    const int mh = mask_h < 0 ? h : mask_h;
+    std::vector<uint8_t> mask(size_t(mh * w));
+    for (int y = 0; y < mh; ++y)
+      for (int x = 0; x < w; ++x) mask[size_t(y * w + x)] = uint8_t((x + y) % classes);
+    write_png((dir_ / split / "masks" / (name + ".png")).string(), Tensor::from_vector(mask, Shape{mh, w}));
+  }
+
+  fs::path dir_;
+};
+
+TEST_F(DataFiles, ReadsFormatsAndConvertsChannels) {
+  const std::vector<uint8_t> rgba = {255, 0, 0, 128, 0, 255, 0, 255};  // 1×2 RGBA
+  write_png(path("a.png"), Tensor::from_vector(rgba, Shape{1, 2, 4}));
+  const std::vector<float> as_rgb = read_image(path("a.png"), 3).to_vector<float>();
+  EXPECT_EQ(as_rgb, (std::vector<float>{1, 0, 0, 0, 1, 0}));  // alpha dropped
+  EXPECT_FLOAT_EQ(read_image(path("a.png"), 4).to_vector<float>()[3], 128.f / 255);  // alpha kept
+  const std::vector<uint8_t> gray = {0, 51, 255};
+  write_png(path("g.png"), Tensor::from_vector(gray, Shape{1, 3}));
+  EXPECT_EQ(read_image(path("g.png"), 3).to_vector<float>()[3], 0.2f);  // gray repeated into RGB
+  const ImageInfo info = read_image_info(path("g.png"));
+  EXPECT_EQ(info.width, 3);
+  EXPECT_EQ(info.channels, 1);
+  std::vector<uint8_t> rgb(4 * 4 * 3, 200);
+  ASSERT_TRUE(stbi_write_bmp(path("b.bmp").c_str(), 4, 4, 3, rgb.data()));
+  ASSERT_TRUE(stbi_write_jpg(path("c.jpg").c_str(), 4, 4, 3, rgb.data(), 95));
+  EXPECT_NEAR(read_image(path("b.bmp"), 3).to_vector<float>()[0], 200.f / 255, 1e-6);
+  EXPECT_NEAR(read_image(path("c.jpg"), 3).to_vector<float>()[0], 200.f / 255, 0.03);
+}
+
+TEST_F(DataFiles, RefusesDamagedFilesNamingThem) {
+  expect_error([&] { read_image(path("missing.png"), 3); }, {"missing.png", "cannot open"});
+  { std::ofstream(path("junk.png")) << "definitely not an image"; }
+  expect_error([&] { read_image(path("junk.png"), 3); }, {"junk.png", "not a readable"});
+  std::vector<uint8_t> rgb(32 * 32 * 3, 90);
+  write_png(path("ok.png"), Tensor::from_vector(rgb, Shape{32, 32, 3}));
+  std::string bytes;
+  {
+    std::ifstream in(path("ok.png"), std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  { std::ofstream(path("cut.png"), std::ios::binary) << bytes.substr(0, bytes.size() / 2); }
+  expect_error([&] { read_image(path("cut.png"), 3); }, {"cut.png", "corrupt or truncated"});
+  // A PNG header claiming 100000×100000 pixels: refused from the header, nothing decoded.
+  std::string huge = bytes.substr(0, 33);
+  const unsigned char side[4] = {0x00, 0x01, 0x86, 0xA0};  // 100000, big-endian
+  huge.replace(16, 4, reinterpret_cast<const char*>(side), 4);
+  huge.replace(20, 4, reinterpret_cast<const char*>(side), 4);
+  { std::ofstream(path("huge.png"), std::ios::binary) << huge; }
+  expect_error([&] { read_image(path("huge.png"), 3); }, {"huge.png", "100000x100000"});
+  expect_error([&] { read_mask(path("ok.png")); }, {"ok.png", "one channel of class indices"});
+}
+
+TEST_F(DataFiles, LoadsAFolderDatasetAndInfersClasses) {
+  write_sample("train", "b", 6, 5, 3);
+  write_sample("train", "a", 4, 4, 3);
+  FolderDataset ds({dir_.string(), "train", 3, 0, 255, false});
+  EXPECT_EQ(ds.size(), 2u);
+  EXPECT_EQ(ds.classes(), 3);  // largest label 2
+  const Sample s = *ds.load(0);
+  EXPECT_EQ(s.name, "a");  // sorted by name
+  EXPECT_EQ(s.image.shape(), (Shape{4, 4, 3}));
+  EXPECT_FLOAT_EQ(s.image.to_vector<float>()[(1 * 4 + 2) * 3 + 1], 40.f / 255);
+  EXPECT_EQ(s.labels.to_vector<uint8_t>()[1 * 4 + 2], 0);  // (1 + 2) % 3
+
+  { std::ofstream(dir_ / "classes.txt") << "background\ncat\ndog\nbird\n"; }
+  FolderDataset named({dir_.string(), "train", 3, 0, 255, false});
+  EXPECT_EQ(named.classes(), 4);
+  EXPECT_EQ(named.class_names()[3], "bird");
+}
+
+TEST_F(DataFiles, MapsPaletteMasks) {
+  fs::create_directories(dir_ / "val" / "images");
+  fs::create_directories(dir_ / "val" / "masks");
+  write_png((dir_ / "val" / "images" / "x.png").string(), Tensor::zeros(Shape{1, 2, 3}, DType::u8));
+  write_png((dir_ / "val" / "masks" / "x.png").string(),
+            Tensor::from_vector(std::vector<uint8_t>{0, 0, 0, 200, 10, 10}, Shape{1, 2, 3}));
+  { std::ofstream(dir_ / "palette.txt") << "0 0 0\n200 10 10\n"; }
+  FolderDataset ds({dir_.string(), "val", 3, 0, 255, false});
+  EXPECT_EQ(ds.classes(), 2);
+  EXPECT_EQ(ds.load(0)->labels.to_vector<uint8_t>(), (std::vector<uint8_t>{0, 1}));
+  { std::ofstream(dir_ / "palette.txt") << "0 0 0\n1 2\n"; }
+  expect_error([&] { FolderDataset({dir_.string(), "val", 3, 0, 255, false}); }, {"palette.txt", "line 2"});
+}
+
+TEST_F(DataFiles, RefusesBadSamplesOrSkipsAndCountsThem) {
+  write_sample("train", "good", 4, 4, 3);
+  write_sample("train", "short", 4, 4, 3, /*mask_h=*/3);
+  fs::create_directories(dir_ / "train" / "images");
+  write_png((dir_ / "train" / "images" / "alone.png").string(), Tensor::zeros(Shape{4, 4, 3}, DType::u8));
+  expect_error([&] { FolderDataset({dir_.string(), "train", 3, 3, 255, false}); }, {"alone.png", "no mask"});
+
+  FolderDataset lenient({dir_.string(), "train", 3, 3, 255, true});
+  EXPECT_EQ(lenient.size(), 2u);
+  EXPECT_EQ(lenient.bad_samples(), 1);
+  EXPECT_TRUE(lenient.load(0).has_value());  // "good"
+  EXPECT_FALSE(lenient.load(1).has_value());  // "short": mask 4x3 vs image 4x4
+  EXPECT_EQ(lenient.bad_samples(), 2);
+  EXPECT_NE(lenient.last_problem().find("short.png"), std::string::npos) << lenient.last_problem();
+
+  fs::remove(dir_ / "train" / "images" / "alone.png");
+  FolderDataset strict({dir_.string(), "train", 3, 2, 255, false});  // labels reach 2: not below 2 classes
+  expect_error([&] { strict.load(0); }, {"good.png", "label 2", "not below the 2 classes"});
+  expect_error([&] { strict.load(1); }, {"short.png", "mask is 4x3"});
+  fs::create_directories(dir_ / "val" / "images");
+  expect_error([&] { FolderDataset({dir_.string(), "val", 3, 0, 255, false}); }, {"val", "no usable image"});
+  expect_error([&] { FolderDataset({(dir_ / "nowhere").string(), "train", 3, 0, 255, false}); }, {"no such folder"});
+}
+
+}  // namespace
+}  // namespace cuseg
