@@ -3,6 +3,7 @@
 // first gather a block's counts in shared memory, cutting global atomics to one per cell per block.
 #include "cuseg/core/cuda/runtime.h"
 #include "cuseg/kernels/cuda/confusion.h"
+#include "cuseg/kernels/cuda/labels.cuh"
 
 namespace cuseg::cuda {
 
@@ -10,10 +11,6 @@ namespace {
 
 constexpr int kThreads = 256;
 constexpr int kSharedClasses = 32;  // K² ≤ 1024 cells in shared memory
-
-__device__ __forceinline__ int label_of(const void* labels, bool u8, int64_t i) {
-  return u8 ? int(static_cast<const uint8_t*>(labels)[i]) : static_cast<const int32_t*>(labels)[i];
-}
 
 __device__ __forceinline__ int argmax_of(const float* row, int k) {
   int best = 0;
@@ -31,7 +28,7 @@ __global__ void confusion_kernel(const float* __restrict__ logits, const void* l
     for (int i = threadIdx.x; i < k * k; i += blockDim.x) local[i] = 0;
   __syncthreads();
   for (int64_t r = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; r < g.rows; r += int64_t(gridDim.x) * blockDim.x) {
-    const int label = label_of(labels, u8, r);
+    const int label = label_at(labels, u8, r);
     if (label == ignore) continue;
     if (label < 0 || label >= k) {
       atomicAdd(invalid, 1ull);

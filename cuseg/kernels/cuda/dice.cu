@@ -3,16 +3,13 @@
 // segmentation are small: a plain loop over the row).
 #include "cuseg/kernels/cuda/column_reduce.cuh"
 #include "cuseg/kernels/cuda/dice.h"
+#include "cuseg/kernels/cuda/labels.cuh"
 #include "cuseg/kernels/cuda/flat_reduce.cuh"
 #include "cuseg/kernels/cuda/map.cuh"
 
 namespace cuseg::cuda {
 
 namespace {
-
-__device__ __forceinline__ int label_of(const void* labels, bool u8, int64_t i) {
-  return u8 ? int(static_cast<const uint8_t*>(labels)[i]) : static_cast<const int32_t*>(labels)[i];
-}
 
 struct RowLogSumExp {
   const float* x;
@@ -35,7 +32,7 @@ struct ClassSums {
   bool u8;
   int k, ignore;
   __device__ Sums<2> operator()(int64_t r, int c) const {
-    const int label = label_of(labels, u8, r);
+    const int label = label_at(labels, u8, r);
     if (label == ignore || label < 0 || label >= k) return {{0.f, 0.f}};
     const float p = expf(__ldg(x + r * k + c) - lse[r]);
     const float t = label == c ? 1.f : 0.f;
@@ -63,7 +60,7 @@ struct InvalidLabel {
   bool u8;
   int k, ignore;
   __device__ double operator()(int64_t i) const {
-    const int label = label_of(labels, u8, i);
+    const int label = label_at(labels, u8, i);
     return label != ignore && (label < 0 || label >= k) ? 1.0 : 0.0;
   }
 };
@@ -84,7 +81,7 @@ struct DiceGradient {
   __device__ void operator()(int64_t r) const {
     const float* row = x + r * k;
     float* d = dx + r * k;
-    const int label = label_of(labels, u8, r);
+    const int label = label_at(labels, u8, r);
     if (label == ignore || label < 0 || label >= k) {
       for (int c = 0; c < k; ++c) d[c] = 0.f;
       return;

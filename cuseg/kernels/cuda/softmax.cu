@@ -7,6 +7,7 @@
 
 #include "cuseg/core/cuda/runtime.h"
 #include "cuseg/kernels/cuda/softmax.h"
+#include "cuseg/kernels/cuda/labels.cuh"
 #include "cuseg/kernels/softmax_ce_math.h"
 
 namespace cuseg::cuda {
@@ -109,10 +110,6 @@ __global__ void softmax_backward_kernel(const float* __restrict__ y, const float
       dx[o + c] = log ? dyv - expf(yv) * total : yv * (dyv - total);
     }
   });
-}
-
-__device__ __forceinline__ int label_at(const void* labels, bool u8, int64_t i) {
-  return u8 ? int(static_cast<const uint8_t*>(labels)[i]) : static_cast<const int32_t*>(labels)[i];
 }
 
 struct CePartial {
