@@ -11,10 +11,6 @@
 
 namespace cuseg {
 
-namespace {
-constexpr int kMaxGroups = 8;  // the GPU kernel carries every group's settings in its arguments
-}
-
 OptimizerConfig OptimizerConfig::named(const std::string& name) {
   OptimizerConfig c;
   if (name == "sgd") return c;
@@ -133,8 +129,8 @@ Optimizer::Optimizer(const OptimizerConfig& config, std::vector<ParamRef> params
     slot.param = std::move(p);
     slots_.push_back(std::move(slot));
   }
-  CUSEG_CHECK(groups_.size() <= size_t(kMaxGroups), "optimizer: ", groups_.size(), " parameter groups, at most ",
-              kMaxGroups);
+  CUSEG_CHECK(groups_.size() <= size_t(kMaxParamGroups), "optimizer: ", groups_.size(), " parameter groups, at most ",
+              kMaxParamGroups);
 
   gpu_ = std::make_unique<GpuState>();
   if (first.device().is_cuda()) {

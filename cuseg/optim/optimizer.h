@@ -28,6 +28,10 @@
 
 namespace cuseg {
 
+// At most this many parameter groups: the GPU kernel carries every group's settings in its
+// arguments.
+constexpr int kMaxParamGroups = 8;
+
 struct ParamRef {
   std::string name;  // stable, e.g. "enc0.conv1.weight"
   Tensor value;

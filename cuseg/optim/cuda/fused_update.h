@@ -9,8 +9,6 @@
 
 namespace cuseg::cuda {
 
-constexpr int kMaxParamGroups = 8;
-
 class FusedUpdate {
  public:
   FusedUpdate(const std::vector<Optimizer::Slot>& slots, int device);
