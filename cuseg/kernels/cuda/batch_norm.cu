@@ -4,12 +4,11 @@
 // and dx in a second elementwise pass.
 #include "cuseg/kernels/cuda/batch_norm.h"
 #include "cuseg/kernels/cuda/column_reduce.cuh"
+#include "cuseg/kernels/cuda/map.cuh"
 
 namespace cuseg::cuda {
 
 namespace {
-
-constexpr int kThreads = 256;
 
 struct XValue {
   const float* x;
@@ -48,16 +47,22 @@ struct VarianceFinish {
 };
 
 // y = (x − mean)·invstd·γ + β, with invstd given, or computed from a variance when var != null.
-__global__ void normalize_kernel(const float* __restrict__ x, const float* __restrict__ mean,
-                                 const float* __restrict__ invstd, const float* __restrict__ var, float eps,
-                                 const float* __restrict__ gamma, const float* __restrict__ beta, float* __restrict__ y,
-                                 int64_t n, int channels) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
+struct Normalize {
+  const float* x;
+  const float* mean;
+  const float* invstd;
+  const float* var;
+  float eps;
+  const float* gamma;
+  const float* beta;
+  float* y;
+  int channels;
+  __device__ void operator()(int64_t i) const {
     const int c = int(i % channels);
     const float s = var ? 1.f / sqrtf(var[c] + eps) : invstd[c];
     y[i] = (__ldg(x + i) - mean[c]) * s * gamma[c] + beta[c];
   }
-}
+};
 
 struct GradSums {
   const float* x;
@@ -85,22 +90,22 @@ struct GradFinish {
   }
 };
 
-__global__ void input_grad_kernel(const float* __restrict__ x, const float* __restrict__ dy,
-                                  const float* __restrict__ gamma, const float* __restrict__ mean,
-                                  const float* __restrict__ invstd, const float* __restrict__ sums,
-                                  float* __restrict__ dx, int64_t n, int channels, float inv_rows) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
+struct InputGradient {
+  const float* x;
+  const float* dy;
+  const float* gamma;
+  const float* mean;
+  const float* invstd;
+  const float* sums;
+  float* dx;
+  int channels;
+  float inv_rows;
+  __device__ void operator()(int64_t i) const {
     const int c = int(i % channels);
     const float xhat = (__ldg(x + i) - mean[c]) * invstd[c];
     dx[i] = gamma[c] * invstd[c] * (__ldg(dy + i) - sums[c] * inv_rows - xhat * sums[channels + c] * inv_rows);
   }
-}
-
-unsigned blocks_for(int64_t n, int device) {
-  int sms = 0;
-  CUSEG_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
-  return std::min<unsigned>(grid_1d(n, kThreads), unsigned(sms) * 32);
-}
+};
 
 }  // namespace
 
@@ -111,19 +116,14 @@ void batch_norm_forward_training(const float* x, const float* gamma, const float
   column_reduce<1>(rows, channels, SquaredDeviation{x, save_mean, channels},
                    VarianceFinish{save_invstd, running_mean, running_var, save_mean, double(rows), eps, momentum},
                    device);
-  const int64_t n = rows * channels;
-  normalize_kernel<<<blocks_for(n, device), kThreads, 0, stream(device)>>>(x, save_mean, save_invstd, nullptr, 0.f,
-                                                                          gamma, beta, y, n, channels);
-  CUSEG_CUDA_CHECK_LAUNCH();
+  launch_map(rows * channels, device, Normalize{x, save_mean, save_invstd, nullptr, 0.f, gamma, beta, y, channels});
 }
 
 void batch_norm_forward_inference(const float* x, const float* gamma, const float* beta, const float* running_mean,
                                   const float* running_var, float* y, int64_t rows, int channels, double eps,
                                   int device) {
-  const int64_t n = rows * channels;
-  normalize_kernel<<<blocks_for(n, device), kThreads, 0, stream(device)>>>(x, running_mean, nullptr, running_var,
-                                                                          float(eps), gamma, beta, y, n, channels);
-  CUSEG_CUDA_CHECK_LAUNCH();
+  launch_map(rows * channels, device,
+             Normalize{x, running_mean, nullptr, running_var, float(eps), gamma, beta, y, channels});
 }
 
 void batch_norm_backward(const float* x, const float* dy, const float* gamma, const float* save_mean,
@@ -134,10 +134,8 @@ void batch_norm_backward(const float* x, const float* dy, const float* gamma, co
   CUSEG_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&sums), sizeof(float) * 2 * size_t(channels), s));
   column_reduce<2>(rows, channels, GradSums{x, dy, save_mean, save_invstd, channels},
                    GradFinish{dgamma, dbeta, sums, channels}, device);
-  const int64_t n = rows * channels;
-  input_grad_kernel<<<blocks_for(n, device), kThreads, 0, s>>>(x, dy, gamma, save_mean, save_invstd, sums, dx, n,
-                                                               channels, float(1.0 / double(rows)));
-  CUSEG_CUDA_CHECK_LAUNCH();
+  launch_map(rows * channels, device,
+             InputGradient{x, dy, gamma, save_mean, save_invstd, sums, dx, channels, float(1.0 / double(rows))});
   CUSEG_CUDA_CHECK(cudaFreeAsync(sums, s));
 }
 

@@ -1,17 +1,19 @@
 #include "cuseg/kernels/cuda/conv2d.h"
 #include "cuseg/kernels/cuda/column_reduce.cuh"
 #include "cuseg/kernels/cuda/conv_problems.h"
+#include "cuseg/kernels/cuda/map.cuh"
 #include "cuseg/kernels/cuda/implicit_gemm.cuh"
 
 namespace cuseg::cuda {
 
 namespace {
 
-__global__ void bias_forward_kernel(float* y, const float* b, int64_t n, int channels) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
-       i += int64_t(gridDim.x) * blockDim.x)
-    y[i] += __ldg(b + i % channels);
-}
+struct AddBias {
+  float* y;
+  const float* b;
+  int channels;
+  __device__ void operator()(int64_t i) const { y[i] += __ldg(b + i % channels); }
+};
 
 struct BiasGradValue {
   const float* dy;
@@ -44,10 +46,7 @@ void conv2d_backward_filter(const float* x, const float* dy, float* dw, const Co
 }
 
 void conv2d_bias_forward(float* y, const float* b, int64_t rows, int channels, int device) {
-  const int64_t n = rows * channels;
-  bias_forward_kernel<<<std::min<unsigned>(grid_1d(n, 256), 65535u), 256, 0, stream(device)>>>(
-      y, b, n, channels);
-  CUSEG_CUDA_CHECK_LAUNCH();
+  launch_map(rows * channels, device, AddBias{y, b, channels});
 }
 
 void conv2d_bias_backward(const float* dy, float* db, int64_t rows, int channels, int device) {
