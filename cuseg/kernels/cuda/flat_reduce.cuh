@@ -14,19 +14,25 @@ namespace cuseg::cuda {
 
 constexpr int kFlatThreads = 256, kFlatBlocks = 1024;
 
-template <class Value>
-__global__ void flat_partial_kernel(Value value, int64_t n, double* partials) {
-  double acc = 0;
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
-    acc += value(i);
+// Sums `value` over the kFlatThreads threads of a block in a fixed tree; thread 0 writes the
+// block's total to partials[blockIdx.x].
+__device__ __forceinline__ void store_block_sum(double value, double* partials) {
   __shared__ double block[kFlatThreads];
-  block[threadIdx.x] = acc;
+  block[threadIdx.x] = value;
   __syncthreads();
   for (int half = kFlatThreads / 2; half > 0; half /= 2) {
     if (threadIdx.x < half) block[threadIdx.x] += block[threadIdx.x + half];
     __syncthreads();
   }
   if (threadIdx.x == 0) partials[blockIdx.x] = block[0];
+}
+
+template <class Value>
+__global__ void flat_partial_kernel(Value value, int64_t n, double* partials) {
+  double acc = 0;
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
+    acc += value(i);
+  store_block_sum(acc, partials);
 }
 
 template <class Finish>

@@ -1,11 +1,12 @@
 #include "cuseg/core/cuda/runtime.h"
+#include "cuseg/kernels/cuda/flat_reduce.cuh"
 #include "cuseg/optim/cuda/fused_update.h"
 
 namespace cuseg::cuda {
 
 namespace {
 
-constexpr int kThreads = 256;
+constexpr int kThreads = kFlatThreads;  // the block sum of flat_reduce.cuh takes whole blocks
 // Elements per chunk: large enough that the per-chunk table lookup is noise, small enough that
 // a 1M-parameter model still spreads over every multiprocessor.
 constexpr int64_t kChunk = 8192;
@@ -84,25 +85,21 @@ __global__ void __launch_bounds__(kThreads) grad_sumsq_kernel(const Entry* table
     }
     sum += part;
   }
-  __shared__ double block[kThreads];
-  block[threadIdx.x] = sum;
-  __syncthreads();
-  for (int half = kThreads / 2; half > 0; half /= 2) {
-    if (threadIdx.x < half) block[threadIdx.x] += block[threadIdx.x + half];
-    __syncthreads();
-  }
-  if (threadIdx.x == 0) partials[blockIdx.x] = block[0];
+  store_block_sum(sum, partials);
 }
 
-__global__ void clip_scale_kernel(const double* partials, int count, float grad_scale, float max_norm, float* norm,
-                                  float* scale) {
-  double sum = 0;
-  for (int i = 0; i < count; ++i) sum += partials[i];
-  const double n = sqrt(sum) * double(grad_scale);
-  const double coef = double(max_norm) / (n + 1e-6);
-  *norm = float(n);
-  *scale = float(double(grad_scale) * (coef < 1.0 ? coef : 1.0));
-}
+// PyTorch's clip_grad_norm_: scale = grad_scale·min(1, max_norm / (norm + 1e-6)).
+struct ClipScale {
+  float grad_scale, max_norm;
+  float* norm;
+  float* scale;
+  __device__ void operator()(double total) const {
+    const double n = sqrt(total) * double(grad_scale);
+    const double coef = double(max_norm) / (n + 1e-6);
+    *norm = float(n);
+    *scale = float(double(grad_scale) * (coef < 1.0 ? coef : 1.0));
+  }
+};
 
 }  // namespace
 
@@ -142,7 +139,7 @@ void FusedUpdate::clip_scale(float grad_scale, float max_norm, float* norm, floa
   grad_sumsq_kernel<<<unsigned(blocks_), kThreads, 0, s>>>(static_cast<const Entry*>(table_), tensors_, chunks_,
                                                            partials);
   CUSEG_CUDA_CHECK_LAUNCH();
-  clip_scale_kernel<<<1, 1, 0, s>>>(partials, blocks_, grad_scale, max_norm, norm, scale);
+  flat_finish_kernel<<<1, 1, 0, s>>>(partials, blocks_, ClipScale{grad_scale, max_norm, norm, scale});
   CUSEG_CUDA_CHECK_LAUNCH();
 }
 
