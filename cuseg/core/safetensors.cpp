@@ -104,7 +104,9 @@ void save_safetensors(const std::string& path, const std::map<std::string, Tenso
   }
 }
 
-SafetensorsFile load_safetensors(const std::string& path) {
+namespace {
+
+SafetensorsFile read_safetensors(const std::string& path, bool with_tensors) {
   std::ifstream in(path, std::ios::binary);
   CUSEG_CHECK(in, path, ": cannot open: ", std::strerror(errno));
   in.seekg(0, std::ios::end);
@@ -183,6 +185,7 @@ SafetensorsFile load_safetensors(const std::string& path) {
     CUSEG_CHECK(entries[i].begin >= entries[i - 1].end, path, ": tensors '", entries[i - 1].name,
                 "' and '", entries[i].name, "' overlap");
 
+  if (!with_tensors) return file;
   for (const Entry& e : entries) {
     Tensor t = Tensor::empty(e.shape, e.dtype);
     in.seekg(std::streamoff(8 + header_len + e.begin));
@@ -191,6 +194,14 @@ SafetensorsFile load_safetensors(const std::string& path) {
     file.tensors.emplace(e.name, std::move(t));
   }
   return file;
+}
+
+}  // namespace
+
+SafetensorsFile load_safetensors(const std::string& path) { return read_safetensors(path, true); }
+
+std::map<std::string, std::string> load_safetensors_metadata(const std::string& path) {
+  return read_safetensors(path, false).metadata;
 }
 
 }  // namespace cuseg

@@ -61,7 +61,7 @@ FolderDataset::FolderDataset(const FolderDatasetConfig& config) : config_(config
     if (!fs::exists(mask)) {
       const std::string problem = str_cat(entry.path().string(), ": no mask (expected ", mask.string(), ")");
       CUSEG_CHECK(config.skip_bad, problem);
-      ++bad_;
+      ++bad_files_;
       last_problem_ = problem;
       continue;
     }
@@ -129,10 +129,21 @@ std::optional<Sample> FolderDataset::load(size_t i) {
   try {
     return load_checked(i);
   } catch (const Error& e) {
-    ++bad_;
+    std::lock_guard<std::mutex> lock(mutex_);
+    bad_.insert(i);
     last_problem_ = e.what();
     return std::nullopt;
   }
+}
+
+int64_t FolderDataset::bad_samples() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return bad_files_ + int64_t(bad_.size());
+}
+
+std::string FolderDataset::last_problem() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return last_problem_;
 }
 
 }  // namespace cuseg

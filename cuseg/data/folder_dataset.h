@@ -12,7 +12,9 @@
 // instead of stopping the run.
 #pragma once
 
+#include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -29,26 +31,22 @@ struct FolderDatasetConfig {
   bool skip_bad = false;
 };
 
-struct Sample {
-  std::string name;
-  Tensor image;   // [H, W, C] f32 in [0, 1]
-  Tensor labels;  // [H, W] u8
-};
-
-class FolderDataset {
+class FolderDataset : public SegmentationDataset {
  public:
   explicit FolderDataset(const FolderDatasetConfig& config);
 
-  size_t size() const { return names_.size(); }
-  int classes() const { return classes_; }
-  const std::vector<std::string>& class_names() const { return class_names_; }
-  const Palette& palette() const { return palette_; }
+  size_t size() const override { return names_.size(); }
+  int channels() const override { return config_.channels; }
+  int classes() const override { return classes_; }
+  const std::vector<std::string>& class_names() const override { return class_names_; }
+  const Palette& palette() const override { return palette_; }
+  const std::string& name(size_t i) const { return names_.at(i); }
 
   // Loads and validates sample i. A bad sample throws, or with skip_bad returns nothing and is
-  // counted (bad_samples(), and the last reason in last_problem()).
-  std::optional<Sample> load(size_t i);
-  int64_t bad_samples() const { return bad_; }
-  const std::string& last_problem() const { return last_problem_; }
+  // counted once however often it is asked for (bad_samples(), the last reason in last_problem()).
+  std::optional<Sample> load(size_t i) override;
+  int64_t bad_samples() const override;
+  std::string last_problem() const;
 
  private:
   Sample load_checked(size_t i) const;
@@ -58,7 +56,9 @@ class FolderDataset {
   std::vector<std::string> class_names_;
   Palette palette_;
   int classes_ = 0;
-  int64_t bad_ = 0;
+  mutable std::mutex mutex_;  // guards the three below: load() runs on loader threads
+  int64_t bad_files_ = 0;     // images without a mask, found when listing
+  std::set<size_t> bad_;      // samples found bad when loading
   std::string last_problem_;
 };
 

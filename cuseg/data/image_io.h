@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "cuseg/core/tensor.h"
+#include "cuseg/data/dataset.h"
 
 namespace cuseg {
 
@@ -31,7 +31,6 @@ Tensor read_image(const std::string& path, int channels);
 // A label mask [H, W] u8. Without a palette the file must hold one 8-bit channel of class
 // indices. With a palette (one RGB colour per class) an RGB(A) file is mapped colour → class;
 // a colour not in the palette is an error naming the pixel.
-using Palette = std::vector<std::array<uint8_t, 3>>;
 Tensor read_mask(const std::string& path, const Palette& palette = {});
 
 // [H, W, C] u8 (C = 1, 3 or 4) or [H, W] u8 to a PNG file.

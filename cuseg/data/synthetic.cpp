@@ -115,4 +115,23 @@ void synthetic_batch(const SyntheticConfig& c, int64_t first, int64_t count, Ten
   }
 }
 
+SyntheticDataset::SyntheticDataset(const SyntheticConfig& config, int64_t first, int64_t count)
+    : config_(config), first_(first), count_(count) {
+  CUSEG_CHECK(first >= 0 && count > 0, "synthetic dataset: samples [", first, ", ", first + count, ")");
+}
+
+const Palette& SyntheticDataset::palette() const {
+  static const Palette none;
+  return none;
+}
+
+std::optional<Sample> SyntheticDataset::load(size_t i) {
+  CUSEG_CHECK(int64_t(i) < count_, "synthetic dataset: sample ", i, " of ", count_);
+  Tensor images, labels;
+  synthetic_batch(config_, first_ + int64_t(i), 1, images, labels);
+  return Sample{str_cat("synthetic_", first_ + int64_t(i)),
+                images.view(Shape{config_.height, config_.width, config_.channels}),
+                labels.view(Shape{config_.height, config_.width})};
+}
+
 }  // namespace cuseg

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "cuseg/core/tensor.h"
+#include "cuseg/data/dataset.h"
 
 namespace cuseg {
 
@@ -26,5 +26,22 @@ const std::vector<std::string>& synthetic_class_names();
 
 // Samples [first, first + count): images [count, H, W, C] f32 in [0, 1], labels [count, H, W] u8.
 void synthetic_batch(const SyntheticConfig& config, int64_t first, int64_t count, Tensor& images, Tensor& labels);
+
+// Samples [first, first + count) of a seed as a dataset; a different seed or range makes the
+// validation split.
+class SyntheticDataset : public SegmentationDataset {
+ public:
+  SyntheticDataset(const SyntheticConfig& config, int64_t first, int64_t count);
+  size_t size() const override { return size_t(count_); }
+  int channels() const override { return config_.channels; }
+  int classes() const override { return int(synthetic_class_names().size()); }
+  const std::vector<std::string>& class_names() const override { return synthetic_class_names(); }
+  const Palette& palette() const override;
+  std::optional<Sample> load(size_t i) override;
+
+ private:
+  SyntheticConfig config_;
+  int64_t first_, count_;
+};
 
 }  // namespace cuseg

@@ -1,5 +1,6 @@
 #include "cuseg/layers/graph.h"
 
+#include <cmath>
 #include <cstdio>
 #include <set>
 
@@ -221,6 +222,24 @@ Layer& Graph::layer(const std::string& name) {
   for (Node& n : nodes_)
     if (n.layer->name() == name) return *n.layer;
   throw_error("graph: no layer named '" + name + "'");
+}
+
+std::vector<Layer*> Graph::layers() {
+  std::vector<Layer*> out;
+  for (Node& n : nodes_) out.push_back(n.layer.get());
+  return out;
+}
+
+std::string Graph::first_nonfinite_output() const {
+  for (int i : order_) {
+    const Node& n = nodes_[size_t(i)];
+    auto it = values_.find(n.output);
+    if (it == values_.end() || !it->second.defined()) continue;
+    const Tensor host = it->second.to(Device::cpu()).to(DType::f64);
+    for (double v : host.to_vector<double>())
+      if (!std::isfinite(v)) return n.layer->name();
+  }
+  return "";
 }
 
 double Graph::flops(const std::map<std::string, Shape>& input_shapes) {

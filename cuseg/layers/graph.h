@@ -52,6 +52,11 @@ class Graph {
   // One line per layer: name, kind, output shape, parameters, GFLOPs, activation memory; totals.
   std::string summary(const std::map<std::string, Shape>& input_shapes);
   Layer& layer(const std::string& name);
+  std::vector<Layer*> layers();  // in the order they were added
+
+  // After a training-mode forward: the first layer, in execution order, whose output holds a NaN
+  // or an infinity ("" if none) — where a diverging run went wrong.
+  std::string first_nonfinite_output() const;
 
  private:
   struct Node {

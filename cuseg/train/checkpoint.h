@@ -8,14 +8,33 @@
 #include <map>
 #include <string>
 
+#include "cuseg/data/statistics.h"
 #include "cuseg/layers/graph.h"
 #include "cuseg/layers/unet.h"
 #include "cuseg/optim/optimizer.h"
 
 namespace cuseg {
 
-// "unet-s in=3 classes=4 base=32 depth=4 bn=1 up=transposed": what makes two models compatible.
+// "unet in=3 classes=4 base=32 depth=4 bn=1 up=transposed dropout=0": what makes two models
+// compatible; parse_model_description reads it back.
 std::string describe_model(const UNetConfig& config);
+UNetConfig parse_model_description(const std::string& text);
+
+// What a tool needs to use a checkpoint's model: its configuration, the class names and colours,
+// the normalization its inputs had and the size it was trained at. Stored in the metadata under
+// "model", "classes", "palette", "normalization", "input" and "ignore_index".
+struct ModelInfo {
+  UNetConfig config;
+  std::vector<std::string> class_names;
+  Palette palette;  // may be empty
+  Normalization normalization;
+  int height = 0, width = 0;
+  int ignore_index = 255;
+  std::map<std::string, std::string> metadata;  // everything, as stored
+
+  std::map<std::string, std::string> to_metadata() const;
+  static ModelInfo from_metadata(const std::string& path, const std::map<std::string, std::string>& metadata);
+};
 
 // metadata may carry anything (class names, normalization, training state); "model" is set
 // from the configuration. optimizer may be null (a model-only checkpoint).
@@ -26,5 +45,9 @@ void save_checkpoint(const std::string& path, Graph& model, const UNetConfig& co
 // when the model description differs, or a tensor is missing, extra, or of another shape.
 std::map<std::string, std::string> load_checkpoint(const std::string& path, Graph& model, const UNetConfig& config,
                                                    Optimizer* optimizer);
+
+// The model of a checkpoint, built from its description, loaded and moved to `device`, in
+// evaluation mode; `info` receives the rest.
+std::unique_ptr<Graph> load_model(const std::string& path, Device device, ModelInfo* info = nullptr);
 
 }  // namespace cuseg

@@ -1,0 +1,71 @@
+// seg_train: trains a U-Net on a folder of images and masks, or on the built-in synthetic set
+// when no --data is given. Checkpoints, log.jsonl and config.json go to --out.
+//
+// SIGINT/SIGTERM finish the current step, write last.safetensors and exit 130/143 with the
+// command that resumes; a second signal ends the process at once.
+#include <csignal>
+#include <cstdio>
+#include <set>
+
+#include "apps/tool.h"
+#include "apps/train_options.h"
+
+namespace {
+
+extern "C" void on_stop_signal(int signal) {
+  cuseg::request_stop(signal);
+  std::signal(signal, SIG_DFL);  // a second one ends the process
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"seg_train: train a segmentation U-Net (unet-s) on a folder dataset or the built-in synthetic one",
+               "seg_train"};
+  cuseg::tool::TrainOptions options;
+  cuseg::tool::add_train_options(app, options);
+  bool resume = false;
+  int64_t stop_after = 0;
+  app.add_flag("--resume", resume,
+               "Continue the run in --out from last.safetensors (its stored configuration; --epochs, --patience, "
+               "--device, --workers may change)");
+  app.add_option("--stop-after-steps", stop_after, "Stop (as if interrupted) after this many optimizer steps");
+  return cuseg::tool::run(app, argc, argv, [&] {
+    using cuseg::tool::UsageError;
+    cuseg::TrainConfig config;
+    if (resume) {
+      static const std::set<std::string> allowed = {"--resume", "--out", "--epochs", "--patience", "--device",
+                                                    "--workers", "--stop-after-steps", "--no-progress"};
+      for (const CLI::Option* opt : app.get_options())
+        if (opt->count() > 0 && !allowed.count(opt->get_name()))
+          throw UsageError(opt->get_name() + " cannot change on --resume (the stored configuration is used)");
+      config = cuseg::Trainer::stored_config(options.config.out);
+      if (app.count("--epochs")) config.epochs = options.config.epochs;
+      if (app.count("--patience")) config.patience = options.config.patience;
+      if (app.count("--device")) config.device = options.config.device;
+      if (app.count("--workers")) config.workers = options.config.workers;
+      config.progress = !options.no_progress;
+      config.resume = true;
+    } else {
+      cuseg::tool::finish_train_options(options);
+      config = options.config;
+    }
+    config.stop_after_steps = stop_after;
+    std::signal(SIGINT, on_stop_signal);
+    std::signal(SIGTERM, on_stop_signal);
+    cuseg::Trainer trainer(config);
+    const cuseg::TrainResult result = trainer.run();
+    std::printf("%s\n", result.message.c_str());
+    switch (result.status) {
+      case cuseg::TrainStatus::Finished:
+      case cuseg::TrainStatus::EarlyStopped:
+        return cuseg::tool::kOk;
+      case cuseg::TrainStatus::Interrupted:
+        return cuseg::stop_signal() > 0 ? 128 + cuseg::stop_signal() : cuseg::tool::kOk;
+      case cuseg::TrainStatus::NonFinite:
+        std::fprintf(stderr, "seg_train: error: %s\n", result.message.c_str());
+        return cuseg::tool::kError;
+    }
+    return cuseg::tool::kError;
+  });
+}

@@ -1,0 +1,73 @@
+#include "apps/tool.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+
+#include "cuseg/core/error.h"
+
+namespace cuseg::tool {
+
+namespace fs = std::filesystem;
+
+int run(CLI::App& app, int argc, char** argv, const std::function<int()>& body) {
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help and --version are "parse errors" with exit code 0.
+    return app.exit(e) == 0 ? kOk : kUsage;
+  }
+  try {
+    return body();
+  } catch (const UsageError& e) {
+    std::fprintf(stderr, "%s: %s\nRun with --help for more information.\n", app.get_name().c_str(), e.what());
+    return kUsage;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s: error: %s\n", app.get_name().c_str(), e.what());
+    return kError;
+  }
+}
+
+std::vector<std::string> expand_images(const std::vector<std::string>& paths) {
+  auto is_image = [](const fs::path& p) {
+    std::string ext = p.extension().string();
+    std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+    return ext == ".png" || ext == ".jpg" || ext == ".jpeg" || ext == ".bmp";
+  };
+  std::vector<std::string> out;
+  for (const std::string& p : paths) {
+    if (fs::is_directory(p)) {
+      std::vector<std::string> found;
+      for (const auto& e : fs::directory_iterator(p))
+        if (e.is_regular_file() && is_image(e.path())) found.push_back(e.path().string());
+      CUSEG_CHECK(!found.empty(), p, ": no image (png, jpg, jpeg, bmp) in this folder");
+      std::sort(found.begin(), found.end());
+      out.insert(out.end(), found.begin(), found.end());
+    } else {
+      CUSEG_CHECK(fs::exists(p), p, ": no such file or folder");
+      out.push_back(p);
+    }
+  }
+  return out;
+}
+
+void parse_size(const std::string& text, int& height, int& width) {
+  const size_t x = text.find('x');
+  try {
+    size_t used = 0;
+    if (x == std::string::npos) {
+      height = width = std::stoi(text, &used);
+      if (used != text.size()) throw std::invalid_argument(text);
+    } else {
+      width = std::stoi(text.substr(0, x), &used);
+      if (used != x) throw std::invalid_argument(text);
+      height = std::stoi(text.substr(x + 1), &used);
+      if (used != text.size() - x - 1) throw std::invalid_argument(text);
+    }
+  } catch (const std::logic_error&) {
+    throw UsageError("--size '" + text + "': expected N or WxH");
+  }
+  if (height < 1 || width < 1) throw UsageError("--size '" + text + "': must be positive");
+}
+
+}  // namespace cuseg::tool

@@ -1,0 +1,29 @@
+// What every cuseg tool shares: argument parsing with CLI11 and one exit-code convention —
+// 0 success, 1 an error (one line on stderr naming the file or value and the problem),
+// 2 a usage error (with the hint to run --help) — and the expansion of image arguments.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace cuseg::tool {
+
+constexpr int kOk = 0, kError = 1, kUsage = 2;
+
+// Parses argv into `app`, then runs `body`; cuseg::Error and other exceptions become exit 1.
+int run(CLI::App& app, int argc, char** argv, const std::function<int()>& body);
+
+// Files as given and the images (png, jpg, jpeg, bmp) inside folders, folders sorted by name.
+std::vector<std::string> expand_images(const std::vector<std::string>& paths);
+
+// "256" or "320x240" (width x height) → height, width.
+void parse_size(const std::string& text, int& height, int& width);
+
+// Thrown by a tool's body for a usage error found after parsing (exit 2).
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+}  // namespace cuseg::tool

@@ -1,0 +1,72 @@
+#include "apps/train_options.h"
+
+#include "apps/tool.h"
+
+namespace cuseg::tool {
+
+void add_train_options(CLI::App& app, TrainOptions& o) {
+  TrainConfig& c = o.config;
+  app.add_option("--data", c.data, "Dataset folder: DIR/{train,val}/{images,masks}; none: the built-in synthetic set");
+  app.add_option("--model", o.model, "Network")->check(CLI::IsMember({"unet-s"}))->capture_default_str();
+  app.add_option("--base", c.base, "Width of the first level")->capture_default_str();
+  app.add_option("--depth", c.depth, "Levels")->capture_default_str();
+  app.add_option("--bn", c.batch_norm, "Batch normalization (1/0)")->capture_default_str();
+  app.add_option("--upsample", c.upsample, "transposed or bilinear")
+      ->check(CLI::IsMember({"transposed", "bilinear"}))
+      ->capture_default_str();
+  app.add_option("--dropout", c.dropout, "Dropout probability at the bottleneck")->capture_default_str();
+  app.add_option("--epochs", c.epochs, "Epochs")->capture_default_str();
+  app.add_option("--batch", c.batch, "Images per batch")->capture_default_str();
+  app.add_option("--accumulate", c.accumulate, "Batches per optimizer step (gradient accumulation)")->capture_default_str();
+  app.add_option("--size", o.size, "Training size: N or WxH (multiples of 2^(depth-1))")->capture_default_str();
+  app.add_option("--lr", c.lr, "Learning rate")->capture_default_str();
+  app.add_option("--schedule", c.schedule, "constant, step, cosine or poly")
+      ->check(CLI::IsMember({"constant", "step", "cosine", "poly"}))
+      ->capture_default_str();
+  app.add_option("--warmup", c.warmup, "Warm-up steps (cosine, poly)")->capture_default_str();
+  app.add_option("--optimizer", c.optimizer, "sgd, momentum, nesterov, adagrad, rmsprop, adam or adamw")
+      ->check(CLI::IsMember({"sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw"}))
+      ->capture_default_str();
+  app.add_option("--penalty", c.penalty, "none, l1, l1-prox, l2, elastic, elastic-prox or smooth-l1")
+      ->check(CLI::IsMember({"none", "l1", "l1-prox", "l2", "elastic", "elastic-prox", "smooth-l1"}))
+      ->capture_default_str();
+  app.add_option("--l1", c.l1, "L1 strength (also smooth-l1's)")->capture_default_str();
+  app.add_option("--l2", c.l2, "L2 strength (λ/2·‖w‖²)")->capture_default_str();
+  app.add_option("--beta", c.beta, "smooth-l1's β")->capture_default_str();
+  app.add_option("--weight-decay", c.weight_decay, "Decoupled weight decay (default: the optimizer's; adamw 0.01)");
+  app.add_option("--max-grad-norm", c.max_grad_norm, "Global gradient-norm clipping; 0 off")->capture_default_str();
+  app.add_option("--loss", c.loss, "ce, dice, ce+dice, focal, bce, or a weighted sum such as 0.5*ce+dice")
+      ->capture_default_str();
+  app.add_option("--class-weights", c.class_weights, "none, auto (median frequency) or w1,w2,...")->capture_default_str();
+  app.add_option("--label-smoothing", c.label_smoothing, "Cross-entropy label smoothing")->capture_default_str();
+  app.add_option("--focal-gamma", c.focal_gamma, "Focal loss γ")->capture_default_str();
+  app.add_option("--ignore-index", c.ignore_index, "Mask value that is not a class")->capture_default_str();
+  app.add_flag("--augment", c.augment, "Random crop, scale, flips, 90° rotations, brightness and contrast");
+  app.add_flag("--keep-alpha", o.keep_alpha, "Keep an image's alpha as a fourth input channel");
+  app.add_option("--channels", c.channels, "Input channels: 1 (gray) or 3 (RGB)")->check(CLI::IsMember({1, 3}))
+      ->capture_default_str();
+  app.add_flag("--skip-bad", c.skip_bad, "Skip and count bad samples instead of stopping");
+  app.add_flag("--skip-nonfinite", c.skip_nonfinite, "Skip steps whose loss is NaN or infinite instead of stopping");
+  app.add_option("--patience", c.patience, "Early stopping after this many epochs without a better val mIoU; 0 off")
+      ->capture_default_str();
+  app.add_option("--device", c.device, "auto, cpu, cuda or cuda:N")->capture_default_str();
+  app.add_option("--workers", c.workers, "Data loader threads")->capture_default_str();
+  app.add_option("--seed", c.seed, "Seed of initialization, data order, augmentation and dropout")->capture_default_str();
+  app.add_option("--synthetic-train", c.synthetic_train, "Built-in dataset: training images")->capture_default_str();
+  app.add_option("--synthetic-val", c.synthetic_val, "Built-in dataset: validation images")->capture_default_str();
+  app.add_option("--out", c.out, "Output folder (checkpoints, log.jsonl, config.json)")->capture_default_str();
+  app.add_flag("--no-progress", o.no_progress, "No progress bar, even on a terminal");
+}
+
+void finish_train_options(TrainOptions& o) {
+  parse_size(o.size, o.config.height, o.config.width);
+  if (o.keep_alpha) o.config.channels = 4;
+  o.config.progress = !o.no_progress;
+  try {
+    o.config.validate();
+  } catch (const Error& e) {
+    throw UsageError(e.what());
+  }
+}
+
+}  // namespace cuseg::tool

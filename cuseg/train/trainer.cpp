@@ -1,0 +1,555 @@
+#include "cuseg/train/trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "cuseg/core/safetensors.h"
+#include "cuseg/data/folder_dataset.h"
+#include "cuseg/data/loader.h"
+#include "cuseg/data/synthetic.h"
+#include "cuseg/layers/layers.h"
+#include "cuseg/losses/loss.h"
+#include "cuseg/optim/optimizer.h"
+#include "cuseg/train/checkpoint.h"
+#include "cuseg/train/progress.h"
+
+namespace cuseg {
+
+using json = nlohmann::json;
+namespace fs = std::filesystem;
+
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(AugmentConfig, flips, rotations, scale_min, scale_max, brightness,
+                                                contrast)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TrainConfig, data, synthetic_train, synthetic_val, channels, height,
+                                                width, augment, augmentation, skip_bad, ignore_index, folds, fold,
+                                                workers, base, depth, batch_norm, upsample, dropout, epochs, batch,
+                                                accumulate, optimizer, lr, schedule, warmup, penalty, l1, l2, beta,
+                                                weight_decay, max_grad_norm, loss, class_weights, label_smoothing,
+                                                focal_gamma, patience, skip_nonfinite, seed, device, out)
+
+namespace {
+
+std::atomic<int> g_stop_signal{0};
+
+// Keeps the synthetic validation samples apart from the training ones (same seed, other indices).
+constexpr int64_t kSyntheticValFirst = 1'000'000'000;
+
+double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+Device resolve_device(const std::string& text) {
+  if (text == "auto") return cuda_available() ? Device::cuda(0) : Device::cpu();
+  Device d = Device::parse(text);
+  if (d.is_cuda())
+    CUSEG_CHECK(d.index < cuda_device_count(), "device ", text, ": not available (", cuda_status(), ")");
+  return d;
+}
+
+std::vector<double> parse_weights(const std::string& text, int classes) {
+  std::vector<double> w;
+  std::stringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    size_t used = 0;
+    double v = 0;
+    try {
+      v = std::stod(item, &used);
+    } catch (const std::logic_error&) {
+      used = 0;
+    }
+    CUSEG_CHECK(used == item.size() && used > 0 && v >= 0 && std::isfinite(v), "class weights: '", item,
+                "' is not a non-negative number");
+    w.push_back(v);
+  }
+  CUSEG_CHECK(int(w.size()) == classes, "class weights: ", w.size(), " given for ", classes, " classes");
+  return w;
+}
+
+}  // namespace
+
+void request_stop(int signal) { g_stop_signal.store(signal == 0 ? -1 : signal); }
+int stop_signal() { return g_stop_signal.load(); }
+void clear_stop_request() { g_stop_signal.store(0); }
+
+const char* to_string(TrainStatus status) {
+  switch (status) {
+    case TrainStatus::Finished: return "finished";
+    case TrainStatus::EarlyStopped: return "early-stopped";
+    case TrainStatus::Interrupted: return "interrupted";
+    case TrainStatus::NonFinite: return "non-finite";
+  }
+  return "?";
+}
+
+void TrainConfig::validate() const {
+  auto positive = [](int64_t v, const char* what) { CUSEG_CHECK(v >= 1, what, " must be at least 1, not ", v); };
+  positive(epochs, "--epochs");
+  positive(batch, "--batch");
+  positive(accumulate, "--accumulate");
+  positive(height, "--size (height)");
+  positive(width, "--size (width)");
+  positive(workers, "--workers");
+  CUSEG_CHECK(channels == 1 || channels == 3 || channels == 4, "channels must be 1, 3 or 4, not ", channels);
+  CUSEG_CHECK(lr > 0 && std::isfinite(lr), "--lr must be positive, not ", lr);
+  CUSEG_CHECK(upsample == "transposed" || upsample == "bilinear", "--upsample must be transposed or bilinear, not '",
+              upsample, "'");
+  CUSEG_CHECK(folds == 0 || (folds >= 2 && fold >= 0 && fold < folds), "--folds ", folds, " --fold ", fold,
+              ": need folds ≥ 2 and 0 ≤ fold < folds");
+  CUSEG_CHECK(patience >= 0, "--patience must not be negative");
+  CUSEG_CHECK(ignore_index >= 0 && ignore_index <= 255, "--ignore-index must be in [0, 255]");
+  CUSEG_CHECK(data.empty() || fs::is_directory(data), "--data ", data, ": no such folder");
+  CUSEG_CHECK(!data.empty() || channels != 4, "the built-in dataset has 1 or 3 channels, not 4");
+  CUSEG_CHECK(synthetic_train >= 1 && synthetic_val >= 1, "synthetic split sizes must be positive");
+  Penalty::parse(penalty, l1, l2, beta).validate();
+  OptimizerConfig::named(optimizer);
+}
+
+std::string TrainConfig::to_json() const { return json(*this).dump(2); }
+
+TrainConfig TrainConfig::from_json(const std::string& text) {
+  try {
+    return json::parse(text).get<TrainConfig>();
+  } catch (const json::exception& e) {
+    throw_error(str_cat("training configuration: ", e.what()));
+  }
+}
+
+// ---- the trainer's state ---------------------------------------------------------------------
+
+struct Trainer::State {
+  TrainConfig config;
+  Device device;
+  std::unique_ptr<SegmentationDataset> train_base, val_base;
+  std::unique_ptr<SubsetDataset> train_fold, val_fold;
+  SegmentationDataset* train = nullptr;
+  SegmentationDataset* val = nullptr;
+  ModelInfo info;
+  std::vector<double> class_weights;  // empty: none
+  std::unique_ptr<Graph> model;
+  std::unique_ptr<Optimizer> optimizer;
+  std::unique_ptr<Loss> loss;
+  LrSchedule schedule;
+  std::unique_ptr<BatchLoader> train_loader;
+  int64_t steps_per_epoch = 0;
+
+  // Training state, saved in every checkpoint.
+  int64_t epoch = 0, batch = 0;  // the next batch to train on
+  double best_miou = -1;
+  int64_t best_epoch = -1, epochs_without_gain = 0, skipped_steps = 0;
+  double epoch_loss_sum = 0;
+  int64_t epoch_loss_batches = 0;
+
+  std::string path(const char* file) const { return (fs::path(config.out) / file).string(); }
+  void open_data();
+  void build(const std::string& resume_from);
+  json train_state() const;
+  void restore_train_state(const json& state);
+  void save(const char* file);
+  std::unique_ptr<BatchLoader> eval_loader(SegmentationDataset& dataset) const;
+  Metrics evaluate(SegmentationDataset& dataset, double* mean_loss);
+  void log_epoch(const EpochReport& r);
+};
+
+void Trainer::State::open_data() {
+  const TrainConfig& c = config;
+  if (c.data.empty()) {
+    SyntheticConfig sc;
+    sc.height = c.height;
+    sc.width = c.width;
+    sc.channels = c.channels;
+    sc.seed = c.seed;
+    train_base = std::make_unique<SyntheticDataset>(sc, 0, c.synthetic_train);
+    val_base = std::make_unique<SyntheticDataset>(sc, kSyntheticValFirst, c.synthetic_val);
+  } else {
+    FolderDatasetConfig fc;
+    fc.root = c.data;
+    fc.channels = c.channels;
+    fc.ignore_index = c.ignore_index;
+    fc.skip_bad = c.skip_bad;
+    fc.split = "train";
+    auto t = std::make_unique<FolderDataset>(fc);
+    fc.classes = t->classes();
+    if (c.folds < 2) {
+      fc.split = "val";
+      val_base = std::make_unique<FolderDataset>(fc);
+    }
+    train_base = std::move(t);
+  }
+  train = train_base.get();
+  val = val_base.get();
+  if (c.folds >= 2) {
+    train_fold = std::make_unique<SubsetDataset>(*train_base, fold_indices(train_base->size(), c.folds, c.fold, false));
+    val_fold = std::make_unique<SubsetDataset>(*train_base, fold_indices(train_base->size(), c.folds, c.fold, true));
+    train = train_fold.get();
+    val = val_fold.get();
+  }
+}
+
+void Trainer::State::build(const std::string& resume_from) {
+  const TrainConfig& c = config;
+  info.config.in_channels = train->channels();
+  info.config.classes = train->classes();
+  info.config.base = c.base;
+  info.config.depth = c.depth;
+  info.config.batch_norm = c.batch_norm;
+  info.config.upsample = c.upsample == "bilinear" ? UNetUpsample::Bilinear : UNetUpsample::TransposedConv;
+  info.config.bottleneck_dropout = c.dropout;
+  info.config.seed = c.seed;
+  info.config.validate();
+  const int multiple = 1 << (c.depth - 1);
+  CUSEG_CHECK(c.height % multiple == 0 && c.width % multiple == 0, "--size ", c.height, "x", c.width,
+              ": a depth-", c.depth, " U-Net needs multiples of ", multiple);
+  info.class_names = train->class_names();
+  info.palette = train->palette();
+  info.height = c.height;
+  info.width = c.width;
+  info.ignore_index = c.ignore_index;
+
+  json stored_state;
+  if (!resume_from.empty()) {
+    ModelInfo stored;
+    load_model(resume_from, Device::cpu(), &stored);  // validates the file before anything else
+    info.normalization = stored.normalization;
+    class_weights = json::parse(stored.metadata.at("class_weights")).get<std::vector<double>>();
+    stored_state = json::parse(stored.metadata.at("train_state"));
+  } else {
+    const bool need_weights = c.class_weights == "auto";
+    const DatasetStatistics stats = compute_statistics(*train, c.ignore_index, c.workers);
+    info.normalization = stats.normalization;
+    if (need_weights) class_weights = median_frequency_weights(stats);
+    else if (c.class_weights != "none") class_weights = parse_weights(c.class_weights, info.config.classes);
+  }
+
+  model = build_unet(info.config);
+  model->to(device);
+  std::vector<ParamRef> params;
+  for (Parameter* p : model->parameters()) params.push_back({p->name, p->value, p->grad, p->no_decay});
+  OptimizerConfig oc = OptimizerConfig::named(c.optimizer);
+  oc.penalty = Penalty::parse(c.penalty, c.l1, c.l2, c.beta);
+  if (c.weight_decay >= 0) oc.weight_decay = c.weight_decay;
+  oc.max_grad_norm = c.max_grad_norm;
+  optimizer = std::make_unique<Optimizer>(oc, params);
+
+  LossOptions lo;
+  lo.ignore_index = c.ignore_index;
+  lo.label_smoothing = c.label_smoothing;
+  lo.focal_gamma = c.focal_gamma;
+  if (!class_weights.empty()) {
+    std::vector<float> w(class_weights.begin(), class_weights.end());
+    lo.class_weights = Tensor::from_vector(w, Shape{int64_t(w.size())}).to(device);
+  }
+  loss = make_loss(c.loss, lo);
+
+  LoaderConfig lc;
+  lc.batch = c.batch;
+  lc.height = c.height;
+  lc.width = c.width;
+  lc.shuffle = true;
+  lc.drop_last = train->size() >= size_t(c.batch);  // batch norm needs more than one sample
+  lc.augment = c.augment;
+  lc.augmentation = c.augmentation;
+  lc.augmentation.ignore_index = c.ignore_index;
+  lc.normalization = info.normalization;
+  lc.workers = c.workers;
+  lc.seed = c.seed;
+  lc.device = device;
+  train_loader = std::make_unique<BatchLoader>(*train, lc);
+  steps_per_epoch = (train_loader->batches() + c.accumulate - 1) / c.accumulate;
+  schedule = LrSchedule::parse(c.schedule, c.lr, int64_t(c.epochs) * steps_per_epoch);
+  schedule.warmup = c.warmup;
+  schedule.validate();
+
+  if (!resume_from.empty()) {
+    load_checkpoint(resume_from, *model, info.config, optimizer.get());
+    restore_train_state(stored_state);
+  }
+}
+
+json Trainer::State::train_state() const {
+  json dropout = json::object();
+  for (Layer* l : model->layers())
+    if (auto* d = dynamic_cast<Dropout*>(l)) dropout[d->name()] = d->offset();
+  return json{{"epoch", epoch},
+              {"batch", batch},
+              {"steps", optimizer->steps()},
+              {"best_miou", best_miou},
+              {"best_epoch", best_epoch},
+              {"epochs_without_gain", epochs_without_gain},
+              {"skipped_steps", skipped_steps},
+              // The epoch's running loss, so a run resumed mid-epoch logs the same mean.
+              {"epoch_loss_sum", epoch_loss_sum},
+              {"epoch_loss_batches", epoch_loss_batches},
+              {"dropout_offsets", dropout}};
+}
+
+void Trainer::State::restore_train_state(const json& s) {
+  epoch = s.at("epoch").get<int64_t>();
+  batch = s.at("batch").get<int64_t>();
+  best_miou = s.at("best_miou").get<double>();
+  best_epoch = s.at("best_epoch").get<int64_t>();
+  epochs_without_gain = s.at("epochs_without_gain").get<int64_t>();
+  skipped_steps = s.at("skipped_steps").get<int64_t>();
+  epoch_loss_sum = s.at("epoch_loss_sum").get<double>();
+  epoch_loss_batches = s.at("epoch_loss_batches").get<int64_t>();
+  for (auto& [name, offset] : s.at("dropout_offsets").items())
+    dynamic_cast<Dropout&>(model->layer(name)).set_offset(offset.get<uint64_t>());
+  CUSEG_CHECK(batch >= 0 && batch <= train_loader->batches(), "checkpoint: batch ", batch, " of an epoch of ",
+              train_loader->batches(), " (the data changed since?)");
+}
+
+void Trainer::State::save(const char* file) {
+  std::map<std::string, std::string> meta = info.to_metadata();
+  meta["train_state"] = train_state().dump();
+  meta["train_config"] = config.to_json();
+  meta["class_weights"] = json(class_weights).dump();
+  save_checkpoint(path(file), *model, info.config, optimizer.get(), meta);
+}
+
+std::unique_ptr<BatchLoader> Trainer::State::eval_loader(SegmentationDataset& dataset) const {
+  LoaderConfig lc;
+  lc.batch = config.batch;
+  lc.height = config.height;
+  lc.width = config.width;
+  lc.normalization = info.normalization;
+  lc.workers = config.workers;
+  lc.seed = config.seed;
+  lc.device = device;
+  return std::make_unique<BatchLoader>(dataset, lc);
+}
+
+Metrics Trainer::State::evaluate(SegmentationDataset& dataset, double* mean_loss) {
+  auto loader = eval_loader(dataset);
+  model->set_training(false);
+  ConfusionMatrix cm(info.config.classes, config.ignore_index, device);
+  Tensor loss_value = Tensor::empty(Shape{1}, DType::f32, device), no_grad;
+  double loss_sum = 0, rows = 0;
+  loader->start_epoch(0);
+  Batch b;
+  while (loader->next(b)) {
+    model->forward({{"image", b.images}});
+    const Tensor& logits = model->get("logits");
+    cm.update(logits, b.labels);
+    loss->compute(logits, b.labels, loss_value, no_grad);
+    loss_sum += double(loss_value.to_vector<float>()[0]) * double(b.images.dim(0));
+    rows += double(b.images.dim(0));
+  }
+  model->set_training(true);
+  if (mean_loss) *mean_loss = loss_sum / rows;
+  return cm.metrics();
+}
+
+void Trainer::State::log_epoch(const EpochReport& r) {
+  json iou = json::object(), dice = json::object();
+  for (size_t k = 0; k < r.val.per_class.size(); ++k) {
+    const ClassMetrics& m = r.val.per_class[k];
+    iou[info.class_names[k]] = m.present ? json(m.iou) : json(nullptr);
+    dice[info.class_names[k]] = m.present ? json(m.dice) : json(nullptr);
+  }
+  const json line{{"epoch", r.epoch + 1},
+                  {"steps", r.steps},
+                  {"lr", r.lr},
+                  {"train_loss", r.train_loss},
+                  {"penalty", r.penalty},
+                  {"objective", r.objective},
+                  {"val_loss", r.val_loss},
+                  {"pixel_accuracy", r.val.pixel_accuracy},
+                  {"miou", r.val.mean_iou},
+                  {"mdice", r.val.mean_dice},
+                  {"mprecision", r.val.mean_precision},
+                  {"mrecall", r.val.mean_recall},
+                  {"iou", iou},
+                  {"dice", dice},
+                  {"sparsity", r.sparsity},
+                  {"weight_norm", r.weight_norm},
+                  {"images_per_s", r.images_per_second},
+                  {"data_wait", r.data_wait_fraction},
+                  {"seconds", r.seconds},
+                  {"skipped_steps", r.skipped_steps},
+                  {"bad_samples", r.bad_samples},
+                  {"best", r.best}};
+  std::ofstream out(path("log.jsonl"), std::ios::app);
+  out << line.dump() << "\n";
+  CUSEG_CHECK(out.good(), path("log.jsonl"), ": cannot write");
+}
+
+// ---- Trainer ---------------------------------------------------------------------------------
+
+Trainer::Trainer(const TrainConfig& config) : s_(std::make_unique<State>()) {
+  config.validate();
+  s_->config = config;
+  s_->device = resolve_device(config.device);
+  fs::create_directories(config.out);
+  std::string resume_from;
+  if (config.resume) {
+    resume_from = s_->path("last.safetensors");
+    CUSEG_CHECK(fs::exists(resume_from), resume_from, ": nothing to resume (no checkpoint)");
+  }
+  s_->open_data();
+  s_->build(resume_from);
+  if (!config.resume) {
+    std::error_code ignored;
+    fs::remove(s_->path("log.jsonl"), ignored);  // a fresh run starts a fresh log
+    std::ofstream(s_->path("config.json")) << config.to_json() << "\n";
+  }
+}
+
+Trainer::~Trainer() = default;
+
+TrainConfig Trainer::stored_config(const std::string& out) {
+  const std::string path = (fs::path(out) / "last.safetensors").string();
+  CUSEG_CHECK(fs::exists(path), path, ": nothing to resume (no checkpoint)");
+  const ModelInfo info = ModelInfo::from_metadata(path, load_safetensors_metadata(path));
+  auto it = info.metadata.find("train_config");
+  CUSEG_CHECK(it != info.metadata.end(), path, ": no training configuration stored (not written by seg_train)");
+  TrainConfig c = TrainConfig::from_json(it->second);
+  c.out = out;
+  return c;
+}
+
+Graph& Trainer::model() { return *s_->model; }
+Device Trainer::device() const { return s_->device; }
+
+Metrics Trainer::evaluate(bool train_split, double* mean_loss) {
+  return s_->evaluate(train_split ? *s_->train : *s_->val, mean_loss);
+}
+
+TrainResult Trainer::run() {
+  State& s = *s_;
+  const TrainConfig& c = s.config;
+  TrainResult result;
+  ProgressBar bar(stderr, c.progress && !c.quiet);
+  const int64_t batches = s.train_loader->batches();
+  int64_t steps_this_call = 0;
+  Tensor loss_value = Tensor::empty(Shape{1}, DType::f32, s.device);
+  s.model->set_training(true);
+  s.model->zero_grad();
+
+  auto finish = [&](TrainStatus status, std::string message) {
+    bar.finish();
+    result.status = status;
+    result.message = std::move(message);
+    result.best_miou = s.best_miou;
+    result.best_epoch = s.best_epoch;
+    return result;
+  };
+
+  while (s.epoch < c.epochs) {
+    const auto epoch_start = std::chrono::steady_clock::now();
+    s.train_loader->start_epoch(s.epoch, s.batch);
+    bar.start(str_cat("epoch ", s.epoch + 1, "/", c.epochs), batches);
+    int64_t images = 0, in_group = 0, good_in_group = 0;
+    Batch b;
+    while (s.train_loader->next(b)) {
+      s.model->forward({{"image", b.images}});
+      const Tensor& logits = s.model->get("logits");
+      Tensor dlogits = Tensor::empty(logits.shape(), DType::f32, s.device);
+      s.loss->compute(logits, b.labels, loss_value, dlogits);
+      const double value = loss_value.to_vector<float>()[0];
+      images += b.images.dim(0);
+      ++in_group;
+      if (std::isfinite(value)) {
+        s.model->backward({{"logits", dlogits}});
+        s.epoch_loss_sum += value;
+        ++s.epoch_loss_batches;
+        ++good_in_group;
+      } else if (c.skip_nonfinite) {
+        ++s.skipped_steps;
+      } else {
+        const std::string layer = s.model->first_nonfinite_output();
+        return finish(TrainStatus::NonFinite,
+                      str_cat("the loss is ", value, " at epoch ", s.epoch + 1, ", batch ", b.index + 1,
+                              layer.empty() ? std::string("; every layer output is finite (the loss itself overflowed)")
+                                            : str_cat("; first non-finite output: layer '", layer, "'"),
+                              ". The last good checkpoint is ", s.path("last.safetensors"),
+                              " (lower --lr, or --skip-nonfinite to skip such steps)"));
+      }
+      if (in_group == c.accumulate || b.index == batches - 1) {
+        if (good_in_group > 0) s.optimizer->step(s.schedule, 1.0 / double(good_in_group));
+        s.model->zero_grad();
+        in_group = good_in_group = 0;
+        s.batch = b.index + 1;
+        ++steps_this_call;
+        const double elapsed = seconds_since(epoch_start);
+        bar.update(s.batch, double(images) / elapsed, s.epoch_loss_sum / double(std::max<int64_t>(1, s.epoch_loss_batches)));
+        const bool stop = stop_signal() != 0 || (c.stop_after_steps > 0 && steps_this_call >= c.stop_after_steps);
+        if (stop && s.batch < batches) {
+          s.save("last.safetensors");
+          return finish(TrainStatus::Interrupted, str_cat("stopped at epoch ", s.epoch + 1, ", batch ", s.batch, "/",
+                                                          batches, "; checkpoint ", s.path("last.safetensors"),
+                                                          "; continue with: seg_train --resume --out ", c.out));
+        }
+      }
+    }
+    const double train_seconds = seconds_since(epoch_start);
+    bar.finish();
+
+    EpochReport r;
+    r.epoch = s.epoch;
+    r.steps = s.optimizer->steps();
+    r.lr = s.schedule.at(std::max<int64_t>(0, r.steps - 1));
+    r.train_loss = s.epoch_loss_sum / double(std::max<int64_t>(1, s.epoch_loss_batches));
+    r.penalty = s.optimizer->penalty_value();
+    r.objective = r.train_loss + r.penalty;
+    r.val = s.evaluate(*s.val, &r.val_loss);
+    double zeros = 0, numel = 0, sq = 0;
+    for (const ParamStats& p : s.optimizer->stats())
+      if (p.group == "decay") {
+        zeros += double(p.zeros);
+        numel += double(p.numel);
+        sq += p.l2 * p.l2;
+      }
+    r.sparsity = numel > 0 ? zeros / numel : 0;
+    r.weight_norm = std::sqrt(sq);
+    r.images_per_second = double(images) / train_seconds;
+    r.data_wait_fraction = s.train_loader->wait_seconds() / train_seconds;
+    r.seconds = seconds_since(epoch_start);
+    r.skipped_steps = s.skipped_steps;
+    r.bad_samples = s.train->bad_samples() + s.val->bad_samples();
+    r.best = r.val.mean_iou > s.best_miou;
+
+    // The epoch is done: the state saved from here on resumes at the next one.
+    s.batch = 0;
+    s.epoch_loss_sum = 0;
+    s.epoch_loss_batches = 0;
+    if (r.best) {
+      s.best_miou = r.val.mean_iou;
+      s.best_epoch = s.epoch;
+      s.epochs_without_gain = 0;
+    } else {
+      ++s.epochs_without_gain;
+    }
+    ++s.epoch;
+    s.save("last.safetensors");
+    if (r.best) {  // a copy, then a rename: best.safetensors is always whole
+      fs::copy_file(s.path("last.safetensors"), s.path("best.safetensors.tmp"), fs::copy_options::overwrite_existing);
+      fs::rename(s.path("best.safetensors.tmp"), s.path("best.safetensors"));
+    }
+    s.log_epoch(r);
+    result.epochs.push_back(r);
+    if (!c.quiet) {
+      std::printf("epoch %lld/%d  loss %.4f  val loss %.4f  mIoU %.4f  Dice %.4f  acc %.4f  lr %.3g  %.1f img/s  %.1f s%s\n",
+                  (long long)s.epoch, c.epochs, r.train_loss, r.val_loss, r.val.mean_iou, r.val.mean_dice,
+                  r.val.pixel_accuracy, r.lr, r.images_per_second, r.seconds, r.best ? "  (best)" : "");
+      std::fflush(stdout);
+    }
+    if (c.patience > 0 && s.epochs_without_gain >= c.patience)
+      return finish(TrainStatus::EarlyStopped, str_cat("early stop after epoch ", s.epoch, ": no better val mIoU in ",
+                                                       c.patience, " epochs; best ", s.best_miou, " at epoch ",
+                                                       s.best_epoch + 1));
+    const bool stop = stop_signal() != 0 || (c.stop_after_steps > 0 && steps_this_call >= c.stop_after_steps);
+    if (stop && s.epoch < c.epochs)
+      return finish(TrainStatus::Interrupted, str_cat("stopped after epoch ", s.epoch, "; checkpoint ",
+                                                      s.path("last.safetensors"),
+                                                      "; continue with: seg_train --resume --out ", c.out));
+  }
+  return finish(TrainStatus::Finished, str_cat("finished ", c.epochs, " epochs; best val mIoU ", s.best_miou,
+                                               " at epoch ", s.best_epoch + 1, "; checkpoints in ", c.out));
+}
+
+}  // namespace cuseg
