@@ -6,6 +6,8 @@ namespace cuseg::tool {
 
 void add_train_options(CLI::App& app, TrainOptions& o) {
   TrainConfig& c = o.config;
+  // As in most tools, a flag given twice takes its last value (scripts append overrides).
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   app.add_option("--data", c.data, "Dataset folder: DIR/{train,val}/{images,masks}; none: the built-in synthetic set");
   app.add_option("--model", o.model, "Network")->check(CLI::IsMember({"unet-s"}))->capture_default_str();
   app.add_option("--base", c.base, "Width of the first level")->capture_default_str();

@@ -1,0 +1,236 @@
+// The tools as a user runs them: seg_make_synthetic writes a folder dataset, seg_train trains a
+// tiny unet-s on it (log, checkpoints), a run stopped mid-epoch and resumed ends bit for bit like
+// an uninterrupted one, seg_predict writes masks and overlays, seg_eval and seg_sweep report; and
+// every kind of bad input gives exit 1 (or 2 for usage) with one line naming the problem.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "cuseg/core/safetensors.h"
+#include "cuseg/data/image_io.h"
+#include "test_util.h"
+
+namespace cuseg {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct ToolRun {
+  int code = -1;
+  std::string output;  // stdout and stderr
+};
+
+// Runs a shell command line in `dir`, the tools first on PATH.
+ToolRun run(const fs::path& dir, const std::string& command) {
+  const std::string line = str_cat("cd '", dir.string(), "' && PATH='", CUSEG_TOOLS_DIR, "':\"$PATH\" ", command, " 2>&1");
+  ToolRun r;
+  FILE* p = ::popen(line.c_str(), "r");
+  if (!p) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
+  const int status = ::pclose(p);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return r;
+}
+
+std::vector<nlohmann::json> log_of(const fs::path& run_dir) {
+  std::ifstream in(run_dir / "log.jsonl");
+  std::vector<nlohmann::json> out;
+  for (std::string l; std::getline(in, l);) out.push_back(nlohmann::json::parse(l));
+  return out;
+}
+
+class Tools : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = fs::temp_directory_path() / str_cat("cuseg_tools_", ::getpid());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    const ToolRun r = run(dir_, "seg_make_synthetic --out data --train 12 --val 4 --size 32 --seed 2");
+    ASSERT_EQ(r.code, 0) << r.output;
+  }
+  static void TearDownTestSuite() { fs::remove_all(dir_); }
+
+  // A copy of the dataset to damage.
+  fs::path copy_data(const std::string& name) const {
+    fs::remove_all(dir_ / name);
+    fs::copy(dir_ / "data", dir_ / name, fs::copy_options::recursive);
+    return dir_ / name;
+  }
+
+  static inline fs::path dir_;
+  static constexpr const char* kTiny = "--base 4 --depth 3 --size 32 --batch 4 --epochs 2 --no-progress --seed 1";
+};
+
+TEST_F(Tools, HelpAndUsageErrors) {
+  for (const char* tool : {"seg_train", "seg_predict", "seg_eval", "seg_sweep", "seg_make_synthetic"}) {
+    const ToolRun help = run(dir_, str_cat(tool, " --help"));
+    EXPECT_EQ(help.code, 0) << tool << help.output;
+    EXPECT_NE(help.output.find("--"), std::string::npos) << tool;
+    const ToolRun bad = run(dir_, str_cat(tool, " --no-such-flag"));
+    EXPECT_EQ(bad.code, 2) << tool << bad.output;
+  }
+  EXPECT_NE(run(dir_, "seg_train --help").output.find("--penalty"), std::string::npos);
+  EXPECT_EQ(run(dir_, "seg_predict").code, 2);  // --checkpoint and inputs are required
+  EXPECT_EQ(run(dir_, "seg_train --size 32x").code, 2);
+  EXPECT_EQ(run(dir_, "seg_train --optimizer lbfgs").code, 2);
+  const ToolRun missing = run(dir_, "seg_train --data no_such_folder");
+  EXPECT_EQ(missing.code, 2) << missing.output;
+  EXPECT_NE(missing.output.find("no_such_folder"), std::string::npos) << missing.output;
+}
+
+TEST_F(Tools, TrainPredictEvalAndResumeBitForBit) {
+  const ToolRun train = run(dir_, str_cat("seg_train --data data ", kTiny, " --out run"));
+  ASSERT_EQ(train.code, 0) << train.output;
+  EXPECT_NE(train.output.find("epoch 2/2"), std::string::npos) << train.output;
+  const auto log = log_of(dir_ / "run");
+  ASSERT_EQ(log.size(), 2u);
+  EXPECT_EQ(log[1]["epoch"], 2);
+  EXPECT_EQ(log[1]["iou"].size(), 4u);
+  EXPECT_TRUE(log[1]["iou"].contains("rectangle"));  // the names from classes.txt
+  ASSERT_TRUE(fs::exists(dir_ / "run/best.safetensors"));
+  ASSERT_TRUE(fs::exists(dir_ / "run/last.safetensors"));
+
+  // Stopped after 2 of the 3 steps of epoch 1, then resumed.
+  const ToolRun stop = run(dir_, str_cat("seg_train --data data ", kTiny, " --out resumed --stop-after-steps 2"));
+  ASSERT_EQ(stop.code, 0) << stop.output;
+  EXPECT_NE(stop.output.find("seg_train --resume --out resumed"), std::string::npos) << stop.output;
+  const ToolRun changed = run(dir_, "seg_train --resume --out resumed --lr 1");
+  EXPECT_EQ(changed.code, 2) << changed.output;
+  const ToolRun resume = run(dir_, "seg_train --resume --out resumed --no-progress");
+  ASSERT_EQ(resume.code, 0) << resume.output;
+  const SafetensorsFile a = load_safetensors((dir_ / "run/last.safetensors").string());
+  const SafetensorsFile b = load_safetensors((dir_ / "resumed/last.safetensors").string());
+  ASSERT_EQ(a.tensors.size(), b.tensors.size());
+  for (const auto& [name, t] : a.tensors) EXPECT_TRUE(test::identical(b.tensors.at(name), t, name, 0));
+  const auto resumed_log = log_of(dir_ / "resumed");
+  ASSERT_EQ(resumed_log.size(), 2u);
+  EXPECT_EQ(resumed_log[1]["miou"], log[1]["miou"]);
+  EXPECT_EQ(resumed_log[1]["train_loss"], log[1]["train_loss"]);
+
+  // Predictions: a mask and an overlay per image, at the image's size, with valid classes.
+  const ToolRun predict = run(dir_, "seg_predict --checkpoint run/best.safetensors data/val/images --out pred");
+  ASSERT_EQ(predict.code, 0) << predict.output;
+  EXPECT_NE(predict.output.find("latency per image"), std::string::npos);
+  int masks = 0;
+  for (const auto& e : fs::directory_iterator(dir_ / "data/val/images")) {
+    const std::string stem = e.path().stem().string();
+    const Tensor mask = read_mask((dir_ / "pred" / (stem + "_mask.png")).string());
+    EXPECT_EQ(mask.shape(), (Shape{32, 32}));
+    for (uint8_t v : mask.to_vector<uint8_t>()) ASSERT_LT(v, 4);
+    EXPECT_EQ(read_image_info((dir_ / "pred" / (stem + "_overlay.png")).string()).channels, 3);
+    ++masks;
+  }
+  EXPECT_EQ(masks, 4);
+
+  // Evaluation: the confusion matrix counts every labelled validation pixel once.
+  const ToolRun eval = run(dir_, "seg_eval --checkpoint run/best.safetensors --data data --json eval.json");
+  ASSERT_EQ(eval.code, 0) << eval.output;
+  EXPECT_NE(eval.output.find("confusion matrix"), std::string::npos);
+  nlohmann::json j;
+  std::ifstream(dir_ / "eval.json") >> j;
+  double total = 0;
+  ASSERT_EQ(j["confusion"].size(), 4u);
+  for (const auto& row : j["confusion"])
+    for (double v : row) total += v;
+  EXPECT_EQ(total, 4 * 32 * 32);
+  EXPECT_EQ(j["images"], 4);
+  EXPECT_GE(j["miou"].get<double>(), 0.0);
+}
+
+TEST_F(Tools, SweepNamesTheBest) {
+  const ToolRun sweep = run(dir_, "seg_sweep --data data --base 4 --depth 3 --size 32 --batch 4 --epochs 1 "
+                              "--penalties none,l1,decay --lambdas 1e-4 --folds 2 --out sweep");
+  ASSERT_EQ(sweep.code, 0) << sweep.output;
+  EXPECT_NE(sweep.output.find("best: "), std::string::npos) << sweep.output;
+  nlohmann::json j;
+  std::ifstream(dir_ / "sweep/sweep.json") >> j;
+  ASSERT_EQ(j.size(), 3u);
+  int best = 0;
+  for (const auto& row : j) {
+    best += row["best"].get<bool>();
+    EXPECT_NEAR(row["gap"].get<double>(), row["train_miou"].get<double>() - row["val_miou"].get<double>(), 1e-12);
+  }
+  EXPECT_EQ(best, 1);
+  EXPECT_TRUE(fs::exists(dir_ / "sweep/l1-0.0001/fold1/last.safetensors"));
+}
+
+TEST_F(Tools, BadInputIsOneLineNamingTheFile) {
+  auto expect_error = [&](const fs::path& data, const std::string& needle, const std::string& extra = "") {
+    const ToolRun r = run(dir_, str_cat("seg_train --data ", data.filename().string(), " ", kTiny, " --epochs 1 --out bad ", extra));
+    EXPECT_EQ(r.code, 1) << r.output;
+    EXPECT_NE(r.output.find("seg_train: error: "), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find(needle), std::string::npos) << "'" << needle << "' not in: " << r.output;
+    return r;
+  };
+  const std::string first = "000000";
+  {  // corrupt image: an error, or with --skip-bad a counted skip
+    const fs::path d = copy_data("corrupt");
+    std::ofstream(d / "train/images" / (first + ".png")) << "garbage";
+    expect_error(d, first + ".png");
+    const ToolRun skip = run(dir_, str_cat("seg_train --data corrupt ", kTiny, " --epochs 1 --skip-bad --out skipped"));
+    ASSERT_EQ(skip.code, 0) << skip.output;
+    EXPECT_EQ(log_of(dir_ / "skipped")[0]["bad_samples"], 1);
+  }
+  {  // truncated PNG
+    const fs::path d = copy_data("truncated");
+    const fs::path img = d / "train/images" / (first + ".png");
+    fs::resize_file(img, fs::file_size(img) / 2);
+    expect_error(d, first + ".png");
+  }
+  {  // mask of another size
+    const fs::path d = copy_data("mask_size");
+    write_png((d / "train/masks" / (first + ".png")).string(), Tensor::zeros(Shape{16, 32}, DType::u8));
+    expect_error(d, "mask is 32x16");
+  }
+  {  // a label beyond the classes that is not the ignore label
+    const fs::path d = copy_data("label");
+    write_png((d / "train/masks" / (first + ".png")).string(), Tensor::full(Shape{32, 32}, 9, DType::u8));
+    expect_error(d, "label 9");
+  }
+  {  // an image without a mask
+    const fs::path d = copy_data("unpaired");
+    fs::remove(d / "train/masks" / (first + ".png"));
+    expect_error(d, "no mask");
+  }
+  {  // an empty split
+    const fs::path d = copy_data("empty");
+    fs::remove_all(d / "val/images");
+    fs::create_directories(d / "val/images");
+    expect_error(d, "no usable image");
+  }
+  {  // a checkpoint that is not one
+    std::ofstream(dir_ / "not_a_checkpoint.safetensors") << "0123456789";
+    const ToolRun r = run(dir_, "seg_predict --checkpoint not_a_checkpoint.safetensors data/val/images");
+    EXPECT_EQ(r.code, 1) << r.output;
+    EXPECT_NE(r.output.find("not_a_checkpoint.safetensors"), std::string::npos) << r.output;
+  }
+}
+
+TEST_F(Tools, AFullDiskWhileSavingFailsCleanlyAndKeepsThePreviousCheckpoint) {
+  const ToolRun first = run(dir_, str_cat("seg_train --data data ", kTiny, " --epochs 1 --out full"));
+  ASSERT_EQ(first.code, 0) << first.output;
+  const fs::path last = dir_ / "full/last.safetensors";
+  const auto size = fs::file_size(last);
+  std::ifstream before_in(last, std::ios::binary);
+  const std::string before((std::istreambuf_iterator<char>(before_in)), {});
+  // Files may grow to a tenth of a checkpoint: the next save hits the limit (EFBIG, as ENOSPC).
+  const ToolRun r = run(dir_, str_cat("bash -c \"trap '' XFSZ; ulimit -f ", size / 1024 / 10,
+                                  "; exec seg_train --resume --out full --epochs 2 --no-progress\""));
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("last.safetensors"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("write failed"), std::string::npos) << r.output;
+  std::ifstream after_in(last, std::ios::binary);
+  const std::string after((std::istreambuf_iterator<char>(after_in)), {});
+  EXPECT_EQ(after, before);
+  EXPECT_FALSE(fs::exists(dir_ / "full/last.safetensors.tmp"));
+}
+
+}  // namespace
+}  // namespace cuseg

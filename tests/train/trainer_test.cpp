@@ -1,0 +1,202 @@
+// The trainer on the CPU with tiny U-Nets: a run stopped in the middle of an epoch and resumed
+// ends bit for bit where an uninterrupted run ends (model and optimizer state, log), gradient
+// accumulation over two half batches equals one full batch, early stopping, a diverging run
+// stopping with the layer named (or skipping such steps), and what the checkpoint carries.
+#include "cuseg/train/trainer.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "cuseg/core/safetensors.h"
+#include "cuseg/train/checkpoint.h"
+#include "test_util.h"
+
+namespace cuseg {
+namespace {
+
+namespace fs = std::filesystem;
+
+class TrainerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / str_cat("cuseg_trainer_", ::getpid(), "_",
+                                               ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  TrainConfig tiny(const std::string& run) const {
+    TrainConfig c;
+    c.synthetic_train = 24;
+    c.synthetic_val = 8;
+    c.height = c.width = 16;
+    c.base = 4;
+    c.depth = 3;
+    c.batch = 4;
+    c.epochs = 2;
+    c.dropout = 0.2;   // its Philox offsets must survive a resume
+    c.augment = true;  // and so must the augmentation draws
+    c.seed = 7;
+    c.quiet = true;
+    c.progress = false;
+    c.out = (dir_ / run).string();
+    return c;
+  }
+  static std::vector<std::string> log_lines(const TrainConfig& c) {
+    std::ifstream in(fs::path(c.out) / "log.jsonl");
+    std::vector<std::string> lines;
+    for (std::string l; std::getline(in, l);) lines.push_back(l);
+    return lines;
+  }
+  fs::path dir_;
+};
+
+// Equal tensor for tensor, byte for byte.
+void expect_same_tensors(const std::string& a, const std::string& b) {
+  const SafetensorsFile fa = load_safetensors(a), fb = load_safetensors(b);
+  ASSERT_EQ(fa.tensors.size(), fb.tensors.size());
+  for (const auto& [name, t] : fa.tensors) {
+    ASSERT_TRUE(fb.tensors.count(name)) << name;
+    EXPECT_TRUE(test::identical(t, fb.tensors.at(name), name, 0));
+  }
+}
+
+TEST_F(TrainerTest, AResumedRunContinuesBitForBit) {
+  const TrainConfig straight = tiny("straight");
+  const TrainResult full = Trainer(straight).run();
+  ASSERT_EQ(full.status, TrainStatus::Finished) << full.message;
+  ASSERT_EQ(full.epochs.size(), 2u);
+
+  TrainConfig first = tiny("resumed");
+  first.stop_after_steps = 4;  // epochs have 6 steps: stop in the middle of the first
+  const TrainResult stopped = Trainer(first).run();
+  EXPECT_EQ(stopped.status, TrainStatus::Interrupted);
+  EXPECT_NE(stopped.message.find("--resume"), std::string::npos) << stopped.message;
+
+  TrainConfig again = Trainer::stored_config(first.out);
+  again.resume = true;
+  again.quiet = true;
+  again.progress = false;
+  const TrainResult rest = Trainer(again).run();
+  ASSERT_EQ(rest.status, TrainStatus::Finished) << rest.message;
+  expect_same_tensors((fs::path(straight.out) / "last.safetensors").string(),
+                      (fs::path(first.out) / "last.safetensors").string());
+  // The logs agree on everything but time.
+  const auto a = log_lines(straight), b = log_lines(first);
+  ASSERT_EQ(a.size(), 2u);
+  ASSERT_EQ(b.size(), 2u);
+  for (size_t e = 0; e < 2; ++e) {
+    nlohmann::json ja = nlohmann::json::parse(a[e]), jb = nlohmann::json::parse(b[e]);
+    for (const char* k : {"seconds", "images_per_s", "data_wait"}) {
+      ja.erase(k);
+      jb.erase(k);
+    }
+    EXPECT_EQ(ja, jb) << "epoch " << e + 1;
+  }
+}
+
+TEST_F(TrainerTest, LogCheckpointsAndMetadataDescribeTheRun) {
+  TrainConfig c = tiny("run");
+  c.class_weights = "auto";
+  const TrainResult r = Trainer(c).run();
+  ASSERT_EQ(r.status, TrainStatus::Finished) << r.message;
+  const auto lines = log_lines(c);
+  ASSERT_EQ(lines.size(), 2u);
+  const nlohmann::json j = nlohmann::json::parse(lines[1]);
+  for (const char* k : {"epoch", "steps", "lr", "train_loss", "penalty", "objective", "val_loss", "pixel_accuracy",
+                        "miou", "mdice", "mprecision", "mrecall", "iou", "dice", "sparsity", "weight_norm",
+                        "images_per_s", "data_wait", "seconds"})
+    EXPECT_TRUE(j.contains(k)) << k;
+  EXPECT_EQ(j["epoch"], 2);
+  EXPECT_EQ(j["steps"], 12);
+  EXPECT_EQ(j["iou"].size(), 4u);
+  EXPECT_TRUE(j["iou"].contains("circle"));
+  EXPECT_DOUBLE_EQ(j["miou"].get<double>(), r.epochs[1].val.mean_iou);
+
+  ModelInfo info;
+  auto model = load_model((fs::path(c.out) / "best.safetensors").string(), Device::cpu(), &info);
+  EXPECT_EQ(info.config.base, 4);
+  EXPECT_EQ(info.config.classes, 4);
+  EXPECT_EQ(info.class_names[1], "circle");
+  EXPECT_EQ(info.height, 16);
+  ASSERT_EQ(info.normalization.mean.size(), 3u);
+  EXPECT_GT(info.normalization.std[0], 0);
+  const auto weights = nlohmann::json::parse(info.metadata.at("class_weights")).get<std::vector<double>>();
+  ASSERT_EQ(weights.size(), 4u);
+  EXPECT_LT(weights[0], weights[1]);  // the background is the commonest class: the smallest weight
+  EXPECT_EQ(parse_model_description(describe_model(info.config)).depth, 3);
+}
+
+TEST_F(TrainerTest, AccumulatingTwoHalfBatchesEqualsOneFullBatch) {
+  // Without batch norm (whose statistics depend on the batch) and with a loss that is a mean
+  // over pixels, two half batches averaged give the full batch's gradient.
+  TrainConfig full = tiny("full");
+  full.batch_norm = false;
+  full.dropout = 0;
+  full.loss = "ce";
+  full.augment = false;  // its padding brings ignored pixels, which would weight the halves unequally
+  full.epochs = 1;
+  full.batch = 8;
+  TrainConfig halves = full;
+  halves.out = (dir_ / "halves").string();
+  halves.batch = 4;
+  halves.accumulate = 2;
+  // Both must see the same samples in the same groups: no shuffling differences matter, as
+  // batch b of 8 holds the samples of half batches 2b and 2b+1 in the same order.
+  Trainer a(full), b(halves);
+  ASSERT_EQ(a.run().status, TrainStatus::Finished);
+  ASSERT_EQ(b.run().status, TrainStatus::Finished);
+  auto sa = a.model().state(), sb = b.model().state();
+  for (const auto& [name, t] : sa) EXPECT_TRUE(test::close(sb.at(name), t, 2e-5, name, 0));
+}
+
+TEST_F(TrainerTest, EarlyStoppingEndsARunThatStopsImproving) {
+  TrainConfig c = tiny("early");
+  c.batch_norm = false;  // running statistics would change the outputs without any learning
+  c.dropout = 0;
+  c.lr = 1e-12;          // nothing is learned: the val mIoU never improves on the first epoch
+  c.epochs = 5;
+  c.patience = 2;
+  const TrainResult r = Trainer(c).run();
+  EXPECT_EQ(r.status, TrainStatus::EarlyStopped) << r.message;
+  EXPECT_EQ(r.epochs.size(), 3u);
+  EXPECT_EQ(r.best_epoch, 0);
+}
+
+TEST_F(TrainerTest, ADivergingRunStopsNamingTheLayerOrSkipsTheSteps) {
+  TrainConfig c = tiny("diverge");
+  c.optimizer = "sgd";
+  c.schedule = "constant";
+  c.lr = 1e30;
+  c.epochs = 1;
+  const TrainResult r = Trainer(c).run();
+  ASSERT_EQ(r.status, TrainStatus::NonFinite) << r.message;
+  EXPECT_NE(r.message.find("first non-finite output: layer '"), std::string::npos) << r.message;
+  EXPECT_NE(r.message.find("last good checkpoint"), std::string::npos) << r.message;
+
+  c.out = (dir_ / "skip").string();
+  c.skip_nonfinite = true;
+  const TrainResult s = Trainer(c).run();
+  ASSERT_EQ(s.status, TrainStatus::Finished) << s.message;
+  EXPECT_GT(s.epochs[0].skipped_steps, 0);
+}
+
+TEST_F(TrainerTest, KFoldValidatesOnTheHeldOutPartOfTheTrainSplit) {
+  TrainConfig c = tiny("fold");
+  c.folds = 3;
+  c.fold = 1;
+  c.epochs = 1;
+  Trainer t(c);
+  const TrainResult r = t.run();
+  ASSERT_EQ(r.status, TrainStatus::Finished);
+  // 24 samples: 8 held out for validation, 16 left to train on; each image is 16×16.
+  EXPECT_EQ(r.epochs[0].val.pixels, 8 * 16 * 16);
+  EXPECT_EQ(t.evaluate(true).pixels, 16 * 16 * 16);
+}
+
+}  // namespace
+}  // namespace cuseg
