@@ -110,6 +110,28 @@ def main():
             print(f"| {op} | {shape} | {impl} | {ms(b) * 1e3:.1f} | {b['bytes/s'] / 2**30:.0f} | {pct} | "
                   f"{torch_r['seconds'] * 1e6 if torch_r else float('nan'):.1f} | {b.get('launches', '-')} |")
 
+    tools_report(os.path.join(out, "tools"))
+
+
+def tools_report(work):
+    """seg_train's images/s and data wait (from log.jsonl), seg_predict's latency and throughput."""
+    if not os.path.isdir(work):
+        return
+    print("\n## seg_train (3x256x256, batch 16, unet-s base 32) and seg_predict (512x512)\n")
+    print("| device | images/s (last epoch) | waiting for data | val mIoU |\n|---|---|---|---|")
+    for dev in ("cuda", "cpu"):
+        path = os.path.join(work, f"train_{dev}", "log.jsonl")
+        if os.path.exists(path):
+            with open(path) as f:
+                last = [json.loads(line) for line in f if line.strip()][-1]
+            print(f"| {dev} | {last['images_per_s']:.1f} | {100 * last['data_wait']:.1f}% | {last['miou']:.3f} |")
+    print()
+    for path in sorted(glob.glob(os.path.join(work, "predict_*.txt"))):
+        with open(path) as f:
+            lines = [l.strip() for l in f if l.startswith("latency")]
+        name = os.path.basename(path)[len("predict_"):-len(".txt")]
+        print(f"- seg_predict {name}: {lines[-1] if lines else 'no result'}")
+
 
 if __name__ == "__main__":
     main()

@@ -1,14 +1,32 @@
 #!/usr/bin/env bash
-# Demo on a fresh machine: install dependencies, build, and run seg_verify — every kernel
-# against its float64 reference, on the CPU and on the GPU when there is one.
+# Demo on a fresh machine: install dependencies, build, train unet-s on the built-in synthetic
+# dataset (on the GPU if there is one, else on the CPU: a few minutes on 2 cores), predict a few
+# images, evaluate, and say where everything is.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 build=${BUILD_DIR:-build/demo}
+out=${DEMO_OUT:-out/demo}
 scripts/deps.sh
-cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCUSEG_BUILD_TESTS=OFF -DCUSEG_BUILD_BENCH=OFF
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCUSEG_BUILD_TESTS=OFF -DCUSEG_BUILD_BENCH=OFF >/dev/null
 cmake --build "$build" -j "$(nproc)"
-mkdir -p out/demo
-"$build/apps/seg_verify" --json out/demo/seg_verify.json | tee out/demo/seg_verify.txt
+tools="$build/apps"
+rm -rf "$out"
+mkdir -p "$out"
+
+echo "== seg_train: unet-s on the built-in dataset (synthetic shapes, 4 classes)"
+"$tools/seg_train" --out "$out/run"
+
 echo
-echo "demo: the table is in out/demo/seg_verify.txt, the same as JSON in out/demo/seg_verify.json"
+echo "== seg_predict: a few new images"
+"$tools/seg_make_synthetic" --out "$out/images" --train 1 --val 6 --size 64 --seed 2026 >/dev/null
+"$tools/seg_predict" --checkpoint "$out/run/best.safetensors" "$out/images/val/images" --out "$out/predictions"
+
+echo
+echo "== seg_eval: the validation split"
+"$tools/seg_eval" --checkpoint "$out/run/best.safetensors" --json "$out/eval.json"
+
+echo
+echo "demo: checkpoints, log.jsonl (one line per epoch) and config.json in $out/run"
+echo "      predicted masks and overlays in $out/predictions (inputs in $out/images/val/images)"
+echo "      evaluation as JSON in $out/eval.json"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # For a lent GPU machine that has the CUDA toolkit but none of our Debian packages: builds the
 # GPU configuration here (sm_90 unless CMAKE_CUDA_ARCHITECTURES says otherwise) and copies what
-# scripts/gpu_check.sh runs — library, test binaries, seg_verify, benchmarks — plus the shared
+# scripts/gpu_check.sh runs — library, test binaries, the tools, benchmarks — plus the shared
 # libraries such a machine lacks into one small folder (default .device/bundle, git-ignored):
 #
 #   scripts/gpu_bundle.sh [DIR]
@@ -20,7 +20,7 @@ cmake --build "$build" -j "$(nproc)"
 
 rm -rf "$dir"
 mkdir -p "$dir"/{apps,tests,bench,cuseg,lib}
-cp "$build/apps/seg_verify" "$dir/apps/"
+for tool in seg_verify seg_train seg_predict seg_eval seg_sweep seg_make_synthetic; do cp "$build/apps/$tool" "$dir/apps/"; done
 cp "$build"/tests/*_tests "$dir/tests/"
 cp "$build"/bench/*_bench "$dir/bench/"
 cp -P "$build"/cuseg/libcuseg.so* "$dir/cuseg/"

@@ -38,6 +38,8 @@ fi
 
 nvidia-smi > "$out/nvidia-smi.txt" 2>&1 || echo "nvidia-smi failed" >> "$out/nvidia-smi.txt"
 
+export CUSEG_TOOLS_DIR="$root/$build/apps"
+case "$build" in /*) export CUSEG_TOOLS_DIR="$build/apps" ;; esac
 for t in "$build"/tests/*_tests; do
   name=$(basename "$t")
   "$t" --gtest_output="xml:$out/$name.xml" > "$out/$name.log" 2>&1 || status=1
@@ -56,6 +58,26 @@ for b in conv2d pool2d softmax pointwise fused_update unet_train_step; do
       --benchmark_out="$out/${b}_bench.json" --benchmark_out_format=json > "$out/${b}_bench.txt" 2>&1; then
     grep -q "Failed to match any benchmarks" "$out/${b}_bench.txt" || status=1  # a filter may leave one out
   fi
+done
+
+# Training and inference through the tools: seg_train at 3×256×256, batch 16 (images/s, and the
+# fraction of each epoch spent waiting for data), seg_predict on 512×512 images at batch 1
+# (latency) and 16 (throughput); the same on the CPU, smaller, for the comparison.
+tools="$build/apps"
+work="$out/tools"
+mkdir -p "$work"
+"$tools/seg_make_synthetic" --out "$work/images512" --train 1 --val 48 --size 512 > /dev/null || status=1
+for dev in cuda cpu; do
+  if [ "$dev" = cuda ]; then n=640; epochs=2; else n=32; epochs=1; fi
+  "$tools/seg_train" --device "$dev" --size 256 --batch 16 --base 32 --epochs "$epochs" --workers 4 \
+      --synthetic-train "$n" --synthetic-val 32 --no-progress --out "$work/train_$dev" \
+      > "$work/train_$dev.txt" 2>&1 || status=1
+  for batch in 1 16; do
+    [ "$dev" = cpu ] && [ "$batch" = 16 ] && continue
+    "$tools/seg_predict" --device "$dev" --batch "$batch" --no-overlay \
+        --checkpoint "$work/train_$dev/last.safetensors" "$work/images512/val/images" \
+        --out "$work/pred_${dev}_b$batch" > "$work/predict_${dev}_b$batch.txt" 2>&1 || status=1
+  done
 done
 
 for py in /usr/bin/python3 python3; do

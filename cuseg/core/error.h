@@ -13,6 +13,13 @@ class Error : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Memory could not be allocated; the message says how much was asked for, what was free and
+// what to lower. Layers and the graph add which tensor it was for.
+class OutOfMemory : public Error {
+ public:
+  using Error::Error;
+};
+
 template <class... Parts>
 std::string str_cat(const Parts&... parts) {
   std::ostringstream os;

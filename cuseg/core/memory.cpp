@@ -1,6 +1,8 @@
 #include "cuseg/core/memory.h"
 
+#include <cmath>
 #include <cstdlib>
+#include <string>
 #include <cstring>
 #include <new>
 
@@ -15,6 +17,8 @@ namespace cuseg {
 namespace {
 constexpr size_t kHostAlignment = 64;  // a cache line; also enough for any vector load
 
+std::string mib(size_t bytes) { return str_cat(std::round(double(bytes) / (1 << 20) * 10) / 10, " MiB"); }
+
 #if !CUSEG_HAS_CUDA
 [[noreturn]] void no_cuda(const char* what, Device device) {
   throw_error(str_cat(what, ": ", device.str(), " requested but ", cuda_status()));
@@ -26,7 +30,7 @@ void* allocate_bytes(size_t bytes, Device device, HostMemory host) {
   if (bytes == 0) bytes = 1;  // a valid, unique pointer even for empty tensors
   if (device.is_cpu() && host == HostMemory::Pageable) {
     void* p = ::operator new(bytes, std::align_val_t(kHostAlignment), std::nothrow);
-    CUSEG_CHECK(p != nullptr, "allocate_bytes: out of host memory asking for ", bytes, " bytes");
+    if (!p) throw OutOfMemory(str_cat("out of host memory asking for ", mib(bytes), " (lower --batch or --size)"));
     return p;
   }
 #if CUSEG_HAS_CUDA
@@ -37,11 +41,20 @@ void* allocate_bytes(size_t bytes, Device device, HostMemory host) {
     cudaStream_t s = cuda::stream(device.index);
     cudaError_t err = cudaMallocAsync(&p, bytes, s);
     if (err == cudaErrorMemoryAllocation) {
+      // The stream-ordered pool may hold freed blocks another size class could not reuse: give
+      // them back to the device and try once more before giving up.
+      cudaGetLastError();
+      cudaMemPool_t pool;
+      if (cudaStreamSynchronize(s) == cudaSuccess && cudaDeviceGetDefaultMemPool(&pool, device.index) == cudaSuccess)
+        cudaMemPoolTrimTo(pool, 0);
+      err = cudaMallocAsync(&p, bytes, s);
+    }
+    if (err == cudaErrorMemoryAllocation) {
       cudaGetLastError();
       size_t free_b = 0, total_b = 0;
       cudaMemGetInfo(&free_b, &total_b);
-      throw_error(str_cat("allocate_bytes: out of memory on ", device.str(), " asking for ", bytes,
-                          " bytes (", free_b, " of ", total_b, " bytes free)"));
+      throw OutOfMemory(str_cat("out of GPU memory on ", device.str(), ": asked for ", mib(bytes), ", ", mib(free_b),
+                                " free of ", mib(total_b), " (lower --batch or --size)"));
     }
     CUSEG_CUDA_CHECK(err);
   }

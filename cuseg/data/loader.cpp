@@ -109,7 +109,10 @@ void BatchLoader::work() {
     }
     lock.lock();
     --in_flight_;
-    if (error && !failure_) failure_ = error;
+    if (error && (!failure_ || b < failed_batch_)) {  // the earliest bad batch is the one reported
+      failure_ = error;
+      failed_batch_ = b;
+    }
     if (!error) slot.batch = b;
     cv_.notify_all();
   }
@@ -145,14 +148,15 @@ void BatchLoader::fill(Slot& slot, int64_t b, uint64_t epoch) {
 
 bool BatchLoader::next(Batch& batch) {
   std::unique_lock<std::mutex> lock(mutex_);
-  if (failure_) std::rethrow_exception(failure_);
   if (next_to_take_ >= end_) return false;
   const int64_t b = next_to_take_;
   Slot& slot = *slots_[size_t(b % int64_t(slots_.size()))];
+  // A batch that failed is reported when it is asked for: the batches before it are delivered.
+  auto failed = [&] { return failure_ != nullptr && failed_batch_ <= b; };
   const auto start = std::chrono::steady_clock::now();
-  cv_.wait(lock, [&] { return slot.batch == b || failure_ != nullptr; });
+  cv_.wait(lock, [&] { return slot.batch == b || failed(); });
   wait_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  if (failure_) std::rethrow_exception(failure_);
+  if (failed()) std::rethrow_exception(failure_);
   lock.unlock();
 
   const int64_t rows = slot.rows, h = config_.height, w = config_.width, c = dataset_.channels();

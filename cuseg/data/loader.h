@@ -59,7 +59,8 @@ class BatchLoader {
   int64_t batches() const;  // per epoch
   // Starts (or restarts) an epoch at batch `first`; the workers begin at once.
   void start_epoch(int64_t epoch, int64_t first = 0);
-  // The next batch of the epoch, or false at its end. Rethrows a worker's error (a bad sample).
+  // The next batch of the epoch, or false at its end. Rethrows the error (a bad sample) of a batch
+  // that could not be assembled, when that batch is asked for.
   bool next(Batch& batch);
   // Seconds next() spent waiting for workers since start_epoch.
   double wait_seconds() const { return wait_seconds_; }
@@ -89,7 +90,8 @@ class BatchLoader {
   std::vector<size_t> order_;
   int64_t next_to_fill_ = 0, next_to_take_ = 0, end_ = 0;
   int in_flight_ = 0;  // batches a worker is filling
-  std::exception_ptr failure_;
+  std::exception_ptr failure_;  // of the earliest batch that failed
+  int64_t failed_batch_ = 0;
   double wait_seconds_ = 0;
 };
 

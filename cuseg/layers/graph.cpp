@@ -118,9 +118,14 @@ void Graph::forward(const std::map<std::string, Tensor>& inputs) {
     Node& n = nodes_[size_t(order_[pos])];
     std::vector<Tensor> in;
     for (const std::string& t : n.inputs) in.push_back(values_.at(t));
-    Tensor out = Tensor::empty(shapes_.at(n.output), dtype_, device_);
-    n.layer->forward(in, out);
-    values_[n.output] = out;
+    try {
+      Tensor out = Tensor::empty(shapes_.at(n.output), dtype_, device_);
+      n.layer->forward(in, out);
+      values_[n.output] = out;
+    } catch (const OutOfMemory& e) {
+      throw OutOfMemory(str_cat("forward of ", n.layer->kind(), " '", n.layer->name(), "' (output '", n.output, "' ",
+                                shapes_.at(n.output).str(), "): ", e.what()));
+    }
     if (!training_)  // nothing will run backward: free what no later layer reads
       for (const std::string& t : n.inputs)
         if (last_reader_.at(t) == int(pos) && !outputs.count(t) && !inputs.count(t)) values_.erase(t);
@@ -150,11 +155,15 @@ void Graph::backward(const std::map<std::string, Tensor>& output_grads) {
     const Tensor dout = it->second;
     grads_.erase(it);
     std::vector<Tensor> in, din;
-    for (const std::string& t : n.inputs) {
-      in.push_back(values_.at(t));
-      din.push_back(graph_inputs.count(t) ? Tensor() : Tensor::empty(shapes_.at(t), dtype_, device_));
+    try {
+      for (const std::string& t : n.inputs) {
+        in.push_back(values_.at(t));
+        din.push_back(graph_inputs.count(t) ? Tensor() : Tensor::empty(shapes_.at(t), dtype_, device_));
+      }
+      n.layer->backward(in, values_.at(n.output), dout, din);
+    } catch (const OutOfMemory& e) {
+      throw OutOfMemory(str_cat("backward of ", n.layer->kind(), " '", n.layer->name(), "': ", e.what()));
     }
-    n.layer->backward(in, values_.at(n.output), dout, din);
     for (size_t i = 0; i < n.inputs.size(); ++i) {
       if (!din[i].defined()) continue;
       auto [g, fresh] = grads_.emplace(n.inputs[i], din[i]);

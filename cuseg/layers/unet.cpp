@@ -13,6 +13,9 @@ UNetConfig UNetConfig::unet_s(int in_channels, int classes, int base) {
 void UNetConfig::validate() const {
   CUSEG_CHECK(in_channels > 0 && classes > 0 && base > 0, "unet: channels, classes and base width must be positive");
   CUSEG_CHECK(depth >= 1 && depth <= 8, "unet: depth ", depth, " is not in [1, 8]");
+  CUSEG_CHECK(classes <= 256, "unet: ", classes, " classes; masks hold at most 256");
+  CUSEG_CHECK(in_channels <= 64 && base <= 4096, "unet: ", in_channels, " input channels or base width ", base,
+              " is beyond any sensible U-Net (64, 4096)");
   CUSEG_CHECK(bottleneck_dropout >= 0 && bottleneck_dropout < 1, "unet: dropout ", bottleneck_dropout, " is not in [0, 1)");
 }
 

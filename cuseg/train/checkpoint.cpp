@@ -163,6 +163,13 @@ std::unique_ptr<Graph> load_model(const std::string& path, Device device, ModelI
   ModelInfo mi = ModelInfo::from_metadata(path, file.metadata);
   std::map<std::string, Tensor> model_state, optim_state;
   split_state(path, file, model_state, optim_state);
+  // A damaged or hostile description (base=100000) must not make us allocate a giant model: the
+  // deepest 3×3 convolution's weights alone have to be in the file.
+  size_t stored = 0;
+  for (const auto& [name, t] : model_state) stored += t.nbytes();
+  const double widest = double(mi.config.base) * double(int64_t(1) << (mi.config.depth - 1));
+  CUSEG_CHECK(9.0 * widest * widest * 4.0 <= double(stored), path, ": the model '", describe_model(mi.config),
+              "' needs more parameters than the file's ", stored, " bytes hold");
   auto model = build_unet(mi.config);
   try {
     model->load_state(model_state);

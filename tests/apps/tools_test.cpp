@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -25,9 +26,15 @@ struct ToolRun {
   std::string output;  // stdout and stderr
 };
 
+// Where the tools are: the build's apps folder, or $CUSEG_TOOLS_DIR (a build copied elsewhere).
+std::string tools_dir() {
+  const char* env = std::getenv("CUSEG_TOOLS_DIR");
+  return env && *env ? env : CUSEG_TOOLS_DIR;
+}
+
 // Runs a shell command line in `dir`, the tools first on PATH.
 ToolRun run(const fs::path& dir, const std::string& command) {
-  const std::string line = str_cat("cd '", dir.string(), "' && PATH='", CUSEG_TOOLS_DIR, "':\"$PATH\" ", command, " 2>&1");
+  const std::string line = str_cat("cd '", dir.string(), "' && PATH='", tools_dir(), "':\"$PATH\" ", command, " 2>&1");
   ToolRun r;
   FILE* p = ::popen(line.c_str(), "r");
   if (!p) return r;

@@ -9,6 +9,8 @@
 #include "cuseg/layers/unet.h"
 #include "cuseg/losses/loss.h"
 #include "cuseg/optim/optimizer.h"
+#include "cuseg/train/checkpoint.h"
+#include "cuseg/train/trainer.h"
 
 int main() {
   using namespace cuseg;
@@ -38,7 +40,8 @@ int main() {
   }
   // The README's U-Net training step, tiny: the loss must fall over a few steps on one batch.
   const Device dev = Device::cpu();
-  auto net = build_unet(UNetConfig::unet_s(3, 4, 4));
+  const UNetConfig config = UNetConfig::unet_s(3, 4, 4);
+  auto net = build_unet(config);
   std::vector<ParamRef> params;
   for (Parameter* p : net->parameters()) params.push_back({p->name, p->value, p->grad, p->no_decay});
   Optimizer adamw(OptimizerConfig::named("adamw"), params);
@@ -64,7 +67,26 @@ int main() {
     std::printf("consumer: loss did not fall (%g -> %g)\n", first, last);
     return 1;
   }
-  save_safetensors("consumer_unet.safetensors", net->state());
+  save_checkpoint("consumer_unet.safetensors", *net, config, &adamw);
+  auto again = build_unet(config);
+  load_checkpoint("consumer_unet.safetensors", *again, config, nullptr);
+  // The trainer behind seg_train, one tiny epoch on the built-in dataset.
+  TrainConfig tc;
+  tc.synthetic_train = 8;
+  tc.synthetic_val = 4;
+  tc.height = tc.width = 16;
+  tc.base = 4;
+  tc.depth = 3;
+  tc.batch = 4;
+  tc.epochs = 1;
+  tc.device = "cpu";
+  tc.out = "consumer_run";
+  tc.quiet = true;
+  const TrainResult run = Trainer(tc).run();
+  if (run.status != TrainStatus::Finished || run.epochs.size() != 1) {
+    std::printf("consumer: training run %s: %s\n", to_string(run.status), run.message.c_str());
+    return 1;
+  }
   std::printf("consumer ok (cuseg %s, CUDA %d, %s)\n", CUSEG_VERSION, CUSEG_HAS_CUDA,
               cuda_status().c_str());
   return 0;
