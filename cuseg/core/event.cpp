@@ -1,6 +1,7 @@
 #include "cuseg/core/event.h"
 
 #include "cuseg/config.h"
+#include "cuseg/core/error.h"
 
 #if CUSEG_HAS_CUDA
 #include "cuseg/core/cuda/runtime.h"
