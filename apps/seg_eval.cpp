@@ -9,7 +9,6 @@
 #include "apps/tool.h"
 #include "cuseg/core/safetensors.h"
 #include "cuseg/data/folder_dataset.h"
-#include "cuseg/data/synthetic.h"
 #include "cuseg/infer/predict.h"
 #include "cuseg/train/metrics.h"
 #include "cuseg/train/trainer.h"
@@ -28,8 +27,7 @@ int main(int argc, char** argv) {
   app.add_option("--device", device, "auto, cpu, cuda or cuda:N")->capture_default_str();
   app.add_flag("--skip-bad", skip_bad, "Skip and count bad samples instead of stopping");
   return cuseg::tool::run(app, argc, argv, [&] {
-    const cuseg::Device dev = device == "auto" ? (cuseg::cuda_available() ? cuseg::Device::cuda(0) : cuseg::Device::cpu())
-                                               : cuseg::Device::parse(device);
+    const cuseg::Device dev = cuseg::Device::resolve(device);
     cuseg::ModelInfo info;
     auto model = cuseg::load_model(checkpoint, dev, &info);
     std::unique_ptr<cuseg::SegmentationDataset> dataset;
@@ -38,13 +36,7 @@ int main(int argc, char** argv) {
       CUSEG_CHECK(it != info.metadata.end(), checkpoint, ": no training configuration stored; give --data");
       const cuseg::TrainConfig tc = cuseg::TrainConfig::from_json(it->second);
       CUSEG_CHECK(tc.data.empty(), checkpoint, ": trained on ", tc.data, "; give --data");
-      cuseg::SyntheticConfig sc;
-      sc.height = tc.height;
-      sc.width = tc.width;
-      sc.channels = tc.channels;
-      sc.seed = tc.seed;
-      dataset = split == "train" ? std::make_unique<cuseg::SyntheticDataset>(sc, 0, tc.synthetic_train)
-                                 : std::make_unique<cuseg::SyntheticDataset>(sc, 1'000'000'000, tc.synthetic_val);
+      dataset = cuseg::synthetic_split(tc, split);
     } else {
       cuseg::FolderDatasetConfig fc;
       fc.root = data;

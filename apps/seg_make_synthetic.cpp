@@ -49,7 +49,7 @@ int main(int argc, char** argv) {
     config.seed = seed;
     if (train < 1 || val < 1) throw cuseg::tool::UsageError("--train and --val must be at least 1");
     write_split(config, 0, train, fs::path(out) / "train");
-    write_split(config, 1'000'000'000, val, fs::path(out) / "val");
+    write_split(config, cuseg::kSyntheticValFirst, val, fs::path(out) / "val");
     std::ofstream classes(fs::path(out) / "classes.txt");
     for (const std::string& name : cuseg::synthetic_class_names()) classes << name << "\n";
     CUSEG_CHECK(classes.good(), out, "/classes.txt: cannot write");

@@ -30,8 +30,7 @@ int main(int argc, char** argv) {
   app.add_flag("--no-overlay", no_overlay, "Write only the index masks");
   return cuseg::tool::run(app, argc, argv, [&] {
     if (pc.batch < 1) throw cuseg::tool::UsageError("--batch must be at least 1");
-    const cuseg::Device dev = device == "auto" ? (cuseg::cuda_available() ? cuseg::Device::cuda(0) : cuseg::Device::cpu())
-                                               : cuseg::Device::parse(device);
+    const cuseg::Device dev = cuseg::Device::resolve(device);
     cuseg::ModelInfo info;
     auto model = cuseg::load_model(checkpoint, dev, &info);
     const cuseg::Palette colours = cuseg::class_colours(info);

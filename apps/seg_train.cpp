@@ -55,17 +55,10 @@ int main(int argc, char** argv) {
     std::signal(SIGTERM, on_stop_signal);
     cuseg::Trainer trainer(config);
     const cuseg::TrainResult result = trainer.run();
+    // A diverged run is an error like any other: one line on stderr, exit 1.
+    if (result.status == cuseg::TrainStatus::NonFinite) throw cuseg::Error(result.message);
     std::printf("%s\n", result.message.c_str());
-    switch (result.status) {
-      case cuseg::TrainStatus::Finished:
-      case cuseg::TrainStatus::EarlyStopped:
-        return cuseg::tool::kOk;
-      case cuseg::TrainStatus::Interrupted:
-        return cuseg::stop_signal() > 0 ? 128 + cuseg::stop_signal() : cuseg::tool::kOk;
-      case cuseg::TrainStatus::NonFinite:
-        std::fprintf(stderr, "seg_train: error: %s\n", result.message.c_str());
-        return cuseg::tool::kError;
-    }
-    return cuseg::tool::kError;
+    if (result.status == cuseg::TrainStatus::Interrupted && cuseg::stop_signal() > 0) return 128 + cuseg::stop_signal();
+    return cuseg::tool::kOk;
   });
 }

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "cuseg/core/error.h"
+#include "cuseg/data/image_io.h"
 
 namespace cuseg::tool {
 
@@ -29,17 +30,12 @@ int run(CLI::App& app, int argc, char** argv, const std::function<int()>& body) 
 }
 
 std::vector<std::string> expand_images(const std::vector<std::string>& paths) {
-  auto is_image = [](const fs::path& p) {
-    std::string ext = p.extension().string();
-    std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return char(std::tolower(c)); });
-    return ext == ".png" || ext == ".jpg" || ext == ".jpeg" || ext == ".bmp";
-  };
   std::vector<std::string> out;
   for (const std::string& p : paths) {
     if (fs::is_directory(p)) {
       std::vector<std::string> found;
       for (const auto& e : fs::directory_iterator(p))
-        if (e.is_regular_file() && is_image(e.path())) found.push_back(e.path().string());
+        if (e.is_regular_file() && is_image_file(e.path().string())) found.push_back(e.path().string());
       CUSEG_CHECK(!found.empty(), p, ": no image (png, jpg, jpeg, bmp) in this folder");
       std::sort(found.begin(), found.end());
       out.insert(out.end(), found.begin(), found.end());

@@ -1,5 +1,7 @@
 #include "test_util.h"
 
+#include <unistd.h>
+
 #include <cmath>
 
 namespace cuseg::test {
@@ -70,6 +72,15 @@ double dot(const Tensor& a, const Tensor& b) {
   double s = 0;
   for (int64_t i = 0; i < a.numel(); ++i) s += pa[i] * pb[i];
   return s;
+}
+
+std::filesystem::path fresh_test_dir(const std::string& prefix) {
+  const ::testing::TestInfo* test = ::testing::UnitTest::GetInstance()->current_test_info();
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() /
+                                    str_cat(prefix, "_", ::getpid(), test ? str_cat("_", test->name()) : std::string());
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
 }
 
 }  // namespace cuseg::test

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <functional>
 #include <string>
 
@@ -46,6 +47,10 @@ Tensor random_integers(const Shape& shape, uint64_t seed, int low, int high,
 ::testing::AssertionResult gradcheck(const std::function<double(const Tensor&)>& f, const Tensor& x,
                                      const Tensor& analytic, const std::string& what,
                                      int samples = 64, double tolerance = 1e-6);
+
+// An empty scratch folder in the system's temporary folder, named after `prefix`, this process and
+// the running test (so parallel test processes never share one).
+std::filesystem::path fresh_test_dir(const std::string& prefix);
 
 // Σ a ⊙ b over all elements (f64 tensors): projects an output onto a random direction, so a
 // gradient check of one scalar covers every output element.

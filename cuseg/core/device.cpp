@@ -25,6 +25,13 @@ Device Device::parse(const std::string& text) {
   throw_error("Device::parse: '" + text + "' is not cpu, cuda or cuda:N");
 }
 
+Device Device::resolve(const std::string& text) {
+  if (text == "auto") return cuda_available() ? cuda(0) : cpu();
+  const Device d = parse(text);
+  CUSEG_CHECK(d.is_cpu() || d.index < cuda_device_count(), "device ", text, ": not available (", cuda_status(), ")");
+  return d;
+}
+
 std::string Device::str() const { return is_cpu() ? "cpu" : "cuda:" + std::to_string(index); }
 
 namespace {

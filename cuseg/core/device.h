@@ -16,6 +16,9 @@ struct Device {
   static Device cpu() { return {DeviceKind::CPU, 0}; }
   static Device cuda(int index = 0) { return {DeviceKind::CUDA, index}; }
   static Device parse(const std::string& text);  // "cpu", "cuda", "cuda:1"
+  // As parse, plus "auto" (the first GPU when there is one, else the CPU); a GPU that is not
+  // here is an error saying why.
+  static Device resolve(const std::string& text);
 
   bool is_cpu() const { return kind == DeviceKind::CPU; }
   bool is_cuda() const { return kind == DeviceKind::CUDA; }

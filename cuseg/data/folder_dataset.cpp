@@ -11,12 +11,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool is_image(const fs::path& p) {
-  std::string ext = p.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return char(std::tolower(c)); });
-  return ext == ".png" || ext == ".jpg" || ext == ".jpeg" || ext == ".bmp";
-}
-
 std::vector<std::string> read_lines(const fs::path& p) {
   std::ifstream in(p);
   CUSEG_CHECK(in, p.string(), ": cannot open");
@@ -55,7 +49,7 @@ FolderDataset::FolderDataset(const FolderDatasetConfig& config) : config_(config
   const fs::path images = split / "images", masks = split / "masks";
   CUSEG_CHECK(fs::is_directory(images), images.string(), ": no such folder (expected DIR/", config.split, "/images)");
   for (const auto& entry : fs::directory_iterator(images)) {
-    if (!entry.is_regular_file() || !is_image(entry.path())) continue;
+    if (!entry.is_regular_file() || !is_image_file(entry.path().string())) continue;
     const std::string stem = entry.path().stem().string();
     const fs::path mask = masks / (stem + ".png");
     if (!fs::exists(mask)) {

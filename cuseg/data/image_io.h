@@ -24,6 +24,9 @@ constexpr int64_t kMaxImagePixels = int64_t(1) << 28;
 
 ImageInfo read_image_info(const std::string& path);
 
+// Whether the name ends in an image extension this reads: .png, .jpg, .jpeg, .bmp, any case.
+bool is_image_file(const std::string& path);
+
 // [H, W, channels] f32 in [0, 1]. channels: 1 (gray; colour to luminance), 3 (RGB; gray repeated,
 // alpha dropped) or 4 (RGBA; alpha kept — RGB plus another modality). 8- and 16-bit files.
 Tensor read_image(const std::string& path, int channels);

@@ -121,7 +121,6 @@ void BatchLoader::work() {
 void BatchLoader::fill(Slot& slot, int64_t b, uint64_t epoch) {
   const int64_t n = int64_t(order_.size()), rows = rows_of(b);
   const int64_t h = config_.height, w = config_.width, c = dataset_.channels();
-  slot.rows = int(rows);
   slot.names.assign(size_t(rows), std::string());
   for (int64_t r = 0; r < rows; ++r) {
     const int64_t position = b * config_.batch + r;
@@ -159,7 +158,7 @@ bool BatchLoader::next(Batch& batch) {
   if (failed()) std::rethrow_exception(failure_);
   lock.unlock();
 
-  const int64_t rows = slot.rows, h = config_.height, w = config_.width, c = dataset_.channels();
+  const int64_t rows = rows_of(b), h = config_.height, w = config_.width, c = dataset_.channels();
   const Shape images{rows, h, w, c}, labels{rows, h, w};
   batch.images = Tensor::empty(images, DType::f32, config_.device);
   batch.labels = Tensor::empty(labels, DType::u8, config_.device);

@@ -72,7 +72,6 @@ class BatchLoader {
     Tensor images, labels;  // host, pinned when the device is a GPU
     std::vector<std::string> names;
     int64_t batch = -1;     // the batch it holds, ready to copy; −1: free
-    int rows = 0;
     DeviceEvent copied;     // the last copy out of it
   };
   void work();

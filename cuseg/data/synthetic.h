@@ -27,6 +27,9 @@ const std::vector<std::string>& synthetic_class_names();
 // Samples [first, first + count): images [count, H, W, C] f32 in [0, 1], labels [count, H, W] u8.
 void synthetic_batch(const SyntheticConfig& config, int64_t first, int64_t count, Tensor& images, Tensor& labels);
 
+// Where the validation split of the built-in dataset starts: the same seed, other samples.
+constexpr int64_t kSyntheticValFirst = 1'000'000'000;
+
 // Samples [first, first + count) of a seed as a dataset; a different seed or range makes the
 // validation split.
 class SyntheticDataset : public SegmentationDataset {

@@ -36,19 +36,8 @@ namespace {
 
 std::atomic<int> g_stop_signal{0};
 
-// Keeps the synthetic validation samples apart from the training ones (same seed, other indices).
-constexpr int64_t kSyntheticValFirst = 1'000'000'000;
-
 double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-}
-
-Device resolve_device(const std::string& text) {
-  if (text == "auto") return cuda_available() ? Device::cuda(0) : Device::cpu();
-  Device d = Device::parse(text);
-  if (d.is_cuda())
-    CUSEG_CHECK(d.index < cuda_device_count(), "device ", text, ": not available (", cuda_status(), ")");
-  return d;
 }
 
 std::vector<double> parse_weights(const std::string& text, int classes) {
@@ -72,6 +61,17 @@ std::vector<double> parse_weights(const std::string& text, int classes) {
 }
 
 }  // namespace
+
+std::unique_ptr<SegmentationDataset> synthetic_split(const TrainConfig& c, const std::string& split) {
+  CUSEG_CHECK(split == "train" || split == "val", "synthetic dataset: no split '", split, "'");
+  SyntheticConfig sc;
+  sc.height = c.height;
+  sc.width = c.width;
+  sc.channels = c.channels;
+  sc.seed = c.seed;
+  return split == "train" ? std::make_unique<SyntheticDataset>(sc, 0, c.synthetic_train)
+                          : std::make_unique<SyntheticDataset>(sc, kSyntheticValFirst, c.synthetic_val);
+}
 
 void request_stop(int signal) { g_stop_signal.store(signal == 0 ? -1 : signal); }
 int stop_signal() { return g_stop_signal.load(); }
@@ -159,13 +159,8 @@ struct Trainer::State {
 void Trainer::State::open_data() {
   const TrainConfig& c = config;
   if (c.data.empty()) {
-    SyntheticConfig sc;
-    sc.height = c.height;
-    sc.width = c.width;
-    sc.channels = c.channels;
-    sc.seed = c.seed;
-    train_base = std::make_unique<SyntheticDataset>(sc, 0, c.synthetic_train);
-    val_base = std::make_unique<SyntheticDataset>(sc, kSyntheticValFirst, c.synthetic_val);
+    train_base = synthetic_split(c, "train");
+    val_base = synthetic_split(c, "val");
   } else {
     FolderDatasetConfig fc;
     fc.root = c.data;
@@ -213,8 +208,8 @@ void Trainer::State::build(const std::string& resume_from) {
 
   json stored_state;
   if (!resume_from.empty()) {
-    ModelInfo stored;
-    load_model(resume_from, Device::cpu(), &stored);  // validates the file before anything else
+    // The header alone: load_checkpoint below reads the tensors, once, into the model built here.
+    const ModelInfo stored = ModelInfo::from_metadata(resume_from, load_safetensors_metadata(resume_from));
     info.normalization = stored.normalization;
     class_weights = json::parse(stored.metadata.at("class_weights")).get<std::vector<double>>();
     stored_state = json::parse(stored.metadata.at("train_state"));
@@ -383,7 +378,7 @@ void Trainer::State::log_epoch(const EpochReport& r) {
 Trainer::Trainer(const TrainConfig& config) : s_(std::make_unique<State>()) {
   config.validate();
   s_->config = config;
-  s_->device = resolve_device(config.device);
+  s_->device = Device::resolve(config.device);
   fs::create_directories(config.out);
   std::string resume_from;
   if (config.resume) {
@@ -438,6 +433,13 @@ TrainResult Trainer::run() {
     result.best_epoch = s.best_epoch;
     return result;
   };
+  auto stop_requested = [&] {
+    return stop_signal() != 0 || (c.stop_after_steps > 0 && steps_this_call >= c.stop_after_steps);
+  };
+  auto interrupted = [&](const std::string& where) {  // last.safetensors already holds this state
+    return finish(TrainStatus::Interrupted, str_cat("stopped ", where, "; checkpoint ", s.path("last.safetensors"),
+                                                    "; continue with: seg_train --resume --out ", c.out));
+  };
 
   while (s.epoch < c.epochs) {
     const auto epoch_start = std::chrono::steady_clock::now();
@@ -477,12 +479,9 @@ TrainResult Trainer::run() {
         ++steps_this_call;
         const double elapsed = seconds_since(epoch_start);
         bar.update(s.batch, double(images) / elapsed, s.epoch_loss_sum / double(std::max<int64_t>(1, s.epoch_loss_batches)));
-        const bool stop = stop_signal() != 0 || (c.stop_after_steps > 0 && steps_this_call >= c.stop_after_steps);
-        if (stop && s.batch < batches) {
+        if (stop_requested() && s.batch < batches) {
           s.save("last.safetensors");
-          return finish(TrainStatus::Interrupted, str_cat("stopped at epoch ", s.epoch + 1, ", batch ", s.batch, "/",
-                                                          batches, "; checkpoint ", s.path("last.safetensors"),
-                                                          "; continue with: seg_train --resume --out ", c.out));
+          return interrupted(str_cat("at epoch ", s.epoch + 1, ", batch ", s.batch, "/", batches));
         }
       }
     }
@@ -542,11 +541,7 @@ TrainResult Trainer::run() {
       return finish(TrainStatus::EarlyStopped, str_cat("early stop after epoch ", s.epoch, ": no better val mIoU in ",
                                                        c.patience, " epochs; best ", s.best_miou, " at epoch ",
                                                        s.best_epoch + 1));
-    const bool stop = stop_signal() != 0 || (c.stop_after_steps > 0 && steps_this_call >= c.stop_after_steps);
-    if (stop && s.epoch < c.epochs)
-      return finish(TrainStatus::Interrupted, str_cat("stopped after epoch ", s.epoch, "; checkpoint ",
-                                                      s.path("last.safetensors"),
-                                                      "; continue with: seg_train --resume --out ", c.out));
+    if (stop_requested() && s.epoch < c.epochs) return interrupted(str_cat("after epoch ", s.epoch));
   }
   return finish(TrainStatus::Finished, str_cat("finished ", c.epochs, " epochs; best val mIoU ", s.best_miou,
                                                " at epoch ", s.best_epoch + 1, "; checkpoints in ", c.out));

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "cuseg/data/augment.h"
+#include "cuseg/data/dataset.h"
 #include "cuseg/layers/unet.h"
 #include "cuseg/train/metrics.h"
 
@@ -120,6 +121,9 @@ class Trainer {
   struct State;
   std::unique_ptr<State> s_;
 };
+
+// The built-in dataset's split ("train" or "val") as a run with this configuration sees it.
+std::unique_ptr<SegmentationDataset> synthetic_split(const TrainConfig& config, const std::string& split);
 
 // Asks running trainers to stop after their current step and write a checkpoint: safe to call
 // from a signal handler. stop_signal() is the signal given (0: none).

@@ -56,9 +56,7 @@ std::vector<nlohmann::json> log_of(const fs::path& run_dir) {
 class Tools : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = fs::temp_directory_path() / str_cat("cuseg_tools_", ::getpid());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    dir_ = test::fresh_test_dir("cuseg_tools");
     const ToolRun r = run(dir_, "seg_make_synthetic --out data --train 12 --val 4 --size 32 --seed 2");
     ASSERT_EQ(r.code, 0) << r.output;
   }

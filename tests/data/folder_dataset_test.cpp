@@ -22,10 +22,7 @@ using test::expect_error;
 class DataFiles : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / str_cat("cuseg_data_", ::getpid(), "_",
-                                               ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    dir_ = test::fresh_test_dir("cuseg_data");
   }
   void TearDown() override { fs::remove_all(dir_); }
 

@@ -115,9 +115,7 @@ TEST(Loader, WithoutAugmentationBatchesHoldTheNormalizedSamplesInOrder) {
 class LoaderFiles : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / str_cat("cuseg_loader_", ::getpid(), "_",
-                                               ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
+    dir_ = test::fresh_test_dir("cuseg_loader");
     for (const char* d : {"train/images", "train/masks"}) fs::create_directories(dir_ / d);
     for (int i = 0; i < 6; ++i) {
       const std::string name = str_cat("s", i, ".png");
@@ -127,19 +125,28 @@ class LoaderFiles : public ::testing::Test {
     std::ofstream(dir_ / "train/images/s3.png") << "not a png";  // sample 3 is corrupt
   }
   void TearDown() override { fs::remove_all(dir_); }
+
+  FolderDatasetConfig dataset(bool skip_bad) const {
+    FolderDatasetConfig fc;
+    fc.root = dir_.string();
+    fc.classes = 2;
+    fc.skip_bad = skip_bad;
+    return fc;
+  }
+  // The samples in order, two by two, at their own size.
+  static LoaderConfig in_order(int workers) {
+    LoaderConfig c = loader_config(workers);
+    c.height = c.width = 8;
+    c.batch = 2;
+    c.shuffle = c.augment = false;
+    return c;
+  }
   fs::path dir_;
 };
 
 TEST_F(LoaderFiles, ABadSampleStopsTheRunNamingTheFile) {
-  FolderDatasetConfig fc;
-  fc.root = dir_.string();
-  fc.classes = 2;
-  FolderDataset data(fc);
-  LoaderConfig c = loader_config(2);
-  c.height = c.width = 8;
-  c.batch = 2;
-  c.shuffle = c.augment = false;
-  BatchLoader loader(data, c);
+  FolderDataset data(dataset(false));
+  BatchLoader loader(data, in_order(2));
   loader.start_epoch(0);
   Batch b;
   EXPECT_TRUE(loader.next(b));  // samples 0, 1
@@ -147,16 +154,8 @@ TEST_F(LoaderFiles, ABadSampleStopsTheRunNamingTheFile) {
 }
 
 TEST_F(LoaderFiles, WithSkipBadABadSampleIsReplacedAndCountedOnce) {
-  FolderDatasetConfig fc;
-  fc.root = dir_.string();
-  fc.classes = 2;
-  fc.skip_bad = true;
-  FolderDataset data(fc);
-  LoaderConfig c = loader_config(3);
-  c.height = c.width = 8;
-  c.batch = 2;
-  c.shuffle = c.augment = false;
-  BatchLoader loader(data, c);
+  FolderDataset data(dataset(true));
+  BatchLoader loader(data, in_order(3));
   for (int epoch = 0; epoch < 2; ++epoch) {
     const std::vector<Batch> batches = epoch_batches(loader, epoch);
     ASSERT_EQ(batches.size(), 3u);

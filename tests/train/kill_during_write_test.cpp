@@ -12,6 +12,7 @@
 
 #include "cuseg/core/philox.h"
 #include "cuseg/core/safetensors.h"
+#include "test_util.h"
 
 namespace cuseg {
 namespace {
@@ -19,9 +20,7 @@ namespace {
 namespace fs = std::filesystem;
 
 TEST(KillDuringWrite, EverySurvivingCheckpointLoads) {
-  const fs::path dir = fs::temp_directory_path() / str_cat("cuseg_kill_", ::getpid());
-  fs::remove_all(dir);
-  fs::create_directories(dir);
+  const fs::path dir = test::fresh_test_dir("cuseg_kill");
   const std::string path = (dir / "last.safetensors").string();
   save_safetensors(path, {{"model.a", Tensor::zeros(Shape{512, 1024})}, {"model.b", Tensor::zeros(Shape{3, 1000}, DType::f64)}},
                    {{"version", "0"}});

@@ -23,9 +23,7 @@ namespace fs = std::filesystem;
 class TrainerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / str_cat("cuseg_trainer_", ::getpid(), "_",
-                                               ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
+    dir_ = test::fresh_test_dir("cuseg_trainer");
   }
   void TearDown() override { fs::remove_all(dir_); }
 
