@@ -15,6 +15,7 @@
 
 #include "apps/tool.h"
 #include "apps/train_options.h"
+#include "cuseg/core/number_list.h"
 
 namespace fs = std::filesystem;
 
@@ -57,15 +58,10 @@ int main(int argc, char** argv) {
     cuseg::tool::finish_train_options(options);
     if (folds == 1 || folds < 0) throw UsageError("--folds must be 0 or at least 2");
     std::vector<double> strengths;
-    for (const std::string& l : split_list(lambdas)) {
-      size_t used = 0;
-      double v = -1;
-      try {
-        v = std::stod(l, &used);
-      } catch (const std::logic_error&) {
-      }
-      if (used != l.size() || !(v >= 0)) throw UsageError("--lambdas: '" + l + "' is not a non-negative number");
-      strengths.push_back(v);
+    try {
+      strengths = cuseg::parse_non_negative_list(lambdas, "--lambdas");
+    } catch (const cuseg::Error& e) {
+      throw UsageError(e.what());
     }
     const std::vector<std::string> kinds = split_list(penalties);
     if (kinds.empty() || strengths.empty()) throw UsageError("--penalties and --lambdas must not be empty");

@@ -1,8 +1,5 @@
 #include "cuseg/core/safetensors.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <bit>
 #include <cerrno>
@@ -10,6 +7,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <vector>
+
+#include "cuseg/core/atomic_file.h"
 
 namespace cuseg {
 
@@ -47,17 +46,6 @@ bool parse_dtype(const std::string& s, DType& out) {
   return false;
 }
 
-void write_all(int fd, const void* data, size_t bytes, const std::string& path) {
-  const char* p = static_cast<const char*>(data);
-  while (bytes > 0) {
-    ssize_t n = ::write(fd, p, bytes);
-    if (n < 0 && errno == EINTR) continue;
-    CUSEG_CHECK(n > 0, path, ": write failed: ", std::strerror(errno));
-    p += n;
-    bytes -= size_t(n);
-  }
-}
-
 }  // namespace
 
 void save_safetensors(const std::string& path, const std::map<std::string, Tensor>& tensors,
@@ -80,28 +68,14 @@ void save_safetensors(const std::string& path, const std::map<std::string, Tenso
   uint8_t len_le[8];
   for (int i = 0; i < 8; ++i) len_le[i] = uint8_t(uint64_t(json.size()) >> (8 * i));
 
-  const std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  CUSEG_CHECK(fd >= 0, path, ": cannot create ", tmp, ": ", std::strerror(errno));
-  try {
-    write_all(fd, len_le, 8, path);
-    write_all(fd, json.data(), json.size(), path);
+  write_file_atomically(path, [&](const ByteSink& sink) {
+    sink(len_le, 8);
+    sink(json.data(), json.size());
     for (const auto& [name, t] : tensors) {
       Tensor host = t.device().is_cpu() ? t : t.to(Device::cpu());
-      write_all(fd, host.raw_data(), host.nbytes(), path);
+      sink(host.raw_data(), host.nbytes());
     }
-    CUSEG_CHECK(::fsync(fd) == 0, path, ": fsync failed: ", std::strerror(errno));
-  } catch (...) {
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    throw;
-  }
-  CUSEG_CHECK(::close(fd) == 0, path, ": close failed: ", std::strerror(errno));
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    int err = errno;
-    ::unlink(tmp.c_str());
-    throw_error(str_cat(path, ": rename from ", tmp, " failed: ", std::strerror(err)));
-  }
+  });
 }
 
 namespace {

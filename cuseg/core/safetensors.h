@@ -15,8 +15,8 @@ struct SafetensorsFile {
   std::map<std::string, std::string> metadata;  // the "__metadata__" entry
 };
 
-// Writes atomically: a temporary file beside `path`, flushed to disk, then renamed over it, so
-// a crash leaves either the old file or the new one. Tensors may live on any device.
+// Writes atomically (atomic_file.h): a crash leaves either the old file or the new one. Tensors
+// may live on any device.
 void save_safetensors(const std::string& path, const std::map<std::string, Tensor>& tensors,
                       const std::map<std::string, std::string>& metadata = {});
 

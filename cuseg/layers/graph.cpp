@@ -5,6 +5,7 @@
 #include <set>
 
 #include "cuseg/kernels/elementwise.h"
+#include "cuseg/kernels/reduce.h"
 
 namespace cuseg {
 
@@ -248,6 +249,25 @@ std::string Graph::first_nonfinite_output() const {
     for (double v : host.to_vector<double>())
       if (!std::isfinite(v)) return n.layer->name();
   }
+  return "";
+}
+
+std::string Graph::first_nonfinite_gradient() {
+  std::vector<std::pair<const Layer*, const Tensor*>> grads;  // backward order
+  for (auto it = order_.rbegin(); it != order_.rend(); ++it) {
+    Node& n = nodes_[size_t(*it)];
+    for (Parameter* p : n.layer->parameters()) grads.emplace_back(n.layer.get(), &p->grad);
+  }
+  if (grads.empty()) return "";
+  const Tensor& first = *grads.front().second;
+  Tensor means = Tensor::empty(Shape{int64_t(grads.size())}, first.dtype(), first.device());
+  for (size_t i = 0; i < grads.size(); ++i) {
+    Tensor out = means.view(Shape{1}, int64_t(i));
+    reduce_mean(*grads[i].second, out);
+  }
+  const std::vector<double> host = means.to(Device::cpu()).to(DType::f64).to_vector<double>();
+  for (size_t i = 0; i < host.size(); ++i)
+    if (!std::isfinite(host[i])) return grads[i].first->name();
   return "";
 }
 

@@ -57,6 +57,10 @@ class Graph {
   // After a training-mode forward: the first layer, in execution order, whose output holds a NaN
   // or an infinity ("" if none) — where a diverging run went wrong.
   std::string first_nonfinite_output() const;
+  // After backward: the first layer, in backward order, whose parameter gradient holds a NaN or
+  // an infinity ("" if none). One mean per gradient (in double: finite exactly when every element
+  // is) and a single read back, so a training loop can call it every step.
+  std::string first_nonfinite_gradient();
 
  private:
   struct Node {

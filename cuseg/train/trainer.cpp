@@ -1,13 +1,17 @@
 #include "cuseg/train/trainer.h"
 
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "cuseg/core/atomic_file.h"
+#include "cuseg/core/number_list.h"
 #include "cuseg/core/safetensors.h"
 #include "cuseg/data/folder_dataset.h"
 #include "cuseg/data/loader.h"
@@ -38,26 +42,6 @@ std::atomic<int> g_stop_signal{0};
 
 double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-}
-
-std::vector<double> parse_weights(const std::string& text, int classes) {
-  std::vector<double> w;
-  std::stringstream in(text);
-  std::string item;
-  while (std::getline(in, item, ',')) {
-    size_t used = 0;
-    double v = 0;
-    try {
-      v = std::stod(item, &used);
-    } catch (const std::logic_error&) {
-      used = 0;
-    }
-    CUSEG_CHECK(used == item.size() && used > 0 && v >= 0 && std::isfinite(v), "class weights: '", item,
-                "' is not a non-negative number");
-    w.push_back(v);
-  }
-  CUSEG_CHECK(int(w.size()) == classes, "class weights: ", w.size(), " given for ", classes, " classes");
-  return w;
 }
 
 }  // namespace
@@ -218,7 +202,11 @@ void Trainer::State::build(const std::string& resume_from) {
     const DatasetStatistics stats = compute_statistics(*train, c.ignore_index, c.workers);
     info.normalization = stats.normalization;
     if (need_weights) class_weights = median_frequency_weights(stats);
-    else if (c.class_weights != "none") class_weights = parse_weights(c.class_weights, info.config.classes);
+    else if (c.class_weights != "none") {
+      class_weights = parse_non_negative_list(c.class_weights, "class weights");
+      CUSEG_CHECK(int(class_weights.size()) == info.config.classes, "class weights: ", class_weights.size(),
+                  " given for ", info.config.classes, " classes");
+    }
   }
 
   model = build_unet(info.config);
@@ -369,8 +357,10 @@ void Trainer::State::log_epoch(const EpochReport& r) {
                   {"bad_samples", r.bad_samples},
                   {"best", r.best}};
   std::ofstream out(path("log.jsonl"), std::ios::app);
+  CUSEG_CHECK(out.is_open(), path("log.jsonl"), ": cannot open: ", std::strerror(errno));
   out << line.dump() << "\n";
-  CUSEG_CHECK(out.good(), path("log.jsonl"), ": cannot write");
+  out.flush();
+  CUSEG_CHECK(out.good(), path("log.jsonl"), ": write failed");
 }
 
 // ---- Trainer ---------------------------------------------------------------------------------
@@ -390,8 +380,10 @@ Trainer::Trainer(const TrainConfig& config) : s_(std::make_unique<State>()) {
   if (!config.resume) {
     std::error_code ignored;
     fs::remove(s_->path("log.jsonl"), ignored);  // a fresh run starts a fresh log
-    std::ofstream(s_->path("config.json")) << config.to_json() << "\n";
   }
+  // The configuration this run trains with; writing it now also finds a folder that cannot be
+  // written before any time is spent training.
+  write_text_file_atomically(s_->path("config.json"), config.to_json() + "\n");
 }
 
 Trainer::~Trainer() = default;
@@ -436,6 +428,13 @@ TrainResult Trainer::run() {
   auto stop_requested = [&] {
     return stop_signal() != 0 || (c.stop_after_steps > 0 && steps_this_call >= c.stop_after_steps);
   };
+  auto nonfinite_message = [&](const std::string& what, int64_t batch, const std::string& where) {
+    const std::string last = s.path("last.safetensors");
+    return str_cat(what, " at epoch ", s.epoch + 1, ", batch ", batch + 1, "; ", where, ". ",
+                   fs::exists(last) ? str_cat("The last good checkpoint is ", last)
+                                    : std::string("No checkpoint was written before it"),
+                   " (lower --lr, or --skip-nonfinite to skip such steps)");
+  };
   auto interrupted = [&](const std::string& where) {  // last.safetensors already holds this state
     return finish(TrainStatus::Interrupted, str_cat("stopped ", where, "; checkpoint ", s.path("last.safetensors"),
                                                     "; continue with: seg_train --resume --out ", c.out));
@@ -465,14 +464,23 @@ TrainResult Trainer::run() {
       } else {
         const std::string layer = s.model->first_nonfinite_output();
         return finish(TrainStatus::NonFinite,
-                      str_cat("the loss is ", value, " at epoch ", s.epoch + 1, ", batch ", b.index + 1,
-                              layer.empty() ? std::string("; every layer output is finite (the loss itself overflowed)")
-                                            : str_cat("; first non-finite output: layer '", layer, "'"),
-                              ". The last good checkpoint is ", s.path("last.safetensors"),
-                              " (lower --lr, or --skip-nonfinite to skip such steps)"));
+                      nonfinite_message(str_cat("the loss is ", value), b.index,
+                                        layer.empty() ? std::string("every layer output is finite (the loss itself overflowed)")
+                                                      : str_cat("first non-finite output: layer '", layer, "'")));
       }
       if (in_group == c.accumulate || b.index == batches - 1) {
-        if (good_in_group > 0) s.optimizer->step(s.schedule, 1.0 / double(good_in_group));
+        // A finite loss can still have a non-finite gradient (an overflow in backward): check the
+        // gradients before they reach the weights.
+        const std::string bad = good_in_group > 0 ? s.model->first_nonfinite_gradient() : std::string();
+        if (!bad.empty()) {
+          if (!c.skip_nonfinite)
+            return finish(TrainStatus::NonFinite,
+                          nonfinite_message("a gradient is non-finite", b.index,
+                                            str_cat("first in backward order: layer '", bad, "'")));
+          ++s.skipped_steps;
+        } else if (good_in_group > 0) {
+          s.optimizer->step(s.schedule, 1.0 / double(good_in_group));
+        }
         s.model->zero_grad();
         in_group = good_in_group = 0;
         s.batch = b.index + 1;

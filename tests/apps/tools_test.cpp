@@ -237,5 +237,34 @@ TEST_F(Tools, AFullDiskWhileSavingFailsCleanlyAndKeepsThePreviousCheckpoint) {
   EXPECT_FALSE(fs::exists(dir_ / "full/last.safetensors.tmp"));
 }
 
+TEST_F(Tools, AReadOnlyOutputFolderFailsBeforeTrainingAndKeepsTheCheckpoint) {
+  const ToolRun first = run(dir_, str_cat("seg_train --data data ", kTiny, " --epochs 1 --out readonly"));
+  ASSERT_EQ(first.code, 0) << first.output;
+  const fs::path out = dir_ / "readonly", last = out / "last.safetensors";
+  std::ifstream before_in(last, std::ios::binary);
+  const std::string before((std::istreambuf_iterator<char>(before_in)), {});
+  // Folder permissions do not bind root: run the tool as nobody there.
+  std::string as_user;
+  if (::geteuid() == 0) {
+    if (run(dir_, "command -v setpriv").code != 0) GTEST_SKIP() << "running as root without setpriv";
+    as_user = "setpriv --reuid=65534 --regid=65534 --clear-groups ";
+    if (run(dir_, as_user + "seg_train --help").code != 0) GTEST_SKIP() << "the tools are out of nobody's reach here";
+  }
+  fs::permissions(out, fs::perms::owner_write | fs::perms::group_write | fs::perms::others_write,
+                  fs::perm_options::remove);
+  const ToolRun resumed = run(dir_, str_cat(as_user, "seg_train --resume --out readonly --epochs 2 --no-progress"));
+  const ToolRun fresh = run(dir_, str_cat(as_user, "seg_train --data data ", kTiny, " --out readonly"));
+  fs::permissions(out, fs::perms::owner_write, fs::perm_options::add);
+  for (const ToolRun& r : {resumed, fresh}) {
+    EXPECT_EQ(r.code, 1) << r.output;
+    EXPECT_NE(r.output.find("config.json"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("Permission denied"), std::string::npos) << r.output;
+    EXPECT_EQ(r.output.find("epoch"), std::string::npos) << "failed only after training: " << r.output;
+  }
+  std::ifstream after_in(last, std::ios::binary);
+  const std::string after((std::istreambuf_iterator<char>(after_in)), {});
+  EXPECT_EQ(after, before);
+}
+
 }  // namespace
 }  // namespace cuseg

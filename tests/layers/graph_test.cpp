@@ -6,6 +6,9 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+#include <map>
+
 #include "cuseg/layers/layers.h"
 #include "cuseg/layers/unet.h"
 #include "error_matchers.h"
@@ -95,6 +98,24 @@ TEST(Graph, EvaluationModeFreesIntermediatesAndSummarizes) {
                         "head.weight", "head.bias"})
     EXPECT_TRUE(names.count(n)) << n;
   EXPECT_TRUE(g->state().count("enc1.bn1.running_var"));
+}
+
+TEST(Graph, NamesTheFirstLayerInBackwardOrderWithANonFiniteGradient) {
+  auto g = build_unet(UNetConfig::unet_s(1, 2, 4));
+  g->forward({{"image", test::random(Shape{2, 16, 16, 1}, 3, 0, 1, DType::f32)}});
+  g->backward({{"logits", test::random(Shape{2, 16, 16, 2}, 4, -1, 1, DType::f32)}});
+  EXPECT_EQ(g->first_nonfinite_output(), "");
+  EXPECT_EQ(g->first_nonfinite_gradient(), "");
+  std::map<std::string, Parameter*> params;
+  for (Parameter* p : g->parameters()) params[p->name] = p;
+  // One bad element among thousands is found, whichever kind; the decoder runs first in backward.
+  params.at("enc0.conv1.weight")->grad.data<float>()[5] = std::numeric_limits<float>::infinity();
+  EXPECT_EQ(g->first_nonfinite_gradient(), "enc0.conv1");
+  params.at("dec1.conv2.weight")->grad.data<float>()[100] = std::numeric_limits<float>::quiet_NaN();
+  EXPECT_EQ(g->first_nonfinite_gradient(), "dec1.conv2");
+  EXPECT_EQ(g->first_nonfinite_output(), "") << "the outputs were finite all along";
+  g->zero_grad();
+  EXPECT_EQ(g->first_nonfinite_gradient(), "");
 }
 
 // A tiny unet-s in double: the gradient of ⟨logits, G⟩ with respect to a few elements of every
