@@ -662,7 +662,7 @@ void add_reduce_ops(std::vector<OpSpec>& ops) {
   for (const auto& [name, fn] : kinds) {
     ops.push_back({name, cases, false, 1e-5,
                    [](int i, uint64_t seed) { return std::vector<Tensor>{random_f64(softmax_cases()[size_t(i)].x, seed)}; },
-                   [fn](const std::vector<Tensor>& in, int, Backend) {
+                   [fn = fn](const std::vector<Tensor>& in, int, Backend) {
                      Tensor out = output(in, Shape{1});
                      fn(in[0], out);
                      return std::vector<Tensor>{out};

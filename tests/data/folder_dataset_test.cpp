@@ -92,6 +92,36 @@ TEST_F(DataFiles, RefusesDamagedFilesNamingThem) {
   expect_error([&] { read_mask(path("ok.png")); }, {"ok.png", "one channel of class indices"});
 }
 
+// stb would decode a BMP or JPEG cut short as an image padded with black: refused instead.
+TEST_F(DataFiles, RefusesTruncatedBmpAndJpegThatTheDecoderWouldPad) {
+  std::vector<uint8_t> rgb(64 * 48 * 3);
+  for (size_t i = 0; i < rgb.size(); ++i) rgb[i] = uint8_t(i * 7);
+  ASSERT_TRUE(stbi_write_bmp(path("whole.bmp").c_str(), 64, 48, 3, rgb.data()));
+  ASSERT_TRUE(stbi_write_jpg(path("whole.jpg").c_str(), 64, 48, 3, rgb.data(), 90));
+  for (const char* name : {"whole.bmp", "whole.jpg"}) {
+    std::ifstream in(path(name), std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), {});
+    EXPECT_NO_THROW(read_image(path(name), 3)) << name;
+    const std::string cut = std::string("cut_") + name;
+    { std::ofstream(path(cut), std::ios::binary) << bytes.substr(0, bytes.size() * 2 / 3); }
+    expect_error([&] { read_image(path(cut), 3); }, {cut.c_str(), "truncated"});
+    expect_error([&] { read_mask(path(cut), Palette{{0, 0, 0}}); }, {cut.c_str(), "truncated"});
+  }
+  // The header's size is checked against the file before anything is allocated: a 70-byte BMP
+  // claiming 11528x16136 (the fuzzer's find, 186 M pixels) is refused at once.
+  std::string tiny;
+  {
+    std::ifstream in(path("whole.bmp"), std::ios::binary);
+    tiny.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  tiny.resize(70);
+  const unsigned char w[4] = {0x08, 0x2d, 0, 0}, h[4] = {0x08, 0x3f, 0, 0};  // little-endian
+  tiny.replace(18, 4, reinterpret_cast<const char*>(w), 4);
+  tiny.replace(22, 4, reinterpret_cast<const char*>(h), 4);
+  { std::ofstream(path("bomb.bmp"), std::ios::binary) << tiny; }
+  expect_error([&] { read_image_info(path("bomb.bmp")); }, {"bomb.bmp", "11528x16136", "truncated BMP"});
+}
+
 TEST_F(DataFiles, LoadsAFolderDatasetAndInfersClasses) {
   write_sample("train", "b", 6, 5, 3);
   write_sample("train", "a", 4, 4, 3);
