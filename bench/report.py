@@ -61,6 +61,13 @@ def main():
         skipped = sum(1 for tc in root.iter("testcase") if tc.find("skipped") is not None)
         print(f"| {os.path.basename(path)[:-4]} | {root.get('tests')} | {root.get('failures')} | {skipped} |")
 
+    spath = os.path.join(out, "compute_sanitizer.txt")
+    if os.path.exists(spath):
+        print("\n## compute-sanitizer (GPU tests and seg_verify)\n")
+        with open(spath) as f:
+            for line in f:
+                print(f"- {line.strip()}")
+
     if verify:
         results = verify["results"]
         failed = [r for r in results if not r["pass"]]

@@ -53,6 +53,30 @@ if grep -q "^No GPU" "$out/seg_verify.txt"; then
   status=1
 fi
 
+# compute-sanitizer over every GPU test and seg_verify (which runs each op's CUDA path):
+# memcheck (out-of-bounds and misaligned accesses) and racecheck (shared-memory hazards)
+# must both report 0 errors. The out-of-memory test is left out: it fails allocations on purpose,
+# which memcheck reports as API errors.
+sanitizer=$(command -v compute-sanitizer || ls /usr/local/cuda*/bin/compute-sanitizer 2>/dev/null | head -n 1)
+if [ -n "$sanitizer" ]; then
+  : > "$out/compute_sanitizer.txt"
+  for tool in memcheck racecheck; do
+    for t in "$build"/tests/*_tests "$build/apps/seg_verify"; do
+      name=$(basename "$t")
+      args=(--gtest_filter='*Gpu*:-OutOfMemoryGpu*')
+      [ "$name" = seg_verify ] && args=(--device cuda)
+      log="$out/sanitizer_${tool}_$name.log"
+      "$sanitizer" --tool "$tool" --error-exitcode 99 --print-limit 50 "$t" "${args[@]}" > "$log" 2>&1 \
+        || status=1
+      echo "$tool $name: $(grep -h "ERROR SUMMARY\|RACECHECK SUMMARY" "$log" | tail -n 1)" >> "$out/compute_sanitizer.txt"
+    done
+  done
+  cat "$out/compute_sanitizer.txt"
+else
+  echo "compute-sanitizer not found: memcheck and racecheck not run" | tee "$out/compute_sanitizer.txt"
+  status=1
+fi
+
 for b in conv2d pool2d softmax pointwise fused_update unet_train_step; do
   if ! "$build/bench/${b}_bench" --benchmark_filter="${BENCH_FILTER:-.}" \
       --benchmark_out="$out/${b}_bench.json" --benchmark_out_format=json > "$out/${b}_bench.txt" 2>&1; then
