@@ -21,11 +21,19 @@ cmake --build "$build" -j "$(nproc)"
 rm -rf "$dir"
 mkdir -p "$dir"/{apps,tests,bench,cuseg,lib}
 for tool in seg_verify seg_train seg_predict seg_eval seg_sweep seg_make_synthetic; do cp "$build/apps/$tool" "$dir/apps/"; done
-cp "$build"/tests/*_tests "$dir/tests/"
+cp "$build"/tests/*_tests "$build/tests/checkpoint_writer" "$dir/tests/"
 cp "$build"/bench/*_bench "$dir/bench/"
 cp -P "$build"/cuseg/libcuseg.so* "$dir/cuseg/"
-for lib in libbenchmark.so.1debian libgomp.so.1 libcudart.so.13; do
-  path=$(ldd "$build/bench/conv2d_bench" | awk -v l="$lib" '$1 == l {print $3}')
-  [ -n "$path" ] && cp -L "$path" "$dir/lib/"
-done
+# Every shared library the binaries load, except the C library family and the driver (libcuda),
+# which must be the machine's own, and cuDNN, which gpu_check.sh finds in PyTorch's packages.
+for f in "$dir"/apps/* "$dir"/tests/* "$dir"/bench/* "$dir"/cuseg/libcuseg.so; do ldd "$f"; done |
+  awk '$2 == "=>" && $3 ~ /^\// {print $1, $3}' | sort -u |
+  while read -r name path; do
+    case "$name" in
+      libc.so.* | libm.so.* | ld-linux* | libpthread.so.* | libdl.so.* | librt.so.* | libcuda.so.* | libcudnn*) continue ;;
+    esac
+    case "$path" in "$root"/*) continue ;; esac  # libcuseg itself, copied above
+    cp -L "$path" "$dir/lib/"
+  done
+ls "$dir/lib"
 du -sh "$dir"

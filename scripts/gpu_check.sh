@@ -39,7 +39,8 @@ fi
 nvidia-smi > "$out/nvidia-smi.txt" 2>&1 || echo "nvidia-smi failed" >> "$out/nvidia-smi.txt"
 
 export CUSEG_TOOLS_DIR="$root/$build/apps"
-case "$build" in /*) export CUSEG_TOOLS_DIR="$build/apps" ;; esac
+export CUSEG_CHECKPOINT_WRITER="$root/$build/tests/checkpoint_writer"
+case "$build" in /*) export CUSEG_TOOLS_DIR="$build/apps" CUSEG_CHECKPOINT_WRITER="$build/tests/checkpoint_writer" ;; esac
 for t in "$build"/tests/*_tests; do
   name=$(basename "$t")
   "$t" --gtest_output="xml:$out/$name.xml" > "$out/$name.log" 2>&1 || status=1

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <thread>
 
@@ -20,12 +21,19 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// The helper: the build's, or $CUSEG_CHECKPOINT_WRITER (a build copied elsewhere).
+const char* writer_program() {
+  const char* env = std::getenv("CUSEG_CHECKPOINT_WRITER");
+  return env && *env ? env : CUSEG_CHECKPOINT_WRITER;
+}
+
 // Starts the writer on `path`, its stdout to `stdout_fd`.
 pid_t start_writer(const std::string& path, int stdout_fd) {
+  const char* program = writer_program();
   const pid_t pid = ::fork();
   if (pid == 0) {
     ::dup2(stdout_fd, STDOUT_FILENO);
-    ::execl(CUSEG_CHECKPOINT_WRITER, CUSEG_CHECKPOINT_WRITER, path.c_str(), static_cast<char*>(nullptr));
+    ::execl(program, program, path.c_str(), static_cast<char*>(nullptr));
     ::_exit(127);
   }
   return pid;
