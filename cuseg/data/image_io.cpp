@@ -36,10 +36,10 @@ void check_png_header(const std::string& path, const std::vector<unsigned char>&
               path, ": PNG header claims ", w, "x", h, " pixels, beyond the ", kMaxImageSide, "-pixel side limit");
 }
 
-// stb decodes a truncated BMP or JPEG without complaint, padding with zeros: a file cut short
-// would silently become an image (or a mask) that is partly black. Refuse both from the bytes.
-// (stb itself refuses a PNG whose data runs short.)
-void check_complete(const std::string& path, const std::vector<unsigned char>& b, const ImageInfo& info) {
+// stb decodes a truncated BMP without complaint, padding with zeros: a file cut short would
+// silently become an image (or a mask) that is partly black. Refuse it from the bytes. (stb
+// itself refuses a PNG or a JPEG whose data runs short.)
+void check_bmp_complete(const std::string& path, const std::vector<unsigned char>& b, const ImageInfo& info) {
   auto le = [&](size_t at, int n) {
     uint64_t v = 0;
     for (int i = n - 1; i >= 0; --i) v = (v << 8) | b[at + size_t(i)];
@@ -56,16 +56,6 @@ void check_complete(const std::string& path, const std::vector<unsigned char>& b
       CUSEG_CHECK(b.size() >= needed, path, ": truncated BMP: ", info.width, "x", info.height, " at ", bpp,
                   " bits per pixel needs ", needed, " bytes, the file has ", b.size());
     }
-  } else if (b.size() >= 4 && b[0] == 0xFF && b[1] == 0xD8) {
-    // The last scan (SOS, FF DA) must be followed by the end-of-image marker (FF D9); an
-    // embedded thumbnail's markers come before the main image's.
-    size_t last_sos = 0, last_eoi = 0;
-    for (size_t i = 2; i + 1 < b.size(); ++i) {
-      if (b[i] != 0xFF) continue;
-      if (b[i + 1] == 0xDA) last_sos = i;
-      if (b[i + 1] == 0xD9) last_eoi = i;
-    }
-    CUSEG_CHECK(last_eoi > last_sos, path, ": truncated JPEG (no end-of-image marker after its last scan)");
   }
 }
 
@@ -78,7 +68,7 @@ ImageInfo info_of(const std::string& path, const std::vector<unsigned char>& byt
                   int64_t(info.width) * info.height <= kMaxImagePixels,
               path, ": image of ", info.width, "x", info.height, " is beyond the ", kMaxImageSide, "-pixel side limit");
   info.sixteen_bit = stbi_is_16_bit_from_memory(bytes.data(), int(bytes.size())) != 0;
-  check_complete(path, bytes, info);
+  check_bmp_complete(path, bytes, info);
   return info;
 }
 

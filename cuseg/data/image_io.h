@@ -1,7 +1,8 @@
 // Reading and writing images through stb (Debian's libstb): PNG, JPEG, BMP in, PNG out.
 // Headers are read and checked before anything is decoded or allocated, so an absurd size in a
-// damaged or hostile file is refused, not attempted, and so is a BMP or JPEG cut short (which stb
-// would pad with black). Every error names the file and the problem.
+// damaged or hostile file is refused, not attempted; so is a file cut short (stb refuses a PNG or
+// JPEG cut short; a BMP it would pad with black, so that one is checked here). Every error names
+// the file and the problem.
 #pragma once
 
 #include <array>

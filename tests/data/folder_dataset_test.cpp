@@ -92,8 +92,9 @@ TEST_F(DataFiles, RefusesDamagedFilesNamingThem) {
   expect_error([&] { read_mask(path("ok.png")); }, {"ok.png", "one channel of class indices"});
 }
 
-// stb would decode a BMP or JPEG cut short as an image padded with black: refused instead.
-TEST_F(DataFiles, RefusesTruncatedBmpAndJpegThatTheDecoderWouldPad) {
+// A file cut short is refused, never decoded into an image padded with black (stb would do that
+// with a BMP; it refuses a JPEG itself).
+TEST_F(DataFiles, RefusesTruncatedBmpAndJpeg) {
   std::vector<uint8_t> rgb(64 * 48 * 3);
   for (size_t i = 0; i < rgb.size(); ++i) rgb[i] = uint8_t(i * 7);
   ASSERT_TRUE(stbi_write_bmp(path("whole.bmp").c_str(), 64, 48, 3, rgb.data()));
