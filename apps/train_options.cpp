@@ -48,7 +48,7 @@ void add_train_options(CLI::App& app, TrainOptions& o) {
   app.add_option("--channels", c.channels, "Input channels: 1 (gray) or 3 (RGB)")->check(CLI::IsMember({1, 3}))
       ->capture_default_str();
   app.add_flag("--skip-bad", c.skip_bad, "Skip and count bad samples instead of stopping");
-  app.add_flag("--skip-nonfinite", c.skip_nonfinite, "Skip steps whose loss is NaN or infinite instead of stopping");
+  app.add_flag("--skip-nonfinite", c.skip_nonfinite, "Skip steps whose loss or gradients are NaN or infinite instead of stopping");
   app.add_option("--patience", c.patience, "Early stopping after this many epochs without a better val mIoU; 0 off")
       ->capture_default_str();
   app.add_option("--device", c.device, "auto, cpu, cuda or cuda:N")->capture_default_str();

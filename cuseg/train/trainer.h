@@ -13,8 +13,9 @@
 // resumed run continues bit for bit like an uninterrupted one.
 //
 // A NaN or infinite loss stops the run (status NonFinite) naming the step and the first layer
-// whose output went non-finite; the last checkpoint on disk is the last good one. With
-// skip_nonfinite the step is skipped and counted instead.
+// whose output went non-finite; so does a NaN or infinite gradient under a finite loss, naming
+// the first layer in backward order with one. The last checkpoint on disk is the last good one.
+// With skip_nonfinite the step is skipped and counted instead.
 #pragma once
 
 #include <atomic>
