@@ -52,6 +52,10 @@ Tensor random_integers(const Shape& shape, uint64_t seed, int low, int high,
 // the running test (so parallel test processes never share one).
 std::filesystem::path fresh_test_dir(const std::string& prefix);
 
+// A whole file's bytes (empty if it cannot be read), and a file written with exactly these bytes.
+std::string read_file(const std::filesystem::path& path);
+void write_file(const std::filesystem::path& path, const std::string& bytes);
+
 // Σ a ⊙ b over all elements (f64 tensors): projects an output onto a random direction, so a
 // gradient check of one scalar covers every output element.
 double dot(const Tensor& a, const Tensor& b);

@@ -223,17 +223,14 @@ TEST_F(Tools, AFullDiskWhileSavingFailsCleanlyAndKeepsThePreviousCheckpoint) {
   ASSERT_EQ(first.code, 0) << first.output;
   const fs::path last = dir_ / "full/last.safetensors";
   const auto size = fs::file_size(last);
-  std::ifstream before_in(last, std::ios::binary);
-  const std::string before((std::istreambuf_iterator<char>(before_in)), {});
+  const std::string before = test::read_file(last);
   // Files may grow to a tenth of a checkpoint: the next save hits the limit (EFBIG, as ENOSPC).
   const ToolRun r = run(dir_, str_cat("bash -c \"trap '' XFSZ; ulimit -f ", size / 1024 / 10,
                                   "; exec seg_train --resume --out full --epochs 2 --no-progress\""));
   EXPECT_EQ(r.code, 1) << r.output;
   EXPECT_NE(r.output.find("last.safetensors"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("write failed"), std::string::npos) << r.output;
-  std::ifstream after_in(last, std::ios::binary);
-  const std::string after((std::istreambuf_iterator<char>(after_in)), {});
-  EXPECT_EQ(after, before);
+  EXPECT_EQ(test::read_file(last), before);
   EXPECT_FALSE(fs::exists(dir_ / "full/last.safetensors.tmp"));
 }
 
@@ -241,8 +238,7 @@ TEST_F(Tools, AReadOnlyOutputFolderFailsBeforeTrainingAndKeepsTheCheckpoint) {
   const ToolRun first = run(dir_, str_cat("seg_train --data data ", kTiny, " --epochs 1 --out readonly"));
   ASSERT_EQ(first.code, 0) << first.output;
   const fs::path out = dir_ / "readonly", last = out / "last.safetensors";
-  std::ifstream before_in(last, std::ios::binary);
-  const std::string before((std::istreambuf_iterator<char>(before_in)), {});
+  const std::string before = test::read_file(last);
   // Folder permissions do not bind root: run the tool as nobody there.
   std::string as_user;
   if (::geteuid() == 0) {
@@ -261,9 +257,7 @@ TEST_F(Tools, AReadOnlyOutputFolderFailsBeforeTrainingAndKeepsTheCheckpoint) {
     EXPECT_NE(r.output.find("Permission denied"), std::string::npos) << r.output;
     EXPECT_EQ(r.output.find("epoch"), std::string::npos) << "failed only after training: " << r.output;
   }
-  std::ifstream after_in(last, std::ios::binary);
-  const std::string after((std::istreambuf_iterator<char>(after_in)), {});
-  EXPECT_EQ(after, before);
+  EXPECT_EQ(test::read_file(last), before);
 }
 
 }  // namespace

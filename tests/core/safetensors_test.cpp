@@ -66,8 +66,7 @@ TEST_F(Safetensors, WritesTheLayoutTheSpecDescribes) {
                    {{"b", Tensor::from_vector(std::vector<float>{1, 2}, Shape{2})},
                     {"a", Tensor::from_vector(std::vector<int32_t>{7}, Shape{1, 1})}},
                    {{"k", "v"}});
-  std::ifstream in(path("a.safetensors"), std::ios::binary);
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string bytes = test::read_file(path("a.safetensors"));
   uint64_t n = 0;
   for (int i = 0; i < 8; ++i) n |= uint64_t(uint8_t(bytes[size_t(i)])) << (8 * i);
   EXPECT_EQ((8 + n) % 8, 0u) << "data should start 8-byte aligned";
@@ -141,10 +140,7 @@ TEST_F(Safetensors, RefusesDamagedFilesWithTheFileName) {
       "overlap");
   refuses(write_raw("meta", R"({"__metadata__":{"k":1}})", ""), "metadata");
   refuses(write_raw("fields", R"({"w":{"dtype":"F32"}})", ""), "lacks");
-  {
-    std::ofstream tiny(path("tiny"), std::ios::binary);
-    tiny << "abc";
-  }
+  test::write_file(path("tiny"), "abc");
   refuses(path("tiny"), "not a safetensors file");
 }
 

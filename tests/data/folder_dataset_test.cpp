@@ -75,19 +75,15 @@ TEST_F(DataFiles, RefusesDamagedFilesNamingThem) {
   expect_error([&] { read_image(path("junk.png"), 3); }, {"junk.png", "not a readable"});
   std::vector<uint8_t> rgb(32 * 32 * 3, 90);
   write_png(path("ok.png"), Tensor::from_vector(rgb, Shape{32, 32, 3}));
-  std::string bytes;
-  {
-    std::ifstream in(path("ok.png"), std::ios::binary);
-    bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  }
-  { std::ofstream(path("cut.png"), std::ios::binary) << bytes.substr(0, bytes.size() / 2); }
+  const std::string bytes = test::read_file(path("ok.png"));
+  test::write_file(path("cut.png"), bytes.substr(0, bytes.size() / 2));
   expect_error([&] { read_image(path("cut.png"), 3); }, {"cut.png", "corrupt or truncated"});
   // A PNG header claiming 100000×100000 pixels: refused from the header, nothing decoded.
   std::string huge = bytes.substr(0, 33);
   const unsigned char side[4] = {0x00, 0x01, 0x86, 0xA0};  // 100000, big-endian
   huge.replace(16, 4, reinterpret_cast<const char*>(side), 4);
   huge.replace(20, 4, reinterpret_cast<const char*>(side), 4);
-  { std::ofstream(path("huge.png"), std::ios::binary) << huge; }
+  test::write_file(path("huge.png"), huge);
   expect_error([&] { read_image(path("huge.png"), 3); }, {"huge.png", "100000x100000"});
   expect_error([&] { read_mask(path("ok.png")); }, {"ok.png", "one channel of class indices"});
 }
@@ -100,26 +96,21 @@ TEST_F(DataFiles, RefusesTruncatedBmpAndJpeg) {
   ASSERT_TRUE(stbi_write_bmp(path("whole.bmp").c_str(), 64, 48, 3, rgb.data()));
   ASSERT_TRUE(stbi_write_jpg(path("whole.jpg").c_str(), 64, 48, 3, rgb.data(), 90));
   for (const char* name : {"whole.bmp", "whole.jpg"}) {
-    std::ifstream in(path(name), std::ios::binary);
-    const std::string bytes((std::istreambuf_iterator<char>(in)), {});
+    const std::string bytes = test::read_file(path(name));
     EXPECT_NO_THROW(read_image(path(name), 3)) << name;
     const std::string cut = std::string("cut_") + name;
-    { std::ofstream(path(cut), std::ios::binary) << bytes.substr(0, bytes.size() * 2 / 3); }
+    test::write_file(path(cut), bytes.substr(0, bytes.size() * 2 / 3));
     expect_error([&] { read_image(path(cut), 3); }, {cut.c_str(), "truncated"});
     expect_error([&] { read_mask(path(cut), Palette{{0, 0, 0}}); }, {cut.c_str(), "truncated"});
   }
   // The header's size is checked against the file before anything is allocated: a 70-byte BMP
   // claiming 11528x16136 (the fuzzer's find, 186 M pixels) is refused at once.
-  std::string tiny;
-  {
-    std::ifstream in(path("whole.bmp"), std::ios::binary);
-    tiny.assign(std::istreambuf_iterator<char>(in), {});
-  }
+  std::string tiny = test::read_file(path("whole.bmp"));
   tiny.resize(70);
   const unsigned char w[4] = {0x08, 0x2d, 0, 0}, h[4] = {0x08, 0x3f, 0, 0};  // little-endian
   tiny.replace(18, 4, reinterpret_cast<const char*>(w), 4);
   tiny.replace(22, 4, reinterpret_cast<const char*>(h), 4);
-  { std::ofstream(path("bomb.bmp"), std::ios::binary) << tiny; }
+  test::write_file(path("bomb.bmp"), tiny);
   expect_error([&] { read_image_info(path("bomb.bmp")); }, {"bomb.bmp", "11528x16136", "truncated BMP"});
 }
 
