@@ -1,5 +1,5 @@
-// Internal: the CUDA runtime as cuseg uses it. Every call and every launch goes through
-// CUSEG_CUDA_CHECK / CUSEG_CUDA_CHECK_LAUNCH, so errors carry file, line and CUDA's message.
+// Internal: the CUDA runtime as cuseg uses it. Every call goes through CUSEG_CUDA_CHECK and every
+// launch through CUSEG_LAUNCH (launch.h), so errors carry file, line and CUDA's message.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -29,5 +29,3 @@ inline unsigned grid_1d(int64_t n, int threads) {
     if (cuseg_err_ != cudaSuccess)                                            \
       ::cuseg::cuda::throw_cuda_error(cuseg_err_, #expr, __FILE__, __LINE__); \
   } while (0)
-
-#define CUSEG_CUDA_CHECK_LAUNCH() CUSEG_CUDA_CHECK(cudaGetLastError())

@@ -1,7 +1,7 @@
 #include <cuda_bf16.h>
 
 #include "cuseg/core/convert.h"
-#include "cuseg/core/cuda/runtime.h"
+#include "cuseg/core/cuda/launch.h"
 #include "cuseg/core/cuda/tensor_ops.h"
 #include "cuseg/core/philox.h"
 
@@ -68,9 +68,8 @@ void fill(void* data, DType dtype, int64_t n, double value, int device) {
     } else {
       v = saturate_cast<T>(value);
     }
-    fill_kernel<T><<<blocks_for(n), kThreads, 0, s>>>(static_cast<T*>(data), n, v);
+    CUSEG_LAUNCH(fill_kernel<T>, blocks_for(n), kThreads, 0, s, static_cast<T*>(data), n, v);
   });
-  CUSEG_CUDA_CHECK_LAUNCH();
 }
 
 void fill_uniform(void* data, DType dtype, int64_t n, uint64_t seed, double low, double high,
@@ -79,10 +78,9 @@ void fill_uniform(void* data, DType dtype, int64_t n, uint64_t seed, double low,
   cudaStream_t s = stream(device);
   dispatch(dtype, [&](auto tag) {
     using T = decltype(tag);
-    fill_uniform_kernel<T>
-        <<<blocks_for(n), kThreads, 0, s>>>(static_cast<T*>(data), n, seed, low, high - low);
+    CUSEG_LAUNCH(fill_uniform_kernel<T>, blocks_for(n), kThreads, 0, s, static_cast<T*>(data), n,
+                 seed, low, high - low);
   });
-  CUSEG_CUDA_CHECK_LAUNCH();
 }
 
 }  // namespace cuseg::cuda

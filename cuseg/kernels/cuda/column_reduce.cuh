@@ -9,7 +9,7 @@
 
 #include <algorithm>
 
-#include "cuseg/core/cuda/runtime.h"
+#include "cuseg/core/cuda/launch.h"
 
 namespace cuseg::cuda {
 
@@ -60,10 +60,10 @@ void column_reduce(int64_t rows, int channels, const Value& value, const Finish&
   double* partial = nullptr;
   CUSEG_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&partial), sizeof(double) * K * row_blocks * size_t(channels), s));
   const dim3 grid{unsigned((channels + kColumnLanes - 1) / kColumnLanes), unsigned(row_blocks)};
-  column_partials_kernel<K><<<grid, dim3(kColumnLanes, kRowLanes), 0, s>>>(value, rows, channels, partial);
-  CUSEG_CUDA_CHECK_LAUNCH();
-  column_finish_kernel<K><<<grid_1d(channels, 128), 128, 0, s>>>(partial, row_blocks, channels, finish);
-  CUSEG_CUDA_CHECK_LAUNCH();
+  CUSEG_LAUNCH((column_partials_kernel<K, Value>), grid, dim3(kColumnLanes, kRowLanes), 0, s, value,
+               rows, channels, partial);
+  CUSEG_LAUNCH((column_finish_kernel<K, Finish>), grid_1d(channels, 128), 128, 0, s, partial,
+               row_blocks, channels, finish);
   CUSEG_CUDA_CHECK(cudaFreeAsync(partial, s));
 }
 

@@ -1,7 +1,7 @@
 // One thread per pixel: arg-max over its classes, then one atomic increment of its cell. Counts
 // are whole numbers, so the order of the increments cannot change the result. Small class counts
 // first gather a block's counts in shared memory, cutting global atomics to one per cell per block.
-#include "cuseg/core/cuda/runtime.h"
+#include "cuseg/core/cuda/launch.h"
 #include "cuseg/kernels/cuda/confusion.h"
 #include "cuseg/kernels/cuda/labels.cuh"
 
@@ -58,8 +58,8 @@ int64_t confusion_update(const float* logits, const void* labels, bool labels_u8
   int sms = 0;
   CUSEG_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
   const unsigned blocks = std::min<unsigned>(grid_1d(g.rows, kThreads), unsigned(sms) * 8);
-  confusion_kernel<<<blocks, kThreads, 0, s>>>(logits, labels, labels_u8, counts, g, ignore_index, invalid_dev);
-  CUSEG_CUDA_CHECK_LAUNCH();
+  CUSEG_LAUNCH(confusion_kernel, blocks, kThreads, 0, s, logits, labels, labels_u8, counts, g,
+               ignore_index, invalid_dev);
   unsigned long long invalid = 0;
   CUSEG_CUDA_CHECK(cudaMemcpyAsync(&invalid, invalid_dev, sizeof(invalid), cudaMemcpyDeviceToHost, s));
   CUSEG_CUDA_CHECK(cudaFreeAsync(invalid_dev, s));

@@ -1,4 +1,4 @@
-#include "cuseg/core/cuda/runtime.h"
+#include "cuseg/core/cuda/launch.h"
 #include "cuseg/kernels/cuda/copy_columns.h"
 
 namespace cuseg::cuda {
@@ -22,9 +22,8 @@ void copy_columns(const float* src, int64_t src_stride, int64_t src_col, float* 
                   int64_t dst_col, int64_t rows, int64_t cols, int device) {
   const int64_t n = rows * cols;
   if (n == 0) return;
-  copy_columns_kernel<<<std::min<unsigned>(grid_1d(n, 256), 65535u * 4), 256, 0, stream(device)>>>(
-      src, src_stride, src_col, dst, dst_stride, dst_col, rows, cols);
-  CUSEG_CUDA_CHECK_LAUNCH();
+  CUSEG_LAUNCH(copy_columns_kernel, std::min<unsigned>(grid_1d(n, 256), 65535u * 4), 256, 0,
+               stream(device), src, src_stride, src_col, dst, dst_stride, dst_col, rows, cols);
 }
 
 }  // namespace cuseg::cuda

@@ -114,8 +114,7 @@ int64_t dice_forward(const float* logits, const void* labels, bool labels_u8, fl
   launch_map(g.rows, device, RowLogSumExp{logits, lse, g.channels});
   column_reduce<2>(g.rows, g.channels, ClassSums{logits, lse, labels, labels_u8, g.channels, ignore_index},
                    StoreStats{stats, g.channels}, device);
-  dice_loss_kernel<<<1, 1, 0, s>>>(stats, g.channels, smooth, loss);
-  CUSEG_CUDA_CHECK_LAUNCH();
+  CUSEG_LAUNCH(dice_loss_kernel, 1, 1, 0, s, stats, g.channels, smooth, loss);
   flat_reduce(g.rows, InvalidLabel{labels, labels_u8, g.channels, ignore_index}, StoreCount{invalid_dev}, device);
   double invalid = 0;
   CUSEG_CUDA_CHECK(cudaMemcpyAsync(&invalid, invalid_dev, sizeof(double), cudaMemcpyDeviceToHost, s));

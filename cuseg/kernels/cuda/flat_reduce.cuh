@@ -8,7 +8,7 @@
 
 #include <algorithm>
 
-#include "cuseg/core/cuda/runtime.h"
+#include "cuseg/core/cuda/launch.h"
 
 namespace cuseg::cuda {
 
@@ -48,10 +48,8 @@ void flat_reduce(int64_t n, const Value& value, const Finish& finish, int device
   const int blocks = int(std::min<int64_t>(kFlatBlocks, std::max<int64_t>(1, (n + kFlatThreads - 1) / kFlatThreads)));
   double* partials = nullptr;
   CUSEG_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&partials), sizeof(double) * blocks, s));
-  flat_partial_kernel<<<blocks, kFlatThreads, 0, s>>>(value, n, partials);
-  CUSEG_CUDA_CHECK_LAUNCH();
-  flat_finish_kernel<<<1, 1, 0, s>>>(partials, blocks, finish);
-  CUSEG_CUDA_CHECK_LAUNCH();
+  CUSEG_LAUNCH(flat_partial_kernel<Value>, blocks, kFlatThreads, 0, s, value, n, partials);
+  CUSEG_LAUNCH(flat_finish_kernel<Finish>, 1, 1, 0, s, partials, blocks, finish);
   CUSEG_CUDA_CHECK(cudaFreeAsync(partials, s));
 }
 

@@ -13,7 +13,7 @@
 
 #include <algorithm>
 
-#include "cuseg/core/cuda/runtime.h"
+#include "cuseg/core/cuda/launch.h"
 
 namespace cuseg::cuda {
 
@@ -165,19 +165,18 @@ void run_implicit_gemm(const Problem& prob, int device) {
 
   const dim3 grid{unsigned(tiles_n), unsigned(tiles_m), unsigned(splits)};
   if (splits == 1) {
-    implicit_gemm_kernel<Problem><<<grid, kGemmThreads, 0, s>>>(prob, k_per_split, nullptr);
-    CUSEG_CUDA_CHECK_LAUNCH();
+    CUSEG_LAUNCH(implicit_gemm_kernel<Problem>, grid, kGemmThreads, 0, s, prob, k_per_split,
+                 nullptr);
     return;
   }
   float* workspace = nullptr;
   const size_t bytes = size_t(splits) * prob.M * prob.N * sizeof(float);
   CUSEG_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&workspace), bytes, s));
-  implicit_gemm_kernel<Problem><<<grid, kGemmThreads, 0, s>>>(prob, k_per_split, workspace);
-  CUSEG_CUDA_CHECK_LAUNCH();
+  CUSEG_LAUNCH(implicit_gemm_kernel<Problem>, grid, kGemmThreads, 0, s, prob, k_per_split,
+               workspace);
   const int64_t mn = int64_t(prob.M) * prob.N;
-  split_k_reduce_kernel<Problem>
-      <<<std::min<unsigned>(grid_1d(mn, 256), 4096u), 256, 0, s>>>(prob, workspace, splits);
-  CUSEG_CUDA_CHECK_LAUNCH();
+  CUSEG_LAUNCH(split_k_reduce_kernel<Problem>, std::min<unsigned>(grid_1d(mn, 256), 4096u), 256, 0,
+               s, prob, workspace, splits);
   CUSEG_CUDA_CHECK(cudaFreeAsync(workspace, s));
 }
 

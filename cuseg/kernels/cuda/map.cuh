@@ -3,7 +3,7 @@
 
 #include <algorithm>
 
-#include "cuseg/core/cuda/runtime.h"
+#include "cuseg/core/cuda/launch.h"
 
 namespace cuseg::cuda {
 
@@ -20,8 +20,7 @@ void launch_map(int64_t n, int device, const Op& op) {
   CUSEG_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
   // Enough blocks to fill the GPU several times over; the loop covers the rest.
   const unsigned blocks = std::min<unsigned>(grid_1d(n, kThreads), unsigned(sms) * 32);
-  map_kernel<<<blocks, kThreads, 0, stream(device)>>>(n, op);
-  CUSEG_CUDA_CHECK_LAUNCH();
+  CUSEG_LAUNCH(map_kernel<Op>, blocks, kThreads, 0, stream(device), n, op);
 }
 
 }  // namespace cuseg::cuda

@@ -2,7 +2,7 @@
 // outputs that cover it: no atomics, deterministic). Channels are innermost in NHWC, so
 // consecutive threads touch consecutive addresses. Window arithmetic comes from
 // kernels/pool_window.h, shared with the CPU reference.
-#include "cuseg/core/cuda/runtime.h"
+#include "cuseg/core/cuda/launch.h"
 #include "cuseg/kernels/cuda/pool2d.h"
 #include "cuseg/kernels/pool_window.h"
 
@@ -85,27 +85,24 @@ __global__ void avg_pool_backward_kernel(const float* __restrict__ dy, float* __
 
 void max_pool2d_forward(const float* x, float* y, int32_t* argmax, const PoolGeometry& g,
                         int device) {
-  max_pool_forward_kernel<<<grid_1d(g.y_size(), kThreads), kThreads, 0, stream(device)>>>(
-      x, y, argmax, g);
-  CUSEG_CUDA_CHECK_LAUNCH();
+  CUSEG_LAUNCH(max_pool_forward_kernel, grid_1d(g.y_size(), kThreads), kThreads, 0, stream(device),
+               x, y, argmax, g);
 }
 
 void max_pool2d_backward(const float* dy, const int32_t* argmax, float* dx, const PoolGeometry& g,
                          int device) {
-  max_pool_backward_kernel<<<grid_1d(g.x_size(), kThreads), kThreads, 0, stream(device)>>>(
-      dy, argmax, dx, g);
-  CUSEG_CUDA_CHECK_LAUNCH();
+  CUSEG_LAUNCH(max_pool_backward_kernel, grid_1d(g.x_size(), kThreads), kThreads, 0, stream(device),
+               dy, argmax, dx, g);
 }
 
 void avg_pool2d_forward(const float* x, float* y, const PoolGeometry& g, int device) {
-  avg_pool_forward_kernel<<<grid_1d(g.y_size(), kThreads), kThreads, 0, stream(device)>>>(x, y, g);
-  CUSEG_CUDA_CHECK_LAUNCH();
+  CUSEG_LAUNCH(avg_pool_forward_kernel, grid_1d(g.y_size(), kThreads), kThreads, 0, stream(device),
+               x, y, g);
 }
 
 void avg_pool2d_backward(const float* dy, float* dx, const PoolGeometry& g, int device) {
-  avg_pool_backward_kernel<<<grid_1d(g.x_size(), kThreads), kThreads, 0, stream(device)>>>(dy, dx,
-                                                                                           g);
-  CUSEG_CUDA_CHECK_LAUNCH();
+  CUSEG_LAUNCH(avg_pool_backward_kernel, grid_1d(g.x_size(), kThreads), kThreads, 0, stream(device),
+               dy, dx, g);
 }
 
 }  // namespace cuseg::cuda

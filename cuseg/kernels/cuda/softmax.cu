@@ -5,9 +5,9 @@
 // with shuffles.
 #include <vector>
 
-#include "cuseg/core/cuda/runtime.h"
-#include "cuseg/kernels/cuda/softmax.h"
+#include "cuseg/core/cuda/launch.h"
 #include "cuseg/kernels/cuda/labels.cuh"
+#include "cuseg/kernels/cuda/softmax.h"
 #include "cuseg/kernels/softmax_ce_math.h"
 
 namespace cuseg::cuda {
@@ -233,19 +233,18 @@ unsigned blocks_for(const RowGeometry& g, int group) {
 void softmax_forward(const float* x, float* y, const RowGeometry& g, bool log, int device) {
   with_group_size(g.channels, [&](auto group) {
     constexpr int G = decltype(group)::value;
-    softmax_forward_kernel<G><<<blocks_for(g, G), kThreads, 0, stream(device)>>>(x, y, g, log);
+    CUSEG_LAUNCH(softmax_forward_kernel<G>, blocks_for(g, G), kThreads, 0, stream(device), x, y, g,
+                 log);
   });
-  CUSEG_CUDA_CHECK_LAUNCH();
 }
 
 void softmax_backward(const float* y, const float* dy, float* dx, const RowGeometry& g, bool log,
                       int device) {
   with_group_size(g.channels, [&](auto group) {
     constexpr int G = decltype(group)::value;
-    softmax_backward_kernel<G>
-        <<<blocks_for(g, G), kThreads, 0, stream(device)>>>(y, dy, dx, g, log);
+    CUSEG_LAUNCH(softmax_backward_kernel<G>, blocks_for(g, G), kThreads, 0, stream(device), y, dy,
+                 dx, g, log);
   });
-  CUSEG_CUDA_CHECK_LAUNCH();
 }
 
 int64_t softmax_cross_entropy_forward(const float* logits, const void* labels, bool labels_u8,
@@ -264,13 +263,11 @@ int64_t softmax_cross_entropy_forward(const float* logits, const void* labels, b
   with_group_size(g.channels, [&](auto group) {
     constexpr int G = decltype(group)::value;
     blocks = std::min(blocks_for(g, G), kMaxBlocks);
-    cross_entropy_forward_kernel<G><<<blocks, kThreads, 0, s>>>(
-        logits, labels, labels_u8, class_weights, partials, g, ignore_index,
-                                                                label_smoothing, focal_gamma);
+    CUSEG_LAUNCH(cross_entropy_forward_kernel<G>, blocks, kThreads, 0, s, logits, labels, labels_u8,
+                 class_weights, partials, g, ignore_index, label_smoothing, focal_gamma);
   });
-  CUSEG_CUDA_CHECK_LAUNCH();
-  cross_entropy_final_kernel<<<1, 1, 0, s>>>(partials, int(blocks), loss, weight_sum, invalid_dev);
-  CUSEG_CUDA_CHECK_LAUNCH();
+  CUSEG_LAUNCH(cross_entropy_final_kernel, 1, 1, 0, s, partials, int(blocks), loss, weight_sum,
+               invalid_dev);
   long long invalid = 0;
   CUSEG_CUDA_CHECK(
       cudaMemcpyAsync(&invalid, invalid_dev, sizeof(invalid), cudaMemcpyDeviceToHost, s));
@@ -296,11 +293,10 @@ void softmax_cross_entropy_backward(const float* logits, const void* labels, boo
   }
   with_group_size(g.channels, [&](auto group) {
     constexpr int G = decltype(group)::value;
-    cross_entropy_backward_kernel<G><<<blocks_for(g, G), kThreads, 0, stream(device)>>>(
-        logits, labels, labels_u8, class_weights, weight_sum, dlogits, float(loss_grad), g,
-        ignore_index, float(label_smoothing), all_weights, float(focal_gamma));
+    CUSEG_LAUNCH(cross_entropy_backward_kernel<G>, blocks_for(g, G), kThreads, 0, stream(device),
+                 logits, labels, labels_u8, class_weights, weight_sum, dlogits, float(loss_grad), g,
+                 ignore_index, float(label_smoothing), all_weights, float(focal_gamma));
   });
-  CUSEG_CUDA_CHECK_LAUNCH();
 }
 
 }  // namespace cuseg::cuda

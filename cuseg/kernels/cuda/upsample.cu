@@ -1,7 +1,7 @@
 // One thread per output element (forward) or input element (backward, gathering through the
 // shared tap arithmetic of upsample_math.h). Channels innermost: consecutive threads, consecutive
 // addresses.
-#include "cuseg/core/cuda/runtime.h"
+#include "cuseg/core/cuda/launch.h"
 #include "cuseg/kernels/cuda/upsample.h"
 #include "cuseg/kernels/upsample_math.h"
 
@@ -50,13 +50,13 @@ __global__ void upsample_backward_kernel(const float* __restrict__ dy, float* __
 }  // namespace
 
 void upsample_forward(const float* x, float* y, const ResizeGeometry& g, bool bilinear, int device) {
-  upsample_forward_kernel<<<grid_1d(g.y_size(), kThreads), kThreads, 0, stream(device)>>>(x, y, g, bilinear);
-  CUSEG_CUDA_CHECK_LAUNCH();
+  CUSEG_LAUNCH(upsample_forward_kernel, grid_1d(g.y_size(), kThreads), kThreads, 0, stream(device),
+               x, y, g, bilinear);
 }
 
 void upsample_backward(const float* dy, float* dx, const ResizeGeometry& g, bool bilinear, int device) {
-  upsample_backward_kernel<<<grid_1d(g.x_size(), kThreads), kThreads, 0, stream(device)>>>(dy, dx, g, bilinear);
-  CUSEG_CUDA_CHECK_LAUNCH();
+  CUSEG_LAUNCH(upsample_backward_kernel, grid_1d(g.x_size(), kThreads), kThreads, 0, stream(device),
+               dy, dx, g, bilinear);
 }
 
 }  // namespace cuseg::cuda

@@ -1,4 +1,4 @@
-#include "cuseg/core/cuda/runtime.h"
+#include "cuseg/core/cuda/launch.h"
 #include "cuseg/kernels/cuda/flat_reduce.cuh"
 #include "cuseg/optim/cuda/fused_update.h"
 
@@ -136,11 +136,10 @@ FusedUpdate::~FusedUpdate() {
 void FusedUpdate::clip_scale(float grad_scale, float max_norm, float* norm, float* scale) {
   cudaStream_t s = stream(device_);
   double* partials = partials_;
-  grad_sumsq_kernel<<<unsigned(blocks_), kThreads, 0, s>>>(static_cast<const Entry*>(table_), tensors_, chunks_,
-                                                           partials);
-  CUSEG_CUDA_CHECK_LAUNCH();
-  flat_finish_kernel<<<1, 1, 0, s>>>(partials, blocks_, ClipScale{grad_scale, max_norm, norm, scale});
-  CUSEG_CUDA_CHECK_LAUNCH();
+  CUSEG_LAUNCH(grad_sumsq_kernel, unsigned(blocks_), kThreads, 0, s,
+               static_cast<const Entry*>(table_), tensors_, chunks_, partials);
+  CUSEG_LAUNCH(flat_finish_kernel<ClipScale>, 1, 1, 0, s, partials, blocks_,
+               ClipScale{grad_scale, max_norm, norm, scale});
 }
 
 void FusedUpdate::step(OptimizerKind kind, const std::vector<StepHyper<float>>& hypers, float scale,
@@ -156,16 +155,23 @@ void FusedUpdate::step(OptimizerKind kind, const std::vector<StepHyper<float>>& 
   args.scale_on_device = scale_on_device;
   cudaStream_t s = stream(device_);
   switch (kind) {
-    case OptimizerKind::Sgd: fused_update_kernel<OptimizerKind::Sgd><<<unsigned(blocks_), kThreads, 0, s>>>(args); break;
+    case OptimizerKind::Sgd:
+      CUSEG_LAUNCH(fused_update_kernel<OptimizerKind::Sgd>, unsigned(blocks_), kThreads, 0, s,
+                   args);
+      break;
     case OptimizerKind::Adagrad:
-      fused_update_kernel<OptimizerKind::Adagrad><<<unsigned(blocks_), kThreads, 0, s>>>(args);
+      CUSEG_LAUNCH(fused_update_kernel<OptimizerKind::Adagrad>, unsigned(blocks_), kThreads, 0, s,
+                   args);
       break;
     case OptimizerKind::Rmsprop:
-      fused_update_kernel<OptimizerKind::Rmsprop><<<unsigned(blocks_), kThreads, 0, s>>>(args);
+      CUSEG_LAUNCH(fused_update_kernel<OptimizerKind::Rmsprop>, unsigned(blocks_), kThreads, 0, s,
+                   args);
       break;
-    case OptimizerKind::Adam: fused_update_kernel<OptimizerKind::Adam><<<unsigned(blocks_), kThreads, 0, s>>>(args); break;
+    case OptimizerKind::Adam:
+      CUSEG_LAUNCH(fused_update_kernel<OptimizerKind::Adam>, unsigned(blocks_), kThreads, 0, s,
+                   args);
+      break;
   }
-  CUSEG_CUDA_CHECK_LAUNCH();
 }
 
 }  // namespace cuseg::cuda
