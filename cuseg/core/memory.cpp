@@ -71,15 +71,32 @@ void free_bytes(void* ptr, Device device, HostMemory host) noexcept {
     return;
   }
 #if CUSEG_HAS_CUDA
-  // Errors are dropped on purpose: a destructor cannot throw, and at process exit the runtime
-  // may already be unloading (cudaErrorCudartUnloading), which is harmless.
+  // Nothing on this path may throw: free_bytes runs in destructors, also while an exception
+  // unwinds the stack. After a sticky device error (an illegal address, say) every CUDA call
+  // fails; cuda::stream() or set_device() would then throw out of a noexcept function and
+  // terminate the process, losing the error that started the unwinding. So only C calls whose
+  // errors are dropped, and existing_stream(), which never throws: memory from allocate_bytes
+  // was allocated on that stream, so it exists. At process exit the runtime may already be
+  // unloading (cudaErrorCudartUnloading), which is harmless too.
   if (device.is_cpu()) {
     cudaFreeHost(ptr);
   } else {
     cudaSetDevice(device.index);
-    cudaFreeAsync(ptr, cuda::stream(device.index));
+    cudaFreeAsync(ptr, cuda::existing_stream(device.index));
   }
   cudaGetLastError();
+#endif
+}
+
+CudaMemoryInfo cuda_memory_info(Device device) {
+  CUSEG_CHECK(device.is_cuda(), "cuda_memory_info: ", device.str(), " is not a CUDA device");
+#if CUSEG_HAS_CUDA
+  cuda::set_device(device.index);
+  CudaMemoryInfo info;
+  CUSEG_CUDA_CHECK(cudaMemGetInfo(&info.free, &info.total));
+  return info;
+#else
+  no_cuda("cuda_memory_info", device);
 #endif
 }
 

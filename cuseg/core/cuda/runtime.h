@@ -10,8 +10,14 @@ namespace cuseg::cuda {
 
 [[noreturn]] void throw_cuda_error(cudaError_t err, const char* what, const char* file, int line);
 
-// The stream all of cuseg's work on `device` is queued on (created once, non-blocking).
+// The stream all of cuseg's work on `device` is queued on (created once, non-blocking). Creating
+// it also sets the device's default memory pool to keep freed memory (release threshold
+// UINT64_MAX) instead of handing it back to the driver at every synchronization.
 cudaStream_t stream(int device);
+
+// The stream of `device` if stream(device) has created it, else nullptr. Never throws and never
+// calls CUDA: for paths that must not fail, such as freeing memory during unwinding.
+cudaStream_t existing_stream(int device) noexcept;
 
 // Makes `device` current for the calling thread.
 void set_device(int device);

@@ -129,14 +129,12 @@ void batch_norm_forward_inference(const float* x, const float* gamma, const floa
 void batch_norm_backward(const float* x, const float* dy, const float* gamma, const float* save_mean,
                          const float* save_invstd, float* dx, float* dgamma, float* dbeta, int64_t rows, int channels,
                          int device) {
-  cudaStream_t s = stream(device);
-  float* sums = nullptr;
-  CUSEG_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&sums), sizeof(float) * 2 * size_t(channels), s));
+  Scratch sums_scratch(sizeof(float) * 2 * size_t(channels), device);
+  float* sums = sums_scratch.as<float>();
   column_reduce<2>(rows, channels, GradSums{x, dy, save_mean, save_invstd, channels},
                    GradFinish{dgamma, dbeta, sums, channels}, device);
   launch_map(rows * channels, device,
              InputGradient{x, dy, gamma, save_mean, save_invstd, sums, dx, channels, float(1.0 / double(rows))});
-  CUSEG_CUDA_CHECK(cudaFreeAsync(sums, s));
 }
 
 }  // namespace cuseg::cuda

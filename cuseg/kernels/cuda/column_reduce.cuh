@@ -10,6 +10,7 @@
 #include <algorithm>
 
 #include "cuseg/core/cuda/launch.h"
+#include "cuseg/core/cuda/scratch.h"
 
 namespace cuseg::cuda {
 
@@ -57,14 +58,13 @@ template <int K, class Value, class Finish>
 void column_reduce(int64_t rows, int channels, const Value& value, const Finish& finish, int device) {
   cudaStream_t s = stream(device);
   const int row_blocks = int(std::min<int64_t>(std::max<int64_t>(1, (rows + 255) / 256), 1024));
-  double* partial = nullptr;
-  CUSEG_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&partial), sizeof(double) * K * row_blocks * size_t(channels), s));
+  Scratch scratch(sizeof(double) * K * row_blocks * size_t(channels), device);
+  double* partial = scratch.as<double>();
   const dim3 grid{unsigned((channels + kColumnLanes - 1) / kColumnLanes), unsigned(row_blocks)};
   CUSEG_LAUNCH((column_partials_kernel<K, Value>), grid, dim3(kColumnLanes, kRowLanes), 0, s, value,
                rows, channels, partial);
   CUSEG_LAUNCH((column_finish_kernel<K, Finish>), grid_1d(channels, 128), 128, 0, s, partial,
                row_blocks, channels, finish);
-  CUSEG_CUDA_CHECK(cudaFreeAsync(partial, s));
 }
 
 }  // namespace cuseg::cuda

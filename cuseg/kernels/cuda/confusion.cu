@@ -2,6 +2,7 @@
 // are whole numbers, so the order of the increments cannot change the result. Small class counts
 // first gather a block's counts in shared memory, cutting global atomics to one per cell per block.
 #include "cuseg/core/cuda/launch.h"
+#include "cuseg/core/cuda/scratch.h"
 #include "cuseg/kernels/cuda/confusion.h"
 #include "cuseg/kernels/cuda/labels.cuh"
 
@@ -52,8 +53,8 @@ __global__ void confusion_kernel(const float* __restrict__ logits, const void* l
 int64_t confusion_update(const float* logits, const void* labels, bool labels_u8, double* counts,
                          const RowGeometry& g, int ignore_index, int device) {
   cudaStream_t s = stream(device);
-  unsigned long long* invalid_dev = nullptr;
-  CUSEG_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&invalid_dev), sizeof(unsigned long long), s));
+  Scratch invalid_scratch(sizeof(unsigned long long), device);
+  unsigned long long* invalid_dev = invalid_scratch.as<unsigned long long>();
   CUSEG_CUDA_CHECK(cudaMemsetAsync(invalid_dev, 0, sizeof(unsigned long long), s));
   int sms = 0;
   CUSEG_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
@@ -62,7 +63,6 @@ int64_t confusion_update(const float* logits, const void* labels, bool labels_u8
                ignore_index, invalid_dev);
   unsigned long long invalid = 0;
   CUSEG_CUDA_CHECK(cudaMemcpyAsync(&invalid, invalid_dev, sizeof(invalid), cudaMemcpyDeviceToHost, s));
-  CUSEG_CUDA_CHECK(cudaFreeAsync(invalid_dev, s));
   CUSEG_CUDA_CHECK(cudaStreamSynchronize(s));
   return int64_t(invalid);
 }

@@ -107,10 +107,10 @@ struct DiceGradient {
 int64_t dice_forward(const float* logits, const void* labels, bool labels_u8, float* loss, float* stats,
                      const RowGeometry& g, double smooth, int ignore_index, int device) {
   cudaStream_t s = stream(device);
-  float* lse = nullptr;
-  double* invalid_dev = nullptr;
-  CUSEG_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&lse), sizeof(float) * size_t(g.rows), s));
-  CUSEG_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&invalid_dev), sizeof(double), s));
+  Scratch lse_scratch(sizeof(float) * size_t(g.rows), device),
+      invalid_scratch(sizeof(double), device);
+  float* lse = lse_scratch.as<float>();
+  double* invalid_dev = invalid_scratch.as<double>();
   launch_map(g.rows, device, RowLogSumExp{logits, lse, g.channels});
   column_reduce<2>(g.rows, g.channels, ClassSums{logits, lse, labels, labels_u8, g.channels, ignore_index},
                    StoreStats{stats, g.channels}, device);
@@ -118,8 +118,6 @@ int64_t dice_forward(const float* logits, const void* labels, bool labels_u8, fl
   flat_reduce(g.rows, InvalidLabel{labels, labels_u8, g.channels, ignore_index}, StoreCount{invalid_dev}, device);
   double invalid = 0;
   CUSEG_CUDA_CHECK(cudaMemcpyAsync(&invalid, invalid_dev, sizeof(double), cudaMemcpyDeviceToHost, s));
-  CUSEG_CUDA_CHECK(cudaFreeAsync(lse, s));
-  CUSEG_CUDA_CHECK(cudaFreeAsync(invalid_dev, s));
   CUSEG_CUDA_CHECK(cudaStreamSynchronize(s));
   return int64_t(invalid);
 }

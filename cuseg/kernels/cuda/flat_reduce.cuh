@@ -9,6 +9,7 @@
 #include <algorithm>
 
 #include "cuseg/core/cuda/launch.h"
+#include "cuseg/core/cuda/scratch.h"
 
 namespace cuseg::cuda {
 
@@ -46,11 +47,10 @@ template <class Value, class Finish>
 void flat_reduce(int64_t n, const Value& value, const Finish& finish, int device) {
   cudaStream_t s = stream(device);
   const int blocks = int(std::min<int64_t>(kFlatBlocks, std::max<int64_t>(1, (n + kFlatThreads - 1) / kFlatThreads)));
-  double* partials = nullptr;
-  CUSEG_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&partials), sizeof(double) * blocks, s));
+  Scratch scratch(sizeof(double) * size_t(blocks), device);
+  double* partials = scratch.as<double>();
   CUSEG_LAUNCH(flat_partial_kernel<Value>, blocks, kFlatThreads, 0, s, value, n, partials);
   CUSEG_LAUNCH(flat_finish_kernel<Finish>, 1, 1, 0, s, partials, blocks, finish);
-  CUSEG_CUDA_CHECK(cudaFreeAsync(partials, s));
 }
 
 }  // namespace cuseg::cuda

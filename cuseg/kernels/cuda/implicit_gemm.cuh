@@ -14,6 +14,7 @@
 #include <algorithm>
 
 #include "cuseg/core/cuda/launch.h"
+#include "cuseg/core/cuda/scratch.h"
 
 namespace cuseg::cuda {
 
@@ -169,15 +170,13 @@ void run_implicit_gemm(const Problem& prob, int device) {
                  nullptr);
     return;
   }
-  float* workspace = nullptr;
-  const size_t bytes = size_t(splits) * prob.M * prob.N * sizeof(float);
-  CUSEG_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&workspace), bytes, s));
+  Scratch scratch(size_t(splits) * prob.M * prob.N * sizeof(float), device);
+  float* workspace = scratch.as<float>();
   CUSEG_LAUNCH(implicit_gemm_kernel<Problem>, grid, kGemmThreads, 0, s, prob, k_per_split,
                workspace);
   const int64_t mn = int64_t(prob.M) * prob.N;
   CUSEG_LAUNCH(split_k_reduce_kernel<Problem>, std::min<unsigned>(grid_1d(mn, 256), 4096u), 256, 0,
                s, prob, workspace, splits);
-  CUSEG_CUDA_CHECK(cudaFreeAsync(workspace, s));
 }
 
 }  // namespace cuseg::cuda

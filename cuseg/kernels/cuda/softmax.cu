@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "cuseg/core/cuda/launch.h"
+#include "cuseg/core/cuda/scratch.h"
 #include "cuseg/kernels/cuda/labels.cuh"
 #include "cuseg/kernels/cuda/softmax.h"
 #include "cuseg/kernels/softmax_ce_math.h"
@@ -254,11 +255,10 @@ int64_t softmax_cross_entropy_forward(const float* logits, const void* labels, b
   cudaStream_t s = stream(device);
   // Few enough blocks that the final single-thread sum is negligible, enough to fill the GPU.
   constexpr unsigned kMaxBlocks = 1024;
-  CePartial* partials = nullptr;
-  long long* invalid_dev = nullptr;
-  CUSEG_CUDA_CHECK(
-      cudaMallocAsync(reinterpret_cast<void**>(&partials), kMaxBlocks * sizeof(CePartial), s));
-  CUSEG_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&invalid_dev), sizeof(long long), s));
+  Scratch partials_scratch(kMaxBlocks * sizeof(CePartial), device),
+      invalid_scratch(sizeof(long long), device);
+  CePartial* partials = partials_scratch.as<CePartial>();
+  long long* invalid_dev = invalid_scratch.as<long long>();
   unsigned blocks = 0;
   with_group_size(g.channels, [&](auto group) {
     constexpr int G = decltype(group)::value;
@@ -271,8 +271,6 @@ int64_t softmax_cross_entropy_forward(const float* logits, const void* labels, b
   long long invalid = 0;
   CUSEG_CUDA_CHECK(
       cudaMemcpyAsync(&invalid, invalid_dev, sizeof(invalid), cudaMemcpyDeviceToHost, s));
-  CUSEG_CUDA_CHECK(cudaFreeAsync(partials, s));
-  CUSEG_CUDA_CHECK(cudaFreeAsync(invalid_dev, s));
   CUSEG_CUDA_CHECK(cudaStreamSynchronize(s));
   return invalid;
 }

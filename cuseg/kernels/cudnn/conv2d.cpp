@@ -5,6 +5,7 @@
 #include <tuple>
 
 #include "cuseg/core/cuda/runtime.h"
+#include "cuseg/core/cuda/scratch.h"
 #include "cuseg/kernels/cudnn/handle.h"
 
 namespace cuseg::cudnn {
@@ -90,24 +91,6 @@ Choice choose(int device, Direction d, const ConvGeometry& g, const ConvDescs& d
   return c;
 }
 
-// Stream-ordered workspace for one call.
-class Workspace {
- public:
-  Workspace(size_t bytes, int device) : stream_(cuda::stream(device)), bytes_(bytes) {
-    if (bytes_) CUSEG_CUDA_CHECK(cudaMallocAsync(&ptr_, bytes_, stream_));
-  }
-  ~Workspace() {
-    if (ptr_) cudaFreeAsync(ptr_, stream_);
-  }
-  void* get() const { return ptr_; }
-  size_t bytes() const { return bytes_; }
-
- private:
-  cudaStream_t stream_;
-  size_t bytes_;
-  void* ptr_ = nullptr;
-};
-
 // Bias b[K] seen by cuDNN as a [1, K, 1, 1] tensor broadcast over the [rows, K, 1, 1] activations.
 struct BiasDescs {
   TensorDesc y, b;
@@ -125,33 +108,33 @@ struct BiasDescs {
 void conv2d_forward(const float* x, const float* w, float* y, const ConvGeometry& g, int device) {
   ConvDescs desc(g);
   const Choice c = choose(device, Direction::Forward, g, desc);
-  Workspace ws(c.workspace, device);
+  cuda::Scratch ws(c.workspace, device);  // the workspace for this call
   const float alpha = 1.f, beta = 0.f;
   CUSEG_CUDNN_CHECK(cudnnConvolutionForward(handle(device), &alpha, desc.x, x, desc.w, w, desc.conv,
-                                            cudnnConvolutionFwdAlgo_t(c.algo), ws.get(), ws.bytes(),
-                                            &beta, desc.y, y));
+                                            cudnnConvolutionFwdAlgo_t(c.algo), ws.data(),
+                                            ws.bytes(), &beta, desc.y, y));
 }
 
 void conv2d_backward_data(const float* dy, const float* w, float* dx, const ConvGeometry& g,
                           int device) {
   ConvDescs desc(g);
   const Choice c = choose(device, Direction::BackwardData, g, desc);
-  Workspace ws(c.workspace, device);
+  cuda::Scratch ws(c.workspace, device);  // the workspace for this call
   const float alpha = 1.f, beta = 0.f;
   CUSEG_CUDNN_CHECK(cudnnConvolutionBackwardData(handle(device), &alpha, desc.w, w, desc.y, dy,
                                                  desc.conv, cudnnConvolutionBwdDataAlgo_t(c.algo),
-                                                 ws.get(), ws.bytes(), &beta, desc.x, dx));
+                                                 ws.data(), ws.bytes(), &beta, desc.x, dx));
 }
 
 void conv2d_backward_filter(const float* x, const float* dy, float* dw, const ConvGeometry& g,
                             int device) {
   ConvDescs desc(g);
   const Choice c = choose(device, Direction::BackwardFilter, g, desc);
-  Workspace ws(c.workspace, device);
+  cuda::Scratch ws(c.workspace, device);  // the workspace for this call
   const float alpha = 1.f, beta = 1.f;  // dw accumulates
   CUSEG_CUDNN_CHECK(cudnnConvolutionBackwardFilter(
       handle(device), &alpha, desc.x, x, desc.y, dy, desc.conv,
-      cudnnConvolutionBwdFilterAlgo_t(c.algo), ws.get(), ws.bytes(), &beta, desc.w, dw));
+      cudnnConvolutionBwdFilterAlgo_t(c.algo), ws.data(), ws.bytes(), &beta, desc.w, dw));
 }
 
 void conv2d_bias_forward(float* y, const float* b, int64_t rows, int channels, int device) {

@@ -121,23 +121,18 @@ FusedUpdate::FusedUpdate(const std::vector<Optimizer::Slot>& slots, int device) 
   CUSEG_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
   blocks_ = int(std::max<int64_t>(1, std::min<int64_t>(chunks_, int64_t(sms) * 8)));
   cudaStream_t s = stream(device);
-  CUSEG_CUDA_CHECK(cudaMallocAsync(&table_, sizeof(Entry) * table.size(), s));
-  CUSEG_CUDA_CHECK(cudaMemcpyAsync(table_, table.data(), sizeof(Entry) * table.size(), cudaMemcpyHostToDevice, s));
-  CUSEG_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&partials_), sizeof(double) * size_t(blocks_), s));
+  table_ = Scratch(sizeof(Entry) * table.size(), device);
+  CUSEG_CUDA_CHECK(cudaMemcpyAsync(table_.data(), table.data(), sizeof(Entry) * table.size(),
+                                   cudaMemcpyHostToDevice, s));
+  partials_ = Scratch(sizeof(double) * size_t(blocks_), device);
   CUSEG_CUDA_CHECK(cudaStreamSynchronize(s));  // `table` (host) goes out of scope
-}
-
-FusedUpdate::~FusedUpdate() {
-  cudaStream_t s = stream(device_);
-  cudaFreeAsync(table_, s);
-  cudaFreeAsync(partials_, s);
 }
 
 void FusedUpdate::clip_scale(float grad_scale, float max_norm, float* norm, float* scale) {
   cudaStream_t s = stream(device_);
-  double* partials = partials_;
-  CUSEG_LAUNCH(grad_sumsq_kernel, unsigned(blocks_), kThreads, 0, s,
-               static_cast<const Entry*>(table_), tensors_, chunks_, partials);
+  double* partials = partials_.as<double>();
+  CUSEG_LAUNCH(grad_sumsq_kernel, unsigned(blocks_), kThreads, 0, s, table_.as<const Entry>(),
+               tensors_, chunks_, partials);
   CUSEG_LAUNCH(flat_finish_kernel<ClipScale>, 1, 1, 0, s, partials, blocks_,
                ClipScale{grad_scale, max_norm, norm, scale});
 }
@@ -148,7 +143,7 @@ void FusedUpdate::step(OptimizerKind kind, const std::vector<StepHyper<float>>& 
               kMaxParamGroups);
   StepArgs args{};
   for (size_t i = 0; i < hypers.size(); ++i) args.hyper[i] = hypers[i];
-  args.table = static_cast<const Entry*>(table_);
+  args.table = table_.as<const Entry>();
   args.tensors = tensors_;
   args.chunks = chunks_;
   args.scale = scale;

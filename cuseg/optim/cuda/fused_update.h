@@ -5,6 +5,7 @@
 
 #include <vector>
 
+#include "cuseg/core/cuda/scratch.h"
 #include "cuseg/optim/optimizer.h"
 
 namespace cuseg::cuda {
@@ -12,7 +13,6 @@ namespace cuseg::cuda {
 class FusedUpdate {
  public:
   FusedUpdate(const std::vector<Optimizer::Slot>& slots, int device);
-  ~FusedUpdate();
   FusedUpdate(const FusedUpdate&) = delete;
   FusedUpdate& operator=(const FusedUpdate&) = delete;
 
@@ -27,8 +27,8 @@ class FusedUpdate {
   int device_;
   int tensors_ = 0;
   int64_t chunks_ = 0;
-  void* table_ = nullptr;  // device array of entries
-  double* partials_ = nullptr;
+  Scratch table_;     // device array of entries
+  Scratch partials_;  // one double per block, for the gradient norm
   int blocks_ = 0;
 };
 
