@@ -264,5 +264,23 @@ TEST(Conv2dGpu, ExactOnSmallIntegers) {
   }
 }
 
+// The implicit GEMM's row tiles (64 output pixels each, kGemmBM in kernels/cuda/implicit_gemm.cuh)
+// used to go on the grid's y axis, which CUDA limits to 65535, so a large enough batch or image
+// was refused. A 1×1 convolution from one channel to one over a 1 × (65535·64 + 1) image has
+// 65536 row tiles of one multiply-add per pixel: the fewest blocks (65536, one column tile, no
+// split) that cross the limit, cheap enough to emulate. Integer data make it exact.
+TEST(Conv2dGpu, RunsMoreRowTilesThanTheGridYLimit) {
+  CUSEG_REQUIRE_GPU();
+  const Device gpu = Device::cuda(0);
+  const uint64_t seed = 11;
+  const Shape xs{1, 1, 65535 * 64 + 1, 1}, ws{1, 1, 1, 1};
+  const Tensor x = test::random_integers(xs, seed, -3, 3), w = Tensor::full(ws, -2);
+  const Shape ys = conv2d_output_shape(xs, ws, {});
+  Tensor y_cpu = Tensor::empty(ys), y_gpu = poisoned(ys, DType::f32, gpu);
+  conv2d_forward(x, w, y_cpu, {});
+  conv2d_forward(x.to(gpu), w.to(gpu), y_gpu, {}, Backend::Native);
+  EXPECT_TRUE(test::identical(y_gpu, y_cpu, "conv2d_forward", seed));
+}
+
 }  // namespace
 }  // namespace cuseg

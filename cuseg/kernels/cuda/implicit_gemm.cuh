@@ -82,7 +82,7 @@ __global__ void __launch_bounds__(kGemmThreads)
   __shared__ float as[kGemmBK][kGemmBM + 4];
   __shared__ float bs[kGemmBK][kGemmBN + 4];
 
-  const int m0 = blockIdx.y * kGemmBM, n0 = blockIdx.x * kGemmBN;
+  const int m0 = blockIdx.x * kGemmBM, n0 = blockIdx.y * kGemmBN;  // grid: see run_implicit_gemm
   const int k_begin = blockIdx.z * k_per_split;
   const int k_end = min(prob.Kd, k_begin + k_per_split);
   const int tx = threadIdx.x % 16, ty = threadIdx.x / 16;
@@ -143,9 +143,14 @@ template <class Problem>
 void run_implicit_gemm(const Problem& prob, int device) {
   if (prob.M == 0 || prob.N == 0) return;
   cudaStream_t s = stream(device);
+  // Grid: row tiles on x (up to 2³¹ − 1: M is the long side, N·H·W output pixels of a
+  // convolution, and M < 2³¹ holds for every tensor a kernel accepts), column tiles on y and
+  // K-splits on z (CUDA allows 65535 for each). N is a channel count or R·S·C, far below
+  // 65535·64, but say so should it ever not be.
   const int tiles_m = (prob.M + kGemmBM - 1) / kGemmBM;
   const int tiles_n = (prob.N + kGemmBN - 1) / kGemmBN;
-  CUSEG_CHECK(tiles_m <= 65535, "implicit GEMM: M = ", prob.M, " needs more than 65535 row tiles");
+  CUSEG_CHECK(tiles_n <= 65535, "implicit GEMM: N = ", prob.N, " needs ", tiles_n,
+              " column tiles of ", kGemmBN, ", more than the grid's y limit of 65535");
 
   int sms = 0;
   CUSEG_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
@@ -164,7 +169,7 @@ void run_implicit_gemm(const Problem& prob, int device) {
   const int k_per_split = ((prob.Kd + splits - 1) / splits + kGemmBK - 1) / kGemmBK * kGemmBK;
   splits = (prob.Kd + k_per_split - 1) / k_per_split;
 
-  const dim3 grid{unsigned(tiles_n), unsigned(tiles_m), unsigned(splits)};
+  const dim3 grid{unsigned(tiles_m), unsigned(tiles_n), unsigned(splits)};
   if (splits == 1) {
     CUSEG_LAUNCH(implicit_gemm_kernel<Problem>, grid, kGemmThreads, 0, s, prob, k_per_split,
                  nullptr);
