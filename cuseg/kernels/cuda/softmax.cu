@@ -21,6 +21,8 @@ struct MaxSum {
   float max, sum;  // sum = Σ exp(x − max)
 };
 
+// Merges two partial (max, Σexp) of a row. A side whose max is −∞ holds no value (or only −∞
+// ones, which add 0): taking the other side as is avoids exp(−∞ − (−∞)) = NaN.
 __device__ __forceinline__ MaxSum combine(MaxSum a, MaxSum b) {
   if (a.max == -INFINITY) return b;
   if (b.max == -INFINITY) return a;
@@ -28,19 +30,24 @@ __device__ __forceinline__ MaxSum combine(MaxSum a, MaxSum b) {
   return {m, a.sum * expf(a.max - m) + b.sum * expf(b.max - m)};
 }
 
+// Adds one value to a running max and Σexp. A −∞ adds exp(−∞ − max) = 0 whatever the max, and
+// must be skipped rather than computed: while the max is still −∞ (the lane's first values),
+// exp(−∞ − (−∞)) is NaN, and a later finite value would carry it on (NaN·0 + 1). A lane whose
+// values are all −∞ then holds {−∞, 0}, which combine() drops.
+__device__ __forceinline__ void accumulate(MaxSum& ms, float v) {
+  if (v > ms.max) {
+    ms.sum = ms.sum * expf(ms.max - v) + 1.f;  // ms.max = −∞: 0·0 + 1
+    ms.max = v;
+  } else if (v != -INFINITY) {
+    ms.sum += expf(v - ms.max);
+  }
+}
+
 // Max and Σexp of row `x` across the G lanes of a group; every lane gets the result.
 template <int G>
 __device__ __forceinline__ MaxSum row_max_sum(const float* x, int channels, int lane) {
   MaxSum ms{-INFINITY, 0.f};
-  for (int c = lane; c < channels; c += G) {
-    const float v = __ldg(x + c);
-    if (v > ms.max) {
-      ms.sum = ms.sum * expf(ms.max - v) + 1.f;
-      ms.max = v;
-    } else {
-      ms.sum += expf(v - ms.max);
-    }
-  }
+  for (int c = lane; c < channels; c += G) accumulate(ms, __ldg(x + c));
 #pragma unroll
   for (int offset = G / 2; offset > 0; offset /= 2) {
     MaxSum other{__shfl_xor_sync(0xffffffffu, ms.max, offset, G),
