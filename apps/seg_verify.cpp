@@ -8,7 +8,7 @@
 
 #include "cuseg/config.h"
 #include "cuseg/core/device.h"
-#include "cuseg/kernels/registry.h"
+#include "verify/registry.h"
 
 int main(int argc, char** argv) {
   using namespace cuseg;

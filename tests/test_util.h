@@ -11,7 +11,7 @@
 
 #include "cuseg/core/device.h"
 #include "cuseg/core/tensor.h"
-#include "cuseg/kernels/compare.h"
+#include "verify/compare.h"
 
 // GPU tests call this first: without a usable device they are reported as skipped, with why.
 #define CUSEG_REQUIRE_GPU()                                                               \

@@ -7,7 +7,7 @@
 
 #include <span>
 
-#include "cuseg/kernels/registry.h"
+#include "verify/registry.h"
 #include "error_matchers.h"
 #include "test_util.h"
 

@@ -8,7 +8,7 @@
 #include "cuseg/kernels/concat.h"
 #include "cuseg/kernels/dropout.h"
 #include "cuseg/kernels/elementwise.h"
-#include "cuseg/kernels/registry.h"
+#include "verify/registry.h"
 #include "cuseg/kernels/upsample.h"
 #include "error_matchers.h"
 #include "test_util.h"

@@ -9,7 +9,7 @@
 #include <numeric>
 
 #include "cuseg/config.h"
-#include "cuseg/kernels/registry.h"
+#include "verify/registry.h"
 #include "error_matchers.h"
 #include "test_util.h"
 #if CUSEG_HAS_CUDNN

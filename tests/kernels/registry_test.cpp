@@ -1,7 +1,7 @@
 // The generic comparison: every registered op, on every shape, in float32 on the CPU and on
 // each GPU implementation, against the float64 CPU reference. Also proves that the registry
 // covers every entry point with the shapes the test plan asks for.
-#include "cuseg/kernels/registry.h"
+#include "verify/registry.h"
 
 #include <gtest/gtest.h>
 

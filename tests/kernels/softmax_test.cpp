@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "cuseg/kernels/registry.h"
+#include "verify/registry.h"
 #include "error_matchers.h"
 #include "test_util.h"
 

@@ -7,7 +7,7 @@
 
 #include <cmath>
 
-#include "cuseg/kernels/compare.h"
+#include "verify/compare.h"
 #include "error_matchers.h"
 #include "test_util.h"
 

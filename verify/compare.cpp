@@ -1,4 +1,4 @@
-#include "cuseg/kernels/compare.h"
+#include "verify/compare.h"
 
 #include <cmath>
 #include <limits>

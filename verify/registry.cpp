@@ -1,10 +1,10 @@
-#include "cuseg/kernels/registry.h"
+#include "verify/registry.h"
 
 #include <chrono>
 #include <climits>
 #include <cmath>
 
-#include "cuseg/kernels/compare.h"
+#include "verify/compare.h"
 #include "cuseg/kernels/activation.h"
 #include "cuseg/kernels/batch_norm.h"
 #include "cuseg/kernels/concat.h"
