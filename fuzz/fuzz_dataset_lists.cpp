@@ -1,5 +1,6 @@
 // palette.txt and classes.txt, read through a one-sample dataset folder: the first byte picks which
-// file the rest becomes (even: palette.txt, odd: classes.txt), then the sample is loaded.
+// file the rest becomes (even: palette.txt, odd: classes.txt), then the sample is loaded. Twice,
+// on a zeroed and on a dirtied heap (fuzz_util.h).
 #include <filesystem>
 #include <fstream>
 
@@ -26,12 +27,22 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::ofstream f(root / (data[0] % 2 ? "classes.txt" : "palette.txt"), std::ios::binary);
     f.write(reinterpret_cast<const char*>(data + 1), std::streamsize(size - 1));
   }
-  try {
-    cuseg::FolderDatasetConfig c;
-    c.root = root.string();
-    cuseg::FolderDataset d(c);
-    d.load(0);
-  } catch (const cuseg::Error&) {
-  }
+  cuseg::fuzz::read_clean_and_dirty([&] {
+    try {
+      cuseg::FolderDatasetConfig c;
+      c.root = root.string();
+      cuseg::FolderDataset d(c);
+      std::string out = cuseg::str_cat(d.classes(), " classes; ");
+      for (const std::string& name : d.class_names()) out += name + "; ";
+      for (const auto& colour : d.palette()) out += cuseg::str_cat(int(colour[0]), " ", int(colour[1]), " ", int(colour[2]), "; ");
+      const std::optional<cuseg::Sample> s = d.load(0);
+      if (s)
+        out += s->image.str() + " " + std::to_string(cuseg::fuzz::hash_bytes(s->image.raw_data(), s->image.nbytes())) + " " +
+               std::to_string(cuseg::fuzz::hash_bytes(s->labels.raw_data(), s->labels.nbytes()));
+      return out;
+    } catch (const cuseg::Error& e) {
+      return std::string(e.what());
+    }
+  });
   return 0;
 }

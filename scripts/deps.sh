@@ -10,6 +10,7 @@ packages=(
   libstb-dev libcli11-dev nlohmann-json3-dev
   python3 python3-torch python3-numpy python3-pil   # PyTorch parity tests
   clang libclang-rt-dev libomp-dev                  # libFuzzer targets (scripts/fuzz.sh)
+  valgrind                                          # the image decoders under memcheck (fuzz_image_valgrind)
 )
 
 missing=()

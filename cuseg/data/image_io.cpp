@@ -1,6 +1,6 @@
 #include "cuseg/data/image_io.h"
 
-#include <stb_image.h>
+#include <stb_image.h>  // compiled into libcuseg, its symbols hidden (stb_impl.cpp)
 #include <stb_image_write.h>
 
 #include <algorithm>
@@ -59,16 +59,115 @@ void check_bmp_complete(const std::string& path, const std::vector<unsigned char
   }
 }
 
+// stb decodes a JPEG scan with whatever its Huffman and quantization table slots hold. A scan
+// that uses a table no DHT or DQT segment defined before it would be decoded from memory stb
+// never wrote (zero-filled in cuseg, stale heap contents in a stock stb): refuse such a file,
+// and one whose frame has a component no scan codes (its pixels would be whatever the
+// component's buffer held). The walk follows stb's own: markers after optional 0xFF fill bytes,
+// padding skipped before the frame header, entropy-coded data up to the next marker other than
+// RSTn. Anything it does not understand is left to stb, which refuses it.
+void check_jpeg_tables(const std::string& path, const std::vector<unsigned char>& b) {
+  if (b.size() < 4 || b[0] != 0xFF || b[1] != 0xD8) return;
+  auto be16 = [&](size_t at) { return (size_t(b[at]) << 8) | b[at + 1]; };
+  bool dc[4] = {}, ac[4] = {}, quant[4] = {};
+  struct Component {
+    int id, tq;
+    bool scanned;
+  };
+  std::vector<Component> frame;
+  bool progressive = false, end = false;
+  size_t i = 2;
+  while (i < b.size()) {
+    if (b[i] != 0xFF) {
+      if (!frame.empty()) return;  // stb: "expected marker"
+      ++i;                         // stb skips padding between segments before the frame header
+      continue;
+    }
+    while (i < b.size() && b[i] == 0xFF) ++i;  // fill bytes
+    if (i >= b.size()) return;
+    const unsigned char m = b[i++];
+    if (m == 0xD9) {  // EOI
+      end = true;
+      break;
+    }
+    if (i + 2 > b.size()) return;
+    const size_t len = be16(i);
+    if (len < 2 || i + len > b.size()) return;
+    const unsigned char* s = b.data() + i + 2;
+    const size_t n = len - 2;
+    if (m == 0xDB) {  // DQT: (precision << 4 | table), 64 values of 8 or 16 bits
+      for (size_t k = 0; k < n;) {
+        const int pq = s[k] >> 4, tq = s[k] & 15;
+        if (pq > 1 || tq > 3) return;
+        quant[tq] = true;
+        k += 1 + (pq ? 128 : 64);
+      }
+    } else if (m == 0xC4) {  // DHT: (class << 4 | table), 16 counts, the symbols
+      for (size_t k = 0; k + 17 <= n;) {
+        const int tc = s[k] >> 4, th = s[k] & 15;
+        if (tc > 1 || th > 3) return;
+        size_t symbols = 0;
+        for (int c = 1; c <= 16; ++c) symbols += s[k + size_t(c)];
+        if (k + 17 + symbols > n) return;
+        (tc == 0 ? dc : ac)[th] = true;
+        k += 17 + symbols;
+      }
+    } else if (m == 0xC0 || m == 0xC1 || m == 0xC2) {  // the frame: baseline, extended, progressive
+      if (!frame.empty() || n < 6) return;
+      progressive = m == 0xC2;
+      const size_t count = s[5];
+      if (count == 0 || n < 6 + 3 * count) return;
+      for (size_t c = 0; c < count; ++c) frame.push_back({s[6 + 3 * c], s[8 + 3 * c], false});
+    } else if (m == 0xDA) {  // a scan: its components with their DC and AC tables, then the data
+      if (frame.empty() || n < 1) return;
+      const size_t count = s[0];
+      if (count == 0 || n != 4 + 2 * count) return;
+      const int ss = s[1 + 2 * count], ah = s[3 + 2 * count] >> 4;
+      // Baseline scans use both tables; progressive DC first scans the DC table, DC refinement
+      // none, AC scans the AC table (as stb decodes them).
+      const bool uses_dc = !progressive || (ss == 0 && ah == 0), uses_ac = !progressive || ss > 0;
+      for (size_t c = 0; c < count; ++c) {
+        const int id = s[1 + 2 * c], td = s[2 + 2 * c] >> 4, ta = s[2 + 2 * c] & 15;
+        auto it = std::find_if(frame.begin(), frame.end(), [&](const Component& f) { return f.id == id; });
+        if (it == frame.end() || td > 3 || ta > 3 || it->tq > 3) return;
+        CUSEG_CHECK(!uses_dc || dc[td], path, ": corrupt JPEG: a scan of component ", id, " uses DC Huffman table ", td,
+                    ", which no DHT segment before it defines");
+        CUSEG_CHECK(!uses_ac || ac[ta], path, ": corrupt JPEG: a scan of component ", id, " uses AC Huffman table ", ta,
+                    ", which no DHT segment before it defines");
+        CUSEG_CHECK(it->scanned || quant[it->tq], path, ": corrupt JPEG: component ", id, " uses quantization table ",
+                    it->tq, ", which no DQT segment before its first scan defines");
+        it->scanned = true;
+      }
+      i += len;
+      // Entropy-coded data: up to a 0xFF that is neither a stuffed 0xFF00 nor a restart marker.
+      while (i + 1 < b.size() && !(b[i] == 0xFF && b[i + 1] != 0x00 && b[i + 1] != 0xFF && (b[i + 1] < 0xD0 || b[i + 1] > 0xD7)))
+        ++i;
+      if (i + 1 >= b.size()) return;  // no EOI: stb refuses a JPEG cut short
+      continue;
+    } else if (!((m >= 0xE0 && m <= 0xEF) || m == 0xFE || m == 0xDD || m == 0xDC)) {
+      return;  // not a segment stb reads: it refuses the file itself
+    }
+    i += len;
+  }
+  if (!end) return;  // stb refuses a JPEG without its end
+  for (const Component& c : frame)
+    CUSEG_CHECK(c.scanned, path, ": corrupt JPEG: component ", c.id, " of the frame is in no scan");
+}
+
 ImageInfo info_of(const std::string& path, const std::vector<unsigned char>& bytes) {
   check_png_header(path, bytes);
   ImageInfo info;
   if (!stbi_info_from_memory(bytes.data(), int(bytes.size()), &info.width, &info.height, &info.channels))
     throw_error(str_cat(path, ": not a readable PNG, JPEG or BMP image (", stbi_failure_reason(), ")"));
+  // A BMP stored top-down has a negative height, which stb's header reader passes on as it is (its
+  // decoder takes the absolute value).
+  if (bytes[0] == 'B' && bytes[1] == 'M' && info.height < 0 && info.height > -kMaxImageSide - 1) info.height = -info.height;
   CUSEG_CHECK(info.width > 0 && info.height > 0 && info.width <= kMaxImageSide && info.height <= kMaxImageSide &&
                   int64_t(info.width) * info.height <= kMaxImagePixels,
               path, ": image of ", info.width, "x", info.height, " is beyond the ", kMaxImageSide, "-pixel side limit");
   info.sixteen_bit = stbi_is_16_bit_from_memory(bytes.data(), int(bytes.size())) != 0;
   check_bmp_complete(path, bytes, info);
+  check_jpeg_tables(path, bytes);
   return info;
 }
 
@@ -146,5 +245,29 @@ void write_png(const std::string& path, const Tensor& image) {
   CUSEG_CHECK(stbi_write_png(path.c_str(), w, h, c, host.raw_data(), w * c) != 0, path,
               ": cannot write PNG: ", std::strerror(errno));
 }
+
+namespace detail {
+
+std::string stb_decode_digest(const unsigned char* data, size_t size, int channels, bool sixteen_bit, int64_t max_pixels) {
+  if (size == 0 || size >= (size_t(1) << 31)) return "not decoded: size";
+  const int len = int(size);
+  int w = 0, h = 0, stored = 0;
+  std::string out = "info ";
+  if (!stbi_info_from_memory(data, len, &w, &h, &stored)) return out + "refused: " + stbi_failure_reason();
+  out += str_cat(w, "x", h, "x", stored, " 16-bit ", stbi_is_16_bit_from_memory(data, len), "; ");
+  if (w <= 0 || h <= 0 || int64_t(w) * h > max_pixels) return out + "not decoded: pixels";
+  int dw = 0, dh = 0;
+  void* px = sixteen_bit ? static_cast<void*>(stbi_load_16_from_memory(data, len, &dw, &dh, &stored, channels))
+                         : static_cast<void*>(stbi_load_from_memory(data, len, &dw, &dh, &stored, channels));
+  if (!px) return out + "load refused: " + stbi_failure_reason();
+  // FNV-1a over the pixels: equal outcomes, equal digests.
+  uint64_t hash = 1469598103934665603ull;
+  const size_t bytes = size_t(dw) * size_t(dh) * size_t(channels) * (sixteen_bit ? 2 : 1);
+  for (size_t k = 0; k < bytes; ++k) hash = (hash ^ static_cast<const unsigned char*>(px)[k]) * 1099511628211ull;
+  stbi_image_free(px);
+  return out + str_cat("load ", dw, "x", dh, "x", stored, " pixels ", hash);
+}
+
+}  // namespace detail
 
 }  // namespace cuseg

@@ -1,8 +1,10 @@
-// Reading and writing images through stb (Debian's libstb): PNG, JPEG, BMP in, PNG out.
-// Headers are read and checked before anything is decoded or allocated, so an absurd size in a
-// damaged or hostile file is refused, not attempted; so is a file cut short (stb refuses a PNG or
-// JPEG cut short; a BMP it would pad with black, so that one is checked here). Every error names
-// the file and the problem.
+// Reading and writing images through stb (Debian's stb headers, compiled into libcuseg with
+// zero-filling allocators: cuseg/data/stb_impl.cpp): PNG, JPEG, BMP in, PNG out. Headers are read
+// and checked before anything is decoded or allocated, so an absurd size in a damaged or hostile
+// file is refused, not attempted; so is a file cut short (stb refuses a PNG or JPEG cut short; a
+// BMP it would pad with black, so that one is checked here), and a JPEG whose scans use a Huffman
+// or quantization table it never defines, or leave a component uncoded. Every error names the
+// file and the problem.
 #pragma once
 
 #include <array>
@@ -40,5 +42,18 @@ Tensor read_mask(const std::string& path, const Palette& palette = {});
 
 // [H, W, C] u8 (C = 1, 3 or 4) or [H, W] u8 to a PNG file.
 void write_png(const std::string& path, const Tensor& image);
+
+namespace detail {
+
+// stb's decoders as compiled into libcuseg, on bytes, without any of cuseg's checks: for the fuzz
+// targets and the valgrind test, which must reach stb itself, not only what cuseg lets through.
+// Returns a digest of the outcome: stb's header answer, then its refusal reason or the decoded
+// size and a hash of the pixels. Equal inputs must give equal digests; a digest that changes with
+// the heap's earlier contents is a decoder reading memory it never wrote. Nothing is decoded above
+// max_pixels (the header's answer only).
+std::string stb_decode_digest(const unsigned char* data, size_t size, int channels, bool sixteen_bit,
+                              int64_t max_pixels);
+
+}  // namespace detail
 
 }  // namespace cuseg

@@ -114,6 +114,107 @@ TEST_F(DataFiles, RefusesTruncatedBmpAndJpeg) {
   expect_error([&] { read_image_info(path("bomb.bmp")); }, {"bomb.bmp", "11528x16136", "truncated BMP"});
 }
 
+// The offset of the first segment with this marker in a JPEG (at its 0xFF), or npos.
+size_t find_segment(const std::string& jpg, unsigned char marker) {
+  for (size_t i = 2; i + 4 <= jpg.size();) {
+    if (uint8_t(jpg[i]) != 0xFF) return std::string::npos;
+    if (uint8_t(jpg[i + 1]) == marker) return i;
+    if (uint8_t(jpg[i + 1]) == 0xDA) return std::string::npos;  // the scan's data follows
+    i += 2 + ((size_t(uint8_t(jpg[i + 2])) << 8) | uint8_t(jpg[i + 3]));
+  }
+  return std::string::npos;
+}
+
+// A JPEG whose scan uses a Huffman or quantization table it never defines would be decoded from
+// memory stb never wrote; one whose frame has a component no scan codes would get that
+// component's pixels the same way. Each is refused from the bytes, naming the file, before stb
+// decodes anything; the valid variants (progressive, optimized tables, subsampled, CMYK, gray)
+// are not.
+TEST_F(DataFiles, RefusesJpegsUsingTablesTheyNeverDefine) {
+  std::vector<uint8_t> rgb(16 * 16 * 3);
+  for (size_t i = 0; i < rgb.size(); ++i) rgb[i] = uint8_t(i * 13);
+  ASSERT_TRUE(stbi_write_jpg(path("good.jpg").c_str(), 16, 16, 3, rgb.data(), 90));
+  const std::string good = test::read_file(path("good.jpg"));
+  EXPECT_NO_THROW(read_image(path("good.jpg"), 3));
+
+  // stb_image_write's DHT segment holds DC0, AC0, DC1, AC1: relabel AC0 as a second AC1.
+  std::string no_ac0 = good;
+  const size_t dht = find_segment(good, 0xC4);
+  ASSERT_NE(dht, std::string::npos);
+  size_t t = dht + 4;
+  bool relabelled = false;
+  for (int k = 0; k < 4 && !relabelled; ++k) {
+    size_t symbols = 0;
+    for (int c = 1; c <= 16; ++c) symbols += uint8_t(good[t + size_t(c)]);
+    if (uint8_t(good[t]) == 0x10) {
+      no_ac0[t] = char(0x11);
+      relabelled = true;
+    }
+    t += 17 + symbols;
+  }
+  ASSERT_TRUE(relabelled);
+  test::write_file(path("no_ac0.jpg"), no_ac0);
+  expect_error([&] { read_image(path("no_ac0.jpg"), 3); }, {"no_ac0.jpg", "AC Huffman table 0", "no DHT segment"});
+  expect_error([&] { read_mask(path("no_ac0.jpg"), Palette{{0, 0, 0}}); }, {"no_ac0.jpg", "AC Huffman table 0"});
+
+  // The luma component's quantization table 0 → 2, which no DQT defines.
+  std::string no_dqt = good;
+  const size_t sof = find_segment(good, 0xC0);
+  ASSERT_NE(sof, std::string::npos);
+  ASSERT_EQ(uint8_t(good[sof + 9]), 3);  // components
+  no_dqt[sof + 12] = char(2);            // component 1: id, sampling, table
+  test::write_file(path("no_dqt.jpg"), no_dqt);
+  expect_error([&] { read_image(path("no_dqt.jpg"), 3); }, {"no_dqt.jpg", "quantization table 2", "no DQT segment"});
+
+  // The scan names component 2 twice and component 3 never.
+  std::string uncoded = good;
+  const size_t sos = find_segment(good, 0xDA);
+  ASSERT_NE(sos, std::string::npos);
+  ASSERT_EQ(uint8_t(good[sos + 4]), 3);
+  uncoded[sos + 9] = good[sos + 7];
+  test::write_file(path("uncoded.jpg"), uncoded);
+  expect_error([&] { read_image(path("uncoded.jpg"), 3); }, {"uncoded.jpg", "component 3", "in no scan"});
+
+  // The fuzzer's find: a DHT that defines AC1 twice and AC0 never.
+  const std::string found = std::string(CUSEG_FUZZ_DIR) + "/regressions/fuzz_image/stb-jpeg-uninitialized-huffman.jpg";
+  expect_error([&] { read_image(found, 3); }, {"stb-jpeg-uninitialized-huffman.jpg", "AC Huffman table 0"});
+
+  int jpegs = 0;
+  for (const auto& e : fs::directory_iterator(std::string(CUSEG_FUZZ_DIR) + "/corpus/fuzz_image")) {
+    if (e.path().extension() != ".jpg") continue;
+    EXPECT_NO_THROW(read_image(e.path().string(), 3)) << e.path();
+    ++jpegs;
+  }
+  EXPECT_GE(jpegs, 7);
+}
+
+// A BMP may store its rows top-down (a negative height): read with its real height, rows in order.
+TEST_F(DataFiles, ReadsTopDownBmp) {
+  std::string bmp = "BM";
+  auto le32 = [&](uint32_t v) { for (int i = 0; i < 4; ++i) bmp += char((v >> (8 * i)) & 255); };
+  auto le16 = [&](uint16_t v) { bmp += char(v & 255); bmp += char(v >> 8); };
+  le32(14 + 40 + 2 * 8); le32(0); le32(14 + 40);                  // file size, reserved, pixel offset
+  le32(40); le32(2); le32(uint32_t(-2)); le16(1); le16(24);       // 2x2, top-down, 24 bits
+  le32(0); le32(16); le32(2835); le32(2835); le32(0); le32(0);
+  bmp += std::string("\x00\x00\xff\x00\xff\x00\x00\x00", 8);  // top row: red, green (BGR), padding
+  bmp += std::string("\xff\x00\x00\xff\xff\xff\x00\x00", 8);  // bottom row: blue, white
+  test::write_file(path("top_down.bmp"), bmp);
+  const ImageInfo info = read_image_info(path("top_down.bmp"));
+  EXPECT_EQ(info.height, 2);
+  EXPECT_EQ(read_image(path("top_down.bmp"), 3).to_vector<float>(),
+            (std::vector<float>{1, 0, 0, 0, 1, 0, 0, 0, 1, 1, 1, 1}));
+}
+
+// stb is compiled with only its PNG, JPEG and BMP decoders: a file of another format (here a
+// GIF under a .png name) is refused, not decoded.
+TEST_F(DataFiles, RefusesOtherFormatsStbCouldDecode) {
+  // A 1x1 GIF89a.
+  const unsigned char gif[] = {'G', 'I', 'F', '8', '9', 'a', 1, 0, 1, 0, 0x80, 0, 0, 0, 0, 0, 255, 255, 255,
+                               ',', 0, 0, 0, 0, 1, 0, 1, 0, 0, 2, 2, 0x44, 1, 0, ';'};
+  test::write_file(path("gif.png"), std::string(reinterpret_cast<const char*>(gif), sizeof(gif)));
+  expect_error([&] { read_image(path("gif.png"), 3); }, {"gif.png", "not a readable PNG, JPEG or BMP"});
+}
+
 TEST_F(DataFiles, LoadsAFolderDatasetAndInfersClasses) {
   write_sample("train", "b", 6, 5, 3);
   write_sample("train", "a", 4, 4, 3);
