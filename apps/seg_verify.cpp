@@ -69,6 +69,7 @@ int main(int argc, char** argv) {
                            {"impl", r.impl},
                            {"max_abs", r.max_abs},
                            {"rel_l2", r.rel_l2},
+                           {"max_rel", r.max_rel},
                            {"tolerance", op.tolerance},
                            {"pass", r.pass},
                            {"ms", r.milliseconds},

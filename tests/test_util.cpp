@@ -30,9 +30,19 @@ Tensor random_integers(const Shape& shape, uint64_t seed, int low, int high, DTy
   const Comparison c = compare(got, ref);
   if (c.ok(tolerance)) return ::testing::AssertionSuccess();
   return ::testing::AssertionFailure()
-         << what << " " << got.shape().str() << " seed " << seed << ": rel_l2 " << c.rel_l2 << " > "
-         << tolerance << ", " << c.nonfinite << " non-finite, max_abs " << c.max_abs << " at "
+         << what << " " << got.shape().str() << " seed " << seed << ": rel_l2 " << c.rel_l2
+         << ", max_abs " << c.max_abs << " (" << c.max_rel() << " of max|ref| " << c.ref_max_abs
+         << "), tolerance " << tolerance << ", " << c.nonfinite << " non-finite mismatch(es); worst "
          << c.worst_where;
+}
+
+::testing::AssertionResult all_finite(const Tensor& t, const std::string& what) {
+  int64_t first = -1;
+  const int64_t n = count_nonfinite(t, &first);
+  if (n == 0) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << what << " " << t.shape().str() << ": " << n
+                                       << " non-finite element(s) (unwritten?), the first at "
+                                       << coordinates(t.shape(), first);
 }
 
 ::testing::AssertionResult identical(const Tensor& got, const Tensor& ref, const std::string& what,
@@ -47,6 +57,8 @@ Tensor random_integers(const Shape& shape, uint64_t seed, int low, int high, DTy
 ::testing::AssertionResult gradcheck(const std::function<double(const Tensor&)>& f, const Tensor& x,
                                      const Tensor& analytic, const std::string& what, int samples,
                                      double tolerance) {
+  if (::testing::AssertionResult finite = all_finite(analytic, what + " analytic gradient"); !finite)
+    return finite;
   const int64_t n = x.numel();
   const int64_t stride = n <= samples ? 1 : n / samples;
   Tensor probe = x.clone();
@@ -61,7 +73,8 @@ Tensor random_integers(const Shape& shape, uint64_t seed, int low, int high, DTy
     const double down = f(probe);
     p[i] = saved;
     const double numeric = (up - down) / (2 * h);
-    if (std::abs(numeric - g[i]) > tolerance * std::max(1.0, std::abs(numeric)))
+    // Written as "not within" so that a NaN on either side fails.
+    if (!(std::abs(numeric - g[i]) <= tolerance * std::max(1.0, std::abs(numeric))))
       return ::testing::AssertionFailure() << what << ": d/dx" << coordinates(x.shape(), i)
                                            << " analytic " << g[i] << " numeric " << numeric;
   }

@@ -34,16 +34,23 @@ Tensor random(const Shape& shape, uint64_t seed, double low = -1, double high = 
 Tensor random_integers(const Shape& shape, uint64_t seed, int low, int high,
                        DType dtype = DType::f32, Device device = Device::cpu());
 
-// Succeeds when got matches ref within relative L2 `tolerance`, with no NaN or Inf; the
-// message names what, the shape, the seed and the worst element.
+// Succeeds when got matches ref as Comparison::ok(tolerance) says: relative L2 error and the
+// worst element's error (relative to max|ref|) both within `tolerance`, and every non-finite
+// reference element matched by the same value; the message names what, the shape, the seed and
+// the worst element. A reference that may have been left unwritten (poisoned with NaN) needs
+// all_finite as well: compare() lets NaN match NaN.
 ::testing::AssertionResult close(const Tensor& got, const Tensor& ref, double tolerance,
                                  const std::string& what, uint64_t seed);
-// Bit-for-bit equality.
+// Succeeds when no element of t is NaN or ±Inf: a reference output poisoned before the call and
+// meant to be finite was written everywhere.
+::testing::AssertionResult all_finite(const Tensor& t, const std::string& what);
+// Bit-for-bit equality (NaN matching NaN).
 ::testing::AssertionResult identical(const Tensor& got, const Tensor& ref, const std::string& what,
                                      uint64_t seed);
 
 // Central differences of the scalar function f at x (f64, CPU) against `analytic` (df/dx).
-// Checks every element of small tensors and `samples` spread-out elements of large ones.
+// Checks every element of small tensors and `samples` spread-out elements of large ones; every
+// element of `analytic` must be finite, sampled or not, and a NaN on either side fails.
 ::testing::AssertionResult gradcheck(const std::function<double(const Tensor&)>& f, const Tensor& x,
                                      const Tensor& analytic, const std::string& what,
                                      int samples = 64, double tolerance = 1e-6);

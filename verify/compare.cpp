@@ -20,25 +20,39 @@ std::string coordinates(const Shape& shape, int64_t index) {
   return s;
 }
 
+namespace {
+
+std::vector<double> host_f64(const Tensor& t) { return t.to(Device::cpu()).to(DType::f64).to_vector<double>(); }
+
+// The same non-finite value: NaN matches NaN (any payload), an infinity the same infinity.
+bool same_nonfinite(double got, double ref) {
+  return std::isnan(ref) ? std::isnan(got) : got == ref;
+}
+
+}  // namespace
+
 Comparison compare(const Tensor& got, const Tensor& ref, double atol, double rtol) {
   CUSEG_CHECK(got.shape() == ref.shape(), "compare: ", got.str(), " vs ", ref.str());
-  const std::vector<double> g = got.to(Device::cpu()).to(DType::f64).to_vector<double>();
-  const std::vector<double> r = ref.to(Device::cpu()).to(DType::f64).to_vector<double>();
+  const std::vector<double> g = host_f64(got), r = host_f64(ref);
+  constexpr double kInf = std::numeric_limits<double>::infinity();
   Comparison c;
   double diff2 = 0, ref2 = 0;
   for (size_t i = 0; i < g.size(); ++i) {
-    const double d = std::abs(g[i] - r[i]);
-    if (!std::isfinite(g[i]) && std::isfinite(r[i])) {
-      ++c.nonfinite;
-      if (c.worst < 0 || std::isfinite(c.max_abs)) {
-        c.max_abs = std::numeric_limits<double>::infinity();
-        c.worst = int64_t(i);
+    if (!std::isfinite(g[i]) || !std::isfinite(r[i])) {
+      if (std::isfinite(g[i]) || std::isfinite(r[i]) || !same_nonfinite(g[i], r[i])) {
+        ++c.nonfinite;
+        ++c.mismatches;
+        if (c.max_abs < kInf) {  // the first non-finite mismatch is the worst element
+          c.max_abs = kInf;
+          c.worst = int64_t(i);
+        }
       }
       continue;
     }
-    if (!std::isfinite(r[i])) continue;  // a non-finite reference is compared by the caller
+    const double d = std::abs(g[i] - r[i]);
     diff2 += d * d;
     ref2 += r[i] * r[i];
+    c.ref_max_abs = std::max(c.ref_max_abs, std::abs(r[i]));
     if (d > atol + rtol * std::abs(r[i])) ++c.mismatches;
     if (c.worst < 0 || d > c.max_abs) {
       c.max_abs = d;
@@ -46,11 +60,24 @@ Comparison compare(const Tensor& got, const Tensor& ref, double atol, double rto
     }
   }
   c.rel_l2 = ref2 > 0 ? std::sqrt(diff2 / ref2) : std::sqrt(diff2);
-  if (c.nonfinite) c.rel_l2 = std::numeric_limits<double>::infinity();
+  if (c.nonfinite) c.rel_l2 = kInf;
   if (c.worst >= 0)
     c.worst_where = str_cat(coordinates(got.shape(), c.worst), " got ", g[size_t(c.worst)], " ref ",
                             r[size_t(c.worst)]);
   return c;
+}
+
+int64_t count_nonfinite(const Tensor& t, int64_t* first) {
+  if (first) *first = -1;
+  if (!is_floating(t.dtype())) return 0;
+  const std::vector<double> v = host_f64(t);
+  int64_t n = 0;
+  for (size_t i = 0; i < v.size(); ++i)
+    if (!std::isfinite(v[i])) {
+      if (first && n == 0) *first = int64_t(i);
+      ++n;
+    }
+  return n;
 }
 
 }  // namespace cuseg

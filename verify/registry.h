@@ -37,6 +37,7 @@ const OpSpec& find_op(const std::string& name);
 struct OpCheck {
   std::string op, case_label, impl;  // impl: "cpu-f32", "cuda", "cudnn"
   double rel_l2 = 0, max_abs = 0;
+  double max_rel = 0;  // max_abs relative to max|ref| (what the element bound of Comparison::ok judges)
   double milliseconds = 0;  // the implementation's run, after a warm-up run
   bool pass = false;
   std::string detail;  // the worst element, or the error
@@ -46,7 +47,8 @@ struct OpCheck {
 // the float64 CPU reference. Never throws for a failing kernel: the failure is in the result.
 OpCheck check_op(const OpSpec& op, int i, Device device, Backend backend, uint64_t seed);
 
-// An output tensor filled with NaN (floating) or a value no valid index takes (integers).
+// An output tensor filled with NaN (floating) or a value no valid output takes (integers: a
+// negative index in i32, 255 in u8, where masks are 0 or 1).
 Tensor poisoned(const Shape& shape, DType dtype, Device device);
 
 }  // namespace cuseg

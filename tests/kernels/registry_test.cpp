@@ -122,5 +122,34 @@ TEST(OpRegistry, CheckOpCatchesUnwrittenOutputs) {
   EXPECT_NE(r.detail.find("non-finite"), std::string::npos) << r.detail;
 }
 
+// The reference's outputs are poisoned as well, and NaN matches NaN in compare(): an element
+// that neither the reference nor the implementation writes must still fail, as the reference's.
+TEST(OpRegistry, CheckOpCatchesOutputsThatNeitherImplementationWrites) {
+  OpSpec lazy = find_op("softmax_forward");
+  const auto real_run = lazy.run;
+  lazy.run = [real_run](const std::vector<Tensor>& in, int i, Backend b) {
+    std::vector<Tensor> out = real_run(in, i, b);
+    out[0].view(Shape{1}, 3).fill(std::nan(""));  // in f64 and in f32 alike
+    return out;
+  };
+  const OpCheck r = check_op(lazy, 1, Device::cpu(), Backend::Auto, kSeed);
+  EXPECT_FALSE(r.pass);
+  EXPECT_NE(r.detail.find("the reference has 1 unwritten"), std::string::npos) << r.detail;
+}
+
+// Likewise for an index output (max pooling's argmax, poisoned with a negative index).
+TEST(OpRegistry, CheckOpCatchesIndicesThatNeitherImplementationWrites) {
+  OpSpec lazy = find_op("max_pool2d_forward");
+  const auto real_run = lazy.run;
+  lazy.run = [real_run](const std::vector<Tensor>& in, int i, Backend b) {
+    std::vector<Tensor> out = real_run(in, i, b);
+    out[1].view(Shape{2}, 0).copy_from(poisoned(Shape{2}, DType::i32, in[0].device()));
+    return out;
+  };
+  const OpCheck r = check_op(lazy, 1, Device::cpu(), Backend::Auto, kSeed);
+  EXPECT_FALSE(r.pass);
+  EXPECT_NE(r.detail.find("output 1: the reference has 2 unwritten"), std::string::npos) << r.detail;
+}
+
 }  // namespace
 }  // namespace cuseg
