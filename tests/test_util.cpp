@@ -8,6 +8,13 @@
 
 namespace cuseg::test {
 
+std::string current_suite() {
+  const ::testing::TestInfo* test = ::testing::UnitTest::GetInstance()->current_test_info();
+  return test ? test->test_suite_name() : "";
+}
+
+bool in_gpu_suite() { return current_suite().ends_with("Gpu"); }
+
 Tensor random(const Shape& shape, uint64_t seed, double low, double high, DType dtype,
               Device device) {
   Tensor t = Tensor::empty(shape, dtype, device);

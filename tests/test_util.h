@@ -14,9 +14,14 @@
 #include "verify/compare.h"
 
 // GPU tests call this first: without a usable device they are reported as skipped, with why.
-#define CUSEG_REQUIRE_GPU()                                                               \
-  do {                                                                                    \
-    if (!::cuseg::cuda_available()) GTEST_SKIP() << "no GPU: " << ::cuseg::cuda_status(); \
+// A GPU test must be in a test suite whose name ends in "Gpu" (ctest labels by suite, see
+// tests/CMakeLists.txt); one that is not fails here, GPU or not.
+#define CUSEG_REQUIRE_GPU()                                                                    \
+  do {                                                                                         \
+    ASSERT_TRUE(::cuseg::test::in_gpu_suite())                                                 \
+        << "a GPU test in suite " << ::cuseg::test::current_suite()                            \
+        << ", whose name does not end in \"Gpu\": ctest would label it cpu";                   \
+    if (!::cuseg::cuda_available()) GTEST_SKIP() << "no GPU: " << ::cuseg::cuda_status();      \
   } while (0)
 
 namespace cuseg {
@@ -25,6 +30,11 @@ inline void PrintTo(const Shape& s, std::ostream* os) { *os << s.str(); }
 }  // namespace cuseg
 
 namespace cuseg::test {
+
+// The running test's suite ("Ops/EveryOpGpu" for a parameterized one), and whether it ends in
+// "Gpu", the mark of a GPU test.
+std::string current_suite();
+bool in_gpu_suite();
 
 // Uniform in [low, high) from Philox `seed`, f64 on the CPU unless told otherwise.
 Tensor random(const Shape& shape, uint64_t seed, double low = -1, double high = 1,

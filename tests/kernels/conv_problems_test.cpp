@@ -28,7 +28,7 @@ struct Case {
 
 class ConvProblems : public ::testing::TestWithParam<Case> {};
 
-TEST_P(ConvProblems, PlainGemmOverTheGpuGathersEqualsTheReference) {
+TEST_P(ConvProblems, CudaIndexArithmeticUnderAPlainCpuGemmEqualsTheReference) {
   const auto& [xs, ws, p] = GetParam();
   const Shape ys = conv2d_output_shape(xs, ws, p);
   ConvGeometry g{int(xs[0]), int(xs[1]), int(xs[2]), int(xs[3]), int(ws[0]),

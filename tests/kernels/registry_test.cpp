@@ -79,7 +79,10 @@ TEST_P(EveryOp, CpuFloatMatchesDoubleReference) {
   }
 }
 
-TEST_P(EveryOp, GpuCudaMatchesReference) {
+// The GPU checks, in their own suite so that ctest labels them gpu (see tests/CMakeLists.txt).
+class EveryOpGpu : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(EveryOpGpu, CudaMatchesReference) {
   CUSEG_REQUIRE_GPU();
   const OpSpec& op = find_op(GetParam());
   for (size_t i = 0; i < op.cases.size(); ++i) {
@@ -88,7 +91,7 @@ TEST_P(EveryOp, GpuCudaMatchesReference) {
   }
 }
 
-TEST_P(EveryOp, GpuCudnnMatchesReference) {
+TEST_P(EveryOpGpu, CudnnMatchesReference) {
   CUSEG_REQUIRE_GPU();
   const OpSpec& op = find_op(GetParam());
   if (!op.has_cudnn) GTEST_SKIP() << op.name << " has no cuDNN path (tested in its own suite)";
@@ -106,6 +109,8 @@ std::vector<std::string> op_names() {
 }
 
 INSTANTIATE_TEST_SUITE_P(Ops, EveryOp, ::testing::ValuesIn(op_names()),
+                         [](const auto& info) { return info.param; });
+INSTANTIATE_TEST_SUITE_P(Ops, EveryOpGpu, ::testing::ValuesIn(op_names()),
                          [](const auto& info) { return info.param; });
 
 // A kernel that leaves an element unwritten must fail: check_op poisons outputs with NaN.
