@@ -6,6 +6,7 @@
 
 #include <cmath>
 
+#include "cuseg/config.h"
 #include "error_matchers.h"
 #include "test_util.h"
 
@@ -52,6 +53,71 @@ TEST(BatchNorm, BackwardMatchesFiniteDifferences) {
   EXPECT_TRUE(test::gradcheck([&](const Tensor& v) { return loss(v, gamma, beta); }, x, dx, "batch_norm dx", 120));
   EXPECT_TRUE(test::gradcheck([&](const Tensor& v) { return loss(x, v, beta); }, gamma, dgamma, "batch_norm dgamma"));
   EXPECT_TRUE(test::gradcheck([&](const Tensor& v) { return loss(x, gamma, v); }, beta, dbeta, "batch_norm dbeta"));
+}
+
+// The statistics and inputs of a backward call: x, dy, γ and the forward's saved mean and 1/σ.
+struct BackwardInputs {
+  Tensor x, dy, gamma, mean, invstd;
+};
+
+BackwardInputs backward_inputs(const Shape& s, uint64_t seed) {
+  const Shape c{s[3]};
+  BackwardInputs in{test::random(s, seed, -2, 3), test::random(s, seed + 1), test::random(c, seed + 2, 0.5, 1.5),
+                    Tensor::empty(c, DType::f64), Tensor::empty(c, DType::f64)};
+  Tensor y = Tensor::empty(s, DType::f64), rm = Tensor::zeros(c, DType::f64), rv = Tensor::full(c, 1.0, DType::f64);
+  batch_norm_forward_training(in.x, in.gamma, test::random(c, seed + 3), y, in.mean, in.invstd, rm, rv);
+  return in;
+}
+
+// dγ and dβ accumulate (+=), dx is assigned: a second use of the layer, or a second micro-batch,
+// adds its contribution to what is there. Every other test starts from zero gradients, where
+// "assign" and "add" agree.
+TEST(BatchNorm, BackwardAddsToTheParameterGradientsAndAssignsDx) {
+  const Shape s{2, 5, 3, 7}, c{7};
+  const BackwardInputs in = backward_inputs(s, 11);
+  Tensor dx0 = Tensor::empty(s, DType::f64), dgamma0 = Tensor::zeros(c, DType::f64), dbeta0 = Tensor::zeros(c, DType::f64);
+  batch_norm_backward(in.x, in.dy, in.gamma, in.mean, in.invstd, dx0, dgamma0, dbeta0);
+
+  constexpr double kStart = 0.375;  // exact, and far from any contribution here
+  Tensor dx = Tensor::full(s, std::nan(""), DType::f64);
+  Tensor dgamma = Tensor::full(c, kStart, DType::f64), dbeta = Tensor::full(c, kStart, DType::f64);
+  batch_norm_backward(in.x, in.dy, in.gamma, in.mean, in.invstd, dx, dgamma, dbeta);
+  Tensor expected_dgamma = dgamma0.clone(), expected_dbeta = dbeta0.clone();
+  for (int64_t k = 0; k < c[0]; ++k) {
+    expected_dgamma.data<double>()[k] += kStart;
+    expected_dbeta.data<double>()[k] += kStart;
+  }
+  EXPECT_TRUE(test::close(dgamma, expected_dgamma, 1e-14, "dgamma from 0.375", 11));
+  EXPECT_TRUE(test::close(dbeta, expected_dbeta, 1e-14, "dbeta from 0.375", 11));
+  EXPECT_TRUE(test::all_finite(dx, "dx (poisoned before the call)"));
+  EXPECT_TRUE(test::identical(dx, dx0, "dx is assigned", 11));
+  // The contributions are not small next to the start value, so "add" and "assign" differ.
+  EXPECT_GT(compare(dgamma, dgamma0).max_abs, 0.3);
+}
+
+TEST(BatchNormGpu, BackwardAddsToTheParameterGradientsLikeTheCpu) {
+  CUSEG_REQUIRE_GPU();
+  const Shape s{3, 17, 9, 37}, c{37};
+  const BackwardInputs in = backward_inputs(s, 12);
+  constexpr double kStart = 0.375;
+  Tensor dx_ref = Tensor::full(s, std::nan(""), DType::f64);
+  Tensor dgamma_ref = Tensor::full(c, kStart, DType::f64), dbeta_ref = Tensor::full(c, kStart, DType::f64);
+  batch_norm_backward(in.x, in.dy, in.gamma, in.mean, in.invstd, dx_ref, dgamma_ref, dbeta_ref);
+  ASSERT_TRUE(test::all_finite(dx_ref, "reference dx"));
+  const Device gpu = Device::cuda(0);
+  auto on_gpu = [&](const Tensor& t) { return t.to(DType::f32).to(gpu); };
+  for (Backend backend : {Backend::Native, Backend::Cudnn}) {
+    if (backend == Backend::Cudnn && !CUSEG_HAS_CUDNN) continue;
+    const std::string name = backend == Backend::Cudnn ? "cudnn" : "cuda";
+    Tensor dx = Tensor::full(s, std::nan(""), DType::f32, gpu);
+    Tensor dgamma = Tensor::full(c, kStart, DType::f32, gpu), dbeta = Tensor::full(c, kStart, DType::f32, gpu);
+    batch_norm_backward(on_gpu(in.x), on_gpu(in.dy), on_gpu(in.gamma), on_gpu(in.mean), on_gpu(in.invstd), dx, dgamma,
+                        dbeta, {}, backend);
+    // Sums over every pixel of the batch in float32: 1e-4, as in the registry.
+    EXPECT_TRUE(test::close(dgamma, dgamma_ref, 1e-4, name + " dgamma from 0.375", 12));
+    EXPECT_TRUE(test::close(dbeta, dbeta_ref, 1e-4, name + " dbeta from 0.375", 12));
+    EXPECT_TRUE(test::close(dx, dx_ref, 1e-4, name + " dx", 12));
+  }
 }
 
 TEST(BatchNorm, RefusesBadInput) {
