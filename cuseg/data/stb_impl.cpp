@@ -31,9 +31,16 @@ namespace {
 
 void* stb_zeroed_malloc(size_t size) { return std::calloc(1, size ? size : 1); }
 
+// Growing: a fresh zeroed block and a copy, not realloc and a memset of the new part. A PNG chunk
+// may claim a gigabyte that the file does not hold; stb grows its buffer to the claim before it
+// finds out. calloc gets such a block as untouched zero pages, where a memset would write (and
+// keep resident) all of it.
 void* stb_zeroed_realloc(void* p, size_t old_size, size_t new_size) {
-  auto* q = static_cast<unsigned char*>(std::realloc(p, new_size ? new_size : 1));
-  if (q && new_size > old_size) std::memset(q + old_size, 0, new_size - old_size);
+  if (new_size <= old_size) return std::realloc(p, new_size ? new_size : 1);
+  void* q = std::calloc(1, new_size);
+  if (!q) return nullptr;  // p stays valid, as with realloc
+  if (p) std::memcpy(q, p, old_size);
+  std::free(p);
   return q;
 }
 
