@@ -81,6 +81,16 @@ TEST(Predict, OverlappingTilesBlendCloseToTheWholeImage) {
   EXPECT_EQ(single, whole);
 }
 
+// Tied probabilities: the first (lowest) class wins, as in the confusion matrix's arg-max.
+TEST(Predict, ArgmaxTiesGoToTheFirstClass) {
+  const Tensor probs = Tensor::from_vector<float>({0.5f, 0.5f, 0.0f,     // 0
+                                                   0.2f, 0.4f, 0.4f,     // 1
+                                                   0.3f, 0.3f, 0.3f,     // 0
+                                                   0.25f, 0.25f, 0.5f},  // 2
+                                                  Shape{2, 2, 3});
+  EXPECT_EQ(argmax_classes(probs).to_vector<uint8_t>(), (std::vector<uint8_t>{0, 1, 0, 2}));
+}
+
 TEST(Predict, ArgmaxColoursAndOverlay) {
   const Tensor probs = Tensor::from_vector<float>({0.1f, 0.7f, 0.2f, 0.5f, 0.2f, 0.3f}, Shape{1, 2, 3});
   const Tensor classes = argmax_classes(probs);
