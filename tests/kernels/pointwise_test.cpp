@@ -173,11 +173,13 @@ TEST(DropoutGpu, MaskIsBitIdenticalToTheCpu) {
   const Device gpu = Device::cuda(0);
   const Shape s{3, 33, 31, 7};
   const Tensor x = test::random(s, 5, -1, 1, DType::f32);
-  Tensor y = Tensor::empty(s), m = Tensor::empty(s, DType::u8);
+  // Both sides poisoned: an element the CPU leaves unwritten fails all_finite, not only a GPU one.
+  Tensor y = poisoned(s, DType::f32, Device::cpu()), m = poisoned(s, DType::u8, Device::cpu());
   Tensor yg = poisoned(s, DType::f32, gpu), mg = poisoned(s, DType::u8, gpu);
   const DropoutParams p{0.45, 77, 123456789};
   dropout_forward(x, y, m, p);
   dropout_forward(x.to(gpu), yg, mg, p);
+  ASSERT_TRUE(test::all_finite(y, "cpu dropout output"));
   EXPECT_TRUE(test::identical(mg, m, "dropout mask", 77));
   EXPECT_TRUE(test::identical(yg, y, "dropout output", 77));
 }

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <functional>
 #include <set>
 
 #include "cuseg/config.h"
@@ -113,16 +114,23 @@ INSTANTIATE_TEST_SUITE_P(Ops, EveryOp, ::testing::ValuesIn(op_names()),
 INSTANTIATE_TEST_SUITE_P(Ops, EveryOpGpu, ::testing::ValuesIn(op_names()),
                          [](const auto& info) { return info.param; });
 
-// A kernel that leaves an element unwritten must fail: check_op poisons outputs with NaN.
-TEST(OpRegistry, CheckOpCatchesUnwrittenOutputs) {
-  OpSpec lazy = find_op("softmax_forward");
-  const auto real_run = lazy.run;
-  lazy.run = [real_run](const std::vector<Tensor>& in, int i, Backend b) {
+// Case 1 of `name` through check_op on the CPU, with `spoil` applied to the outputs of every
+// run (the float64 reference's and the float32 one's; `spoil` gets the run's dtype).
+OpCheck check_spoiled(const std::string& name, std::function<void(std::vector<Tensor>&, DType)> spoil) {
+  OpSpec op = find_op(name);
+  op.run = [real_run = op.run, spoil](const std::vector<Tensor>& in, int i, Backend b) {
     std::vector<Tensor> out = real_run(in, i, b);
-    if (in.front().dtype() == DType::f32) out[0].view(Shape{1}, 3).fill(std::nan(""));
+    spoil(out, in.front().dtype());
     return out;
   };
-  const OpCheck r = check_op(lazy, 1, Device::cpu(), Backend::Auto, kSeed);
+  return check_op(op, 1, Device::cpu(), Backend::Auto, kSeed);
+}
+
+// A kernel that leaves an element unwritten must fail: check_op poisons outputs with NaN.
+TEST(OpRegistry, CheckOpCatchesUnwrittenOutputs) {
+  const OpCheck r = check_spoiled("softmax_forward", [](std::vector<Tensor>& out, DType dtype) {
+    if (dtype == DType::f32) out[0].view(Shape{1}, 3).fill(std::nan(""));
+  });
   EXPECT_FALSE(r.pass);
   EXPECT_NE(r.detail.find("non-finite"), std::string::npos) << r.detail;
 }
@@ -130,28 +138,18 @@ TEST(OpRegistry, CheckOpCatchesUnwrittenOutputs) {
 // The reference's outputs are poisoned as well, and NaN matches NaN in compare(): an element
 // that neither the reference nor the implementation writes must still fail, as the reference's.
 TEST(OpRegistry, CheckOpCatchesOutputsThatNeitherImplementationWrites) {
-  OpSpec lazy = find_op("softmax_forward");
-  const auto real_run = lazy.run;
-  lazy.run = [real_run](const std::vector<Tensor>& in, int i, Backend b) {
-    std::vector<Tensor> out = real_run(in, i, b);
+  const OpCheck r = check_spoiled("softmax_forward", [](std::vector<Tensor>& out, DType) {
     out[0].view(Shape{1}, 3).fill(std::nan(""));  // in f64 and in f32 alike
-    return out;
-  };
-  const OpCheck r = check_op(lazy, 1, Device::cpu(), Backend::Auto, kSeed);
+  });
   EXPECT_FALSE(r.pass);
   EXPECT_NE(r.detail.find("the reference has 1 unwritten"), std::string::npos) << r.detail;
 }
 
 // Likewise for an index output (max pooling's argmax, poisoned with a negative index).
 TEST(OpRegistry, CheckOpCatchesIndicesThatNeitherImplementationWrites) {
-  OpSpec lazy = find_op("max_pool2d_forward");
-  const auto real_run = lazy.run;
-  lazy.run = [real_run](const std::vector<Tensor>& in, int i, Backend b) {
-    std::vector<Tensor> out = real_run(in, i, b);
-    out[1].view(Shape{2}, 0).copy_from(poisoned(Shape{2}, DType::i32, in[0].device()));
-    return out;
-  };
-  const OpCheck r = check_op(lazy, 1, Device::cpu(), Backend::Auto, kSeed);
+  const OpCheck r = check_spoiled("max_pool2d_forward", [](std::vector<Tensor>& out, DType) {
+    out[1].view(Shape{2}, 0).copy_from(poisoned(Shape{2}, DType::i32, out[1].device()));
+  });
   EXPECT_FALSE(r.pass);
   EXPECT_NE(r.detail.find("output 1: the reference has 2 unwritten"), std::string::npos) << r.detail;
 }
