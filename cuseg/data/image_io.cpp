@@ -36,6 +36,24 @@ void check_png_header(const std::string& path, const std::vector<unsigned char>&
               path, ": PNG header claims ", w, "x", h, " pixels, beyond the ", kMaxImageSide, "-pixel side limit");
 }
 
+// Every PNG chunk before IEND must fit in the file. stb grows its buffer to an IDAT chunk's
+// claimed length before it finds the data missing (a 138-byte file claiming 1 GB, found by
+// fuzz_image); it then refuses the file, as it refuses any chunk that runs past the end. Refuse
+// it from the bytes, naming the chunk, before anything is allocated.
+void check_png_chunks(const std::string& path, const std::vector<unsigned char>& b) {
+  static const unsigned char signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  if (b.size() < 8 || std::memcmp(b.data(), signature, 8) != 0) return;
+  for (size_t i = 8; i + 8 <= b.size();) {
+    const uint64_t length = (uint64_t(b[i]) << 24) | (uint64_t(b[i + 1]) << 16) | (uint64_t(b[i + 2]) << 8) | b[i + 3];
+    const std::string type(reinterpret_cast<const char*>(b.data() + i + 4), 4);
+    const uint64_t left = b.size() - i - 8;  // after the length and the type
+    CUSEG_CHECK(length + 4 <= left, path, ": corrupt or truncated PNG: chunk ", type, " at byte ", i, " claims ", length,
+                " bytes of data, the file has ", left < 4 ? 0 : left - 4, " before its checksum");
+    if (type == "IEND") return;
+    i += 12 + size_t(length);
+  }
+}
+
 // stb decodes a truncated BMP without complaint, padding with zeros: a file cut short would
 // silently become an image (or a mask) that is partly black. Refuse it from the bytes. (stb
 // itself refuses a PNG or a JPEG whose data runs short.)
@@ -156,6 +174,7 @@ void check_jpeg_tables(const std::string& path, const std::vector<unsigned char>
 
 ImageInfo info_of(const std::string& path, const std::vector<unsigned char>& bytes) {
   check_png_header(path, bytes);
+  check_png_chunks(path, bytes);
   ImageInfo info;
   if (!stbi_info_from_memory(bytes.data(), int(bytes.size()), &info.width, &info.height, &info.channels))
     throw_error(str_cat(path, ": not a readable PNG, JPEG or BMP image (", stbi_failure_reason(), ")"));

@@ -85,6 +85,16 @@ TEST_F(DataFiles, RefusesDamagedFilesNamingThem) {
   huge.replace(20, 4, reinterpret_cast<const char*>(side), 4);
   test::write_file(path("huge.png"), huge);
   expect_error([&] { read_image(path("huge.png"), 3); }, {"huge.png", "100000x100000"});
+  // An IDAT chunk claiming 1 GB in a small file: refused from the bytes, naming the chunk (stb
+  // would grow its buffer to the claim first). The fuzzer's find, then one made here.
+  const std::string claims = std::string(CUSEG_FUZZ_DIR) + "/regressions/fuzz_image/timeout-png-idat-claims-1GB-zero-filled-realloc-a";
+  expect_error([&] { read_image(claims, 3); }, {"realloc-a", "corrupt or truncated PNG", "chunk IDAT", "claims 1023410374 bytes"});
+  std::string liar = bytes;
+  const size_t idat = liar.find("IDAT") - 4;
+  const unsigned char gigabyte[4] = {0x40, 0x00, 0x00, 0x00};
+  liar.replace(idat, 4, reinterpret_cast<const char*>(gigabyte), 4);
+  test::write_file(path("liar.png"), liar);
+  expect_error([&] { read_mask(path("liar.png")); }, {"liar.png", "chunk IDAT", "claims 1073741824 bytes"});
   expect_error([&] { read_mask(path("ok.png")); }, {"ok.png", "one channel of class indices"});
 }
 
