@@ -267,8 +267,16 @@ void write_png(const std::string& path, const Tensor& image) {
 
 namespace detail {
 
+extern thread_local size_t stb_allocation_cap;  // stb_impl.cpp
+
 std::string stb_decode_digest(const unsigned char* data, size_t size, int channels, bool sixteen_bit, int64_t max_pixels) {
   if (size == 0 || size >= (size_t(1) << 31)) return "not decoded: size";
+  // No single allocation beyond what max_pixels could need (16-bit RGBA and PNG's filter bytes,
+  // twice over) or twice the file (PNG's compressed data).
+  struct Cap {
+    explicit Cap(size_t bytes) { stb_allocation_cap = bytes; }
+    ~Cap() { stb_allocation_cap = SIZE_MAX; }
+  } cap(size_t(max_pixels) * 16 + 2 * size + (size_t(1) << 20));
   const int len = int(size);
   int w = 0, h = 0, stored = 0;
   std::string out = "info ";

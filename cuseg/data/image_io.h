@@ -50,7 +50,8 @@ namespace detail {
 // Returns a digest of the outcome: stb's header answer, then its refusal reason or the decoded
 // size and a hash of the pixels. Equal inputs must give equal digests; a digest that changes with
 // the heap's earlier contents is a decoder reading memory it never wrote. Nothing is decoded above
-// max_pixels (the header's answer only).
+// max_pixels (the header's answer only), and no single allocation of stb's may exceed what that
+// many pixels need (stb then answers "outofmem").
 std::string stb_decode_digest(const unsigned char* data, size_t size, int channels, bool sixteen_bit,
                               int64_t max_pixels);
 

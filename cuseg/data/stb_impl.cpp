@@ -24,12 +24,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 
+namespace cuseg::detail {
+// The largest single allocation stb may make on this thread (none: no limit, as in every cuseg
+// reader). Only the fuzz targets' unchecked decodes set one (stb_decode_digest), so that a chunk
+// claiming a gigabyte ends as stb's "outofmem" instead of seconds of ASan bookkeeping.
+[[gnu::visibility("hidden")]] thread_local size_t stb_allocation_cap = SIZE_MAX;
+}  // namespace cuseg::detail
+
 namespace {
 
-void* stb_zeroed_malloc(size_t size) { return std::calloc(1, size ? size : 1); }
+void* stb_zeroed_malloc(size_t size) {
+  if (size > cuseg::detail::stb_allocation_cap) return nullptr;
+  return std::calloc(1, size ? size : 1);
+}
 
 // Growing: a fresh zeroed block and a copy, not realloc and a memset of the new part. A PNG chunk
 // may claim a gigabyte that the file does not hold; stb grows its buffer to the claim before it
@@ -37,6 +48,7 @@ void* stb_zeroed_malloc(size_t size) { return std::calloc(1, size ? size : 1); }
 // keep resident) all of it.
 void* stb_zeroed_realloc(void* p, size_t old_size, size_t new_size) {
   if (new_size <= old_size) return std::realloc(p, new_size ? new_size : 1);
+  if (new_size > cuseg::detail::stb_allocation_cap) return nullptr;
   void* q = std::calloc(1, new_size);
   if (!q) return nullptr;  // p stays valid, as with realloc
   if (p) std::memcpy(q, p, old_size);
