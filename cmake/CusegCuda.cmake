@@ -1,16 +1,25 @@
-# Decides CUSEG_HAS_CUDA / CUSEG_HAS_CUDNN from the options CUSEG_CUDA and CUSEG_CUDNN.
-# AUTO builds what the machine can, quietly; ON fails here when the toolkit is missing;
-# OFF never looks.
-foreach(opt CUSEG_CUDA CUSEG_CUDNN)
-  if(NOT ${opt} MATCHES "^(AUTO|ON|OFF)$")
-    message(FATAL_ERROR "${opt} must be AUTO, ON or OFF (got '${${opt}}')")
-  endif()
-endforeach()
+# Decides CUSEG_HAS_CUDA / CUSEG_HAS_CUDNN / CUSEG_CUDA_EMULATED from the options CUSEG_CUDA
+# and CUSEG_CUDNN. AUTO builds what the machine can, quietly; ON fails here when the toolkit is
+# missing; OFF never looks. CUSEG_CUDA=EMULATED compiles the CUDA sources with the host compiler
+# against cuseg/emu (no toolkit needed, no cuDNN): the GPU code then runs on CPU threads.
+if(NOT CUSEG_CUDA MATCHES "^(AUTO|ON|OFF|EMULATED)$")
+  message(FATAL_ERROR "CUSEG_CUDA must be AUTO, ON, OFF or EMULATED (got '${CUSEG_CUDA}')")
+endif()
+if(NOT CUSEG_CUDNN MATCHES "^(AUTO|ON|OFF)$")
+  message(FATAL_ERROR "CUSEG_CUDNN must be AUTO, ON or OFF (got '${CUSEG_CUDNN}')")
+endif()
 
 set(CUSEG_HAS_CUDA 0)
+set(CUSEG_CUDA_EMULATED 0)
 set(CUSEG_HAS_CUDNN 0)
 
-if(NOT CUSEG_CUDA STREQUAL "OFF")
+if(CUSEG_CUDA STREQUAL "EMULATED")
+  if(CUSEG_CUDNN STREQUAL "ON")
+    message(FATAL_ERROR "CUSEG_CUDNN=ON cannot be built with CUSEG_CUDA=EMULATED (cuDNN needs a real GPU)")
+  endif()
+  set(CUSEG_HAS_CUDA 1)
+  set(CUSEG_CUDA_EMULATED 1)
+elseif(NOT CUSEG_CUDA STREQUAL "OFF")
   include(CheckLanguage)
   if(NOT CMAKE_CUDA_COMPILER)
     find_program(_cuseg_nvcc nvcc HINTS /usr/local/cuda/bin ENV CUDA_PATH PATH_SUFFIXES bin)
@@ -53,4 +62,8 @@ if(CUSEG_CUDNN STREQUAL "ON" AND NOT CUSEG_HAS_CUDNN)
                       " (or CUDA itself is off)")
 endif()
 
-message(STATUS "cuseg: CUDA ${CUSEG_HAS_CUDA} (archs: ${CMAKE_CUDA_ARCHITECTURES}), cuDNN ${CUSEG_HAS_CUDNN}")
+if(CUSEG_CUDA_EMULATED)
+  message(STATUS "cuseg: CUDA emulated on CPU threads (cuseg/emu), cuDNN 0")
+else()
+  message(STATUS "cuseg: CUDA ${CUSEG_HAS_CUDA} (archs: ${CMAKE_CUDA_ARCHITECTURES}), cuDNN ${CUSEG_HAS_CUDNN}")
+endif()

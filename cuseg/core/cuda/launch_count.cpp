@@ -1,0 +1,62 @@
+#include "cuseg/core/cuda/launch_count.h"
+
+#include <vector>
+
+#include "cuseg/config.h"
+#include "cuseg/core/error.h"
+#if CUSEG_HAS_CUDA
+#include "cuseg/core/cuda/runtime.h"
+#endif
+#if CUSEG_CUDA_EMULATED
+#include "cuseg/emu/launch.h"
+#endif
+
+namespace cuseg::cuda {
+
+int64_t count_kernel_launches(Device device, const std::function<void()>& work) {
+  CUSEG_CHECK(device.is_cuda(), "count_kernel_launches: ", device.str(), " is not a CUDA device");
+#if !CUSEG_HAS_CUDA
+  (void)work;
+  throw_error(str_cat("count_kernel_launches: ", device.str(), " requested but ", cuda_status()));
+#else
+  cudaStream_t s = stream(device.index);
+#endif
+#if CUSEG_CUDA_EMULATED
+  const int64_t before = emu::launch_count(s);
+  work();
+  return emu::launch_count(s) - before;
+#elif CUSEG_HAS_CUDA
+  CUSEG_CUDA_CHECK(cudaStreamSynchronize(s));
+  CUSEG_CUDA_CHECK(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal));
+  try {
+    work();
+  } catch (...) {
+    cudaGraph_t abandoned = nullptr;
+    cudaStreamEndCapture(s, &abandoned);
+    if (abandoned) cudaGraphDestroy(abandoned);
+    cudaGetLastError();
+    throw;
+  }
+  cudaGraph_t graph = nullptr;
+  CUSEG_CUDA_CHECK(cudaStreamEndCapture(s, &graph));
+  size_t count = 0;
+  CUSEG_CUDA_CHECK(cudaGraphGetNodes(graph, nullptr, &count));
+  std::vector<cudaGraphNode_t> nodes(count);
+  CUSEG_CUDA_CHECK(cudaGraphGetNodes(graph, nodes.data(), &count));
+  int64_t kernels = 0;
+  for (cudaGraphNode_t node : nodes) {
+    cudaGraphNodeType type;
+    CUSEG_CUDA_CHECK(cudaGraphNodeGetType(node, &type));
+    kernels += type == cudaGraphNodeTypeKernel;
+  }
+  cudaGraphExec_t exec = nullptr;
+  CUSEG_CUDA_CHECK(cudaGraphInstantiate(&exec, graph, 0));
+  CUSEG_CUDA_CHECK(cudaGraphLaunch(exec, s));
+  CUSEG_CUDA_CHECK(cudaStreamSynchronize(s));
+  cudaGraphExecDestroy(exec);
+  cudaGraphDestroy(graph);
+  return kernels;
+#endif
+}
+
+}  // namespace cuseg::cuda
