@@ -77,6 +77,39 @@ void check_bmp_complete(const std::string& path, const std::vector<unsigned char
   }
 }
 
+// stb reads a palette BMP's colours into an uninitialized array on its stack, as many as fit
+// between the header and the pixels, and looks every pixel's index up in it unchecked: an index
+// past the stored palette takes its colour from stale stack contents (found by fuzz_image's
+// dirtied-stack reads; zero-filling the heap cannot reach it). Refuse such a file from the bytes,
+// counting the palette as stb does. (Runs after check_bmp_complete: the pixel rows are there.)
+void check_bmp_palette(const std::string& path, const std::vector<unsigned char>& b, const ImageInfo& info) {
+  auto le = [&](size_t at, int n) {
+    uint64_t v = 0;
+    for (int i = n - 1; i >= 0; --i) v = (v << 8) | b[at + size_t(i)];
+    return v;
+  };
+  if (b.size() < 34 || b[0] != 'B' || b[1] != 'M') return;
+  const int64_t offset = int64_t(le(10, 4)), header = int64_t(le(14, 4));
+  if (header != 12 && header != 40 && header != 56 && header != 108 && header != 124) return;  // stb refuses it
+  const uint64_t bpp = header == 12 ? le(24, 2) : le(28, 2);
+  if ((bpp != 1 && bpp != 4 && bpp != 8) || (header != 12 && le(30, 4) != 0)) return;
+  const int64_t entries = header == 12 ? (offset - 14 - 24) / 3 : (offset - 14 - header) >> 2;  // as stb counts
+  if (entries == 0 || entries > 256 || offset < 0) return;  // stb refuses it
+  CUSEG_CHECK(entries > 0, path, ": corrupt BMP: a ", bpp, "-bit palette image whose pixel data offset (", offset,
+              ") leaves no room for a palette");
+  const uint64_t w = uint64_t(info.width), row_bytes = (w * bpp + 7) / 8, stride = (row_bytes + 3) / 4 * 4;
+  for (int y = 0; y < info.height; ++y) {
+    const size_t row = size_t(offset) + size_t(y) * stride;
+    for (uint64_t x = 0; x < w; ++x) {
+      if (row + (x * bpp) / 8 >= b.size()) return;  // the last row's padding may be missing
+      const unsigned byte = b[row + (x * bpp) / 8];
+      const int64_t index = bpp == 8 ? byte : bpp == 4 ? (x % 2 ? byte & 15 : byte >> 4) : (byte >> (7 - x % 8)) & 1;
+      CUSEG_CHECK(index < entries, path, ": corrupt BMP: the pixel in stored row ", y, ", column ", x, " uses palette entry ",
+                  index, ", the palette has ", entries, " entries");
+    }
+  }
+}
+
 // stb decodes a JPEG scan with whatever its Huffman and quantization table slots hold. A scan
 // that uses a table no DHT or DQT segment defined before it would be decoded from memory stb
 // never wrote (zero-filled in cuseg, stale heap contents in a stock stb): refuse such a file,
@@ -186,6 +219,7 @@ ImageInfo info_of(const std::string& path, const std::vector<unsigned char>& byt
               path, ": image of ", info.width, "x", info.height, " is beyond the ", kMaxImageSide, "-pixel side limit");
   info.sixteen_bit = stbi_is_16_bit_from_memory(bytes.data(), int(bytes.size())) != 0;
   check_bmp_complete(path, bytes, info);
+  check_bmp_palette(path, bytes, info);
   check_jpeg_tables(path, bytes);
   return info;
 }

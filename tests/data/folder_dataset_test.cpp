@@ -215,6 +215,34 @@ TEST_F(DataFiles, ReadsTopDownBmp) {
             (std::vector<float>{1, 0, 0, 0, 1, 0, 0, 0, 1, 1, 1, 1}));
 }
 
+// A palette BMP may store fewer colours than its bit depth allows, as long as no pixel uses one
+// it lacks: stb would take such a pixel's colour from an uninitialized array on its stack.
+TEST_F(DataFiles, RefusesBmpPixelsPastThePalette) {
+  auto bmp = [](uint8_t last_index) {
+    std::string b = "BM";
+    auto le32 = [&](uint32_t v) { for (int i = 0; i < 4; ++i) b += char((v >> (8 * i)) & 255); };
+    auto le16 = [&](uint16_t v) { b += char(v & 255); b += char(v >> 8); };
+    le32(14 + 40 + 8 + 8); le32(0); le32(14 + 40 + 8);              // file size, reserved, pixels after 2 colours
+    le32(40); le32(4); le32(2); le16(1); le16(8);                    // 4x2, 8 bits
+    le32(0); le32(8); le32(2835); le32(2835); le32(2); le32(0);
+    b += std::string("\x00\x00\xff\x00\xff\x00\x00\x00", 8);  // red, blue (BGR0)
+    b += std::string("\x00\x01\x01\x00", 4);                        // bottom row
+    b += std::string("\x01\x00\x00", 3) + char(last_index);          // top row
+    return b;
+  };
+  test::write_file(path("short_palette.bmp"), bmp(1));
+  const std::vector<float> px = read_image(path("short_palette.bmp"), 3).to_vector<float>();
+  EXPECT_EQ(std::vector<float>(px.begin(), px.begin() + 6), (std::vector<float>{0, 0, 1, 1, 0, 0}));  // blue, red
+  test::write_file(path("past_palette.bmp"), bmp(5));
+  expect_error([&] { read_image(path("past_palette.bmp"), 3); },
+               {"past_palette.bmp", "stored row 1, column 3", "palette entry 5", "has 2 entries"});
+  expect_error([&] { read_mask(path("past_palette.bmp"), Palette{{255, 0, 0}}); }, {"past_palette.bmp", "palette entry 5"});
+  // The fuzzer's finds: a 1-bit BMP whose pixel offset leaves no room for a palette, an 8-bit one.
+  const std::string dir = std::string(CUSEG_FUZZ_DIR) + "/regressions/fuzz_image/";
+  expect_error([&] { read_image(dir + "stack-bmp-1bit-index-past-palette", 3); }, {"1bit-index-past-palette", "corrupt BMP"});
+  expect_error([&] { read_image(dir + "stack-bmp-8bit-index-past-palette", 3); }, {"8bit-index-past-palette", "no room for a palette"});
+}
+
 // stb is compiled with only its PNG, JPEG and BMP decoders: a file of another format (here a
 // GIF under a .png name) is refused, not decoded.
 TEST_F(DataFiles, RefusesOtherFormatsStbCouldDecode) {
