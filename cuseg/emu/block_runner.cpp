@@ -283,22 +283,32 @@ void fiber_main(void* arg) {
 }
 
 void Pool::run_fibers(Block& b) {
-  // Fibers (and their stacks) are kept for the next block and grid: one grid runs at a time.
-  static std::vector<std::unique_ptr<FiberThread>> fibers;
-  while (fibers.size() < b.threads) fibers.push_back(std::make_unique<FiberThread>());
-  for (unsigned t = 0; t < b.threads; ++t) {
-    FiberThread& f = *fibers[t];
-    f.block = &b;
-    f.thread = t;
-    f.done = f.spun = false;
-    f.fiber.start(fiber_main, &f);
-  }
+  // Fibers (and their stacks) are kept for the next block and grid: one grid runs at a time. A
+  // thread takes a fiber when its first turn comes and gives it back when it returns, so a block
+  // whose threads never wait runs them all on one stack, one after another.
+  static std::vector<std::unique_ptr<FiberThread>> pool_of_fibers;
+  static std::vector<FiberThread*> free_fibers;
+  std::vector<FiberThread*> running(b.threads, nullptr);
+  std::vector<bool> returned(b.threads, false);
   const dim3 bd = b.spec->block;
   for (unsigned live = b.threads; live > 0;) {
     bool progress = false;
     for (unsigned t = 0; t < b.threads; ++t) {
-      FiberThread& f = *fibers[t];
-      if (f.done) continue;
+      if (returned[t]) continue;
+      if (!running[t]) {
+        if (free_fibers.empty()) {
+          pool_of_fibers.push_back(std::make_unique<FiberThread>());
+          free_fibers.push_back(pool_of_fibers.back().get());
+        }
+        running[t] = free_fibers.back();
+        free_fibers.pop_back();
+        FiberThread& f = *running[t];
+        f.block = &b;
+        f.thread = t;
+        f.done = f.spun = false;
+        f.fiber.start(fiber_main, &f);
+      }
+      FiberThread& f = *running[t];
       threadIdx = uint3{t % bd.x, t / bd.x % bd.y, t / (bd.x * bd.y)};
       blockIdx = b.index;
       blockDim = bd;
@@ -309,8 +319,13 @@ void Pool::run_fibers(Block& b) {
       f.fiber.resume();
       current_fiber = nullptr;
       current_block = nullptr;
-      if (f.done) --live;
       progress |= f.done || !f.spun;
+      if (f.done) {
+        --live;
+        returned[t] = true;
+        free_fibers.push_back(&f);
+        running[t] = nullptr;
+      }
     }
     if (!progress) {
       // Every live thread waits for one that never comes. Fail the block; on their next turn

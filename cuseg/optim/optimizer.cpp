@@ -78,7 +78,7 @@ Optimizer::Optimizer(const OptimizerConfig& config, std::vector<ParamRef> params
     : config_(config) {
   config_.validate();
   CUSEG_CHECK(!params.empty(), "optimizer: no parameters");
-  const Tensor& first = params.front().value;
+  const Tensor first = params.front().value;  // a copy: params are moved from below
   std::set<std::string> names;
   for (const ParamRef& p : params) {
     CUSEG_CHECK(p.value.defined() && p.grad.defined(), "optimizer: parameter '", p.name, "' or its gradient is undefined");
@@ -202,17 +202,14 @@ void Optimizer::step(double lr, double grad_scale) {
     } else {
       cpu::fused_update<float>(config_.kind, slots_, hypers_for<float>(config_, groups_, lr, steps_), float(scale));
     }
-    last_launches_ = 0;
     return;
   }
 #if CUSEG_HAS_CUDA
   const float* scale_on_device = nullptr;
-  last_launches_ = 1;
   if (config_.max_grad_norm > 0) {
     gpu_->update->clip_scale(float(grad_scale), float(config_.max_grad_norm), grad_norm_.data<float>(),
                                 grad_scale_.data<float>());
     scale_on_device = grad_scale_.data<float>();
-    last_launches_ += 2;
   }
   gpu_->update->step(config_.kind, hypers_for<float>(config_, groups_, lr, steps_), float(grad_scale),
                         scale_on_device);

@@ -91,8 +91,6 @@ class Optimizer {
   const OptimizerConfig& config() const { return config_; }
   // The global gradient norm seen by the last step when clipping is on (waits for the GPU).
   double last_grad_norm() const;
-  // Kernel launches the last step made on the GPU (0 on the CPU): 1, or 3 with clipping.
-  int last_step_launches() const { return last_launches_; }
 
   // Optimizer state as named tensors ("<param>.exp_avg", ..., "optimizer.steps"), for
   // checkpoints; load_state validates names, shapes and dtypes.
@@ -123,7 +121,6 @@ class Optimizer {
   std::vector<Group> groups_;
   std::vector<Slot> slots_;
   int64_t steps_ = 0;
-  int last_launches_ = 0;
   Tensor grad_scale_;  // [1] on the parameters' device when clipping: written by the norm kernel
   Tensor grad_norm_;   // [1]
   std::unique_ptr<GpuState> gpu_;
