@@ -89,9 +89,17 @@ void read_clean_and_dirty(Outcome&& outcome) {
   read_clean_and_dirty(outcome, [] {});
 }
 
-// FNV-1a, for outcomes that hold decoded data.
+// FNV-1a over 8-byte words (then the tail), for outcomes that hold decoded data: a byte at a
+// time, the hash of a 4-megapixel image took seconds under the sanitizers and coverage.
 inline uint64_t hash_bytes(const void* data, size_t size, uint64_t h = 1469598103934665603ull) {
-  for (size_t i = 0; i < size; ++i) h = (h ^ static_cast<const unsigned char*>(data)[i]) * 1099511628211ull;
+  const auto* p = static_cast<const unsigned char*>(data);
+  size_t i = 0;
+  for (; i + 8 <= size; i += 8) {
+    uint64_t w;
+    std::memcpy(&w, p + i, 8);
+    h = (h ^ w) * 1099511628211ull;
+  }
+  for (; i < size; ++i) h = (h ^ p[i]) * 1099511628211ull;
   return h;
 }
 
