@@ -1,17 +1,15 @@
-// Runs a grid on the host: blocks one after another, a block's CUDA threads under one of two
-// schedules:
+// Runs a grid on the host: blocks one after another, a block's CUDA threads in one of two ways:
 //   fibers   every CUDA thread gets a fiber (cuseg/emu/fiber.h) and they take turns on the
 //            stream's worker thread, switching only where one waits in a barrier or a warp
-//            collective. Fast, and a deadlock (every live thread waiting) is seen at once. The
-//            default.
+//            collective. Fast, and a deadlock (every live thread waiting) is seen at once.
 //   threads  every CUDA thread on its own OS thread, from a pool that lives as long as the
 //            process. Threads of a block are then truly concurrent, so ThreadSanitizer sees a
-//            missing __syncthreads as a data race. The default under TSan.
-// CUSEG_EMU_SCHEDULE=fibers|threads overrides (threads always under TSan, which cannot follow
-// fibers). Either way, __syncthreads must be reached by every thread of the block at the same
-// call site, and a warp collective by every lane of its mask; anything else ends the kernel with
-// a report naming it, the thread and the source line — never a hang (under threads, a wait
-// longer than CUSEG_EMU_TIMEOUT_S, default 120 s, is reported as one).
+//            missing __syncthreads as a data race. Under TSan the first blocks of every grid
+//            run this way (blocks_on_threads); CUSEG_EMU_SCHEDULE=threads runs every block so.
+// Either way, __syncthreads must be reached by every thread of the block at the same call site,
+// and a warp collective by every lane of its mask; anything else ends the kernel with a report
+// naming it, the thread and the source line — never a hang (on threads, a wait longer than
+// CUSEG_EMU_TIMEOUT_S, default 120 s, is reported as one).
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
@@ -47,13 +45,17 @@ constexpr bool kThreadSanitizer = false;
 constexpr bool kThreadSanitizer = false;
 #endif
 
-bool threads_schedule() {
-  static const bool threads = [] {
-    if (kThreadSanitizer) return true;
+// How many blocks of each grid run with one OS thread per CUDA thread (the rest as fibers):
+// under TSan the first 2, so that every kernel's block-level races are seen while a grid of
+// thousands of blocks still runs in reasonable time (a race between a block's threads is in the
+// code every block runs); elsewhere none. CUSEG_EMU_SCHEDULE=threads: every block.
+uint64_t blocks_on_threads() {
+  static const uint64_t n = [] {
     const char* v = std::getenv("CUSEG_EMU_SCHEDULE");
-    return v != nullptr && std::strcmp(v, "threads") == 0;
+    if (v != nullptr && std::strcmp(v, "threads") == 0) return UINT64_MAX;
+    return kThreadSanitizer ? uint64_t(2) : uint64_t(0);
   }();
-  return threads;
+  return n;
 }
 
 std::chrono::seconds wait_limit() {
@@ -495,7 +497,7 @@ cudaError_t run_grid(const LaunchSpec& spec, const std::function<void()>& thread
         // Fresh shared memory is garbage on the device: here it is NaN bytes, so a read of an
         // element no thread wrote shows.
         std::fill(b.dynamic_shared.begin(), b.dynamic_shared.end(), 0xFF);
-        if (threads_schedule())
+        if (uint64_t(z) * spec.grid.y * spec.grid.x + uint64_t(y) * spec.grid.x + x < blocks_on_threads())
           pool().run(b);
         else
           Pool::run_fibers(b);

@@ -22,6 +22,23 @@
 #include <sanitizer/common_interface_defs.h>
 #endif
 
+#if defined(__SANITIZE_THREAD__)
+#define CUSEG_EMU_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define CUSEG_EMU_TSAN 1
+#endif
+#endif
+#ifndef CUSEG_EMU_TSAN
+#define CUSEG_EMU_TSAN 0
+#endif
+#if CUSEG_EMU_TSAN
+// Each fiber gets its own TSan context (its own shadow call stack); switches synchronize, so
+// TSan sees fibers as one thread of execution and reports no races between them. The blocks
+// that must show races run on OS threads instead (block_runner.cpp).
+#include <sanitizer/tsan_interface.h>
+#endif
+
 #if !defined(__x86_64__)
 #error "the emulator's fibers switch stacks in x86-64 assembly"
 #endif
@@ -87,6 +104,7 @@ constexpr size_t kGuardBytes = 4096;
 
 struct Current {
   Fiber* fiber = nullptr;
+  void* resumer_tsan = nullptr;
   void** resumer_sp = nullptr;  // where the resumer's stack pointer was saved
   void** fiber_sp = nullptr;
   const void* resumer_bottom = nullptr;  // the resumer's stack, for ASan
@@ -101,9 +119,17 @@ Fiber::Fiber() {
   stack_ = mmap(nullptr, mapped_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (stack_ == MAP_FAILED) throw std::bad_alloc();
   mprotect(stack_, kGuardBytes, PROT_NONE);  // an overflow faults instead of corrupting
+#if CUSEG_EMU_TSAN
+  tsan_ = __tsan_create_fiber(0);
+#endif
 }
 
-Fiber::~Fiber() { munmap(stack_, mapped_); }
+Fiber::~Fiber() {
+#if CUSEG_EMU_TSAN
+  __tsan_destroy_fiber(tsan_);
+#endif
+  munmap(stack_, mapped_);
+}
 
 void Fiber::start(void (*entry)(void*), void* arg) {
   auto* bottom = static_cast<unsigned char*>(stack_) + kGuardBytes;
@@ -133,6 +159,10 @@ void Fiber::resume() {
   current.fiber = this;
   current.resumer_sp = &resumer_sp;
   current.fiber_sp = &sp_;
+#if CUSEG_EMU_TSAN
+  current.resumer_tsan = __tsan_get_current_fiber();
+  __tsan_switch_to_fiber(tsan_, 0);
+#endif
 #if CUSEG_EMU_ASAN
   void* resumer_fake = nullptr;
   __sanitizer_start_switch_fiber(&resumer_fake, static_cast<unsigned char*>(stack_) + kGuardBytes, kStackBytes);
@@ -150,6 +180,9 @@ void Fiber::suspend() {
 #if CUSEG_EMU_ASAN
   __sanitizer_start_switch_fiber(&self->fake_stack_, c.resumer_bottom, c.resumer_size);
 #endif
+#if CUSEG_EMU_TSAN
+  __tsan_switch_to_fiber(c.resumer_tsan, 0);
+#endif
   cuseg_emu_switch(c.fiber_sp, *c.resumer_sp);
 #if CUSEG_EMU_ASAN
   __sanitizer_finish_switch_fiber(self->fake_stack_, &current.resumer_bottom, &current.resumer_size);
@@ -161,6 +194,9 @@ void Fiber::finish() {
   Current& c = current;
 #if CUSEG_EMU_ASAN
   __sanitizer_start_switch_fiber(nullptr, c.resumer_bottom, c.resumer_size);  // this stack is done
+#endif
+#if CUSEG_EMU_TSAN
+  __tsan_switch_to_fiber(c.resumer_tsan, 0);
 #endif
   void* discard = nullptr;
   cuseg_emu_switch(&discard, *c.resumer_sp);

@@ -2,7 +2,7 @@
 // stack and they all take turns on one OS thread, switching only where a thread waits in a
 // barrier or a warp collective. A switch is a few instructions (no system call), so a
 // barrier-heavy kernel such as the implicit GEMM runs orders of magnitude faster than with one OS
-// thread per CUDA thread. x86-64 only; AddressSanitizer is told about every switch.
+// thread per CUDA thread. x86-64 only; AddressSanitizer and ThreadSanitizer are told about every switch.
 #pragma once
 
 #include <cstddef>
@@ -30,6 +30,7 @@ class Fiber {
   size_t mapped_ = 0;
   void* sp_ = nullptr;
   void* fake_stack_ = nullptr;  // ASan's bookkeeping for this fiber's stack
+  void* tsan_ = nullptr;        // TSan's context for this fiber
 };
 
 // An entry function calls this first: it completes the switch into the new stack for ASan.

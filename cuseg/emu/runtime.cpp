@@ -50,7 +50,7 @@ using Clock = std::chrono::steady_clock;
 // Every byte of new device memory, and of freed memory, is 0xFF: NaN as f32, f64 and bf16, -1
 // as a signed integer, so an output that is never written, or a read after free, shows.
 constexpr unsigned char kPoison = 0xFF;
-constexpr size_t kDefaultCapacity = size_t(4) << 30;
+constexpr size_t kDefaultCapacity = size_t(2) << 30;  // small: tests that fill it (out of memory) stay cheap
 
 enum class Space { Pageable, Pinned, Device };
 
