@@ -19,20 +19,27 @@
 
 namespace cuseg::cuda {
 
+// Where the launch is written, for the error message.
+struct LaunchSite {
+  const char* kernel;
+  const char* file;
+  int line;
+};
+
 template <class... Params, class... Args>
-void launch(const char* name, void (*kernel)(Params...), dim3 grid, dim3 block, size_t shared_bytes,
+void launch(LaunchSite site, void (*kernel)(Params...), dim3 grid, dim3 block, size_t shared_bytes,
             cudaStream_t s, Args&&... args) {
   static_assert(sizeof...(Params) == sizeof...(Args), "launch: wrong number of kernel arguments");
 #if CUSEG_CUDA_EMULATED
-  emu::launch(name, kernel, grid, block, shared_bytes, s, Params(std::forward<Args>(args))...);
+  emu::launch(site.kernel, kernel, grid, block, shared_bytes, s, Params(std::forward<Args>(args))...);
 #else
   kernel<<<grid, block, shared_bytes, s>>>(Params(std::forward<Args>(args))...);
 #endif
   const cudaError_t err = cudaGetLastError();
-  if (err != cudaSuccess) throw_cuda_error(err, name, __FILE__, __LINE__);
+  if (err != cudaSuccess) throw_cuda_error(err, site.kernel, site.file, site.line);
 }
 
 }  // namespace cuseg::cuda
 
 #define CUSEG_LAUNCH(kernel, grid, block, shared_bytes, stream, ...) \
-  ::cuseg::cuda::launch(#kernel, kernel, grid, block, shared_bytes, stream, __VA_ARGS__)
+  ::cuseg::cuda::launch({#kernel, __FILE__, __LINE__}, kernel, grid, block, shared_bytes, stream, __VA_ARGS__)
