@@ -15,6 +15,10 @@ namespace cuseg {
 
 namespace {
 
+struct StbFree {
+  void operator()(void* p) const { stbi_image_free(p); }
+};
+
 std::vector<unsigned char> read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   CUSEG_CHECK(in, path, ": cannot open: ", std::strerror(errno));
@@ -51,6 +55,78 @@ void check_png_chunks(const std::string& path, const std::vector<unsigned char>&
                 " bytes of data, the file has ", left < 4 ? 0 : left - 4, " before its checksum");
     if (type == "IEND") return;
     i += 12 + size_t(length);
+  }
+}
+
+// stb expands a palette PNG through a colour table on its stack, filled from the PLTE chunk and
+// indexed by every pixel unchecked: a pixel whose index is past the stored palette takes its
+// colour from stale stack contents (found by fuzz_image's dirtied-stack reads). The indices are
+// only known once the image data is inflated and unfiltered, so for palette PNGs (and only for
+// them) this does that first, with stb's own inflate, and refuses a file with such a pixel.
+void check_png_palette(const std::string& path, const std::vector<unsigned char>& b) {
+  static const unsigned char signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  if (b.size() < 33 || std::memcmp(b.data(), signature, 8) != 0 || std::memcmp(b.data() + 12, "IHDR", 4) != 0) return;
+  auto be32 = [&](size_t at) { return (uint32_t(b[at]) << 24) | (uint32_t(b[at + 1]) << 16) | (uint32_t(b[at + 2]) << 8) | b[at + 3]; };
+  const uint32_t w = be32(16), h = be32(20);
+  const int depth = b[24], colour = b[25], interlace = b[28];
+  if (colour != 3 || (depth != 1 && depth != 2 && depth != 4 && depth != 8) || interlace > 1) return;
+  std::vector<char> idat;
+  size_t entries = 0;
+  bool have_palette = false;
+  for (size_t i = 8; i + 12 <= b.size();) {  // check_png_chunks made sure every chunk fits
+    const size_t length = be32(i);
+    const unsigned char* type = b.data() + i + 4;
+    if (std::memcmp(type, "PLTE", 4) == 0) {
+      entries = length / 3;
+      have_palette = true;
+    } else if (std::memcmp(type, "IDAT", 4) == 0) {
+      idat.insert(idat.end(), b.data() + i + 8, b.data() + i + 8 + length);
+    } else if (std::memcmp(type, "IEND", 4) == 0) {
+      break;
+    }
+    i += 12 + length;
+  }
+  if (!have_palette || idat.empty() || idat.size() > (size_t(1) << 30)) return;  // stb refuses these
+  int raw_size = 0;
+  const size_t row_max = (size_t(w) * size_t(depth) + 7) / 8 + 1;
+  std::unique_ptr<char, StbFree> raw(stbi_zlib_decode_malloc_guesssize_headerflag(
+      idat.data(), int(idat.size()), int(std::min<size_t>(row_max * h, size_t(1) << 30)), &raw_size, 1));
+  if (!raw) return;  // stb refuses it
+  const auto* r = reinterpret_cast<const unsigned char*>(raw.get());
+  size_t at = 0;
+  static const int passes[7][4] = {{0, 0, 8, 8}, {4, 0, 8, 8}, {0, 4, 4, 8}, {2, 0, 4, 4}, {0, 2, 2, 4}, {1, 0, 2, 2}, {0, 1, 1, 2}};
+  for (int pass = 0; pass < (interlace ? 7 : 1); ++pass) {
+    const int x0 = interlace ? passes[pass][0] : 0, y0 = interlace ? passes[pass][1] : 0;
+    const int dx = interlace ? passes[pass][2] : 1, dy = interlace ? passes[pass][3] : 1;
+    const uint64_t pw = w > uint32_t(x0) ? (w - x0 + dx - 1) / dx : 0, ph = h > uint32_t(y0) ? (h - y0 + dy - 1) / dy : 0;
+    if (pw == 0 || ph == 0) continue;
+    const size_t row_bytes = (size_t(pw) * size_t(depth) + 7) / 8;
+    std::vector<unsigned char> prior(row_bytes, 0), row(row_bytes);
+    for (uint64_t y = 0; y < ph; ++y) {
+      if (at + 1 + row_bytes > size_t(raw_size)) return;  // stb: not enough pixels
+      const int filter = r[at++];
+      if (filter > 4) return;  // stb: invalid filter
+      for (size_t x = 0; x < row_bytes; ++x) {  // unfilter, one byte per pixel unit (depth <= 8)
+        const int a = x ? row[x - 1] : 0, up = prior[x], c = x ? prior[x - 1] : 0;
+        int pred = 0;
+        if (filter == 1) pred = a;
+        else if (filter == 2) pred = up;
+        else if (filter == 3) pred = (a + up) / 2;
+        else if (filter == 4) {
+          const int p = a + up - c, pa = std::abs(p - a), pb = std::abs(p - up), pc = std::abs(p - c);
+          pred = pa <= pb && pa <= pc ? a : pb <= pc ? up : c;
+        }
+        row[x] = (unsigned char)(r[at + x] + pred);
+      }
+      at += row_bytes;
+      for (uint64_t x = 0; x < pw; ++x) {
+        const size_t bit = size_t(x) * size_t(depth);
+        const size_t index = (row[bit / 8] >> (8 - depth - bit % 8)) & ((1u << depth) - 1);
+        CUSEG_CHECK(index < entries, path, ": corrupt PNG: the pixel in row ", y0 + y * dy, ", column ", x0 + x * dx,
+                    " uses palette entry ", index, ", the PLTE chunk has ", entries, " entries");
+      }
+      prior.swap(row);
+    }
   }
 }
 
@@ -220,13 +296,10 @@ ImageInfo info_of(const std::string& path, const std::vector<unsigned char>& byt
   info.sixteen_bit = stbi_is_16_bit_from_memory(bytes.data(), int(bytes.size())) != 0;
   check_bmp_complete(path, bytes, info);
   check_bmp_palette(path, bytes, info);
+  check_png_palette(path, bytes);
   check_jpeg_tables(path, bytes);
   return info;
 }
-
-struct StbFree {
-  void operator()(void* p) const { stbi_image_free(p); }
-};
 
 }  // namespace
 

@@ -75,6 +75,8 @@ png("rgb_interlaced.png", W, H, 8, 2, [bytes(((x * 31 + y * 7) % 256) for x in r
 png("rgba16_interlaced.png", W, H, 16, 6, rows16(4), interlace=True)
 png("palette4.png", W, H, 4, 3, [bytes(((x * 0x21 + y) % 256) & 0x77 for x in range((W * 4 + 7) // 8)) for y in range(H)],
     extra=png_chunk(b"PLTE", bytes(range(24))))
+png("palette8_interlaced.png", W, H, 8, 3, [bytes(((x * 3 + y * 5) % 11) for x in range(W)) for y in range(H)], interlace=True,
+    extra=png_chunk(b"PLTE", bytes((i * 23) % 256 for i in range(33))))
 # JPEG
 save("progressive.jpg", pattern("RGB"), quality=90, progressive=True)
 save("progressive_gray.jpg", pattern("L"), quality=90, progressive=True)

@@ -243,6 +243,19 @@ TEST_F(DataFiles, RefusesBmpPixelsPastThePalette) {
   expect_error([&] { read_image(dir + "stack-bmp-8bit-index-past-palette", 3); }, {"8bit-index-past-palette", "no room for a palette"});
 }
 
+// The same for PNG: a pixel whose index is past the PLTE chunk is refused (its colour would come
+// from stb's stack), found after inflating and unfiltering; palette PNGs whose pixels all stay
+// within a short palette, interlaced or not, decode.
+TEST_F(DataFiles, RefusesPngPixelsPastThePalette) {
+  const std::string dir = std::string(CUSEG_FUZZ_DIR) + "/regressions/fuzz_image/";
+  expect_error([&] { read_image(dir + "stack-png-4bit-index-past-plte-a", 3); },
+               {"plte-a", "corrupt PNG", "row 2, column 5", "palette entry 12", "PLTE chunk has 8 entries"});
+  expect_error([&] { read_mask(dir + "stack-png-4bit-index-past-plte-b", Palette{{0, 1, 2}}); }, {"plte-b", "palette entry 12"});
+  const std::string corpus = std::string(CUSEG_FUZZ_DIR) + "/corpus/fuzz_image/";
+  for (const char* name : {"palette.png", "palette_trns.png", "palette4.png", "palette8_interlaced.png"})
+    EXPECT_NO_THROW(read_image(corpus + name, 3)) << name;
+}
+
 // stb is compiled with only its PNG, JPEG and BMP decoders: a file of another format (here a
 // GIF under a .png name) is refused, not decoded.
 TEST_F(DataFiles, RefusesOtherFormatsStbCouldDecode) {
