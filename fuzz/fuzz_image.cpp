@@ -98,8 +98,7 @@ std::string outcome(const std::string& path, const uint8_t* data, size_t size) {
   // Not on a BMP or PNG whose pixels index past its palette: stb looks those up in an
   // uninitialized stack array, a stb bug no allocator hook reaches, which cuseg's readers refuse
   // (above).
-  if (out.find("uses palette entry") != std::string::npos || out.find("no room for a palette") != std::string::npos)
-    return out;  // (the same for a PNG pixel past its PLTE)
+  if (!cuseg::detail::stb_stack_palette_overrun(data, size).empty()) return out;
   for (int channels : {1, 3, 4}) out += cuseg::detail::stb_decode_digest(data, size, channels, false, kMaxRawPixels) + "; ";
   out += cuseg::detail::stb_decode_digest(data, size, 3, true, kMaxRawPixels);
   return out;

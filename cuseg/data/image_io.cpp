@@ -73,8 +73,9 @@ void check_png_palette(const std::string& path, const std::vector<unsigned char>
   std::vector<char> idat;
   size_t entries = 0;
   bool have_palette = false;
-  for (size_t i = 8; i + 12 <= b.size();) {  // check_png_chunks made sure every chunk fits
+  for (size_t i = 8; i + 12 <= b.size();) {
     const size_t length = be32(i);
+    if (length > b.size() - i - 12) return;  // stb refuses it (check_png_chunks, for cuseg's readers)
     const unsigned char* type = b.data() + i + 4;
     if (std::memcmp(type, "PLTE", 4) == 0) {
       entries = length / 3;
@@ -375,6 +376,23 @@ void write_png(const std::string& path, const Tensor& image) {
 namespace detail {
 
 extern thread_local size_t stb_allocation_cap;  // stb_impl.cpp
+
+std::string stb_stack_palette_overrun(const unsigned char* data, size_t size) {
+  const std::vector<unsigned char> bytes(data, data + size);
+  ImageInfo info;
+  try {
+    if (size >= 2 && data[0] == 'B' && data[1] == 'M' &&
+        stbi_info_from_memory(data, int(std::min<size_t>(size, INT32_MAX)), &info.width, &info.height, &info.channels)) {
+      if (info.height < 0 && info.height > -kMaxImageSide - 1) info.height = -info.height;
+      if (info.width > 0 && info.height > 0 && info.width <= kMaxImageSide && info.height <= kMaxImageSide)
+        check_bmp_palette("input", bytes, info);
+    }
+    check_png_palette("input", bytes);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
 
 std::string stb_decode_digest(const unsigned char* data, size_t size, int channels, bool sixteen_bit, int64_t max_pixels) {
   if (size == 0 || size >= (size_t(1) << 31)) return "not decoded: size";

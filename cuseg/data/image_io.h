@@ -55,6 +55,11 @@ namespace detail {
 std::string stb_decode_digest(const unsigned char* data, size_t size, int channels, bool sixteen_bit,
                               int64_t max_pixels);
 
+// Whether stb, decoding these bytes, would look a pixel up past the palette it stored, in its
+// uninitialized stack table (a palette BMP or PNG): the reason, or "" if not. cuseg's readers
+// refuse such files; the fuzz targets do not hand them to stb unchecked.
+std::string stb_stack_palette_overrun(const unsigned char* data, size_t size);
+
 }  // namespace detail
 
 }  // namespace cuseg
