@@ -50,10 +50,10 @@ void check_png_chunks(const std::string& path, const std::vector<unsigned char>&
   for (size_t i = 8; i + 8 <= b.size();) {
     const uint64_t length = (uint64_t(b[i]) << 24) | (uint64_t(b[i + 1]) << 16) | (uint64_t(b[i + 2]) << 8) | b[i + 3];
     const std::string type(reinterpret_cast<const char*>(b.data() + i + 4), 4);
+    if (type == "IEND") return;  // stb stops here, whatever length it claims
     const uint64_t left = b.size() - i - 8;  // after the length and the type
     CUSEG_CHECK(length + 4 <= left, path, ": corrupt or truncated PNG: chunk ", type, " at byte ", i, " claims ", length,
                 " bytes of data, the file has ", left < 4 ? 0 : left - 4, " before its checksum");
-    if (type == "IEND") return;
     i += 12 + size_t(length);
   }
 }
@@ -75,8 +75,9 @@ void check_png_palette(const std::string& path, const std::vector<unsigned char>
   bool have_palette = false;
   for (size_t i = 8; i + 12 <= b.size();) {
     const size_t length = be32(i);
-    if (length > b.size() - i - 12) return;  // stb refuses it (check_png_chunks, for cuseg's readers)
     const unsigned char* type = b.data() + i + 4;
+    if (std::memcmp(type, "IEND", 4) == 0) break;  // stb stops here, whatever length it claims
+    if (length > b.size() - i - 12) return;  // stb refuses it (check_png_chunks, for cuseg's readers)
     if (std::memcmp(type, "PLTE", 4) == 0) {
       entries = length / 3;
       have_palette = true;
