@@ -144,8 +144,9 @@ void check_bmp_complete(const std::string& path, const std::vector<unsigned char
   if (b.size() >= 30 && b[0] == 'B' && b[1] == 'M') {
     const uint64_t offset = le(10, 4), header = le(14, 4);
     const uint64_t bpp = header == 12 ? le(24, 2) : le(28, 2);
-    const uint64_t compression = header == 12 || b.size() < 34 ? 0 : le(30, 4);
-    if (compression == 0 || compression == 3 || compression == 6) {  // uncompressed pixel rows
+    // stb reads the field as a signed int: a negative one is uncompressed to it, like 0.
+    const int32_t compression = header == 12 || b.size() < 34 ? 0 : int32_t(uint32_t(le(30, 4)));
+    if (compression <= 0 || compression == 3 || compression == 6) {  // uncompressed pixel rows
       const uint64_t w = uint64_t(info.width), h = uint64_t(info.height);
       const uint64_t stride = (w * bpp + 31) / 32 * 4, last_row = (w * bpp + 7) / 8;  // the last row's padding may be missing
       const uint64_t needed = offset + stride * (h - 1) + last_row;
@@ -170,7 +171,7 @@ void check_bmp_palette(const std::string& path, const std::vector<unsigned char>
   const int64_t offset = int64_t(le(10, 4)), header = int64_t(le(14, 4));
   if (header != 12 && header != 40 && header != 56 && header != 108 && header != 124) return;  // stb refuses it
   const uint64_t bpp = header == 12 ? le(24, 2) : le(28, 2);
-  if ((bpp != 1 && bpp != 4 && bpp != 8) || (header != 12 && le(30, 4) != 0)) return;
+  if ((bpp != 1 && bpp != 4 && bpp != 8) || (header != 12 && int32_t(uint32_t(le(30, 4))) > 0)) return;  // as stb: <= 0 is uncompressed
   const int64_t entries = header == 12 ? (offset - 14 - 24) / 3 : (offset - 14 - header) >> 2;  // as stb counts
   if (entries == 0 || entries > 256 || offset < 0) return;  // stb refuses it
   CUSEG_CHECK(entries > 0, path, ": corrupt BMP: a ", bpp, "-bit palette image whose pixel data offset (", offset,
