@@ -785,7 +785,14 @@ OpCheck check_op(const OpSpec& op, int i, Device device, Backend backend, uint64
   r.case_label = op.cases[size_t(i)].label;
   r.impl = impl_name(device, backend);
   try {
-    const std::vector<Tensor> inputs = op.make_inputs(i, seed);
+    // The reference runs on exactly the values the float32 run gets (every f64 input rounded to
+    // float32 and back), so the comparison measures the implementation's arithmetic, not how much
+    // the op amplifies the rounding of its inputs: cross-entropy's logits of 1e4 move by up to
+    // 5e-4 when rounded, which moves a probability by up to 1.2e-4, an element 10× off the 1e-5
+    // bound with exact arithmetic (seen with seg_verify seeds 6, 11, 12, 13, 15, 29).
+    std::vector<Tensor> inputs = op.make_inputs(i, seed);
+    for (Tensor& t : inputs)
+      if (t.defined() && t.dtype() == DType::f64) t = t.to(DType::f32).to(DType::f64);
     const std::vector<Tensor> ref = op.run(inputs, i, Backend::Auto);
     std::vector<Tensor> moved;
     for (const Tensor& t : inputs) {
