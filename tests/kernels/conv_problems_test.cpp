@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <ostream>
+#include <string>
+
 #include "cuseg/kernels/conv2d.h"
 #include "test_util.h"
 
@@ -25,6 +28,13 @@ struct Case {
   Shape x, w;
   Conv2dParams p;
 };
+
+// GoogleTest names each case by this (ctest's names show it); without it, by the struct's bytes,
+// padding included, which change from build to build.
+void PrintTo(const Case& c, std::ostream* os) {
+  *os << "x" << c.x.str() << " w" << c.w.str() << " s" << c.p.stride_h << "x" << c.p.stride_w << " p" << c.p.pad_h
+      << "x" << c.p.pad_w << " d" << c.p.dil_h << "x" << c.p.dil_w;
+}
 
 class ConvProblems : public ::testing::TestWithParam<Case> {};
 
@@ -62,7 +72,8 @@ INSTANTIATE_TEST_SUITE_P(Shapes, ConvProblems,
                                            Case{{3, 13, 10, 7}, {9, 5, 3, 7}, {1, 1, 2, 1, 1, 2}},
                                            Case{{1, 10, 10, 4}, {3, 3, 3, 4}, {3, 2, 2, 2, 2, 2}},
                                            Case{{2, 8, 8, 6}, {4, 2, 2, 6}, {2, 2, 0, 0, 1, 1}},
-                                           Case{{1, 6, 6, 5}, {7, 1, 1, 5}, {1, 1, 0, 0, 1, 1}}));
+                                           Case{{1, 6, 6, 5}, {7, 1, 1, 5}, {1, 1, 0, 0, 1, 1}}),
+                         [](const auto& info) { return "case" + std::to_string(info.index); });
 
 }  // namespace
 }  // namespace cuseg
