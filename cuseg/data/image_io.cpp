@@ -70,6 +70,7 @@ void check_png_palette(const std::string& path, const std::vector<unsigned char>
   const uint32_t w = be32(16), h = be32(20);
   const int depth = b[24], colour = b[25], interlace = b[28];
   if (colour != 3 || (depth != 1 && depth != 2 && depth != 4 && depth != 8) || interlace > 1) return;
+  if (w == 0 || h == 0 || w > (1u << 24) || h > (1u << 24)) return;  // stb refuses it (cuseg's header check first)
   std::vector<char> idat;
   size_t entries = 0;
   bool have_palette = false;
@@ -92,7 +93,7 @@ void check_png_palette(const std::string& path, const std::vector<unsigned char>
   int raw_size = 0;
   const size_t row_max = (size_t(w) * size_t(depth) + 7) / 8 + 1;
   std::unique_ptr<char, StbFree> raw(stbi_zlib_decode_malloc_guesssize_headerflag(
-      idat.data(), int(idat.size()), int(std::min<size_t>(row_max * h, size_t(1) << 30)), &raw_size, 1));
+      idat.data(), int(idat.size()), int(std::min<size_t>(row_max * h, size_t(1) << 20)), &raw_size, 1));
   if (!raw) return;  // stb refuses it
   const auto* r = reinterpret_cast<const unsigned char*>(raw.get());
   size_t at = 0;
