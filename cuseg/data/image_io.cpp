@@ -386,8 +386,9 @@ std::string stb_stack_palette_overrun(const unsigned char* data, size_t size) {
   try {
     if (size >= 2 && data[0] == 'B' && data[1] == 'M' &&
         stbi_info_from_memory(data, int(std::min<size_t>(size, INT32_MAX)), &info.width, &info.height, &info.channels)) {
-      if (info.height < 0 && info.height > -kMaxImageSide - 1) info.height = -info.height;
-      if (info.width > 0 && info.height > 0 && info.width <= kMaxImageSide && info.height <= kMaxImageSide)
+      // stb's limits here, not cuseg's: stb decodes up to 2^24 on a side.
+      if (info.height < 0 && info.height > -(1 << 24) - 1) info.height = -info.height;
+      if (info.width > 0 && info.height > 0 && info.width <= (1 << 24) && info.height <= (1 << 24))
         check_bmp_palette("input", bytes, info);
     }
     check_png_palette("input", bytes);
