@@ -151,6 +151,12 @@ void Fiber::start(void (*entry)(void*), void* arg) {
   frame[8] = reinterpret_cast<uint64_t>(&cuseg_emu_fiber_start);
   sp_ = frame;
   fake_stack_ = nullptr;
+#if CUSEG_EMU_TSAN
+  // A finished fiber never returned from its entry function: a fresh context, so TSan's shadow
+  // call stack does not grow by those frames with every reuse.
+  __tsan_destroy_fiber(tsan_);
+  tsan_ = __tsan_create_fiber(0);
+#endif
 }
 
 void Fiber::resume() {
