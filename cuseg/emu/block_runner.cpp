@@ -128,6 +128,17 @@ struct Block {
 thread_local Block* current_block = nullptr;
 thread_local unsigned current_thread = 0;
 
+// What a CUDA thread sees of itself, set on the OS thread about to run (or resume) it.
+void enter_thread(Block& b, unsigned t) {
+  const dim3 bd = b.spec->block;
+  threadIdx = uint3{t % bd.x, t / bd.x % bd.y, t / (bd.x * bd.y)};
+  blockIdx = b.index;
+  blockDim = bd;
+  gridDim = b.spec->grid;
+  current_block = &b;
+  current_thread = t;
+}
+
 // A CUDA thread under the fiber schedule.
 struct FiberThread {
   Fiber fiber;
@@ -228,13 +239,7 @@ class Pool {
 
  public:
   static void run_thread(Block& b, unsigned t) {
-    const dim3 bd = b.spec->block;
-    threadIdx = uint3{t % bd.x, t / bd.x % bd.y, t / (bd.x * bd.y)};
-    blockIdx = b.index;
-    blockDim = bd;
-    gridDim = b.spec->grid;
-    current_block = &b;
-    current_thread = t;
+    enter_thread(b, t);
     try {
       (*b.body)();
       thread_returned(b, t);
@@ -292,7 +297,6 @@ void Pool::run_fibers(Block& b) {
   static std::vector<FiberThread*> free_fibers;
   std::vector<FiberThread*> running(b.threads, nullptr);
   std::vector<bool> returned(b.threads, false);
-  const dim3 bd = b.spec->block;
   for (unsigned live = b.threads; live > 0;) {
     bool progress = false;
     for (unsigned t = 0; t < b.threads; ++t) {
@@ -311,12 +315,7 @@ void Pool::run_fibers(Block& b) {
         f.fiber.start(fiber_main, &f);
       }
       FiberThread& f = *running[t];
-      threadIdx = uint3{t % bd.x, t / bd.x % bd.y, t / (bd.x * bd.y)};
-      blockIdx = b.index;
-      blockDim = bd;
-      gridDim = b.spec->grid;
-      current_block = &b;
-      current_thread = t;
+      enter_thread(b, t);
       current_fiber = &f;
       f.fiber.resume();
       current_fiber = nullptr;
