@@ -5,6 +5,7 @@
 // beside a device-to-device copy of 100M floats (8 bytes per element moved) for the bandwidth
 // the step is measured against. The "launches" counter is the kernels one step launched.
 #include "bench_util.h"
+#include "cuseg/core/cuda/launch_count.h"
 #include "cuseg/optim/optimizer.h"
 
 namespace cuseg::bench {
