@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
-# The test command: dependencies, then every test in three builds, all warnings as errors:
-#   1. preset emu: the CPU engine and the CUDA code compiled for the host against the emulated
-#      device (cuseg/emu), so every GPU test, seg_verify --device cuda and the CPU-vs-CUDA
-#      training step run on every machine;
-#   2. preset emu-tsan: the emulator's tests and the block-reduction and warp-shuffle kernels under
+# The test command: dependencies, then every test in five builds, all warnings as errors:
+#   1. where nvcc is installed, the real CUDA build (sm_90, cuDNN where found): compiled, and its
+#      tests run; without a GPU they exercise the CPU engine with CUDA compiled in but absent,
+#      and the GPU tests report themselves skipped;
+#   2. preset cpu-only: the engine built without CUDA, which must stand on its own;
+#   3. preset emu: the CPU engine and the CUDA code compiled for the host against the emulated
+#      device (cuseg/emu), so every GPU test, seg_verify --device cuda, the CPU-vs-CUDA training
+#      step and the tools (whose `--device auto` finds the emulated GPU) run on every machine;
+#   4. preset emu-tsan: the emulator's tests and the block-reduction and warp-shuffle kernels under
 #      ThreadSanitizer, CUDA threads as OS threads (a missing __syncthreads is a reported race);
-#   3. preset emu-asan: every test under AddressSanitizer + UndefinedBehaviorSanitizer (a device
-#      access past a buffer is a report), the registry's U-Net-sized GPU cases left to stage 1.
-# Where nvcc is installed, a real CUDA build (sm_90) is compiled and tested first; its GPU tests
-# run where a GPU is usable and are reported as skipped elsewhere.
+#   5. preset emu-asan: every test under AddressSanitizer + UndefinedBehaviorSanitizer: the GPU
+#      tests on the emulated device (a device access past a buffer is a report), the registry's
+#      U-Net-sized cases left to stage 3; the CPU tests with the emulated device hidden
+#      (CUDA_VISIBLE_DEVICES=), so the tools and the trainer run their CPU path under the
+#      sanitizers, their emulated-GPU path having run in stage 3.
 #   BUILD_DIR  the real CUDA build's folder (default build/test)
 #   JOBS       parallel jobs (default: all cores)
 set -euo pipefail
@@ -28,6 +33,11 @@ else
   echo "== no nvcc here: the real CUDA build is skipped; the emulated one below runs the CUDA code"
 fi
 
+echo "== CUDA-free build (preset cpu-only): the CPU engine on its own"
+cmake --preset cpu-only -DCUSEG_WERROR=ON
+cmake --build --preset cpu-only -j "$jobs"
+ctest --preset cpu-only -j "$jobs"
+
 echo "== emulated CUDA build (preset emu): every test, GPU tests on the emulated H100"
 cmake --preset emu
 cmake --build --preset emu -j "$jobs"
@@ -43,8 +53,10 @@ cmake --build --preset emu-tsan -j "$jobs" --target emulator_tests kernel_tests
 ctest --preset emu-tsan -j "$jobs" -R "EmulatorGpu|EmulatorFaultsGpu|EveryOpGpu.CudaMatchesReference/(reduce_sum|softmax_forward) "
 
 echo "== emulated CUDA under AddressSanitizer + UndefinedBehaviorSanitizer (preset emu-asan): every test"
-# Less the row-tile test and seg_verify --device cuda, which the plain emulated stage ran: the
-# first is 65536 blocks, the second repeats EveryOpGpu's cases.
+# The GPU tests on the emulated device, less the row-tile test (65536 blocks) and seg_verify
+# --device cuda (EveryOpGpu's cases again), which stage 3 ran. Then the CPU tests with the
+# device hidden: on the emulated GPU under ASan the tool tests alone take 20 minutes of CPU.
 cmake --preset emu-asan
 cmake --build --preset emu-asan -j "$jobs"
-ctest --preset emu-asan -j "$jobs" -E "RunsMoreRowTilesThanTheGridYLimit|seg_verify_cuda"
+ctest --preset emu-asan -j "$jobs" -L gpu -E "RunsMoreRowTilesThanTheGridYLimit|seg_verify_cuda"
+CUDA_VISIBLE_DEVICES= ctest --preset emu-asan -j "$jobs" -L cpu
