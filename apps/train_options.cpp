@@ -57,6 +57,9 @@ void add_train_options(CLI::App& app, TrainOptions& o) {
   app.add_option("--synthetic-train", c.synthetic_train, "Built-in dataset: training images")->capture_default_str();
   app.add_option("--synthetic-val", c.synthetic_val, "Built-in dataset: validation images")->capture_default_str();
   app.add_option("--out", c.out, "Output folder (checkpoints, log.jsonl, config.json)")->capture_default_str();
+  app.add_option("--tensorboard", c.tensorboard,
+                 "TensorBoard event files' folder (per-step loss, every per-epoch metric, validation images); "
+                 "default OUT/tb, 'none' for none");
   app.add_flag("--no-progress", o.no_progress, "No progress bar, even on a terminal");
 }
 

@@ -11,7 +11,21 @@ packages=(
   python3 python3-torch python3-numpy python3-pil   # PyTorch parity tests
   clang libclang-rt-dev libomp-dev                  # libFuzzer targets (scripts/fuzz.sh)
   valgrind                                          # the image decoders under memcheck (fuzz_image_valgrind)
+  python3-venv                                      # the test oracles' virtual environment (below)
 )
+
+# Outside oracles, for tests only, from PyPI into a virtual environment of the checkout's own
+# (.venv, which nothing but the tests uses): TensorBoard's event-file reader. Without network the
+# tests that need them say they are skipped.
+oracles=(tensorboard==2.21.0)
+install_oracles() {
+  local venv="$root/.venv"
+  if [ -x "$venv/bin/python" ] && "$venv/bin/python" -c "import tensorboard" 2>/dev/null; then return 0; fi
+  echo "deps: test oracles into $venv: ${oracles[*]}"
+  /usr/bin/python3 -m venv "$venv" && "$venv/bin/pip" install -q --disable-pip-version-check "${oracles[@]}" ||
+    echo "deps: could not install ${oracles[*]} from PyPI; the tests that read TensorBoard files will be skipped" >&2
+}
+root=$(cd "$(dirname "$0")/.." && pwd)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -19,6 +33,7 @@ for p in "${packages[@]}"; do
 done
 if [ ${#missing[@]} -eq 0 ]; then
   echo "deps: all ${#packages[@]} packages present"
+  install_oracles
   exit 0
 fi
 
@@ -34,4 +49,5 @@ echo "deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 "${as_root[@]}" apt-get update -qq
 "${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+install_oracles
 echo "deps: done"

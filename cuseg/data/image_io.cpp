@@ -367,13 +367,35 @@ Tensor read_mask(const std::string& path, const Palette& palette) {
   return out;
 }
 
-void write_png(const std::string& path, const Tensor& image) {
+namespace {
+
+void check_png_image(const std::string& what, const Tensor& image) {
   CUSEG_CHECK(image.dtype() == DType::u8 && (image.rank() == 2 || (image.rank() == 3 && image.dim(2) >= 1 && image.dim(2) <= 4)),
-              path, ": write_png takes [H, W] or [H, W, C≤4] u8, got ", image.str());
+              what, ": PNG images are [H, W] or [H, W, C≤4] u8, got ", image.str());
+}
+
+}  // namespace
+
+void write_png(const std::string& path, const Tensor& image) {
+  check_png_image(path, image);
   const Tensor host = image.device().is_cpu() ? image : image.to(Device::cpu());
   const int h = int(image.dim(0)), w = int(image.dim(1)), c = image.rank() == 2 ? 1 : int(image.dim(2));
   CUSEG_CHECK(stbi_write_png(path.c_str(), w, h, c, host.raw_data(), w * c) != 0, path,
               ": cannot write PNG: ", std::strerror(errno));
+}
+
+std::vector<uint8_t> encode_png(const Tensor& image) {
+  check_png_image("encode_png", image);
+  const Tensor host = image.device().is_cpu() ? image : image.to(Device::cpu());
+  const int h = int(image.dim(0)), w = int(image.dim(1)), c = image.rank() == 2 ? 1 : int(image.dim(2));
+  std::vector<uint8_t> png;
+  auto append = [](void* context, void* data, int size) {
+    auto* out = static_cast<std::vector<uint8_t>*>(context);
+    out->insert(out->end(), static_cast<uint8_t*>(data), static_cast<uint8_t*>(data) + size);
+  };
+  CUSEG_CHECK(stbi_write_png_to_func(append, &png, w, h, c, host.raw_data(), w * c) != 0, "encode_png: stb failed on ",
+              image.str());
+  return png;
 }
 
 namespace detail {

@@ -42,6 +42,8 @@ Tensor read_mask(const std::string& path, const Palette& palette = {});
 
 // [H, W, C] u8 (C = 1, 3 or 4) or [H, W] u8 to a PNG file.
 void write_png(const std::string& path, const Tensor& image);
+// The same PNG, in memory.
+std::vector<uint8_t> encode_png(const Tensor& image);
 
 namespace detail {
 

@@ -20,7 +20,9 @@
 #include "cuseg/losses/loss.h"
 #include "cuseg/optim/optimizer.h"
 #include "cuseg/train/checkpoint.h"
+#include "cuseg/infer/predict.h"
 #include "cuseg/train/progress.h"
+#include "cuseg/train/tensorboard_log.h"
 
 namespace cuseg {
 
@@ -34,7 +36,8 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TrainConfig, data, synthetic_tra
                                                 workers, base, depth, batch_norm, upsample, dropout, epochs, batch,
                                                 accumulate, optimizer, lr, schedule, warmup, penalty, l1, l2, beta,
                                                 weight_decay, max_grad_norm, loss, class_weights, label_smoothing,
-                                                focal_gamma, patience, skip_nonfinite, seed, device, out)
+                                                focal_gamma, patience, skip_nonfinite, seed, device, out,
+                                                tensorboard)
 
 namespace {
 
@@ -121,6 +124,7 @@ struct Trainer::State {
   LrSchedule schedule;
   std::unique_ptr<BatchLoader> train_loader;
   int64_t steps_per_epoch = 0;
+  std::unique_ptr<TensorBoardLog> tensorboard;  // null with --tensorboard none
 
   // Training state, saved in every checkpoint.
   int64_t epoch = 0, batch = 0;  // the next batch to train on
@@ -138,6 +142,7 @@ struct Trainer::State {
   std::unique_ptr<BatchLoader> eval_loader(SegmentationDataset& dataset) const;
   Metrics evaluate(SegmentationDataset& dataset, double* mean_loss);
   void log_epoch(const EpochReport& r);
+  void log_val_images(int64_t step);
 };
 
 void Trainer::State::open_data() {
@@ -361,6 +366,30 @@ void Trainer::State::log_epoch(const EpochReport& r) {
   out << line.dump() << "\n";
   out.flush();
   CUSEG_CHECK(out.good(), path("log.jsonl"), ": write failed");
+  if (tensorboard) {
+    tensorboard->epoch(r.steps, line);
+    log_val_images(r.steps);
+    tensorboard->flush();
+  }
+}
+
+void Trainer::State::log_val_images(int64_t step) {
+  auto loader = eval_loader(*val);
+  loader->start_epoch(0);
+  Batch b;
+  if (!loader->next(b)) return;
+  model->set_training(false);
+  model->forward({{"image", b.images}});
+  const Tensor predicted = argmax_classes(model->get("logits").to(Device::cpu()));
+  model->set_training(true);
+  Tensor images = b.images.to(Device::cpu());
+  if (!info.normalization.empty()) {  // back to [0, 1]: x · std + mean
+    const int64_t C = images.dim(3);
+    float* x = images.data<float>();
+    for (int64_t i = 0; i < images.numel(); ++i)
+      x[i] = float(x[i] * info.normalization.std[size_t(i % C)] + info.normalization.mean[size_t(i % C)]);
+  }
+  tensorboard->val_images(step, images, b.labels.to(Device::cpu()), predicted, b.names, class_colours(info));
 }
 
 // ---- Trainer ---------------------------------------------------------------------------------
@@ -384,6 +413,8 @@ Trainer::Trainer(const TrainConfig& config) : s_(std::make_unique<State>()) {
   // The configuration this run trains with; writing it now also finds a folder that cannot be
   // written before any time is spent training.
   write_text_file_atomically(s_->path("config.json"), config.to_json() + "\n");
+  if (config.tensorboard != "none")
+    s_->tensorboard = std::make_unique<TensorBoardLog>(config.tensorboard.empty() ? s_->path("tb") : config.tensorboard);
 }
 
 Trainer::~Trainer() = default;
@@ -445,6 +476,7 @@ TrainResult Trainer::run() {
     s.train_loader->start_epoch(s.epoch, s.batch);
     bar.start(str_cat("epoch ", s.epoch + 1, "/", c.epochs), batches);
     int64_t images = 0, in_group = 0, good_in_group = 0;
+    double group_loss = 0;  // the sum over the optimizer step's finite batches
     Batch b;
     while (s.train_loader->next(b)) {
       s.model->forward({{"image", b.images}});
@@ -459,6 +491,7 @@ TrainResult Trainer::run() {
         s.epoch_loss_sum += value;
         ++s.epoch_loss_batches;
         ++good_in_group;
+        group_loss += value;
       } else if (c.skip_nonfinite) {
         ++s.skipped_steps;
       } else {
@@ -480,9 +513,11 @@ TrainResult Trainer::run() {
           ++s.skipped_steps;
         } else if (good_in_group > 0) {
           s.optimizer->step(s.schedule, 1.0 / double(good_in_group));
+          if (s.tensorboard) s.tensorboard->step_loss(s.optimizer->steps(), group_loss / double(good_in_group));
         }
         s.model->zero_grad();
         in_group = good_in_group = 0;
+        group_loss = 0;
         s.batch = b.index + 1;
         ++steps_this_call;
         const double elapsed = seconds_since(epoch_start);

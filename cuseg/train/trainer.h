@@ -70,6 +70,7 @@ struct TrainConfig {
   uint64_t seed = 0;
   std::string device = "auto";    // auto, cpu, cuda, cuda:N
   std::string out = "runs/train";
+  std::string tensorboard;        // TensorBoard event files' folder; empty: OUT/tb; "none": none
   bool resume = false;            // continue the run in `out` from last.safetensors
   int64_t stop_after_steps = 0;   // stop (as if interrupted) after this many steps of this call
   bool progress = true;           // a progress bar on a terminal, else a line per epoch
