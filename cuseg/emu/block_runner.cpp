@@ -370,18 +370,20 @@ void device_trap(const char* what, std::source_location where) {
 void sync_block(std::source_location where) {
   Block& b = this_block("__syncthreads", where);
   std::unique_lock lock(b.m);
+  // The messages take what they report while the lock is held: the other threads go on
+  // arriving once it is released.
   if (b.exited > 0) {
+    const std::string exited = std::to_string(b.exited);
     lock.unlock();
-    fail_here("__syncthreads (" + site(where) + ") reached after " + std::to_string(b.exited) +
+    fail_here("__syncthreads (" + site(where) + ") reached after " + exited +
               " threads of the block returned: every thread of a block must reach each __syncthreads");
   }
   if (b.arrived == 0) {
     b.where = where;
   } else if (!same_site(b.where, where)) {
-    const std::string others = site(b.where);
+    const std::string others = std::to_string(b.arrived) + " threads wait at " + site(b.where);
     lock.unlock();
-    fail_here("divergent barriers: __syncthreads at " + site(where) + " while " + std::to_string(b.arrived) +
-              " threads wait at " + others);
+    fail_here("divergent barriers: __syncthreads at " + site(where) + " while " + others);
   }
   const uint64_t phase = b.phase;
   if (++b.arrived == b.threads) {
