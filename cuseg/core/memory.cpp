@@ -8,6 +8,7 @@
 
 #include "cuseg/config.h"
 #include "cuseg/core/error.h"
+#include "cuseg/core/host_cache.h"
 #if CUSEG_HAS_CUDA
 #include "cuseg/core/cuda/runtime.h"
 #endif
@@ -15,7 +16,6 @@
 namespace cuseg {
 
 namespace {
-constexpr size_t kHostAlignment = 64;  // a cache line; also enough for any vector load
 
 std::string mib(size_t bytes) { return str_cat(std::round(double(bytes) / (1 << 20) * 10) / 10, " MiB"); }
 
@@ -29,7 +29,7 @@ std::string mib(size_t bytes) { return str_cat(std::round(double(bytes) / (1 << 
 void* allocate_bytes(size_t bytes, Device device, HostMemory host) {
   if (bytes == 0) bytes = 1;  // a valid, unique pointer even for empty tensors
   if (device.is_cpu() && host == HostMemory::Pageable) {
-    void* p = ::operator new(bytes, std::align_val_t(kHostAlignment), std::nothrow);
+    void* p = host_cache::allocate(bytes);
     if (!p) throw OutOfMemory(str_cat("out of host memory asking for ", mib(bytes), " (lower --batch or --size)"));
     return p;
   }
@@ -64,10 +64,10 @@ void* allocate_bytes(size_t bytes, Device device, HostMemory host) {
 #endif
 }
 
-void free_bytes(void* ptr, Device device, HostMemory host) noexcept {
+void free_bytes(void* ptr, size_t bytes, Device device, HostMemory host) noexcept {
   if (ptr == nullptr) return;
   if (device.is_cpu() && host == HostMemory::Pageable) {
-    ::operator delete(ptr, std::align_val_t(kHostAlignment));
+    host_cache::free(ptr, bytes == 0 ? 1 : bytes);
     return;
   }
 #if CUSEG_HAS_CUDA

@@ -16,7 +16,7 @@ namespace cuseg {
 Storage::Storage(size_t bytes, Device device, HostMemory host)
     : data_(allocate_bytes(bytes, device, host)), bytes_(bytes), device_(device), host_(host) {}
 
-Storage::~Storage() { free_bytes(data_, device_, host_); }
+Storage::~Storage() { free_bytes(data_, bytes_, device_, host_); }
 
 namespace {
 

@@ -50,7 +50,7 @@ class Scratch {
 
  private:
   void release() noexcept {
-    free_bytes(ptr_, Device::cuda(device_));  // null: nothing to do
+    free_bytes(ptr_, bytes_, Device::cuda(device_));  // null: nothing to do
     ptr_ = nullptr;
     bytes_ = 0;
   }
