@@ -25,11 +25,15 @@ int main(int argc, char** argv) {
   app.add_option("--tile", pc.tile, "Tile size for large images (0: whole images)")->capture_default_str();
   app.add_option("--overlap", pc.overlap, "Overlap of neighbouring tiles")->capture_default_str();
   app.add_option("--device", device, "auto, cpu, cuda or cuda:N")->capture_default_str();
+  cuseg::tool::ComputeOptions compute;
+  cuseg::tool::add_compute_options(app, compute);
   app.add_flag("--skip-bad", skip_bad, "Skip and count bad samples instead of stopping");
   return cuseg::tool::run(app, argc, argv, [&] {
     const cuseg::Device dev = cuseg::Device::resolve(device);
+    const cuseg::Backend backend = cuseg::tool::apply_compute_options(compute, dev);
     cuseg::ModelInfo info;
     auto model = cuseg::load_model(checkpoint, dev, &info);
+    model->set_backend(backend);
     std::unique_ptr<cuseg::SegmentationDataset> dataset;
     if (data.empty()) {
       auto it = info.metadata.find("train_config");

@@ -27,12 +27,16 @@ int main(int argc, char** argv) {
   app.add_option("--overlap", pc.overlap, "Overlap of neighbouring tiles, in pixels")->capture_default_str();
   app.add_option("--batch", pc.batch, "Images (of one size) or tiles per forward")->capture_default_str();
   app.add_option("--device", device, "auto, cpu, cuda or cuda:N")->capture_default_str();
+  cuseg::tool::ComputeOptions compute;
+  cuseg::tool::add_compute_options(app, compute);
   app.add_flag("--no-overlay", no_overlay, "Write only the index masks");
   return cuseg::tool::run(app, argc, argv, [&] {
     if (pc.batch < 1) throw cuseg::tool::UsageError("--batch must be at least 1");
     const cuseg::Device dev = cuseg::Device::resolve(device);
+    const cuseg::Backend backend = cuseg::tool::apply_compute_options(compute, dev);
     cuseg::ModelInfo info;
     auto model = cuseg::load_model(checkpoint, dev, &info);
+    model->set_backend(backend);
     const cuseg::Palette colours = cuseg::class_colours(info);
     const std::vector<std::string> files = cuseg::tool::expand_images(inputs);
     fs::create_directories(out);

@@ -28,14 +28,16 @@ int main(int argc, char** argv) {
   int64_t stop_after = 0;
   app.add_flag("--resume", resume,
                "Continue the run in --out from last.safetensors (its stored configuration; --epochs, --patience, "
-               "--device, --workers, --tensorboard may change)");
+               "--device, --backend, --threads, --precision, --workers, --tensorboard may change)");
   app.add_option("--stop-after-steps", stop_after, "Stop (as if interrupted) after this many optimizer steps");
   return cuseg::tool::run(app, argc, argv, [&] {
     using cuseg::tool::UsageError;
     cuseg::TrainConfig config;
     if (resume) {
-      static const std::set<std::string> allowed = {"--resume", "--out", "--epochs", "--patience", "--device",
-                                                    "--workers", "--stop-after-steps", "--no-progress", "--tensorboard"};
+      static const std::set<std::string> allowed = {"--resume",  "--out",     "--epochs",
+                                                    "--patience", "--device", "--backend",
+                                                    "--threads", "--precision", "--workers", "--stop-after-steps",
+                                                    "--no-progress", "--tensorboard"};
       for (const CLI::Option* opt : app.get_options())
         if (opt->count() > 0 && !allowed.count(opt->get_name()))
           throw UsageError(opt->get_name() + " cannot change on --resume (the stored configuration is used)");
@@ -44,6 +46,9 @@ int main(int argc, char** argv) {
       if (app.count("--patience")) config.patience = options.config.patience;
       if (app.count("--device")) config.device = options.config.device;
       if (app.count("--workers")) config.workers = options.config.workers;
+      if (app.count("--backend")) config.backend = options.config.backend;
+      if (app.count("--threads")) config.threads = options.config.threads;
+      if (app.count("--precision")) config.precision = options.config.precision;
       if (app.count("--tensorboard")) config.tensorboard = options.config.tensorboard;
       config.progress = !options.no_progress;
       config.resume = true;

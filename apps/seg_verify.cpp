@@ -8,6 +8,7 @@
 
 #include "cuseg/config.h"
 #include "cuseg/core/device.h"
+#include "cuseg/kernels/compute.h"
 #include "verify/registry.h"
 
 int main(int argc, char** argv) {
@@ -39,9 +40,15 @@ int main(int argc, char** argv) {
   struct Target {
     Device device;
     Backend backend;
+    cuseg::Precision precision = cuseg::Precision::F32;
   };
   std::vector<Target> targets;
-  if (device_choice != "cuda") targets.push_back({Device::cpu(), Backend::Auto});
+  if (device_choice != "cuda") {
+    targets.push_back({Device::cpu(), Backend::Native});
+    if (CUSEG_HAS_ONEDNN) targets.push_back({Device::cpu(), Backend::Fast});
+    if (CUSEG_HAS_ONEDNN && cuseg::cpu_has_bf16())
+      targets.push_back({Device::cpu(), Backend::Fast, cuseg::Precision::Bf16});
+  }
   if (gpu) {
     targets.push_back({Device::cuda(0), Backend::Native});
     if (CUSEG_HAS_CUDNN) targets.push_back({Device::cuda(0), Backend::Cudnn});
@@ -57,7 +64,9 @@ int main(int argc, char** argv) {
       if (unet_only && !op.cases[i].unet_sized) continue;
       for (const Target& t : targets) {
         if (t.backend == Backend::Cudnn && !op.has_cudnn) continue;
-        const OpCheck r = check_op(op, int(i), t.device, t.backend, seed);
+        if (t.backend == Backend::Fast && !op.has_fast) continue;
+        if (t.precision == cuseg::Precision::Bf16 && op.bf16_tolerance == 0) continue;
+        const OpCheck r = check_op(op, int(i), t.device, t.backend, seed, t.precision);
         ++checks;
         failures += r.pass ? 0 : 1;
         std::printf("%-34s %-58s %-8s %11.3e %11.3e %5s %10.3f\n", r.op.c_str(),

@@ -6,6 +6,7 @@
 
 #include "cuseg/core/error.h"
 #include "cuseg/data/image_io.h"
+#include "cuseg/kernels/compute.h"
 
 namespace cuseg::tool {
 
@@ -64,6 +65,33 @@ void parse_size(const std::string& text, int& height, int& width) {
     throw UsageError("--size '" + text + "': expected N or WxH");
   }
   if (height < 1 || width < 1) throw UsageError("--size '" + text + "': must be positive");
+}
+
+const CLI::Validator thread_count_check(
+    [](std::string& value) -> std::string {
+      int n = 0;
+      try {
+        n = std::stoi(value);
+      } catch (const std::logic_error&) {
+        return "'" + value + "' is not a number";
+      }
+      if (n >= 1 && n <= cpu_cores()) return "";
+      return str_cat(value, ": must be between 1 and the ", cpu_cores(), " cores this process may use");
+    },
+    "1..cores", "thread count");
+
+void add_compute_options(CLI::App& app, ComputeOptions& options) {
+  app.add_option("--backend", options.backend,
+                 "auto (the fast CPU path where built, cuseg's kernels on a GPU), fast, reference, or cudnn")
+      ->capture_default_str();
+  app.add_option("--threads", options.threads, "CPU threads for the ops (default: every core)")->check(thread_count_check);
+}
+
+Backend apply_compute_options(const ComputeOptions& options, Device device) {
+  const Backend backend = parse_backend(options.backend);
+  set_cpu_threads(options.threads);
+  std::fprintf(stderr, "%s\n", compute_description(device, backend).c_str());
+  return backend;
 }
 
 }  // namespace cuseg::tool

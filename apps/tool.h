@@ -8,6 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "cuseg/core/device.h"
+#include "cuseg/kernels/backend.h"
+
 namespace cuseg::tool {
 
 constexpr int kOk = 0, kError = 1, kUsage = 2;
@@ -20,6 +23,19 @@ std::vector<std::string> expand_images(const std::vector<std::string>& paths);
 
 // "256" or "320x240" (width x height) → height, width.
 void parse_size(const std::string& text, int& height, int& width);
+
+// --backend and --threads, as seg_predict and seg_eval take them (seg_train's are in its
+// TrainConfig).
+struct ComputeOptions {
+  std::string backend = "auto";
+  int threads = 0;
+};
+void add_compute_options(CLI::App& app, ComputeOptions& options);
+// CLI11's check for --threads: 1 to the cores this process may use.
+extern const CLI::Validator thread_count_check;
+// Sets the CPU threads, refuses a backend that cannot run on `device`, and says on stderr what
+// will run (kernels/compute.h); returns the backend for the model.
+Backend apply_compute_options(const ComputeOptions& options, Device device);
 
 // Thrown by a tool's body for a usage error found after parsing (exit 2).
 struct UsageError : std::runtime_error {

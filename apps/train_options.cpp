@@ -53,6 +53,14 @@ void add_train_options(CLI::App& app, TrainOptions& o) {
       ->capture_default_str();
   app.add_option("--device", c.device, "auto, cpu, cuda or cuda:N")->capture_default_str();
   app.add_option("--workers", c.workers, "Data loader threads")->capture_default_str();
+  app.add_option("--backend", c.backend,
+                 "auto (the fast CPU path where built, cuseg's kernels on a GPU), fast, reference, or cudnn")
+      ->capture_default_str();
+  app.add_option("--threads", c.threads, "CPU threads for the ops (default: every core)")->check(thread_count_check);
+  app.add_option("--precision", c.precision,
+                 "Convolution arithmetic: f32, or bf16 (fast CPU path on AVX512-BF16/AMX; weights, optimizer "
+                 "state, batch-norm statistics and losses stay f32)")
+      ->capture_default_str();
   app.add_option("--seed", c.seed, "Seed of initialization, data order, augmentation and dropout")->capture_default_str();
   app.add_option("--synthetic-train", c.synthetic_train, "Built-in dataset: training images")->capture_default_str();
   app.add_option("--synthetic-val", c.synthetic_val, "Built-in dataset: validation images")->capture_default_str();

@@ -12,6 +12,7 @@ packages=(
   clang libclang-rt-dev libomp-dev                  # libFuzzer targets (scripts/fuzz.sh)
   valgrind                                          # the image decoders under memcheck (fuzz_image_valgrind)
   python3-venv                                      # the test oracles' virtual environment (below)
+  libdnnl-dev                                       # oneDNN: the fast CPU path's convolutions
 )
 
 # Outside oracles, for tests only, from PyPI into a virtual environment of the checkout's own

@@ -18,6 +18,15 @@ struct OpCase {
   bool unet_sized = false;
 };
 
+// How check_op runs an op: the backend, and the convolutions' precision (which ops without a
+// convolution ignore). Converts from and to Backend, so a run written for a Backend reads as one.
+struct Exec {
+  Backend backend = Backend::Auto;
+  Precision precision = Precision::F32;
+  Exec(Backend b = Backend::Auto, Precision p = Precision::F32) : backend(b), precision(p) {}
+  operator Backend() const { return backend; }
+};
+
 struct OpSpec {
   std::string name;  // the entry point's name, e.g. "conv2d_forward"
   std::vector<OpCase> cases;
@@ -28,14 +37,21 @@ struct OpSpec {
   std::function<std::vector<Tensor>(int i, uint64_t seed)> make_inputs;
   // Runs the op on inputs that share one device and one floating dtype; returns its outputs,
   // freshly allocated and poisoned (NaN) before the call, or pre-filled where the op accumulates.
-  std::function<std::vector<Tensor>(const std::vector<Tensor>& inputs, int i, Backend backend)> run;
+  std::function<std::vector<Tensor>(const std::vector<Tensor>& inputs, int i, Exec exec)> run;
+  // Whether the fast CPU path (Backend::Fast) has its own implementation; without one it runs
+  // the reference, which the reference's float32 check covers.
+  bool has_fast = false;
+  // Of Precision::Bf16 against the float64 reference, for ops with a bf16 path (convolutions):
+  // inputs rounded to 8 significant bits (relative error 2^-9 each) give products off by up to
+  // 2^-8, which sums of many terms with random signs average down.
+  double bf16_tolerance = 0;
 };
 
 const std::vector<OpSpec>& op_registry();
 const OpSpec& find_op(const std::string& name);
 
 struct OpCheck {
-  std::string op, case_label, impl;  // impl: "cpu-f32", "cuda", "cudnn"
+  std::string op, case_label, impl;  // impl: "cpu-ref", "cpu-fast", "cpu-fast-bf16", "cuda", "cudnn"
   double rel_l2 = 0, max_abs = 0;
   double max_rel = 0;  // max_abs relative to max|ref| (what the element bound of Comparison::ok judges)
   double milliseconds = 0;  // the implementation's run, after a warm-up run
@@ -45,7 +61,9 @@ struct OpCheck {
 
 // Runs case `i` of `op` in float32 on `device` with `backend` and compares every output with
 // the float64 CPU reference. Never throws for a failing kernel: the failure is in the result.
-OpCheck check_op(const OpSpec& op, int i, Device device, Backend backend, uint64_t seed);
+// `precision` Bf16 compares against the float64 reference with OpSpec::bf16_tolerance.
+OpCheck check_op(const OpSpec& op, int i, Device device, Backend backend, uint64_t seed,
+                 Precision precision = Precision::F32);
 
 // An output tensor filled with NaN (floating) or a value no valid output takes (integers: a
 // negative index in i32, 255 in u8, where masks are 0 or 1).

@@ -47,6 +47,7 @@ void activation_forward(const Tensor& x, Tensor& y, const ActivationParams& p, B
   const int64_t n = x.numel();
   switch (impl) {
     case Impl::Cpu:
+    case Impl::CpuFast:  // no fast implementation: the reference serves
       detail::cpu_dispatch(x.dtype(), [&](auto tag) {
         using T = decltype(tag);
         cpu::activation_forward<T>(x.data<T>(), y.data<T>(), n, p.kind, T(p.negative_slope));
@@ -68,6 +69,7 @@ void activation_backward(const Tensor& y, const Tensor& dy, Tensor& dx, const Ac
   const int64_t n = y.numel();
   switch (impl) {
     case Impl::Cpu:
+    case Impl::CpuFast:  // no fast implementation: the reference serves
       detail::cpu_dispatch(y.dtype(), [&](auto tag) {
         using T = decltype(tag);
         cpu::activation_backward<T>(y.data<T>(), dy.data<T>(), dx.data<T>(), n, p.kind, T(p.negative_slope));

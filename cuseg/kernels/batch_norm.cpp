@@ -58,6 +58,7 @@ void batch_norm_forward_training(const Tensor& x, const Tensor& gamma, const Ten
                              p, backend, true);
   switch (s.impl) {
     case Impl::Cpu:
+    case Impl::CpuFast:  // no fast implementation: the reference serves
       detail::cpu_dispatch(x.dtype(), [&](auto tag) {
         using T = decltype(tag);
         cpu::batch_norm_forward_training<T>(x.data<T>(), gamma.data<T>(), beta.data<T>(), y.data<T>(),
@@ -88,6 +89,7 @@ void batch_norm_forward_inference(const Tensor& x, const Tensor& gamma, const Te
                              p, backend, false);
   switch (s.impl) {
     case Impl::Cpu:
+    case Impl::CpuFast:  // no fast implementation: the reference serves
       detail::cpu_dispatch(x.dtype(), [&](auto tag) {
         using T = decltype(tag);
         cpu::batch_norm_forward_inference<T>(x.data<T>(), gamma.data<T>(), beta.data<T>(), running_mean.data<T>(),
@@ -116,6 +118,7 @@ void batch_norm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma,
                              p, backend, true);
   switch (s.impl) {
     case Impl::Cpu:
+    case Impl::CpuFast:  // no fast implementation: the reference serves
       detail::cpu_dispatch(x.dtype(), [&](auto tag) {
         using T = decltype(tag);
         cpu::batch_norm_backward<T>(x.data<T>(), dy.data<T>(), gamma.data<T>(), save_mean.data<T>(),

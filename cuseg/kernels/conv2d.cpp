@@ -8,6 +8,9 @@
 #if CUSEG_HAS_CUDNN
 #include "cuseg/kernels/cudnn/conv2d.h"
 #endif
+#if CUSEG_HAS_ONEDNN
+#include "cuseg/kernels/onednn/conv2d.h"
+#endif
 
 namespace cuseg {
 
@@ -46,6 +49,15 @@ ConvGeometry make_geometry(const char* op, const Shape& x, const Shape& w, const
   return g;
 }
 
+// bf16 arithmetic exists on the fast CPU path only, and only on CPUs with bf16 instructions.
+Impl check_precision(const char* op, Impl impl, Precision precision) {
+  if (precision == Precision::F32) return impl;
+  CUSEG_CHECK(impl == Impl::CpuFast, op,
+              ": bf16 convolutions run on the fast CPU path only (oneDNN; f32 CPU tensors, backend auto or fast)");
+  CUSEG_IF_ONEDNN(onednn::require_bf16(op));
+  return impl;
+}
+
 Shape y_shape(const ConvGeometry& g) { return Shape{g.N, g.P, g.Q, g.K}; }
 
 // Validates the three tensors of a convolution (x ⋆ w = y, in whichever role the op uses them)
@@ -62,7 +74,7 @@ ConvGeometry check_conv(const char* op, const Arg& x, const Arg& w, const Arg& y
 }
 
 Conv2dParams as_conv(const ConvTranspose2dParams& p) {
-  return {p.stride_h, p.stride_w, p.pad_h, p.pad_w, p.dil_h, p.dil_w};
+  return {p.stride_h, p.stride_w, p.pad_h, p.pad_w, p.dil_h, p.dil_w, p.precision};
 }
 
 void check_output_pad(const char* op, const ConvTranspose2dParams& p) {
@@ -103,7 +115,10 @@ void conv2d_forward(const Tensor& x, const Tensor& w, Tensor& y, const Conv2dPar
                     Backend backend) {
   const char* op = "conv2d_forward";
   const ConvGeometry g = check_conv(op, {"x", x}, {"w", w}, {"y", y}, p);
-  switch (detail::choose_impl(op, x.device(), x.dtype(), backend)) {
+  switch (check_precision(op, detail::choose_impl(op, x.device(), x.dtype(), backend, true), p.precision)) {
+    case Impl::CpuFast:
+      CUSEG_IF_ONEDNN(onednn::conv2d_forward(x.data<float>(), w.data<float>(), y.data<float>(), g, p.precision));
+      break;
     case Impl::Cpu:
       detail::cpu_dispatch(x.dtype(), [&](auto tag) {
         using T = decltype(tag);
@@ -125,7 +140,10 @@ void conv2d_backward_data(const Tensor& dy, const Tensor& w, Tensor& dx, const C
                           Backend backend) {
   const char* op = "conv2d_backward_data";
   const ConvGeometry g = check_conv(op, {"dx", dx}, {"w", w}, {"dy", dy}, p);
-  switch (detail::choose_impl(op, dy.device(), dy.dtype(), backend)) {
+  switch (check_precision(op, detail::choose_impl(op, dy.device(), dy.dtype(), backend, true), p.precision)) {
+    case Impl::CpuFast:
+      CUSEG_IF_ONEDNN(onednn::conv2d_backward_data(dy.data<float>(), w.data<float>(), dx.data<float>(), g, p.precision));
+      break;
     case Impl::Cpu:
       detail::cpu_dispatch(dy.dtype(), [&](auto tag) {
         using T = decltype(tag);
@@ -147,7 +165,10 @@ void conv2d_backward_filter(const Tensor& x, const Tensor& dy, Tensor& dw, const
                             Backend backend) {
   const char* op = "conv2d_backward_filter";
   const ConvGeometry g = check_conv(op, {"x", x}, {"dw", dw}, {"dy", dy}, p);
-  switch (detail::choose_impl(op, x.device(), x.dtype(), backend)) {
+  switch (check_precision(op, detail::choose_impl(op, x.device(), x.dtype(), backend, true), p.precision)) {
+    case Impl::CpuFast:
+      CUSEG_IF_ONEDNN(onednn::conv2d_backward_filter(x.data<float>(), dy.data<float>(), dw.data<float>(), g, p.precision));
+      break;
     case Impl::Cpu:
       detail::cpu_dispatch(x.dtype(), [&](auto tag) {
         using T = decltype(tag);
@@ -186,6 +207,7 @@ void conv2d_bias_forward(Tensor& y, const Tensor& b, Backend backend) {
   const int64_t rows = y.numel() / channels;
   switch (detail::choose_impl(op, y.device(), y.dtype(), backend)) {
     case Impl::Cpu:
+    case Impl::CpuFast:  // no fast implementation: the reference serves
       detail::cpu_dispatch(y.dtype(), [&](auto tag) {
         using T = decltype(tag);
         cpu::conv2d_bias_forward<T>(y.data<T>(), b.data<T>(), rows, channels);
@@ -209,6 +231,7 @@ void conv2d_bias_backward(const Tensor& dy, Tensor& db, Backend backend) {
   const int64_t rows = dy.numel() / channels;
   switch (detail::choose_impl(op, dy.device(), dy.dtype(), backend)) {
     case Impl::Cpu:
+    case Impl::CpuFast:  // no fast implementation: the reference serves
       detail::cpu_dispatch(dy.dtype(), [&](auto tag) {
         using T = decltype(tag);
         cpu::conv2d_bias_backward<T>(dy.data<T>(), db.data<T>(), rows, channels);

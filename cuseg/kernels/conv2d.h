@@ -24,6 +24,7 @@ struct Conv2dParams {
   int stride_h = 1, stride_w = 1;
   int pad_h = 0, pad_w = 0;
   int dil_h = 1, dil_w = 1;
+  Precision precision = Precision::F32;  // Bf16: the fast CPU path only (backend.h)
 };
 
 struct ConvTranspose2dParams {
@@ -31,6 +32,7 @@ struct ConvTranspose2dParams {
   int pad_h = 0, pad_w = 0;
   int dil_h = 1, dil_w = 1;
   int output_pad_h = 0, output_pad_w = 0;  // each in [0, stride)
+  Precision precision = Precision::F32;
 };
 
 // Output shape of conv2d for input shape x and weight shape w; throws if they do not fit.

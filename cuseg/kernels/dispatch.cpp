@@ -10,9 +10,13 @@ const char* backend_name(Backend b) {
       return "native";
     case Backend::Cudnn:
       return "cudnn";
+    case Backend::Fast:
+      return "fast";
   }
   return "?";
 }
+
+const char* precision_name(Precision p) { return p == Precision::Bf16 ? "bf16" : "f32"; }
 
 namespace detail {
 
@@ -77,11 +81,21 @@ RowGeometry check_labels(const char* op, const Tensor& logits, const Tensor& lab
   return {logits.numel() / channels, int(channels)};
 }
 
-Impl choose_impl(const char* op, Device device, DType dtype, Backend backend) {
+Impl choose_impl(const char* op, Device device, DType dtype, Backend backend, bool has_fast) {
   if (device.is_cpu()) {
     CUSEG_CHECK(backend != Backend::Cudnn, op, ": the cuDNN backend needs CUDA tensors");
-    return Impl::Cpu;
+    if (backend == Backend::Fast) {
+      CUSEG_CHECK(CUSEG_HAS_ONEDNN, op,
+                  ": the fast CPU backend needs oneDNN, and cuseg was built without it");
+      CUSEG_CHECK(dtype == DType::f32, op, ": the fast CPU backend runs f32, got ",
+                  dtype_name(dtype), " (the reference, Backend::Native, runs f64)");
+    }
+    const bool fast = backend == Backend::Fast || (backend == Backend::Auto && CUSEG_HAS_ONEDNN &&
+                                                   dtype == DType::f32);
+    return fast && has_fast ? Impl::CpuFast : Impl::Cpu;
   }
+  CUSEG_CHECK(backend != Backend::Fast, op, ": the fast backend is the CPU's; ", device.str(),
+              " tensors run Backend::Native or Backend::Cudnn");
   CUSEG_CHECK(CUSEG_HAS_CUDA, op, ": ", device.str(), " tensors but cuseg was built without CUDA");
   CUSEG_CHECK(dtype == DType::f32, op, ": on the GPU only f32 is supported, got ",
               dtype_name(dtype));

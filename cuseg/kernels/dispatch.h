@@ -33,9 +33,11 @@ void check_exact(const char* op, const Arg& arg, Device device, DType dtype, con
 // shape without the class dimension, same device). Returns pixels × classes.
 RowGeometry check_labels(const char* op, const Tensor& logits, const Tensor& labels);
 
-enum class Impl { Cpu, Cuda, Cudnn };
-// Throws when the backend cannot run on `device` or with `dtype` in this build.
-Impl choose_impl(const char* op, Device device, DType dtype, Backend backend);
+// Cpu is the reference, CpuFast the fast CPU path (oneDNN), Cuda cuseg's kernels, Cudnn cuDNN.
+enum class Impl { Cpu, CpuFast, Cuda, Cudnn };
+// Throws when the backend cannot run on `device` or with `dtype` in this build. `has_fast`: the
+// op has a fast CPU implementation (without one, Backend::Fast runs the reference).
+Impl choose_impl(const char* op, Device device, DType dtype, Backend backend, bool has_fast = false);
 
 // Calls f(float{}) or f(double{}) for the CPU reference.
 template <class F>
@@ -70,4 +72,9 @@ void label_dispatch(DType dtype, F&& f) {
 #define CUSEG_IF_CUDNN(...) __VA_ARGS__
 #else
 #define CUSEG_IF_CUDNN(...) ((void)0)
+#endif
+#if CUSEG_HAS_ONEDNN
+#define CUSEG_IF_ONEDNN(...) __VA_ARGS__
+#else
+#define CUSEG_IF_ONEDNN(...) ((void)0)
 #endif

@@ -65,6 +65,7 @@ void max_pool2d_forward(const Tensor& x, Tensor& y, Tensor& argmax, const Pool2d
   detail::check_exact(op, {"argmax", argmax}, x.device(), DType::i32, y.shape());
   switch (detail::choose_impl(op, x.device(), x.dtype(), backend)) {
     case Impl::Cpu:
+    case Impl::CpuFast:  // no fast implementation: the reference serves
       detail::cpu_dispatch(x.dtype(), [&](auto tag) {
         using T = decltype(tag);
         cpu::max_pool2d_forward<T>(x.data<T>(), y.data<T>(), argmax.data<int32_t>(), g);
@@ -88,6 +89,7 @@ void max_pool2d_backward(const Tensor& dy, const Tensor& argmax, Tensor& dx, con
   detail::check_exact(op, {"argmax", argmax}, dy.device(), DType::i32, dy.shape());
   switch (detail::choose_impl(op, dy.device(), dy.dtype(), backend)) {
     case Impl::Cpu:
+    case Impl::CpuFast:  // no fast implementation: the reference serves
       detail::cpu_dispatch(dy.dtype(), [&](auto tag) {
         using T = decltype(tag);
         cpu::max_pool2d_backward<T>(dy.data<T>(), argmax.data<int32_t>(), dx.data<T>(), g);
@@ -109,6 +111,7 @@ void avg_pool2d_forward(const Tensor& x, Tensor& y, const Pool2dParams& p, Backe
   const PoolGeometry g = check_pool(op, {"x", x}, {"y", y}, p);
   switch (detail::choose_impl(op, x.device(), x.dtype(), backend)) {
     case Impl::Cpu:
+    case Impl::CpuFast:  // no fast implementation: the reference serves
       detail::cpu_dispatch(x.dtype(), [&](auto tag) {
         using T = decltype(tag);
         cpu::avg_pool2d_forward<T>(x.data<T>(), y.data<T>(), g);
@@ -130,6 +133,7 @@ void avg_pool2d_backward(const Tensor& dy, Tensor& dx, const Pool2dParams& p, Ba
   const PoolGeometry g = check_pool(op, {"dx", dx}, {"dy", dy}, p);
   switch (detail::choose_impl(op, dy.device(), dy.dtype(), backend)) {
     case Impl::Cpu:
+    case Impl::CpuFast:  // no fast implementation: the reference serves
       detail::cpu_dispatch(dy.dtype(), [&](auto tag) {
         using T = decltype(tag);
         cpu::avg_pool2d_backward<T>(dy.data<T>(), dx.data<T>(), g);

@@ -42,6 +42,7 @@ void forward(const char* op, Kind kind, const Tensor& x, Tensor& y, Backend back
   const bool log = kind == Kind::LogSoftmax;
   switch (detail::choose_impl(op, x.device(), x.dtype(), backend)) {
     case Impl::Cpu:
+    case Impl::CpuFast:  // no fast implementation: the reference serves
       detail::cpu_dispatch(x.dtype(), [&](auto tag) {
         using T = decltype(tag);
         (log ? cpu::log_softmax_forward<T> : cpu::softmax_forward<T>)(x.data<T>(), y.data<T>(), g);
@@ -64,6 +65,7 @@ void backward(const char* op, Kind kind, const Tensor& y, const Tensor& dy, Tens
   const bool log = kind == Kind::LogSoftmax;
   switch (detail::choose_impl(op, y.device(), y.dtype(), backend)) {
     case Impl::Cpu:
+    case Impl::CpuFast:  // no fast implementation: the reference serves
       detail::cpu_dispatch(y.dtype(), [&](auto tag) {
         using T = decltype(tag);
         (log ? cpu::log_softmax_backward<T> : cpu::softmax_backward<T>)(y.data<T>(), dy.data<T>(),
@@ -125,6 +127,7 @@ void softmax_cross_entropy_forward(const Tensor& logits, const Tensor& labels,
   int64_t invalid = 0;
   switch (detail::choose_impl(op, logits.device(), logits.dtype(), backend)) {
     case Impl::Cpu:
+    case Impl::CpuFast:  // no fast implementation: the reference serves
       detail::cpu_dispatch(logits.dtype(), [&](auto tag) {
         using T = decltype(tag);
         detail::label_dispatch(labels.dtype(), [&](auto label_tag) {
@@ -161,6 +164,7 @@ void softmax_cross_entropy_backward(const Tensor& logits, const Tensor& labels,
   detail::check_exact(op, {"dlogits", dlogits}, logits.device(), logits.dtype(), logits.shape());
   switch (detail::choose_impl(op, logits.device(), logits.dtype(), backend)) {
     case Impl::Cpu:
+    case Impl::CpuFast:  // no fast implementation: the reference serves
       detail::cpu_dispatch(logits.dtype(), [&](auto tag) {
         using T = decltype(tag);
         detail::label_dispatch(labels.dtype(), [&](auto label_tag) {

@@ -214,6 +214,10 @@ void Graph::set_backend(Backend backend) {
   for (Node& n : nodes_) n.layer->set_backend(backend);
 }
 
+void Graph::set_precision(Precision precision) {
+  for (Node& n : nodes_) n.layer->set_precision(precision);
+}
+
 void Graph::to(Device device) {
   device_ = device;
   for (Node& n : nodes_) n.layer->to(device);

@@ -43,6 +43,7 @@ class Graph {
 
   void set_training(bool training);
   void set_backend(Backend backend);
+  void set_precision(Precision precision);  // of every convolution
   void to(Device device);
   void to(DType dtype);
   Device device() const { return device_; }

@@ -51,8 +51,11 @@ class Layer {
   // Moves (converts) parameters, gradients and buffers to `device` (`dtype`).
   void to(Device device);
   void to(DType dtype);
-  // Which implementation the layer's GPU ops use (our kernels or cuDNN where it has the op).
+  // Which implementation the layer's ops use (kernels/backend.h): on the CPU the fast path or
+  // the reference, on the GPU cuseg's kernels or cuDNN where it has the op.
   void set_backend(Backend backend) { backend_ = backend; }
+  // The arithmetic of the layer's convolutions (kernels/backend.h); layers without any ignore it.
+  virtual void set_precision(Precision) {}
 
  protected:
   Parameter& add_parameter(const std::string& suffix, const Shape& shape, bool no_decay);

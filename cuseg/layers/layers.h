@@ -19,6 +19,7 @@ class Conv2d : public Layer {
   Conv2d(const std::string& name, int in_channels, int out_channels, int kernel, const Conv2dParams& p, bool bias,
          uint64_t seed);
   std::string kind() const override { return "Conv2d"; }
+  void set_precision(Precision precision) override { p_.precision = precision; }
   Shape output_shape(const std::vector<Shape>& in) const override;
   double flops(const std::vector<Shape>& in) const override;
   void forward(const std::vector<Tensor>& in, Tensor& out) override;
@@ -35,6 +36,7 @@ class ConvTranspose2d : public Layer {
   ConvTranspose2d(const std::string& name, int in_channels, int out_channels, int kernel,
                   const ConvTranspose2dParams& p, bool bias, uint64_t seed);
   std::string kind() const override { return "ConvTranspose2d"; }
+  void set_precision(Precision precision) override { p_.precision = precision; }
   Shape output_shape(const std::vector<Shape>& in) const override;
   double flops(const std::vector<Shape>& in) const override;
   void forward(const std::vector<Tensor>& in, Tensor& out) override;

@@ -23,6 +23,7 @@
 #include "cuseg/infer/predict.h"
 #include "cuseg/train/progress.h"
 #include "cuseg/train/tensorboard_log.h"
+#include "cuseg/kernels/compute.h"
 
 namespace cuseg {
 
@@ -36,8 +37,8 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TrainConfig, data, synthetic_tra
                                                 workers, base, depth, batch_norm, upsample, dropout, epochs, batch,
                                                 accumulate, optimizer, lr, schedule, warmup, penalty, l1, l2, beta,
                                                 weight_decay, max_grad_norm, loss, class_weights, label_smoothing,
-                                                focal_gamma, patience, skip_nonfinite, seed, device, out,
-                                                tensorboard)
+                                                focal_gamma, patience, skip_nonfinite, seed, device, backend,
+                                                threads, precision, out, tensorboard)
 
 namespace {
 
@@ -95,6 +96,10 @@ void TrainConfig::validate() const {
   CUSEG_CHECK(synthetic_train >= 1 && synthetic_val >= 1, "synthetic split sizes must be positive");
   Penalty::parse(penalty, l1, l2, beta).validate();
   OptimizerConfig::named(optimizer);
+  parse_backend(backend);
+  parse_precision(precision);
+  CUSEG_CHECK(threads >= 0 && threads <= cpu_cores(), "--threads ", threads, ": must be between 1 and the ",
+              cpu_cores(), " cores this process may use (0: all of them)");
 }
 
 std::string TrainConfig::to_json() const { return json(*this).dump(2); }
@@ -398,6 +403,10 @@ Trainer::Trainer(const TrainConfig& config) : s_(std::make_unique<State>()) {
   config.validate();
   s_->config = config;
   s_->device = Device::resolve(config.device);
+  const Backend backend = parse_backend(config.backend);
+  const Precision precision = parse_precision(config.precision);
+  set_cpu_threads(config.threads);
+  const std::string compute = compute_description(s_->device, backend, precision);  // refuses what cannot run
   fs::create_directories(config.out);
   std::string resume_from;
   if (config.resume) {
@@ -406,6 +415,9 @@ Trainer::Trainer(const TrainConfig& config) : s_(std::make_unique<State>()) {
   }
   s_->open_data();
   s_->build(resume_from);
+  s_->model->set_backend(backend);
+  s_->model->set_precision(precision);
+  if (!config.quiet) std::printf("%s\n", compute.c_str());
   if (!config.resume) {
     std::error_code ignored;
     fs::remove(s_->path("log.jsonl"), ignored);  // a fresh run starts a fresh log

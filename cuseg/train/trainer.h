@@ -69,6 +69,9 @@ struct TrainConfig {
 
   uint64_t seed = 0;
   std::string device = "auto";    // auto, cpu, cuda, cuda:N
+  std::string backend = "auto";   // auto, fast, reference (native), cudnn: kernels/compute.h
+  int threads = 0;                // CPU threads for the ops (process-wide); 0: every core
+  std::string precision = "f32";  // of the convolutions: f32 or bf16 (the fast CPU path)
   std::string out = "runs/train";
   std::string tensorboard;        // TensorBoard event files' folder; empty: OUT/tb; "none": none
   bool resume = false;            // continue the run in `out` from last.safetensors

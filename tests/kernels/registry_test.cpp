@@ -12,6 +12,7 @@
 #include <set>
 
 #include "cuseg/config.h"
+#include "cuseg/kernels/compute.h"
 #include "test_util.h"
 
 namespace cuseg {
@@ -74,11 +75,36 @@ TEST_P(EveryOp, HasTheShapesTheTestPlanAsksFor) {
   EXPECT_TRUE(unet) << op.name << ": no U-Net-sized case";
 }
 
-TEST_P(EveryOp, CpuFloatMatchesDoubleReference) {
+// The reference's own float32 instantiation against its float64 one: the same loops, so this
+// checks float32's rounding over the op's sums, not a second implementation.
+TEST_P(EveryOp, CpuReferenceFloatMatchesDouble) {
   const OpSpec& op = find_op(GetParam());
   for (size_t i = 0; i < op.cases.size(); ++i) {
-    const OpCheck r = check_op(op, int(i), Device::cpu(), Backend::Auto, kSeed);
+    const OpCheck r = check_op(op, int(i), Device::cpu(), Backend::Native, kSeed);
     EXPECT_TRUE(r.pass) << op.name << " " << r.case_label << ": " << r.detail;
+  }
+}
+
+// The fast CPU path (oneDNN), a separate implementation, against the float64 reference.
+TEST_P(EveryOp, CpuFastMatchesReference) {
+  const OpSpec& op = find_op(GetParam());
+  if (!CUSEG_HAS_ONEDNN) GTEST_SKIP() << "built without oneDNN: there is no fast CPU path";
+  if (!op.has_fast) GTEST_SKIP() << op.name << " has no fast implementation: it runs the reference";
+  for (size_t i = 0; i < op.cases.size(); ++i) {
+    const OpCheck r = check_op(op, int(i), Device::cpu(), Backend::Fast, kSeed);
+    EXPECT_TRUE(r.pass) << op.name << " " << r.case_label << " fast: " << r.detail;
+  }
+}
+
+// bf16 convolutions on the fast path, against the float64 reference with the bf16 tolerance.
+TEST_P(EveryOp, CpuFastBf16MatchesReference) {
+  const OpSpec& op = find_op(GetParam());
+  if (!CUSEG_HAS_ONEDNN) GTEST_SKIP() << "built without oneDNN: there is no fast CPU path";
+  if (op.bf16_tolerance == 0) GTEST_SKIP() << op.name << " has no bf16 path (only convolutions have)";
+  if (!cpu_has_bf16()) GTEST_SKIP() << "this CPU has no bf16 instructions (AVX512-BF16 or AMX)";
+  for (size_t i = 0; i < op.cases.size(); ++i) {
+    const OpCheck r = check_op(op, int(i), Device::cpu(), Backend::Fast, kSeed, Precision::Bf16);
+    EXPECT_TRUE(r.pass) << op.name << " " << r.case_label << " bf16: " << r.detail;
   }
 }
 
@@ -124,7 +150,7 @@ INSTANTIATE_TEST_SUITE_P(Ops, EveryOpGpu, ::testing::ValuesIn(op_names()),
 // run (the float64 reference's and the float32 one's; `spoil` gets the run's dtype).
 OpCheck check_spoiled(const std::string& name, std::function<void(std::vector<Tensor>&, DType)> spoil) {
   OpSpec op = find_op(name);
-  op.run = [real_run = op.run, spoil](const std::vector<Tensor>& in, int i, Backend b) {
+  op.run = [real_run = op.run, spoil](const std::vector<Tensor>& in, int i, Exec b) {
     std::vector<Tensor> out = real_run(in, i, b);
     spoil(out, in.front().dtype());
     return out;

@@ -1,0 +1,20 @@
+# Decides CUSEG_HAS_ONEDNN from CUSEG_ONEDNN. AUTO uses oneDNN where CMake finds it (Debian's
+# libdnnl-dev), ON fails here without it, OFF never looks. Without it the fast CPU path is absent
+# and every CPU op runs its reference (the tools say so at startup).
+if(NOT CUSEG_ONEDNN MATCHES "^(AUTO|ON|OFF)$")
+  message(FATAL_ERROR "CUSEG_ONEDNN must be AUTO, ON or OFF (got '${CUSEG_ONEDNN}')")
+endif()
+set(CUSEG_HAS_ONEDNN 0)
+if(NOT CUSEG_ONEDNN STREQUAL "OFF")
+  find_package(dnnl 2.6 CONFIG QUIET)
+  if(dnnl_FOUND)
+    set(CUSEG_HAS_ONEDNN 1)
+  elseif(CUSEG_ONEDNN STREQUAL "ON")
+    message(FATAL_ERROR "CUSEG_ONEDNN=ON but oneDNN 2.6 or later was not found (Debian: libdnnl-dev)")
+  endif()
+endif()
+if(CUSEG_HAS_ONEDNN)
+  message(STATUS "cuseg: oneDNN 1 (${dnnl_VERSION})")
+else()
+  message(STATUS "cuseg: oneDNN 0: CPU ops run their reference implementations")
+endif()

@@ -1,0 +1,87 @@
+#include "cuseg/kernels/compute.h"
+
+#include <omp.h>
+
+#include "cuseg/config.h"
+#include "cuseg/core/error.h"
+#include "cuseg/kernels/dispatch.h"
+#if CUSEG_HAS_ONEDNN
+#include "cuseg/kernels/onednn/conv2d.h"
+#include "cuseg/kernels/onednn/engine.h"
+#endif
+
+namespace cuseg {
+
+Backend parse_backend(const std::string& name) {
+  if (name == "auto") return Backend::Auto;
+  if (name == "fast") return Backend::Fast;
+  if (name == "native" || name == "reference") return Backend::Native;
+  if (name == "cudnn") return Backend::Cudnn;
+  throw_error(str_cat("--backend '", name, "': expected auto, fast, reference (or native) or cudnn"));
+}
+
+Precision parse_precision(const std::string& name) {
+  if (name == "f32") return Precision::F32;
+  if (name == "bf16") return Precision::Bf16;
+  throw_error(str_cat("--precision '", name, "': expected f32 or bf16"));
+}
+
+int cpu_cores() { return omp_get_num_procs(); }
+
+int cpu_threads() { return omp_get_max_threads(); }
+
+void set_cpu_threads(int threads) {
+  const int cores = cpu_cores();
+  CUSEG_CHECK(threads >= 0 && threads <= cores, "--threads ", threads, ": must be between 1 and the ", cores,
+              " cores this process may use (0: all of them)");
+  omp_set_num_threads(threads == 0 ? cores : threads);
+}
+
+bool cpu_has_bf16() {
+#if CUSEG_HAS_ONEDNN
+  try {
+    onednn::require_bf16("");
+    return true;
+  } catch (const Error&) {
+    return false;
+  }
+#else
+  return false;
+#endif
+}
+
+void check_precision(Device device, Backend backend, Precision precision) {
+  if (precision == Precision::F32) return;
+  const detail::Impl impl = detail::choose_impl("--precision bf16", device, DType::f32, backend, true);
+  CUSEG_CHECK(impl == detail::Impl::CpuFast, "--precision bf16 runs on the fast CPU path only (",
+              CUSEG_HAS_ONEDNN ? "--device cpu with --backend auto or fast" : "this build has no oneDNN", "); ",
+              device.str(), " with --backend ", backend_name(backend), " has no bf16 convolutions");
+  CUSEG_IF_ONEDNN(onednn::require_bf16("--precision bf16"));
+}
+
+std::string compute_description(Device device, Backend backend, Precision precision) {
+  check_precision(device, backend, precision);
+  // choose_impl is the one place that decides; asking it here also refuses what cannot run.
+  const detail::Impl impl = detail::choose_impl("--backend", device, DType::f32, backend, true);
+  switch (impl) {
+    case detail::Impl::CpuFast:
+#if CUSEG_HAS_ONEDNN
+      return str_cat("cpu: fast path (oneDNN ", dnnl_version()->major, ".", dnnl_version()->minor, ".",
+                     dnnl_version()->patch, ", ", onednn::isa_name(), "), ", cpu_threads(), " threads",
+                     precision == Precision::Bf16 ? ", bf16 convolutions (f32 weights and accumulation)" : "");
+#else
+      break;
+#endif
+    case detail::Impl::Cpu:
+      return str_cat("cpu: reference kernels",
+                     CUSEG_HAS_ONEDNN ? "" : " (this build has no oneDNN, so no fast path)", ", ",
+                     cpu_threads(), " threads");
+    case detail::Impl::Cuda:
+      return str_cat(device.str(), ": cuseg CUDA kernels", CUSEG_CUDA_EMULATED ? " (emulated on CPU threads)" : "");
+    case detail::Impl::Cudnn:
+      return str_cat(device.str(), ": cuDNN");
+  }
+  return "?";
+}
+
+}  // namespace cuseg
