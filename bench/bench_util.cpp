@@ -3,7 +3,8 @@
 namespace cuseg::bench {
 
 std::vector<Impl> implementations(bool with_cudnn) {
-  std::vector<Impl> out = {{"cpu", Device::cpu(), Backend::Auto}};
+  std::vector<Impl> out = {{"cpu-ref", Device::cpu(), Backend::Native}};
+  if (CUSEG_HAS_ONEDNN) out.push_back({"cpu-fast", Device::cpu(), Backend::Fast});
   if (cuda_available()) {
     out.push_back({"cuda", Device::cuda(0), Backend::Native});
     if (with_cudnn && CUSEG_HAS_CUDNN) out.push_back({"cudnn", Device::cuda(0), Backend::Cudnn});

@@ -1,0 +1,122 @@
+// One unet-s configuration on the CPU, timed as a training loop or an inference service runs it,
+// in its own process so that its peak resident memory is its own: bench/cpu_vs_torch.py runs it
+// beside bench/torch_cpu_step.py, which does the same in PyTorch.
+//
+//   unet_cpu_bench --mode train --base 16 --batch 16 --size 64 --channels 3 --classes 11
+//                  --backend fast --precision bf16 --threads 2 --steps 10
+//
+// train: zero_grad, forward, cross-entropy and its gradient, backward, one Adam step.
+// infer: an evaluation-mode forward. Prints one JSON line: the median step's seconds, images/s
+// and the process's peak resident set in MiB.
+#include <omp.h>
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "cuseg/config.h"
+#include "cuseg/core/error.h"
+#include "cuseg/core/tensor.h"
+#include "cuseg/kernels/compute.h"
+#include "cuseg/layers/unet.h"
+#include "cuseg/losses/loss.h"
+#include "cuseg/optim/optimizer.h"
+
+namespace {
+
+struct Options {
+  std::string mode = "train", backend = "fast", precision = "f32";
+  int base = 16, batch = 16, size = 64, channels = 3, classes = 11, threads = 0, steps = 10,
+      warmup = 2;
+};
+
+Options parse(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string flag = argv[i];
+    CUSEG_CHECK(i + 1 < argc, flag, " needs a value");
+    const std::string v = argv[++i];
+    if (flag == "--mode") o.mode = v;
+    else if (flag == "--backend") o.backend = v;
+    else if (flag == "--precision") o.precision = v;
+    else if (flag == "--base") o.base = std::stoi(v);
+    else if (flag == "--batch") o.batch = std::stoi(v);
+    else if (flag == "--size") o.size = std::stoi(v);
+    else if (flag == "--channels") o.channels = std::stoi(v);
+    else if (flag == "--classes") o.classes = std::stoi(v);
+    else if (flag == "--threads") o.threads = std::stoi(v);
+    else if (flag == "--steps") o.steps = std::stoi(v);
+    else if (flag == "--warmup") o.warmup = std::stoi(v);
+    else cuseg::throw_error("unknown flag " + flag);
+  }
+  CUSEG_CHECK(o.mode == "train" || o.mode == "infer", "--mode is train or infer");
+  CUSEG_CHECK(o.backend == "fast" || o.backend == "reference", "--backend is fast or reference");
+  return o;
+}
+
+double peak_rss_mib() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return double(u.ru_maxrss) / 1024.0;  // kilobytes on Linux
+}
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+  using namespace cuseg;
+  const Options o = parse(argc, argv);
+  if (o.threads > 0) omp_set_num_threads(o.threads);
+  const Backend backend = o.backend == "fast" ? Backend::Fast : Backend::Native;
+
+  auto net = build_unet(UNetConfig::unet_s(o.channels, o.classes, o.base));
+  net->set_backend(backend);
+  net->set_precision(parse_precision(o.precision));
+  net->set_training(o.mode == "train");
+  const Shape shape{o.batch, o.size, o.size, o.channels};
+  Tensor image = Tensor::empty(shape, DType::f32, Device::cpu());
+  image.fill_uniform(-1, 1, 1);
+  std::vector<int32_t> labels(size_t(o.batch) * o.size * o.size);
+  for (size_t i = 0; i < labels.size(); ++i) labels[i] = int32_t(i * 7 % size_t(o.classes));
+  const Tensor label_tensor = Tensor::from_vector(labels, Shape{o.batch, o.size, o.size}, Device::cpu());
+  auto loss_fn = make_loss("ce");
+  Tensor loss = Tensor::empty(Shape{1}, DType::f32, Device::cpu());
+  Tensor dlogits = Tensor::empty(Shape{o.batch, o.size, o.size, o.classes}, DType::f32, Device::cpu());
+  std::vector<ParamRef> params;
+  for (Parameter* p : net->parameters()) params.push_back({p->name, p->value, p->grad, p->no_decay});
+  Optimizer adam(OptimizerConfig::named("adam"), params);
+
+  auto step = [&] {
+    if (o.mode == "infer") {
+      net->forward({{"image", image}});
+      return;
+    }
+    net->zero_grad();
+    net->forward({{"image", image}});
+    loss_fn->compute(net->get("logits"), label_tensor, loss, dlogits, 1.0);
+    net->backward({{"logits", dlogits}});
+    adam.step(1e-3);
+  };
+  for (int i = 0; i < o.warmup; ++i) step();
+  std::vector<double> seconds;
+  for (int i = 0; i < o.steps; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    step();
+    seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  std::sort(seconds.begin(), seconds.end());
+  const double median = seconds[seconds.size() / 2];
+  std::printf(
+      "{\"impl\": \"cuseg-%s-%s\", \"mode\": \"%s\", \"base\": %d, \"batch\": %d, \"size\": %d, "
+      "\"threads\": %d, \"seconds\": %.6f, \"images_per_s\": %.2f, \"peak_rss_mib\": %.1f}\n",
+      o.backend.c_str(), o.precision.c_str(), o.mode.c_str(), o.base, o.batch, o.size, omp_get_max_threads(), median,
+      o.batch / median, peak_rss_mib());
+  return 0;
+} catch (const std::exception& e) {
+  std::fprintf(stderr, "unet_cpu_bench: %s\n", e.what());
+  return 1;
+}
