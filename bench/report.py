@@ -79,13 +79,13 @@ def main():
     conv = [(op, shape) for (op, impl, shape) in rows if op in conv_ops and impl == "cuda"]
     if conv:
         print("\n## Convolution, FP32 (TF32 off), 3x3 pad 1, batch 16\n")
-        print("| op | shape | cuseg CUDA ms | cuDNN ms | PyTorch ms | cuseg / cuDNN speed | cuseg TFLOP/s | CPU GFLOP/s (batch 2) |")
+        print("| op | shape | cuseg CUDA ms | cuDNN ms | PyTorch ms | cuseg / cuDNN speed | cuseg TFLOP/s | CPU fast path GFLOP/s (batch 2) |")
         print("|---|---|---|---|---|---|---|---|")
         for op, shape in sorted(conv, key=lambda k: (conv_ops.index(k[0]), k[1])):
             ours = rows[(op, "cuda", shape)]
             cudnn = rows.get((op, "cudnn", shape))
             torch_r = torch_rows.get((op, shape))
-            cpu = next((b for (o, i, s), b in rows.items() if o == op and i == "cpu" and strip_batch(s) == strip_batch(shape)), None)
+            cpu = next((b for (o, i, s), b in rows.items() if o == op and i == "cpu-fast" and strip_batch(s) == strip_batch(shape)), None)
             cell = lambda v, fmt: format(v, fmt) if v is not None else "-"
             speed = f"{100 * ms(cudnn) / ms(ours):.0f}%" if cudnn else "-"
             print(f"| {op} | {shape} | {ms(ours):.3f} | {cell(cudnn and ms(cudnn), '.3f')} | "
