@@ -329,7 +329,7 @@ struct RowsCase {
 const std::vector<RowsCase>& softmax_cases() {
   static const std::vector<RowsCase> cases = {
       {{1, 5, 7, 1}},  {{2, 9, 11, 3}},  {{1, 1, 1, 2}},          {{3, 13, 10, 21}},
-      {{2, 5, 6, 33}}, {{1, 7, 3, 150}}, {{2, 64, 64, 64}, true},
+      {{2, 5, 6, 33}}, {{1, 7, 3, 150}}, {{3, 37, 41, 7}},          {{2, 64, 64, 64}, true},
   };
   return cases;
 }
@@ -388,7 +388,7 @@ const std::vector<CrossEntropyCase>& cross_entropy_cases() {
       {{1, 5, 7, 2}, DType::u8, false, 0.0, 3},        {{2, 9, 11, 3}, DType::i32, true, 0.0, 3, false, 0, 0.5},
       {{3, 13, 10, 21}, DType::u8, true, 0.2, 3},      {{2, 5, 6, 33}, DType::i32, false, 0.3, 3, false, 0.1},
       {{1, 7, 3, 150}, DType::u8, true, 0.0, 3, false, 0, 2.0},       {{2, 16, 16, 5}, DType::i32, true, 0.1, 1e4},
-      {{2, 64, 64, 8}, DType::u8, true, 0.1, 3, true, 0.05},
+      {{3, 37, 41, 11}, DType::u8, true, 0.1, 8},      {{2, 64, 64, 8}, DType::u8, true, 0.1, 3, true, 0.05},
   };
   return cases;
 }
@@ -435,6 +435,7 @@ void add_cross_entropy_ops(std::vector<OpSpec>& ops) {
                        cross_entropy_params(cross_entropy_cases()[size_t(i)]), b);
                    return std::vector<Tensor>{loss, weight_sum};
                  }});
+  ops.back().has_fast = true;
   ops.push_back(
       {"softmax_cross_entropy_backward", cases, false, 1e-5,
        [](int i, uint64_t seed) {
@@ -452,6 +453,7 @@ void add_cross_entropy_ops(std::vector<OpSpec>& ops) {
                                         cross_entropy_params(cross_entropy_cases()[size_t(i)]), b);
          return std::vector<Tensor>{dlogits};
        }});
+  ops.back().has_fast = true;
 }
 
 // ---- pointwise: activations, elementwise arithmetic, dropout ------------------------------
@@ -482,6 +484,8 @@ void add_pointwise_ops(std::vector<OpSpec>& ops) {
                      activation_backward(in[0], in[1], dx, p, b);
                      return std::vector<Tensor>{dx};
                    }});
+    if (kind == ActivationKind::Relu || kind == ActivationKind::LeakyRelu)
+      ops[ops.size() - 2].has_fast = ops.back().has_fast = true;
   }
   ops.push_back({"add", cases, false, 1e-5,
                  [=](int i, uint64_t seed) {
@@ -633,7 +637,7 @@ void add_concat_ops(std::vector<OpSpec>& ops) {
 const std::vector<RowsCase>& batch_norm_cases() {
   static const std::vector<RowsCase> cases = {
       {{1, 5, 7, 1}},  {{2, 9, 11, 3}}, {{3, 13, 10, 5}}, {{2, 5, 6, 33}},
-      {{1, 7, 3, 150}}, {{4, 2, 2, 8}},  {{2, 64, 64, 64}, true},
+      {{1, 7, 3, 150}}, {{4, 2, 2, 8}},  {{3, 37, 41, 7}}, {{2, 64, 64, 64}, true},
   };
   return cases;
 }
@@ -660,12 +664,14 @@ void add_batch_norm_ops(std::vector<OpSpec>& ops) {
                                                kBatchNorm, b);
                    return std::vector<Tensor>{y, mean, invstd, running_mean, running_var};
                  }});
+  ops.back().has_fast = true;
   ops.push_back({"batch_norm_forward_inference", cases, true, 1e-5, batch_norm_inputs,
                  [](const std::vector<Tensor>& in, int, Exec b) {
                    Tensor y = output(in, in[0].shape());
                    batch_norm_forward_inference(in[0], in[1], in[2], in[3], in[4], y, kBatchNorm, b);
                    return std::vector<Tensor>{y};
                  }});
+  ops.back().has_fast = true;
   // Sums over every pixel of the batch, as for the weight gradients: 1e-4.
   ops.push_back({"batch_norm_backward", cases, true, 1e-4,
                  [](int i, uint64_t seed) {
@@ -682,6 +688,42 @@ void add_batch_norm_ops(std::vector<OpSpec>& ops) {
                    batch_norm_backward(in[0], in[1], in[2], in[3], in[4], dx, dgamma, dbeta, kBatchNorm, b);
                    return std::vector<Tensor>{dx, dgamma, dbeta};
                  }});
+  ops.back().has_fast = true;
+  // Fused with ReLU: β centred at 0 puts about half of the outputs below 0.
+  ops.push_back({"batch_norm_relu_forward_training", cases, true, 1e-5, batch_norm_inputs,
+                 [](const std::vector<Tensor>& in, int, Exec b) {
+                   const Shape c{in[0].dim(3)};
+                   Tensor y = output(in, in[0].shape()), mean = output(in, c), invstd = output(in, c);
+                   Tensor running_mean = in[3].clone(), running_var = in[4].clone();
+                   batch_norm_relu_forward_training(in[0], in[1], in[2], y, mean, invstd, running_mean, running_var,
+                                                    kBatchNorm, b);
+                   return std::vector<Tensor>{y, mean, invstd, running_mean, running_var};
+                 }});
+  ops.back().has_fast = true;
+  ops.push_back({"batch_norm_relu_forward_inference", cases, true, 1e-5, batch_norm_inputs,
+                 [](const std::vector<Tensor>& in, int, Exec b) {
+                   Tensor y = output(in, in[0].shape());
+                   batch_norm_relu_forward_inference(in[0], in[1], in[2], in[3], in[4], y, kBatchNorm, b);
+                   return std::vector<Tensor>{y};
+                 }});
+  ops.back().has_fast = true;
+  ops.push_back({"batch_norm_relu_backward", cases, true, 1e-4,
+                 [](int i, uint64_t seed) {  // x, y, dy, γ, mean, invstd
+                   std::vector<Tensor> in = batch_norm_inputs(i, seed);
+                   const Shape c{in[0].dim(3)};
+                   Tensor y = Tensor::empty(in[0].shape(), DType::f64), mean = Tensor::empty(c, DType::f64);
+                   Tensor invstd = Tensor::empty(c, DType::f64);
+                   batch_norm_relu_forward_training(in[0], in[1], in[2], y, mean, invstd, in[3], in[4], kBatchNorm);
+                   return std::vector<Tensor>{in[0], y, random_f64(in[0].shape(), seed + 9), in[1], mean, invstd};
+                 },
+                 [](const std::vector<Tensor>& in, int, Exec b) {
+                   const Shape c{in[0].dim(3)};
+                   Tensor dx = output(in, in[0].shape()), dgamma = accumulator(in, c), dbeta = accumulator(in, c);
+                   batch_norm_relu_backward(in[0], in[1], in[2], in[3], in[4], in[5], dx, dgamma, dbeta, kBatchNorm,
+                                            b);
+                   return std::vector<Tensor>{dx, dgamma, dbeta};
+                 }});
+  ops.back().has_fast = true;
 }
 
 // ---- whole-tensor reductions --------------------------------------------------------------

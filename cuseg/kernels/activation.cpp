@@ -4,6 +4,9 @@
 
 #include "cuseg/kernels/cpu/pointwise.h"
 #include "cuseg/kernels/dispatch.h"
+#if CUSEG_HAS_ONEDNN
+#include "cuseg/kernels/fast/pointwise.h"
+#endif
 #if CUSEG_HAS_CUDA
 #include "cuseg/kernels/cuda/pointwise.h"
 #endif
@@ -34,7 +37,10 @@ Impl check_activation(const char* op, std::initializer_list<Arg> args, const Act
   detail::check_same_shapes(op, args);
   CUSEG_CHECK(std::isfinite(p.negative_slope) && p.negative_slope >= 0, op, ": negative slope ", p.negative_slope,
               " must be ≥ 0 (the backward reads the sign of x from y)");
-  const Impl impl = detail::choose_impl(op, args.begin()->tensor.device(), args.begin()->tensor.dtype(), backend);
+  // The fast path has ReLU and LeakyReLU; sigmoid and tanh run their reference.
+  const bool has_fast = p.kind == ActivationKind::Relu || p.kind == ActivationKind::LeakyRelu;
+  const Impl impl =
+      detail::choose_impl(op, args.begin()->tensor.device(), args.begin()->tensor.dtype(), backend, has_fast);
   CUSEG_CHECK(impl != Impl::Cudnn || p.kind != ActivationKind::LeakyRelu, op, ": cuDNN has no LeakyReLU");
   return impl;
 }
@@ -46,8 +52,11 @@ void activation_forward(const Tensor& x, Tensor& y, const ActivationParams& p, B
   const Impl impl = check_activation(op, {{"x", x}, {"y", y}}, p, backend);
   const int64_t n = x.numel();
   switch (impl) {
+    case Impl::CpuFast:
+      CUSEG_IF_ONEDNN(fast::leaky_relu_forward(x.data<float>(), y.data<float>(), n,
+                                               p.kind == ActivationKind::Relu ? 0.f : float(p.negative_slope)));
+      break;
     case Impl::Cpu:
-    case Impl::CpuFast:  // no fast implementation: the reference serves
       detail::cpu_dispatch(x.dtype(), [&](auto tag) {
         using T = decltype(tag);
         cpu::activation_forward<T>(x.data<T>(), y.data<T>(), n, p.kind, T(p.negative_slope));
@@ -68,8 +77,11 @@ void activation_backward(const Tensor& y, const Tensor& dy, Tensor& dx, const Ac
   const Impl impl = check_activation(op, {{"y", y}, {"dy", dy}, {"dx", dx}}, p, backend);
   const int64_t n = y.numel();
   switch (impl) {
+    case Impl::CpuFast:
+      CUSEG_IF_ONEDNN(fast::leaky_relu_backward(y.data<float>(), dy.data<float>(), dx.data<float>(), n,
+                                                p.kind == ActivationKind::Relu ? 0.f : float(p.negative_slope)));
+      break;
     case Impl::Cpu:
-    case Impl::CpuFast:  // no fast implementation: the reference serves
       detail::cpu_dispatch(y.dtype(), [&](auto tag) {
         using T = decltype(tag);
         cpu::activation_backward<T>(y.data<T>(), dy.data<T>(), dx.data<T>(), n, p.kind, T(p.negative_slope));

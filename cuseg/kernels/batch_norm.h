@@ -10,6 +10,10 @@
 //            gradient:  x̂ = (x − mean)·invstd,  dβ += Σdy,  dγ += Σdy·x̂,
 //            dx = γ·invstd·(dy − Σdy/M − x̂·Σ(dy·x̂)/M)
 // Training needs M > 1 (as in PyTorch: one value per channel has no variance).
+//
+// batch_norm_relu_*: batch normalization followed by ReLU, y = max(BN(x), 0) — the pair every
+// U-Net block has. The backward takes that y and is BN's backward of dy·[y > 0]. The fast CPU
+// path runs each in one pass, with no tensor between the two; the other paths run the two ops.
 #pragma once
 
 #include "cuseg/core/tensor.h"
@@ -31,5 +35,16 @@ void batch_norm_forward_inference(const Tensor& x, const Tensor& gamma, const Te
 void batch_norm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma, const Tensor& save_mean,
                          const Tensor& save_invstd, Tensor& dx, Tensor& dgamma, Tensor& dbeta,
                          const BatchNormParams& p = {}, Backend backend = Backend::Auto);
+
+void batch_norm_relu_forward_training(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& y,
+                                      Tensor& save_mean, Tensor& save_invstd, Tensor& running_mean,
+                                      Tensor& running_var, const BatchNormParams& p = {},
+                                      Backend backend = Backend::Auto);
+void batch_norm_relu_forward_inference(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                                       const Tensor& running_mean, const Tensor& running_var, Tensor& y,
+                                       const BatchNormParams& p = {}, Backend backend = Backend::Auto);
+void batch_norm_relu_backward(const Tensor& x, const Tensor& y, const Tensor& dy, const Tensor& gamma,
+                              const Tensor& save_mean, const Tensor& save_invstd, Tensor& dx, Tensor& dgamma,
+                              Tensor& dbeta, const BatchNormParams& p = {}, Backend backend = Backend::Auto);
 
 }  // namespace cuseg

@@ -4,6 +4,9 @@
 
 #include "cuseg/kernels/cpu/softmax.h"
 #include "cuseg/kernels/dispatch.h"
+#if CUSEG_HAS_ONEDNN
+#include "cuseg/kernels/fast/softmax_ce.h"
+#endif
 #if CUSEG_HAS_CUDA
 #include "cuseg/kernels/cuda/softmax.h"
 #endif
@@ -125,9 +128,17 @@ void softmax_cross_entropy_forward(const Tensor& logits, const Tensor& labels,
   detail::check_exact(op, {"loss", loss}, logits.device(), logits.dtype(), Shape{1});
   detail::check_exact(op, {"weight_sum", weight_sum}, logits.device(), logits.dtype(), Shape{1});
   int64_t invalid = 0;
-  switch (detail::choose_impl(op, logits.device(), logits.dtype(), backend)) {
+  switch (detail::choose_impl(op, logits.device(), logits.dtype(), backend, /*has_fast=*/true)) {
+    case Impl::CpuFast:
+      CUSEG_IF_ONEDNN(detail::label_dispatch(labels.dtype(), [&](auto label_tag) {
+        using L = decltype(label_tag);
+        invalid = fast::softmax_cross_entropy_forward<L>(
+            logits.data<float>(), labels.data<L>(), class_weights.defined() ? class_weights.data<float>() : nullptr,
+            loss.data<float>(), weight_sum.data<float>(),
+            {g.rows, g.channels, p.ignore_index, p.label_smoothing, p.focal_gamma});
+      }));
+      break;
     case Impl::Cpu:
-    case Impl::CpuFast:  // no fast implementation: the reference serves
       detail::cpu_dispatch(logits.dtype(), [&](auto tag) {
         using T = decltype(tag);
         detail::label_dispatch(labels.dtype(), [&](auto label_tag) {
@@ -162,9 +173,17 @@ void softmax_cross_entropy_backward(const Tensor& logits, const Tensor& labels,
   const RowGeometry g = check_cross_entropy(op, logits, labels, class_weights, p, backend);
   detail::check_exact(op, {"weight_sum", weight_sum}, logits.device(), logits.dtype(), Shape{1});
   detail::check_exact(op, {"dlogits", dlogits}, logits.device(), logits.dtype(), logits.shape());
-  switch (detail::choose_impl(op, logits.device(), logits.dtype(), backend)) {
+  switch (detail::choose_impl(op, logits.device(), logits.dtype(), backend, /*has_fast=*/true)) {
+    case Impl::CpuFast:
+      CUSEG_IF_ONEDNN(detail::label_dispatch(labels.dtype(), [&](auto label_tag) {
+        using L = decltype(label_tag);
+        fast::softmax_cross_entropy_backward<L>(
+            logits.data<float>(), labels.data<L>(), class_weights.defined() ? class_weights.data<float>() : nullptr,
+            weight_sum.data<float>(), dlogits.data<float>(), loss_grad,
+            {g.rows, g.channels, p.ignore_index, p.label_smoothing, p.focal_gamma});
+      }));
+      break;
     case Impl::Cpu:
-    case Impl::CpuFast:  // no fast implementation: the reference serves
       detail::cpu_dispatch(logits.dtype(), [&](auto tag) {
         using T = decltype(tag);
         detail::label_dispatch(labels.dtype(), [&](auto label_tag) {

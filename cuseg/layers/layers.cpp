@@ -99,8 +99,8 @@ void ConvTranspose2d::backward(const std::vector<Tensor>& in, const Tensor&, con
 
 // ---- BatchNorm2d ------------------------------------------------------------------------------
 
-BatchNorm2d::BatchNorm2d(const std::string& name, int channels, const BatchNormParams& p)
-    : Layer(name), p_(p), channels_(channels) {
+BatchNorm2d::BatchNorm2d(const std::string& name, int channels, const BatchNormParams& p, bool relu)
+    : Layer(name), p_(p), channels_(channels), relu_(relu) {
   gamma_ = &add_parameter("weight", Shape{channels}, true);
   beta_ = &add_parameter("bias", Shape{channels}, true);
   gamma_->value.fill(1.0);
@@ -119,7 +119,11 @@ std::vector<std::pair<std::string, Tensor*>> BatchNorm2d::buffers() {
 
 void BatchNorm2d::forward(const std::vector<Tensor>& in, Tensor& out) {
   if (!training_) {
-    batch_norm_forward_inference(in[0], gamma_->value, beta_->value, running_mean_, running_var_, out, p_, backend_);
+    if (relu_)
+      batch_norm_relu_forward_inference(in[0], gamma_->value, beta_->value, running_mean_, running_var_, out, p_,
+                                        backend_);
+    else
+      batch_norm_forward_inference(in[0], gamma_->value, beta_->value, running_mean_, running_var_, out, p_, backend_);
     return;
   }
   const Shape c{channels_};
@@ -127,14 +131,24 @@ void BatchNorm2d::forward(const std::vector<Tensor>& in, Tensor& out) {
     save_mean_ = Tensor::empty(c, in[0].dtype(), in[0].device());
     save_invstd_ = Tensor::empty(c, in[0].dtype(), in[0].device());
   }
-  batch_norm_forward_training(in[0], gamma_->value, beta_->value, out, save_mean_, save_invstd_, running_mean_,
-                              running_var_, p_, backend_);
+  if (relu_)
+    batch_norm_relu_forward_training(in[0], gamma_->value, beta_->value, out, save_mean_, save_invstd_, running_mean_,
+                                     running_var_, p_, backend_);
+  else
+    batch_norm_forward_training(in[0], gamma_->value, beta_->value, out, save_mean_, save_invstd_, running_mean_,
+                                running_var_, p_, backend_);
 }
 
-void BatchNorm2d::backward(const std::vector<Tensor>& in, const Tensor&, const Tensor& dout, std::vector<Tensor>& din) {
+void BatchNorm2d::backward(const std::vector<Tensor>& in, const Tensor& out, const Tensor& dout,
+                           std::vector<Tensor>& din) {
   CUSEG_CHECK(training_, where(), ": backward needs the batch statistics of a training-mode forward");
   Tensor dx = din[0].defined() ? din[0] : Tensor::empty(in[0].shape(), in[0].dtype(), in[0].device());
-  batch_norm_backward(in[0], dout, gamma_->value, save_mean_, save_invstd_, dx, gamma_->grad, beta_->grad, p_, backend_);
+  if (relu_)
+    batch_norm_relu_backward(in[0], out, dout, gamma_->value, save_mean_, save_invstd_, dx, gamma_->grad, beta_->grad,
+                             p_, backend_);
+  else
+    batch_norm_backward(in[0], dout, gamma_->value, save_mean_, save_invstd_, dx, gamma_->grad, beta_->grad, p_,
+                        backend_);
 }
 
 // ---- Activation, Dropout ---------------------------------------------------------------------

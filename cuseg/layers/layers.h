@@ -48,10 +48,12 @@ class ConvTranspose2d : public Layer {
   Parameter* bias_ = nullptr;
 };
 
+// With `relu`, batch norm followed by ReLU in one layer (kernels/batch_norm.h's fused ops): the
+// tensor between the two is never stored, which saves one activation per block in training.
 class BatchNorm2d : public Layer {
  public:
-  BatchNorm2d(const std::string& name, int channels, const BatchNormParams& p = {});
-  std::string kind() const override { return "BatchNorm2d"; }
+  BatchNorm2d(const std::string& name, int channels, const BatchNormParams& p = {}, bool relu = false);
+  std::string kind() const override { return relu_ ? "BatchNorm2d+ReLU" : "BatchNorm2d"; }
   Shape output_shape(const std::vector<Shape>& in) const override;
   void forward(const std::vector<Tensor>& in, Tensor& out) override;
   void backward(const std::vector<Tensor>& in, const Tensor& out, const Tensor& dout, std::vector<Tensor>& din) override;
@@ -60,6 +62,7 @@ class BatchNorm2d : public Layer {
  private:
   BatchNormParams p_;
   int channels_;
+  bool relu_;
   Parameter* gamma_;
   Parameter* beta_;
   Tensor running_mean_, running_var_, save_mean_, save_invstd_;

@@ -26,6 +26,8 @@ class Builder {
   Builder(Graph& g, const UNetConfig& c) : g_(g), c_(c) {}
 
   // Two (Conv 3×3 → [BatchNorm] → ReLU) from `in` (in_ch channels) to `width`; returns the tensor.
+  // Batch norm and ReLU are one layer (named as the batch norm, writing the tensor named as the
+  // ReLU), so that the tensor between them is never stored.
   std::string double_conv(const std::string& level, const std::string& in, int in_ch, int width) {
     std::string x = in;
     for (int k = 1; k <= 2; ++k) {
@@ -33,12 +35,10 @@ class Builder {
       g_.add(std::make_unique<Conv2d>(conv, k == 1 ? in_ch : width, width, 3, Conv2dParams{1, 1, 1, 1, 1, 1},
                                       !c_.batch_norm, next_seed()),
              {x}, conv);
-      x = conv;
-      if (c_.batch_norm) {
-        g_.add(std::make_unique<BatchNorm2d>(bn, width), {x}, bn);
-        x = bn;
-      }
-      g_.add(std::make_unique<Activation>(relu, ActivationParams{ActivationKind::Relu}), {x}, relu);
+      if (c_.batch_norm)
+        g_.add(std::make_unique<BatchNorm2d>(bn, width, BatchNormParams{}, /*relu=*/true), {conv}, relu);
+      else
+        g_.add(std::make_unique<Activation>(relu, ActivationParams{ActivationKind::Relu}), {conv}, relu);
       x = relu;
     }
     return x;

@@ -44,6 +44,7 @@ TEST(OpRegistry, CoversEveryKernelEntryPoint) {
       "upsample_nearest_forward", "upsample_nearest_backward", "upsample_bilinear_forward",
       "upsample_bilinear_backward", "concat_channels", "split_channels",
       "batch_norm_forward_training", "batch_norm_forward_inference", "batch_norm_backward",
+      "batch_norm_relu_forward_training", "batch_norm_relu_forward_inference", "batch_norm_relu_backward",
       "reduce_sum", "reduce_mean", "reduce_l2_norm", "bce_loss_forward", "bce_loss_backward",
       "mse_loss_forward", "mse_loss_backward", "smooth_l1_loss_forward", "smooth_l1_loss_backward",
       "dice_forward", "dice_backward"};

@@ -1,0 +1,41 @@
+#include "cuseg/kernels/fast/pointwise.h"
+
+#include "cuseg/kernels/fast/parallel.h"
+
+namespace cuseg::fast {
+
+namespace {
+
+// ReLU on its own: slope·x would turn −∞ into NaN where the reference gives 0.
+CUSEG_ISA_CLONES void relu_forward_chunk(const float* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = x[i] > 0.f ? x[i] : 0.f;
+}
+
+CUSEG_ISA_CLONES void leaky_relu_forward_chunk(const float* x, float* y, int64_t n, float slope) {
+  for (int64_t i = 0; i < n; ++i) y[i] = x[i] > 0.f ? x[i] : slope * x[i];
+}
+
+// dy times the derivative, as the reference multiplies: a NaN in dy stays NaN where y ≤ 0.
+CUSEG_ISA_CLONES void leaky_relu_backward_chunk(const float* y, const float* dy, float* dx,
+                                                int64_t n, float slope) {
+  for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * (y[i] > 0.f ? 1.f : slope);
+}
+
+}  // namespace
+
+void leaky_relu_forward(const float* x, float* y, int64_t n, float slope) {
+  for_chunks(n, kFlatChunk, [&](int64_t, int64_t b, int64_t e) {
+    if (slope == 0.f)
+      relu_forward_chunk(x + b, y + b, e - b);
+    else
+      leaky_relu_forward_chunk(x + b, y + b, e - b, slope);
+  });
+}
+
+void leaky_relu_backward(const float* y, const float* dy, float* dx, int64_t n, float slope) {
+  for_chunks(n, kFlatChunk, [&](int64_t, int64_t b, int64_t e) {
+    leaky_relu_backward_chunk(y + b, dy + b, dx + b, e - b, slope);
+  });
+}
+
+}  // namespace cuseg::fast
