@@ -6,6 +6,7 @@
 #include "cuseg/core/error.h"
 #include "cuseg/kernels/dispatch.h"
 #if CUSEG_HAS_ONEDNN
+#include "cuseg/kernels/fast/parallel.h"
 #include "cuseg/kernels/onednn/conv2d.h"
 #include "cuseg/kernels/onednn/engine.h"
 #endif
@@ -67,7 +68,8 @@ std::string compute_description(Device device, Backend backend, Precision precis
     case detail::Impl::CpuFast:
 #if CUSEG_HAS_ONEDNN
       return str_cat("cpu: fast path (oneDNN ", dnnl_version()->major, ".", dnnl_version()->minor, ".",
-                     dnnl_version()->patch, ", ", onednn::isa_name(), "), ", cpu_threads(), " threads",
+                     dnnl_version()->patch, " on ", onednn::isa_name(), ", cuseg's kernels for ", fast::clone_isa(),
+                     "), ", cpu_threads(), " threads",
                      precision == Precision::Bf16 ? ", bf16 convolutions (f32 weights and accumulation)" : "");
 #else
       break;

@@ -1,0 +1,58 @@
+// The fast CPU path's reductions are bit-reproducible across thread counts: fixed chunks combined
+// in a fixed order (kernels/fast/parallel.h; batch norm and cross-entropy share the split). Its
+// values against the float64 reference, case by case, are the registry's (registry_test.cpp).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstring>
+#include <functional>
+
+#include "cuseg/config.h"
+#include "cuseg/kernels/batch_norm.h"
+#include "cuseg/kernels/compute.h"
+#include "test_util.h"
+
+namespace cuseg {
+namespace {
+
+bool same_bits(const Tensor& a, const Tensor& b) {
+  return a.shape() == b.shape() && std::memcmp(a.raw_data(), b.raw_data(), a.nbytes()) == 0;
+}
+
+// Runs `op` (which returns its outputs) on 1 thread and on 2, and expects identical bits.
+void expect_same_bits_on_1_and_2_threads(const char* what, const std::function<std::vector<Tensor>()>& op) {
+  const int threads = cpu_threads();
+  set_cpu_threads(1);
+  const std::vector<Tensor> one = op();
+  set_cpu_threads(std::min(2, cpu_cores()));
+  const std::vector<Tensor> two = op();
+  set_cpu_threads(threads);
+  ASSERT_EQ(one.size(), two.size());
+  for (size_t i = 0; i < one.size(); ++i) EXPECT_TRUE(same_bits(one[i], two[i])) << what << ": output " << i;
+}
+
+TEST(FastPath, BatchNormGivesTheSameBitsOnAnyThreadCount) {
+  if (!CUSEG_HAS_ONEDNN) GTEST_SKIP() << "this build has no fast CPU path (no oneDNN)";
+  if (cpu_cores() < 2) GTEST_SKIP() << "one core: nothing to compare";
+  // Many chunks of rows, the last one partial. In channel 0 the first row holds +2^40 and the last
+  // −2^40: the low bits of the small values a chunk adds to either are lost, so the statistics
+  // depend on where the chunks end. On ordinary data the sums in double agree to a float's last bit
+  // in any order, and a split that followed the thread count would go unseen (it did, when tried).
+  const Shape s{3, 45, 41, 24}, c{24};
+  Tensor x = test::random(s, 1, -2, 3, DType::f32);
+  x.data<float>()[0] = 0x1p40f;
+  x.data<float>()[x.numel() - 24] = -0x1p40f;
+  const Tensor gamma = test::random(c, 2, 0.5, 1.5, DType::f32);
+  const Tensor beta = test::random(c, 3, -1, 1, DType::f32), dy = test::random(s, 4, -1, 1, DType::f32);
+  expect_same_bits_on_1_and_2_threads("batch_norm_relu", [&] {
+    Tensor y = Tensor::empty(s, DType::f32), mean = Tensor::empty(c, DType::f32), invstd = Tensor::empty(c, DType::f32);
+    Tensor rm = Tensor::zeros(c, DType::f32), rv = Tensor::full(c, 1.0, DType::f32);
+    batch_norm_relu_forward_training(x, gamma, beta, y, mean, invstd, rm, rv, {}, Backend::Fast);
+    Tensor dx = Tensor::empty(s, DType::f32), dgamma = Tensor::zeros(c, DType::f32), dbeta = Tensor::zeros(c, DType::f32);
+    batch_norm_relu_backward(x, y, dy, gamma, mean, invstd, dx, dgamma, dbeta, {}, Backend::Fast);
+    return std::vector<Tensor>{y, mean, invstd, rm, rv, dx, dgamma, dbeta};
+  });
+}
+
+}  // namespace
+}  // namespace cuseg
