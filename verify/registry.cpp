@@ -183,6 +183,7 @@ void add_conv_ops(std::vector<OpSpec>& ops) {
                    conv2d_bias_forward(y, in[1], b);
                    return std::vector<Tensor>{y};
                  }});
+  ops.back().has_fast = true;
   ops.push_back({"conv2d_bias_backward", cases, true, 1e-4,
                  [](int i, uint64_t seed) {
                    const ConvCase& c = conv_cases()[size_t(i)];
@@ -193,6 +194,7 @@ void add_conv_ops(std::vector<OpSpec>& ops) {
                    conv2d_bias_backward(in[0], db, b);
                    return std::vector<Tensor>{db};
                  }});
+  ops.back().has_fast = true;
 
   const auto tcases = op_cases_of_conv_transpose();
   ops.push_back({"conv_transpose2d_forward", tcases, true, 1e-5,
@@ -281,6 +283,7 @@ void add_pool_ops(std::vector<OpSpec>& ops) {
                    max_pool2d_forward(in[0], y, argmax, c.p, b);
                    return std::vector<Tensor>{y, argmax};
                  }});
+  ops.back().has_fast = true;
   ops.push_back({"max_pool2d_backward", cases, false, 1e-5,
                  [](int i, uint64_t seed) {
                    const PoolCase& c = pool_cases()[size_t(i)];
@@ -296,6 +299,7 @@ void add_pool_ops(std::vector<OpSpec>& ops) {
                    max_pool2d_backward(in[0], in[1], dx, c.p, b);
                    return std::vector<Tensor>{dx};
                  }});
+  ops.back().has_fast = true;
   ops.push_back({"avg_pool2d_forward", cases, true, 1e-5,
                  [](int i, uint64_t seed) {
                    return std::vector<Tensor>{random_f64(pool_cases()[size_t(i)].x, seed)};

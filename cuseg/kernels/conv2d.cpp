@@ -9,6 +9,7 @@
 #include "cuseg/kernels/cudnn/conv2d.h"
 #endif
 #if CUSEG_HAS_ONEDNN
+#include "cuseg/kernels/fast/bias.h"
 #include "cuseg/kernels/onednn/conv2d.h"
 #endif
 
@@ -205,9 +206,11 @@ void conv2d_bias_forward(Tensor& y, const Tensor& b, Backend backend) {
   check_bias(op, {"y", y}, {"b", b});
   const int channels = int(b.dim(0));
   const int64_t rows = y.numel() / channels;
-  switch (detail::choose_impl(op, y.device(), y.dtype(), backend)) {
+  switch (detail::choose_impl(op, y.device(), y.dtype(), backend, /*has_fast=*/true)) {
+    case Impl::CpuFast:
+      CUSEG_IF_ONEDNN(fast::conv2d_bias_forward(y.data<float>(), b.data<float>(), rows, channels));
+      break;
     case Impl::Cpu:
-    case Impl::CpuFast:  // no fast implementation: the reference serves
       detail::cpu_dispatch(y.dtype(), [&](auto tag) {
         using T = decltype(tag);
         cpu::conv2d_bias_forward<T>(y.data<T>(), b.data<T>(), rows, channels);
@@ -229,9 +232,11 @@ void conv2d_bias_backward(const Tensor& dy, Tensor& db, Backend backend) {
   check_bias(op, {"dy", dy}, {"db", db});
   const int channels = int(db.dim(0));
   const int64_t rows = dy.numel() / channels;
-  switch (detail::choose_impl(op, dy.device(), dy.dtype(), backend)) {
+  switch (detail::choose_impl(op, dy.device(), dy.dtype(), backend, /*has_fast=*/true)) {
+    case Impl::CpuFast:
+      CUSEG_IF_ONEDNN(fast::conv2d_bias_backward(dy.data<float>(), db.data<float>(), rows, channels));
+      break;
     case Impl::Cpu:
-    case Impl::CpuFast:  // no fast implementation: the reference serves
       detail::cpu_dispatch(dy.dtype(), [&](auto tag) {
         using T = decltype(tag);
         cpu::conv2d_bias_backward<T>(dy.data<T>(), db.data<T>(), rows, channels);

@@ -2,6 +2,9 @@
 
 #include "cuseg/kernels/cpu/pool2d.h"
 #include "cuseg/kernels/dispatch.h"
+#if CUSEG_HAS_ONEDNN
+#include "cuseg/kernels/fast/pool2d.h"
+#endif
 #if CUSEG_HAS_CUDA
 #include "cuseg/kernels/cuda/pool2d.h"
 #endif
@@ -63,9 +66,11 @@ void max_pool2d_forward(const Tensor& x, Tensor& y, Tensor& argmax, const Pool2d
   const char* op = "max_pool2d_forward";
   const PoolGeometry g = check_pool(op, {"x", x}, {"y", y}, p);
   detail::check_exact(op, {"argmax", argmax}, x.device(), DType::i32, y.shape());
-  switch (detail::choose_impl(op, x.device(), x.dtype(), backend)) {
+  switch (detail::choose_impl(op, x.device(), x.dtype(), backend, /*has_fast=*/true)) {
+    case Impl::CpuFast:
+      CUSEG_IF_ONEDNN(fast::max_pool2d_forward(x.data<float>(), y.data<float>(), argmax.data<int32_t>(), g));
+      break;
     case Impl::Cpu:
-    case Impl::CpuFast:  // no fast implementation: the reference serves
       detail::cpu_dispatch(x.dtype(), [&](auto tag) {
         using T = decltype(tag);
         cpu::max_pool2d_forward<T>(x.data<T>(), y.data<T>(), argmax.data<int32_t>(), g);
@@ -87,9 +92,11 @@ void max_pool2d_backward(const Tensor& dy, const Tensor& argmax, Tensor& dx, con
   const char* op = "max_pool2d_backward";
   const PoolGeometry g = check_pool(op, {"dx", dx}, {"dy", dy}, p);
   detail::check_exact(op, {"argmax", argmax}, dy.device(), DType::i32, dy.shape());
-  switch (detail::choose_impl(op, dy.device(), dy.dtype(), backend)) {
+  switch (detail::choose_impl(op, dy.device(), dy.dtype(), backend, /*has_fast=*/true)) {
+    case Impl::CpuFast:
+      CUSEG_IF_ONEDNN(fast::max_pool2d_backward(dy.data<float>(), argmax.data<int32_t>(), dx.data<float>(), g));
+      break;
     case Impl::Cpu:
-    case Impl::CpuFast:  // no fast implementation: the reference serves
       detail::cpu_dispatch(dy.dtype(), [&](auto tag) {
         using T = decltype(tag);
         cpu::max_pool2d_backward<T>(dy.data<T>(), argmax.data<int32_t>(), dx.data<T>(), g);
