@@ -83,12 +83,15 @@ int main(int argc, char** argv) try {
   std::vector<int32_t> labels(size_t(o.batch) * o.size * o.size);
   for (size_t i = 0; i < labels.size(); ++i) labels[i] = int32_t(i * 7 % size_t(o.classes));
   const Tensor label_tensor = Tensor::from_vector(labels, Shape{o.batch, o.size, o.size}, Device::cpu());
-  auto loss_fn = make_loss("ce");
+  LossOptions loss_options;
+  loss_options.backend = backend;
+  auto loss_fn = make_loss("ce", loss_options);
   Tensor loss = Tensor::empty(Shape{1}, DType::f32, Device::cpu());
   Tensor dlogits = Tensor::empty(Shape{o.batch, o.size, o.size, o.classes}, DType::f32, Device::cpu());
   std::vector<ParamRef> params;
   for (Parameter* p : net->parameters()) params.push_back({p->name, p->value, p->grad, p->no_decay});
   Optimizer adam(OptimizerConfig::named("adam"), params);
+  adam.set_backend(backend);
 
   auto step = [&] {
     if (o.mode == "infer") {

@@ -20,18 +20,20 @@ class CrossEntropyLoss : public Loss {
  public:
   CrossEntropyLoss(const LossOptions& o, bool focal)
       : weights_(o.class_weights), params_{o.ignore_index, focal ? 0.0 : o.label_smoothing, focal ? o.focal_gamma : 0.0},
+        backend_(o.backend),
         focal_(focal) {}
   std::string name() const override { return focal_ ? "focal" : "ce"; }
   void compute(const Tensor& logits, const Tensor& labels, Tensor& loss, Tensor& dlogits, double loss_grad) override {
     Tensor weight_sum = scratch_like(logits, Shape{1});
-    softmax_cross_entropy_forward(logits, labels, weights_, loss, weight_sum, params_);
+    softmax_cross_entropy_forward(logits, labels, weights_, loss, weight_sum, params_, backend_);
     if (dlogits.defined())
-      softmax_cross_entropy_backward(logits, labels, weights_, weight_sum, dlogits, loss_grad, params_);
+      softmax_cross_entropy_backward(logits, labels, weights_, weight_sum, dlogits, loss_grad, params_, backend_);
   }
 
  private:
   Tensor weights_;
   SoftmaxCrossEntropyParams params_;
+  Backend backend_;
   bool focal_;
 };
 

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "cuseg/core/tensor.h"
+#include "cuseg/kernels/backend.h"
 
 namespace cuseg {
 
@@ -40,6 +41,7 @@ struct LossOptions {
   double dice_smooth = 1.0;    // dice
   Tensor pos_weight;           // [K] or undefined (bce)
   double beta = 1.0;           // smooth-l1
+  Backend backend = Backend::Auto;  // which implementation (ce and focal have a fast CPU one)
 };
 
 // "ce", "focal", "dice", "bce", "mse", "smooth-l1", or a sum of weighted terms such as

@@ -4,7 +4,11 @@
 #include <set>
 
 #include "cuseg/config.h"
+#include "cuseg/kernels/dispatch.h"
 #include "cuseg/optim/cpu/fused_update.h"
+#if CUSEG_HAS_ONEDNN
+#include "cuseg/optim/fast/fused_update.h"
+#endif
 #if CUSEG_HAS_CUDA
 #include "cuseg/optim/cuda/fused_update.h"
 #endif
@@ -191,13 +195,23 @@ void Optimizer::step(double lr, double grad_scale) {
   ++steps_;
   const Tensor& first = slots_.front().param.value;
   if (first.device().is_cpu()) {
+    const bool fast =
+        detail::choose_impl("optimizer step", first.device(), first.dtype(), backend_, true) == detail::Impl::CpuFast;
     double scale = grad_scale;
     if (config_.max_grad_norm > 0) {
-      const double norm = cpu::global_grad_norm(slots_) * grad_scale;
+      double norm = 0;
+      if (fast)
+        CUSEG_IF_ONEDNN(norm = fast::global_grad_norm(slots_));
+      else
+        norm = cpu::global_grad_norm(slots_);
+      norm *= grad_scale;
       scale *= std::min(1.0, config_.max_grad_norm / (norm + 1e-6));
       grad_norm_.fill(norm);
     }
-    if (first.dtype() == DType::f64) {
+    if (fast) {
+      CUSEG_IF_ONEDNN(
+          fast::fused_update(config_.kind, slots_, hypers_for<float>(config_, groups_, lr, steps_), float(scale)));
+    } else if (first.dtype() == DType::f64) {
       cpu::fused_update<double>(config_.kind, slots_, hypers_for<double>(config_, groups_, lr, steps_), scale);
     } else {
       cpu::fused_update<float>(config_.kind, slots_, hypers_for<float>(config_, groups_, lr, steps_), float(scale));

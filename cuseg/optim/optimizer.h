@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "cuseg/core/tensor.h"
+#include "cuseg/kernels/backend.h"
 #include "cuseg/optim/lr_schedule.h"
 #include "cuseg/optim/update_rule.h"
 #include "cuseg/regularizers/penalty.h"
@@ -87,6 +88,10 @@ class Optimizer {
   void step(double lr, double grad_scale = 1.0);
   void step(const LrSchedule& schedule, double grad_scale = 1.0) { step(schedule.at(steps_), grad_scale); }
 
+  // Which CPU implementation steps f32 parameters (kernels/backend.h): the fast path's single
+  // parallel pass where the build has it (Auto, Fast), or the reference (Native).
+  void set_backend(Backend backend) { backend_ = backend; }
+
   int64_t steps() const { return steps_; }
   const OptimizerConfig& config() const { return config_; }
   // The global gradient norm seen by the last step when clipping is on (waits for the GPU).
@@ -121,6 +126,7 @@ class Optimizer {
   std::vector<Group> groups_;
   std::vector<Slot> slots_;
   int64_t steps_ = 0;
+  Backend backend_ = Backend::Auto;
   Tensor grad_scale_;  // [1] on the parameters' device when clipping: written by the norm kernel
   Tensor grad_norm_;   // [1]
   std::unique_ptr<GpuState> gpu_;

@@ -228,8 +228,10 @@ void Trainer::State::build(const std::string& resume_from) {
   if (c.weight_decay >= 0) oc.weight_decay = c.weight_decay;
   oc.max_grad_norm = c.max_grad_norm;
   optimizer = std::make_unique<Optimizer>(oc, params);
+  optimizer->set_backend(parse_backend(c.backend));
 
   LossOptions lo;
+  lo.backend = parse_backend(c.backend);
   lo.ignore_index = c.ignore_index;
   lo.label_smoothing = c.label_smoothing;
   lo.focal_gamma = c.focal_gamma;

@@ -3,6 +3,7 @@
 // with a GPU, the fused CUDA step against the CPU for every optimizer × penalty, in one launch.
 #include "cuseg/optim/optimizer.h"
 
+#include "cuseg/config.h"
 #include "cuseg/core/cuda/launch_count.h"
 
 #include <gtest/gtest.h>
@@ -222,6 +223,53 @@ TEST(Penalty, ValuesFollowTheirDefinitions) {
 }
 
 // Every optimizer × penalty on the GPU against the CPU after 5 steps, 40 tensors in one launch.
+TEST(Optimizer, FastCpuStepMatchesTheReference) {
+  if (!CUSEG_HAS_ONEDNN) GTEST_SKIP() << "this build has no fast CPU path (no oneDNN)";
+  const std::vector<std::string> optimizers = {"sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw"};
+  const std::vector<Penalty> penalties = {Penalty::none(), Penalty::lasso(1e-2, L1Mode::Proximal),
+                                          Penalty::elastic(1e-3, 1e-2), Penalty::smooth_l1(1e-2, 0.1)};
+  for (const std::string& name : optimizers) {
+    for (const Penalty& pen : penalties) {
+      OptimizerConfig c = OptimizerConfig::named(name);
+      c.penalty = pen;
+      c.max_grad_norm = 20;  // the gradients' norm is about 60: clipped
+      if (name == "rmsprop") c.centered = true, c.momentum = 0.5;
+      std::vector<Tensor> w_ref, g_ref, w_fast, g_fast;
+      std::vector<ParamRef> p_ref, p_fast;
+      for (int i = 0; i < 12; ++i) {
+        // Matrices (one of several chunks), vectors (no decay), one longer than a chunk.
+        const Shape s = i == 5 ? Shape{200, 129} : i % 4 == 3 ? Shape{int64_t(17 + i)} : Shape{int64_t(3 + i), 129};
+        w_ref.push_back(test::random(s, uint64_t(i), -1, 1, DType::f32));
+        w_fast.push_back(w_ref.back().clone());
+        g_ref.push_back(Tensor::empty(s));
+        g_fast.push_back(Tensor::empty(s));
+        p_ref.push_back({str_cat("p", i), w_ref.back(), g_ref.back()});
+        p_fast.push_back({str_cat("p", i), w_fast.back(), g_fast.back()});
+      }
+      Optimizer ref(c, p_ref), fast(c, p_fast);
+      ref.set_backend(Backend::Native);
+      fast.set_backend(Backend::Fast);
+      for (int step = 0; step < 5; ++step) {
+        for (size_t i = 0; i < g_ref.size(); ++i) {
+          g_ref[i].fill_uniform(uint64_t(100 * step + i), -1, 1);
+          g_fast[i].fill_uniform(uint64_t(100 * step + i), -1, 1);
+        }
+        ref.step(0.01);
+        fast.step(0.01);
+        ASSERT_NEAR(fast.last_grad_norm(), ref.last_grad_norm(), 1e-9 * ref.last_grad_norm());
+        ASSERT_GT(ref.last_grad_norm(), c.max_grad_norm);
+      }
+      const std::map<std::string, Tensor> ref_state = ref.state(), fast_state = fast.state();
+      for (size_t i = 0; i < w_ref.size(); ++i)
+        EXPECT_TRUE(test::close(w_fast[i], w_ref[i], 1e-6, str_cat(name, " ", pen.str(), " p", i), i));
+      for (const auto& [key, value] : ref_state) {
+        if (value.dtype() != DType::f32) continue;  // the step counter
+        EXPECT_TRUE(test::close(fast_state.at(key), value, 1e-6, str_cat(name, " ", pen.str(), " ", key), 1));
+      }
+    }
+  }
+}
+
 TEST(OptimizerGpu, FusedCudaStepMatchesTheCpu) {
   CUSEG_REQUIRE_GPU();
   const Device gpu = Device::cuda(0);

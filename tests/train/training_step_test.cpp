@@ -41,8 +41,12 @@ Step train_one_step(Device device, const Tensor& image, const Tensor& labels, Ba
   // that is zero up to rounding into a full ±lr step of either sign.)
   OptimizerConfig oc = OptimizerConfig::named("momentum");
   oc.penalty = Penalty::elastic(1e-3, 1e-3);
+  oc.max_grad_norm = 0.1;  // below this batch's gradient norm: the clipping path runs too
   Optimizer opt(oc, params);
-  auto loss = make_loss("ce+dice");
+  opt.set_backend(backend);
+  LossOptions loss_options;
+  loss_options.backend = backend;
+  auto loss = make_loss("ce+dice", loss_options);
 
   s.model->zero_grad();
   s.model->forward({{"image", image.to(device)}});
@@ -99,7 +103,10 @@ std::vector<double> adam_losses(Precision precision, int steps) {
   std::vector<ParamRef> params;
   for (Parameter* p : model->parameters()) params.push_back({p->name, p->value, p->grad, p->no_decay});
   Optimizer opt(OptimizerConfig::named("adam"), params);
-  auto loss_fn = make_loss("ce+dice");
+  opt.set_backend(Backend::Fast);
+  LossOptions loss_options;
+  loss_options.backend = Backend::Fast;
+  auto loss_fn = make_loss("ce+dice", loss_options);
   const Tensor image = test_image(), labels = test_labels();
   Tensor loss = Tensor::empty(Shape{1}, DType::f32, Device::cpu());
   Tensor dlogits = Tensor::empty(Shape{2, 32, 32, 4}, DType::f32, Device::cpu());
