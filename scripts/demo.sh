@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Demo on a fresh machine: install dependencies, build, train unet-s on the built-in synthetic
-# dataset (on the GPU if there is one, else on the CPU: a few minutes on 2 cores), predict a few
+# dataset (on the GPU if there is one, else on the CPU: well under a minute on 2 cores), predict a few
 # images, evaluate, and say where everything is.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
