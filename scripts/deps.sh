@@ -16,15 +16,19 @@ packages=(
 )
 
 # Outside oracles, for tests only, from PyPI into a virtual environment of the checkout's own
-# (.venv, which nothing but the tests uses): TensorBoard's event-file reader. Without network the
-# tests that need them say they are skipped.
-oracles=(tensorboard==2.21.0)
+# (.venv, which nothing but the tests uses, and which does not see Debian's packages):
+# TensorBoard's event-file reader; onnx's checker and ONNX Runtime for the ONNX export;
+# safetensors to exchange tensors with them. Without network the tests that need them say they
+# are skipped.
+oracles=(tensorboard==2.21.0 onnx==1.23.2 onnxruntime==1.32.0 safetensors==0.8.0 numpy==2.4.6)
 install_oracles() {
   local venv="$root/.venv"
-  if [ -x "$venv/bin/python" ] && "$venv/bin/python" -c "import tensorboard" 2>/dev/null; then return 0; fi
+  if [ -x "$venv/bin/python" ] && "$venv/bin/python" -c "import tensorboard, onnx, onnxruntime, safetensors" 2>/dev/null; then
+    return 0
+  fi
   echo "deps: test oracles into $venv: ${oracles[*]}"
   /usr/bin/python3 -m venv "$venv" && "$venv/bin/pip" install -q --disable-pip-version-check "${oracles[@]}" ||
-    echo "deps: could not install ${oracles[*]} from PyPI; the tests that read TensorBoard files will be skipped" >&2
+    echo "deps: could not install ${oracles[*]} from PyPI; the tests that need them will be skipped" >&2
 }
 root=$(cd "$(dirname "$0")/.." && pwd)
 

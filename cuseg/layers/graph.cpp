@@ -238,6 +238,19 @@ Layer& Graph::layer(const std::string& name) {
   throw_error("graph: no layer named '" + name + "'");
 }
 
+std::vector<Graph::NodeRef> Graph::execution_order() const {
+  CUSEG_CHECK(order_.size() == nodes_.size(), "graph: execution_order() needs a compiled graph");
+  std::vector<NodeRef> out;
+  for (int i : order_) out.push_back({*nodes_[size_t(i)].layer, nodes_[size_t(i)].inputs, nodes_[size_t(i)].output});
+  return out;
+}
+
+std::vector<std::string> Graph::input_names() const {
+  std::vector<std::string> out;
+  for (const Input& in : inputs_) out.push_back(in.name);
+  return out;
+}
+
 std::vector<Layer*> Graph::layers() {
   std::vector<Layer*> out;
   for (Node& n : nodes_) out.push_back(n.layer.get());

@@ -55,6 +55,17 @@ class Graph {
   Layer& layer(const std::string& name);
   std::vector<Layer*> layers();  // in the order they were added
 
+  // The wiring, for exporters (after compile()): the graph's inputs and outputs by name, and each
+  // layer with the tensors it reads and writes, in execution order.
+  struct NodeRef {
+    const Layer& layer;
+    const std::vector<std::string>& inputs;
+    const std::string& output;
+  };
+  std::vector<NodeRef> execution_order() const;
+  std::vector<std::string> input_names() const;
+  const std::vector<std::string>& output_names() const { return outputs_; }
+
   // After a training-mode forward: the first layer, in execution order, whose output holds a NaN
   // or an infinity ("" if none) — where a diverging run went wrong.
   std::string first_nonfinite_output() const;

@@ -193,20 +193,21 @@ Shape Pool2d::output_shape(const std::vector<Shape>& in) const {
 
 void Pool2d::forward(const std::vector<Tensor>& in, Tensor& out) {
   if (!max_) {
-    avg_pool2d_forward(in[0], out, p_, backend_ == Backend::Cudnn ? Backend::Cudnn : Backend::Auto);
+    avg_pool2d_forward(in[0], out, p_, backend_);
     return;
   }
   if (!argmax_.defined() || !(argmax_.shape() == out.shape()) || argmax_.device() != out.device())
     argmax_ = Tensor::empty(out.shape(), DType::i32, out.device());
-  max_pool2d_forward(in[0], out, argmax_, p_);  // cuDNN keeps no argmax: always ours
+  // cuDNN keeps no argmax: with Backend::Cudnn max pooling runs cuseg's kernels.
+  max_pool2d_forward(in[0], out, argmax_, p_, backend_ == Backend::Cudnn ? Backend::Native : backend_);
 }
 
 void Pool2d::backward(const std::vector<Tensor>&, const Tensor&, const Tensor& dout, std::vector<Tensor>& din) {
   if (!din[0].defined()) return;
   if (max_) {
-    max_pool2d_backward(dout, argmax_, din[0], p_);
+    max_pool2d_backward(dout, argmax_, din[0], p_, backend_ == Backend::Cudnn ? Backend::Native : backend_);
   } else {
-    avg_pool2d_backward(dout, din[0], p_, backend_ == Backend::Cudnn ? Backend::Cudnn : Backend::Auto);
+    avg_pool2d_backward(dout, din[0], p_, backend_);
   }
 }
 

@@ -24,6 +24,9 @@ class Conv2d : public Layer {
   double flops(const std::vector<Shape>& in) const override;
   void forward(const std::vector<Tensor>& in, Tensor& out) override;
   void backward(const std::vector<Tensor>& in, const Tensor& out, const Tensor& dout, std::vector<Tensor>& din) override;
+  const Conv2dParams& params() const { return p_; }
+  const Tensor& weight() const { return weight_->value; }
+  const Tensor* bias() const { return bias_ ? &bias_->value : nullptr; }
 
  private:
   Conv2dParams p_;
@@ -41,6 +44,9 @@ class ConvTranspose2d : public Layer {
   double flops(const std::vector<Shape>& in) const override;
   void forward(const std::vector<Tensor>& in, Tensor& out) override;
   void backward(const std::vector<Tensor>& in, const Tensor& out, const Tensor& dout, std::vector<Tensor>& din) override;
+  const ConvTranspose2dParams& params() const { return p_; }
+  const Tensor& weight() const { return weight_->value; }
+  const Tensor* bias() const { return bias_ ? &bias_->value : nullptr; }
 
  private:
   ConvTranspose2dParams p_;
@@ -58,6 +64,12 @@ class BatchNorm2d : public Layer {
   void forward(const std::vector<Tensor>& in, Tensor& out) override;
   void backward(const std::vector<Tensor>& in, const Tensor& out, const Tensor& dout, std::vector<Tensor>& din) override;
   std::vector<std::pair<std::string, Tensor*>> buffers() override;
+  const BatchNormParams& params() const { return p_; }
+  bool relu() const { return relu_; }
+  const Tensor& gamma() const { return gamma_->value; }
+  const Tensor& beta() const { return beta_->value; }
+  const Tensor& running_mean() const { return running_mean_; }
+  const Tensor& running_var() const { return running_var_; }
 
  private:
   BatchNormParams p_;
@@ -75,6 +87,7 @@ class Activation : public Layer {
   Shape output_shape(const std::vector<Shape>& in) const override { return in.at(0); }
   void forward(const std::vector<Tensor>& in, Tensor& out) override;
   void backward(const std::vector<Tensor>& in, const Tensor& out, const Tensor& dout, std::vector<Tensor>& din) override;
+  const ActivationParams& params() const { return p_; }
 
  private:
   ActivationParams p_;
@@ -105,6 +118,8 @@ class Pool2d : public Layer {
   Shape output_shape(const std::vector<Shape>& in) const override;
   void forward(const std::vector<Tensor>& in, Tensor& out) override;
   void backward(const std::vector<Tensor>& in, const Tensor& out, const Tensor& dout, std::vector<Tensor>& din) override;
+  bool is_max() const { return max_; }
+  const Pool2dParams& params() const { return p_; }
 
  private:
   bool max_;
@@ -119,6 +134,8 @@ class Upsample : public Layer {
   Shape output_shape(const std::vector<Shape>& in) const override;
   void forward(const std::vector<Tensor>& in, Tensor& out) override;
   void backward(const std::vector<Tensor>& in, const Tensor& out, const Tensor& dout, std::vector<Tensor>& din) override;
+  UpsampleMode mode() const { return mode_; }
+  int scale() const { return scale_; }
 
  private:
   UpsampleMode mode_;

@@ -10,6 +10,7 @@
 #include <filesystem>
 
 #include "cuseg/core/error.h"
+#include "cuseg/core/protobuf.h"
 
 namespace cuseg {
 
@@ -45,47 +46,13 @@ uint32_t masked_crc32c(const void* data, size_t size) {
   return ((c >> 15) | (c << 17)) + 0xA282EAD8u;
 }
 
-// ---- protocol buffer encoding (the wire format: a key of field number and type, then the value) --
-
 namespace {
 
-enum Wire : uint32_t { kVarint = 0, kFixed64 = 1, kBytes = 2, kFixed32 = 5 };
-
-void put_varint(std::string& out, uint64_t v) {
-  while (v >= 0x80) {
-    out.push_back(char(v | 0x80));
-    v >>= 7;
-  }
-  out.push_back(char(v));
-}
-
-void put_key(std::string& out, uint32_t field, Wire wire) { put_varint(out, (uint64_t(field) << 3) | wire); }
-
-template <class T>
-void put_little_endian(std::string& out, T value) {  // x86-64 and aarch64 Linux are little-endian
-  char bytes[sizeof(T)];
-  std::memcpy(bytes, &value, sizeof(T));
-  out.append(bytes, sizeof(T));
-}
-
-void put_int(std::string& out, uint32_t field, int64_t v) {
-  put_key(out, field, kVarint);
-  put_varint(out, uint64_t(v));  // negative values as ten bytes, as protobuf's int64 does
-}
-void put_double(std::string& out, uint32_t field, double v) {
-  put_key(out, field, kFixed64);
-  put_little_endian(out, v);
-}
-void put_float(std::string& out, uint32_t field, float v) {
-  put_key(out, field, kFixed32);
-  put_little_endian(out, v);
-}
-void put_bytes(std::string& out, uint32_t field, const void* data, size_t size) {
-  put_key(out, field, kBytes);
-  put_varint(out, size);
-  out.append(static_cast<const char*>(data), size);
-}
-void put_bytes(std::string& out, uint32_t field, const std::string& s) { put_bytes(out, field, s.data(), s.size()); }
+using pb::put_bytes;
+using pb::put_double;
+using pb::put_float;
+using pb::put_int;
+using pb::put_little_endian;
 
 // Field numbers of tensorboard/compat/proto/event.proto and summary.proto.
 namespace event {

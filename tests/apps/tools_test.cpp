@@ -74,7 +74,7 @@ class Tools : public ::testing::Test {
 };
 
 TEST_F(Tools, HelpAndUsageErrors) {
-  for (const char* tool : {"seg_train", "seg_predict", "seg_eval", "seg_sweep", "seg_make_synthetic"}) {
+  for (const char* tool : {"seg_train", "seg_predict", "seg_eval", "seg_sweep", "seg_make_synthetic", "seg_export"}) {
     const ToolRun help = run(dir_, str_cat(tool, " --help"));
     EXPECT_EQ(help.code, 0) << tool << help.output;
     EXPECT_NE(help.output.find("--"), std::string::npos) << tool;
@@ -83,6 +83,8 @@ TEST_F(Tools, HelpAndUsageErrors) {
   }
   EXPECT_NE(run(dir_, "seg_train --help").output.find("--penalty"), std::string::npos);
   EXPECT_EQ(run(dir_, "seg_predict").code, 2);  // --checkpoint and inputs are required
+  EXPECT_EQ(run(dir_, "seg_export --checkpoint x.safetensors").code, 2);  // --onnx is required
+  EXPECT_EQ(run(dir_, "seg_export --checkpoint x.safetensors --onnx m.onnx --head probs").code, 2);
   EXPECT_EQ(run(dir_, "seg_train --size 32x").code, 2);
   EXPECT_EQ(run(dir_, "seg_train --optimizer lbfgs").code, 2);
   const ToolRun missing = run(dir_, "seg_train --data no_such_folder");
@@ -147,6 +149,12 @@ TEST_F(Tools, TrainPredictEvalAndResumeBitForBit) {
   EXPECT_EQ(total, 4 * 32 * 32);
   EXPECT_EQ(j["images"], 4);
   EXPECT_GE(j["miou"].get<double>(), 0.0);
+
+  // Export: an ONNX file (what ONNX Runtime makes of it: tests/interop/onnx_export_test.cpp).
+  const ToolRun onnx = run(dir_, "seg_export --checkpoint run/best.safetensors --onnx run/model.onnx --head argmax");
+  ASSERT_EQ(onnx.code, 0) << onnx.output;
+  EXPECT_NE(onnx.output.find("multiples of 4"), std::string::npos) << onnx.output;
+  EXPECT_GT(fs::file_size(dir_ / "run/model.onnx"), fs::file_size(dir_ / "run/best.safetensors") / 4);
 }
 
 TEST_F(Tools, SweepNamesTheBest) {
@@ -212,9 +220,13 @@ TEST_F(Tools, BadInputIsOneLineNamingTheFile) {
   }
   {  // a checkpoint that is not one
     std::ofstream(dir_ / "not_a_checkpoint.safetensors") << "0123456789";
-    const ToolRun r = run(dir_, "seg_predict --checkpoint not_a_checkpoint.safetensors data/val/images");
-    EXPECT_EQ(r.code, 1) << r.output;
-    EXPECT_NE(r.output.find("not_a_checkpoint.safetensors"), std::string::npos) << r.output;
+    for (const char* tool : {"seg_predict --checkpoint not_a_checkpoint.safetensors data/val/images",
+                             "seg_export --checkpoint not_a_checkpoint.safetensors --onnx m.onnx"}) {
+      const ToolRun r = run(dir_, tool);
+      EXPECT_EQ(r.code, 1) << tool << r.output;
+      EXPECT_NE(r.output.find("not_a_checkpoint.safetensors"), std::string::npos) << r.output;
+    }
+    EXPECT_FALSE(fs::exists(dir_ / "m.onnx"));
   }
 }
 

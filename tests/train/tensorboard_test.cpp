@@ -16,6 +16,7 @@
 #include "cuseg/train/event_file.h"
 #include "cuseg/train/tensorboard_log.h"
 #include "cuseg/train/trainer.h"
+#include "oracle.h"
 #include "test_util.h"
 
 namespace cuseg {
@@ -79,35 +80,12 @@ TEST(EventFile, WritesOneCheckedRecordPerEventAfterTheVersion) {
   fs::remove_all(dir);
 }
 
-std::string oracle_python() { return std::string(CUSEG_SOURCE_DIR) + "/.venv/bin/python"; }
-
-bool tensorboard_available(std::string& why) {
-  if (!fs::exists(oracle_python())) {
-    why = oracle_python() + " does not exist (scripts/deps.sh makes it)";
-    return false;
-  }
-  if (std::system((oracle_python() + " -c 'import tensorboard' > /dev/null 2>&1").c_str()) != 0) {
-    why = oracle_python() + " cannot import tensorboard (scripts/deps.sh installs it from PyPI)";
-    return false;
-  }
-  return true;
-}
-
 // What TensorBoard's reader sees in `dir`.
-json read_with_tensorboard(const fs::path& dir) {
-  const std::string cmd = oracle_python() + " " + CUSEG_SOURCE_DIR + "/tests/tensorboard_read.py " + dir.string();
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) throw Error("popen failed: " + cmd);
-  std::string out;
-  char buf[4096];
-  for (size_t n; (n = std::fread(buf, 1, sizeof(buf), p)) > 0;) out.append(buf, n);
-  if (::pclose(p) != 0) throw Error(cmd + " failed:\n" + out);
-  return json::parse(out);
-}
+json read_with_tensorboard(const fs::path& dir) { return json::parse(test::run_oracle("tensorboard_read.py " + dir.string())); }
 
 TEST(TensorBoard, TensorBoardReadsEveryScalarStepLossAndImageOfAThreeEpochRun) {
   std::string why;
-  if (!tensorboard_available(why)) GTEST_SKIP() << why;
+  if (!test::oracle_available("tensorboard", why)) GTEST_SKIP() << why;
   const fs::path dir = test::fresh_test_dir("cuseg_tensorboard");
   TrainConfig c;
   c.synthetic_train = 16;

@@ -1,0 +1,343 @@
+#include "cuseg/interop/onnx.h"
+
+#include <array>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <vector>
+
+#include "cuseg/config.h"
+#include "cuseg/core/atomic_file.h"
+#include "cuseg/core/error.h"
+#include "cuseg/core/protobuf.h"
+#include "cuseg/layers/layers.h"
+
+namespace cuseg {
+
+namespace {
+
+using json = nlohmann::json;
+using pb::put_bytes;
+using pb::put_float;
+using pb::put_int;
+
+// Field numbers and enum values of onnx/onnx.proto (IR version 8).
+namespace model {
+constexpr uint32_t kIrVersion = 1, kProducerName = 2, kProducerVersion = 3, kGraph = 7,
+                   kOpsetImport = 8, kMetadataProps = 14;
+}
+namespace graph {
+constexpr uint32_t kNode = 1, kName = 2, kInitializer = 5, kInput = 11, kOutput = 12;
+}
+namespace node {
+constexpr uint32_t kInput = 1, kOutput = 2, kName = 3, kOpType = 4, kAttribute = 5;
+}
+namespace attr {
+constexpr uint32_t kName = 1, kF = 2, kI = 3, kS = 4, kInts = 8, kType = 20;
+constexpr int64_t kFloat = 1, kInt = 2, kString = 3, kIntsType = 7;
+}  // namespace attr
+namespace tensor {
+constexpr uint32_t kDims = 1, kDataType = 2, kName = 8, kRawData = 9;
+constexpr int64_t kFloat = 1, kInt64 = 7;
+}  // namespace tensor
+constexpr int64_t kIrVersion8 = 8, kOpset = 17;
+
+// An AttributeProto: its name and type, then the value in the field of that type.
+struct Attribute {
+  std::string bytes;
+  Attribute(const std::string& name, int64_t type) {
+    put_bytes(bytes, attr::kName, name);
+    put_int(bytes, attr::kType, type);
+  }
+  static Attribute ints(const std::string& name, const std::vector<int64_t>& values) {
+    Attribute a(name, attr::kIntsType);
+    for (int64_t v : values) put_int(a.bytes, attr::kInts, v);
+    return a;
+  }
+  static Attribute integer(const std::string& name, int64_t v) {
+    Attribute a(name, attr::kInt);
+    put_int(a.bytes, attr::kI, v);
+    return a;
+  }
+  static Attribute real(const std::string& name, float v) {
+    Attribute a(name, attr::kFloat);
+    put_float(a.bytes, attr::kF, v);
+    return a;
+  }
+  static Attribute text(const std::string& name, const std::string& v) {
+    Attribute a(name, attr::kString);
+    put_bytes(a.bytes, attr::kS, v);
+    return a;
+  }
+};
+
+// The GraphProto under construction.
+class GraphWriter {
+ public:
+  void node(const std::string& op, const std::string& name, const std::vector<std::string>& inputs,
+            const std::string& output, const std::vector<Attribute>& attributes = {}) {
+    std::string n;
+    for (const std::string& in : inputs) put_bytes(n, node::kInput, in);
+    put_bytes(n, node::kOutput, output);
+    put_bytes(n, node::kName, name);
+    put_bytes(n, node::kOpType, op);
+    for (const Attribute& a : attributes) put_bytes(n, node::kAttribute, a.bytes);
+    put_bytes(graph_, graph::kNode, n);
+  }
+
+  // A float32 initializer with these dims and values (row-major).
+  void initializer(const std::string& name, const std::vector<int64_t>& dims,
+                   const std::vector<float>& values) {
+    std::string t;
+    for (int64_t d : dims) put_int(t, tensor::kDims, d);
+    put_int(t, tensor::kDataType, tensor::kFloat);
+    put_bytes(t, tensor::kName, name);
+    put_bytes(t, tensor::kRawData, values.data(), values.size() * sizeof(float));
+    put_bytes(graph_, graph::kInitializer, t);
+  }
+
+  // A graph input or output: a tensor of `elem_type` whose dims are names (dynamic) or sizes.
+  void value(uint32_t field, const std::string& name, int64_t elem_type,
+             const std::vector<json>& dims) {
+    std::string shape;
+    for (const json& d : dims) {
+      std::string dim;
+      if (d.is_string())
+        put_bytes(dim, 2, d.get<std::string>());  // dim_param
+      else
+        put_int(dim, 1, d.get<int64_t>());  // dim_value
+      put_bytes(shape, 1, dim);
+    }
+    std::string tensor_type;
+    put_int(tensor_type, 1, elem_type);  // elem_type
+    put_bytes(tensor_type, 2, shape);    // shape
+    std::string type;
+    put_bytes(type, 1, tensor_type);  // TypeProto.tensor_type
+    std::string v;
+    put_bytes(v, 1, name);  // ValueInfoProto.name
+    put_bytes(v, 2, type);  // ValueInfoProto.type
+    put_bytes(graph_, field, v);
+  }
+
+  std::string finish(const std::string& name) {
+    put_bytes(graph_, graph::kName, name);
+    return std::move(graph_);
+  }
+
+ private:
+  std::string graph_;
+};
+
+std::vector<float> host_floats(const Tensor& t) {
+  return t.to(Device::cpu()).to(DType::f32).to_vector<float>();
+}
+
+// [A, B, C, D] row-major → the order `perm` (out dim i = in dim perm[i]).
+std::vector<float> permute4(const Tensor& t, const std::array<int, 4>& perm,
+                            std::vector<int64_t>& out_dims) {
+  const std::vector<float> v = host_floats(t);
+  const int64_t d[4] = {t.dim(0), t.dim(1), t.dim(2), t.dim(3)};
+  const int64_t stride[4] = {d[1] * d[2] * d[3], d[2] * d[3], d[3], 1};
+  out_dims = {d[perm[0]], d[perm[1]], d[perm[2]], d[perm[3]]};
+  std::vector<float> out(v.size());
+  size_t k = 0;
+  for (int64_t a = 0; a < out_dims[0]; ++a)
+    for (int64_t b = 0; b < out_dims[1]; ++b)
+      for (int64_t c = 0; c < out_dims[2]; ++c)
+        for (int64_t e = 0; e < out_dims[3]; ++e)
+          out[k++] = v[size_t(a * stride[perm[0]] + b * stride[perm[1]] + c * stride[perm[2]] +
+                              e * stride[perm[3]])];
+  return out;
+}
+
+std::vector<int64_t> dims_of(const Tensor& t) {
+  std::vector<int64_t> d;
+  for (int i = 0; i < t.rank(); ++i) d.push_back(t.dim(i));
+  return d;
+}
+
+// The nodes of one layer, reading `in` and writing `out` (ONNX value names).
+void add_layer(GraphWriter& g, const Layer& layer, const std::vector<std::string>& in,
+               const std::string& out) {
+  const std::string& name = layer.name();
+  std::vector<int64_t> dims;
+  // Conv and ConvTranspose: weights [A, R, S, B] as [A, B, R, S] — KRSC → OIHW, and the
+  // transposed convolution's [Ci, R, S, Co] → [Ci, Co, R, S] — and the bias if any.
+  auto conv_node = [&](const char* op, const Tensor& weight, const Tensor* bias, int stride_h,
+                       int stride_w, int pad_h, int pad_w, int dil_h, int dil_w,
+                       std::vector<Attribute> extra) {
+    g.initializer(name + ".weight", dims, permute4(weight, {0, 3, 1, 2}, dims));
+    std::vector<std::string> inputs = {in[0], name + ".weight"};
+    if (bias) {
+      g.initializer(name + ".bias", dims_of(*bias), host_floats(*bias));
+      inputs.push_back(name + ".bias");
+    }
+    extra.insert(extra.begin(), {Attribute::ints("kernel_shape", {dims[2], dims[3]}),
+                                 Attribute::ints("strides", {stride_h, stride_w}),
+                                 Attribute::ints("pads", {pad_h, pad_w, pad_h, pad_w}),
+                                 Attribute::ints("dilations", {dil_h, dil_w})});
+    g.node(op, name, inputs, out, extra);
+  };
+  if (const auto* conv = dynamic_cast<const Conv2d*>(&layer)) {
+    const Conv2dParams& p = conv->params();
+    conv_node("Conv", conv->weight(), conv->bias(), p.stride_h, p.stride_w, p.pad_h, p.pad_w,
+              p.dil_h, p.dil_w, {});
+    return;
+  }
+  if (const auto* up = dynamic_cast<const ConvTranspose2d*>(&layer)) {
+    const ConvTranspose2dParams& p = up->params();
+    conv_node("ConvTranspose", up->weight(), up->bias(), p.stride_h, p.stride_w, p.pad_h, p.pad_w,
+              p.dil_h, p.dil_w,
+              {Attribute::ints("output_padding", {p.output_pad_h, p.output_pad_w})});
+    return;
+  }
+  if (const auto* bn = dynamic_cast<const BatchNorm2d*>(&layer)) {
+    for (const auto& [suffix, t] : {std::pair<const char*, const Tensor*>{".weight", &bn->gamma()},
+                                    {".bias", &bn->beta()},
+                                    {".running_mean", &bn->running_mean()},
+                                    {".running_var", &bn->running_var()}})
+      g.initializer(name + suffix, dims_of(*t), host_floats(*t));
+    const std::string normalized = bn->relu() ? name + ".normalized" : out;
+    g.node("BatchNormalization", name,
+           {in[0], name + ".weight", name + ".bias", name + ".running_mean", name + ".running_var"},
+           normalized, {Attribute::real("epsilon", float(bn->params().eps))});
+    if (bn->relu()) g.node("Relu", name + ".relu", {normalized}, out);
+    return;
+  }
+  if (const auto* act = dynamic_cast<const Activation*>(&layer)) {
+    const ActivationParams& p = act->params();
+    switch (p.kind) {
+      case ActivationKind::Relu:
+        g.node("Relu", name, {in[0]}, out);
+        return;
+      case ActivationKind::LeakyRelu:
+        g.node("LeakyRelu", name, {in[0]}, out,
+               {Attribute::real("alpha", float(p.negative_slope))});
+        return;
+      case ActivationKind::Sigmoid:
+        g.node("Sigmoid", name, {in[0]}, out);
+        return;
+      case ActivationKind::Tanh:
+        g.node("Tanh", name, {in[0]}, out);
+        return;
+    }
+  }
+  if (const auto* pool = dynamic_cast<const Pool2d*>(&layer)) {
+    const Pool2dParams& p = pool->params();
+    std::vector<Attribute> a = {Attribute::ints("kernel_shape", {p.kernel_h, p.kernel_w}),
+                                Attribute::ints("strides", {p.stride_h, p.stride_w}),
+                                Attribute::ints("pads", {p.pad_h, p.pad_w, p.pad_h, p.pad_w})};
+    if (!pool->is_max())
+      a.push_back(Attribute::integer("count_include_pad", p.count_include_pad ? 1 : 0));
+    g.node(pool->is_max() ? "MaxPool" : "AveragePool", name, {in[0]}, out, a);
+    return;
+  }
+  if (const auto* resize = dynamic_cast<const Upsample*>(&layer)) {
+    const float s = float(resize->scale());
+    g.initializer(name + ".scales", {4}, {1.f, 1.f, s, s});
+    const bool bilinear = resize->mode() == UpsampleMode::Bilinear;
+    std::vector<Attribute> a = {
+        Attribute::text("mode", bilinear ? "linear" : "nearest"),
+        Attribute::text("coordinate_transformation_mode", bilinear ? "half_pixel" : "asymmetric")};
+    if (!bilinear) a.push_back(Attribute::text("nearest_mode", "floor"));
+    g.node("Resize", name, {in[0], "", name + ".scales"}, out, a);
+    return;
+  }
+  if (dynamic_cast<const Concat*>(&layer)) {
+    g.node("Concat", name, in, out, {Attribute::integer("axis", 1)});
+    return;
+  }
+  if (dynamic_cast<const Dropout*>(&layer)) {  // evaluation: the identity
+    g.node("Identity", name, {in[0]}, out);
+    return;
+  }
+  throw_error(
+      str_cat("ONNX export: layer '", name, "' of kind ", layer.kind(), " has no ONNX mapping"));
+}
+
+const char* kInputContract =
+    "image: float32 [N, C, H, W], 8-bit pixel values / 255 in file channel order; H and W "
+    "multiples of the "
+    "network's multiple; the normalization below is applied inside the graph";
+
+}  // namespace
+
+OnnxHead parse_onnx_head(const std::string& name) {
+  if (name == "logits") return OnnxHead::Logits;
+  if (name == "softmax") return OnnxHead::Probabilities;
+  if (name == "argmax") return OnnxHead::Classes;
+  throw_error(str_cat("--head '", name, "': expected logits, softmax or argmax"));
+}
+
+std::string onnx_model(Graph& model, const ModelInfo& info, OnnxHead head) {
+  const int C = info.config.in_channels, multiple = 1 << (info.config.depth - 1);
+  model.set_training(false);
+  model.compile({{"image", Shape{1, multiple, multiple, C}}});
+  CUSEG_CHECK(model.input_names() == std::vector<std::string>{"image"} &&
+                  model.output_names() == std::vector<std::string>{"logits"},
+              "ONNX export: the graph must read 'image' and write 'logits'");
+  GraphWriter g;
+  g.value(graph::kInput, "image", tensor::kFloat, {"N", C, "H", "W"});
+  std::string image = "image";
+  if (!info.normalization.empty()) {
+    std::vector<float> mean, std;
+    for (int c = 0; c < C; ++c) {
+      mean.push_back(float(info.normalization.mean[size_t(c)]));
+      std.push_back(float(info.normalization.std[size_t(c)]));
+    }
+    g.initializer("normalization.mean", {1, C, 1, 1}, mean);
+    g.initializer("normalization.std", {1, C, 1, 1}, std);
+    g.node("Sub", "normalization.sub", {"image", "normalization.mean"}, "image.centred");
+    g.node("Div", "normalization.div", {"image.centred", "normalization.std"}, "image.normalized");
+    image = "image.normalized";
+  }
+  for (const Graph::NodeRef& n : model.execution_order()) {
+    std::vector<std::string> inputs;
+    for (const std::string& in : n.inputs) inputs.push_back(in == "image" ? image : in);
+    add_layer(g, n.layer, inputs, n.output);
+  }
+  const int K = info.config.classes;
+  switch (head) {
+    case OnnxHead::Logits:
+      g.value(graph::kOutput, "logits", tensor::kFloat, {"N", K, "H", "W"});
+      break;
+    case OnnxHead::Probabilities:
+      g.node("Softmax", "head.softmax", {"logits"}, "probabilities",
+             {Attribute::integer("axis", 1)});
+      g.value(graph::kOutput, "probabilities", tensor::kFloat, {"N", K, "H", "W"});
+      break;
+    case OnnxHead::Classes:
+      g.node("ArgMax", "head.argmax", {"logits"}, "classes",
+             {Attribute::integer("axis", 1), Attribute::integer("keepdims", 0)});
+      g.value(graph::kOutput, "classes", tensor::kInt64, {"N", "H", "W"});
+      break;
+  }
+
+  std::string m;
+  put_int(m, model::kIrVersion, kIrVersion8);
+  std::string opset;
+  put_bytes(opset, 1, std::string());  // domain "": the default operator set
+  put_int(opset, 2, kOpset);
+  put_bytes(m, model::kOpsetImport, opset);
+  put_bytes(m, model::kProducerName, std::string("cuseg"));
+  put_bytes(m, model::kProducerVersion, std::string(CUSEG_VERSION));
+  put_bytes(m, model::kGraph, g.finish("cuseg_unet"));
+  std::map<std::string, std::string> meta = info.to_metadata();
+  std::map<std::string, std::string> props = {{"input_contract", kInputContract}};
+  for (const char* key : {"classes", "palette", "normalization", "model", "input", "ignore_index"})
+    if (meta.count(key)) props[key] = meta.at(key);
+  props["multiple"] = std::to_string(multiple);
+  for (const auto& [key, value] : props) {
+    std::string entry;
+    put_bytes(entry, 1, key);
+    put_bytes(entry, 2, value);
+    put_bytes(m, model::kMetadataProps, entry);
+  }
+  return m;
+}
+
+void export_onnx(const std::string& path, Graph& model, const ModelInfo& info, OnnxHead head) {
+  const std::string bytes = onnx_model(model, info, head);
+  write_file_atomically(path, [&](const ByteSink& sink) { sink(bytes.data(), bytes.size()); });
+}
+
+}  // namespace cuseg

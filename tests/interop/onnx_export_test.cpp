@@ -1,0 +1,244 @@
+// ONNX export against the outside world: onnx's checker (full check, shape inference included)
+// accepts every export, and ONNX Runtime's outputs equal cuseg's own within 1e-5 relative, on
+// real-looking images (the synthetic dataset's) at several sizes and batch sizes, for both
+// upsampling variants, with and without batch norm, with dropout, through every head, and for
+// the layers a U-Net does not use (nearest upsampling, LeakyReLU, average pooling, sigmoid).
+// The oracles are PyPI's onnx and onnxruntime in the virtual environment of scripts/deps.sh.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "cuseg/core/safetensors.h"
+#include "cuseg/data/synthetic.h"
+#include "cuseg/infer/predict.h"
+#include "cuseg/interop/onnx.h"
+#include "cuseg/kernels/softmax.h"
+#include "cuseg/layers/layers.h"
+#include "cuseg/layers/unet.h"
+#include "error_matchers.h"
+#include "oracle.h"
+#include "test_util.h"
+
+namespace cuseg {
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+#define CUSEG_REQUIRE_ONNX_ORACLES()                                                       \
+  do {                                                                                     \
+    std::string why;                                                                       \
+    if (!test::oracle_available("onnx onnxruntime safetensors", why)) GTEST_SKIP() << why; \
+  } while (0)
+
+// Both sides compute in float32: they agree to about 1e-8 relative (seen). A transposed weight,
+// a wrong epsilon or align_corners instead of half_pixel shows as 1.5e-4 to 1e-2.
+constexpr double kTolerance = 1e-5;
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// A U-Net whose batch-norm scales, shifts and running statistics are random, as after training
+// (fresh ones, γ = 1, β = 0, mean 0, var 1, would hide a swapped or ignored tensor).
+std::unique_ptr<Graph> trained_like(const UNetConfig& c) {
+  auto g = build_unet(c);
+  uint64_t seed = 100;
+  for (auto& [name, t] : g->state()) {
+    if (t.dtype() != DType::f32) continue;
+    if (ends_with(name, "running_var") ||
+        (ends_with(name, ".weight") && name.find(".bn") != std::string::npos))
+      t.copy_from(test::random(t.shape(), seed++, 0.5, 2.0, DType::f32));
+    else if (ends_with(name, "running_mean") ||
+             (ends_with(name, ".bias") && name.find(".bn") != std::string::npos))
+      t.copy_from(test::random(t.shape(), seed++, -0.5, 0.5, DType::f32));
+  }
+  return g;
+}
+
+ModelInfo info_for(const UNetConfig& c) {
+  ModelInfo info;
+  info.config = c;
+  for (int k = 0; k < c.classes; ++k) info.class_names.push_back(str_cat("class", k));
+  info.normalization.mean = {0.41, 0.45, 0.52};
+  info.normalization.std = {0.21, 0.26, 0.3};
+  info.height = info.width = 32;
+  return info;
+}
+
+// [N, H, W, C] → [N, C, H, W].
+Tensor to_nchw(const Tensor& t) {
+  const int64_t N = t.dim(0), H = t.dim(1), W = t.dim(2), C = t.dim(3);
+  const std::vector<float> v = t.to(Device::cpu()).to_vector<float>();
+  std::vector<float> out(v.size());
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t y = 0; y < H; ++y)
+      for (int64_t x = 0; x < W; ++x)
+        for (int64_t c = 0; c < C; ++c)
+          out[size_t(((n * C + c) * H + y) * W + x)] = v[size_t(((n * H + y) * W + x) * C + c)];
+  return Tensor::from_vector(out, Shape{N, C, H, W});
+}
+
+// cuseg's logits for raw images [N, H, W, C] in [0, 1]: normalized as the tools do, then an
+// evaluation-mode forward.
+Tensor cuseg_logits(Graph& g, const ModelInfo& info, const Tensor& images) {
+  Tensor x = images.clone();
+  info.normalization.apply(x);
+  g.set_training(false);
+  g.forward({{"image", x}});
+  return g.get("logits").clone();
+}
+
+struct OrtRun {
+  SafetensorsFile outputs;
+  json report;
+};
+
+// Exports, and runs the export in ONNX Runtime on `images` (NHWC, raw).
+OrtRun run_in_onnx_runtime(Graph& g, const ModelInfo& info, const Tensor& images, OnnxHead head,
+                           const std::string& tag) {
+  const fs::path dir = test::fresh_test_dir("cuseg_onnx_" + tag);
+  export_onnx((dir / "model.onnx").string(), g, info, head);
+  save_safetensors((dir / "in.safetensors").string(), {{"image", to_nchw(images)}});
+  OrtRun r;
+  r.report = json::parse(test::run_oracle(str_cat("onnx_run.py ", (dir / "model.onnx").string(),
+                                                  " ", (dir / "in.safetensors").string(), " ",
+                                                  (dir / "out.safetensors").string())));
+  r.outputs = load_safetensors((dir / "out.safetensors").string());
+  return r;
+}
+
+Tensor real_looking_images(int n, int h, int w, uint64_t seed) {
+  SyntheticConfig sc;
+  sc.height = h, sc.width = w, sc.seed = seed;
+  Tensor images, labels;
+  synthetic_batch(sc, 0, n, images, labels);
+  return images;
+}
+
+struct Variant {
+  const char* name;
+  UNetUpsample upsample;
+  bool batch_norm;
+  double dropout;
+};
+
+TEST(OnnxExport, OnnxRuntimeReproducesTheLogitsOfEveryUNetVariant) {
+  CUSEG_REQUIRE_ONNX_ORACLES();
+  for (const Variant& v :
+       {Variant{"transposed-bn", UNetUpsample::TransposedConv, true, 0.0},
+        Variant{"bilinear-bn", UNetUpsample::Bilinear, true, 0.0},
+        Variant{"bilinear-no-bn", UNetUpsample::Bilinear, false, 0.0},
+        Variant{"transposed-no-bn-dropout", UNetUpsample::TransposedConv, false, 0.3}}) {
+    UNetConfig c = UNetConfig::unet_s(3, 5, 8);
+    c.depth = 3;
+    c.upsample = v.upsample;
+    c.batch_norm = v.batch_norm;
+    c.bottleneck_dropout = v.dropout;
+    c.seed = 7;
+    auto g = trained_like(c);
+    const ModelInfo info = info_for(c);
+    // N, H and W are dynamic: the first variant runs at several sizes and batch sizes.
+    std::vector<std::tuple<int, int, int>> sizes = {{2, 24, 40}};
+    if (v.name == std::string("transposed-bn")) sizes = {{1, 32, 32}, {2, 24, 40}, {3, 16, 64}};
+    for (const auto& [n, h, w] : sizes) {
+      const Tensor images = real_looking_images(n, h, w, uint64_t(h * w));
+      const OrtRun ort = run_in_onnx_runtime(*g, info, images, OnnxHead::Logits, v.name);
+      EXPECT_TRUE(test::close(ort.outputs.tensors.at("logits"),
+                              to_nchw(cuseg_logits(*g, info, images)), kTolerance,
+                              str_cat(v.name, " ", n, "x", h, "x", w), 1));
+    }
+  }
+}
+
+TEST(OnnxExport, SoftmaxAndArgmaxHeadsAndTheMetadata) {
+  CUSEG_REQUIRE_ONNX_ORACLES();
+  UNetConfig c = UNetConfig::unet_s(3, 4, 8);
+  c.depth = 3;
+  auto g = trained_like(c);
+  const ModelInfo info = info_for(c);
+  const Tensor images = real_looking_images(2, 32, 32, 5);
+  const Tensor logits = cuseg_logits(*g, info, images);
+  Tensor probs = Tensor::empty(logits.shape());
+  softmax_forward(logits, probs);
+  const OrtRun soft = run_in_onnx_runtime(*g, info, images, OnnxHead::Probabilities, "softmax");
+  EXPECT_TRUE(test::close(soft.outputs.tensors.at("probabilities"), to_nchw(probs), kTolerance,
+                          "softmax head", 1));
+
+  const OrtRun arg = run_in_onnx_runtime(*g, info, images, OnnxHead::Classes, "argmax");
+  const Tensor& classes = arg.outputs.tensors.at("classes");
+  EXPECT_EQ(arg.report.at("outputs").at("classes"), "tensor(int64)");
+  ASSERT_EQ(classes.shape(), (Shape{2, 32, 32}));
+  const std::vector<int32_t> got = classes.to_vector<int32_t>();
+  const std::vector<uint8_t> want = argmax_classes(probs).to_vector<uint8_t>();
+  int64_t differ = 0;
+  for (size_t i = 0; i < got.size(); ++i) differ += got[i] != int32_t(want[i]);
+  EXPECT_EQ(differ, 0) << "pixels whose class differs";
+
+  const json& meta = soft.report.at("metadata");
+  EXPECT_EQ(json::parse(meta.at("classes").get<std::string>()), json(info.class_names));
+  const json norm = json::parse(meta.at("normalization").get<std::string>());
+  EXPECT_EQ(norm.at("mean").get<std::vector<double>>(), info.normalization.mean);
+  EXPECT_EQ(norm.at("std").get<std::vector<double>>(), info.normalization.std);
+  EXPECT_EQ(meta.at("multiple").get<std::string>(), "4");
+  EXPECT_NE(meta.at("input_contract").get<std::string>().find("/ 255"), std::string::npos);
+  EXPECT_EQ(soft.report.at("opset"), json::array({17}));
+}
+
+TEST(OnnxExport, LayersTheUNetDoesNotUse) {
+  CUSEG_REQUIRE_ONNX_ORACLES();
+  // image → Conv 3×3 → LeakyReLU → AvgPool 2×2 → nearest ×2 → sigmoid → MaxPool 3×3 s1 p1 → Conv
+  // 1×1 → logits
+  Graph g;
+  g.add_input("image", 3, 2);
+  g.add(std::make_unique<Conv2d>("c1", 3, 6, 3, Conv2dParams{1, 1, 1, 1, 1, 1}, true, 1), {"image"},
+        "c1");
+  g.add(std::make_unique<Activation>("leaky", ActivationParams{ActivationKind::LeakyRelu, 0.2}),
+        {"c1"}, "leaky");
+  g.add(std::make_unique<Pool2d>("avg", false, Pool2dParams{2, 2, 2, 2, 0, 0, true}), {"leaky"},
+        "avg");
+  g.add(std::make_unique<Upsample>("near", UpsampleMode::Nearest, 2), {"avg"}, "near");
+  g.add(std::make_unique<Activation>("sig", ActivationParams{ActivationKind::Sigmoid}), {"near"},
+        "sig");
+  g.add(std::make_unique<Pool2d>("max", true, Pool2dParams{3, 3, 1, 1, 1, 1, true}), {"sig"},
+        "max");
+  g.add(std::make_unique<Conv2d>("head", 6, 3, 1, Conv2dParams{}, true, 2), {"max"}, "logits");
+  g.add_output("logits");
+  UNetConfig c = UNetConfig::unet_s(3, 3, 4);
+  c.depth = 2;  // the multiple, 2, of the average pooling
+  const ModelInfo info = info_for(c);
+  const Tensor images = real_looking_images(2, 18, 22, 9);
+  const OrtRun ort = run_in_onnx_runtime(g, info, images, OnnxHead::Logits, "layers");
+  EXPECT_TRUE(test::close(
+      ort.outputs.tensors.at("logits"), to_nchw(cuseg_logits(g, info, images)), kTolerance,
+      "leaky relu, average pooling, nearest upsampling, sigmoid, max pooling", 1));
+}
+
+// A layer the exporter has no mapping for.
+class Mystery : public Layer {
+ public:
+  Mystery() : Layer("mystery") {}
+  std::string kind() const override { return "Mystery"; }
+  Shape output_shape(const std::vector<Shape>& in) const override { return in.at(0); }
+  void forward(const std::vector<Tensor>& in, Tensor& out) override { out.copy_from(in[0]); }
+  void backward(const std::vector<Tensor>&, const Tensor&, const Tensor&,
+                std::vector<Tensor>&) override {}
+};
+
+TEST(OnnxExport, RefusesALayerItCannotMapNamingIt) {
+  Graph g;
+  g.add_input("image", 3, 1);
+  g.add(std::make_unique<Mystery>(), {"image"}, "logits");
+  g.add_output("logits");
+  UNetConfig c = UNetConfig::unet_s(3, 3, 4);
+  c.depth = 1;
+  test::expect_error([&] { (void)onnx_model(g, info_for(c)); },
+                     {"mystery", "Mystery", "no ONNX mapping"});
+  test::expect_error([&] { (void)parse_onnx_head("probs"); },
+                     {"--head", "probs", "logits, softmax or argmax"});
+}
+
+}  // namespace
+}  // namespace cuseg
