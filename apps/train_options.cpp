@@ -65,6 +65,10 @@ void add_train_options(CLI::App& app, TrainOptions& o) {
   app.add_option("--synthetic-train", c.synthetic_train, "Built-in dataset: training images")->capture_default_str();
   app.add_option("--synthetic-val", c.synthetic_val, "Built-in dataset: validation images")->capture_default_str();
   app.add_option("--out", c.out, "Output folder (checkpoints, log.jsonl, config.json)")->capture_default_str();
+  app.add_option("--init-from", c.init_from,
+                 "Start from these weights: a PyTorch state dict of python/cuseg_torch_unet.py's UNet "
+                 "(seg_export --torch writes one) for the same configuration")
+      ->check(CLI::ExistingFile);
   app.add_option("--tensorboard", c.tensorboard,
                  "TensorBoard event files' folder (per-step loss, every per-epoch metric, validation images); "
                  "default OUT/tb, 'none' for none");

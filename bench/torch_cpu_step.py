@@ -1,5 +1,5 @@
 """The configuration of bench/unet/cpu_step.cpp (unet_cpu_bench) in PyTorch on the CPU, in its own
-process: the same unet-s (tests/torch_unet.py), the same step (train: zero_grad, forward,
+process: the same unet-s (python/cuseg_torch_unet.py), the same step (train: zero_grad, forward,
 cross-entropy, backward, one Adam step; infer: an eval-mode forward under no_grad), channels_last
 or NCHW, f32 or bf16 autocast. Prints one JSON line like unet_cpu_bench's.
 
@@ -15,8 +15,8 @@ import time
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
-from torch_unet import UNet  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
+from cuseg_torch_unet import UNet  # noqa: E402
 
 
 def main():

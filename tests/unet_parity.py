@@ -14,8 +14,9 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
+sys.path.insert(0, __file__.rsplit("/", 1)[0] + "/../python")
 from torch_parity import serve  # noqa: E402
-from torch_unet import UNet  # noqa: E402
+from cuseg_torch_unet import UNet  # noqa: E402
 
 
 def is_conv_weight(t):

@@ -1,5 +1,7 @@
 #include "cuseg/core/safetensors.h"
 
+#include <cstdint>
+
 #include <algorithm>
 #include <bit>
 #include <cerrno>
@@ -107,6 +109,7 @@ SafetensorsFile read_safetensors(const std::string& path, bool with_tensors) {
     DType dtype;
     Shape shape;
     uint64_t begin, end;
+    bool int64;  // I64 in the file (PyTorch's counters), read into i32
   };
   SafetensorsFile file;
   std::vector<Entry> entries;
@@ -125,9 +128,10 @@ SafetensorsFile read_safetensors(const std::string& path, bool with_tensors) {
     const auto& jd = value["dtype"];
     const auto& js = value["shape"];
     const auto& jo = value["data_offsets"];
-    Entry e{name, DType::f32, Shape{}, 0, 0};
-    CUSEG_CHECK(jd.is_string() && parse_dtype(jd.get<std::string>(), e.dtype), path, ": tensor '",
-                name, "' has unsupported dtype ", jd.dump());
+    Entry e{name, DType::f32, Shape{}, 0, 0, jd == "I64"};
+    if (e.int64) e.dtype = DType::i32;
+    CUSEG_CHECK(e.int64 || (jd.is_string() && parse_dtype(jd.get<std::string>(), e.dtype)), path,
+                ": tensor '", name, "' has unsupported dtype ", jd.dump());
     CUSEG_CHECK(js.is_array() && js.size() <= size_t(Shape::kMaxRank), path, ": tensor '", name,
                 "' has shape ", js.dump(), " (at most ", Shape::kMaxRank, " dimensions)");
     int64_t dims[Shape::kMaxRank];
@@ -148,8 +152,9 @@ SafetensorsFile read_safetensors(const std::string& path, bool with_tensors) {
     e.end = jo[1].get<uint64_t>();
     CUSEG_CHECK(e.begin <= e.end && e.end <= data_size, path, ": tensor '", name, "' data_offsets ",
                 jo.dump(), " outside the ", data_size, " data bytes");
-    CUSEG_CHECK(e.end - e.begin == numel * dtype_size(e.dtype), path, ": tensor '", name, "' has ",
-                e.end - e.begin, " bytes for ", dtype_name(e.dtype), e.shape.str());
+    CUSEG_CHECK(e.end - e.begin == numel * (e.int64 ? 8 : dtype_size(e.dtype)), path, ": tensor '",
+                name, "' has ", e.end - e.begin, " bytes for ", e.int64 ? "i64" : dtype_name(e.dtype),
+                e.shape.str());
     entries.push_back(e);
   }
   std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
@@ -163,7 +168,19 @@ SafetensorsFile read_safetensors(const std::string& path, bool with_tensors) {
   for (const Entry& e : entries) {
     Tensor t = Tensor::empty(e.shape, e.dtype);
     in.seekg(std::streamoff(8 + header_len + e.begin));
-    in.read(static_cast<char*>(t.raw_data()), std::streamsize(e.end - e.begin));
+    if (e.int64) {
+      std::vector<int64_t> wide(size_t(t.numel()));
+      in.read(reinterpret_cast<char*>(wide.data()), std::streamsize(e.end - e.begin));
+      CUSEG_CHECK(in, path, ": truncated data for tensor '", e.name, "'");
+      int32_t* narrow = t.data<int32_t>();
+      for (size_t i = 0; i < wide.size(); ++i) {
+        CUSEG_CHECK(wide[i] >= INT32_MIN && wide[i] <= INT32_MAX, path, ": tensor '", e.name,
+                    "' (i64) holds ", wide[i], ", beyond int32");
+        narrow[i] = int32_t(wide[i]);
+      }
+    } else {
+      in.read(static_cast<char*>(t.raw_data()), std::streamsize(e.end - e.begin));
+    }
     CUSEG_CHECK(in, path, ": truncated data for tensor '", e.name, "'");
     file.tensors.emplace(e.name, std::move(t));
   }

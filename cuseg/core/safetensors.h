@@ -22,6 +22,8 @@ void save_safetensors(const std::string& path, const std::map<std::string, Tenso
 
 // Validates everything before allocating: header size, JSON, dtypes, shapes (rank <= 4),
 // byte ranges (inside the file, matching the shape, not overlapping). Errors name the file.
+// I64 tensors (PyTorch's counters, such as batch norm's num_batches_tracked) are read as i32;
+// a value beyond int32 is an error naming the tensor.
 SafetensorsFile load_safetensors(const std::string& path);
 // The metadata alone, after the same validation of the header (no tensor data is read).
 std::map<std::string, std::string> load_safetensors_metadata(const std::string& path);

@@ -9,6 +9,7 @@
 #include "cuseg/core/atomic_file.h"
 #include "cuseg/core/error.h"
 #include "cuseg/core/protobuf.h"
+#include "cuseg/interop/layouts.h"
 #include "cuseg/layers/layers.h"
 
 namespace cuseg {
@@ -131,24 +132,6 @@ std::vector<float> host_floats(const Tensor& t) {
   return t.to(Device::cpu()).to(DType::f32).to_vector<float>();
 }
 
-// [A, B, C, D] row-major → the order `perm` (out dim i = in dim perm[i]).
-std::vector<float> permute4(const Tensor& t, const std::array<int, 4>& perm,
-                            std::vector<int64_t>& out_dims) {
-  const std::vector<float> v = host_floats(t);
-  const int64_t d[4] = {t.dim(0), t.dim(1), t.dim(2), t.dim(3)};
-  const int64_t stride[4] = {d[1] * d[2] * d[3], d[2] * d[3], d[3], 1};
-  out_dims = {d[perm[0]], d[perm[1]], d[perm[2]], d[perm[3]]};
-  std::vector<float> out(v.size());
-  size_t k = 0;
-  for (int64_t a = 0; a < out_dims[0]; ++a)
-    for (int64_t b = 0; b < out_dims[1]; ++b)
-      for (int64_t c = 0; c < out_dims[2]; ++c)
-        for (int64_t e = 0; e < out_dims[3]; ++e)
-          out[k++] = v[size_t(a * stride[perm[0]] + b * stride[perm[1]] + c * stride[perm[2]] +
-                              e * stride[perm[3]])];
-  return out;
-}
-
 std::vector<int64_t> dims_of(const Tensor& t) {
   std::vector<int64_t> d;
   for (int i = 0; i < t.rank(); ++i) d.push_back(t.dim(i));
@@ -165,7 +148,9 @@ void add_layer(GraphWriter& g, const Layer& layer, const std::vector<std::string
   auto conv_node = [&](const char* op, const Tensor& weight, const Tensor* bias, int stride_h,
                        int stride_w, int pad_h, int pad_w, int dil_h, int dil_w,
                        std::vector<Attribute> extra) {
-    g.initializer(name + ".weight", dims, permute4(weight, {0, 3, 1, 2}, dims));
+    const Tensor w = to_nchw_weights(weight);
+    dims = dims_of(w);
+    g.initializer(name + ".weight", dims, w.to_vector<float>());
     std::vector<std::string> inputs = {in[0], name + ".weight"};
     if (bias) {
       g.initializer(name + ".bias", dims_of(*bias), host_floats(*bias));

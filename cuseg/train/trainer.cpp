@@ -18,6 +18,7 @@
 #include "cuseg/data/synthetic.h"
 #include "cuseg/layers/layers.h"
 #include "cuseg/losses/loss.h"
+#include "cuseg/interop/torch_weights.h"
 #include "cuseg/optim/optimizer.h"
 #include "cuseg/train/checkpoint.h"
 #include "cuseg/infer/predict.h"
@@ -38,7 +39,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TrainConfig, data, synthetic_tra
                                                 accumulate, optimizer, lr, schedule, warmup, penalty, l1, l2, beta,
                                                 weight_decay, max_grad_norm, loss, class_weights, label_smoothing,
                                                 focal_gamma, patience, skip_nonfinite, seed, device, backend,
-                                                threads, precision, out, tensorboard)
+                                                threads, precision, out, tensorboard, init_from)
 
 namespace {
 
@@ -220,6 +221,8 @@ void Trainer::State::build(const std::string& resume_from) {
   }
 
   model = build_unet(info.config);
+  // Weights trained elsewhere; a resumed run has its own, from the checkpoint.
+  if (!c.init_from.empty() && resume_from.empty()) load_torch_state_dict(*model, c.init_from);
   model->to(device);
   std::vector<ParamRef> params;
   for (Parameter* p : model->parameters()) params.push_back({p->name, p->value, p->grad, p->no_decay});

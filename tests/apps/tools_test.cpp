@@ -155,6 +155,26 @@ TEST_F(Tools, TrainPredictEvalAndResumeBitForBit) {
   ASSERT_EQ(onnx.code, 0) << onnx.output;
   EXPECT_NE(onnx.output.find("multiples of 4"), std::string::npos) << onnx.output;
   EXPECT_GT(fs::file_size(dir_ / "run/model.onnx"), fs::file_size(dir_ / "run/best.safetensors") / 4);
+
+  // PyTorch weights out and back in: a run started --init-from them (at a learning rate too small
+  // to move a weight) starts from exactly those weights.
+  const ToolRun torch = run(dir_, "seg_export --checkpoint run/best.safetensors --torch run/state.safetensors");
+  ASSERT_EQ(torch.code, 0) << torch.output;
+  const ToolRun init = run(dir_, str_cat("seg_train --data data ", kTiny,
+                                         " --epochs 1 --lr 1e-12 --init-from run/state.safetensors --out init"));
+  ASSERT_EQ(init.code, 0) << init.output;
+  const SafetensorsFile from = load_safetensors((dir_ / "run/best.safetensors").string());
+  const SafetensorsFile started = load_safetensors((dir_ / "init/last.safetensors").string());
+  for (const char* w : {"model.enc0.conv1.weight", "model.dec0.up.weight", "model.head.bias"})
+    EXPECT_TRUE(test::close(started.tensors.at(w), from.tensors.at(w), 1e-6, w, 0));
+  // Weights for another network: one line naming the file and the tensors that differ.
+  const ToolRun other = run(dir_, str_cat("seg_train --data data ", kTiny,
+                                          " --base 8 --epochs 1 --init-from run/state.safetensors --out other"));
+  EXPECT_EQ(other.code, 1) << other.output;
+  EXPECT_NE(other.output.find("run/state.safetensors"), std::string::npos) << other.output;
+  EXPECT_NE(other.output.find("tensor(s) of another shape: dec0.bn1.bias is [4], the model's [8]"),
+            std::string::npos)
+      << other.output;
 }
 
 TEST_F(Tools, SweepNamesTheBest) {

@@ -3,7 +3,7 @@
 namespace cuseg::fast {
 
 const char* clone_isa() {
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__SANITIZE_THREAD__)
   // The same tests, in the same order, as the resolver target_clones generates.
   __builtin_cpu_init();
   if (__builtin_cpu_supports("x86-64-v4")) return "x86-64-v4";

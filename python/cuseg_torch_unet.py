@@ -1,5 +1,17 @@
-"""unet-s in torch.nn, with modules named as cuseg names its parameters (enc0.conv1.weight, ...),
-for the parity test and the PyTorch side of the training-step benchmark. See cuseg/layers/unet.h.
+"""cuseg's U-Net (unet-s) in torch.nn, with modules named as cuseg names its parameters
+(enc0.conv1.weight, ...): the reference the parity tests and the PyTorch benchmarks use, and the
+network whose state dict `seg_export --torch` writes and `seg_train --init-from` reads. See
+cuseg/layers/unet.h.
+
+    import json, safetensors, safetensors.torch
+    with safetensors.safe_open("state.safetensors", "pt") as f:
+        config = json.loads(f.metadata()["unet"])
+    model = UNet(config)
+    model.load_state_dict(safetensors.torch.load_file("state.safetensors"))
+
+`config` holds in_channels, classes, base, depth, batch_norm, upsample ("transposed" or
+"bilinear") and dropout (after the bottleneck). Inputs are NCHW, normalized as the metadata's
+"normalization" says (mean and std per channel, of pixel values / 255).
 """
 import torch
 import torch.nn as nn
@@ -41,6 +53,7 @@ class UNet(nn.Module):
                 d["up"] = nn.Conv2d(2 * (base << l), base << l, 1)
             self.add_module(f"dec{l}", d)
         self.head = nn.Conv2d(base, c["classes"], 1)
+        self.dropout = nn.Dropout(c.get("dropout", 0.0))
 
     def forward(self, x):
         skips = []
@@ -49,6 +62,7 @@ class UNet(nn.Module):
                 x = F.max_pool2d(x, 2)
             x = run_double_conv(getattr(self, f"enc{l}"), x)
             skips.append(x)
+        x = self.dropout(x)
         for l in range(self.c["depth"] - 2, -1, -1):
             d = getattr(self, f"dec{l}")
             if self.c["upsample"] == "transposed":

@@ -1,0 +1,125 @@
+#include "cuseg/interop/torch_weights.h"
+
+#include <nlohmann/json.hpp>
+#include <set>
+#include <vector>
+
+#include "cuseg/core/error.h"
+#include "cuseg/core/safetensors.h"
+#include "cuseg/interop/layouts.h"
+#include "cuseg/layers/layers.h"
+
+namespace cuseg {
+
+namespace {
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// The convolution weights of the model (those stored in another layout in PyTorch), by name.
+std::set<std::string> convolution_weights(Graph& model) {
+  std::set<std::string> out;
+  for (Layer* l : model.layers())
+    if (dynamic_cast<Conv2d*>(l) || dynamic_cast<ConvTranspose2d*>(l))
+      out.insert(l->name() + ".weight");
+  return out;
+}
+
+std::vector<std::string> batch_norms(Graph& model) {
+  std::vector<std::string> out;
+  for (Layer* l : model.layers())
+    if (dynamic_cast<BatchNorm2d*>(l)) out.push_back(l->name());
+  return out;
+}
+
+Shape torch_shape(const Tensor& t, bool convolution) {
+  return convolution ? Shape{t.dim(0), t.dim(3), t.dim(1), t.dim(2)} : t.shape();
+}
+
+}  // namespace
+
+std::map<std::string, Tensor> torch_state_dict(Graph& model, int64_t num_batches_tracked) {
+  const std::set<std::string> convs = convolution_weights(model);
+  std::map<std::string, Tensor> out;
+  for (const auto& [name, t] : model.state()) {
+    if (t.dtype() != DType::f32 && t.dtype() != DType::f64)
+      continue;  // cuseg's own counters, if any
+    out[name] = convs.count(name) ? to_nchw_weights(t) : t.to(Device::cpu()).to(DType::f32);
+  }
+  for (const std::string& bn : batch_norms(model))
+    out[bn + ".num_batches_tracked"] =
+        Tensor::full(Shape{}, double(num_batches_tracked), DType::i32);
+  return out;
+}
+
+std::string torch_unet_config(const UNetConfig& c) {
+  return nlohmann::json{
+      {"in_channels", c.in_channels},
+      {"classes", c.classes},
+      {"base", c.base},
+      {"depth", c.depth},
+      {"batch_norm", c.batch_norm},
+      {"upsample", c.upsample == UNetUpsample::Bilinear ? "bilinear" : "transposed"},
+      {"dropout", c.bottleneck_dropout}}
+      .dump();
+}
+
+void save_torch_state_dict(const std::string& path, Graph& model, const ModelInfo& info,
+                           int64_t num_batches_tracked) {
+  std::map<std::string, std::string> meta = info.to_metadata();
+  save_safetensors(path, torch_state_dict(model, num_batches_tracked),
+                   {{"format", "pt"},
+                    {"unet", torch_unet_config(info.config)},
+                    {"classes", meta.at("classes")},
+                    {"normalization", meta.at("normalization")}});
+}
+
+void load_torch_state_dict(Graph& model, const std::map<std::string, Tensor>& state,
+                           const std::string& source) {
+  const std::set<std::string> convs = convolution_weights(model);
+  std::map<std::string, Tensor> mine;
+  for (const auto& [name, t] : model.state())
+    if (t.dtype() == DType::f32 || t.dtype() == DType::f64) mine[name] = t;
+  std::vector<std::string> missing, extra, misshaped;
+  for (const auto& [name, t] : mine) {
+    auto it = state.find(name);
+    if (it == state.end()) {
+      missing.push_back(name);
+      continue;
+    }
+    const Shape want = torch_shape(t, convs.count(name) > 0);
+    if (!(it->second.shape() == want))
+      misshaped.push_back(
+          str_cat(name, " is ", it->second.shape().str(), ", the model's ", want.str()));
+  }
+  for (const auto& [name, t] : state)
+    if (!mine.count(name) && !ends_with(name, ".num_batches_tracked")) extra.push_back(name);
+  auto list = [](const std::vector<std::string>& v) {
+    std::string s;
+    for (size_t i = 0; i < v.size() && i < 8; ++i) s += (i ? ", " : "") + v[i];
+    return v.size() > 8 ? str_cat(s, " and ", v.size() - 8, " more") : s;
+  };
+  CUSEG_CHECK(missing.empty(), source, ": missing ", missing.size(),
+              " tensor(s) of the model: ", list(missing));
+  CUSEG_CHECK(extra.empty(), source, ": ", extra.size(),
+              " tensor(s) the model does not have: ", list(extra));
+  CUSEG_CHECK(misshaped.empty(), source, ": ", misshaped.size(),
+              " tensor(s) of another shape: ", list(misshaped),
+              " (PyTorch's layouts: convolutions OIHW)");
+  for (auto& [name, t] : mine) {
+    const Tensor& src = state.at(name);
+    CUSEG_CHECK(src.dtype() == DType::f32 || src.dtype() == DType::f64, source, ": ", name, " is ",
+                dtype_name(src.dtype()), ", not floating point");
+    t.copy_from((convs.count(name) ? from_nchw_weights(src) : src.to(DType::f32))
+                    .to(t.dtype())
+                    .to(t.device()));
+  }
+}
+
+void load_torch_state_dict(Graph& model, const std::string& path) {
+  load_torch_state_dict(model, load_safetensors(path).tensors, path);
+}
+
+}  // namespace cuseg

@@ -1,0 +1,34 @@
+// PyTorch weights both ways: a cuseg model's parameters and batch-norm buffers as the state dict
+// of the reference PyTorch U-Net (python/cuseg_torch/unet.py: the same module names, so
+// enc0.conv1.weight is enc0.conv1.weight), in PyTorch's layouts — convolutions OIHW, transposed
+// convolutions [Ci, Co, R, S] — plus each batch norm's num_batches_tracked (PyTorch's strict
+// load_state_dict wants it; cuseg stores the optimizer's step count there). And back: such a
+// state dict into a cuseg model, every tensor checked first.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "cuseg/layers/graph.h"
+#include "cuseg/train/checkpoint.h"
+
+namespace cuseg {
+
+// The configuration python/cuseg_torch_unet.py's UNet takes for this one, as JSON: in_channels,
+// classes, base, depth, batch_norm, upsample ("transposed" or "bilinear"), dropout.
+std::string torch_unet_config(const UNetConfig& config);
+
+std::map<std::string, Tensor> torch_state_dict(Graph& model, int64_t num_batches_tracked = 0);
+// A safetensors file of the state dict; its metadata: "unet" (the configuration the PyTorch
+// module takes, JSON), "classes", "normalization", "format": "pt".
+void save_torch_state_dict(const std::string& path, Graph& model, const ModelInfo& info,
+                           int64_t num_batches_tracked = 0);
+
+// Copies `state` into the model. Before anything is copied: a missing tensor, one the model does
+// not have, or one of another shape is an error naming it (and, for shapes, both shapes, in
+// PyTorch's layout), `source` (the file) first. num_batches_tracked is accepted and ignored.
+void load_torch_state_dict(Graph& model, const std::map<std::string, Tensor>& state,
+                           const std::string& source);
+void load_torch_state_dict(Graph& model, const std::string& path);
+
+}  // namespace cuseg
