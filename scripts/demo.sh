@@ -26,6 +26,20 @@ echo
 echo "== seg_eval: the validation split"
 "$tools/seg_eval" --checkpoint "$out/run/best.safetensors" --json "$out/eval.json"
 
+if ls "$build"/python/cuseg*.so >/dev/null 2>&1; then
+  echo
+  echo "== Python: the same model from numpy (PYTHONPATH=$build/python)"
+  PYTHONPATH="$build/python" /usr/bin/python3 -c "
+import cuseg, numpy as np
+from PIL import Image
+import glob
+model = cuseg.load('$out/run/best.safetensors')
+path = sorted(glob.glob('$out/images/val/images/*'))[0]
+classes = model.predict(np.asarray(Image.open(path).convert('RGB')))
+print('cuseg', cuseg.__version__, model.classes, classes.shape, 'pixels per class', np.bincount(classes.ravel(), minlength=len(model.classes)))
+"
+fi
+
 echo
 echo "demo: checkpoints, log.jsonl (one line per epoch) and config.json in $out/run"
 echo "      predicted masks and overlays in $out/predictions (inputs in $out/images/val/images)"

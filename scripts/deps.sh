@@ -13,6 +13,7 @@ packages=(
   valgrind                                          # the image decoders under memcheck (fuzz_image_valgrind)
   python3-venv                                      # the test oracles' virtual environment (below)
   libdnnl-dev                                       # oneDNN: the fast CPU path's convolutions
+  pybind11-dev python3-pytest                       # the cuseg Python module and its tests
 )
 
 # Outside oracles, for tests only, from PyPI into a virtual environment of the checkout's own

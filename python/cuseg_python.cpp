@@ -1,0 +1,183 @@
+// The `cuseg` Python module: trained models from Python, numpy in, numpy out.
+//
+//   import cuseg
+//   model = cuseg.load("runs/a/best.safetensors")
+//   classes = model.predict(image)                       # [H, W] uint8 (or [N, H, W])
+//   classes, probs = model.predict(image, probabilities=True)
+//   model.export_onnx("model.onnx")
+//
+// Images: H×W×C or N×H×W×C, uint8 (0–255, as read from a file) or float32/float64 in [0, 1],
+// C the model's input channels, C-contiguous; any H and W (padded to the network's multiple and
+// cropped back, or tiled with tile=…), exactly as seg_predict does, so the classes agree with
+// its masks bit for bit. Computation runs without the GIL. Every cuseg error is a cuseg.Error
+// carrying the same one-line message the tools print.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <cstring>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "cuseg/config.h"
+#include "cuseg/core/error.h"
+#include "cuseg/infer/predict.h"
+#include "cuseg/interop/onnx.h"
+#include "cuseg/interop/torch_weights.h"
+#include "cuseg/train/checkpoint.h"
+
+namespace py = pybind11;
+
+namespace {
+
+using namespace cuseg;
+
+class Model {
+ public:
+  Model(const std::string& path, const std::string& device)
+      : device_(Device::resolve(device)), graph_(load_model(path, device_, &info_)) {}
+
+  // classes [.., H, W] u8, and the probabilities [.., H, W, K] f32 on request.
+  py::object predict(const py::array& images, bool probabilities, int tile, int overlap) {
+    const py::buffer_info b = images.request();
+    const int C = info_.config.in_channels;
+    CUSEG_CHECK(b.ndim == 3 || b.ndim == 4, "predict: images must be H×W×C or N×H×W×C, got ",
+                b.ndim, " dimensions");
+    const bool batch = b.ndim == 4;
+    const int64_t N = batch ? b.shape[0] : 1, H = b.shape[b.ndim - 3], W = b.shape[b.ndim - 2];
+    CUSEG_CHECK(b.shape[b.ndim - 1] == C, "predict: images have ", b.shape[b.ndim - 1],
+                " channels, the model ", C);
+    CUSEG_CHECK(H > 0 && W > 0 && N > 0, "predict: an empty image");
+    const bool u8 = py::isinstance<py::array_t<uint8_t>>(images);
+    const bool f32 = py::isinstance<py::array_t<float>>(images);
+    const bool f64 = py::isinstance<py::array_t<double>>(images);
+    CUSEG_CHECK(u8 || f32 || f64, "predict: images must be uint8, float32 or float64, got ",
+                std::string(py::str(images.dtype())));
+    CUSEG_CHECK(images.flags() & py::array::c_style,
+                "predict: images are not C-contiguous (np.ascontiguousarray makes them so)");
+    const int64_t n = H * W * C;
+    std::vector<Tensor> outs;
+    {
+      // The f32 [0, 1] images seg_predict reads from files: u8 / 255.
+      std::vector<Tensor> inputs;
+      for (int64_t i = 0; i < N; ++i) {
+        Tensor t = Tensor::empty(Shape{H, W, C});
+        float* dst = t.data<float>();
+        if (u8) {
+          const uint8_t* src = static_cast<const uint8_t*>(b.ptr) + i * n;
+          for (int64_t k = 0; k < n; ++k) dst[k] = float(src[k]) / 255.f;
+        } else if (f32) {
+          std::memcpy(dst, static_cast<const float*>(b.ptr) + i * n, size_t(n) * sizeof(float));
+        } else {
+          const double* src = static_cast<const double*>(b.ptr) + i * n;
+          for (int64_t k = 0; k < n; ++k) dst[k] = float(src[k]);
+        }
+        inputs.push_back(std::move(t));
+      }
+      py::gil_scoped_release released;
+      PredictConfig pc;
+      pc.tile = tile;
+      pc.overlap = overlap;
+      for (const Tensor& image : inputs)
+        outs.push_back(predict_probabilities(*graph_, info_, image, pc));
+    }
+    const int64_t K = info_.config.classes;
+    std::vector<py::ssize_t> class_shape = {H, W}, prob_shape = {H, W, K};
+    if (batch) class_shape.insert(class_shape.begin(), N), prob_shape.insert(prob_shape.begin(), N);
+    py::array_t<uint8_t> classes(class_shape);
+    py::array_t<float> probs(probabilities ? prob_shape : std::vector<py::ssize_t>{0});
+    for (int64_t i = 0; i < N; ++i) {
+      const Tensor c = argmax_classes(outs[size_t(i)]);
+      std::memcpy(classes.mutable_data() + i * H * W, c.data<uint8_t>(), size_t(H * W));
+      if (probabilities)
+        std::memcpy(probs.mutable_data() + i * H * W * K, outs[size_t(i)].data<float>(),
+                    size_t(H * W * K) * sizeof(float));
+    }
+    if (!probabilities) return classes;
+    return py::make_tuple(classes, probs);
+  }
+
+  void export_onnx(const std::string& path, const std::string& head) {
+    auto cpu = load_model_copy();
+    cuseg::export_onnx(path, *cpu, info_, parse_onnx_head(head));
+  }
+
+  void export_torch(const std::string& path) {
+    auto cpu = load_model_copy();
+    save_torch_state_dict(path, *cpu, info_);
+  }
+
+  std::vector<std::string> classes() const { return info_.class_names; }
+  std::vector<std::array<int, 3>> palette() const {
+    std::vector<std::array<int, 3>> out;
+    for (const auto& rgb : info_.palette) out.push_back({rgb[0], rgb[1], rgb[2]});
+    return out;
+  }
+  py::dict config() const {
+    const UNetConfig& c = info_.config;
+    py::dict d;
+    d["in_channels"] = c.in_channels;
+    d["classes"] = c.classes;
+    d["base"] = c.base;
+    d["depth"] = c.depth;
+    d["batch_norm"] = c.batch_norm;
+    d["upsample"] = c.upsample == UNetUpsample::Bilinear ? "bilinear" : "transposed";
+    d["dropout"] = c.bottleneck_dropout;
+    d["multiple"] = 1 << (c.depth - 1);
+    d["normalization"] = py::make_tuple(info_.normalization.mean, info_.normalization.std);
+    return d;
+  }
+  std::string device() const { return device_.str(); }
+  void to(const std::string& device) {
+    device_ = Device::resolve(device);
+    graph_->to(device_);
+  }
+
+ private:
+  // Exporters read the weights on the CPU; the model may live on a GPU.
+  std::unique_ptr<Graph> load_model_copy() {
+    auto cpu = build_unet(info_.config);
+    cpu->load_state(graph_->state());
+    return cpu;
+  }
+
+  Device device_;
+  ModelInfo info_;
+  std::unique_ptr<Graph> graph_;
+};
+
+}  // namespace
+
+PYBIND11_MODULE(cuseg, m) {
+  m.doc() = "cuseg: semantic segmentation U-Nets, trained and run by cuseg's engine";
+  m.attr("__version__") = CUSEG_VERSION;
+  static py::exception<cuseg::Error> error(m, "Error", PyExc_RuntimeError);
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const cuseg::Error& e) {
+      error(e.what());
+    }
+  });
+  py::class_<Model>(m, "Model", "A trained model (cuseg.load)")
+      .def("predict", &Model::predict, py::arg("images"), py::arg("probabilities") = false,
+           py::arg("tile") = 0, py::arg("overlap") = 64,
+           "Class maps of H×W×C or N×H×W×C images (uint8, or float in [0, 1]); with "
+           "probabilities=True "
+           "also the class probabilities [.., H, W, K]")
+      .def("export_onnx", &Model::export_onnx, py::arg("path"), py::arg("head") = "logits",
+           "Write the model as ONNX (opset 17): head logits, softmax or argmax")
+      .def("export_torch", &Model::export_torch, py::arg("path"),
+           "Write the weights as a PyTorch state dict of python/cuseg_torch_unet.py's UNet")
+      .def("to", &Model::to, py::arg("device"), "Move the model to 'cpu', 'cuda' or 'cuda:N'")
+      .def_property_readonly("classes", &Model::classes)
+      .def_property_readonly("palette", &Model::palette)
+      .def_property_readonly("config", &Model::config)
+      .def_property_readonly("device", &Model::device);
+  m.def(
+      "load",
+      [](const std::string& path, const std::string& device) {
+        return std::make_unique<Model>(path, device);
+      },
+      py::arg("path"), py::arg("device") = "cpu", "Load a checkpoint written by seg_train");
+}

@@ -1,0 +1,106 @@
+"""The cuseg Python module against cuseg's own tools: a model trained by seg_train predicts, from
+numpy, exactly the masks seg_predict writes for the same files; it exports what seg_export
+exports; bad input raises cuseg.Error with the message the tools print.
+
+    PYTHONPATH=<build>/python CUSEG_TOOLS_DIR=<build>/apps /usr/bin/python3 -m pytest python/tests
+"""
+import os
+import subprocess
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import cuseg
+
+TOOLS = os.environ.get("CUSEG_TOOLS_DIR", "")
+
+
+def tool(*args, cwd):
+    r = subprocess.run([os.path.join(TOOLS, args[0]), *args[1:]], cwd=cwd, capture_output=True, text=True)
+    return r.returncode, r.stdout + r.stderr
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    d = tmp_path_factory.mktemp("cuseg_python")
+    code, out = tool("seg_make_synthetic", "--out", "data", "--train", "24", "--val", "4", "--size", "32",
+                     "--seed", "4", cwd=d)
+    assert code == 0, out
+    # Trained enough that its masks hold several classes and move when the input does (a 3%
+    # dimmer image changes 1–15% of the pixels): a mask that agrees then says something.
+    code, out = tool("seg_train", "--data", "data", "--base", "8", "--depth", "3", "--size", "32", "--batch", "4",
+                     "--epochs", "4", "--no-progress", "--seed", "1", "--out", "run", cwd=d)
+    assert code == 0, out
+    # Images of sizes the network does not take as they are: padded and cropped back.
+    code, out = tool("seg_make_synthetic", "--out", "odd", "--train", "1", "--val", "3", "--size", "37x45",
+                     "--seed", "5", cwd=d)
+    assert code == 0, out
+    return d
+
+
+def images_in(folder):
+    return sorted(os.path.join(folder, f) for f in os.listdir(folder))
+
+
+def test_predict_agrees_with_seg_predict_bit_for_bit(run):
+    model = cuseg.load(str(run / "run/best.safetensors"))
+    assert model.classes == ["background", "circle", "rectangle", "triangle"]
+    assert model.config["in_channels"] == 3 and model.config["multiple"] == 4
+    assert model.device == "cpu"
+    for folder in ("data/val/images", "odd/val/images"):
+        code, out = tool("seg_predict", "--checkpoint", "run/best.safetensors", folder, "--out", "pred_" + folder[:3],
+                         cwd=run)
+        assert code == 0, out
+        for path in images_in(run / folder):
+            stem = os.path.splitext(os.path.basename(path))[0]
+            want = np.asarray(Image.open(run / ("pred_" + folder[:3]) / (stem + "_mask.png")))
+            image = np.asarray(Image.open(path).convert("RGB"))
+            got = model.predict(image)
+            assert got.dtype == np.uint8 and got.shape == want.shape
+            assert np.array_equal(got, want), f"{path}: {np.count_nonzero(got != want)} pixels differ"
+            assert len(np.unique(want)) >= 2, f"{path}: a one-class mask tests little"
+            # float in [0, 1] is the same input
+            assert np.array_equal(model.predict(image.astype(np.float32) / 255), want)
+
+
+def test_batches_and_probabilities(run):
+    model = cuseg.load(str(run / "run/best.safetensors"))
+    images = np.stack([np.asarray(Image.open(p).convert("RGB")) for p in images_in(run / "data/val/images")])
+    classes, probs = model.predict(images, probabilities=True)
+    assert classes.shape == images.shape[:3] and probs.shape == images.shape[:3] + (4,)
+    assert np.allclose(probs.sum(-1), 1, atol=1e-5)
+    assert np.array_equal(classes, probs.argmax(-1))
+    for i, image in enumerate(images):
+        assert np.array_equal(model.predict(image), classes[i])
+
+
+def test_exports_are_seg_exports(run):
+    model = cuseg.load(str(run / "run/best.safetensors"))
+    model.export_onnx(str(run / "py.onnx"), head="softmax")
+    code, out = tool("seg_export", "--checkpoint", "run/best.safetensors", "--onnx", "cli.onnx", "--head", "softmax",
+                     cwd=run)
+    assert code == 0, out
+    assert (run / "py.onnx").read_bytes() == (run / "cli.onnx").read_bytes()
+
+
+def test_bad_input_raises_the_tools_message(run, monkeypatch):
+    model = cuseg.load(str(run / "run/best.safetensors"))
+    image = np.zeros((32, 32, 3), np.uint8)
+    with pytest.raises(cuseg.Error, match="images have 1 channels, the model 3"):
+        model.predict(image[:, :, :1].copy())
+    with pytest.raises(cuseg.Error, match="H×W×C or N×H×W×C"):
+        model.predict(np.zeros((32, 32), np.uint8))
+    with pytest.raises(cuseg.Error, match="uint8, float32 or float64, got int16"):
+        model.predict(image.astype(np.int16))
+    with pytest.raises(cuseg.Error, match="not C-contiguous"):
+        model.predict(np.zeros((32, 64, 3), np.uint8)[:, ::2])
+    with pytest.raises(cuseg.Error, match="--head 'probs'"):
+        model.export_onnx(str(run / "x.onnx"), head="probs")
+    (run / "not_a_checkpoint.safetensors").write_bytes(b"0123456789")
+    code, cli = tool("seg_predict", "--checkpoint", "not_a_checkpoint.safetensors", "data/val/images", cwd=run)
+    assert code == 1
+    monkeypatch.chdir(run)
+    with pytest.raises(cuseg.Error) as e:
+        cuseg.load("not_a_checkpoint.safetensors")
+    assert str(e.value) in cli, (str(e.value), cli)
