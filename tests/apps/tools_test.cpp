@@ -110,7 +110,13 @@ TEST_F(Tools, TrainPredictEvalAndResumeBitForBit) {
   EXPECT_NE(stop.output.find("seg_train --resume --out resumed"), std::string::npos) << stop.output;
   const ToolRun changed = run(dir_, "seg_train --resume --out resumed --lr 1");
   EXPECT_EQ(changed.code, 2) << changed.output;
-  const ToolRun resume = run(dir_, "seg_train --resume --out resumed --no-progress");
+  EXPECT_NE(changed.output.find("--lr: 1.0 differs from the stored 0.003"), std::string::npos) << changed.output;
+  const ToolRun other_data = run(dir_, str_cat("seg_train --data run ", kTiny, " --out resumed --resume"));
+  EXPECT_EQ(other_data.code, 2) << other_data.output;
+  EXPECT_NE(other_data.output.find("--data: \"run\" differs from the stored \"data\""), std::string::npos)
+      << other_data.output;
+  // The first command again with --resume appended: the same values, accepted.
+  const ToolRun resume = run(dir_, str_cat("seg_train --data data ", kTiny, " --out resumed --resume"));
   ASSERT_EQ(resume.code, 0) << resume.output;
   const SafetensorsFile a = load_safetensors((dir_ / "run/last.safetensors").string());
   const SafetensorsFile b = load_safetensors((dir_ / "resumed/last.safetensors").string());
