@@ -5,6 +5,7 @@
 //   classes = model.predict(image)                       # [H, W] uint8 (or [N, H, W])
 //   classes, probs = model.predict(image, probabilities=True)
 //   model.export_onnx("model.onnx")
+//   cuseg.evaluate(model, "data", split="val")          # seg_eval's --json, as a dict
 //
 // Images: H×W×C or N×H×W×C, uint8 (0–255, as read from a file) or float32/float64 in [0, 1],
 // C the model's input channels, C-contiguous; any H and W (padded to the network's multiple and
@@ -21,6 +22,7 @@
 
 #include "cuseg/config.h"
 #include "cuseg/core/error.h"
+#include "cuseg/infer/evaluate.h"
 #include "cuseg/infer/predict.h"
 #include "cuseg/interop/onnx.h"
 #include "cuseg/interop/torch_weights.h"
@@ -35,7 +37,26 @@ using namespace cuseg;
 class Model {
  public:
   Model(const std::string& path, const std::string& device)
-      : device_(Device::resolve(device)), graph_(load_model(path, device_, &info_)) {}
+      : path_(path), device_(Device::resolve(device)), graph_(load_model(path, device_, &info_)) {}
+
+  // seg_eval's results (its --json) as a dict.
+  py::object evaluate(const std::string& data, const std::string& split, int tile, int overlap,
+                      bool skip_bad) {
+    EvaluationConfig ec;
+    ec.data = data;
+    ec.split = split;
+    ec.predict.tile = tile;
+    ec.predict.overlap = overlap;
+    ec.skip_bad = skip_bad;
+    CUSEG_CHECK(split == "train" || split == "val", "evaluate: split '", split,
+                "': expected train or val");
+    std::string json;
+    {
+      py::gil_scoped_release released;
+      json = evaluation_json(cuseg::evaluate(*graph_, info_, ec, path_), info_, ec, path_);
+    }
+    return py::module_::import("json").attr("loads")(json);
+  }
 
   // classes [.., H, W] u8, and the probabilities [.., H, W, K] f32 on request.
   py::object predict(const py::array& images, bool probabilities, int tile, int overlap) {
@@ -141,6 +162,7 @@ class Model {
     return cpu;
   }
 
+  std::string path_;
   Device device_;
   ModelInfo info_;
   std::unique_ptr<Graph> graph_;
@@ -174,6 +196,17 @@ PYBIND11_MODULE(cuseg, m) {
       .def_property_readonly("palette", &Model::palette)
       .def_property_readonly("config", &Model::config)
       .def_property_readonly("device", &Model::device);
+  m.def(
+      "evaluate",
+      [](Model& model, const std::string& data, const std::string& split, int tile, int overlap,
+         bool skip_bad) { return model.evaluate(data, split, tile, overlap, skip_bad); },
+      py::arg("model"), py::arg("data") = "", py::arg("split") = "val", py::arg("tile") = 0,
+      py::arg("overlap") = 64, py::arg("skip_bad") = false,
+      "Score the model on a dataset folder's split (none: the built-in set it was trained on): "
+      "seg_eval's "
+      "results as a dict (per-class IoU, Dice, precision, recall, support; their means; pixel "
+      "accuracy; the "
+      "confusion matrix)");
   m.def(
       "load",
       [](const std::string& path, const std::string& device) {

@@ -84,6 +84,21 @@ def test_exports_are_seg_exports(run):
     assert (run / "py.onnx").read_bytes() == (run / "cli.onnx").read_bytes()
 
 
+def test_evaluate_is_seg_evals_json(run):
+    import json
+    model = cuseg.load(str(run / "run/best.safetensors"))
+    code, out = tool("seg_eval", "--checkpoint", str(run / "run/best.safetensors"), "--data", "data", "--json",
+                     "eval.json", cwd=run)
+    assert code == 0, out
+    want = json.loads((run / "eval.json").read_text())
+    got = cuseg.evaluate(model, str(run / "data"), split="val")
+    assert got["images"] == 4 and sum(map(sum, got["confusion"])) == 4 * 32 * 32
+    for key in ("miou", "mdice", "pixel_accuracy", "confusion", "classes"):
+        assert got[key] == want[key], key
+    with pytest.raises(cuseg.Error, match="split 'test'"):
+        cuseg.evaluate(model, str(run / "data"), split="test")
+
+
 def test_bad_input_raises_the_tools_message(run, monkeypatch):
     model = cuseg.load(str(run / "run/best.safetensors"))
     image = np.zeros((32, 32, 3), np.uint8)
