@@ -5,10 +5,6 @@
 // command that resumes; a second signal ends the process at once.
 #include <csignal>
 #include <cstdio>
-#include <nlohmann/json.hpp>
-#include <set>
-#include <string>
-#include <vector>
 
 #include "apps/tool.h"
 #include "apps/train_options.h"
@@ -18,17 +14,6 @@ namespace {
 extern "C" void on_stop_signal(int signal) {
   cuseg::request_stop(signal);
   std::signal(signal, SIG_DFL);  // a second one ends the process
-}
-
-// The TrainConfig fields a seg_train flag sets: --max-grad-norm → max_grad_norm, --size → height
-// and width, --keep-alpha → channels.
-std::vector<std::string> config_fields(const std::string& flag) {
-  if (flag == "--size") return {"height", "width"};
-  if (flag == "--keep-alpha") return {"channels"};
-  std::string key = flag.substr(2);
-  for (char& ch : key)
-    if (ch == '-') ch = '_';
-  return {key};
 }
 
 }  // namespace
@@ -46,43 +31,7 @@ int main(int argc, char** argv) {
                "change; other flags may repeat the stored values (the first command with --resume appended)");
   app.add_option("--stop-after-steps", stop_after, "Stop (as if interrupted) after this many optimizer steps");
   return cuseg::tool::run(app, argc, argv, [&] {
-    using cuseg::tool::UsageError;
-    cuseg::TrainConfig config;
-    if (resume) {
-      static const std::set<std::string> allowed = {"--resume",  "--out",     "--epochs",
-                                                    "--patience", "--device", "--backend",
-                                                    "--threads", "--precision", "--workers", "--stop-after-steps",
-                                                    "--no-progress", "--tensorboard"};
-      config = cuseg::Trainer::stored_config(options.config.out);
-      // The first command again with --resume appended is fine: a flag may repeat the stored
-      // value; a different one is refused, naming the flag and both values.
-      cuseg::tool::finish_train_options(options);
-      const nlohmann::json given = nlohmann::json::parse(options.config.to_json());
-      const nlohmann::json stored = nlohmann::json::parse(config.to_json());
-      for (const CLI::Option* opt : app.get_options()) {
-        if (opt->count() == 0 || allowed.count(opt->get_name())) continue;
-        for (const std::string& key : config_fields(opt->get_name())) {
-          if (!given.contains(key))
-            throw UsageError(opt->get_name() + " cannot change on --resume (the stored configuration is used)");
-          if (given[key] != stored[key])
-            throw UsageError(opt->get_name() + ": " + given[key].dump() + " differs from the stored " +
-                             stored[key].dump() + " (--resume continues with the stored configuration)");
-        }
-      }
-      if (app.count("--epochs")) config.epochs = options.config.epochs;
-      if (app.count("--patience")) config.patience = options.config.patience;
-      if (app.count("--device")) config.device = options.config.device;
-      if (app.count("--workers")) config.workers = options.config.workers;
-      if (app.count("--backend")) config.backend = options.config.backend;
-      if (app.count("--threads")) config.threads = options.config.threads;
-      if (app.count("--precision")) config.precision = options.config.precision;
-      if (app.count("--tensorboard")) config.tensorboard = options.config.tensorboard;
-      config.progress = !options.no_progress;
-      config.resume = true;
-    } else {
-      cuseg::tool::finish_train_options(options);
-      config = options.config;
-    }
+    cuseg::TrainConfig config = cuseg::tool::resolve_train_config(app, options, resume);
     config.stop_after_steps = stop_after;
     std::signal(SIGINT, on_stop_signal);
     std::signal(SIGTERM, on_stop_signal);

@@ -1,5 +1,9 @@
 #include "apps/train_options.h"
 
+#include <nlohmann/json.hpp>
+#include <set>
+#include <vector>
+
 #include "apps/tool.h"
 
 namespace cuseg::tool {
@@ -84,6 +88,54 @@ void finish_train_options(TrainOptions& o) {
   } catch (const Error& e) {
     throw UsageError(e.what());
   }
+}
+
+namespace {
+
+// The TrainConfig fields a flag sets: --max-grad-norm → max_grad_norm, --size → height and
+// width, --keep-alpha → channels, --bn → batch_norm.
+std::vector<std::string> config_fields(const std::string& flag) {
+  if (flag == "--size") return {"height", "width"};
+  if (flag == "--keep-alpha") return {"channels"};
+  if (flag == "--bn") return {"batch_norm"};
+  std::string key = flag.substr(2);
+  for (char& ch : key)
+    if (ch == '-') ch = '_';
+  return {key};
+}
+
+}  // namespace
+
+TrainConfig resolve_train_config(const CLI::App& app, TrainOptions& o, bool resume) {
+  finish_train_options(o);
+  if (!resume) return o.config;
+  static const std::set<std::string> may_change = {
+      "--resume", "--out", "--epochs", "--patience", "--device", "--backend", "--threads", "--precision",
+      "--workers", "--stop-after-steps", "--no-progress", "--tensorboard"};
+  TrainConfig config = Trainer::stored_config(o.config.out);
+  const nlohmann::json given = nlohmann::json::parse(o.config.to_json());
+  const nlohmann::json stored = nlohmann::json::parse(config.to_json());
+  for (const CLI::Option* opt : app.get_options()) {
+    if (opt->count() == 0 || may_change.count(opt->get_name())) continue;
+    for (const std::string& key : config_fields(opt->get_name())) {
+      if (!given.contains(key))
+        throw UsageError(opt->get_name() + " cannot change on --resume (the stored configuration is used)");
+      if (given[key] != stored[key])
+        throw UsageError(opt->get_name() + ": " + given[key].dump() + " differs from the stored " +
+                         stored[key].dump() + " (--resume continues with the stored configuration)");
+    }
+  }
+  if (app.count("--epochs")) config.epochs = o.config.epochs;
+  if (app.count("--patience")) config.patience = o.config.patience;
+  if (app.count("--device")) config.device = o.config.device;
+  if (app.count("--workers")) config.workers = o.config.workers;
+  if (app.count("--backend")) config.backend = o.config.backend;
+  if (app.count("--threads")) config.threads = o.config.threads;
+  if (app.count("--precision")) config.precision = o.config.precision;
+  if (app.count("--tensorboard")) config.tensorboard = o.config.tensorboard;
+  config.progress = !o.no_progress;
+  config.resume = true;
+  return config;
 }
 
 }  // namespace cuseg::tool

@@ -1,4 +1,5 @@
-// The `cuseg` Python module: trained models from Python, numpy in, numpy out.
+// The `cuseg` Python module: training, inference, evaluation and export from Python, numpy in,
+// numpy out.
 //
 //   import cuseg
 //   model = cuseg.load("runs/a/best.safetensors")
@@ -6,6 +7,7 @@
 //   classes, probs = model.predict(image, probabilities=True)
 //   model.export_onnx("model.onnx")
 //   cuseg.evaluate(model, "data", split="val")          # seg_eval's --json, as a dict
+//   cuseg.train(data="data", out="runs/a", epochs=40, size=256, callback=lambda log: True)
 //
 // Images: H×W×C or N×H×W×C, uint8 (0–255, as read from a file) or float32/float64 in [0, 1],
 // C the model's input channels, C-contiguous; any H and W (padded to the network's multiple and
@@ -20,6 +22,8 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "apps/tool.h"
+#include "apps/train_options.h"
 #include "cuseg/config.h"
 #include "cuseg/core/error.h"
 #include "cuseg/infer/evaluate.h"
@@ -170,6 +174,90 @@ class Model {
 
 }  // namespace
 
+namespace {
+
+// seg_train's command line for these keyword arguments: name → --name (underscores as dashes),
+// True → the bare flag, False → nothing, a list → its items joined by commas, anything else → its
+// str(). Parsed by seg_train's own options, so names, defaults, checks and messages are the tool's.
+std::vector<std::string> train_arguments(const py::kwargs& kwargs) {
+  std::vector<std::string> args;
+  for (const auto& [key, value] : kwargs) {
+    std::string flag = "--" + py::cast<std::string>(key);
+    for (char& ch : flag)
+      if (ch == '_') ch = '-';
+    if (flag == "--callback") continue;
+    if (py::isinstance<py::bool_>(value)) {
+      if (py::cast<bool>(value)) args.push_back(flag);
+      continue;
+    }
+    args.push_back(flag);
+    if (py::isinstance<py::list>(value) || py::isinstance<py::tuple>(value)) {
+      std::string joined;
+      for (const auto& item : value)
+        joined += (joined.empty() ? "" : ",") + std::string(py::str(item));
+      args.push_back(joined);
+    } else {
+      args.push_back(py::str(value));
+    }
+  }
+  return args;
+}
+
+py::dict train(const py::kwargs& kwargs) {
+  CLI::App app{"cuseg.train", "cuseg.train"};
+  tool::TrainOptions options;
+  tool::add_train_options(app, options);
+  bool resume = false;
+  app.add_flag("--resume", resume, "Continue the run in --out");
+  std::vector<std::string> args = train_arguments(kwargs);
+  for (const std::string& a : args) {
+    if (a.rfind("--", 0) != 0 || app.get_option_no_throw(a) != nullptr) continue;
+    std::string name = a.substr(2);
+    for (char& ch : name)
+      if (ch == '-') ch = '_';
+    throw Error("cuseg.train: no option " + name + " (seg_train has no " + a +
+                "; see seg_train --help)");
+  }
+  std::reverse(args.begin(), args.end());  // CLI11 takes a vector last argument first
+  TrainConfig config;
+  try {
+    app.parse(args);
+    config = tool::resolve_train_config(app, options, resume);
+  } catch (const CLI::ParseError& e) {
+    throw Error(e.what());
+  } catch (const tool::UsageError& e) {
+    throw Error(e.what());
+  }
+  if (!kwargs.contains("no_progress")) config.progress = false;  // no bar inside Python
+  Trainer trainer(config);
+  if (kwargs.contains("callback") && !kwargs["callback"].is_none()) {
+    py::object callback = kwargs["callback"];
+    py::object loads = py::module_::import("json").attr("loads");
+    trainer.on_epoch([callback, loads](const std::string& line) {
+      py::gil_scoped_acquire held;
+      py::object keep = callback(loads(line));
+      return keep.is_none() || py::cast<bool>(keep);  // None (no return value): go on
+    });
+  }
+  TrainResult r;
+  {
+    py::gil_scoped_release released;
+    r = trainer.run();
+  }
+  if (r.status == TrainStatus::NonFinite) throw Error(r.message);
+  py::dict out;
+  out["status"] = to_string(r.status);
+  out["message"] = r.message;
+  out["best_miou"] = r.best_miou;
+  out["best_epoch"] = r.best_epoch + 1;
+  out["epochs"] = r.epochs.size();
+  out["out"] = config.out;
+  out["best"] = config.out + "/best.safetensors";
+  return out;
+}
+
+}  // namespace
+
 PYBIND11_MODULE(cuseg, m) {
   m.doc() = "cuseg: semantic segmentation U-Nets, trained and run by cuseg's engine";
   m.attr("__version__") = CUSEG_VERSION;
@@ -196,6 +284,14 @@ PYBIND11_MODULE(cuseg, m) {
       .def_property_readonly("palette", &Model::palette)
       .def_property_readonly("config", &Model::config)
       .def_property_readonly("device", &Model::device);
+  m.def("train", &train,
+        "Train as seg_train does, with its options as keyword arguments (data='DIR', out='runs/a', "
+        "epochs=40, "
+        "size=256, augment=True, ...; resume=True continues a run); callback(log) receives each "
+        "epoch's "
+        "log.jsonl line as a dict and may return False to stop. Returns status, message, "
+        "best_miou, best_epoch, "
+        "epochs, out, best");
   m.def(
       "evaluate",
       [](Model& model, const std::string& data, const std::string& split, int tile, int overlap,

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -118,6 +119,8 @@ TrainConfig TrainConfig::from_json(const std::string& text) {
 struct Trainer::State {
   TrainConfig config;
   Device device;
+  std::function<bool(const std::string&)> on_epoch;  // Trainer::on_epoch's callback
+  bool stopped_by_callback = false;
   std::unique_ptr<SegmentationDataset> train_base, val_base;
   std::unique_ptr<SubsetDataset> train_fold, val_fold;
   SegmentationDataset* train = nullptr;
@@ -376,6 +379,7 @@ void Trainer::State::log_epoch(const EpochReport& r) {
   out << line.dump() << "\n";
   out.flush();
   CUSEG_CHECK(out.good(), path("log.jsonl"), ": write failed");
+  if (on_epoch && !on_epoch(line.dump())) stopped_by_callback = true;
   if (tensorboard) {
     tensorboard->epoch(r.steps, line);
     log_val_images(r.steps);
@@ -447,6 +451,10 @@ TrainConfig Trainer::stored_config(const std::string& out) {
   return c;
 }
 
+void Trainer::on_epoch(std::function<bool(const std::string& log_line)> callback) {
+  s_->on_epoch = std::move(callback);
+}
+
 Graph& Trainer::model() { return *s_->model; }
 Device Trainer::device() const { return s_->device; }
 
@@ -474,7 +482,8 @@ TrainResult Trainer::run() {
     return result;
   };
   auto stop_requested = [&] {
-    return stop_signal() != 0 || (c.stop_after_steps > 0 && steps_this_call >= c.stop_after_steps);
+    return stop_signal() != 0 || s.stopped_by_callback ||
+           (c.stop_after_steps > 0 && steps_this_call >= c.stop_after_steps);
   };
   auto nonfinite_message = [&](const std::string& what, int64_t batch, const std::string& where) {
     const std::string last = s.path("last.safetensors");

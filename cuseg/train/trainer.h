@@ -117,6 +117,9 @@ class Trainer {
   static TrainConfig stored_config(const std::string& out);
 
   TrainResult run();
+  // Called after each epoch with its log.jsonl line (JSON); returning false ends the run there,
+  // its checkpoint written, as an interruption (TrainStatus::Interrupted; --resume continues it).
+  void on_epoch(std::function<bool(const std::string& log_line)> callback);
 
   Graph& model();
   Device device() const;

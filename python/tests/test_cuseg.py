@@ -99,6 +99,48 @@ def test_evaluate_is_seg_evals_json(run):
         cuseg.evaluate(model, str(run / "data"), split="test")
 
 
+def test_train_stop_from_the_callback_and_resume_bit_for_bit(run, monkeypatch):
+    monkeypatch.chdir(run)
+    tiny = dict(data="data", base=4, depth=3, size=32, batch=4, epochs=3, seed=2)
+    straight = cuseg.train(out="py_straight", **tiny)
+    assert straight["status"] == "finished" and straight["epochs"] == 3
+    seen = []
+
+    def stop_after_two(log):
+        seen.append(log)
+        return log["epoch"] < 2
+
+    stopped = cuseg.train(out="py_stopped", callback=stop_after_two, **tiny)
+    assert stopped["status"] == "interrupted" and [log["epoch"] for log in seen] == [1, 2]
+    assert {"miou", "val_loss", "lr", "iou"} <= seen[0].keys()
+    # The first call again with resume=True: the same values are accepted.
+    resumed = cuseg.train(out="py_stopped", resume=True, **tiny)
+    assert resumed["status"] == "finished"
+    image = np.asarray(Image.open(images_in(run / "data/val/images")[0]).convert("RGB"))
+    a = cuseg.load("py_straight/last.safetensors").predict(image, probabilities=True)[1]
+    b = cuseg.load("py_stopped/last.safetensors").predict(image, probabilities=True)[1]
+    assert np.array_equal(a, b), "a resumed run ends where an uninterrupted one does"
+    with pytest.raises(cuseg.Error, match="--lr: 1.0 differs from the stored 0.003"):
+        cuseg.train(out="py_stopped", resume=True, lr=1)
+    with pytest.raises(cuseg.Error, match="no option learning_rate"):
+        cuseg.train(out="py_x", learning_rate=1)
+    code, cli = tool("seg_train", "--data", "no_such_folder", cwd=run)
+    with pytest.raises(cuseg.Error) as e:
+        cuseg.train(data="no_such_folder")
+    assert code == 2 and str(e.value) in cli, (str(e.value), cli)
+
+
+def test_the_readme_example_runs(run, monkeypatch):
+    readme = open(os.path.join(os.path.dirname(__file__), "..", "..", "README.md")).read()
+    start = readme.index("```python", readme.index("<!-- python-example")) + len("```python")
+    code = readme[start:readme.index("```", start)]
+    monkeypatch.chdir(run)
+    Image.open(images_in(run / "data/val/images")[0]).save(run / "photo.png")
+    exec(compile(code, "README.md", "exec"), {})
+    assert (run / "model.onnx").stat().st_size > 0 and (run / "state.safetensors").stat().st_size > 0
+    assert (run / "runs/a/best.safetensors").exists()
+
+
 def test_bad_input_raises_the_tools_message(run, monkeypatch):
     model = cuseg.load(str(run / "run/best.safetensors"))
     image = np.zeros((32, 32, 3), np.uint8)
