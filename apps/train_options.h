@@ -3,6 +3,7 @@
 
 #include <CLI/CLI.hpp>
 #include <string>
+#include <vector>
 
 #include "cuseg/train/trainer.h"
 
@@ -25,5 +26,9 @@ void finish_train_options(TrainOptions& options);
 // --workers and --tensorboard may change and any other flag may repeat its stored value; a
 // different value is a UsageError naming the flag and both values.
 TrainConfig resolve_train_config(const CLI::App& app, TrainOptions& options, bool resume);
+
+// The TrainConfig fields (as config.json names them) a flag sets: --max-grad-norm →
+// max_grad_norm, --size → height and width, --keep-alpha → channels, --bn → batch_norm.
+std::vector<std::string> train_config_fields(const std::string& flag);
 
 }  // namespace cuseg::tool

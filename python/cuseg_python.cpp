@@ -12,8 +12,9 @@
 // Images: H×W×C or N×H×W×C, uint8 (0–255, as read from a file) or float32/float64 in [0, 1],
 // C the model's input channels, C-contiguous; any H and W (padded to the network's multiple and
 // cropped back, or tiled with tile=…), exactly as seg_predict does, so the classes agree with
-// its masks bit for bit. Computation runs without the GIL. Every cuseg error is a cuseg.Error
-// carrying the same one-line message the tools print.
+// its masks bit for bit. For one image the arrays returned are views of cuseg's results (no
+// copy); a batch's are assembled into one array. Computation runs without the GIL. Every cuseg
+// error is a cuseg.Error carrying the same one-line message the tools print.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -37,6 +38,15 @@ namespace py = pybind11;
 namespace {
 
 using namespace cuseg;
+
+// A numpy array over a cuseg tensor's memory, keeping the tensor (its storage) alive for as long
+// as the array lives: no copy.
+template <class T>
+py::array owning_array(Tensor t, const std::vector<py::ssize_t>& shape) {
+  auto* keep = new Tensor(std::move(t));
+  py::capsule owner(keep, [](void* p) { delete static_cast<Tensor*>(p); });
+  return py::array_t<T>(shape, keep->data<T>(), owner);
+}
 
 class Model {
  public:
@@ -107,6 +117,11 @@ class Model {
         outs.push_back(predict_probabilities(*graph_, info_, image, pc));
     }
     const int64_t K = info_.config.classes;
+    if (!batch) {  // one image: numpy views of cuseg's own results, no copy
+      py::array classes = owning_array<uint8_t>(argmax_classes(outs[0]), {H, W});
+      if (!probabilities) return classes;
+      return py::make_tuple(classes, owning_array<float>(outs[0], {H, W, K}));
+    }
     std::vector<py::ssize_t> class_shape = {H, W}, prob_shape = {H, W, K};
     if (batch) class_shape.insert(class_shape.begin(), N), prob_shape.insert(prob_shape.begin(), N);
     py::array_t<uint8_t> classes(class_shape);

@@ -73,6 +73,11 @@ def test_batches_and_probabilities(run):
     assert np.array_equal(classes, probs.argmax(-1))
     for i, image in enumerate(images):
         assert np.array_equal(model.predict(image), classes[i])
+    # One image: views of cuseg's memory that outlive the call (and the model).
+    one, p1 = model.predict(images[0], probabilities=True)
+    assert not one.flags.owndata and not p1.flags.owndata and one.base is not None
+    del model
+    assert np.array_equal(one, classes[0]) and np.array_equal(p1, probs[0])
 
 
 def test_exports_are_seg_exports(run):

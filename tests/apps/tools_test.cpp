@@ -11,7 +11,9 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 
+#include "apps/train_options.h"
 #include "cuseg/core/safetensors.h"
 #include "cuseg/data/image_io.h"
 #include "test_util.h"
@@ -72,6 +74,25 @@ class Tools : public ::testing::Test {
   static inline fs::path dir_;
   static constexpr const char* kTiny = "--base 4 --depth 3 --size 32 --batch 4 --epochs 2 --no-progress --seed 1";
 };
+
+// seg_train's option table and config.json's list of fields are separate lists: a flag whose field
+// is missing from the second would be neither saved nor restored on --resume, silently.
+TEST(TrainOptions, EveryTrainingFlagIsStoredInTheConfiguration) {
+  CLI::App app;
+  tool::TrainOptions options;
+  tool::add_train_options(app, options);
+  const nlohmann::json stored = nlohmann::json::parse(TrainConfig{}.to_json());
+  const std::set<std::string> not_stored = {"--help", "--model", "--no-progress"};  // the command's, not the run's
+  int checked = 0;
+  for (const CLI::Option* opt : app.get_options()) {
+    if (not_stored.count(opt->get_name())) continue;
+    for (const std::string& key : tool::train_config_fields(opt->get_name())) {
+      EXPECT_TRUE(stored.contains(key)) << opt->get_name() << " sets " << key << ", which config.json does not store";
+      ++checked;
+    }
+  }
+  EXPECT_GE(checked, 40);
+}
 
 TEST_F(Tools, HelpAndUsageErrors) {
   for (const char* tool : {"seg_train", "seg_predict", "seg_eval", "seg_sweep", "seg_make_synthetic", "seg_export"}) {
