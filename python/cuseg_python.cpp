@@ -153,17 +153,11 @@ class Model {
     for (const auto& rgb : info_.palette) out.push_back({rgb[0], rgb[1], rgb[2]});
     return out;
   }
+  // The configuration python/cuseg_torch_unet.py's UNet takes, with the input's multiple and the
+  // normalization.
   py::dict config() const {
-    const UNetConfig& c = info_.config;
-    py::dict d;
-    d["in_channels"] = c.in_channels;
-    d["classes"] = c.classes;
-    d["base"] = c.base;
-    d["depth"] = c.depth;
-    d["batch_norm"] = c.batch_norm;
-    d["upsample"] = c.upsample == UNetUpsample::Bilinear ? "bilinear" : "transposed";
-    d["dropout"] = c.bottleneck_dropout;
-    d["multiple"] = 1 << (c.depth - 1);
+    py::dict d = py::module_::import("json").attr("loads")(torch_unet_config(info_.config));
+    d["multiple"] = 1 << (info_.config.depth - 1);
     d["normalization"] = py::make_tuple(info_.normalization.mean, info_.normalization.std);
     return d;
   }

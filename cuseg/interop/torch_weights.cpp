@@ -13,11 +13,6 @@ namespace cuseg {
 
 namespace {
 
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() &&
-         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 // The convolution weights of the model (those stored in another layout in PyTorch), by name.
 std::set<std::string> convolution_weights(Graph& model) {
   std::set<std::string> out;
@@ -95,7 +90,7 @@ void load_torch_state_dict(Graph& model, const std::map<std::string, Tensor>& st
           str_cat(name, " is ", it->second.shape().str(), ", the model's ", want.str()));
   }
   for (const auto& [name, t] : state)
-    if (!mine.count(name) && !ends_with(name, ".num_batches_tracked")) extra.push_back(name);
+    if (!mine.count(name) && !name.ends_with(".num_batches_tracked")) extra.push_back(name);
   auto list = [](const std::vector<std::string>& v) {
     std::string s;
     for (size_t i = 0; i < v.size() && i < 8; ++i) s += (i ? ", " : "") + v[i];

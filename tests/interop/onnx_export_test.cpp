@@ -36,11 +36,6 @@ using json = nlohmann::json;
 // a wrong epsilon or align_corners instead of half_pixel shows as 1.5e-4 to 1e-2.
 constexpr double kTolerance = 1e-5;
 
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() &&
-         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 // A U-Net whose batch-norm scales, shifts and running statistics are random, as after training
 // (fresh ones, γ = 1, β = 0, mean 0, var 1, would hide a swapped or ignored tensor).
 std::unique_ptr<Graph> trained_like(const UNetConfig& c) {
@@ -48,11 +43,11 @@ std::unique_ptr<Graph> trained_like(const UNetConfig& c) {
   uint64_t seed = 100;
   for (auto& [name, t] : g->state()) {
     if (t.dtype() != DType::f32) continue;
-    if (ends_with(name, "running_var") ||
-        (ends_with(name, ".weight") && name.find(".bn") != std::string::npos))
+    if (name.ends_with("running_var") ||
+        (name.ends_with(".weight") && name.find(".bn") != std::string::npos))
       t.copy_from(test::random(t.shape(), seed++, 0.5, 2.0, DType::f32));
-    else if (ends_with(name, "running_mean") ||
-             (ends_with(name, ".bias") && name.find(".bn") != std::string::npos))
+    else if (name.ends_with("running_mean") ||
+             (name.ends_with(".bias") && name.find(".bn") != std::string::npos))
       t.copy_from(test::random(t.shape(), seed++, -0.5, 0.5, DType::f32));
   }
   return g;
