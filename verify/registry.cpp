@@ -656,18 +656,23 @@ std::vector<Tensor> batch_norm_inputs(int i, uint64_t seed) {
 
 const BatchNormParams kBatchNorm{1e-5, 0.1};
 
+// The training forward, plain or fused with ReLU: y, the batch statistics, the running ones
+// (updated in place, so cloned first).
+std::function<std::vector<Tensor>(const std::vector<Tensor>&, int, Exec)> training_run(bool relu) {
+  return [relu](const std::vector<Tensor>& in, int, Exec b) {
+    const Shape c{in[0].dim(3)};
+    Tensor y = output(in, in[0].shape()), mean = output(in, c), invstd = output(in, c);
+    Tensor running_mean = in[3].clone(), running_var = in[4].clone();
+    (relu ? batch_norm_relu_forward_training : batch_norm_forward_training)(
+        in[0], in[1], in[2], y, mean, invstd, running_mean, running_var, kBatchNorm, b);
+    return std::vector<Tensor>{y, mean, invstd, running_mean, running_var};
+  };
+}
+
 void add_batch_norm_ops(std::vector<OpSpec>& ops) {
   std::vector<OpCase> cases;
   for (const RowsCase& c : batch_norm_cases()) cases.push_back({str_cat("x", c.x.str()), c.unet});
-  ops.push_back({"batch_norm_forward_training", cases, true, 1e-5, batch_norm_inputs,
-                 [](const std::vector<Tensor>& in, int, Exec b) {
-                   const Shape c{in[0].dim(3)};
-                   Tensor y = output(in, in[0].shape()), mean = output(in, c), invstd = output(in, c);
-                   Tensor running_mean = in[3].clone(), running_var = in[4].clone();  // updated in place
-                   batch_norm_forward_training(in[0], in[1], in[2], y, mean, invstd, running_mean, running_var,
-                                               kBatchNorm, b);
-                   return std::vector<Tensor>{y, mean, invstd, running_mean, running_var};
-                 }});
+  ops.push_back({"batch_norm_forward_training", cases, true, 1e-5, batch_norm_inputs, training_run(false)});
   ops.back().has_fast = true;
   ops.push_back({"batch_norm_forward_inference", cases, true, 1e-5, batch_norm_inputs,
                  [](const std::vector<Tensor>& in, int, Exec b) {
@@ -694,15 +699,7 @@ void add_batch_norm_ops(std::vector<OpSpec>& ops) {
                  }});
   ops.back().has_fast = true;
   // Fused with ReLU: β centred at 0 puts about half of the outputs below 0.
-  ops.push_back({"batch_norm_relu_forward_training", cases, true, 1e-5, batch_norm_inputs,
-                 [](const std::vector<Tensor>& in, int, Exec b) {
-                   const Shape c{in[0].dim(3)};
-                   Tensor y = output(in, in[0].shape()), mean = output(in, c), invstd = output(in, c);
-                   Tensor running_mean = in[3].clone(), running_var = in[4].clone();
-                   batch_norm_relu_forward_training(in[0], in[1], in[2], y, mean, invstd, running_mean, running_var,
-                                                    kBatchNorm, b);
-                   return std::vector<Tensor>{y, mean, invstd, running_mean, running_var};
-                 }});
+  ops.push_back({"batch_norm_relu_forward_training", cases, true, 1e-5, batch_norm_inputs, training_run(true)});
   ops.back().has_fast = true;
   ops.push_back({"batch_norm_relu_forward_inference", cases, true, 1e-5, batch_norm_inputs,
                  [](const std::vector<Tensor>& in, int, Exec b) {
