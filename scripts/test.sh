@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
-# The test command: dependencies, then every test in five builds, all warnings as errors:
-#   1. where nvcc is installed, the real CUDA build (sm_90, cuDNN where found): compiled, and
-#      where a GPU is usable, its tests run;
-#   2. preset cpu-only: the engine built without CUDA, which must stand on its own;
+# The test command: dependencies, then the tests in five builds, all warnings as errors; every
+# test runs in at least one of them, and each stage runs what only it can check:
+#   1. where nvcc is installed, the real CUDA build (sm_90, cuDNN where found): where a GPU is
+#      usable, everything, and its tests run; without one, what nvcc compiles or what links the
+#      CUDA library (the library, seg_verify, the benchmarks against cuDNN);
+#   2. preset cpu-only: the engine built without CUDA, which must stand on its own: every test,
+#      the Python module's and the interop oracles' included;
 #   3. preset emu: the CPU engine and the CUDA code compiled for the host against the emulated
 #      device (cuseg/emu), so every GPU test, seg_verify --device cuda, the CPU-vs-CUDA training
-#      step and the tools (whose `--device auto` finds the emulated GPU) run on every machine;
+#      step run on every machine, and the tools' and trainer's runs that depend on the device
+#      (`--device auto` finds the emulated GPU): train, predict, evaluate, resume bit for bit;
+#      its other CPU tests would repeat stage 2 (and run with CUDA compiled in at stage 5);
 #   4. preset emu-tsan: the emulator's tests and the block-reduction and warp-shuffle kernels under
 #      ThreadSanitizer, CUDA threads as OS threads (a missing __syncthreads is a reported race);
-#   5. preset emu-asan: every test under AddressSanitizer + UndefinedBehaviorSanitizer: the GPU
+#   5. preset emu-asan: the tests under AddressSanitizer + UndefinedBehaviorSanitizer: the GPU
 #      tests on the emulated device (a device access past a buffer is a report), the registry's
 #      U-Net-sized cases left to stage 3; the CPU tests with the emulated device hidden
 #      (CUDA_VISIBLE_DEVICES=), so the tools and the trainer run their CPU path under the
@@ -29,8 +34,13 @@ if command -v nvcc >/dev/null 2>&1 || [ -x /usr/local/cuda/bin/nvcc ]; then
   if nvidia-smi -L >/dev/null 2>&1; then gpu_tests=ON; else gpu_tests=OFF; fi
   echo "== real CUDA build (nvcc found), warnings as errors; tests run (a GPU is usable): $gpu_tests"
   cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCUSEG_WERROR=ON -DCUSEG_CUDA=ON -DCUSEG_BUILD_TESTS=$gpu_tests
-  cmake --build "$build" -j "$jobs"
-  if [ "$gpu_tests" = ON ]; then ctest --test-dir "$build" -j "$jobs" --output-on-failure; fi
+  if [ "$gpu_tests" = ON ]; then
+    cmake --build "$build" -j "$jobs"
+    ctest --test-dir "$build" -j "$jobs" --output-on-failure
+  else
+    # The other tools and the Python module are host C++ that stages 2 and 3 compile as well.
+    cmake --build "$build" -j "$jobs" --target cuseg seg_verify benchmarks
+  fi
 else
   echo "== no nvcc here: the real CUDA build is skipped; the emulated one below runs the CUDA code"
 fi
@@ -40,25 +50,30 @@ cmake --preset cpu-only -DCUSEG_WERROR=ON
 cmake --build --preset cpu-only -j "$jobs"
 ctest --preset cpu-only -j "$jobs"
 
-echo "== emulated CUDA build (preset emu): every test, GPU tests on the emulated H100"
+echo "== emulated CUDA build (preset emu): every GPU test on the emulated H100, and the tools on it"
 cmake --preset emu
 cmake --build --preset emu -j "$jobs"
-ctest --preset emu -j "$jobs"
+ctest --preset emu -j "$jobs" --no-tests=error -L gpu
+ctest --preset emu -j "$jobs" --no-tests=error -R "^(Tools\.TrainPredictEvalAndResumeBitForBit|TrainerTest\.(AResumedRunContinuesBitForBit|AccumulatingTwoHalfBatchesEqualsOneFullBatch))$"
 
 echo "== emulated CUDA under ThreadSanitizer (preset emu-tsan): the emulator's tests and block reductions"
 # Under TSan the first two blocks of every grid run as 256 OS threads, where a missing
 # __syncthreads is a reported race; that costs minutes per op, so this stage runs the emulator's
-# own tests and the ops built on the shared-memory block sum and on warp shuffles. The plain
-# emulated stage has run every GPU test.
+# own tests and the ops built on the shared-memory block sum and on warp shuffles, on the
+# registry's cases of up to 10000 elements (CUSEG_TEST_MAX_CASE_ELEMENTS in the preset). The
+# plain emulated stage has run every GPU test.
 cmake --preset emu-tsan
 cmake --build --preset emu-tsan -j "$jobs" --target emulator_tests kernel_tests
 ctest --preset emu-tsan -j "$jobs" -R "EmulatorGpu|EmulatorFaultsGpu|EveryOpGpu.CudaMatchesReference/(reduce_sum|softmax_forward) "
 
 echo "== emulated CUDA under AddressSanitizer + UndefinedBehaviorSanitizer (preset emu-asan): every test"
-# The GPU tests on the emulated device, less the row-tile test (65536 blocks) and seg_verify
-# --device cuda (EveryOpGpu's cases again), which stage 3 ran. Then the CPU tests with the
-# device hidden: on the emulated GPU under ASan the tool tests alone take 20 minutes of CPU.
+# The library as in stage 3 (-O1 here); the tests' and tools' own code at -O0, where under ASan
+# it compiles in less than half the time. The GPU tests on the emulated device at their small
+# sizes (CUSEG_TEST_SMALL_CASES_ONLY in the preset), less the row-tile test (65536 blocks) and
+# seg_verify --device cuda (EveryOpGpu's cases again), which stage 3 ran. Then the CPU tests with
+# the device hidden (on the emulated GPU under ASan the tool tests alone take 20 minutes of CPU),
+# less seg_verify --device cpu (EveryOp's cases again).
 cmake --preset emu-asan
 cmake --build --preset emu-asan -j "$jobs"
 ctest --preset emu-asan -j "$jobs" -L gpu -E "RunsMoreRowTilesThanTheGridYLimit|seg_verify_cuda"
-CUDA_VISIBLE_DEVICES= ctest --preset emu-asan -j "$jobs" -L cpu
+CUDA_VISIBLE_DEVICES= ctest --preset emu-asan -j "$jobs" -L cpu -E "^seg_verify_cpu$"

@@ -3,8 +3,10 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
 #include <iterator>
+#include <limits>
 
 namespace cuseg::test {
 
@@ -14,6 +16,13 @@ std::string current_suite() {
 }
 
 bool in_gpu_suite() { return current_suite().ends_with("Gpu"); }
+
+bool small_cases_only() { return std::getenv("CUSEG_TEST_SMALL_CASES_ONLY") != nullptr; }
+
+int64_t max_case_elements() {
+  const char* v = std::getenv("CUSEG_TEST_MAX_CASE_ELEMENTS");
+  return v && std::atoll(v) > 0 ? int64_t(std::atoll(v)) : std::numeric_limits<int64_t>::max();
+}
 
 Tensor random(const Shape& shape, uint64_t seed, double low, double high, DType dtype,
               Device device) {

@@ -36,6 +36,14 @@ namespace cuseg::test {
 std::string current_suite();
 bool in_gpu_suite();
 
+// The sanitizer stages set CUSEG_TEST_SMALL_CASES_ONLY: a test then leaves out its U-Net-sized
+// cases, which the plain emulated stage runs and which under ASan or TSan would take most of
+// CI's time.
+bool small_cases_only();
+// The stage under ThreadSanitizer caps the registry's cases too (CUSEG_TEST_MAX_CASE_ELEMENTS,
+// elements summed over a case's inputs): each emulated thread there is an OS thread.
+int64_t max_case_elements();
+
 // Uniform in [low, high) from Philox `seed`, f64 on the CPU unless told otherwise.
 Tensor random(const Shape& shape, uint64_t seed, double low = -1, double high = 1,
               DType dtype = DType::f64, Device device = Device::cpu());

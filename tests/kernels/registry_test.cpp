@@ -9,6 +9,7 @@
 
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <set>
 
 #include "cuseg/config.h"
@@ -115,11 +116,16 @@ class EveryOpGpu : public ::testing::TestWithParam<std::string> {};
 TEST_P(EveryOpGpu, CudaMatchesReference) {
   CUSEG_REQUIRE_GPU();
   const OpSpec& op = find_op(GetParam());
-  // The sanitizer stages of the emulated build set this: the plain emulated stage has run the
-  // U-Net-sized cases, which under ASan or TSan would take most of CI's time.
-  const bool small_cases_only = std::getenv("CUSEG_TEST_SMALL_CASES_ONLY") != nullptr;
+  // The sanitizer stages leave out what the plain emulated stage has run (test_util.h).
+  const bool small_only = test::small_cases_only();
+  const int64_t max_elements = test::max_case_elements();
   for (size_t i = 0; i < op.cases.size(); ++i) {
-    if (small_cases_only && op.cases[i].unet_sized) continue;
+    if (small_only && op.cases[i].unet_sized) continue;
+    if (max_elements < std::numeric_limits<int64_t>::max()) {
+      int64_t elements = 0;
+      for (const Tensor& t : op.make_inputs(int(i), kSeed)) elements += t.numel();
+      if (elements > max_elements) continue;
+    }
     const OpCheck r = check_op(op, int(i), Device::cuda(0), Backend::Native, kSeed);
     EXPECT_TRUE(r.pass) << op.name << " " << r.case_label << " cuda: " << r.detail;
   }
