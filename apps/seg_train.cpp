@@ -3,11 +3,15 @@
 //
 // SIGINT/SIGTERM finish the current step, write last.safetensors and exit 130/143 with the
 // command that resumes; a second signal ends the process at once.
+//
+// Under `mpirun -np N` (a build with MPI) the N processes train one model data-parallel, each on
+// its part of every batch (train/trainer.h); rank 0 writes the outputs.
 #include <csignal>
 #include <cstdio>
 
 #include "apps/tool.h"
 #include "apps/train_options.h"
+#include "cuseg/dist/communicator.h"
 
 namespace {
 
@@ -35,11 +39,12 @@ int main(int argc, char** argv) {
     config.stop_after_steps = stop_after;
     std::signal(SIGINT, on_stop_signal);
     std::signal(SIGTERM, on_stop_signal);
-    cuseg::Trainer trainer(config);
+    const std::shared_ptr<cuseg::Communicator> ranks = cuseg::world();
+    cuseg::Trainer trainer(config, ranks);
     const cuseg::TrainResult result = trainer.run();
     // A diverged run is an error like any other: one line on stderr, exit 1.
     if (result.status == cuseg::TrainStatus::NonFinite) throw cuseg::Error(result.message);
-    std::printf("%s\n", result.message.c_str());
+    if (ranks->rank() == 0) std::printf("%s\n", result.message.c_str());
     if (result.status == cuseg::TrainStatus::Interrupted && cuseg::stop_signal() > 0) return 128 + cuseg::stop_signal();
     return cuseg::tool::kOk;
   });

@@ -106,6 +106,11 @@ void add_train_options(CLI::App& app, TrainOptions& o) {
       "TensorBoard event files' folder (per-step loss, every per-epoch metric, validation images); "
       "default OUT/tb, 'none' for none");
   app.add_flag("--no-progress", o.no_progress, "No progress bar, even on a terminal");
+  app.add_option("--collective-timeout", c.collective_timeout,
+                 "Under mpirun: seconds a rank waits for the others in a collective before it "
+                 "ends the job naming the collective")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
 }
 
 void finish_train_options(TrainOptions& o) {
@@ -135,7 +140,7 @@ TrainConfig resolve_train_config(const CLI::App& app, TrainOptions& o, bool resu
   static const std::set<std::string> may_change = {
       "--resume",      "--out",        "--epochs",    "--patience", "--device",
       "--backend",     "--threads",    "--precision", "--workers",  "--stop-after-steps",
-      "--no-progress", "--tensorboard"};
+      "--no-progress", "--tensorboard", "--collective-timeout"};
   TrainConfig config = Trainer::stored_config(o.config.out);
   const nlohmann::json given = nlohmann::json::parse(o.config.to_json());
   const nlohmann::json stored = nlohmann::json::parse(config.to_json());
@@ -159,6 +164,7 @@ TrainConfig resolve_train_config(const CLI::App& app, TrainOptions& o, bool resu
   if (app.count("--threads")) config.threads = o.config.threads;
   if (app.count("--precision")) config.precision = o.config.precision;
   if (app.count("--tensorboard")) config.tensorboard = o.config.tensorboard;
+  if (app.count("--collective-timeout")) config.collective_timeout = o.config.collective_timeout;
   config.progress = !o.no_progress;
   config.resume = true;
   return config;

@@ -23,7 +23,7 @@ void finish_train_options(TrainOptions& options);
 // The configuration a parsed seg_train command line asks for (seg_train, and cuseg.train in
 // Python, which parses its keyword arguments with the same options). With `resume`: the one
 // stored in --out, where --epochs, --patience, --device, --backend, --threads, --precision,
-// --workers and --tensorboard may change and any other flag may repeat its stored value; a
+// --workers, --tensorboard and --collective-timeout may change and any other flag may repeat its stored value; a
 // different value is a UsageError naming the flag and both values.
 TrainConfig resolve_train_config(const CLI::App& app, TrainOptions& options, bool resume);
 

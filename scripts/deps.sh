@@ -14,6 +14,7 @@ packages=(
   python3-venv                                      # the test oracles' virtual environment (below)
   libdnnl-dev                                       # oneDNN: the fast CPU path's convolutions
   pybind11-dev python3-pytest                       # the cuseg Python module and its tests
+  libopenmpi-dev openmpi-bin                        # data-parallel training (mpirun -np N seg_train)
 )
 
 # Outside oracles, for tests only, from PyPI into a virtual environment of the checkout's own

@@ -5,7 +5,8 @@
 #      usable, everything, and its tests run; without one, what nvcc compiles or what links the
 #      CUDA library (the library, seg_verify, the benchmarks against cuDNN);
 #   2. preset cpu-only: the engine built without CUDA, which must stand on its own: every test,
-#      the Python module's and the interop oracles' included;
+#      the Python module's, the interop oracles' and the data-parallel ones (mpirun -np 2)
+#      included;
 #   3. preset emu: the CPU engine and the CUDA code compiled for the host against the emulated
 #      device (cuseg/emu), so every GPU test, seg_verify --device cuda, the CPU-vs-CUDA training
 #      step run on every machine, and the tools' and trainer's runs that depend on the device

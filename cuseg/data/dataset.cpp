@@ -2,6 +2,12 @@
 
 namespace cuseg {
 
+std::string SegmentationDataset::listing() const {
+  std::string out = str_cat(size(), " samples, ", channels(), " channels, classes");
+  for (const std::string& name : class_names()) out += " " + name;
+  return out;
+}
+
 SubsetDataset::SubsetDataset(SegmentationDataset& base, std::vector<size_t> indices)
     : base_(base), indices_(std::move(indices)) {
   for (size_t i : indices_) CUSEG_CHECK(i < base_.size(), "SubsetDataset: sample ", i, " of ", base_.size());

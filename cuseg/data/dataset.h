@@ -34,6 +34,9 @@ class SegmentationDataset {
   // Safe to call from several threads at once.
   virtual std::optional<Sample> load(size_t i) = 0;
   virtual int64_t bad_samples() const { return 0; }
+  // What identifies the data: size, channels, class names (a folder adds every sample's name).
+  // Data-parallel ranks compare it before training (dist/communicator.h).
+  virtual std::string listing() const;
 };
 
 // Samples `indices` of `base`, in that order.

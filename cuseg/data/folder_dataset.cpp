@@ -130,6 +130,12 @@ std::optional<Sample> FolderDataset::load(size_t i) {
   }
 }
 
+std::string FolderDataset::listing() const {
+  std::string out = SegmentationDataset::listing();
+  for (const std::string& name : names_) out += "\n" + name;
+  return out;
+}
+
 int64_t FolderDataset::bad_samples() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return bad_files_ + int64_t(bad_.size());

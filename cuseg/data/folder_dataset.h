@@ -46,6 +46,7 @@ class FolderDataset : public SegmentationDataset {
   // counted once however often it is asked for (bad_samples(), the last reason in last_problem()).
   std::optional<Sample> load(size_t i) override;
   int64_t bad_samples() const override;
+  std::string listing() const override;
   std::string last_problem() const;
 
  private:

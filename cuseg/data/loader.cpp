@@ -19,6 +19,8 @@ BatchLoader::BatchLoader(SegmentationDataset& dataset, const LoaderConfig& confi
   CUSEG_CHECK(config.workers >= 1 && config.prefetch >= 1, "loader: need at least one worker and one slot");
   CUSEG_CHECK(dataset.size() > 0, "loader: empty dataset");
   CUSEG_CHECK(batches() > 0, "loader: ", dataset.size(), " samples make no full batch of ", config.batch);
+  CUSEG_CHECK(config.shards >= 1 && config.shard >= 0 && config.shard < config.shards, "loader: shard ", config.shard,
+              " of ", config.shards);
   config_.augmentation.height = config.height;
   config_.augmentation.width = config.width;
   config_.normalization.validate(dataset.channels());
@@ -56,6 +58,12 @@ int64_t BatchLoader::batches() const {
 
 int64_t BatchLoader::rows_of(int64_t batch) const {
   return std::min<int64_t>(config_.batch, int64_t(dataset_.size()) - batch * config_.batch);
+}
+
+int64_t BatchLoader::first_row(int64_t batch) const { return rows_of(batch) * config_.shard / config_.shards; }
+
+int64_t BatchLoader::part_rows(int64_t batch) const {
+  return rows_of(batch) * (config_.shard + 1) / config_.shards - first_row(batch);
 }
 
 std::vector<size_t> BatchLoader::order(int64_t epoch) const {
@@ -119,11 +127,11 @@ void BatchLoader::work() {
 }
 
 void BatchLoader::fill(Slot& slot, int64_t b, uint64_t epoch) {
-  const int64_t n = int64_t(order_.size()), rows = rows_of(b);
+  const int64_t n = int64_t(order_.size()), rows = part_rows(b), first = first_row(b);
   const int64_t h = config_.height, w = config_.width, c = dataset_.channels();
   slot.names.assign(size_t(rows), std::string());
   for (int64_t r = 0; r < rows; ++r) {
-    const int64_t position = b * config_.batch + r;
+    const int64_t position = b * config_.batch + first + r;
     std::optional<Sample> sample;
     for (int64_t k = 0; k < n && !sample; ++k) sample = dataset_.load(order_[size_t((position + k) % n)]);
     CUSEG_CHECK(sample.has_value(), "loader: every sample of the dataset is bad");
@@ -158,7 +166,7 @@ bool BatchLoader::next(Batch& batch) {
   if (failed()) std::rethrow_exception(failure_);
   lock.unlock();
 
-  const int64_t rows = rows_of(b), h = config_.height, w = config_.width, c = dataset_.channels();
+  const int64_t rows = part_rows(b), h = config_.height, w = config_.width, c = dataset_.channels();
   const Shape images{rows, h, w, c}, labels{rows, h, w};
   batch.images = Tensor::empty(images, DType::f32, config_.device);
   batch.labels = Tensor::empty(labels, DType::u8, config_.device);

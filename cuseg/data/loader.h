@@ -40,10 +40,15 @@ struct LoaderConfig {
   int prefetch = 3;  // batches assembled ahead
   uint64_t seed = 0;
   Device device = Device::cpu();
+  // Data parallelism: this loader delivers part `shard` of `shards` of every batch, rows
+  // [shard·n/shards, (shard+1)·n/shards) of its n (a last, smaller batch may give a part no
+  // rows). The batch count, order and augmentation draws are those of the whole batch, so the
+  // parts of all shards are together exactly the unsharded batch.
+  int shard = 0, shards = 1;
 };
 
 struct Batch {
-  Tensor images;  // [N, H, W, C] f32 on the device
+  Tensor images;  // [N, H, W, C] f32 on the device (N: this shard's part of the batch)
   Tensor labels;  // [N, H, W] u8 on the device
   std::vector<std::string> names;
   int64_t index = 0;  // within the epoch
@@ -76,7 +81,9 @@ class BatchLoader {
   };
   void work();
   void fill(Slot& slot, int64_t batch, uint64_t epoch_seed_draw);
-  int64_t rows_of(int64_t batch) const;
+  int64_t rows_of(int64_t batch) const;   // of the whole batch
+  int64_t first_row(int64_t batch) const;  // of this shard's part, within the batch
+  int64_t part_rows(int64_t batch) const;  // of this shard's part
 
   SegmentationDataset& dataset_;
   LoaderConfig config_;

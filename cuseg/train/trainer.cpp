@@ -15,6 +15,7 @@
 #include "cuseg/core/number_list.h"
 #include "cuseg/core/safetensors.h"
 #include "cuseg/data/folder_dataset.h"
+#include "cuseg/dist/communicator.h"
 #include "cuseg/data/loader.h"
 #include "cuseg/data/synthetic.h"
 #include "cuseg/layers/layers.h"
@@ -40,7 +41,8 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TrainConfig, data, synthetic_tra
                                                 accumulate, optimizer, lr, schedule, warmup, penalty, l1, l2, beta,
                                                 weight_decay, max_grad_norm, loss, class_weights, label_smoothing,
                                                 focal_gamma, patience, skip_nonfinite, seed, device, backend,
-                                                threads, precision, out, tensorboard, init_from)
+                                                threads, precision, out, tensorboard, init_from,
+                                                collective_timeout)
 
 namespace {
 
@@ -100,6 +102,7 @@ void TrainConfig::validate() const {
   OptimizerConfig::named(optimizer);
   parse_backend(backend);
   parse_precision(precision);
+  CUSEG_CHECK(collective_timeout > 0, "--collective-timeout must be positive, not ", collective_timeout);
   CUSEG_CHECK(threads >= 0 && threads <= cpu_cores(), "--threads ", threads, ": must be between 1 and the ",
               cpu_cores(), " cores this process may use (0: all of them)");
 }
@@ -118,6 +121,8 @@ TrainConfig TrainConfig::from_json(const std::string& text) {
 
 struct Trainer::State {
   TrainConfig config;
+  std::shared_ptr<Communicator> ranks;
+  bool writer = true;  // rank 0: checkpoints, logs, TensorBoard, progress
   Device device;
   std::function<bool(const std::string&)> on_epoch;  // Trainer::on_epoch's callback
   bool stopped_by_callback = false;
@@ -148,7 +153,9 @@ struct Trainer::State {
   json train_state() const;
   void restore_train_state(const json& state);
   void save(const char* file);
-  std::unique_ptr<BatchLoader> eval_loader(SegmentationDataset& dataset) const;
+  std::unique_ptr<BatchLoader> eval_loader(SegmentationDataset& dataset, bool sharded = true) const;
+  bool agreed(bool local);  // whether any rank's `local` is true
+  double mean_over_ranks(double value, const std::string& what);
   Metrics evaluate(SegmentationDataset& dataset, double* mean_loss);
   void log_epoch(const EpochReport& r);
   void log_val_images(int64_t step);
@@ -260,6 +267,8 @@ void Trainer::State::build(const std::string& resume_from) {
   lc.workers = c.workers;
   lc.seed = c.seed;
   lc.device = device;
+  lc.shard = ranks->rank();
+  lc.shards = ranks->size();
   train_loader = std::make_unique<BatchLoader>(*train, lc);
   steps_per_epoch = (train_loader->batches() + c.accumulate - 1) / c.accumulate;
   schedule = LrSchedule::parse(c.schedule, c.lr, int64_t(c.epochs) * steps_per_epoch);
@@ -305,6 +314,7 @@ void Trainer::State::restore_train_state(const json& s) {
 }
 
 void Trainer::State::save(const char* file) {
+  if (!writer) return;
   std::map<std::string, std::string> meta = info.to_metadata();
   meta["train_state"] = train_state().dump();
   meta["train_config"] = config.to_json();
@@ -312,7 +322,19 @@ void Trainer::State::save(const char* file) {
   save_checkpoint(path(file), *model, info.config, optimizer.get(), meta);
 }
 
-std::unique_ptr<BatchLoader> Trainer::State::eval_loader(SegmentationDataset& dataset) const {
+bool Trainer::State::agreed(bool local) {
+  if (ranks->size() == 1) return local;
+  double any = local ? 1 : 0;
+  ranks->allreduce_sum(&any, 1, "the agreement to stop");
+  return any > 0;
+}
+
+double Trainer::State::mean_over_ranks(double value, const std::string& what) {
+  ranks->allreduce_sum(&value, 1, what);
+  return value / double(ranks->size());
+}
+
+std::unique_ptr<BatchLoader> Trainer::State::eval_loader(SegmentationDataset& dataset, bool sharded) const {
   LoaderConfig lc;
   lc.batch = config.batch;
   lc.height = config.height;
@@ -321,6 +343,10 @@ std::unique_ptr<BatchLoader> Trainer::State::eval_loader(SegmentationDataset& da
   lc.workers = config.workers;
   lc.seed = config.seed;
   lc.device = device;
+  if (sharded) {
+    lc.shard = ranks->rank();
+    lc.shards = ranks->size();
+  }
   return std::make_unique<BatchLoader>(dataset, lc);
 }
 
@@ -333,6 +359,7 @@ Metrics Trainer::State::evaluate(SegmentationDataset& dataset, double* mean_loss
   loader->start_epoch(0);
   Batch b;
   while (loader->next(b)) {
+    if (b.images.dim(0) == 0) continue;  // a last batch too small to reach this rank
     model->forward({{"image", b.images}});
     const Tensor& logits = model->get("logits");
     cm.update(logits, b.labels);
@@ -341,11 +368,16 @@ Metrics Trainer::State::evaluate(SegmentationDataset& dataset, double* mean_loss
     rows += double(b.images.dim(0));
   }
   model->set_training(true);
-  if (mean_loss) *mean_loss = loss_sum / rows;
-  return cm.metrics();
+  // The whole split's: counts summed exactly (integers in f64), the loss weighted by rows.
+  Tensor counts = cm.counts().clone(), sums = Tensor::from_vector(std::vector<double>{loss_sum, rows}, Shape{2});
+  allreduce_sum(*ranks, {&counts, &sums}, "the validation sums");
+  const std::vector<double> total = sums.to_vector<double>();
+  if (mean_loss) *mean_loss = total[0] / total[1];
+  return compute_metrics(counts);
 }
 
 void Trainer::State::log_epoch(const EpochReport& r) {
+  if (!writer) return;
   json iou = json::object(), dice = json::object();
   for (size_t k = 0; k < r.val.per_class.size(); ++k) {
     const ClassMetrics& m = r.val.per_class[k];
@@ -388,7 +420,7 @@ void Trainer::State::log_epoch(const EpochReport& r) {
 }
 
 void Trainer::State::log_val_images(int64_t step) {
-  auto loader = eval_loader(*val);
+  auto loader = eval_loader(*val, false);
   loader->start_epoch(0);
   Batch b;
   if (!loader->next(b)) return;
@@ -408,25 +440,59 @@ void Trainer::State::log_val_images(int64_t step) {
 
 // ---- Trainer ---------------------------------------------------------------------------------
 
-Trainer::Trainer(const TrainConfig& config) : s_(std::make_unique<State>()) {
+namespace {
+
+// "cuda" (or "auto" finding a GPU) on several ranks of a machine: each its own GPU.
+Device rank_device(const std::string& choice, const Communicator& ranks) {
+  const Device d = Device::resolve(choice);
+  if (!d.is_cuda() || ranks.local_size() == 1 || choice.starts_with("cuda:")) return d;
+  CUSEG_CHECK(ranks.local_size() <= cuda_device_count(), "rank ", ranks.rank(), ": ", ranks.local_size(),
+              " ranks on this machine but ", cuda_device_count(), " GPU(s): one GPU per rank");
+  return Device::cuda(ranks.local_rank());
+}
+
+}  // namespace
+
+Trainer::Trainer(const TrainConfig& config, std::shared_ptr<Communicator> ranks) : s_(std::make_unique<State>()) {
   config.validate();
   s_->config = config;
-  s_->device = Device::resolve(config.device);
+  s_->ranks = ranks ? std::move(ranks) : single_process();
+  Communicator& comm = *s_->ranks;
+  comm.set_timeout(config.collective_timeout);
+  s_->writer = comm.rank() == 0;
+  CUSEG_CHECK(config.batch % comm.size() == 0, "--batch ", config.batch, " does not split evenly over ",
+              comm.size(), " ranks");
+  // Everything below that reads a file or the data depends on it being the same on every rank.
+  check_same_on_every_rank(comm, "training configuration", config.to_json());
+  s_->device = rank_device(config.device, comm);
   const Backend backend = parse_backend(config.backend);
   const Precision precision = parse_precision(config.precision);
-  set_cpu_threads(config.threads);
+  // Ranks on one machine share its cores.
+  set_cpu_threads(config.threads == 0 && comm.local_size() > 1 && s_->device.is_cpu()
+                      ? std::max(1, cpu_cores() / comm.local_size())
+                      : config.threads);
   const std::string compute = compute_description(s_->device, backend, precision);  // refuses what cannot run
-  fs::create_directories(config.out);
+  if (s_->writer) fs::create_directories(config.out);
   std::string resume_from;
   if (config.resume) {
     resume_from = s_->path("last.safetensors");
     CUSEG_CHECK(fs::exists(resume_from), resume_from, ": nothing to resume (no checkpoint)");
   }
   s_->open_data();
+  check_same_on_every_rank(comm, "dataset",
+                           s_->train_base->listing() + "\n" + (s_->val_base ? s_->val_base->listing() : ""));
+  CUSEG_CHECK(comm.size() == 1 || s_->train->size() >= size_t(config.batch), "the training split's ",
+              s_->train->size(), " samples make no full batch of ", config.batch, " to split over ", comm.size(),
+              " ranks");
   s_->build(resume_from);
   s_->model->set_backend(backend);
   s_->model->set_precision(precision);
-  if (!config.quiet) std::printf("%s\n", compute.c_str());
+  if (!s_->writer) return;
+  if (!config.quiet) {
+    std::printf("%s\n", compute.c_str());
+    if (comm.size() > 1) std::printf("data parallel: %s, %d images per rank and batch\n", comm.description().c_str(),
+                                     config.batch / comm.size());
+  }
   if (!config.resume) {
     std::error_code ignored;
     fs::remove(s_->path("log.jsonl"), ignored);  // a fresh run starts a fresh log
@@ -466,8 +532,11 @@ TrainResult Trainer::run() {
   State& s = *s_;
   const TrainConfig& c = s.config;
   TrainResult result;
-  ProgressBar bar(stderr, c.progress && !c.quiet);
+  ProgressBar bar(stderr, c.progress && !c.quiet && s.writer);
   const int64_t batches = s.train_loader->batches();
+  const int world = s.ranks->size();
+  std::vector<Tensor*> gradients;  // summed over the ranks before each step
+  for (Parameter* p : s.model->parameters()) gradients.push_back(&p->grad);
   int64_t steps_this_call = 0;
   Tensor loss_value = Tensor::empty(Shape{1}, DType::f32, s.device);
   s.model->set_training(true);
@@ -509,7 +578,9 @@ TrainResult Trainer::run() {
       const Tensor& logits = s.model->get("logits");
       Tensor dlogits = Tensor::empty(logits.shape(), DType::f32, s.device);
       s.loss->compute(logits, b.labels, loss_value, dlogits);
-      const double value = loss_value.to_vector<float>()[0];
+      double value = loss_value.to_vector<float>()[0];
+      // Every rank takes the same branch below: a non-finite loss anywhere is one everywhere.
+      if (world > 1) value = s.mean_over_ranks(value, str_cat("the loss of step ", s.optimizer->steps() + 1));
       images += b.images.dim(0);
       ++in_group;
       if (std::isfinite(value)) {
@@ -528,6 +599,8 @@ TrainResult Trainer::run() {
                                                       : str_cat("first non-finite output: layer '", layer, "'")));
       }
       if (in_group == c.accumulate || b.index == batches - 1) {
+        if (good_in_group > 0)
+          allreduce_sum(*s.ranks, gradients, str_cat("the gradient sum of step ", s.optimizer->steps() + 1));
         // A finite loss can still have a non-finite gradient (an overflow in backward): check the
         // gradients before they reach the weights.
         const std::string bad = good_in_group > 0 ? s.model->first_nonfinite_gradient() : std::string();
@@ -538,7 +611,7 @@ TrainResult Trainer::run() {
                                             str_cat("first in backward order: layer '", bad, "'")));
           ++s.skipped_steps;
         } else if (good_in_group > 0) {
-          s.optimizer->step(s.schedule, 1.0 / double(good_in_group));
+          s.optimizer->step(s.schedule, 1.0 / double(good_in_group * world));
           if (s.tensorboard) s.tensorboard->step_loss(s.optimizer->steps(), group_loss / double(good_in_group));
         }
         s.model->zero_grad();
@@ -548,7 +621,7 @@ TrainResult Trainer::run() {
         ++steps_this_call;
         const double elapsed = seconds_since(epoch_start);
         bar.update(s.batch, double(images) / elapsed, s.epoch_loss_sum / double(std::max<int64_t>(1, s.epoch_loss_batches)));
-        if (stop_requested() && s.batch < batches) {
+        if (s.agreed(stop_requested()) && s.batch < batches) {
           s.save("last.safetensors");
           return interrupted(str_cat("at epoch ", s.epoch + 1, ", batch ", s.batch, "/", batches));
         }
@@ -574,11 +647,13 @@ TrainResult Trainer::run() {
       }
     r.sparsity = numel > 0 ? zeros / numel : 0;
     r.weight_norm = std::sqrt(sq);
-    r.images_per_second = double(images) / train_seconds;
+    r.images_per_second = double(images) * world / train_seconds;
     r.data_wait_fraction = s.train_loader->wait_seconds() / train_seconds;
     r.seconds = seconds_since(epoch_start);
     r.skipped_steps = s.skipped_steps;
-    r.bad_samples = s.train->bad_samples() + s.val->bad_samples();
+    double bad = double(s.train->bad_samples() + s.val->bad_samples());
+    s.ranks->allreduce_sum(&bad, 1, "the bad-sample count");
+    r.bad_samples = int64_t(bad);
     r.best = r.val.mean_iou > s.best_miou;
 
     // The epoch is done: the state saved from here on resumes at the next one.
@@ -594,13 +669,13 @@ TrainResult Trainer::run() {
     }
     ++s.epoch;
     s.save("last.safetensors");
-    if (r.best) {  // a copy, then a rename: best.safetensors is always whole
+    if (r.best && s.writer) {  // a copy, then a rename: best.safetensors is always whole
       fs::copy_file(s.path("last.safetensors"), s.path("best.safetensors.tmp"), fs::copy_options::overwrite_existing);
       fs::rename(s.path("best.safetensors.tmp"), s.path("best.safetensors"));
     }
     s.log_epoch(r);
     result.epochs.push_back(r);
-    if (!c.quiet) {
+    if (!c.quiet && s.writer) {
       std::printf("epoch %lld/%d  loss %.4f  val loss %.4f  mIoU %.4f  Dice %.4f  acc %.4f  lr %.3g  %.1f img/s  %.1f s%s\n",
                   (long long)s.epoch, c.epochs, r.train_loss, r.val_loss, r.val.mean_iou, r.val.mean_dice,
                   r.val.pixel_accuracy, r.lr, r.images_per_second, r.seconds, r.best ? "  (best)" : "");
@@ -610,7 +685,7 @@ TrainResult Trainer::run() {
       return finish(TrainStatus::EarlyStopped, str_cat("early stop after epoch ", s.epoch, ": no better val mIoU in ",
                                                        c.patience, " epochs; best ", s.best_miou, " at epoch ",
                                                        s.best_epoch + 1));
-    if (stop_requested() && s.epoch < c.epochs) return interrupted(str_cat("after epoch ", s.epoch));
+    if (s.agreed(stop_requested()) && s.epoch < c.epochs) return interrupted(str_cat("after epoch ", s.epoch));
   }
   return finish(TrainStatus::Finished, str_cat("finished ", c.epochs, " epochs; best val mIoU ", s.best_miou,
                                                " at epoch ", s.best_epoch + 1, "; checkpoints in ", c.out));

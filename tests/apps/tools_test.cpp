@@ -16,44 +16,13 @@
 #include "apps/train_options.h"
 #include "cuseg/core/safetensors.h"
 #include "cuseg/data/image_io.h"
+#include "tool_run.h"
 #include "test_util.h"
 
 namespace cuseg {
 namespace {
 
 namespace fs = std::filesystem;
-
-struct ToolRun {
-  int code = -1;
-  std::string output;  // stdout and stderr
-};
-
-// Where the tools are: the build's apps folder, or $CUSEG_TOOLS_DIR (a build copied elsewhere).
-std::string tools_dir() {
-  const char* env = std::getenv("CUSEG_TOOLS_DIR");
-  return env && *env ? env : CUSEG_TOOLS_DIR;
-}
-
-// Runs a shell command line in `dir`, the tools first on PATH.
-ToolRun run(const fs::path& dir, const std::string& command) {
-  const std::string line = str_cat("cd '", dir.string(), "' && PATH='", tools_dir(), "':\"$PATH\" ", command, " 2>&1");
-  ToolRun r;
-  FILE* p = ::popen(line.c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
-  const int status = ::pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return r;
-}
-
-std::vector<nlohmann::json> log_of(const fs::path& run_dir) {
-  std::ifstream in(run_dir / "log.jsonl");
-  std::vector<nlohmann::json> out;
-  for (std::string l; std::getline(in, l);) out.push_back(nlohmann::json::parse(l));
-  return out;
-}
 
 class Tools : public ::testing::Test {
  protected:

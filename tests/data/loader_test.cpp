@@ -87,6 +87,40 @@ TEST(Loader, BatchesDoNotDependOnThreadsOrOnWhereTheEpochStarts) {
   }
 }
 
+// Data parallelism: the shards' parts of each batch, in shard order, are the unsharded batch,
+// augmentation draws included; a last batch of 2 rows over 3 shards gives one shard none.
+TEST(Loader, TheShardsPartsOfABatchAreTogetherTheWholeBatch) {
+  SyntheticDataset data(small_synthetic(), 0, 20);
+  BatchLoader whole(data, loader_config(2));
+  const std::vector<Batch> ref = epoch_batches(whole, 1);
+  for (int shards : {2, 3}) {
+    std::vector<std::vector<Batch>> parts;
+    for (int shard = 0; shard < shards; ++shard) {
+      LoaderConfig c = loader_config(2);
+      c.shard = shard;
+      c.shards = shards;
+      BatchLoader loader(data, c);
+      parts.push_back(epoch_batches(loader, 1));
+      ASSERT_EQ(parts.back().size(), ref.size());
+    }
+    for (size_t b = 0; b < ref.size(); ++b) {
+      std::vector<std::string> names;
+      int64_t row = 0;
+      for (int shard = 0; shard < shards; ++shard) {
+        const Batch& part = parts[size_t(shard)][b];
+        const int64_t rows = part.images.dim(0);
+        EXPECT_EQ(rows, ref[b].images.dim(0) * (shard + 1) / shards - ref[b].images.dim(0) * shard / shards);
+        names.insert(names.end(), part.names.begin(), part.names.end());
+        if (rows == 0) continue;
+        const Shape image{rows, 16, 16, 3};
+        EXPECT_TRUE(test::identical(part.images, ref[b].images.view(image, row * 16 * 16 * 3), "part images", b));
+        row += rows;
+      }
+      EXPECT_EQ(names, ref[b].names) << shards << " shards, batch " << b;
+    }
+  }
+}
+
 TEST(Loader, WithoutAugmentationBatchesHoldTheNormalizedSamplesInOrder) {
   SyntheticDataset data(small_synthetic(), 0, 5);
   LoaderConfig c = loader_config(2);

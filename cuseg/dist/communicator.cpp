@@ -1,0 +1,91 @@
+#include "cuseg/dist/communicator.h"
+
+#include "cuseg/config.h"
+#include "cuseg/dist/mpi_communicator.h"
+
+namespace cuseg {
+
+namespace {
+
+class SingleProcess final : public Communicator {
+ public:
+  int rank() const override { return 0; }
+  int size() const override { return 1; }
+  int local_rank() const override { return 0; }
+  int local_size() const override { return 1; }
+  std::string description() const override { return "single process"; }
+  void allreduce_sum(float*, size_t, const std::string&) override {}
+  void allreduce_sum(double*, size_t, const std::string&) override {}
+  std::vector<uint64_t> allgather(uint64_t value, const std::string&) override { return {value}; }
+};
+
+// One bucket: consecutive tensors of one dtype, packed into a host buffer, summed, unpacked.
+template <typename T>
+void reduce_bucket(Communicator& comm, const std::vector<Tensor*>& bucket, const std::string& what) {
+  int64_t n = 0;
+  for (const Tensor* t : bucket) n += t->numel();
+  Tensor host = Tensor::empty(Shape{n}, dtype_of<T>());
+  int64_t offset = 0;
+  for (const Tensor* t : bucket) {
+    host.view(t->shape(), offset).copy_from(*t);
+    offset += t->numel();
+  }
+  comm.allreduce_sum(host.data<T>(), size_t(n), what);
+  offset = 0;
+  for (Tensor* t : bucket) {
+    t->copy_from(host.view(t->shape(), offset));
+    offset += t->numel();
+  }
+}
+
+}  // namespace
+
+std::shared_ptr<Communicator> single_process() { return std::make_shared<SingleProcess>(); }
+
+bool mpi_available() { return CUSEG_HAS_MPI != 0; }
+
+std::shared_ptr<Communicator> world() {
+  static const std::shared_ptr<Communicator> w = [] {
+#if CUSEG_HAS_MPI
+    if (launched_by_mpi()) return mpi_world();
+#endif
+    return single_process();
+  }();
+  return w;
+}
+
+void allreduce_sum(Communicator& comm, const std::vector<Tensor*>& tensors, const std::string& what,
+                   size_t bucket_bytes) {
+  if (comm.size() == 1) return;
+  std::vector<Tensor*> bucket;
+  size_t bytes = 0;
+  auto flush = [&] {
+    if (bucket.empty()) return;
+    if (bucket[0]->dtype() == DType::f32) reduce_bucket<float>(comm, bucket, what);
+    else reduce_bucket<double>(comm, bucket, what);
+    bucket.clear();
+    bytes = 0;
+  };
+  for (Tensor* t : tensors) {
+    CUSEG_CHECK(t->dtype() == DType::f32 || t->dtype() == DType::f64, what, ": cannot sum ", t->str(),
+                " over ranks (f32 or f64 only)");
+    if (!bucket.empty() && (bucket[0]->dtype() != t->dtype() || bytes + t->nbytes() > bucket_bytes)) flush();
+    bucket.push_back(t);
+    bytes += t->nbytes();
+  }
+  flush();
+}
+
+uint64_t hash64(const std::string& text) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (unsigned char c : text) h = (h ^ c) * 0x100000001b3ull;
+  return h;
+}
+
+void check_same_on_every_rank(Communicator& comm, const std::string& what, const std::string& value) {
+  const std::vector<uint64_t> all = comm.allgather(hash64(value), str_cat("the check of the ", what));
+  for (size_t r = 1; r < all.size(); ++r)
+    CUSEG_CHECK(all[r] == all[0], "rank ", r, "'s ", what, " differs from rank 0's: every rank must train the same");
+}
+
+}  // namespace cuseg

@@ -1,0 +1,141 @@
+// Data-parallel training under mpirun against one process on the whole batch: the weights and
+// optimizer state after some steps, sharded validation, resuming on a different number of ranks,
+// ranks that disagree, and a rank that hangs or dies. Each test runs seg_train (or
+// evaluate_probe) through `mpirun -np 2` on the built-in synthetic set; they are skipped in a
+// build without MPI or where mpirun is missing.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "tool_run.h"
+#include "cuseg/config.h"
+#include "cuseg/core/safetensors.h"
+#include "test_util.h"
+
+namespace cuseg {
+namespace {
+
+namespace fs = std::filesystem;
+
+// unet-s at base 8, depth 3, on 32×32 synthetic images; no batch norm: each rank would
+// normalize its own half of the batch (trainer.h), and one process would not.
+constexpr const char* kRun =
+    "seg_train --base 8 --depth 3 --size 32 --bn 0 --loss ce --batch 8 --epochs 1 --synthetic-train 48 "
+    "--synthetic-val 13 --device cpu --no-progress --tensorboard none --seed 3";
+
+class DataParallel : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!CUSEG_HAS_MPI) GTEST_SKIP() << "built without MPI (CUSEG_MPI; Debian: libopenmpi-dev)";
+    if (run(".", "command -v " CUSEG_MPIEXEC).code != 0) GTEST_SKIP() << CUSEG_MPIEXEC << " not found";
+    dir_ = test::fresh_test_dir("cuseg_dp");
+  }
+  void TearDown() override {
+    if (!dir_.empty()) fs::remove_all(dir_);
+  }
+
+  // `command` on `ranks` ranks (2 cores here: --oversubscribe lets ranks share them).
+  ToolRun mpirun(int ranks, const std::string& command) const {
+    return run(dir_, str_cat(CUSEG_MPIEXEC, " --allow-run-as-root --oversubscribe -np ", ranks, " ", command));
+  }
+
+  fs::path dir_;
+};
+
+// Every tensor of two checkpoints: weights, optimizer state, the step counter.
+void expect_same_state(const fs::path& got, const fs::path& ref, double tolerance) {
+  const SafetensorsFile a = load_safetensors(got.string()), b = load_safetensors(ref.string());
+  ASSERT_EQ(a.tensors.size(), b.tensors.size());
+  for (const auto& [name, t] : b.tensors) {
+    ASSERT_TRUE(a.tensors.count(name)) << name;
+    if (t.dtype() == DType::f32) EXPECT_TRUE(test::close(a.tensors.at(name), t, tolerance, name, 0));
+    else EXPECT_TRUE(test::identical(a.tensors.at(name), t, name, 0));
+  }
+  const auto steps = [](const SafetensorsFile& f) { return nlohmann::json::parse(f.metadata.at("train_state"))["steps"]; };
+  EXPECT_EQ(steps(a), steps(b));
+}
+
+// The bound: each rank sums its half of the batch's gradients, and the two halves are added
+// (one process sums all in another order); Adam's normalization passes on the relative rounding
+// of those sums, about 1e-7, and five steps let it grow to ~1e-6.
+constexpr double kSameSteps = 1e-5;
+
+TEST_F(DataParallel, TwoRanksTakeTheStepsOfOneProcessOnTheGlobalBatch) {
+  const ToolRun one = run(dir_, str_cat(kRun, " --stop-after-steps 5 --out one"));
+  ASSERT_EQ(one.code, 0) << one.output;
+  const ToolRun two = mpirun(2, str_cat(kRun, " --stop-after-steps 5 --out two"));
+  ASSERT_EQ(two.code, 0) << two.output;
+  EXPECT_NE(two.output.find("data parallel: MPI"), std::string::npos) << two.output;
+  EXPECT_NE(two.output.find("4 images per rank and batch"), std::string::npos) << two.output;
+  expect_same_state(dir_ / "two/last.safetensors", dir_ / "one/last.safetensors", kSameSteps);
+}
+
+TEST_F(DataParallel, ShardedValidationGivesTheMetricsOfTheWholeSplit) {
+  // 13 validation images in batches of 8: the last batch of 5 splits 2 + 3.
+  const ToolRun trained = run(dir_, str_cat(kRun, " --stop-after-steps 4 --out run"));
+  ASSERT_EQ(trained.code, 0) << trained.output;
+  fs::copy(dir_ / "run", dir_ / "run2", fs::copy_options::recursive);
+  const ToolRun one = run(dir_, str_cat(CUSEG_EVALUATE_PROBE, " run"));
+  const ToolRun two = mpirun(2, str_cat(CUSEG_EVALUATE_PROBE, " run2"));
+  ASSERT_EQ(one.code, 0) << one.output;
+  ASSERT_EQ(two.code, 0) << two.output;
+  const nlohmann::json a = nlohmann::json::parse(one.output), b = nlohmann::json::parse(two.output);
+  EXPECT_EQ(b["metrics"], a["metrics"]);  // the confusion matrix's counts summed exactly
+  EXPECT_GT(a["metrics"]["pixels"].get<double>(), 13 * 32 * 32 - 1);
+  EXPECT_NEAR(b["loss"].get<double>(), a["loss"].get<double>(), 1e-6 * a["loss"].get<double>());
+}
+
+TEST_F(DataParallel, ARunResumesOnADifferentNumberOfRanks) {
+  const ToolRun straight = run(dir_, str_cat(kRun, " --stop-after-steps 5 --out straight"));
+  ASSERT_EQ(straight.code, 0) << straight.output;
+  const ToolRun first = mpirun(2, str_cat(kRun, " --stop-after-steps 3 --out resumed"));
+  ASSERT_EQ(first.code, 0) << first.output;
+  const ToolRun rest = run(dir_, str_cat(kRun, " --stop-after-steps 2 --out resumed --resume"));
+  ASSERT_EQ(rest.code, 0) << rest.output;
+  expect_same_state(dir_ / "resumed/last.safetensors", dir_ / "straight/last.safetensors", kSameSteps);
+}
+
+TEST_F(DataParallel, RanksThatDisagreeFailBeforeTheFirstStep) {
+  const ToolRun odd = mpirun(2, str_cat(kRun, " --batch 7 --out odd"));
+  EXPECT_NE(odd.code, 0);
+  EXPECT_NE(odd.output.find("--batch 7 does not split evenly over 2 ranks"), std::string::npos) << odd.output;
+  // MPMD: rank 1 gets another learning rate.
+  const ToolRun differ = run(dir_, str_cat(CUSEG_MPIEXEC, " --allow-run-as-root --oversubscribe -np 1 ", kRun,
+                                           " --lr 0.01 --out differ : -np 1 ", kRun, " --lr 0.02 --out differ"));
+  EXPECT_NE(differ.code, 0);
+  EXPECT_NE(differ.output.find("rank 1's training configuration differs from rank 0's"), std::string::npos)
+      << differ.output;
+  EXPECT_FALSE(fs::exists(dir_ / "differ/last.safetensors"));
+}
+
+// Rank 1 is a shell that starts seg_train and then stops (or kills) it: the other rank must end
+// the job itself, well within the test's patience. The stopped process is killed afterwards; its
+// output goes to a file, so that it holds no pipe of this test open.
+ToolRun run_with_rank1(const fs::path& dir, const char* signal, const std::string& run_args) {
+  const auto start = std::chrono::steady_clock::now();
+  const std::string rank1 = str_cat(kRun, " ", run_args, " > rank1.log 2>&1 & echo $! > rank1.pid; sleep 3; kill -",
+                                    signal, " $(cat rank1.pid); wait");
+  ToolRun r = run(dir, str_cat(CUSEG_MPIEXEC, " --allow-run-as-root --oversubscribe -np 1 ", kRun, " ", run_args,
+                               " : -np 1 sh -c '", rank1, "'"));
+  run(dir, "kill -9 $(cat rank1.pid) 2>/dev/null");
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_LT(seconds, 60) << "the job took " << seconds << " s to end";
+  return r;
+}
+
+TEST_F(DataParallel, AHungRankEndsTheJobWithinTheCollectiveTimeout) {
+  const ToolRun r = run_with_rank1(dir_, "STOP", "--epochs 100000 --collective-timeout 5 --out hung");
+  EXPECT_NE(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("rank 0 of 2: "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("did not complete in 5 s: another rank died or hangs"), std::string::npos) << r.output;
+}
+
+TEST_F(DataParallel, AKilledRankEndsTheJob) {
+  const ToolRun r = run_with_rank1(dir_, "KILL", "--epochs 100000 --collective-timeout 5 --out killed");
+  EXPECT_NE(r.code, 0) << r.output;
+}
+
+}  // namespace
+}  // namespace cuseg
