@@ -293,8 +293,10 @@ void Pool::run_fibers(Block& b) {
   // Fibers (and their stacks) are kept for the next block and grid: one grid runs at a time. A
   // thread takes a fiber when its first turn comes and gives it back when it returns, so a block
   // whose threads never wait runs them all on one stack, one after another.
-  static std::vector<std::unique_ptr<FiberThread>> pool_of_fibers;
-  static std::vector<FiberThread*> free_fibers;
+  // Never destroyed, like the pool's threads: a stream worker may still be running a grid while
+  // the process exits (a test that ends with a kernel in flight), after static destruction.
+  static auto& pool_of_fibers = *new std::vector<std::unique_ptr<FiberThread>>;
+  static auto& free_fibers = *new std::vector<FiberThread*>;
   std::vector<FiberThread*> running(b.threads, nullptr);
   std::vector<bool> returned(b.threads, false);
   for (unsigned live = b.threads; live > 0;) {
