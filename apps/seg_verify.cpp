@@ -16,12 +16,14 @@ int main(int argc, char** argv) {
   CLI::App app{"seg_verify: every cuseg kernel against its float64 CPU reference"};
   uint64_t seed = 1;
   std::string only, json_path, device_choice = "all";
-  bool unet_only = false;
+  bool unet_only = false, small_only = false;
   app.add_option("--seed", seed, "seed of the random inputs");
   app.add_option("--op", only, "check only ops whose name contains this text");
   app.add_option("--device", device_choice, "all, cpu or cuda")
       ->check(CLI::IsMember({"all", "cpu", "cuda"}));
   app.add_flag("--unet-only", unet_only, "check only the U-Net-sized case of each op");
+  app.add_flag("--small-only", small_only, "leave out the U-Net-sized case of each op (a quick check)")
+      ->excludes("--unet-only");
   app.add_option("--json", json_path, "also write the results as JSON to this file");
   CLI11_PARSE(app, argc, argv);
 
@@ -61,7 +63,7 @@ int main(int argc, char** argv) {
   for (const OpSpec& op : op_registry()) {
     if (!only.empty() && op.name.find(only) == std::string::npos) continue;
     for (size_t i = 0; i < op.cases.size(); ++i) {
-      if (unet_only && !op.cases[i].unet_sized) continue;
+      if ((unet_only && !op.cases[i].unet_sized) || (small_only && op.cases[i].unet_sized)) continue;
       for (const Target& t : targets) {
         if (t.backend == Backend::Cudnn && !op.has_cudnn) continue;
         if (t.backend == Backend::Fast && !op.has_fast) continue;

@@ -14,11 +14,11 @@
 #      its other CPU tests would repeat stage 2 (and run with CUDA compiled in at stage 5);
 #   4. preset emu-tsan: the emulator's tests and the block-reduction and warp-shuffle kernels under
 #      ThreadSanitizer, CUDA threads as OS threads (a missing __syncthreads is a reported race);
-#   5. preset emu-asan: the tests under AddressSanitizer + UndefinedBehaviorSanitizer: the GPU
-#      tests on the emulated device (a device access past a buffer is a report), the registry's
-#      U-Net-sized cases left to stage 3; the CPU tests with the emulated device hidden
-#      (CUDA_VISIBLE_DEVICES=), so the tools and the trainer run their CPU path under the
-#      sanitizers, their emulated-GPU path having run in stage 3.
+#   5. preset emu-asan: the library's tests under AddressSanitizer + UndefinedBehaviorSanitizer:
+#      the GPU tests on the emulated device (a device access past a buffer is a report), the
+#      registry's U-Net-sized cases left to stage 3; the CPU tests with the emulated device hidden
+#      (CUDA_VISIBLE_DEVICES=), so the trainer runs its CPU path under the sanitizers, its
+#      emulated-GPU path having run in stage 3. Not the command-line tools (stages 2 and 3).
 #   BUILD_DIR  the real CUDA build's folder (default build/test)
 #   JOBS       parallel jobs (default: all cores)
 set -euo pipefail
@@ -29,9 +29,10 @@ jobs=${JOBS:-$(nproc)}
 
 scripts/deps.sh
 
+cpu_bench=ON  # the benchmarks, built once: in the real CUDA build where there is one
 if command -v nvcc >/dev/null 2>&1 || [ -x /usr/local/cuda/bin/nvcc ]; then
   # Without a GPU its tests would only repeat the CPU tests, which stage 5 runs with CUDA compiled
-  # in and no device visible: there it is compiled (library, tools, benchmarks), not tested.
+  # in and no device visible: there it is compiled (the library, seg_verify, the benchmarks).
   if nvidia-smi -L >/dev/null 2>&1; then gpu_tests=ON; else gpu_tests=OFF; fi
   echo "== real CUDA build (nvcc found), warnings as errors; tests run (a GPU is usable): $gpu_tests"
   cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCUSEG_WERROR=ON -DCUSEG_CUDA=ON -DCUSEG_BUILD_TESTS=$gpu_tests
@@ -42,20 +43,23 @@ if command -v nvcc >/dev/null 2>&1 || [ -x /usr/local/cuda/bin/nvcc ]; then
     # The other tools and the Python module are host C++ that stages 2 and 3 compile as well.
     cmake --build "$build" -j "$jobs" --target cuseg seg_verify benchmarks
   fi
+  cpu_bench=OFF
 else
   echo "== no nvcc here: the real CUDA build is skipped; the emulated one below runs the CUDA code"
 fi
 
 echo "== CUDA-free build (preset cpu-only): the CPU engine on its own"
-cmake --preset cpu-only -DCUSEG_WERROR=ON
+cmake --preset cpu-only -DCUSEG_WERROR=ON -DCUSEG_BUILD_BENCH=$cpu_bench
 cmake --build --preset cpu-only -j "$jobs"
 ctest --preset cpu-only -j "$jobs"
 
 echo "== emulated CUDA build (preset emu): every GPU test on the emulated H100, and the tools on it"
 cmake --preset emu
 cmake --build --preset emu -j "$jobs"
-ctest --preset emu -j "$jobs" --no-tests=error -L gpu
-ctest --preset emu -j "$jobs" --no-tests=error -R "^(Tools\.TrainPredictEvalAndResumeBitForBit|TrainerTest\.(AResumedRunContinuesBitForBit|AccumulatingTwoHalfBatchesEqualsOneFullBatch))$"
+# The long runs together, seg_verify (every op's CUDA path at another seed than EveryOpGpu's)
+# first (its COST), beside the tools and the trainer on the emulated GPU.
+ctest --preset emu -j "$jobs" --no-tests=error -L gpu -E "^seg_verify_cuda$"
+ctest --preset emu -j "$jobs" --no-tests=error -R "^(seg_verify_cuda|Tools\.TrainPredictEvalAndResumeBitForBit|TrainerTest\.(AResumedRunContinuesBitForBit|AccumulatingTwoHalfBatchesEqualsOneFullBatch))$"
 
 echo "== emulated CUDA under ThreadSanitizer (preset emu-tsan): the emulator's tests and block reductions"
 # Under TSan the first two blocks of every grid run as 256 OS threads, where a missing
@@ -68,13 +72,12 @@ cmake --build --preset emu-tsan -j "$jobs" --target emulator_tests kernel_tests
 ctest --preset emu-tsan -j "$jobs" -R "EmulatorGpu|EmulatorFaultsGpu|EveryOpGpu.CudaMatchesReference/(reduce_sum|softmax_forward) "
 
 echo "== emulated CUDA under AddressSanitizer + UndefinedBehaviorSanitizer (preset emu-asan): every test"
-# The library as in stage 3 (-O1 here); the tests' and tools' own code at -O0, where under ASan
-# it compiles in less than half the time. The GPU tests on the emulated device at their small
-# sizes (CUSEG_TEST_SMALL_CASES_ONLY in the preset), less the row-tile test (65536 blocks) and
-# seg_verify --device cuda (EveryOpGpu's cases again), which stage 3 ran. Then the CPU tests with
-# the device hidden (on the emulated GPU under ASan the tool tests alone take 20 minutes of CPU),
-# less seg_verify --device cpu (EveryOp's cases again).
+# The library as in stage 3 (-O1 here), the tests' own code at -O0 (it compiles faster), no
+# command-line tools: their glue (option parsing, printing) is what stages 2 and 3 test, at the
+# price of most of this stage's build. The GPU tests on the emulated device at their small sizes
+# (CUSEG_TEST_SMALL_CASES_ONLY in the preset), less the row-tile test (65536 blocks), which stage
+# 3 ran. Then the CPU tests with the device hidden.
 cmake --preset emu-asan
 cmake --build --preset emu-asan -j "$jobs"
-ctest --preset emu-asan -j "$jobs" -L gpu -E "RunsMoreRowTilesThanTheGridYLimit|seg_verify_cuda"
-CUDA_VISIBLE_DEVICES= ctest --preset emu-asan -j "$jobs" -L cpu -E "^seg_verify_cpu$"
+ctest --preset emu-asan -j "$jobs" -L gpu -E "RunsMoreRowTilesThanTheGridYLimit"
+CUDA_VISIBLE_DEVICES= ctest --preset emu-asan -j "$jobs" -L cpu
