@@ -106,6 +106,11 @@ void add_train_options(CLI::App& app, TrainOptions& o) {
       "TensorBoard event files' folder (per-step loss, every per-epoch metric, validation images); "
       "default OUT/tb, 'none' for none");
   app.add_flag("--no-progress", o.no_progress, "No progress bar, even on a terminal");
+  app.add_option("--sync-bn", c.sync_bn,
+                 "Under mpirun: batch-norm statistics over every rank's batch (1/0; default -1: on "
+                 "where there is batch norm)")
+      ->check(CLI::IsMember({-1, 0, 1}))
+      ->capture_default_str();
   app.add_option("--collective-timeout", c.collective_timeout,
                  "Under mpirun: seconds a rank waits for the others in a collective before it "
                  "ends the job naming the collective")

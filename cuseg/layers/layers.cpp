@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "cuseg/dist/sync_batch_norm.h"
 #include "cuseg/kernels/concat.h"
 #include "cuseg/kernels/init.h"
 
@@ -131,7 +132,10 @@ void BatchNorm2d::forward(const std::vector<Tensor>& in, Tensor& out) {
     save_mean_ = Tensor::empty(c, in[0].dtype(), in[0].device());
     save_invstd_ = Tensor::empty(c, in[0].dtype(), in[0].device());
   }
-  if (relu_)
+  if (synchronized())
+    sync_count_ = sync_batch_norm_forward_training(*ranks_, in[0], gamma_->value, beta_->value, out, save_mean_,
+                                                   save_invstd_, running_mean_, running_var_, relu_, p_, backend_);
+  else if (relu_)
     batch_norm_relu_forward_training(in[0], gamma_->value, beta_->value, out, save_mean_, save_invstd_, running_mean_,
                                      running_var_, p_, backend_);
   else
@@ -143,7 +147,10 @@ void BatchNorm2d::backward(const std::vector<Tensor>& in, const Tensor& out, con
                            std::vector<Tensor>& din) {
   CUSEG_CHECK(training_, where(), ": backward needs the batch statistics of a training-mode forward");
   Tensor dx = din[0].defined() ? din[0] : Tensor::empty(in[0].shape(), in[0].dtype(), in[0].device());
-  if (relu_)
+  if (synchronized())
+    sync_batch_norm_backward(*ranks_, sync_count_, in[0], out, dout, gamma_->value, save_mean_, save_invstd_, dx,
+                             gamma_->grad, beta_->grad, relu_, p_, backend_);
+  else if (relu_)
     batch_norm_relu_backward(in[0], out, dout, gamma_->value, save_mean_, save_invstd_, dx, gamma_->grad, beta_->grad,
                              p_, backend_);
   else
@@ -167,8 +174,9 @@ void Dropout::forward(const std::vector<Tensor>& in, Tensor& out) {
   if (!mask_.defined() || !(mask_.shape() == in[0].shape()) || mask_.device() != in[0].device())
     mask_ = Tensor::empty(in[0].shape(), DType::u8, in[0].device());
   last_ = p_;
-  dropout_forward(in[0], out, mask_, p_);
-  p_.offset += uint64_t(in[0].numel());
+  last_.offset += uint64_t(part_) * uint64_t(in[0].numel());
+  dropout_forward(in[0], out, mask_, last_);
+  p_.offset += uint64_t(parts_) * uint64_t(in[0].numel());
 }
 
 void Dropout::backward(const std::vector<Tensor>&, const Tensor&, const Tensor& dout, std::vector<Tensor>& din) {

@@ -4,6 +4,7 @@
 // U(±1/√fan_in); batch norm: γ = 1, β = 0), drawn from `seed`.
 #pragma once
 
+#include "cuseg/dist/communicator.h"
 #include "cuseg/kernels/activation.h"
 #include "cuseg/kernels/batch_norm.h"
 #include "cuseg/kernels/conv2d.h"
@@ -70,11 +71,17 @@ class BatchNorm2d : public Layer {
   const Tensor& beta() const { return beta_->value; }
   const Tensor& running_mean() const { return running_mean_; }
   const Tensor& running_var() const { return running_var_; }
+  // Training-mode statistics over every rank's batch (dist/sync_batch_norm.h) when `ranks` has
+  // more than one; null: this process's batch alone.
+  void synchronize(std::shared_ptr<Communicator> ranks) { ranks_ = std::move(ranks); }
+  bool synchronized() const { return ranks_ && ranks_->size() > 1; }
 
  private:
   BatchNormParams p_;
   int channels_;
   bool relu_;
+  std::shared_ptr<Communicator> ranks_;
+  double sync_count_ = 0;  // the global elements per channel of the last synchronized forward
   Parameter* gamma_;
   Parameter* beta_;
   Tensor running_mean_, running_var_, save_mean_, save_invstd_;
@@ -104,9 +111,14 @@ class Dropout : public Layer {
   void backward(const std::vector<Tensor>& in, const Tensor& out, const Tensor& dout, std::vector<Tensor>& din) override;
   uint64_t offset() const { return p_.offset; }
   void set_offset(uint64_t offset) { p_.offset = offset; }
+  // Data parallelism: this process's rows are part `part` of `parts` equal parts of the batch.
+  // Its mask is then that part of the mask one process would draw for the whole batch, and the
+  // offset advances by the whole batch's size, as there.
+  void set_part(int part, int parts) { part_ = part, parts_ = parts; }
 
  private:
   DropoutParams p_;
+  int part_ = 0, parts_ = 1;
   DropoutParams last_;  // the draw the last forward used, for its backward
   Tensor mask_;
 };

@@ -42,7 +42,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TrainConfig, data, synthetic_tra
                                                 weight_decay, max_grad_norm, loss, class_weights, label_smoothing,
                                                 focal_gamma, patience, skip_nonfinite, seed, device, backend,
                                                 threads, precision, out, tensorboard, init_from,
-                                                collective_timeout)
+                                                collective_timeout, sync_bn)
 
 namespace {
 
@@ -102,6 +102,9 @@ void TrainConfig::validate() const {
   OptimizerConfig::named(optimizer);
   parse_backend(backend);
   parse_precision(precision);
+  CUSEG_CHECK(sync_bn >= -1 && sync_bn <= 1, "--sync-bn must be 1, 0 or -1 (with batch norm, on several ranks), not ",
+              sync_bn);
+  CUSEG_CHECK(sync_bn != 1 || batch_norm, "--sync-bn 1: the network has no batch norm (--bn 0)");
   CUSEG_CHECK(collective_timeout > 0, "--collective-timeout must be positive, not ", collective_timeout);
   CUSEG_CHECK(threads >= 0 && threads <= cpu_cores(), "--threads ", threads, ": must be between 1 and the ",
               cpu_cores(), " cores this process may use (0: all of them)");
@@ -231,6 +234,10 @@ void Trainer::State::build(const std::string& resume_from) {
   }
 
   model = build_unet(info.config);
+  for (Layer* l : model->layers()) {
+    if (auto* bn = dynamic_cast<BatchNorm2d*>(l); bn && ranks->size() > 1 && c.sync_bn != 0) bn->synchronize(ranks);
+    if (auto* d = dynamic_cast<Dropout*>(l)) d->set_part(ranks->rank(), ranks->size());
+  }
   // Weights trained elsewhere; a resumed run has its own, from the checkpoint.
   if (!c.init_from.empty() && resume_from.empty()) load_torch_state_dict(*model, c.init_from);
   model->to(device);
@@ -490,8 +497,12 @@ Trainer::Trainer(const TrainConfig& config, std::shared_ptr<Communicator> ranks)
   if (!s_->writer) return;
   if (!config.quiet) {
     std::printf("%s\n", compute.c_str());
-    if (comm.size() > 1) std::printf("data parallel: %s, %d images per rank and batch\n", comm.description().c_str(),
-                                     config.batch / comm.size());
+    if (comm.size() > 1)
+      std::printf("data parallel: %s, %d images per rank and batch%s\n", comm.description().c_str(),
+                  config.batch / comm.size(),
+                  !config.batch_norm       ? ""
+                  : config.sync_bn != 0 ? ", batch norm synchronized"
+                                          : ", batch norm per rank");
   }
   if (!config.resume) {
     std::error_code ignored;

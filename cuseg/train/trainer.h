@@ -80,6 +80,7 @@ struct TrainConfig {
   bool progress = true;           // a progress bar on a terminal, else a line per epoch
   bool quiet = false;             // nothing on stdout
   double collective_timeout = 300;  // data parallel: seconds a rank waits in a collective
+  int sync_bn = -1;  // data parallel: batch norm over every rank's batch: 1, 0, −1 (with batch norm, several ranks)
 
   void validate() const;
   std::string to_json() const;
@@ -113,14 +114,14 @@ class Communicator;
 
 // Data parallelism (a Communicator of N ranks, e.g. world() under mpirun): every rank runs the
 // same Trainer on its part of each global batch (--batch, split in rank order; it must divide
-// evenly), the gradients are summed over the ranks before each optimizer step and divided by
+// evenly; its dropout masks that part of one process's), the gradients are summed over the ranks before each optimizer step and divided by
 // N·(batches accumulated), and the loss and the stop decisions are agreed on, so every rank
 // takes the same steps with the same weights. Validation is sharded the same way and its
 // confusion matrix and loss summed, so the metrics are those of the whole split. Rank 0 alone
-// writes checkpoints, logs, TensorBoard files and progress. Batch norm normalizes each rank's
-// part on its own (its running statistics, as saved, are rank 0's), so a network with batch
-// norm trains like one process only with a single rank; without batch norm N ranks on a global
-// batch of B take the steps of one process on B, to float rounding of the sums' order.
+// writes checkpoints, logs, TensorBoard files and progress. Batch norm is synchronized
+// (sync_bn, dist/sync_batch_norm.h): its statistics are those of the global batch, so N ranks on
+// a global batch of B take the steps of one process on B, to float rounding of the sums' order.
+// With sync_bn 0 each rank normalizes its own part, and the running statistics saved are rank 0's.
 // A GPU rank takes the GPU of its local rank.
 class Trainer {
  public:
