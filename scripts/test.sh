@@ -71,7 +71,7 @@ cmake --preset emu-tsan
 cmake --build --preset emu-tsan -j "$jobs" --target emulator_tests kernel_tests
 ctest --preset emu-tsan -j "$jobs" -R "EmulatorGpu|EmulatorFaultsGpu|EveryOpGpu.CudaMatchesReference/(reduce_sum|softmax_forward) "
 
-echo "== emulated CUDA under AddressSanitizer + UndefinedBehaviorSanitizer (preset emu-asan): every test"
+echo "== emulated CUDA under AddressSanitizer + UndefinedBehaviorSanitizer (preset emu-asan): the library's tests"
 # The library as in stage 3 (-O1 here), the tests' own code at -O0 (it compiles faster), no
 # command-line tools: their glue (option parsing, printing) is what stages 2 and 3 test, at the
 # price of most of this stage's build. The GPU tests on the emulated device at their small sizes
