@@ -73,13 +73,13 @@ struct State {
   std::mutex kernel;  // one kernel at a time in the process: __shared__ is one static per kernel
 };
 
-void finish_streams_at_exit();
+void finish_every_stream();  // below: cudaDeviceSynchronize, and at exit
 
 State& state() {
   // Never destroyed: stream workers may still free memory during static destruction.
   static State* s = [] {
     auto* st = new State;
-    std::atexit(finish_streams_at_exit);
+    std::atexit(finish_every_stream);
     if (const char* v = std::getenv("CUSEG_EMU_MEMORY_MB")) st->capacity = size_t(std::strtoull(v, nullptr, 10)) << 20;
     if (const char* v = std::getenv("CUDA_VISIBLE_DEVICES")) st->visible = *v != '\0' && std::strcmp(v, "-1") != 0;
     return st;
@@ -161,11 +161,12 @@ void wait_for(CUstream_st* st, uint64_t position) {
   st->cv.wait(lock, [&] { return st->completed >= position; });
 }
 
-// A process may exit with kernels queued or running, as a CUDA program may: the streams finish
-// them first. Registered when the state is made, this runs before the destruction of the statics
-// made earlier and before the leak check (whose report would name what only a suspended fiber
-// still holds); a stream worker must not run on while what it uses is destroyed.
-void finish_streams_at_exit() {
+// Waits for everything queued on every stream so far: cudaDeviceSynchronize, and at exit. A
+// process may exit with kernels queued or running, as a CUDA program may: the streams finish them
+// first. Registered when the state is made, this runs before the destruction of the statics made
+// earlier and before the leak check (whose report would name what only a suspended fiber still
+// holds); a stream worker must not run on while what it uses is destroyed.
+void finish_every_stream() {
   State& s = state();
   std::vector<CUstream_st*> streams;
   {
@@ -408,20 +409,7 @@ cudaError_t cudaDeviceGetAttribute(int* value, cudaDeviceAttr attr, int device) 
 
 cudaError_t cudaDeviceSynchronize() {
   if (!device_ok()) return fail(cudaErrorNoDevice);
-  std::vector<CUstream_st*> streams;
-  {
-    State& s = state();
-    std::lock_guard lock(s.m);
-    streams = s.streams;
-  }
-  for (CUstream_st* st : streams) {
-    uint64_t position;
-    {
-      std::lock_guard lock(st->m);
-      position = st->queued;
-    }
-    wait_for(st, position);
-  }
+  finish_every_stream();
   return sticky_or(cudaSuccess);
 }
 

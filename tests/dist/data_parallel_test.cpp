@@ -52,6 +52,16 @@ class DataParallel : public ::testing::Test {
     return run(dir_, str_cat(CUSEG_MPIEXEC, " --allow-run-as-root --oversubscribe -np ", ranks, " ", command));
   }
 
+  // kRun + `args` for 5 steps in one process (into one/) and on 2 ranks (into two/, with
+  // `two_args` too); `two` gets the 2-rank run's output.
+  void five_steps_on_one_and_two(const std::string& args, const std::string& two_args, std::string& two) const {
+    const ToolRun a = run(dir_, str_cat(kRun, args, " --stop-after-steps 5 --out one"));
+    ASSERT_EQ(a.code, 0) << a.output;
+    const ToolRun b = mpirun(2, str_cat(kRun, args, two_args, " --stop-after-steps 5 --out two"));
+    ASSERT_EQ(b.code, 0) << b.output;
+    two = b.output;
+  }
+
   fs::path dir_;
 };
 
@@ -94,12 +104,10 @@ constexpr double kSameSteps = 1e-5;
 
 // With dropout at the bottleneck: each rank draws its part of the whole batch's mask.
 TEST_F(DataParallel, TwoRanksTakeTheStepsOfOneProcessOnTheGlobalBatch) {
-  const ToolRun one = run(dir_, str_cat(kRun, " --dropout 0.3 --stop-after-steps 5 --out one"));
-  ASSERT_EQ(one.code, 0) << one.output;
-  const ToolRun two = mpirun(2, str_cat(kRun, " --dropout 0.3 --stop-after-steps 5 --out two"));
-  ASSERT_EQ(two.code, 0) << two.output;
-  EXPECT_NE(two.output.find("data parallel: MPI"), std::string::npos) << two.output;
-  EXPECT_NE(two.output.find("4 images per rank and batch"), std::string::npos) << two.output;
+  std::string two;
+  ASSERT_NO_FATAL_FAILURE(five_steps_on_one_and_two(" --dropout 0.3", "", two));
+  EXPECT_NE(two.find("data parallel: MPI"), std::string::npos) << two;
+  EXPECT_NE(two.find("4 images per rank and batch"), std::string::npos) << two;
   expect_same_state(dir_ / "two/last.safetensors", dir_ / "one/last.safetensors", kSameSteps);
 }
 
@@ -111,22 +119,18 @@ TEST_F(DataParallel, TwoRanksTakeTheStepsOfOneProcessOnTheGlobalBatch) {
 constexpr const char* kSyncBn = " --bn 1 --optimizer momentum --lr 0.05";
 
 TEST_F(DataParallel, SynchronizedBatchNormTrainsLikeOneProcessOnTheGlobalBatch) {
-  const ToolRun one = run(dir_, str_cat(kRun, kSyncBn, " --stop-after-steps 5 --out one"));
-  ASSERT_EQ(one.code, 0) << one.output;
-  const ToolRun two = mpirun(2, str_cat(kRun, kSyncBn, " --stop-after-steps 5 --out two"));
-  ASSERT_EQ(two.code, 0) << two.output;
-  EXPECT_NE(two.output.find("batch norm synchronized"), std::string::npos) << two.output;
+  std::string two;
+  ASSERT_NO_FATAL_FAILURE(five_steps_on_one_and_two(kSyncBn, "", two));
+  EXPECT_NE(two.find("batch norm synchronized"), std::string::npos) << two;
   expect_same_state(dir_ / "two/last.safetensors", dir_ / "one/last.safetensors", kSameSteps);
 }
 
 // With --sync-bn 0 each rank normalizes its half: other statistics, other gradients (PyTorch
 // DDP without SyncBatchNorm); the running statistics saved are rank 0's own.
 TEST_F(DataParallel, WithoutSynchronizationEachRankNormalizesItsOwnPart) {
-  const ToolRun one = run(dir_, str_cat(kRun, kSyncBn, " --stop-after-steps 5 --out one"));
-  ASSERT_EQ(one.code, 0) << one.output;
-  const ToolRun two = mpirun(2, str_cat(kRun, kSyncBn, " --sync-bn 0 --stop-after-steps 5 --out two"));
-  ASSERT_EQ(two.code, 0) << two.output;
-  EXPECT_NE(two.output.find("batch norm per rank"), std::string::npos) << two.output;
+  std::string two;
+  ASSERT_NO_FATAL_FAILURE(five_steps_on_one_and_two(kSyncBn, " --sync-bn 0", two));
+  EXPECT_NE(two.find("batch norm per rank"), std::string::npos) << two;
   EXPECT_GT(worst_difference(dir_ / "two/last.safetensors", dir_ / "one/last.safetensors", "running_var"), 1e-3);
   EXPECT_GT(worst_difference(dir_ / "two/last.safetensors", dir_ / "one/last.safetensors", "weight"), 1e-4);
 }
