@@ -111,6 +111,12 @@ void add_train_options(CLI::App& app, TrainOptions& o) {
                  "where there is batch norm)")
       ->check(CLI::IsMember({-1, 0, 1}))
       ->capture_default_str();
+  app.add_option("--collectives", c.collectives,
+                 "Under mpirun, GPU ranks: gradients summed on the GPUs by NCCL (nccl), through the "
+                 "host over MPI (mpi), or NCCL where the build has it and each rank has its own GPU "
+                 "(auto)")
+      ->check(CLI::IsMember({"auto", "nccl", "mpi"}))
+      ->capture_default_str();
   app.add_option("--collective-timeout", c.collective_timeout,
                  "Under mpirun: seconds a rank waits for the others in a collective before it "
                  "ends the job naming the collective")
@@ -145,7 +151,7 @@ TrainConfig resolve_train_config(const CLI::App& app, TrainOptions& o, bool resu
   static const std::set<std::string> may_change = {
       "--resume",      "--out",        "--epochs",    "--patience", "--device",
       "--backend",     "--threads",    "--precision", "--workers",  "--stop-after-steps",
-      "--no-progress", "--tensorboard", "--collective-timeout"};
+      "--no-progress", "--tensorboard", "--collective-timeout", "--collectives"};
   TrainConfig config = Trainer::stored_config(o.config.out);
   const nlohmann::json given = nlohmann::json::parse(o.config.to_json());
   const nlohmann::json stored = nlohmann::json::parse(config.to_json());
@@ -170,6 +176,7 @@ TrainConfig resolve_train_config(const CLI::App& app, TrainOptions& o, bool resu
   if (app.count("--precision")) config.precision = o.config.precision;
   if (app.count("--tensorboard")) config.tensorboard = o.config.tensorboard;
   if (app.count("--collective-timeout")) config.collective_timeout = o.config.collective_timeout;
+  if (app.count("--collectives")) config.collectives = o.config.collectives;
   config.progress = !o.no_progress;
   config.resume = true;
   return config;

@@ -1,7 +1,11 @@
 #include "cuseg/dist/communicator.h"
 
+#include <unistd.h>
+
 #include "cuseg/config.h"
+#include "cuseg/dist/gradient_sum.h"
 #include "cuseg/dist/mpi_communicator.h"
+#include "cuseg/dist/nccl_communicator.h"
 
 namespace cuseg {
 
@@ -17,6 +21,7 @@ class SingleProcess final : public Communicator {
   void allreduce_sum(float*, size_t, const std::string&) override {}
   void allreduce_sum(double*, size_t, const std::string&) override {}
   std::vector<uint64_t> allgather(uint64_t value, const std::string&) override { return {value}; }
+  void broadcast(void*, size_t, int, const std::string&) override {}
 };
 
 // One bucket: consecutive tensors of one dtype, packed into a host buffer, summed, unpacked.
@@ -38,7 +43,66 @@ void reduce_bucket(Communicator& comm, const std::vector<Tensor*>& bucket, const
   }
 }
 
+class HostGradientSum final : public GradientSum {
+ public:
+  HostGradientSum(Communicator& comm, std::vector<Tensor*> gradients, size_t bucket_bytes)
+      : comm_(comm), gradients_(std::move(gradients)), bucket_bytes_(bucket_bytes) {}
+  void finish(const std::string& what) override { allreduce_sum(comm_, gradients_, what, bucket_bytes_); }
+  std::string description() const override { return "gradients summed through the host"; }
+
+ private:
+  Communicator& comm_;
+  std::vector<Tensor*> gradients_;
+  size_t bucket_bytes_;
+};
+
+// Which machine and GPU: equal for two ranks exactly when they would share a GPU.
+uint64_t gpu_identity(const Device& device) {
+  char host[256] = {};
+  gethostname(host, sizeof(host) - 1);
+  return hash64(str_cat(host, "/", device.index));
+}
+
 }  // namespace
+
+std::unique_ptr<GradientSum> Communicator::gradient_sum(std::vector<Tensor*> gradients) {
+  return host_gradient_sum(*this, std::move(gradients));
+}
+
+std::unique_ptr<GradientSum> host_gradient_sum(Communicator& comm, std::vector<Tensor*> gradients,
+                                               size_t bucket_bytes) {
+  return std::make_unique<HostGradientSum>(comm, std::move(gradients), bucket_bytes);
+}
+
+bool nccl_available() { return CUSEG_HAS_NCCL != 0; }
+
+std::shared_ptr<Communicator> communicator_for(std::shared_ptr<Communicator> ranks, const Device& device,
+                                               const std::string& choice) {
+  CUSEG_CHECK(choice == "auto" || choice == "nccl" || choice == "mpi", "--collectives must be auto, nccl or mpi, not '",
+              choice, "'");
+  // "nccl" on one process too: one rank's sums are the identity, but NCCL and the overlap run.
+  if (choice == "mpi" || (choice == "auto" && (ranks->size() == 1 || !device.is_cuda()))) return ranks;
+  const std::string refused = str_cat("rank ", ranks->rank(), ": --collectives nccl: ");
+  if (!nccl_available()) {
+    CUSEG_CHECK(choice == "auto", refused, "this build has no NCCL (CUSEG_NCCL; it needs CUDA and MPI)");
+    return ranks;
+  }
+  CUSEG_CHECK(device.is_cuda(), refused, "NCCL sums GPU tensors, and this rank trains on ", device.str());
+  // Every rank decides alike (from the same list), or some would wait for NCCL and others not.
+  const std::vector<uint64_t> gpus = ranks->allgather(gpu_identity(device), "the check of each rank's GPU");
+  for (size_t a = 0; a < gpus.size(); ++a)
+    for (size_t b = a + 1; b < gpus.size(); ++b)
+      if (gpus[a] == gpus[b]) {
+        CUSEG_CHECK(choice == "auto", refused, "ranks ", a, " and ", b,
+                    " share a GPU: NCCL needs a GPU per rank (--collectives mpi sums through the host)");
+        return ranks;
+      }
+#if CUSEG_HAS_NCCL
+  return nccl_communicator(std::move(ranks), device.index);
+#else
+  return ranks;
+#endif
+}
 
 std::shared_ptr<Communicator> single_process() { return std::make_shared<SingleProcess>(); }
 

@@ -6,7 +6,8 @@
 // confusion matrices and checks that every rank trains the same thing through this interface.
 //
 // Collectives take host memory (the MPI implementation's buffers); tensors on a GPU are staged
-// through the host by allreduce_sum(tensors) below. Each collective waits at most timeout()
+// through the host by allreduce_sum(tensors) below, unless the gradients are summed on the GPUs
+// by NCCL (dist/nccl_communicator.h, dist/gradient_sum.h). Each collective waits at most timeout()
 // seconds: a rank that died or hangs makes the others end the job with one line naming the
 // waiting rank and the collective, instead of a silent hang.
 #pragma once
@@ -20,6 +21,8 @@
 #include "cuseg/core/tensor.h"
 
 namespace cuseg {
+
+class GradientSum;  // dist/gradient_sum.h
 
 class Communicator {
  public:
@@ -37,6 +40,12 @@ class Communicator {
   virtual void allreduce_sum(double* data, size_t count, const std::string& what) = 0;
   // Every rank's `value`, in rank order.
   virtual std::vector<uint64_t> allgather(uint64_t value, const std::string& what) = 0;
+  // `bytes` of host memory from rank `root` to every rank.
+  virtual void broadcast(void* data, size_t bytes, int root, const std::string& what) = 0;
+
+  // How this communicator sums `gradients` (in the order the backward finishes them) before each
+  // step: through the host unless it can do better on their device (NCCL).
+  virtual std::unique_ptr<GradientSum> gradient_sum(std::vector<Tensor*> gradients);
 
   double timeout() const { return timeout_seconds_; }
   void set_timeout(double seconds) { timeout_seconds_ = seconds; }
@@ -55,6 +64,18 @@ std::shared_ptr<Communicator> world();
 
 // Whether this build can run more than one rank (CUSEG_MPI found MPI).
 bool mpi_available();
+// Whether it can sum GPU ranks' gradients on the GPUs (CUSEG_NCCL; emulated in the emulated build).
+bool nccl_available();
+
+// The communicator GPU ranks on `device` train with, by `choice` (--collectives):
+//   "mpi"   `ranks` itself: gradients staged through host memory;
+//   "nccl"  `ranks` with NCCL on each rank's GPU for the gradient sums, the NCCL id broadcast over
+//           `ranks` (its other collectives stay on `ranks`); refused where NCCL is not built, the
+//           device is not a GPU, or two ranks of a machine share a GPU (NCCL needs one per rank);
+//   "auto"  "nccl" where it can be on several ranks, else "mpi".
+// "nccl" works on a single process too (NCCL's sums of one rank: the path, checked on one GPU).
+std::shared_ptr<Communicator> communicator_for(std::shared_ptr<Communicator> ranks, const Device& device,
+                                               const std::string& choice);
 
 // The sum over ranks of each tensor, in place (f32 or f64, any device), packed into host
 // buckets of at most `bucket_bytes` so that a model's ~50 gradients take a few collectives.

@@ -64,6 +64,12 @@ class MpiCommunicator final : public Communicator {
     wait(request, what);
     return all;
   }
+  void broadcast(void* data, size_t bytes, int root, const std::string& what) override {
+    CUSEG_CHECK(bytes <= size_t(INT_MAX), what, ": ", bytes, " bytes is more than one MPI broadcast takes");
+    MPI_Request request;
+    MPI_Ibcast(data, int(bytes), MPI_BYTE, root, MPI_COMM_WORLD, &request);
+    wait(request, what);
+  }
 
  private:
   void reduce(void* data, size_t count, MPI_Datatype type, size_t element, const std::string& what) {
@@ -79,22 +85,13 @@ class MpiCommunicator final : public Communicator {
   }
 
   // A blocking collective would wait forever for a rank that hangs: poll instead, and past the
-  // timeout end the whole job (MPI_Abort), since no collective can complete without that rank.
+  // timeout end the whole job, since no collective can complete without that rank.
   void wait(MPI_Request& request, const std::string& what) {
-    const auto start = std::chrono::steady_clock::now();
-    for (int polls = 0;; ++polls) {
+    poll_until_done(*this, what, [&] {
       int done = 0;
       MPI_Test(&request, &done, MPI_STATUS_IGNORE);
-      if (done) return;
-      const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      if (waited > timeout()) {
-        std::fprintf(stderr, "error: rank %d of %d: %s did not complete in %g s: another rank died or hangs "
-                     "(--collective-timeout)\n", rank_, size_, what.c_str(), timeout());
-        std::fflush(stderr);
-        MPI_Abort(MPI_COMM_WORLD, 1);
-      }
-      if (polls > 1000) std::this_thread::sleep_for(std::chrono::microseconds(50));
-    }
+      return done != 0;
+    });
   }
 
   int rank_ = 0, size_ = 1, local_rank_ = 0, local_size_ = 1;
@@ -111,5 +108,13 @@ bool launched_by_mpi() {
 }
 
 std::shared_ptr<Communicator> mpi_world() { return std::make_shared<MpiCommunicator>(); }
+
+void abort_job(const Communicator& comm, const std::string& what) {
+  std::fprintf(stderr, "error: rank %d of %d: %s did not complete in %g s: another rank died or hangs "
+               "(--collective-timeout)\n", comm.rank(), comm.size(), what.c_str(), comm.timeout());
+  std::fflush(stderr);
+  MPI_Abort(MPI_COMM_WORLD, 1);
+  std::_Exit(1);  // MPI_Abort does not return; the compiler cannot know
+}
 
 }  // namespace cuseg

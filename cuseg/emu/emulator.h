@@ -1,5 +1,5 @@
-// Internal to cuseg/emu: what the runtime (runtime.cpp) and the block runner (block_runner.cpp)
-// share.
+// Internal to cuseg/emu: what the runtime (runtime.cpp), the block runner (block_runner.cpp) and
+// the emulated NCCL (nccl.cpp) share.
 #pragma once
 
 #include <functional>
@@ -19,5 +19,9 @@ cudaError_t run_grid(const LaunchSpec& spec, const std::function<void()>& thread
 int max_dynamic_shared(const void* kernel);
 
 cudaError_t check_launch(const LaunchSpec& spec, std::string& detail);
+
+// Whether [p, p + bytes) lies inside one live device allocation (for the emulated NCCL, which a
+// host pointer would crash on a device).
+bool is_device_memory(const void* p, size_t bytes);
 
 }  // namespace cuseg::emu

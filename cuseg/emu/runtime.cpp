@@ -65,6 +65,7 @@ struct State {
   size_t device_used = 0;
   size_t capacity = kDefaultCapacity;
   bool visible = true;
+  int devices = 1;  // CUSEG_EMU_DEVICES: that many devices, sharing this one memory
   cudaError_t sticky = cudaSuccess;  // a kernel fault: every later call reports it
   std::string sticky_detail;
   std::unordered_map<const void*, int> max_dynamic_shared;
@@ -82,6 +83,7 @@ State& state() {
     std::atexit(finish_every_stream);
     if (const char* v = std::getenv("CUSEG_EMU_MEMORY_MB")) st->capacity = size_t(std::strtoull(v, nullptr, 10)) << 20;
     if (const char* v = std::getenv("CUDA_VISIBLE_DEVICES")) st->visible = *v != '\0' && std::strcmp(v, "-1") != 0;
+    if (const char* v = std::getenv("CUSEG_EMU_DEVICES")) st->devices = std::clamp(std::atoi(v), 1, 16);
     return st;
   }();
   return *s;
@@ -223,6 +225,13 @@ bool release(void* p, Space space) {
 
 bool device_ok() { return state().visible; }
 
+thread_local int current_device = 0;  // cudaSetDevice is per host thread, as in CUDA
+
+cudaError_t check_device(int device) {
+  if (!device_ok()) return fail(cudaErrorNoDevice);
+  return device >= 0 && device < state().devices ? cudaSuccess : fail(cudaErrorInvalidDevice);
+}
+
 }  // namespace
 
 cudaError_t func_set_attribute(const void* kernel, cudaFuncAttribute attr, int value) {
@@ -271,6 +280,16 @@ void submit(const LaunchSpec& spec, std::function<void()> thread_body) {
     }
     if (err != cudaSuccess) make_sticky(err, why);
   });
+}
+
+bool is_device_memory(const void* p, size_t bytes) {
+  State& s = state();
+  std::lock_guard lock(s.m);
+  const auto u = reinterpret_cast<uintptr_t>(p);
+  auto it = s.allocations.upper_bound(u);
+  if (it == s.allocations.begin()) return false;
+  --it;
+  return it->second.space == Space::Device && u + bytes <= it->first + it->second.bytes;
 }
 
 int64_t launch_count(cudaStream_t stream) {
@@ -348,20 +367,21 @@ cudaError_t cudaPeekAtLastError() {
 }
 
 cudaError_t cudaGetDeviceCount(int* count) {
-  *count = device_ok() ? 1 : 0;
+  *count = device_ok() ? state().devices : 0;
   return device_ok() ? cudaSuccess : fail(cudaErrorNoDevice);
 }
 cudaError_t cudaSetDevice(int device) {
-  if (!device_ok()) return fail(cudaErrorNoDevice);
-  return device == 0 ? cudaSuccess : fail(cudaErrorInvalidDevice);
+  if (const cudaError_t err = check_device(device); err != cudaSuccess) return err;
+  current_device = device;
+  return cudaSuccess;
 }
 cudaError_t cudaGetDevice(int* device) {
-  *device = 0;
+  *device = current_device;
   return device_ok() ? cudaSuccess : fail(cudaErrorNoDevice);
 }
 
 cudaError_t cudaGetDeviceProperties(cudaDeviceProp* prop, int device) {
-  if (cudaSetDevice(device) != cudaSuccess) return last_error;
+  if (check_device(device) != cudaSuccess) return last_error;
   *prop = cudaDeviceProp{};
   std::strncpy(prop->name, "cuseg emulated H100 SXM (CPU threads)", sizeof(prop->name) - 1);
   prop->totalGlobalMem = state().capacity;
@@ -449,6 +469,13 @@ cudaError_t cudaStreamWaitEvent(cudaStream_t stream, cudaEvent_t event, unsigned
   return cudaSuccess;
 }
 
+cudaError_t cudaLaunchHostFunc(cudaStream_t stream, cudaHostFn_t fn, void* user_data) {
+  if (!fn) return fail(cudaErrorInvalidValue);
+  if (const cudaError_t err = sticky_or(cudaSuccess); err != cudaSuccess) return err;
+  enqueue(resolve(stream), [fn, user_data] { fn(user_data); });
+  return cudaSuccess;
+}
+
 cudaError_t cudaEventCreate(cudaEvent_t* event) { return cudaEventCreateWithFlags(event, cudaEventDefault); }
 cudaError_t cudaEventCreateWithFlags(cudaEvent_t* event, unsigned flags) {
   if (!device_ok()) return fail(cudaErrorNoDevice);
@@ -530,7 +557,7 @@ cudaError_t cudaMemGetInfo(size_t* free, size_t* total) {
   return cudaSuccess;
 }
 cudaError_t cudaDeviceGetDefaultMemPool(cudaMemPool_t* pool, int device) {
-  if (cudaSetDevice(device) != cudaSuccess) return last_error;
+  if (check_device(device) != cudaSuccess) return last_error;
   *pool = &state().pool;
   return cudaSuccess;
 }

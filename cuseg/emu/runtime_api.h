@@ -2,6 +2,8 @@
 // API that cuseg calls, with CUDA's names, values and error words, implemented in
 // cuseg/emu/runtime.cpp. Streams run in order on worker threads, device memory is host memory
 // filled with NaN bytes, the device is an H100 SXM as far as its properties and limits go.
+// CUSEG_EMU_DEVICES=N makes N such devices (default 1), which share the one emulated memory:
+// enough for a process per device, as data-parallel ranks are.
 #pragma once
 
 #include <cstddef>
@@ -122,6 +124,9 @@ cudaError_t cudaStreamDestroy(cudaStream_t stream);
 cudaError_t cudaStreamSynchronize(cudaStream_t stream);
 cudaError_t cudaStreamQuery(cudaStream_t stream);
 cudaError_t cudaStreamWaitEvent(cudaStream_t stream, cudaEvent_t event, unsigned flags = 0);
+// `fn(user_data)` in stream order, on the stream's worker (it must not call CUDA, as on a device).
+using cudaHostFn_t = void (*)(void*);
+cudaError_t cudaLaunchHostFunc(cudaStream_t stream, cudaHostFn_t fn, void* user_data);
 
 cudaError_t cudaEventCreate(cudaEvent_t* event);
 cudaError_t cudaEventCreateWithFlags(cudaEvent_t* event, unsigned flags);

@@ -139,7 +139,8 @@ const Tensor& Graph::get(const std::string& tensor) const {
   return it->second;
 }
 
-void Graph::backward(const std::map<std::string, Tensor>& output_grads) {
+void Graph::backward(const std::map<std::string, Tensor>& output_grads,
+                     const std::function<void(Layer&)>& after_layer) {
   CUSEG_CHECK(training_, "graph: backward needs a training-mode forward");
   std::set<std::string> graph_inputs;
   for (const Input& in : inputs_) graph_inputs.insert(in.name);
@@ -165,6 +166,7 @@ void Graph::backward(const std::map<std::string, Tensor>& output_grads) {
     } catch (const OutOfMemory& e) {
       throw OutOfMemory(str_cat("backward of ", n.layer->kind(), " '", n.layer->name(), "': ", e.what()));
     }
+    if (after_layer) after_layer(*n.layer);
     for (size_t i = 0; i < n.inputs.size(); ++i) {
       if (!din[i].defined()) continue;
       auto [g, fresh] = grads_.emplace(n.inputs[i], din[i]);

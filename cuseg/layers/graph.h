@@ -9,6 +9,7 @@
 // drops each gradient once its layer has used it.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -32,7 +33,10 @@ class Graph {
   void forward(const std::map<std::string, Tensor>& inputs);
   const Tensor& get(const std::string& tensor) const;
   // Gradients of the outputs in; parameter gradients accumulated (call zero_grad between steps).
-  void backward(const std::map<std::string, Tensor>& output_grads);
+  // `after_layer`, if given, is called after each layer's backward: its parameters' gradients are
+  // then final (a data-parallel run starts summing them over the ranks).
+  void backward(const std::map<std::string, Tensor>& output_grads,
+                const std::function<void(Layer&)>& after_layer = {});
   void zero_grad();
 
   std::vector<Parameter*> parameters();

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <functional>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -16,6 +17,7 @@
 #include "cuseg/core/safetensors.h"
 #include "cuseg/data/folder_dataset.h"
 #include "cuseg/dist/communicator.h"
+#include "cuseg/dist/gradient_sum.h"
 #include "cuseg/data/loader.h"
 #include "cuseg/data/synthetic.h"
 #include "cuseg/layers/layers.h"
@@ -42,7 +44,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TrainConfig, data, synthetic_tra
                                                 weight_decay, max_grad_norm, loss, class_weights, label_smoothing,
                                                 focal_gamma, patience, skip_nonfinite, seed, device, backend,
                                                 threads, precision, out, tensorboard, init_from,
-                                                collective_timeout, sync_bn)
+                                                collective_timeout, sync_bn, collectives)
 
 namespace {
 
@@ -106,6 +108,8 @@ void TrainConfig::validate() const {
               sync_bn);
   CUSEG_CHECK(sync_bn != 1 || batch_norm, "--sync-bn 1: the network has no batch norm (--bn 0)");
   CUSEG_CHECK(collective_timeout > 0, "--collective-timeout must be positive, not ", collective_timeout);
+  CUSEG_CHECK(collectives == "auto" || collectives == "nccl" || collectives == "mpi",
+              "--collectives must be auto, nccl or mpi, not '", collectives, "'");
   CUSEG_CHECK(threads >= 0 && threads <= cpu_cores(), "--threads ", threads, ": must be between 1 and the ",
               cpu_cores(), " cores this process may use (0: all of them)");
 }
@@ -136,6 +140,8 @@ struct Trainer::State {
   ModelInfo info;
   std::vector<double> class_weights;  // empty: none
   std::unique_ptr<Graph> model;
+  std::unique_ptr<GradientSum> gradient_sum;  // over the ranks, before each step (made at the first)
+  std::map<const Layer*, std::vector<size_t>> gradients_of;  // a layer's, as gradient_sum numbers them
   std::unique_ptr<Optimizer> optimizer;
   std::unique_ptr<Loss> loss;
   LrSchedule schedule;
@@ -159,6 +165,7 @@ struct Trainer::State {
   std::unique_ptr<BatchLoader> eval_loader(SegmentationDataset& dataset, bool sharded = true) const;
   bool agreed(bool local);  // whether any rank's `local` is true
   double mean_over_ranks(double value, const std::string& what);
+  void make_gradient_sum();
   Metrics evaluate(SegmentationDataset& dataset, double* mean_loss);
   void log_epoch(const EpochReport& r);
   void log_val_images(int64_t step);
@@ -341,6 +348,22 @@ double Trainer::State::mean_over_ranks(double value, const std::string& what) {
   return value / double(ranks->size());
 }
 
+// The gradients in the order the backward finishes them (the last layer's first), so that the sum
+// over the ranks can start on each bucket as soon as the backward has completed it.
+void Trainer::State::make_gradient_sum() {
+  model->compile({{"image", Shape{1, config.height, config.width, info.config.in_channels}}});
+  std::map<const Layer*, Layer*> layers;
+  for (Layer* l : model->layers()) layers[l] = l;
+  const std::vector<Graph::NodeRef> order = model->execution_order();
+  std::vector<Tensor*> gradients;
+  for (auto node = order.rbegin(); node != order.rend(); ++node)
+    for (Parameter* p : layers.at(&node->layer)->parameters()) {
+      gradients_of[&node->layer].push_back(gradients.size());
+      gradients.push_back(&p->grad);
+    }
+  gradient_sum = ranks->gradient_sum(std::move(gradients));
+}
+
 std::unique_ptr<BatchLoader> Trainer::State::eval_loader(SegmentationDataset& dataset, bool sharded) const {
   LoaderConfig lc;
   lc.batch = config.batch;
@@ -472,6 +495,8 @@ Trainer::Trainer(const TrainConfig& config, std::shared_ptr<Communicator> ranks)
   // Everything below that reads a file or the data depends on it being the same on every rank.
   check_same_on_every_rank(comm, "training configuration", config.to_json());
   s_->device = rank_device(config.device, comm);
+  // GPU ranks sum on their GPUs where NCCL can (every collective after this goes through it).
+  s_->ranks = communicator_for(s_->ranks, s_->device, config.collectives);
   const Backend backend = parse_backend(config.backend);
   const Precision precision = parse_precision(config.precision);
   // Ranks on one machine share its cores.
@@ -494,12 +519,13 @@ Trainer::Trainer(const TrainConfig& config, std::shared_ptr<Communicator> ranks)
   s_->build(resume_from);
   s_->model->set_backend(backend);
   s_->model->set_precision(precision);
+  s_->make_gradient_sum();
   if (!s_->writer) return;
   if (!config.quiet) {
     std::printf("%s\n", compute.c_str());
-    if (comm.size() > 1)
-      std::printf("data parallel: %s, %d images per rank and batch%s\n", comm.description().c_str(),
-                  config.batch / comm.size(),
+    if (s_->ranks->size() > 1 || config.collectives == "nccl")
+      std::printf("data parallel: %s, %d images per rank and batch, %s%s\n", s_->ranks->description().c_str(),
+                  config.batch / comm.size(), s_->gradient_sum->description().c_str(),
                   !config.batch_norm       ? ""
                   : config.sync_bn != 0 ? ", batch norm synchronized"
                                           : ", batch norm per rank");
@@ -546,8 +572,10 @@ TrainResult Trainer::run() {
   ProgressBar bar(stderr, c.progress && !c.quiet && s.writer);
   const int64_t batches = s.train_loader->batches();
   const int world = s.ranks->size();
-  std::vector<Tensor*> gradients;  // summed over the ranks before each step
-  for (Parameter* p : s.model->parameters()) gradients.push_back(&p->grad);
+  // The last backward before a step tells the gradient sum which gradients are final.
+  const auto announce = [&s](Layer& layer) {
+    for (size_t i : s.gradients_of[&layer]) s.gradient_sum->ready(i);
+  };
   int64_t steps_this_call = 0;
   Tensor loss_value = Tensor::empty(Shape{1}, DType::f32, s.device);
   s.model->set_training(true);
@@ -594,8 +622,14 @@ TrainResult Trainer::run() {
       if (world > 1) value = s.mean_over_ranks(value, str_cat("the loss of step ", s.optimizer->steps() + 1));
       images += b.images.dim(0);
       ++in_group;
+      const bool last_of_step = in_group == c.accumulate || b.index == batches - 1;
       if (std::isfinite(value)) {
-        s.model->backward({{"logits", dlogits}});
+        if (last_of_step) {
+          s.gradient_sum->begin();
+          s.model->backward({{"logits", dlogits}}, announce);
+        } else {
+          s.model->backward({{"logits", dlogits}});
+        }
         s.epoch_loss_sum += value;
         ++s.epoch_loss_batches;
         ++good_in_group;
@@ -609,9 +643,9 @@ TrainResult Trainer::run() {
                                         layer.empty() ? std::string("every layer output is finite (the loss itself overflowed)")
                                                       : str_cat("first non-finite output: layer '", layer, "'")));
       }
-      if (in_group == c.accumulate || b.index == batches - 1) {
+      if (last_of_step) {
         if (good_in_group > 0)
-          allreduce_sum(*s.ranks, gradients, str_cat("the gradient sum of step ", s.optimizer->steps() + 1));
+          s.gradient_sum->finish(str_cat("the gradient sum of step ", s.optimizer->steps() + 1));
         // A finite loss can still have a non-finite gradient (an overflow in backward): check the
         // gradients before they reach the weights.
         const std::string bad = good_in_group > 0 ? s.model->first_nonfinite_gradient() : std::string();

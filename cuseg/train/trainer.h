@@ -81,6 +81,7 @@ struct TrainConfig {
   bool quiet = false;             // nothing on stdout
   double collective_timeout = 300;  // data parallel: seconds a rank waits in a collective
   int sync_bn = -1;  // data parallel: batch norm over every rank's batch: 1, 0, −1 (with batch norm, several ranks)
+  std::string collectives = "auto";  // data parallel, GPU ranks: auto, nccl (sums on the GPUs), mpi (through the host)
 
   void validate() const;
   std::string to_json() const;
