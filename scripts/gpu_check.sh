@@ -36,11 +36,28 @@ if ! ldconfig -p | grep -q "libcudnn.so.9"; then
   fi
 fi
 
+# NCCL likewise (a bundle does not carry it): the toolkit's, else PyTorch's.
+if ! ldconfig -p | grep -q "libnccl.so.2"; then
+  dir=""
+  for d in /usr/local/cuda/lib64 /usr/local/cuda/lib; do [ -e "$d/libnccl.so.2" ] && dir=$d && break; done
+  if [ -z "$dir" ]; then
+    for py in /usr/bin/python3 python3; do
+      dir=$("$py" -c 'import nvidia.nccl, os; print(os.path.join(os.path.dirname(nvidia.nccl.__file__), "lib"))' 2>/dev/null) && break
+    done
+  fi
+  if [ -n "${dir:-}" ]; then
+    export LD_LIBRARY_PATH="$dir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+    echo "NCCL from $dir" | tee "$out/nccl_path.txt"
+  fi
+fi
+
 nvidia-smi > "$out/nvidia-smi.txt" 2>&1 || echo "nvidia-smi failed" >> "$out/nvidia-smi.txt"
 
 export CUSEG_TOOLS_DIR="$root/$build/apps"
 export CUSEG_CHECKPOINT_WRITER="$root/$build/tests/checkpoint_writer"
-case "$build" in /*) export CUSEG_TOOLS_DIR="$build/apps" CUSEG_CHECKPOINT_WRITER="$build/tests/checkpoint_writer" ;; esac
+export CUSEG_GRADIENT_SUM_PROBE="$root/$build/tests/gradient_sum_probe"
+case "$build" in /*) export CUSEG_TOOLS_DIR="$build/apps" CUSEG_CHECKPOINT_WRITER="$build/tests/checkpoint_writer" \
+                            CUSEG_GRADIENT_SUM_PROBE="$build/tests/gradient_sum_probe" ;; esac
 for t in "$build"/tests/*_tests; do
   name=$(basename "$t")
   "$t" --gtest_output="xml:$out/$name.xml" > "$out/$name.log" 2>&1 || status=1

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 
 #include "cuseg/core/device.h"
@@ -23,6 +24,12 @@ std::string missing_nccl_ranks() {
   if (const std::string why = dp::missing_mpi(); !why.empty()) return why;
   if (!CUSEG_CUDA_EMULATED && cuda_device_count() < 2) return "two NCCL ranks need two GPUs";
   return "";
+}
+
+// The probe: the build's, or $CUSEG_GRADIENT_SUM_PROBE (a build copied elsewhere, gpu_check.sh).
+std::string probe() {
+  const char* env = std::getenv("CUSEG_GRADIENT_SUM_PROBE");
+  return env && *env ? env : CUSEG_GRADIENT_SUM_PROBE;
 }
 
 // Two emulated GPUs for the ranks (a real machine has its own), small buckets so that a small
@@ -44,7 +51,7 @@ class NcclGpu : public ::testing::Test {
 
 TEST_F(NcclGpu, SumsAreExactInSeveralBucketsWhateverOrderTheGradientsAreReady) {
   const ToolRun r =
-      run(dir_, str_cat(kTwoGpus, dp::mpirun_np(2), CUSEG_GRADIENT_SUM_PROBE, " nccl"));
+      run(dir_, str_cat(kTwoGpus, dp::mpirun_np(2), probe(), " nccl"));
   EXPECT_EQ(r.code, 0) << r.output;
   EXPECT_NE(r.output.find("NCCL"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("on the GPUs in 8 bucket(s)"), std::string::npos) << r.output;
@@ -54,7 +61,7 @@ TEST_F(NcclGpu, SumsAreExactInSeveralBucketsWhateverOrderTheGradientsAreReady) {
 // The sum through the host is the reference the NCCL one replaces: the same probe must pass on it.
 TEST_F(NcclGpu, TheProbeAlsoHoldsForTheSumThroughTheHost) {
   const ToolRun r =
-      run(dir_, str_cat(kTwoGpus, dp::mpirun_np(2), CUSEG_GRADIENT_SUM_PROBE, " mpi"));
+      run(dir_, str_cat(kTwoGpus, dp::mpirun_np(2), probe(), " mpi"));
   EXPECT_EQ(r.code, 0) << r.output;
   EXPECT_NE(r.output.find("summed through the host"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("sums exact"), std::string::npos) << r.output;
@@ -63,7 +70,7 @@ TEST_F(NcclGpu, TheProbeAlsoHoldsForTheSumThroughTheHost) {
 TEST_F(NcclGpu, ARankThatNeverJoinsTheSumEndsTheJobWithinTheTimeout) {
   const auto start = std::chrono::steady_clock::now();
   const ToolRun r =
-      run(dir_, str_cat(kTwoGpus, dp::mpirun_np(2), CUSEG_GRADIENT_SUM_PROBE, " nccl hang"));
+      run(dir_, str_cat(kTwoGpus, dp::mpirun_np(2), probe(), " nccl hang"));
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   EXPECT_NE(r.code, 0) << r.output;

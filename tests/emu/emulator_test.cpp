@@ -225,6 +225,40 @@ TEST(EmulatorGpu, StreamsRunInOrderAndEventsWaitForTheirPosition) {
   for (float* p : {a, b, c}) cudaFree(p);
 }
 
+// What the emulated NCCL relies on: a host function runs after the work queued before it, and the
+// work queued after it waits for it.
+struct HostStep {
+  const float* b;
+  float* a;
+  int n;
+  double sum_of_b = 0;
+};
+
+void host_step(void* p) {
+  auto* step = static_cast<HostStep*>(p);
+  for (int i = 0; i < step->n; ++i) step->sum_of_b += step->b[i];
+  for (int i = 0; i < step->n; ++i) step->a[i] = -1.0f;
+}
+
+TEST(EmulatorGpu, HostFunctionsRunInStreamOrder) {
+  CUSEG_REQUIRE_GPU();
+  constexpr int n = 1 << 14;
+  std::vector<float> x(n);
+  for (int i = 0; i < n; ++i) x[size_t(i)] = float(i);
+  float *a = device_alloc<float>(n), *b = device_alloc<float>(n), *c = device_alloc<float>(n);
+  cudaStream_t s = stream(0);
+  CUSEG_CUDA_CHECK(cudaMemcpyAsync(a, x.data(), n * sizeof(float), cudaMemcpyHostToDevice, s));
+  CUSEG_LAUNCH(copy_kernel, dim3(16), dim3(128), 0, s, static_cast<const float*>(a), b, n);
+  HostStep step{b, a, n};
+  CUSEG_CUDA_CHECK(cudaLaunchHostFunc(s, host_step, &step));
+  CUSEG_LAUNCH(copy_kernel, dim3(16), dim3(128), 0, s, static_cast<const float*>(a), c, n);
+  CUSEG_CUDA_CHECK(cudaStreamSynchronize(s));
+  EXPECT_EQ(step.sum_of_b, double(n) * (n - 1) / 2);  // b was whole when the function ran
+  const auto got = to_host(c, n);
+  for (int i = 0; i < n; ++i) ASSERT_EQ(got[size_t(i)], -1.0f) << "element " << i;  // c copied after it
+  for (float* p : {a, b, c}) cudaFree(p);
+}
+
 TEST(EmulatorGpu, MemoryInfoCountsAllocationsAndRefusesWhatDoesNotFit) {
   CUSEG_REQUIRE_GPU();
   size_t free0 = 0, total = 0;
