@@ -12,7 +12,7 @@ packages=(
   clang libclang-rt-dev libomp-dev                  # libFuzzer targets (scripts/fuzz.sh)
   valgrind                                          # the image decoders under memcheck (fuzz_image_valgrind)
   python3-venv                                      # the test oracles' virtual environment (below)
-  libdnnl-dev                                       # oneDNN: the fast CPU path's convolutions
+  libdnnl-dev ocl-icd-opencl-dev                    # oneDNN: the fast CPU path's convolutions (its CMake config asks for OpenCL)
   pybind11-dev python3-pytest                       # the cuseg Python module and its tests
   libopenmpi-dev openmpi-bin                        # data-parallel training (mpirun -np N seg_train)
 )

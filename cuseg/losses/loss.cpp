@@ -3,6 +3,7 @@
 #include <cmath>
 #include <sstream>
 
+#include "cuseg/dist/communicator.h"
 #include "cuseg/kernels/dice.h"
 #include "cuseg/kernels/elementwise.h"
 #include "cuseg/kernels/elementwise_loss.h"
@@ -16,6 +17,8 @@ Tensor scratch_like(const Tensor& logits, const Shape& shape) {
   return Tensor::empty(shape, logits.dtype(), logits.device());
 }
 
+std::vector<double> host_values(const Tensor& t) { return t.to(Device::cpu()).to(DType::f64).to_vector<double>(); }
+
 class CrossEntropyLoss : public Loss {
  public:
   CrossEntropyLoss(const LossOptions& o, bool focal)
@@ -26,6 +29,17 @@ class CrossEntropyLoss : public Loss {
   void compute(const Tensor& logits, const Tensor& labels, Tensor& loss, Tensor& dlogits, double loss_grad) override {
     Tensor weight_sum = scratch_like(logits, Shape{1});
     softmax_cross_entropy_forward(logits, labels, weights_, loss, weight_sum, params_, backend_);
+    if (global(dlogits)) {
+      // The global mean is Σ_r loss_r·D_r / D (D_r: a rank's weight sum, D their sum); the trainer
+      // averages values over the W ranks and divides the summed gradients by W, so this rank's
+      // value is W·loss_r·D_r/D and its gradient is normalized by D/W instead of D_r.
+      const double local = host_values(weight_sum)[0];
+      double total = local;
+      ranks_->allreduce_sum(&total, 1, str_cat("the ", name(), " loss's weight sum"));
+      const double ranks = ranks_->size();
+      scale(loss, total > 0 ? ranks * local / total : 0.0, loss);
+      weight_sum.fill(total / ranks);
+    }
     if (dlogits.defined())
       softmax_cross_entropy_backward(logits, labels, weights_, weight_sum, dlogits, loss_grad, params_, backend_);
   }
@@ -44,6 +58,19 @@ class DiceLoss : public Loss {
   void compute(const Tensor& logits, const Tensor& labels, Tensor& loss, Tensor& dlogits, double loss_grad) override {
     Tensor stats = scratch_like(logits, Shape{2, logits.dim(logits.rank() - 1)});
     dice_forward(logits, labels, loss, stats, params_);
+    if (global(dlogits)) {
+      // Dice of the global batch from the summed I_c and S_c; every rank's value is that one (their
+      // mean is it too), and its pixels' gradient is W times its share, which the trainer's sum
+      // over ranks divided by W turns back into the global gradient.
+      std::vector<double> sums = host_values(stats);
+      ranks_->allreduce_sum(sums.data(), sums.size(), "the dice loss's sums");
+      const size_t k = sums.size() / 2;
+      double ratios = 0;
+      for (size_t c = 0; c < k; ++c) ratios += (2 * sums[c] + params_.smooth) / (sums[k + c] + params_.smooth);
+      loss.fill(1 - ratios / double(k));
+      stats.copy_from(Tensor::from_vector(sums, stats.shape()).to(stats.dtype()));
+      loss_grad *= ranks_->size();
+    }
     if (dlogits.defined()) dice_backward(logits, labels, stats, dlogits, loss_grad, params_);
   }
 
@@ -103,6 +130,13 @@ std::unique_ptr<Loss> make_loss(const std::string& spec, const LossOptions& opti
   CUSEG_CHECK(!terms.empty(), "loss: empty loss specification");
   if (terms.size() == 1 && terms[0].first == 1.0) return std::move(terms[0].second);
   return std::make_unique<WeightedSumLoss>(std::move(terms));
+}
+
+bool Loss::global(const Tensor& dlogits) const { return dlogits.defined() && ranks_ && ranks_->size() > 1; }
+
+void WeightedSumLoss::synchronize(std::shared_ptr<Communicator> ranks) {
+  for (auto& term : terms_) term.second->synchronize(ranks);
+  Loss::synchronize(std::move(ranks));
 }
 
 WeightedSumLoss::WeightedSumLoss(std::vector<std::pair<double, std::unique_ptr<Loss>>> terms)

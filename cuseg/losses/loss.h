@@ -24,6 +24,8 @@
 
 namespace cuseg {
 
+class Communicator;  // dist/communicator.h
+
 class Loss {
  public:
   virtual ~Loss() = default;
@@ -31,6 +33,23 @@ class Loss {
   // Assigns loss [1]; when dlogits is defined, assigns dlogits = loss_grad·∂loss/∂logits.
   virtual void compute(const Tensor& logits, const Tensor& target, Tensor& loss, Tensor& dlogits,
                        double loss_grad = 1.0) = 0;
+
+  // Data parallelism: from now on a computation with a gradient (a training step) is of the union
+  // of every rank's batch, as one process would compute it on the global batch, for a trainer that
+  // averages the ranks' values and sums their gradients divided by the number of ranks. Each
+  // rank's value and gradient are its share of that, so that mean and sum come out right:
+  //   ce, focal  normalized by the global Σ w over counted pixels (the ranks' weight sums summed):
+  //              ranks whose parts have more ignored or lighter pixels weigh less, as in one process;
+  //   dice       I_c and S_c summed over the ranks before the ratio: Dice of the global batch;
+  //   bce, mse, smooth-l1  means over equal parts already average to the global mean.
+  // One small host collective per such term and step. A computation without a gradient
+  // (evaluation) stays the rank's own: the shards of a split may differ in size.
+  virtual void synchronize(std::shared_ptr<Communicator> ranks) { ranks_ = std::move(ranks); }
+
+ protected:
+  // Whether this computation is a data-parallel training step's (see synchronize).
+  bool global(const Tensor& dlogits) const;
+  std::shared_ptr<Communicator> ranks_;
 };
 
 struct LossOptions {
@@ -54,6 +73,7 @@ class WeightedSumLoss : public Loss {
   explicit WeightedSumLoss(std::vector<std::pair<double, std::unique_ptr<Loss>>> terms);
   std::string name() const override;
   void compute(const Tensor& logits, const Tensor& target, Tensor& loss, Tensor& dlogits, double loss_grad) override;
+  void synchronize(std::shared_ptr<Communicator> ranks) override;
 
  private:
   std::vector<std::pair<double, std::unique_ptr<Loss>>> terms_;

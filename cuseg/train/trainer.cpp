@@ -267,6 +267,7 @@ void Trainer::State::build(const std::string& resume_from) {
     lo.class_weights = Tensor::from_vector(w, Shape{int64_t(w.size())}).to(device);
   }
   loss = make_loss(c.loss, lo);
+  if (ranks->size() > 1) loss->synchronize(ranks);  // a step's loss is the global batch's
 
   LoaderConfig lc;
   lc.batch = c.batch;

@@ -16,8 +16,8 @@
 namespace cuseg::dp {
 
 // unet-s at base 8, depth 3, on 32×32 synthetic images, without batch norm unless a test adds
-// --bn 1 (a later flag wins). Cross-entropy: the mean over the batch's pixels, which the mean of
-// the ranks' means equals (Dice over each rank's part would not equal Dice over the batch).
+// --bn 1 (a later flag wins). Cross-entropy without ignored pixels: the mean of the ranks' means
+// is the batch's even without Loss::synchronize (a test of its own checks ce+dice with them).
 constexpr const char* kNet =
     "seg_train --base 8 --depth 3 --size 32 --bn 0 --loss ce --batch 8 --epochs 1 "
     "--synthetic-train 48 "
@@ -34,9 +34,10 @@ constexpr const char* kSyncBn = " --bn 1 --optimizer momentum --lr 0.05";
 // of those sums, about 1e-7, and five steps let it grow to ~1e-6.
 constexpr double kSameSteps = 1e-5;
 
-inline std::string mpirun_np(int ranks) {
-  return str_cat(CUSEG_MPIEXEC, " --allow-run-as-root --oversubscribe -np ", ranks, " ");
-}
+// mpirun as the tests run it: as root in CI, and ranks sharing CI's 2 cores.
+constexpr const char* kMpirun = CUSEG_MPIEXEC " --allow-run-as-root --oversubscribe ";
+
+inline std::string mpirun_np(int ranks) { return str_cat(kMpirun, "-np ", ranks, " "); }
 
 // Why these tests cannot run here, or empty.
 inline std::string missing_mpi() {
