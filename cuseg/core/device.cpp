@@ -83,6 +83,18 @@ std::string cuda_device_name(int index) {
 #endif
 }
 
+std::string cuda_device_bus_id(int index) {
+#if CUSEG_HAS_CUDA
+  if (index < 0 || index >= cuda_device_count()) return "";
+  char id[32] = {};
+  CUSEG_CUDA_CHECK(cudaDeviceGetPCIBusId(id, int(sizeof(id)), index));
+  return id;
+#else
+  (void)index;
+  return "";
+#endif
+}
+
 void synchronize(Device device) {
   if (device.is_cpu()) return;
 #if CUSEG_HAS_CUDA

@@ -34,6 +34,9 @@ bool cuda_available();
 std::string cuda_status();
 // Name of device `index` ("NVIDIA H100 80GB HBM3"), or "" if there is none.
 std::string cuda_device_name(int index);
+// PCI bus id of device `index` ("0000:18:00.0"), or "" if there is none: which physical GPU it is,
+// whatever CUDA_VISIBLE_DEVICES numbered it in this process.
+std::string cuda_device_bus_id(int index);
 
 // Waits until all work queued on the device's stream has finished (no-op for the CPU).
 void synchronize(Device device);

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "cuseg/config.h"
+#include "cuseg/core/device.h"
 #include "cuseg/dist/gradient_sum.h"
 #include "cuseg/dist/mpi_communicator.h"
 #include "cuseg/dist/nccl_communicator.h"
@@ -56,11 +57,14 @@ class HostGradientSum final : public GradientSum {
   size_t bucket_bytes_;
 };
 
-// Which machine and GPU: equal for two ranks exactly when they would share a GPU.
+// Which machine and physical GPU (its PCI bus id, not its number, which CUDA_VISIBLE_DEVICES
+// may make 0 on every rank): equal for two ranks exactly when they would share a GPU. 0 for a
+// rank that does not train on a GPU.
 uint64_t gpu_identity(const Device& device) {
+  if (!device.is_cuda()) return 0;
   char host[256] = {};
   gethostname(host, sizeof(host) - 1);
-  return hash64(str_cat(host, "/", device.index));
+  return hash64(str_cat(host, "/", cuda_device_bus_id(device.index))) | 1;
 }
 
 }  // namespace
@@ -81,22 +85,26 @@ std::shared_ptr<Communicator> communicator_for(std::shared_ptr<Communicator> ran
   CUSEG_CHECK(choice == "auto" || choice == "nccl" || choice == "mpi", "--collectives must be auto, nccl or mpi, not '",
               choice, "'");
   // "nccl" on one process too: one rank's sums are the identity, but NCCL and the overlap run.
-  if (choice == "mpi" || (choice == "auto" && (ranks->size() == 1 || !device.is_cuda()))) return ranks;
+  if (choice == "mpi" || (choice == "auto" && ranks->size() == 1)) return ranks;
   const std::string refused = str_cat("rank ", ranks->rank(), ": --collectives nccl: ");
   if (!nccl_available()) {
     CUSEG_CHECK(choice == "auto", refused, "this build has no NCCL (CUSEG_NCCL; it needs CUDA and MPI)");
     return ranks;
   }
-  CUSEG_CHECK(device.is_cuda(), refused, "NCCL sums GPU tensors, and this rank trains on ", device.str());
-  // Every rank decides alike (from the same list), or some would wait for NCCL and others not.
+  // Every rank decides from the same list, or some would wait for NCCL and others not.
   const std::vector<uint64_t> gpus = ranks->allgather(gpu_identity(device), "the check of each rank's GPU");
-  for (size_t a = 0; a < gpus.size(); ++a)
+  for (size_t a = 0; a < gpus.size(); ++a) {
+    if (gpus[a] == 0) {
+      CUSEG_CHECK(choice == "auto", refused, "rank ", a, " does not train on a GPU, and NCCL sums GPU tensors");
+      return ranks;
+    }
     for (size_t b = a + 1; b < gpus.size(); ++b)
       if (gpus[a] == gpus[b]) {
         CUSEG_CHECK(choice == "auto", refused, "ranks ", a, " and ", b,
                     " share a GPU: NCCL needs a GPU per rank (--collectives mpi sums through the host)");
         return ranks;
       }
+  }
 #if CUSEG_HAS_NCCL
   return nccl_communicator(std::move(ranks), device.index);
 #else

@@ -20,14 +20,17 @@ std::shared_ptr<Communicator> mpi_world();
 // every rank of the job (MPI_Abort).
 [[noreturn]] void abort_job(const Communicator& comm, const std::string& what);
 
-// Calls `done` until it says yes; past comm.timeout() seconds, abort_job. Spins briefly, then
-// sleeps between polls.
-template <class Done>
-void poll_until_done(const Communicator& comm, const std::string& what, Done done) {
+// Calls `done` until it says yes; past comm.timeout() seconds, `before_abort()` then abort_job.
+// Spins briefly, then sleeps between polls.
+template <class Done, class BeforeAbort = void (*)()>
+void poll_until_done(const Communicator& comm, const std::string& what, Done done,
+                     BeforeAbort before_abort = [] {}) {
   const auto start = std::chrono::steady_clock::now();
   for (int polls = 0; !done(); ++polls) {
-    if (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() > comm.timeout())
+    if (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() > comm.timeout()) {
+      before_abort();
       abort_job(comm, what);
+    }
     if (polls > 1000) std::this_thread::sleep_for(std::chrono::microseconds(50));
   }
 }

@@ -3,7 +3,10 @@
 #include <nccl.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
+#include <exception>
+#include <thread>
 #include <vector>
 
 #include "cuseg/config.h"
@@ -11,25 +14,17 @@
 #include "cuseg/dist/gradient_sum.h"
 #include "cuseg/dist/mpi_communicator.h"
 
-#define CUSEG_NCCL_CHECK(comm, expr)                                                            \
-  do {                                                                                          \
-    const ncclResult_t cuseg_nccl_ = (expr);                                                    \
-    if (cuseg_nccl_ != ncclSuccess)                                                             \
-      throw ::cuseg::Error(::cuseg::str_cat(#expr, ": ", ncclGetErrorString(cuseg_nccl_), " (", \
-                                            ncclGetLastError(comm), ") at ", __FILE__, ":",     \
-                                            __LINE__));                                         \
-  } while (0)
-
 namespace cuseg {
 
 namespace {
 
 // A bucket's gradients are summed together: few large NCCL calls rather than ~50 small ones,
 // small enough that the first starts well before the backward ends. CUSEG_GRADIENT_BUCKET_KB
-// overrides the 4 MiB (as DDP's bucket_cap_mb does), e.g. for tests of small networks.
-size_t bucket_bytes() {
+// overrides the 4 MiB (as DDP's bucket_cap_mb does), e.g. for tests of small networks; rank 0's
+// value holds for every rank, since the ranks' buckets must match.
+uint64_t bucket_bytes_from_environment() {
   const char* kb = std::getenv("CUSEG_GRADIENT_BUCKET_KB");
-  return kb && std::atoll(kb) > 0 ? size_t(std::atoll(kb)) << 10 : size_t(4) << 20;
+  return kb && std::atoll(kb) > 0 ? uint64_t(std::atoll(kb)) << 10 : uint64_t(4) << 20;
 }
 
 class NcclCommunicator;
@@ -63,16 +58,31 @@ class NcclGradientSum final : public GradientSum {
   cudaEvent_t summed_ = nullptr;
 };
 
+// The communicator is non-blocking (ncclConfig_t::blocking = 0): NCCL never waits inside a call
+// (for a peer to join, to connect on the first sum, to finalize), it says ncclInProgress and is
+// polled, so that every wait for the other ranks is bounded by the collective timeout.
 class NcclCommunicator final : public Communicator {
  public:
   NcclCommunicator(std::shared_ptr<Communicator> host, int device)
       : host_(std::move(host)), device_(device) {
     set_timeout(host_->timeout());
-    ncclUniqueId id{};
-    if (host_->rank() == 0) CUSEG_NCCL_CHECK(nullptr, ncclGetUniqueId(&id));
-    host_->broadcast(&id, sizeof(id), 0, "the broadcast of the NCCL id");
+    struct {
+      ncclUniqueId id;
+      uint64_t bucket_bytes;
+    } start{};
+    if (host_->rank() == 0) {
+      check(ncclGetUniqueId(&start.id), "ncclGetUniqueId");
+      start.bucket_bytes = bucket_bytes_from_environment();
+    }
+    host_->broadcast(&start, sizeof(start), 0, "the broadcast of the NCCL id");
+    bucket_bytes_ = size_t(start.bucket_bytes);
     cuda::set_device(device_);
-    CUSEG_NCCL_CHECK(nullptr, ncclCommInitRank(&comm_, host_->size(), id, host_->rank()));
+    ncclConfig_t config = NCCL_CONFIG_INITIALIZER;
+    config.blocking = 0;
+    const ncclResult_t r =
+        ncclCommInitRankConfig(&comm_, host_->size(), start.id, host_->rank(), &config);
+    if (r != ncclInProgress) check(r, "ncclCommInitRankConfig");
+    settle("the NCCL initialization");
     CUSEG_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
     int version = 0;
     ncclGetVersion(&version);
@@ -80,8 +90,26 @@ class NcclCommunicator final : public Communicator {
                            CUSEG_CUDA_EMULATED ? " (emulated)" : "",
                            " on each rank's GPU, started over ", host_->description());
   }
-  // Left to the process's end: destroying a communicator waits for its peers, which may be gone.
-  ~NcclCommunicator() override = default;
+
+  // With the peers alive (a normal end), finalize then destroy; leaving with an error (the others
+  // may be gone or stuck), or when finalizing does not complete in time, abort instead.
+  ~NcclCommunicator() override {
+    if (!comm_) return;
+    cuda::set_device(device_);
+    if (std::uncaught_exceptions() == 0 && ncclCommFinalize(comm_) == ncclInProgress) {
+      const auto start = std::chrono::steady_clock::now();
+      ncclResult_t state = ncclInProgress;
+      while (ncclCommGetAsyncError(comm_, &state) == ncclSuccess && state == ncclInProgress &&
+             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() <
+                 timeout())
+        std::this_thread::sleep_for(std::chrono::microseconds(100));
+      if (state == ncclSuccess) {
+        ncclCommDestroy(comm_);
+        return;
+      }
+    }
+    ncclCommAbort(comm_);
+  }
 
   int rank() const override { return host_->rank(); }
   int size() const override { return host_->size(); }
@@ -115,30 +143,69 @@ class NcclCommunicator final : public Communicator {
   }
 
   int device() const { return device_; }
-  ncclComm_t comm() const { return comm_; }
   cudaStream_t stream() const { return stream_; }
+  size_t bucket_bytes() const { return bucket_bytes_; }
 
-  // Waits for `event` (on stream()): past the timeout the job ends, as for a host collective; an
+  // In place on stream(), once NCCL has taken it (which may mean connecting to the other ranks).
+  void all_reduce(float* data, size_t count, const std::string& what) {
+    CUSEG_CHECK(comm_, "rank ", rank(), ": ", what, ": the NCCL communicator was aborted");
+    const ncclResult_t r = ncclAllReduce(data, data, count, ncclFloat32, ncclSum, comm_, stream_);
+    if (r != ncclInProgress) check(r, "ncclAllReduce");
+    settle(what);
+  }
+
+  // Waits for `event` (on stream()) as for a host collective: past the timeout the job ends; an
   // error NCCL reports meanwhile is thrown.
   void wait(cudaEvent_t event, const std::string& what) {
-    poll_until_done(*this, what, [&] {
-      const cudaError_t err = cudaEventQuery(event);
-      if (err == cudaSuccess) return true;
-      if (err != cudaErrorNotReady) CUSEG_CUDA_CHECK(err);
-      ncclResult_t async = ncclSuccess;
-      CUSEG_NCCL_CHECK(comm_, ncclCommGetAsyncError(comm_, &async));
-      if (async != ncclSuccess && async != ncclInProgress) {
-        ncclCommAbort(comm_);
-        throw Error(str_cat("rank ", rank(), " of ", size(), ": ", what,
-                            ": NCCL: ", ncclGetErrorString(async)));
-      }
-      return false;
-    });
+    poll_until_done(
+        *this, what,
+        [&] {
+          const cudaError_t err = cudaEventQuery(event);
+          if (err == cudaSuccess) return true;
+          if (err != cudaErrorNotReady) CUSEG_CUDA_CHECK(err);
+          if (comm_) in_progress(what);  // throws on an error NCCL reports meanwhile
+          return false;
+        },
+        [&] { abort(); });
   }
 
  private:
+  void check(ncclResult_t r, const char* call) {
+    if (r == ncclSuccess) return;
+    const std::string detail = comm_ ? ncclGetLastError(comm_) : ncclGetLastError(nullptr);
+    throw Error(str_cat("rank ", rank(), " of ", size(), ": ", call, ": NCCL: ",
+                        ncclGetErrorString(r), detail.empty() ? "" : str_cat(" (", detail, ")")));
+  }
+
+  // False once NCCL's state is ncclSuccess; throws (after aborting) on an error.
+  bool in_progress(const std::string& what) {
+    ncclResult_t state = ncclSuccess;
+    check(ncclCommGetAsyncError(comm_, &state), "ncclCommGetAsyncError");
+    if (state == ncclInProgress) return true;
+    if (state != ncclSuccess) {
+      const std::string detail = ncclGetLastError(comm_);
+      abort();
+      throw Error(str_cat("rank ", rank(), " of ", size(), ": ", what,
+                          ": NCCL: ", ncclGetErrorString(state),
+                          detail.empty() ? "" : str_cat(" (", detail, ")")));
+    }
+    return false;
+  }
+
+  // Polls until NCCL is no longer in progress, within the collective timeout.
+  void settle(const std::string& what) {
+    poll_until_done(
+        *this, what, [&] { return !in_progress(what); }, [&] { abort(); });
+  }
+
+  void abort() {
+    if (comm_) ncclCommAbort(comm_);
+    comm_ = nullptr;
+  }
+
   std::shared_ptr<Communicator> host_;
   int device_;
+  size_t bucket_bytes_ = 0;
   ncclComm_t comm_ = nullptr;
   cudaStream_t stream_ = nullptr;  // the sums' own: they overlap with the compute stream's backward
   std::string description_;
@@ -147,10 +214,9 @@ class NcclCommunicator final : public Communicator {
 NcclGradientSum::NcclGradientSum(NcclCommunicator& comm, std::vector<Tensor*> gradients)
     : comm_(comm), gradients_(std::move(gradients)), bucket_of_(gradients_.size()) {
   cuda::set_device(comm_.device());
-  const size_t capacity = bucket_bytes();
   size_t bytes = 0;
   for (size_t i = 0; i < gradients_.size(); ++i) {
-    if (buckets_.empty() || (bytes > 0 && bytes + gradients_[i]->nbytes() > capacity)) {
+    if (buckets_.empty() || (bytes > 0 && bytes + gradients_[i]->nbytes() > comm_.bucket_bytes())) {
       buckets_.emplace_back();
       buckets_.back().first = i;
       bytes = 0;
@@ -169,7 +235,12 @@ NcclGradientSum::NcclGradientSum(NcclCommunicator& comm, std::vector<Tensor*> gr
   begin();
 }
 
+// The buckets are freed in the compute stream's order: it must first wait for what the sums'
+// stream may still be doing with them and with the gradients (a backward that threw midway).
 NcclGradientSum::~NcclGradientSum() {
+  cuda::set_device(comm_.device());
+  if (cudaEventRecord(summed_, comm_.stream()) == cudaSuccess)
+    cudaStreamWaitEvent(cuda::stream(comm_.device()), summed_, 0);
   for (Bucket& b : buckets_) cudaEventDestroy(b.computed);
   cudaEventDestroy(summed_);
 }
@@ -200,8 +271,7 @@ void NcclGradientSum::issue(Bucket& b) {
                                      gradients_[i]->nbytes(), cudaMemcpyDeviceToDevice, sums));
     offset += size_t(gradients_[i]->numel());
   }
-  CUSEG_NCCL_CHECK(comm_.comm(),
-                   ncclAllReduce(flat, flat, offset, ncclFloat32, ncclSum, comm_.comm(), sums));
+  comm_.all_reduce(flat, offset, "the NCCL sum of a gradient bucket");
   offset = 0;
   for (size_t i = b.first; i < b.end; ++i) {
     CUSEG_CUDA_CHECK(cudaMemcpyAsync(gradients_[i]->data<float>(), flat + offset,

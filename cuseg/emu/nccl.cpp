@@ -4,6 +4,8 @@
 // overlaps with what other streams do, as NCCL's kernel does on a device; it goes through the
 // buffer in chunks: each rank copies its chunk into its slot, all meet at a barrier, each sums
 // the slots in rank order into its output, all meet again before the slots are reused.
+// Initialization and finalization are polled (ncclCommGetAsyncError brings them up to date), so
+// a non-blocking communicator never waits inside a call, as with NCCL's.
 #include <fcntl.h>
 #include <nccl.h>
 #include <sys/mman.h>
@@ -45,7 +47,11 @@ struct ncclComm {
   Header* header = nullptr;
   char* slots = nullptr;  // nranks slots of kSlotBytes after the header
   size_t mapped_bytes = 0;
-  uint64_t barriers = 0;  // passed by this rank (only its stream workers touch it, in order)
+  std::string name;      // of the segment, until rank 0 unlinks it
+  bool joining = false;  // initialization: waiting for every rank to attach
+  bool finalizing = false;
+  uint64_t barriers = 0;       // passed by this rank (only its stream workers touch it, in order)
+  std::atomic<int> queued{0};  // all-reduces queued and not yet ended
   std::atomic<bool> aborted{false};
   std::atomic<int> async_error{ncclSuccess};
   std::string last_error;
@@ -113,9 +119,7 @@ struct AllReduce {
   ncclDataType_t type;
 };
 
-void run_all_reduce(void* data) {
-  const AllReduce op = *static_cast<AllReduce*>(data);
-  delete static_cast<AllReduce*>(data);
+void all_reduce(const AllReduce& op) {
   ncclComm_t comm = op.comm;
   const size_t element = element_bytes(op.type), per_chunk = kSlotBytes / element;
   for (size_t done = 0; done < op.count; done += per_chunk) {
@@ -129,6 +133,40 @@ void run_all_reduce(void* data) {
       sum_slots(comm, reinterpret_cast<double*>(op.recv + done * element), n);
     if (!barrier(comm)) return;
   }
+}
+
+void run_all_reduce(void* data) {
+  const AllReduce op = *static_cast<AllReduce*>(data);
+  delete static_cast<AllReduce*>(data);
+  all_reduce(op);
+  op.comm->queued.fetch_sub(1);
+}
+
+// Initialization is done once every rank has attached; then rank 0 unlinks the segment (every
+// rank has it mapped), and two ranks on one device are refused, as NCCL refuses them.
+ncclResult_t join(ncclComm_t comm) {
+  if (comm->header->attached.load() < comm->nranks) return ncclInProgress;
+  comm->joining = false;
+  if (comm->rank == 0) shm_unlink(comm->name.c_str());
+  for (int r = 0; r < comm->nranks; ++r)
+    if (r != comm->rank && comm->header->device_plus_one[r].load() == comm->device + 1)
+      return set_error(comm, ncclInvalidUsage,
+                       "Duplicate GPU detected: rank " + std::to_string(std::min(r, comm->rank)) +
+                           " and rank " + std::to_string(std::max(r, comm->rank)) +
+                           " both on CUDA device " + std::to_string(comm->device));
+  return ncclSuccess;
+}
+
+// The state ncclCommGetAsyncError reports, brought up to date.
+ncclResult_t state(ncclComm_t comm) {
+  ncclResult_t now = ncclResult_t(comm->async_error.load());
+  if (now != ncclInProgress) return now;
+  if (comm->joining)
+    now = join(comm);
+  else if (comm->finalizing && comm->queued.load() == 0)
+    now = ncclSuccess;
+  if (now != ncclInProgress) comm->async_error.store(now);
+  return now;
 }
 
 }  // namespace
@@ -174,7 +212,8 @@ ncclResult_t ncclGetUniqueId(ncclUniqueId* id) {
   return ncclSuccess;
 }
 
-ncclResult_t ncclCommInitRank(ncclComm_t* out, int nranks, ncclUniqueId id, int rank) {
+ncclResult_t ncclCommInitRankConfig(ncclComm_t* out, int nranks, ncclUniqueId id, int rank,
+                                    ncclConfig_t* config) {
   if (!out || nranks < 1 || nranks > kMaxRanks || rank < 0 || rank >= nranks ||
       id.internal[0] != '/')
     return set_error(nullptr, ncclInvalidArgument,
@@ -184,10 +223,11 @@ ncclResult_t ncclCommInitRank(ncclComm_t* out, int nranks, ncclUniqueId id, int 
   comm->nranks = nranks;
   if (cudaGetDevice(&comm->device) != cudaSuccess)
     return set_error(nullptr, ncclUnhandledCudaError, "ncclCommInitRank: no CUDA device");
-  const std::string name(id.internal, strnlen(id.internal, sizeof(id.internal)));
-  const int fd = shm_open(name.c_str(), O_CREAT | O_RDWR, 0600);
+  comm->name.assign(id.internal, strnlen(id.internal, sizeof(id.internal)));
+  const int fd = shm_open(comm->name.c_str(), O_CREAT | O_RDWR, 0600);
   if (fd < 0)
-    return set_error(nullptr, ncclSystemError, "shm_open " + name + ": " + std::strerror(errno));
+    return set_error(nullptr, ncclSystemError,
+                     "shm_open " + comm->name + ": " + std::strerror(errno));
   comm->mapped_bytes = segment_bytes(nranks);
   // Every rank sizes the segment alike: a second ftruncate to the same size changes nothing.
   void* p = ftruncate(fd, off_t(comm->mapped_bytes)) == 0
@@ -195,24 +235,33 @@ ncclResult_t ncclCommInitRank(ncclComm_t* out, int nranks, ncclUniqueId id, int 
                 : MAP_FAILED;
   close(fd);
   if (p == MAP_FAILED)
-    return set_error(nullptr, ncclSystemError, "mapping " + name + ": " + std::strerror(errno));
+    return set_error(nullptr, ncclSystemError,
+                     "mapping " + comm->name + ": " + std::strerror(errno));
   comm->header = static_cast<Header*>(p);
   comm->slots = static_cast<char*>(p) + sizeof(Header);
   comm->header->device_plus_one[rank].store(comm->device + 1);
   comm->header->attached.fetch_add(1);
-  // Blocks until every rank has joined, as NCCL's initialization does.
-  wait_until(comm.get(), [&] { return comm->header->attached.load() == nranks; });
-  if (rank == 0) shm_unlink(name.c_str());  // every rank has it mapped: nothing to leave behind
-  for (int r = 0; r < nranks; ++r)
-    if (r != rank && comm->header->device_plus_one[r].load() == comm->device + 1) {
-      munmap(p, comm->mapped_bytes);
-      return set_error(nullptr, ncclInvalidUsage,
-                       "Duplicate GPU detected: rank " + std::to_string(std::min(r, rank)) +
-                           " and rank " + std::to_string(std::max(r, rank)) +
-                           " both on CUDA device " + std::to_string(comm->device));
-    }
+  comm->joining = true;
+  comm->async_error.store(ncclInProgress);
   *out = comm.release();
-  return ncclSuccess;
+  if (config && config->blocking == 0) return ncclInProgress;
+  ncclResult_t result;  // blocking: until every rank has joined, as NCCL's initialization waits
+  while ((result = state(*out)) == ncclInProgress)
+    std::this_thread::sleep_for(std::chrono::microseconds(100));
+  return result;
+}
+
+ncclResult_t ncclCommInitRank(ncclComm_t* out, int nranks, ncclUniqueId id, int rank) {
+  return ncclCommInitRankConfig(out, nranks, id, rank, nullptr);
+}
+
+ncclResult_t ncclCommFinalize(ncclComm_t comm) {
+  if (!comm) return ncclInvalidArgument;
+  if (state(comm) != ncclSuccess)
+    return set_error(comm, ncclInvalidUsage, "ncclCommFinalize: the communicator is not ready");
+  comm->finalizing = true;
+  comm->async_error.store(ncclInProgress);
+  return ncclInProgress;
 }
 
 ncclResult_t ncclCommAbort(ncclComm_t comm) {
@@ -226,8 +275,8 @@ ncclResult_t ncclCommAbort(ncclComm_t comm) {
 
 ncclResult_t ncclCommDestroy(ncclComm_t comm) {
   if (!comm) return ncclInvalidArgument;
-  if (comm->aborted.load()) return ncclSuccess;  // see ncclCommAbort
-  cudaDeviceSynchronize();                       // the operations queued on it end first
+  // Aborted, or an operation still queued holds it: left to the process's end.
+  if (comm->aborted.load() || comm->queued.load() > 0) return ncclSuccess;
   munmap(comm->header, comm->mapped_bytes);
   delete comm;
   return ncclSuccess;
@@ -235,7 +284,7 @@ ncclResult_t ncclCommDestroy(ncclComm_t comm) {
 
 ncclResult_t ncclCommGetAsyncError(ncclComm_t comm, ncclResult_t* async_error) {
   if (!comm || !async_error) return ncclInvalidArgument;
-  *async_error = ncclResult_t(comm->async_error.load());
+  *async_error = state(comm);
   return ncclSuccess;
 }
 
@@ -261,6 +310,9 @@ ncclResult_t ncclAllReduce(const void* sendbuff, void* recvbuff, size_t count,
                            ncclDataType_t datatype, ncclRedOp_t op, ncclComm_t comm,
                            cudaStream_t stream) {
   if (!comm) return ncclInvalidArgument;
+  if (state(comm) != ncclSuccess)
+    return set_error(comm, ncclInvalidUsage,
+                     "ncclAllReduce: the communicator is initializing, failed or aborted");
   if (op != ncclSum || element_bytes(datatype) == 0)
     return set_error(comm, ncclInvalidArgument,
                      "ncclAllReduce: only ncclSum of ncclFloat32 or ncclFloat64 is emulated");
@@ -272,7 +324,9 @@ ncclResult_t ncclAllReduce(const void* sendbuff, void* recvbuff, size_t count,
   if (count == 0) return ncclSuccess;
   auto* work = new AllReduce{comm, static_cast<const char*>(sendbuff), static_cast<char*>(recvbuff),
                              count, datatype};
+  comm->queued.fetch_add(1);
   if (cudaLaunchHostFunc(stream, run_all_reduce, work) != cudaSuccess) {
+    comm->queued.fetch_sub(1);
     delete work;
     return set_error(comm, ncclUnhandledCudaError, "ncclAllReduce: could not queue on the stream");
   }

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
@@ -404,6 +405,13 @@ cudaError_t cudaGetDeviceProperties(cudaDeviceProp* prop, int device) {
   return cudaSuccess;
 }
 
+cudaError_t cudaDeviceGetPCIBusId(char* bus_id, int length, int device) {
+  if (check_device(device) != cudaSuccess) return last_error;
+  if (!bus_id || length < 13) return fail(cudaErrorInvalidValue);
+  std::snprintf(bus_id, size_t(length), "0000:%02x:00.0", 0x18 + device);  // one bus per emulated device
+  return cudaSuccess;
+}
+
 cudaError_t cudaDeviceGetAttribute(int* value, cudaDeviceAttr attr, int device) {
   cudaDeviceProp p;
   if (cudaGetDeviceProperties(&p, device) != cudaSuccess) return last_error;
@@ -626,7 +634,7 @@ cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind 
 }
 cudaError_t cudaMemcpyPeerAsync(void* dst, int dst_device, const void* src, int src_device, size_t bytes,
                                 cudaStream_t stream) {
-  if (dst_device != 0 || src_device != 0) return fail(cudaErrorInvalidDevice);
+  if (check_device(dst_device) != cudaSuccess || check_device(src_device) != cudaSuccess) return last_error;
   return cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, stream);
 }
 cudaError_t cudaMemsetAsync(void* ptr, int value, size_t bytes, cudaStream_t stream) {

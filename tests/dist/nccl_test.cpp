@@ -58,6 +58,16 @@ TEST_F(NcclGpu, SumsAreExactInSeveralBucketsWhateverOrderTheGradientsAreReady) {
   EXPECT_NE(r.output.find("sums exact"), std::string::npos) << r.output;
 }
 
+// Every rank must cut the same buckets: rank 0's CUSEG_GRADIENT_BUCKET_KB holds for all, whatever
+// the others' environment says (MPMD: rank 1 asks for other buckets).
+TEST_F(NcclGpu, EveryRankCutsRankZerosBuckets) {
+  const ToolRun r = run(dir_, str_cat("CUSEG_EMU_DEVICES=2 ", dp::kMpirun, "-np 1 env CUSEG_GRADIENT_BUCKET_KB=64 ",
+                                      probe(), " nccl : -np 1 env CUSEG_GRADIENT_BUCKET_KB=4096 ", probe(), " nccl"));
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("on the GPUs in 8 bucket(s)"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("sums exact"), std::string::npos) << r.output;
+}
+
 // The sum through the host is the reference the NCCL one replaces: the same probe must pass on it.
 TEST_F(NcclGpu, TheProbeAlsoHoldsForTheSumThroughTheHost) {
   const ToolRun r =

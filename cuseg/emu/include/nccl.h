@@ -49,6 +49,19 @@ enum ncclDataType_t {
   ncclBfloat16 = 9,
 };
 
+// Only `blocking` is read: 0 makes initialization, finalization and calls return ncclInProgress
+// where they would wait, to be polled with ncclCommGetAsyncError, as NCCL's non-blocking
+// communicators do.
+struct ncclConfig_t {
+  size_t size;
+  unsigned int magic;
+  unsigned int version;
+  int blocking;
+};
+#define NCCL_CONFIG_UNDEF_INT (-2147483647 - 1)
+#define NCCL_CONFIG_INITIALIZER \
+  { sizeof(ncclConfig_t), 0xcafebeef, NCCL_VERSION_CODE, NCCL_CONFIG_UNDEF_INT }
+
 ncclResult_t ncclGetVersion(int* version);
 const char* ncclGetErrorString(ncclResult_t result);
 const char* ncclGetLastError(ncclComm_t comm);
@@ -56,6 +69,13 @@ ncclResult_t ncclGetUniqueId(ncclUniqueId* id);
 // Collective over the `nranks` callers with the same id; the calling thread's current device is
 // the rank's. Two ranks on one device are refused (ncclInvalidUsage), as NCCL refuses them.
 ncclResult_t ncclCommInitRank(ncclComm_t* comm, int nranks, ncclUniqueId id, int rank);
+// With config->blocking 0: returns ncclInProgress at once; ncclCommGetAsyncError says when every
+// rank has joined (ncclSuccess) or what went wrong.
+ncclResult_t ncclCommInitRankConfig(ncclComm_t* comm, int nranks, ncclUniqueId id, int rank,
+                                    ncclConfig_t* config);
+// The communicator's queued operations end before ncclCommGetAsyncError says ncclSuccess again.
+ncclResult_t ncclCommFinalize(ncclComm_t comm);
+// Frees the communicator (after ncclCommFinalize, or once nothing is queued on it).
 ncclResult_t ncclCommDestroy(ncclComm_t comm);
 // Ends this rank's part: operations queued or waiting on its streams return without their result.
 ncclResult_t ncclCommAbort(ncclComm_t comm);
