@@ -8,8 +8,8 @@
 #   BENCH_FILTER   regex passed to --benchmark_filter (default: everything)
 #
 # Test binaries are run directly (not through ctest), so a build folder made on another
-# machine and copied here (scripts/gpu_bundle.sh) works wherever it lands. Where cuDNN is not on the loader's path,
-# the copy inside PyTorch's Python packages is used.
+# machine and copied here (scripts/gpu_bundle.sh) works wherever it lands. Where cuDNN or NCCL is
+# not on the loader's path, the toolkit's or PyTorch's copy is used.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -26,30 +26,24 @@ fi
 # A bundle from scripts/gpu_bundle.sh keeps the library and its companions here.
 export LD_LIBRARY_PATH="$build/cuseg:$build/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 
-if ! ldconfig -p | grep -q "libcudnn.so.9"; then
-  for py in /usr/bin/python3 python3; do
-    dir=$("$py" -c 'import nvidia.cudnn, os; print(os.path.join(os.path.dirname(nvidia.cudnn.__file__), "lib"))' 2>/dev/null) && break
-  done
-  if [ -n "${dir:-}" ]; then
-    export LD_LIBRARY_PATH="$dir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-    echo "cuDNN from $dir" | tee "$out/cudnn_path.txt"
-  fi
-fi
-
-# NCCL likewise (a bundle does not carry it): the toolkit's, else PyTorch's.
-if ! ldconfig -p | grep -q "libnccl.so.2"; then
-  dir=""
-  for d in /usr/local/cuda/lib64 /usr/local/cuda/lib; do [ -e "$d/libnccl.so.2" ] && dir=$d && break; done
+# A library the loader does not find: in the folders given (the toolkit's), else in PyTorch's
+# Python packages (nvidia.MODULE), added to LD_LIBRARY_PATH. A bundle carries neither.
+use_library() {  # SONAME MODULE LABEL [DIR...]
+  local soname=$1 module=$2 label=$3 dir="" d py
+  shift 3
+  ldconfig -p | grep -q "$soname" && return 0
+  for d in "$@"; do [ -e "$d/$soname" ] && dir=$d && break; done
   if [ -z "$dir" ]; then
     for py in /usr/bin/python3 python3; do
-      dir=$("$py" -c 'import nvidia.nccl, os; print(os.path.join(os.path.dirname(nvidia.nccl.__file__), "lib"))' 2>/dev/null) && break
+      dir=$("$py" -c "import nvidia.$module, os; print(os.path.join(os.path.dirname(nvidia.$module.__file__), 'lib'))" 2>/dev/null) && break
     done
   fi
-  if [ -n "${dir:-}" ]; then
-    export LD_LIBRARY_PATH="$dir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-    echo "NCCL from $dir" | tee "$out/nccl_path.txt"
-  fi
-fi
+  [ -n "$dir" ] || return 0
+  export LD_LIBRARY_PATH="$dir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  echo "$label from $dir" | tee "$out/${module}_path.txt"
+}
+use_library libcudnn.so.9 cudnn cuDNN
+use_library libnccl.so.2 nccl NCCL /usr/local/cuda/lib64 /usr/local/cuda/lib
 
 nvidia-smi > "$out/nvidia-smi.txt" 2>&1 || echo "nvidia-smi failed" >> "$out/nvidia-smi.txt"
 
