@@ -123,7 +123,9 @@ class Communicator;
 // (sync_bn, dist/sync_batch_norm.h): its statistics are those of the global batch, so N ranks on
 // a global batch of B take the steps of one process on B, to float rounding of the sums' order.
 // With sync_bn 0 each rank normalizes its own part, and the running statistics saved are rank 0's.
-// A GPU rank takes the GPU of its local rank.
+// A GPU rank takes the GPU of its local rank; GPU ranks sum their gradients on the GPUs with
+// NCCL where they can (collectives, dist/communicator.h's communicator_for), overlapped with the
+// backward. A training step's loss is the global batch's (Loss::synchronize).
 class Trainer {
  public:
   explicit Trainer(const TrainConfig& config, std::shared_ptr<Communicator> ranks = nullptr);
