@@ -79,11 +79,17 @@ class NcclCommunicator final : public Communicator {
     cuda::set_device(device_);
     ncclConfig_t config = NCCL_CONFIG_INITIALIZER;
     config.blocking = 0;
-    const ncclResult_t r =
-        ncclCommInitRankConfig(&comm_, host_->size(), start.id, host_->rank(), &config);
-    if (r != ncclInProgress) check(r, "ncclCommInitRankConfig");
-    settle("the NCCL initialization");
-    CUSEG_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+    try {
+      const ncclResult_t r =
+          ncclCommInitRankConfig(&comm_, host_->size(), start.id, host_->rank(), &config);
+      if (r != ncclInProgress) check(r, "ncclCommInitRankConfig");
+      settle("the NCCL initialization");
+      // Never destroyed, as the compute streams are not (core/cuda/runtime.h).
+      CUSEG_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+    } catch (...) {
+      abort();  // no destructor runs for a constructor that throws
+      throw;
+    }
     int version = 0;
     ncclGetVersion(&version);
     description_ = str_cat("NCCL ", version / 10000, ".", version / 100 % 100, ".", version % 100,
@@ -93,22 +99,26 @@ class NcclCommunicator final : public Communicator {
 
   // With the peers alive (a normal end), finalize then destroy; leaving with an error (the others
   // may be gone or stuck), or when finalizing does not complete in time, abort instead.
+  // Never throws: it may run while an exception (a CUDA error among them) unwinds.
   ~NcclCommunicator() override {
     if (!comm_) return;
-    cuda::set_device(device_);
-    if (std::uncaught_exceptions() == 0 && ncclCommFinalize(comm_) == ncclInProgress) {
+    cudaSetDevice(device_);
+    ncclResult_t state = ncclInProgress;
+    if (std::uncaught_exceptions() == 0) {
+      // NCCL answers with the communicator's state: ncclSuccess when there was nothing to wait for.
+      state = ncclCommFinalize(comm_);
       const auto start = std::chrono::steady_clock::now();
-      ncclResult_t state = ncclInProgress;
-      while (ncclCommGetAsyncError(comm_, &state) == ncclSuccess && state == ncclInProgress &&
+      while (state == ncclInProgress &&
              std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() <
-                 timeout())
+                 timeout()) {
         std::this_thread::sleep_for(std::chrono::microseconds(100));
-      if (state == ncclSuccess) {
-        ncclCommDestroy(comm_);
-        return;
+        if (ncclCommGetAsyncError(comm_, &state) != ncclSuccess) break;
       }
     }
-    ncclCommAbort(comm_);
+    if (state == ncclSuccess)
+      ncclCommDestroy(comm_);
+    else
+      ncclCommAbort(comm_);
   }
 
   int rank() const override { return host_->rank(); }
@@ -237,10 +247,11 @@ NcclGradientSum::NcclGradientSum(NcclCommunicator& comm, std::vector<Tensor*> gr
 
 // The buckets are freed in the compute stream's order: it must first wait for what the sums'
 // stream may still be doing with them and with the gradients (a backward that threw midway).
+// Never throws (errors ignored): it may run while an exception unwinds.
 NcclGradientSum::~NcclGradientSum() {
-  cuda::set_device(comm_.device());
+  cudaSetDevice(comm_.device());
   if (cudaEventRecord(summed_, comm_.stream()) == cudaSuccess)
-    cudaStreamWaitEvent(cuda::stream(comm_.device()), summed_, 0);
+    cudaStreamWaitEvent(cuda::existing_stream(comm_.device()), summed_, 0);
   for (Bucket& b : buckets_) cudaEventDestroy(b.computed);
   cudaEventDestroy(summed_);
 }

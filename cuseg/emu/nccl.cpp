@@ -32,6 +32,7 @@ constexpr size_t kSlotBytes = size_t(1) << 20;  // per rank: the chunk an all-re
 // At the start of the segment; zero-filled when the segment is created.
 struct Header {
   std::atomic<int> attached;
+  std::atomic<int> finalized;                   // ranks that called ncclCommFinalize
   std::atomic<int> device_plus_one[kMaxRanks];  // each rank's CUDA device + 1; 0 until known
   std::atomic<uint64_t> arrivals;               // every rank's barrier arrivals, ever
 };
@@ -47,9 +48,9 @@ struct ncclComm {
   Header* header = nullptr;
   char* slots = nullptr;  // nranks slots of kSlotBytes after the header
   size_t mapped_bytes = 0;
-  std::string name;      // of the segment, until rank 0 unlinks it
-  bool joining = false;  // initialization: waiting for every rank to attach
-  bool finalizing = false;
+  std::string name;                  // of the segment, until rank 0 unlinks it
+  std::atomic<bool> joining{false};  // initialization: waiting for every rank to attach
+  std::atomic<bool> finalizing{false};
   uint64_t barriers = 0;       // passed by this rank (only its stream workers touch it, in order)
   std::atomic<int> queued{0};  // all-reduces queued and not yet ended
   std::atomic<bool> aborted{false};
@@ -157,16 +158,21 @@ ncclResult_t join(ncclComm_t comm) {
   return ncclSuccess;
 }
 
-// The state ncclCommGetAsyncError reports, brought up to date.
+// The state ncclCommGetAsyncError reports, brought up to date. Finalization completes once every
+// rank has finalized and this one's operations have ended: globally quiescent, as NCCL waits for.
+// An abort from another thread meanwhile wins (the exchange happens only from ncclInProgress).
 ncclResult_t state(ncclComm_t comm) {
-  ncclResult_t now = ncclResult_t(comm->async_error.load());
-  if (now != ncclInProgress) return now;
-  if (comm->joining)
-    now = join(comm);
-  else if (comm->finalizing && comm->queued.load() == 0)
-    now = ncclSuccess;
-  if (now != ncclInProgress) comm->async_error.store(now);
-  return now;
+  int now = comm->async_error.load();
+  if (now != ncclInProgress) return ncclResult_t(now);
+  ncclResult_t next = ncclInProgress;
+  if (comm->joining.load())
+    next = join(comm);
+  else if (comm->finalizing.load() && comm->queued.load() == 0 &&
+           comm->header->finalized.load() == comm->nranks)
+    next = ncclSuccess;
+  if (next != ncclInProgress && !comm->async_error.compare_exchange_strong(now, next))
+    return ncclResult_t(now);
+  return next;
 }
 
 }  // namespace
@@ -260,14 +266,17 @@ ncclResult_t ncclCommFinalize(ncclComm_t comm) {
   if (state(comm) != ncclSuccess)
     return set_error(comm, ncclInvalidUsage, "ncclCommFinalize: the communicator is not ready");
   comm->finalizing = true;
+  comm->header->finalized.fetch_add(1);
   comm->async_error.store(ncclInProgress);
-  return ncclInProgress;
+  return state(comm);
 }
 
 ncclResult_t ncclCommAbort(ncclComm_t comm) {
   if (!comm) return ncclInvalidArgument;
   comm->aborted.store(true);
   comm->async_error.store(ncclRemoteError);
+  if (comm->joining.load())
+    shm_unlink(comm->name.c_str());  // a rank never came: leave nothing behind
   // The queued operations still hold the communicator: it is left mapped and alive, as a process
   // that aborts is about to end.
   return ncclSuccess;
