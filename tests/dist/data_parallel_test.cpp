@@ -58,6 +58,21 @@ class DataParallel : public ::testing::Test {
     two = b.output;
   }
 
+  // kRun + `args` with momentum SGD: 5 steps on 2 ranks take 1 process's steps, and the loss
+  // values (their sum over the epoch's steps so far) are the global batch's too.
+  void expect_the_global_batchs_losses(const std::string& args) const {
+    std::string two;
+    ASSERT_NO_FATAL_FAILURE(five_steps_on_one_and_two(args + " --optimizer momentum --lr 0.05", "", two));
+    expect_same_state(dir_ / "two/last.safetensors", dir_ / "one/last.safetensors", kSameSteps);
+    const auto loss_sum = [](const fs::path& f) {
+      return nlohmann::json::parse(load_safetensors(f.string()).metadata.at("train_state"))["epoch_loss_sum"]
+          .get<double>();
+    };
+    const double one = loss_sum(dir_ / "one/last.safetensors");
+    EXPECT_GT(one, 0);
+    EXPECT_NEAR(loss_sum(dir_ / "two/last.safetensors"), one, 1e-5 * one);
+  }
+
   fs::path dir_;
 };
 
@@ -103,16 +118,14 @@ TEST_F(DataParallel, SynchronizedBatchNormTrainsLikeOneProcessOnTheGlobalBatch) 
 // batch's, nor is the mean of their Dice scores; the losses synchronized over the ranks
 // (Loss::synchronize: the global weight sum, the global Dice sums) make the steps one process's.
 TEST_F(DataParallel, CrossEntropyWithIgnoredPixelsAndDiceAreThoseOfTheGlobalBatch) {
-  std::string two;
-  ASSERT_NO_FATAL_FAILURE(five_steps_on_one_and_two(
-      " --loss ce+dice --ignore-index 0 --class-weights 1,2,0.5,3 --optimizer momentum --lr 0.05", "", two));
-  expect_same_state(dir_ / "two/last.safetensors", dir_ / "one/last.safetensors", kSameSteps);
-  // The loss values (their sum over the epoch's steps so far) are the global batch's too.
-  const auto loss_sum = [](const fs::path& f) {
-    return nlohmann::json::parse(load_safetensors(f.string()).metadata.at("train_state"))["epoch_loss_sum"].get<double>();
-  };
-  const double one = loss_sum(dir_ / "one/last.safetensors"), two_sum = loss_sum(dir_ / "two/last.safetensors");
-  EXPECT_NEAR(two_sum, one, 1e-5 * one);
+  expect_the_global_batchs_losses(" --loss ce+dice --ignore-index 0 --class-weights 1,2,0.5,3");
+}
+
+// The same for focal and for label smoothing (both normalized by the weight sum), over steps that
+// accumulate two batches each (each batch's loss synchronized).
+TEST_F(DataParallel, FocalAndLabelSmoothingOverAccumulatedBatchesAreThoseOfTheGlobalBatch) {
+  expect_the_global_batchs_losses(
+      " --loss focal+ce --label-smoothing 0.1 --ignore-index 0 --class-weights 1,2,0.5,3 --accumulate 2 --epochs 2");
 }
 
 // With --sync-bn 0 each rank normalizes its half: other statistics, other gradients (PyTorch
