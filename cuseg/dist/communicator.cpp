@@ -44,17 +44,16 @@ void reduce_bucket(Communicator& comm, const std::vector<Tensor*>& bucket, const
   }
 }
 
+// After the backward, through host buckets (allreduce_sum's default size).
 class HostGradientSum final : public GradientSum {
  public:
-  HostGradientSum(Communicator& comm, std::vector<Tensor*> gradients, size_t bucket_bytes)
-      : comm_(comm), gradients_(std::move(gradients)), bucket_bytes_(bucket_bytes) {}
-  void finish(const std::string& what) override { allreduce_sum(comm_, gradients_, what, bucket_bytes_); }
+  HostGradientSum(Communicator& comm, std::vector<Tensor*> gradients) : comm_(comm), gradients_(std::move(gradients)) {}
+  void finish(const std::string& what) override { allreduce_sum(comm_, gradients_, what); }
   std::string description() const override { return "gradients summed through the host"; }
 
  private:
   Communicator& comm_;
   std::vector<Tensor*> gradients_;
-  size_t bucket_bytes_;
 };
 
 // Which machine and physical GPU (its PCI bus id, not its number, which CUDA_VISIBLE_DEVICES
@@ -70,12 +69,7 @@ uint64_t gpu_identity(const Device& device) {
 }  // namespace
 
 std::unique_ptr<GradientSum> Communicator::gradient_sum(std::vector<Tensor*> gradients) {
-  return host_gradient_sum(*this, std::move(gradients));
-}
-
-std::unique_ptr<GradientSum> host_gradient_sum(Communicator& comm, std::vector<Tensor*> gradients,
-                                               size_t bucket_bytes) {
-  return std::make_unique<HostGradientSum>(comm, std::move(gradients), bucket_bytes);
+  return std::make_unique<HostGradientSum>(*this, std::move(gradients));
 }
 
 bool nccl_available() { return CUSEG_HAS_NCCL != 0; }

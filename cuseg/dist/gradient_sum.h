@@ -10,15 +10,9 @@
 #pragma once
 
 #include <cstddef>
-#include <memory>
 #include <string>
-#include <vector>
-
-#include "cuseg/core/tensor.h"
 
 namespace cuseg {
-
-class Communicator;
 
 class GradientSum {
  public:
@@ -34,9 +28,5 @@ class GradientSum {
   // "through the host", "on the GPUs (NCCL), overlapped with the backward"
   virtual std::string description() const = 0;
 };
-
-// After the backward, through host buckets of `bucket_bytes`.
-std::unique_ptr<GradientSum> host_gradient_sum(Communicator& comm, std::vector<Tensor*> gradients,
-                                               size_t bucket_bytes = size_t(16) << 20);
 
 }  // namespace cuseg

@@ -182,7 +182,7 @@ class NcclCommunicator final : public Communicator {
  private:
   void check(ncclResult_t r, const char* call) {
     if (r == ncclSuccess) return;
-    const std::string detail = comm_ ? ncclGetLastError(comm_) : ncclGetLastError(nullptr);
+    const std::string detail = ncclGetLastError(comm_);
     throw Error(str_cat("rank ", rank(), " of ", size(), ": ", call, ": NCCL: ",
                         ncclGetErrorString(r), detail.empty() ? "" : str_cat(" (", detail, ")")));
   }

@@ -297,24 +297,6 @@ ncclResult_t ncclCommGetAsyncError(ncclComm_t comm, ncclResult_t* async_error) {
   return ncclSuccess;
 }
 
-ncclResult_t ncclCommCount(ncclComm_t comm, int* count) {
-  if (!comm || !count) return ncclInvalidArgument;
-  *count = comm->nranks;
-  return ncclSuccess;
-}
-
-ncclResult_t ncclCommCuDevice(ncclComm_t comm, int* device) {
-  if (!comm || !device) return ncclInvalidArgument;
-  *device = comm->device;
-  return ncclSuccess;
-}
-
-ncclResult_t ncclCommUserRank(ncclComm_t comm, int* rank) {
-  if (!comm || !rank) return ncclInvalidArgument;
-  *rank = comm->rank;
-  return ncclSuccess;
-}
-
 ncclResult_t ncclAllReduce(const void* sendbuff, void* recvbuff, size_t count,
                            ncclDataType_t datatype, ncclRedOp_t op, ncclComm_t comm,
                            cudaStream_t stream) {

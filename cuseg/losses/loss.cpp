@@ -5,6 +5,7 @@
 
 #include "cuseg/dist/communicator.h"
 #include "cuseg/kernels/dice.h"
+#include "cuseg/kernels/dice_math.h"
 #include "cuseg/kernels/elementwise.h"
 #include "cuseg/kernels/elementwise_loss.h"
 #include "cuseg/kernels/softmax.h"
@@ -64,10 +65,8 @@ class DiceLoss : public Loss {
       // over ranks divided by W turns back into the global gradient.
       std::vector<double> sums = host_values(stats);
       ranks_->allreduce_sum(sums.data(), sums.size(), "the dice loss's sums");
-      const size_t k = sums.size() / 2;
-      double ratios = 0;
-      for (size_t c = 0; c < k; ++c) ratios += (2 * sums[c] + params_.smooth) / (sums[k + c] + params_.smooth);
-      loss.fill(1 - ratios / double(k));
+      const int k = int(sums.size() / 2);
+      loss.fill(dice_loss_from_sums(sums.data(), sums.data() + k, k, params_.smooth));
       stats.copy_from(Tensor::from_vector(sums, stats.shape()).to(stats.dtype()));
       loss_grad *= ranks_->size();
     }

@@ -140,7 +140,7 @@ struct Trainer::State {
   ModelInfo info;
   std::vector<double> class_weights;  // empty: none
   std::unique_ptr<Graph> model;
-  std::unique_ptr<GradientSum> gradient_sum;  // over the ranks, before each step (made at the first)
+  std::unique_ptr<GradientSum> gradient_sum;  // over the ranks, before each step
   std::map<const Layer*, std::vector<size_t>> gradients_of;  // a layer's, as gradient_sum numbers them
   std::unique_ptr<Optimizer> optimizer;
   std::unique_ptr<Loss> loss;

@@ -46,12 +46,15 @@ class NcclGpu : public ::testing::Test {
   void TearDown() override {
     if (!dir_.empty()) fs::remove_all(dir_);
   }
+  // The probe on 2 ranks, each on its (emulated) GPU, with small buckets: "nccl", "mpi", "nccl hang".
+  ToolRun probe_on_two_gpus(const std::string& args) const {
+    return run(dir_, str_cat(kTwoGpus, dp::mpirun_np(2), probe(), " ", args));
+  }
   fs::path dir_;
 };
 
 TEST_F(NcclGpu, SumsAreExactInSeveralBucketsWhateverOrderTheGradientsAreReady) {
-  const ToolRun r =
-      run(dir_, str_cat(kTwoGpus, dp::mpirun_np(2), probe(), " nccl"));
+  const ToolRun r = probe_on_two_gpus("nccl");
   EXPECT_EQ(r.code, 0) << r.output;
   EXPECT_NE(r.output.find("NCCL"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("on the GPUs in 8 bucket(s)"), std::string::npos) << r.output;
@@ -70,8 +73,7 @@ TEST_F(NcclGpu, EveryRankCutsRankZerosBuckets) {
 
 // The sum through the host is the reference the NCCL one replaces: the same probe must pass on it.
 TEST_F(NcclGpu, TheProbeAlsoHoldsForTheSumThroughTheHost) {
-  const ToolRun r =
-      run(dir_, str_cat(kTwoGpus, dp::mpirun_np(2), probe(), " mpi"));
+  const ToolRun r = probe_on_two_gpus("mpi");
   EXPECT_EQ(r.code, 0) << r.output;
   EXPECT_NE(r.output.find("summed through the host"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("sums exact"), std::string::npos) << r.output;
@@ -79,8 +81,7 @@ TEST_F(NcclGpu, TheProbeAlsoHoldsForTheSumThroughTheHost) {
 
 TEST_F(NcclGpu, ARankThatNeverJoinsTheSumEndsTheJobWithinTheTimeout) {
   const auto start = std::chrono::steady_clock::now();
-  const ToolRun r =
-      run(dir_, str_cat(kTwoGpus, dp::mpirun_np(2), probe(), " nccl hang"));
+  const ToolRun r = probe_on_two_gpus("nccl hang");
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   EXPECT_NE(r.code, 0) << r.output;

@@ -80,9 +80,6 @@ ncclResult_t ncclCommDestroy(ncclComm_t comm);
 // Ends this rank's part: operations queued or waiting on its streams return without their result.
 ncclResult_t ncclCommAbort(ncclComm_t comm);
 ncclResult_t ncclCommGetAsyncError(ncclComm_t comm, ncclResult_t* async_error);
-ncclResult_t ncclCommCount(ncclComm_t comm, int* count);
-ncclResult_t ncclCommCuDevice(ncclComm_t comm, int* device);
-ncclResult_t ncclCommUserRank(ncclComm_t comm, int* rank);
 // Queued on `stream`: every rank's `sendbuff` summed (ncclSum; f32 or f64) into every rank's
 // `recvbuff` (in place when they are equal), in rank order, so every rank gets the same bits.
 ncclResult_t ncclAllReduce(const void* sendbuff, void* recvbuff, size_t count,

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <vector>
 
+#include "cuseg/kernels/dice_math.h"
+
 namespace cuseg::cpu {
 
 namespace {
@@ -38,13 +40,11 @@ int64_t dice_forward(const T* logits, const L* labels, T* loss, T* stats, const 
     inter[size_t(label)] += p[size_t(label)];
     total[size_t(label)] += 1;
   }
-  double dice = 0;
   for (int c = 0; c < k; ++c) {
     stats[c] = T(inter[size_t(c)]);
     stats[k + c] = T(total[size_t(c)]);
-    dice += (2 * inter[size_t(c)] + smooth) / (total[size_t(c)] + smooth);
   }
-  *loss = T(1 - dice / k);
+  *loss = T(dice_loss_from_sums(inter.data(), total.data(), k, smooth));
   return invalid;
 }
 

@@ -6,6 +6,7 @@
 #include "cuseg/kernels/cuda/labels.cuh"
 #include "cuseg/kernels/cuda/flat_reduce.cuh"
 #include "cuseg/kernels/cuda/map.cuh"
+#include "cuseg/kernels/dice_math.h"
 
 namespace cuseg::cuda {
 
@@ -50,9 +51,7 @@ struct StoreStats {
 };
 
 __global__ void dice_loss_kernel(const float* stats, int k, double smooth, float* loss) {
-  double dice = 0;
-  for (int c = 0; c < k; ++c) dice += (2.0 * stats[c] + smooth) / (double(stats[k + c]) + smooth);
-  *loss = float(1.0 - dice / k);
+  *loss = float(dice_loss_from_sums(stats, stats + k, k, smooth));
 }
 
 struct InvalidLabel {
