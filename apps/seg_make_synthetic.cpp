@@ -21,7 +21,7 @@ void write_split(const cuseg::SyntheticConfig& config, int64_t first, int64_t co
   cuseg::synthetic_batch(config, first, count, images, labels);
   const int64_t h = config.height, w = config.width, c = config.channels;
   for (int64_t i = 0; i < count; ++i) {
-    cuseg::Tensor image = cuseg::Tensor::empty(cuseg::Shape{h, w, c}, cuseg::DType::u8);
+    cuseg::Tensor image = cuseg::Tensor::empty(cuseg::Shape{h, w, c}, cuseg::DType::U8);
     const float* x = images.data<float>() + i * h * w * c;
     for (int64_t k = 0; k < h * w * c; ++k) image.data<uint8_t>()[k] = uint8_t(std::lround(x[k] * 255.0f));
     char name[32];

@@ -46,17 +46,17 @@ int main(int argc, char** argv) {
   };
   std::vector<Target> targets;
   if (device_choice != "cuda") {
-    targets.push_back({Device::cpu(), Backend::Native});
+    targets.push_back({Device::cpu(), Backend::Reference});
     if (CUSEG_HAS_ONEDNN) targets.push_back({Device::cpu(), Backend::Fast});
     if (CUSEG_HAS_ONEDNN && cuseg::cpu_has_bf16())
       targets.push_back({Device::cpu(), Backend::Fast, cuseg::Precision::Bf16});
   }
   if (gpu) {
-    targets.push_back({Device::cuda(0), Backend::Native});
+    targets.push_back({Device::cuda(0), Backend::Cuda});
     if (CUSEG_HAS_CUDNN) targets.push_back({Device::cuda(0), Backend::Cudnn});
   }
 
-  std::printf("%-34s %-58s %-8s %11s %11s %5s %10s\n", "op", "shape", "impl", "max_abs", "rel_l2",
+  std::printf("%-34s %-58s %-9s %11s %11s %5s %10s\n", "op", "shape", "impl", "max_abs", "rel_l2",
               "ok", "ms");
   int failures = 0, checks = 0;
   nlohmann::json results = nlohmann::json::array();
@@ -71,13 +71,15 @@ int main(int argc, char** argv) {
         const OpCheck r = check_op(op, int(i), t.device, t.backend, seed, t.precision);
         ++checks;
         failures += r.pass ? 0 : 1;
-        std::printf("%-34s %-58s %-8s %11.3e %11.3e %5s %10.3f\n", r.op.c_str(),
-                    r.case_label.c_str(), r.impl.c_str(), r.max_abs, r.rel_l2,
+        const std::string impl = r.precision == "f32" ? r.impl : r.impl + " " + r.precision;
+        std::printf("%-34s %-58s %-9s %11.3e %11.3e %5s %10.3f\n", r.op.c_str(),
+                    r.case_label.c_str(), impl.c_str(), r.max_abs, r.rel_l2,
                     r.pass ? "pass" : "FAIL", r.milliseconds);
         if (!r.pass) std::printf("    %s\n", r.detail.c_str());
         results.push_back({{"op", r.op},
                            {"shape", r.case_label},
                            {"impl", r.impl},
+                           {"precision", r.precision},
                            {"max_abs", r.max_abs},
                            {"rel_l2", r.rel_l2},
                            {"max_rel", r.max_rel},

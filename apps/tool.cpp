@@ -82,7 +82,8 @@ const CLI::Validator thread_count_check(
 
 void add_compute_options(CLI::App& app, ComputeOptions& options) {
   app.add_option("--backend", options.backend,
-                 "auto (the fast CPU path where built, cuseg's kernels on a GPU), fast, reference, or cudnn")
+                 "auto (the fast CPU path where built, cuseg's CUDA kernels on a GPU), reference, fast, cuda or "
+                 "cudnn")
       ->capture_default_str();
   app.add_option("--threads", options.threads, "CPU threads for the ops (default: every core)")->check(thread_count_check);
 }

@@ -78,8 +78,8 @@ void add_train_options(CLI::App& app, TrainOptions& o) {
   app.add_option("--device", c.device, "auto, cpu, cuda or cuda:N")->capture_default_str();
   app.add_option("--workers", c.workers, "Data loader threads")->capture_default_str();
   app.add_option("--backend", c.backend,
-                 "auto (the fast CPU path where built, cuseg's kernels on a GPU), fast, reference, "
-                 "or cudnn")
+                 "auto (the fast CPU path where built, cuseg's CUDA kernels on a GPU), reference, "
+                 "fast, cuda or cudnn")
       ->capture_default_str();
   app.add_option("--threads", c.threads, "CPU threads for the ops (default: every core)")
       ->check(thread_count_check);

@@ -3,10 +3,10 @@
 namespace cuseg::bench {
 
 std::vector<Impl> implementations(bool with_cudnn) {
-  std::vector<Impl> out = {{"cpu-ref", Device::cpu(), Backend::Native}};
-  if (CUSEG_HAS_ONEDNN) out.push_back({"cpu-fast", Device::cpu(), Backend::Fast});
+  std::vector<Impl> out = {{"reference", Device::cpu(), Backend::Reference}};
+  if (CUSEG_HAS_ONEDNN) out.push_back({"fast", Device::cpu(), Backend::Fast});
   if (cuda_available()) {
-    out.push_back({"cuda", Device::cuda(0), Backend::Native});
+    out.push_back({"cuda", Device::cuda(0), Backend::Cuda});
     if (with_cudnn && CUSEG_HAS_CUDNN) out.push_back({"cudnn", Device::cuda(0), Backend::Cudnn});
   }
   return out;
@@ -22,7 +22,7 @@ void run(benchmark::State& state, const Impl& impl, const std::function<void()>&
     for (auto _ : state) op();
     return;
   }
-  static Tensor flush = Tensor::empty(Shape{kFlushFloats}, DType::f32, impl.device);
+  static Tensor flush = Tensor::empty(Shape{kFlushFloats}, DType::F32, impl.device);
   op();  // warm-up: first-call costs (cuDNN's algorithm search, pool growth) untimed
   synchronize(impl.device);
   for (auto _ : state) {
@@ -47,7 +47,7 @@ void set_bytes(benchmark::State& state, double bytes) {
 }
 
 Tensor random(const Shape& shape, const Device& device, uint64_t seed) {
-  Tensor t = Tensor::empty(shape, DType::f32, device);
+  Tensor t = Tensor::empty(shape, DType::F32, device);
   t.fill_uniform(seed, -1, 1);
   return t;
 }

@@ -22,7 +22,7 @@ namespace cuseg::bench {
 void register_benchmarks();
 
 struct Impl {
-  std::string name;  // "cpu-ref", "cpu-fast", "cuda", "cudnn"
+  std::string name;  // "fast", "cuda", "cudnn"
   Device device;
   Backend backend;
 };

@@ -85,7 +85,7 @@ def main():
             ours = rows[(op, "cuda", shape)]
             cudnn = rows.get((op, "cudnn", shape))
             torch_r = torch_rows.get((op, shape))
-            cpu = next((b for (o, i, s), b in rows.items() if o == op and i == "cpu-fast" and strip_batch(s) == strip_batch(shape)), None)
+            cpu = next((b for (o, i, s), b in rows.items() if o == op and i == "fast" and strip_batch(s) == strip_batch(shape)), None)
             cell = lambda v, fmt: format(v, fmt) if v is not None else "-"
             speed = f"{100 * ms(cudnn) / ms(ours):.0f}%" if cudnn else "-"
             print(f"| {op} | {shape} | {ms(ours):.3f} | {cell(cudnn and ms(cudnn), '.3f')} | "

@@ -15,7 +15,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const fs::path r = fs::path(cuseg::fuzz::scratch_dir()) / "dataset";
     fs::create_directories(r / "train/images");
     fs::create_directories(r / "train/masks");
-    cuseg::write_png((r / "train/images/a.png").string(), cuseg::Tensor::zeros(cuseg::Shape{2, 2, 3}, cuseg::DType::u8));
+    cuseg::write_png((r / "train/images/a.png").string(), cuseg::Tensor::zeros(cuseg::Shape{2, 2, 3}, cuseg::DType::U8));
     // A colour mask: usable with a palette holding black and red.
     std::vector<uint8_t> rgb = {0, 0, 0, 255, 0, 0, 255, 0, 0, 0, 0, 0};
     cuseg::write_png((r / "train/masks/a.png").string(), cuseg::Tensor::from_vector(rgb, cuseg::Shape{2, 2, 3}));

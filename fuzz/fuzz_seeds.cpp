@@ -38,7 +38,7 @@ int main(int argc, char** argv) {
   write_png((img / "gray.png").string(), pattern(5, 7, 1));
   write_png((img / "rgb.png").string(), pattern(4, 3, 3));
   write_png((img / "rgba.png").string(), pattern(3, 4, 4));
-  write_png((img / "mask.png").string(), Tensor::full(Shape{4, 4}, 1, DType::u8));
+  write_png((img / "mask.png").string(), Tensor::full(Shape{4, 4}, 1, DType::U8));
   const Tensor rgb = pattern(8, 8, 3);
   stbi_write_jpg((img / "rgb.jpg").string().c_str(), 8, 8, 3, rgb.raw_data(), 90);
   stbi_write_bmp((img / "rgb.bmp").string().c_str(), 8, 8, 3, rgb.raw_data());
@@ -50,9 +50,9 @@ int main(int argc, char** argv) {
 
   const fs::path st = out / "fuzz_safetensors";
   save_safetensors((st / "dtypes.safetensors").string(),
-                   {{"f32", Tensor::full(Shape{2, 3}, 1.5)}, {"f64", Tensor::full(Shape{2}, 2.0, DType::f64)},
-                    {"i32", Tensor::full(Shape{1, 1, 2}, 7, DType::i32)}, {"u8", Tensor::full(Shape{3}, 9, DType::u8)},
-                    {"bf16", Tensor::full(Shape{2, 2}, 0.5, DType::bf16)}, {"scalar", Tensor::full(Shape{}, 3.0)}},
+                   {{"f32", Tensor::full(Shape{2, 3}, 1.5)}, {"f64", Tensor::full(Shape{2}, 2.0, DType::F64)},
+                    {"i32", Tensor::full(Shape{1, 1, 2}, 7, DType::I32)}, {"u8", Tensor::full(Shape{3}, 9, DType::U8)},
+                    {"bf16", Tensor::full(Shape{2, 2}, 0.5, DType::Bf16)}, {"scalar", Tensor::full(Shape{}, 3.0)}},
                    {{"key", "value"}});
   save_safetensors((st / "empty.safetensors").string(), {});
 

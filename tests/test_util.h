@@ -46,11 +46,11 @@ int64_t max_case_elements();
 
 // Uniform in [low, high) from Philox `seed`, f64 on the CPU unless told otherwise.
 Tensor random(const Shape& shape, uint64_t seed, double low = -1, double high = 1,
-              DType dtype = DType::f64, Device device = Device::cpu());
+              DType dtype = DType::F64, Device device = Device::cpu());
 
 // Small integers in [low, high]: convolution and pooling on them are exact in float32.
 Tensor random_integers(const Shape& shape, uint64_t seed, int low, int high,
-                       DType dtype = DType::f32, Device device = Device::cpu());
+                       DType dtype = DType::F32, Device device = Device::cpu());
 
 // Succeeds when got matches ref as Comparison::ok(tolerance) says: relative L2 error and the
 // worst element's error (relative to max|ref|) both within `tolerance`, and every non-finite

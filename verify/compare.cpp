@@ -22,7 +22,7 @@ std::string coordinates(const Shape& shape, int64_t index) {
 
 namespace {
 
-std::vector<double> host_f64(const Tensor& t) { return t.to(Device::cpu()).to(DType::f64).to_vector<double>(); }
+std::vector<double> host_f64(const Tensor& t) { return t.to(Device::cpu()).to(DType::F64).to_vector<double>(); }
 
 // The same non-finite value: NaN matches NaN (any payload), an infinity the same infinity.
 bool same_nonfinite(double got, double ref) {

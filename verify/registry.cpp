@@ -26,7 +26,7 @@ namespace {
 // are never negative, masks are 0 or 1).
 double poison_value(DType dtype) {
   if (is_floating(dtype)) return std::nan("");
-  return dtype == DType::u8 ? 255.0 : double(INT_MIN / 2);
+  return dtype == DType::U8 ? 255.0 : double(INT_MIN / 2);
 }
 }  // namespace
 
@@ -41,7 +41,7 @@ namespace {
 constexpr double kAccumulateStart = 0.5;
 
 Tensor random_f64(const Shape& shape, uint64_t seed, double low = -1, double high = 1) {
-  Tensor t = Tensor::empty(shape, DType::f64);
+  Tensor t = Tensor::empty(shape, DType::F64);
   t.fill_uniform(seed, low, high);
   return t;
 }
@@ -279,7 +279,7 @@ void add_pool_ops(std::vector<OpSpec>& ops) {
                    const PoolCase& c = pool_cases()[size_t(i)];
                    const Shape ys = pool2d_output_shape(c.x, c.p);
                    Tensor y = output(in, ys);
-                   Tensor argmax = poisoned(ys, DType::i32, device_of(in));
+                   Tensor argmax = poisoned(ys, DType::I32, device_of(in));
                    max_pool2d_forward(in[0], y, argmax, c.p, b);
                    return std::vector<Tensor>{y, argmax};
                  }});
@@ -288,8 +288,8 @@ void add_pool_ops(std::vector<OpSpec>& ops) {
                  [](int i, uint64_t seed) {
                    const PoolCase& c = pool_cases()[size_t(i)];
                    const Shape ys = pool2d_output_shape(c.x, c.p);
-                   Tensor x = random_f64(c.x, seed), y = Tensor::empty(ys, DType::f64);
-                   Tensor argmax = Tensor::empty(ys, DType::i32);
+                   Tensor x = random_f64(c.x, seed), y = Tensor::empty(ys, DType::F64);
+                   Tensor argmax = Tensor::empty(ys, DType::I32);
                    max_pool2d_forward(x, y, argmax, c.p);
                    return std::vector<Tensor>{random_f64(ys, seed + 1), argmax};
                  },
@@ -362,7 +362,7 @@ void add_softmax_ops(std::vector<OpSpec>& ops) {
     ops.push_back({log ? "log_softmax_backward" : "softmax_backward", cases, true, 1e-5,
                    [fwd](int i, uint64_t seed) {
                      const Shape& s = softmax_cases()[size_t(i)].x;
-                     Tensor y = Tensor::empty(s, DType::f64);
+                     Tensor y = Tensor::empty(s, DType::F64);
                      fwd(random_f64(s, seed, -4, 4), y, Backend::Auto);
                      return std::vector<Tensor>{y, random_f64(s, seed + 1)};
                    },
@@ -389,17 +389,17 @@ struct CrossEntropyCase {
 
 const std::vector<CrossEntropyCase>& cross_entropy_cases() {
   static const std::vector<CrossEntropyCase> cases = {
-      {{1, 5, 7, 2}, DType::u8, false, 0.0, 3},        {{2, 9, 11, 3}, DType::i32, true, 0.0, 3, false, 0, 0.5},
-      {{3, 13, 10, 21}, DType::u8, true, 0.2, 3},      {{2, 5, 6, 33}, DType::i32, false, 0.3, 3, false, 0.1},
-      {{1, 7, 3, 150}, DType::u8, true, 0.0, 3, false, 0, 2.0},       {{2, 16, 16, 5}, DType::i32, true, 0.1, 1e4},
-      {{3, 37, 41, 11}, DType::u8, true, 0.1, 8},      {{2, 64, 64, 8}, DType::u8, true, 0.1, 3, true, 0.05},
+      {{1, 5, 7, 2}, DType::U8, false, 0.0, 3},        {{2, 9, 11, 3}, DType::I32, true, 0.0, 3, false, 0, 0.5},
+      {{3, 13, 10, 21}, DType::U8, true, 0.2, 3},      {{2, 5, 6, 33}, DType::I32, false, 0.3, 3, false, 0.1},
+      {{1, 7, 3, 150}, DType::U8, true, 0.0, 3, false, 0, 2.0},       {{2, 16, 16, 5}, DType::I32, true, 0.1, 1e4},
+      {{3, 37, 41, 11}, DType::U8, true, 0.1, 8},      {{2, 64, 64, 8}, DType::U8, true, 0.1, 3, true, 0.05},
   };
   return cases;
 }
 
 // u8 labels ignore 255 (cuseg's default), i32 labels -100 (PyTorch's).
 SoftmaxCrossEntropyParams cross_entropy_params(const CrossEntropyCase& c) {
-  return {c.label_type == DType::u8 ? 255 : -100, c.smoothing, c.focal_gamma};
+  return {c.label_type == DType::U8 ? 255 : -100, c.smoothing, c.focal_gamma};
 }
 
 std::vector<OpCase> op_cases_of_cross_entropy() {
@@ -424,7 +424,7 @@ std::vector<Tensor> cross_entropy_inputs(int i, uint64_t seed) {
     labels[j] = drop[j] < c.ignored_fraction ? cross_entropy_params(c).ignore_index
                                              : std::min(classes - 1, int(pick[j] * classes));
   Tensor label_tensor = Tensor::from_vector(labels, label_shape);
-  if (c.label_type == DType::u8) label_tensor = label_tensor.to(DType::u8);
+  if (c.label_type == DType::U8) label_tensor = label_tensor.to(DType::U8);
   Tensor weights = c.weighted ? random_f64(Shape{classes}, seed + 3, 0.25, 2) : Tensor();
   return {random_f64(c.logits, seed, -c.logit_scale, c.logit_scale), label_tensor, weights};
 }
@@ -444,8 +444,8 @@ void add_cross_entropy_ops(std::vector<OpSpec>& ops) {
       {"softmax_cross_entropy_backward", cases, false, 1e-5,
        [](int i, uint64_t seed) {
          std::vector<Tensor> in = cross_entropy_inputs(i, seed);
-         Tensor loss = Tensor::empty(Shape{1}, DType::f64);
-         Tensor weight_sum = Tensor::empty(Shape{1}, DType::f64);
+         Tensor loss = Tensor::empty(Shape{1}, DType::F64);
+         Tensor weight_sum = Tensor::empty(Shape{1}, DType::F64);
          softmax_cross_entropy_forward(in[0], in[1], in[2], loss, weight_sum,
                                        cross_entropy_params(cross_entropy_cases()[size_t(i)]));
          in.push_back(weight_sum);
@@ -479,7 +479,7 @@ void add_pointwise_ops(std::vector<OpSpec>& ops) {
                    }});
     ops.push_back({str_cat(activation_name(kind), "_backward"), cases, cudnn, 1e-5,
                    [=](int i, uint64_t seed) {
-                     Tensor y = Tensor::empty(shape_of(i), DType::f64);
+                     Tensor y = Tensor::empty(shape_of(i), DType::F64);
                      activation_forward(random_f64(shape_of(i), seed, -4, 4), y, p);
                      return std::vector<Tensor>{y, random_f64(shape_of(i), seed + 1)};
                    },
@@ -521,13 +521,13 @@ void add_pointwise_ops(std::vector<OpSpec>& ops) {
                  [=](int i, uint64_t seed) { return std::vector<Tensor>{random_f64(shape_of(i), seed)}; },
                  [=](const std::vector<Tensor>& in, int, Exec) {
                    Tensor y = output(in, in[0].shape());
-                   Tensor mask = poisoned(in[0].shape(), DType::u8, device_of(in));
+                   Tensor mask = poisoned(in[0].shape(), DType::U8, device_of(in));
                    dropout_forward(in[0], y, mask, dropout);
                    return std::vector<Tensor>{y, mask};
                  }});
   ops.push_back({"dropout_backward", cases, false, 1e-5,
                  [=](int i, uint64_t seed) {
-                   Tensor y = Tensor::empty(shape_of(i), DType::f64), mask = Tensor::empty(shape_of(i), DType::u8);
+                   Tensor y = Tensor::empty(shape_of(i), DType::F64), mask = Tensor::empty(shape_of(i), DType::U8);
                    dropout_forward(random_f64(shape_of(i), seed), y, mask, dropout);
                    return std::vector<Tensor>{random_f64(shape_of(i), seed + 1), mask};
                  },
@@ -686,8 +686,8 @@ void add_batch_norm_ops(std::vector<OpSpec>& ops) {
                  [](int i, uint64_t seed) {
                    std::vector<Tensor> in = batch_norm_inputs(i, seed);
                    const Shape c{in[0].dim(3)};
-                   Tensor y = Tensor::empty(in[0].shape(), DType::f64), mean = Tensor::empty(c, DType::f64);
-                   Tensor invstd = Tensor::empty(c, DType::f64);
+                   Tensor y = Tensor::empty(in[0].shape(), DType::F64), mean = Tensor::empty(c, DType::F64);
+                   Tensor invstd = Tensor::empty(c, DType::F64);
                    batch_norm_forward_training(in[0], in[1], in[2], y, mean, invstd, in[3], in[4], kBatchNorm);
                    return std::vector<Tensor>{in[0], random_f64(in[0].shape(), seed + 9), in[1], mean, invstd};
                  },
@@ -712,8 +712,8 @@ void add_batch_norm_ops(std::vector<OpSpec>& ops) {
                  [](int i, uint64_t seed) {  // x, y, dy, γ, mean, invstd
                    std::vector<Tensor> in = batch_norm_inputs(i, seed);
                    const Shape c{in[0].dim(3)};
-                   Tensor y = Tensor::empty(in[0].shape(), DType::f64), mean = Tensor::empty(c, DType::f64);
-                   Tensor invstd = Tensor::empty(c, DType::f64);
+                   Tensor y = Tensor::empty(in[0].shape(), DType::F64), mean = Tensor::empty(c, DType::F64);
+                   Tensor invstd = Tensor::empty(c, DType::F64);
                    batch_norm_relu_forward_training(in[0], in[1], in[2], y, mean, invstd, in[3], in[4], kBatchNorm);
                    return std::vector<Tensor>{in[0], y, random_f64(in[0].shape(), seed + 9), in[1], mean, invstd};
                  },
@@ -789,8 +789,8 @@ void add_loss_ops(std::vector<OpSpec>& ops) {
   ops.push_back({"dice_backward", ce_cases, false, 1e-5,
                  [dice_params, dice_inputs](int i, uint64_t seed) {
                    std::vector<Tensor> in = dice_inputs(i, seed);
-                   Tensor loss = Tensor::empty(Shape{1}, DType::f64);
-                   Tensor stats = Tensor::empty(Shape{2, in[0].dim(in[0].rank() - 1)}, DType::f64);
+                   Tensor loss = Tensor::empty(Shape{1}, DType::F64);
+                   Tensor stats = Tensor::empty(Shape{2, in[0].dim(in[0].rank() - 1)}, DType::F64);
                    dice_forward(in[0], in[1], loss, stats, dice_params(i));
                    return std::vector<Tensor>{in[0], in[1], stats};
                  },
@@ -806,7 +806,7 @@ std::string unwritten_element(const Tensor& ref) {
   int64_t first = -1;
   int64_t n = count_nonfinite(ref, &first);
   if (!is_floating(ref.dtype())) {
-    const std::vector<double> v = ref.to(Device::cpu()).to(DType::f64).to_vector<double>();
+    const std::vector<double> v = ref.to(Device::cpu()).to(DType::F64).to_vector<double>();
     for (size_t i = 0; i < v.size(); ++i)
       if (v[i] == poison_value(ref.dtype()) && n++ == 0) first = int64_t(i);
   }
@@ -814,10 +814,10 @@ std::string unwritten_element(const Tensor& ref) {
   return str_cat("has ", n, " unwritten or non-finite element(s), the first at ", coordinates(ref.shape(), first));
 }
 
-std::string impl_name(Device device, Backend backend, Precision precision) {
+std::string impl_name(Device device, Backend backend) {
   if (device.is_cpu()) {
     const bool fast = backend == Backend::Fast || (backend == Backend::Auto && CUSEG_HAS_ONEDNN);
-    return fast ? (precision == Precision::Bf16 ? "cpu-fast-bf16" : "cpu-fast") : "cpu-ref";
+    return fast ? "fast" : "reference";
   }
   return backend == Backend::Cudnn ? "cudnn" : "cuda";
 }
@@ -852,7 +852,8 @@ OpCheck check_op(const OpSpec& op, int i, Device device, Backend backend, uint64
   OpCheck r;
   r.op = op.name;
   r.case_label = op.cases[size_t(i)].label;
-  r.impl = impl_name(device, backend, precision);
+  r.impl = impl_name(device, backend);
+  r.precision = precision_name(precision);
   const Exec exec{backend, precision};
   const double tolerance = precision == Precision::Bf16 ? op.bf16_tolerance : op.tolerance;
   try {
@@ -863,14 +864,14 @@ OpCheck check_op(const OpSpec& op, int i, Device device, Backend backend, uint64
     // bound with exact arithmetic (seen with seg_verify seeds 6, 11, 12, 13, 15, 29).
     std::vector<Tensor> inputs = op.make_inputs(i, seed);
     for (Tensor& t : inputs)
-      if (t.defined() && t.dtype() == DType::f64) t = t.to(DType::f32).to(DType::f64);
-    const std::vector<Tensor> ref = op.run(inputs, i, Backend::Native);
+      if (t.defined() && t.dtype() == DType::F64) t = t.to(DType::F32).to(DType::F64);
+    const std::vector<Tensor> ref = op.run(inputs, i, Backend::Reference);
     std::vector<Tensor> moved;
     for (const Tensor& t : inputs) {
       if (!t.defined()) {
         moved.emplace_back();
       } else {
-        moved.push_back((t.dtype() == DType::f64 ? t.to(DType::f32) : t).to(device));
+        moved.push_back((t.dtype() == DType::F64 ? t.to(DType::F32) : t).to(device));
       }
     }
     CUSEG_CHECK(precision == Precision::F32 || op.bf16_tolerance > 0, op.name, " has no bf16 path");

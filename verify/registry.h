@@ -51,7 +51,9 @@ const std::vector<OpSpec>& op_registry();
 const OpSpec& find_op(const std::string& name);
 
 struct OpCheck {
-  std::string op, case_label, impl;  // impl: "cpu-ref", "cpu-fast", "cpu-fast-bf16", "cuda", "cudnn"
+  std::string op, case_label;
+  std::string impl;       // "reference", "fast", "cuda", "cudnn" (backend.h)
+  std::string precision;  // of the convolutions: "f32" or "bf16"
   double rel_l2 = 0, max_abs = 0;
   double max_rel = 0;  // max_abs relative to max|ref| (what the element bound of Comparison::ok judges)
   double milliseconds = 0;  // the implementation's run, after a warm-up run

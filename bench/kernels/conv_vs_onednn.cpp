@@ -107,9 +107,9 @@ std::array<double, 3> onednn_ms(int n, const Layer& s, int reps) {
 
 std::array<double, 3> cuseg_ms(int n, const Layer& s, int reps) {
   const Conv2dParams p{1, 1, 1, 1, 1, 1};
-  Tensor x = Tensor::full(Shape{n, s.h, s.w, s.c}, 0.01, DType::f32), dx = Tensor::empty(x.shape(), DType::f32);
-  Tensor w = Tensor::full(Shape{s.k, 3, 3, s.c}, 0.01, DType::f32), dw = Tensor::zeros(w.shape(), DType::f32);
-  Tensor y = Tensor::empty(Shape{n, s.h, s.w, s.k}, DType::f32), dy = Tensor::full(y.shape(), 0.01, DType::f32);
+  Tensor x = Tensor::full(Shape{n, s.h, s.w, s.c}, 0.01, DType::F32), dx = Tensor::empty(x.shape(), DType::F32);
+  Tensor w = Tensor::full(Shape{s.k, 3, 3, s.c}, 0.01, DType::F32), dw = Tensor::zeros(w.shape(), DType::F32);
+  Tensor y = Tensor::empty(Shape{n, s.h, s.w, s.k}, DType::F32), dy = Tensor::full(y.shape(), 0.01, DType::F32);
   return {median_ms(reps, [&] { conv2d_forward(x, w, y, p, Backend::Fast); }),
           median_ms(reps, [&] { conv2d_backward_data(dy, w, dx, p, Backend::Fast); }),
           median_ms(reps, [&] { conv2d_backward_filter(x, dy, dw, p, Backend::Fast); })};

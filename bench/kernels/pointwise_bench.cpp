@@ -23,7 +23,7 @@ void register_benchmarks() {
     auto add_bench = [&](const std::string& name, double moved, auto body) {
       auto* b = benchmark::RegisterBenchmark((name + shape).c_str(), [=](benchmark::State& state) {
         Tensor x = random(s, impl.device, 1), y = random(s, impl.device, 2), z = random(s, impl.device, 3);
-        Tensor mask = Tensor::zeros(s, DType::u8, impl.device);
+        Tensor mask = Tensor::zeros(s, DType::U8, impl.device);
         run(state, impl, [&] { body(x, y, z, mask); });
         set_bytes(state, moved);
       });
@@ -45,14 +45,14 @@ void register_benchmarks() {
     auto* bn_fwd = benchmark::RegisterBenchmark(("batch_norm_forward_training" + shape).c_str(), [=](benchmark::State& state) {
       Tensor x = random(s, impl.device), y = random(s, impl.device, 2);
       std::vector<Tensor> v;
-      for (int i = 0; i < 6; ++i) v.push_back(Tensor::full(Shape{32}, 1.0, DType::f32, impl.device));
+      for (int i = 0; i < 6; ++i) v.push_back(Tensor::full(Shape{32}, 1.0, DType::F32, impl.device));
       run(state, impl, [&] { batch_norm_forward_training(x, v[0], v[1], y, v[2], v[3], v[4], v[5], {}, backend); });
       set_bytes(state, 2 * bytes);
     });
     auto* bn_bwd = benchmark::RegisterBenchmark(("batch_norm_backward" + shape).c_str(), [=](benchmark::State& state) {
       Tensor x = random(s, impl.device), dy = random(s, impl.device, 2), dx = random(s, impl.device, 3);
       std::vector<Tensor> v;
-      for (int i = 0; i < 5; ++i) v.push_back(Tensor::full(Shape{32}, 1.0, DType::f32, impl.device));
+      for (int i = 0; i < 5; ++i) v.push_back(Tensor::full(Shape{32}, 1.0, DType::F32, impl.device));
       run(state, impl, [&] { batch_norm_backward(x, dy, v[0], v[1], v[2], dx, v[3], v[4], {}, backend); });
       set_bytes(state, 3 * bytes);
     });
@@ -70,11 +70,11 @@ void register_benchmarks() {
     add_bench("device_copy", 2 * bytes, [](Tensor& x, Tensor& y, Tensor&, Tensor&) { y.copy_from(x); });
     add_bench("scale", 2 * bytes, [](Tensor& x, Tensor& y, Tensor&, Tensor&) { scale(x, 0.5, y); });
     add_bench("reduce_sum", bytes, [](Tensor& x, Tensor&, Tensor&, Tensor&) {
-      Tensor out = Tensor::empty(Shape{1}, DType::f32, x.device());
+      Tensor out = Tensor::empty(Shape{1}, DType::F32, x.device());
       reduce_sum(x, out);
     });
     add_bench("mse_loss_forward", 2 * bytes, [](Tensor& x, Tensor& y, Tensor&, Tensor&) {
-      Tensor out = Tensor::empty(Shape{1}, DType::f32, x.device());
+      Tensor out = Tensor::empty(Shape{1}, DType::F32, x.device());
       elementwise_loss_forward(x, y, Tensor(), out, {ElementwiseLossKind::Mse});
     });
     add_bench("bce_loss_backward", 3 * bytes, [](Tensor& x, Tensor& y, Tensor& z, Tensor&) {
@@ -100,8 +100,8 @@ void register_benchmarks() {
     const double logit_bytes = 4.0 * double(logits.numel());
     auto* dice = benchmark::RegisterBenchmark(("dice_forward_backward" + shape).c_str(), [=](benchmark::State& state) {
       Tensor x = random(logits, impl.device), dx = random(logits, impl.device, 2);
-      Tensor labels = Tensor::zeros(Shape{s[0], s[1], s[2]}, DType::u8, impl.device);
-      Tensor loss = Tensor::empty(Shape{1}, DType::f32, impl.device), stats = Tensor::empty(Shape{2, 4}, DType::f32, impl.device);
+      Tensor labels = Tensor::zeros(Shape{s[0], s[1], s[2]}, DType::U8, impl.device);
+      Tensor loss = Tensor::empty(Shape{1}, DType::F32, impl.device), stats = Tensor::empty(Shape{2, 4}, DType::F32, impl.device);
       run(state, impl, [&] {
         dice_forward(x, labels, loss, stats);
         dice_backward(x, labels, stats, dx);

@@ -40,7 +40,7 @@ void register_benchmarks() {
       finish(benchmark::RegisterBenchmark(
           ("max_pool2d_forward" + suffix).c_str(), [=](benchmark::State& state) {
             Tensor x = random(xs, impl.device), y = random(ys, impl.device);
-            Tensor argmax = Tensor::zeros(ys, DType::i32, impl.device);
+            Tensor argmax = Tensor::zeros(ys, DType::I32, impl.device);
             run(state, impl, [&] {
 #if CUSEG_HAS_CUDNN
               if (cudnn) {
@@ -59,8 +59,8 @@ void register_benchmarks() {
             Tensor x = random(xs, impl.device), y = random(ys, impl.device),
                    dy = random(ys, impl.device, 2);
             Tensor dx = random(xs, impl.device, 3);
-            Tensor argmax = Tensor::zeros(ys, DType::i32, impl.device);
-            max_pool2d_forward(x, y, argmax, p, cudnn ? Backend::Native : impl.backend);
+            Tensor argmax = Tensor::zeros(ys, DType::I32, impl.device);
+            max_pool2d_forward(x, y, argmax, p, cudnn ? Backend::Cuda : impl.backend);
             run(state, impl, [&] {
 #if CUSEG_HAS_CUDNN
               if (cudnn) {

@@ -68,7 +68,7 @@ void register_benchmarks() {
                  ("softmax_cross_entropy_forward" + suffix(impl, s)).c_str(),
                  [=](benchmark::State& state) {
                    Tensor x = random(s, impl.device);
-                   Tensor labels = Tensor::zeros(ls, DType::u8, impl.device);
+                   Tensor labels = Tensor::zeros(ls, DType::U8, impl.device);
                    Tensor loss = random(Shape{1}, impl.device), ws = random(Shape{1}, impl.device);
                    run(state, impl, [&] {
                      softmax_cross_entropy_forward(x, labels, Tensor(), loss, ws, {}, impl.backend);
@@ -80,8 +80,8 @@ void register_benchmarks() {
                  ("softmax_cross_entropy_backward" + suffix(impl, s)).c_str(),
                  [=](benchmark::State& state) {
                    Tensor x = random(s, impl.device), dx = random(s, impl.device, 2);
-                   Tensor labels = Tensor::zeros(ls, DType::u8, impl.device);
-                   Tensor ws = Tensor::full(Shape{1}, double(ls.numel()), DType::f32, impl.device);
+                   Tensor labels = Tensor::zeros(ls, DType::U8, impl.device);
+                   Tensor ws = Tensor::full(Shape{1}, double(ls.numel()), DType::F32, impl.device);
                    run(state, impl, [&] {
                      softmax_cross_entropy_backward(x, labels, Tensor(), ws, dx, 1.0, {},
                                                     impl.backend);

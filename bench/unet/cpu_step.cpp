@@ -71,14 +71,14 @@ int main(int argc, char** argv) try {
   using namespace cuseg;
   const Options o = parse(argc, argv);
   if (o.threads > 0) omp_set_num_threads(o.threads);
-  const Backend backend = o.backend == "fast" ? Backend::Fast : Backend::Native;
+  const Backend backend = o.backend == "fast" ? Backend::Fast : Backend::Reference;
 
   auto net = build_unet(UNetConfig::unet_s(o.channels, o.classes, o.base));
   net->set_backend(backend);
   net->set_precision(parse_precision(o.precision));
   net->set_training(o.mode == "train");
   const Shape shape{o.batch, o.size, o.size, o.channels};
-  Tensor image = Tensor::empty(shape, DType::f32, Device::cpu());
+  Tensor image = Tensor::empty(shape, DType::F32, Device::cpu());
   image.fill_uniform(-1, 1, 1);
   std::vector<int32_t> labels(size_t(o.batch) * o.size * o.size);
   for (size_t i = 0; i < labels.size(); ++i) labels[i] = int32_t(i * 7 % size_t(o.classes));
@@ -86,8 +86,8 @@ int main(int argc, char** argv) try {
   LossOptions loss_options;
   loss_options.backend = backend;
   auto loss_fn = make_loss("ce", loss_options);
-  Tensor loss = Tensor::empty(Shape{1}, DType::f32, Device::cpu());
-  Tensor dlogits = Tensor::empty(Shape{o.batch, o.size, o.size, o.classes}, DType::f32, Device::cpu());
+  Tensor loss = Tensor::empty(Shape{1}, DType::F32, Device::cpu());
+  Tensor dlogits = Tensor::empty(Shape{o.batch, o.size, o.size, o.classes}, DType::F32, Device::cpu());
   std::vector<ParamRef> params;
   for (Parameter* p : net->parameters()) params.push_back({p->name, p->value, p->grad, p->no_decay});
   Optimizer adam(OptimizerConfig::named("adam"), params);

@@ -25,8 +25,8 @@ void register_benchmarks() {
       for (size_t i = 0; i < labels.size(); ++i) labels[i] = int32_t(i * 7 % classes);
       Tensor label_tensor = Tensor::from_vector(labels, Shape{batch, size, size}, impl.device);
       auto loss_fn = make_loss("ce");
-      Tensor loss = Tensor::empty(Shape{1}, DType::f32, impl.device);
-      Tensor dlogits = Tensor::empty(Shape{batch, size, size, classes}, DType::f32, impl.device);
+      Tensor loss = Tensor::empty(Shape{1}, DType::F32, impl.device);
+      Tensor dlogits = Tensor::empty(Shape{batch, size, size, classes}, DType::F32, impl.device);
       const double flops = 3 * net->flops({{"image", shape}});
       run(state, impl, [&] {
         net->zero_grad();

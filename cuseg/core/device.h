@@ -7,21 +7,21 @@
 
 namespace cuseg {
 
-enum class DeviceKind : uint8_t { CPU, CUDA };
+enum class DeviceKind : uint8_t { Cpu, Cuda };
 
 struct Device {
-  DeviceKind kind = DeviceKind::CPU;
+  DeviceKind kind = DeviceKind::Cpu;
   int index = 0;
 
-  static Device cpu() { return {DeviceKind::CPU, 0}; }
-  static Device cuda(int index = 0) { return {DeviceKind::CUDA, index}; }
+  static Device cpu() { return {DeviceKind::Cpu, 0}; }
+  static Device cuda(int index = 0) { return {DeviceKind::Cuda, index}; }
   static Device parse(const std::string& text);  // "cpu", "cuda", "cuda:1"
   // As parse, plus "auto" (the first GPU when there is one, else the CPU); a GPU that is not
   // here is an error saying why.
   static Device resolve(const std::string& text);
 
-  bool is_cpu() const { return kind == DeviceKind::CPU; }
-  bool is_cuda() const { return kind == DeviceKind::CUDA; }
+  bool is_cpu() const { return kind == DeviceKind::Cpu; }
+  bool is_cuda() const { return kind == DeviceKind::Cuda; }
   std::string str() const;  // "cpu", "cuda:0"
   bool operator==(const Device&) const = default;
 };

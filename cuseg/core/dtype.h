@@ -10,7 +10,7 @@
 
 namespace cuseg {
 
-enum class DType : uint8_t { f32, f64, bf16, i32, u8 };
+enum class DType : uint8_t { F32, F64, Bf16, I32, U8 };
 
 size_t dtype_size(DType t);
 const char* dtype_name(DType t);  // "f32", "f64", "bf16", "i32", "u8"
@@ -20,23 +20,23 @@ template <class T>
 constexpr DType dtype_of();
 template <>
 constexpr DType dtype_of<float>() {
-  return DType::f32;
+  return DType::F32;
 }
 template <>
 constexpr DType dtype_of<double>() {
-  return DType::f64;
+  return DType::F64;
 }
 template <>
 constexpr DType dtype_of<bf16>() {
-  return DType::bf16;
+  return DType::Bf16;
 }
 template <>
 constexpr DType dtype_of<int32_t>() {
-  return DType::i32;
+  return DType::I32;
 }
 template <>
 constexpr DType dtype_of<uint8_t>() {
-  return DType::u8;
+  return DType::U8;
 }
 
 }  // namespace cuseg

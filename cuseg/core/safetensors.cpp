@@ -24,22 +24,22 @@ constexpr uint64_t kMaxHeaderBytes = 100'000'000;
 
 const char* safetensors_dtype(DType t) {
   switch (t) {
-    case DType::f32:
+    case DType::F32:
       return "F32";
-    case DType::f64:
+    case DType::F64:
       return "F64";
-    case DType::bf16:
+    case DType::Bf16:
       return "BF16";
-    case DType::i32:
+    case DType::I32:
       return "I32";
-    case DType::u8:
+    case DType::U8:
       return "U8";
   }
   return "?";
 }
 
 bool parse_dtype(const std::string& s, DType& out) {
-  for (DType t : {DType::f32, DType::f64, DType::bf16, DType::i32, DType::u8}) {
+  for (DType t : {DType::F32, DType::F64, DType::Bf16, DType::I32, DType::U8}) {
     if (s == safetensors_dtype(t)) {
       out = t;
       return true;
@@ -128,8 +128,8 @@ SafetensorsFile read_safetensors(const std::string& path, bool with_tensors) {
     const auto& jd = value["dtype"];
     const auto& js = value["shape"];
     const auto& jo = value["data_offsets"];
-    Entry e{name, DType::f32, Shape{}, 0, 0, jd == "I64"};
-    if (e.int64) e.dtype = DType::i32;
+    Entry e{name, DType::F32, Shape{}, 0, 0, jd == "I64"};
+    if (e.int64) e.dtype = DType::I32;
     CUSEG_CHECK(e.int64 || (jd.is_string() && parse_dtype(jd.get<std::string>(), e.dtype)), path,
                 ": tensor '", name, "' has unsupported dtype ", jd.dump());
     CUSEG_CHECK(js.is_array() && js.size() <= size_t(Shape::kMaxRank), path, ": tensor '", name,

@@ -23,15 +23,15 @@ namespace {
 template <class F>
 void dispatch_dtype(DType dtype, F&& f) {
   switch (dtype) {
-    case DType::f32:
+    case DType::F32:
       return f(float{});
-    case DType::f64:
+    case DType::F64:
       return f(double{});
-    case DType::bf16:
+    case DType::Bf16:
       return f(bf16{});
-    case DType::i32:
+    case DType::I32:
       return f(int32_t{});
-    case DType::u8:
+    case DType::U8:
       return f(uint8_t{});
   }
 }

@@ -39,11 +39,11 @@ class Tensor {
  public:
   Tensor() = default;  // undefined: no storage; defined() is false
 
-  static Tensor empty(const Shape& shape, DType dtype = DType::f32, Device device = Device::cpu());
+  static Tensor empty(const Shape& shape, DType dtype = DType::F32, Device device = Device::cpu());
   // Page-locked host memory: transfers from and to it run asynchronously at full speed.
-  static Tensor empty_pinned(const Shape& shape, DType dtype = DType::f32);
-  static Tensor zeros(const Shape& shape, DType dtype = DType::f32, Device device = Device::cpu());
-  static Tensor full(const Shape& shape, double value, DType dtype = DType::f32,
+  static Tensor empty_pinned(const Shape& shape, DType dtype = DType::F32);
+  static Tensor zeros(const Shape& shape, DType dtype = DType::F32, Device device = Device::cpu());
+  static Tensor full(const Shape& shape, double value, DType dtype = DType::F32,
                      Device device = Device::cpu());
   template <class T>
   static Tensor from_vector(const std::vector<T>& values, const Shape& shape,
@@ -91,7 +91,7 @@ class Tensor {
   std::shared_ptr<Storage> storage_;
   size_t offset_bytes_ = 0;
   Shape shape_;
-  DType dtype_ = DType::f32;
+  DType dtype_ = DType::F32;
 };
 
 }  // namespace cuseg

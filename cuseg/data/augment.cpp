@@ -22,11 +22,11 @@ void apply(const Tensor& image, const Tensor& labels, const Mapping& m, int oh, 
            Tensor& out_labels) {
   CUSEG_CHECK(image.rank() == 3 && labels.rank() == 2 && image.dim(0) == labels.dim(0) && image.dim(1) == labels.dim(1),
               "augment: image ", image.shape().str(), " and labels ", labels.shape().str(), " do not match");
-  CUSEG_CHECK(image.dtype() == DType::f32 && labels.dtype() == DType::u8 && image.device().is_cpu(),
+  CUSEG_CHECK(image.dtype() == DType::F32 && labels.dtype() == DType::U8 && image.device().is_cpu(),
               "augment: expects f32 images and u8 labels on the CPU");
   const int h = int(image.dim(0)), w = int(image.dim(1)), c = int(image.dim(2));
   out_image = Tensor::empty(Shape{oh, ow, c});
-  out_labels = Tensor::empty(Shape{oh, ow}, DType::u8);
+  out_labels = Tensor::empty(Shape{oh, ow}, DType::U8);
   const float* src = image.data<float>();
   const uint8_t* lab = labels.data<uint8_t>();
   float* dst = out_image.data<float>();

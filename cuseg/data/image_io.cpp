@@ -348,7 +348,7 @@ Tensor read_mask(const std::string& path, const Palette& palette) {
   int w = 0, h = 0, stored = 0;
   std::unique_ptr<stbi_uc, StbFree> px(stbi_load_from_memory(bytes.data(), int(bytes.size()), &w, &h, &stored, want));
   CUSEG_CHECK(px, path, ": corrupt or truncated mask (", stbi_failure_reason(), ")");
-  Tensor out = Tensor::empty(Shape{h, w}, DType::u8);
+  Tensor out = Tensor::empty(Shape{h, w}, DType::U8);
   uint8_t* o = out.data<uint8_t>();
   const int64_t n = int64_t(h) * w;
   if (palette.empty()) {
@@ -370,7 +370,7 @@ Tensor read_mask(const std::string& path, const Palette& palette) {
 namespace {
 
 void check_png_image(const std::string& what, const Tensor& image) {
-  CUSEG_CHECK(image.dtype() == DType::u8 && (image.rank() == 2 || (image.rank() == 3 && image.dim(2) >= 1 && image.dim(2) <= 4)),
+  CUSEG_CHECK(image.dtype() == DType::U8 && (image.rank() == 2 || (image.rank() == 3 && image.dim(2) >= 1 && image.dim(2) <= 4)),
               what, ": PNG images are [H, W] or [H, W, C≤4] u8, got ", image.str());
 }
 

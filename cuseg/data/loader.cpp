@@ -30,7 +30,7 @@ BatchLoader::BatchLoader(SegmentationDataset& dataset, const LoaderConfig& confi
   for (int s = 0; s < config.prefetch; ++s) {
     auto slot = std::make_unique<Slot>();
     slot->images = pinned ? Tensor::empty_pinned(images) : Tensor::empty(images);
-    slot->labels = pinned ? Tensor::empty_pinned(labels, DType::u8) : Tensor::empty(labels, DType::u8);
+    slot->labels = pinned ? Tensor::empty_pinned(labels, DType::U8) : Tensor::empty(labels, DType::U8);
     slots_.push_back(std::move(slot));
   }
   for (int w = 0; w < config.workers; ++w) workers_.emplace_back([this] { work(); });
@@ -168,8 +168,8 @@ bool BatchLoader::next(Batch& batch) {
 
   const int64_t rows = part_rows(b), h = config_.height, w = config_.width, c = dataset_.channels();
   const Shape images{rows, h, w, c}, labels{rows, h, w};
-  batch.images = Tensor::empty(images, DType::f32, config_.device);
-  batch.labels = Tensor::empty(labels, DType::u8, config_.device);
+  batch.images = Tensor::empty(images, DType::F32, config_.device);
+  batch.labels = Tensor::empty(labels, DType::U8, config_.device);
   batch.images.copy_from(slot.images.view(images));
   batch.labels.copy_from(slot.labels.view(labels));
   batch.names = slot.names;

@@ -19,7 +19,7 @@ void Normalization::validate(int channels) const {
 
 void Normalization::apply(Tensor& image) const {
   if (empty()) return;
-  CUSEG_CHECK(image.device().is_cpu() && image.dtype() == DType::f32, "normalization: ", image.str(),
+  CUSEG_CHECK(image.device().is_cpu() && image.dtype() == DType::F32, "normalization: ", image.str(),
               " is not an f32 host tensor");
   const int64_t c = image.dim(image.rank() - 1);
   validate(int(c));

@@ -69,7 +69,7 @@ void synthetic_batch(const SyntheticConfig& c, int64_t first, int64_t count, Ten
               "synthetic: need height, width ≥ 8, 1 or 3 channels and at least one shape");
   CUSEG_CHECK(first >= 0 && count > 0, "synthetic: bad sample range");
   images = Tensor::empty(Shape{count, c.height, c.width, c.channels});
-  labels = Tensor::empty(Shape{count, c.height, c.width}, DType::u8);
+  labels = Tensor::empty(Shape{count, c.height, c.width}, DType::U8);
   float* img = images.data<float>();
   uint8_t* lab = labels.data<uint8_t>();
 #pragma omp parallel for schedule(dynamic)

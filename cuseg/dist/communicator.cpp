@@ -127,13 +127,13 @@ void allreduce_sum(Communicator& comm, const std::vector<Tensor*>& tensors, cons
   size_t bytes = 0;
   auto flush = [&] {
     if (bucket.empty()) return;
-    if (bucket[0]->dtype() == DType::f32) reduce_bucket<float>(comm, bucket, what);
+    if (bucket[0]->dtype() == DType::F32) reduce_bucket<float>(comm, bucket, what);
     else reduce_bucket<double>(comm, bucket, what);
     bucket.clear();
     bytes = 0;
   };
   for (Tensor* t : tensors) {
-    CUSEG_CHECK(t->dtype() == DType::f32 || t->dtype() == DType::f64, what, ": cannot sum ", t->str(),
+    CUSEG_CHECK(t->dtype() == DType::F32 || t->dtype() == DType::F64, what, ": cannot sum ", t->str(),
                 " over ranks (f32 or f64 only)");
     if (!bucket.empty() && (bucket[0]->dtype() != t->dtype() || bytes + t->nbytes() > bucket_bytes)) flush();
     bucket.push_back(t);

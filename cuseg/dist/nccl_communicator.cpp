@@ -146,7 +146,7 @@ class NcclCommunicator final : public Communicator {
 
   std::unique_ptr<GradientSum> gradient_sum(std::vector<Tensor*> gradients) override {
     const bool on_gpu = std::all_of(gradients.begin(), gradients.end(), [&](const Tensor* t) {
-      return t->device() == Device::cuda(device_) && t->dtype() == DType::f32;
+      return t->device() == Device::cuda(device_) && t->dtype() == DType::F32;
     });
     if (!on_gpu) return Communicator::gradient_sum(std::move(gradients));
     return std::make_unique<NcclGradientSum>(*this, std::move(gradients));
@@ -238,7 +238,7 @@ NcclGradientSum::NcclGradientSum(NcclCommunicator& comm, std::vector<Tensor*> gr
   for (Bucket& b : buckets_) {
     int64_t n = 0;
     for (size_t i = b.first; i < b.end; ++i) n += gradients_[i]->numel();
-    b.flat = Tensor::empty(Shape{n}, DType::f32, Device::cuda(comm_.device()));
+    b.flat = Tensor::empty(Shape{n}, DType::F32, Device::cuda(comm_.device()));
     CUSEG_CUDA_CHECK(cudaEventCreateWithFlags(&b.computed, cudaEventDisableTiming));
   }
   CUSEG_CUDA_CHECK(cudaEventCreateWithFlags(&summed_, cudaEventDisableTiming));

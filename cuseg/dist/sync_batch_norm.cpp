@@ -11,7 +11,7 @@ namespace cuseg {
 namespace {
 
 // Per-channel vectors ([C]) go through the host in double, whatever the tensors' device and type.
-std::vector<double> host(const Tensor& t) { return t.to(Device::cpu()).to(DType::f64).to_vector<double>(); }
+std::vector<double> host(const Tensor& t) { return t.to(Device::cpu()).to(DType::F64).to_vector<double>(); }
 
 Tensor like(const std::vector<double>& values, const Tensor& t) {
   return Tensor::from_vector(values, t.shape()).to(t.dtype()).to(t.device());

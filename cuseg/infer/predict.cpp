@@ -20,7 +20,7 @@ Tensor forward_probabilities(Graph& model, const Tensor& images) {
   model.set_training(false);
   model.forward({{"image", images.to(model.device())}});
   const Tensor& logits = model.get("logits");
-  Tensor probs = Tensor::empty(logits.shape(), DType::f32, logits.device());
+  Tensor probs = Tensor::empty(logits.shape(), DType::F32, logits.device());
   softmax_forward(logits, probs);
   return probs.device().is_cpu() ? probs : probs.to(Device::cpu());
 }
@@ -128,14 +128,14 @@ Tensor predict_probabilities(Graph& model, const ModelInfo& info, const Tensor& 
 }
 
 Tensor argmax_classes(const Tensor& probabilities) {
-  CUSEG_CHECK(probabilities.device().is_cpu() && probabilities.dtype() == DType::f32, "argmax: ",
+  CUSEG_CHECK(probabilities.device().is_cpu() && probabilities.dtype() == DType::F32, "argmax: ",
               probabilities.str(), " is not an f32 host tensor");
   const int r = probabilities.rank();
   const int64_t K = probabilities.dim(r - 1), n = probabilities.numel() / K;
   CUSEG_CHECK(K <= 256, "argmax: ", K, " classes do not fit 8 bits");
   int64_t dims[Shape::kMaxRank];
   for (int i = 0; i < r - 1; ++i) dims[i] = probabilities.dim(i);
-  Tensor out = Tensor::empty(Shape(dims, r - 1), DType::u8);
+  Tensor out = Tensor::empty(Shape(dims, r - 1), DType::U8);
   const float* p = probabilities.data<float>();
   uint8_t* c = out.data<uint8_t>();
   for (int64_t i = 0; i < n; ++i) c[i] = uint8_t(std::max_element(p + i * K, p + (i + 1) * K) - (p + i * K));
@@ -162,7 +162,7 @@ Palette class_colours(const ModelInfo& info) {
 
 Tensor colourize(const Tensor& classes, const Palette& colours) {
   const int64_t H = classes.dim(0), W = classes.dim(1);
-  Tensor out = Tensor::empty(Shape{H, W, 3}, DType::u8);
+  Tensor out = Tensor::empty(Shape{H, W, 3}, DType::U8);
   const uint8_t* c = classes.data<uint8_t>();
   uint8_t* o = out.data<uint8_t>();
   for (int64_t i = 0; i < H * W; ++i) {
@@ -178,7 +178,7 @@ Tensor overlay(const Tensor& image, const Tensor& classes, const Palette& colour
   CUSEG_CHECK(classes.dim(0) == H && classes.dim(1) == W, "overlay: classes ", classes.shape().str(), " for image ",
               image.shape().str());
   const Tensor colour = colourize(classes, colours);
-  Tensor out = Tensor::empty(Shape{H, W, 3}, DType::u8);
+  Tensor out = Tensor::empty(Shape{H, W, 3}, DType::U8);
   const float* x = image.data<float>();
   const uint8_t* col = colour.data<uint8_t>();
   uint8_t* o = out.data<uint8_t>();

@@ -8,7 +8,7 @@ namespace cuseg {
 
 Tensor permuted(const Tensor& t, const std::array<int, 4>& perm) {
   CUSEG_CHECK(t.rank() == 4, "permuted: ", t.shape().str(), " is not 4-D");
-  const std::vector<float> v = t.to(Device::cpu()).to(DType::f32).to_vector<float>();
+  const std::vector<float> v = t.to(Device::cpu()).to(DType::F32).to_vector<float>();
   const int64_t stride[4] = {t.dim(1) * t.dim(2) * t.dim(3), t.dim(2) * t.dim(3), t.dim(3), 1};
   const Shape out{t.dim(perm[0]), t.dim(perm[1]), t.dim(perm[2]), t.dim(perm[3])};
   std::vector<float> o(v.size());

@@ -129,7 +129,7 @@ class GraphWriter {
 };
 
 std::vector<float> host_floats(const Tensor& t) {
-  return t.to(Device::cpu()).to(DType::f32).to_vector<float>();
+  return t.to(Device::cpu()).to(DType::F32).to_vector<float>();
 }
 
 std::vector<int64_t> dims_of(const Tensor& t) {

@@ -39,13 +39,13 @@ std::map<std::string, Tensor> torch_state_dict(Graph& model, int64_t num_batches
   const std::set<std::string> convs = convolution_weights(model);
   std::map<std::string, Tensor> out;
   for (const auto& [name, t] : model.state()) {
-    if (t.dtype() != DType::f32 && t.dtype() != DType::f64)
+    if (t.dtype() != DType::F32 && t.dtype() != DType::F64)
       continue;  // cuseg's own counters, if any
-    out[name] = convs.count(name) ? to_nchw_weights(t) : t.to(Device::cpu()).to(DType::f32);
+    out[name] = convs.count(name) ? to_nchw_weights(t) : t.to(Device::cpu()).to(DType::F32);
   }
   for (const std::string& bn : batch_norms(model))
     out[bn + ".num_batches_tracked"] =
-        Tensor::full(Shape{}, double(num_batches_tracked), DType::i32);
+        Tensor::full(Shape{}, double(num_batches_tracked), DType::I32);
   return out;
 }
 
@@ -76,7 +76,7 @@ void load_torch_state_dict(Graph& model, const std::map<std::string, Tensor>& st
   const std::set<std::string> convs = convolution_weights(model);
   std::map<std::string, Tensor> mine;
   for (const auto& [name, t] : model.state())
-    if (t.dtype() == DType::f32 || t.dtype() == DType::f64) mine[name] = t;
+    if (t.dtype() == DType::F32 || t.dtype() == DType::F64) mine[name] = t;
   std::vector<std::string> missing, extra, misshaped;
   for (const auto& [name, t] : mine) {
     auto it = state.find(name);
@@ -105,9 +105,9 @@ void load_torch_state_dict(Graph& model, const std::map<std::string, Tensor>& st
               " (PyTorch's layouts: convolutions OIHW)");
   for (auto& [name, t] : mine) {
     const Tensor& src = state.at(name);
-    CUSEG_CHECK(src.dtype() == DType::f32 || src.dtype() == DType::f64, source, ": ", name, " is ",
+    CUSEG_CHECK(src.dtype() == DType::F32 || src.dtype() == DType::F64, source, ": ", name, " is ",
                 dtype_name(src.dtype()), ", not floating point");
-    t.copy_from((convs.count(name) ? from_nchw_weights(src) : src.to(DType::f32))
+    t.copy_from((convs.count(name) ? from_nchw_weights(src) : src.to(DType::F32))
                     .to(t.dtype())
                     .to(t.device()));
   }

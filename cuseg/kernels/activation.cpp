@@ -52,11 +52,11 @@ void activation_forward(const Tensor& x, Tensor& y, const ActivationParams& p, B
   const Impl impl = check_activation(op, {{"x", x}, {"y", y}}, p, backend);
   const int64_t n = x.numel();
   switch (impl) {
-    case Impl::CpuFast:
+    case Impl::Fast:
       CUSEG_IF_ONEDNN(fast::leaky_relu_forward(x.data<float>(), y.data<float>(), n,
                                                p.kind == ActivationKind::Relu ? 0.f : float(p.negative_slope)));
       break;
-    case Impl::Cpu:
+    case Impl::Reference:
       detail::cpu_dispatch(x.dtype(), [&](auto tag) {
         using T = decltype(tag);
         cpu::activation_forward<T>(x.data<T>(), y.data<T>(), n, p.kind, T(p.negative_slope));
@@ -77,11 +77,11 @@ void activation_backward(const Tensor& y, const Tensor& dy, Tensor& dx, const Ac
   const Impl impl = check_activation(op, {{"y", y}, {"dy", dy}, {"dx", dx}}, p, backend);
   const int64_t n = y.numel();
   switch (impl) {
-    case Impl::CpuFast:
+    case Impl::Fast:
       CUSEG_IF_ONEDNN(fast::leaky_relu_backward(y.data<float>(), dy.data<float>(), dx.data<float>(), n,
                                                 p.kind == ActivationKind::Relu ? 0.f : float(p.negative_slope)));
       break;
-    case Impl::Cpu:
+    case Impl::Reference:
       detail::cpu_dispatch(y.dtype(), [&](auto tag) {
         using T = decltype(tag);
         cpu::activation_backward<T>(y.data<T>(), dy.data<T>(), dx.data<T>(), n, p.kind, T(p.negative_slope));

@@ -1,19 +1,20 @@
 // Which implementation runs an op. The device of the tensors decides CPU or GPU; Backend then
-// chooses among that device's implementations:
-//   Auto    the production path: on the CPU the fast path where the build has it (oneDNN) and the
-//           tensors are f32, else the reference; on the GPU cuseg's own CUDA kernels.
-//   Native  cuseg's own plain code: on the CPU the reference loops (what everything else is
-//           checked against), on the GPU cuseg's CUDA kernels.
-//   Cudnn   cuDNN (CUDA tensors only).
-//   Fast    the fast CPU path (CPU f32 tensors, builds with oneDNN): oneDNN's primitives for the
-//           ops it has; an op without a fast implementation runs its reference.
+// chooses among that device's implementations, each named once, everywhere (code, flags, logs,
+// seg_verify's JSON):
+//   reference  the CPU's plain loops: the definition every other implementation is checked against
+//   fast       the fast CPU path (f32, builds with oneDNN): oneDNN's primitives and cuseg's
+//              vectorized kernels
+//   cuda       cuseg's own CUDA kernels
+//   cudnn      cuDNN
+// Backend::Auto is the production choice: fast on f32 CPU tensors where the build has it, else
+// the reference; cuda on the GPU.
 #pragma once
 
 namespace cuseg {
 
-enum class Backend { Auto, Native, Cudnn, Fast };
+enum class Backend { Auto, Reference, Fast, Cuda, Cudnn };
 
-const char* backend_name(Backend b);  // "auto", "native", "cudnn", "fast"
+const char* backend_name(Backend b);  // "auto", "reference", "fast", "cuda", "cudnn"
 
 // The arithmetic of a convolution (a field of its params): F32, or Bf16 — inputs and weights
 // rounded to bfloat16, products accumulated and outputs written in f32 (oneDNN on AVX512-BF16 or

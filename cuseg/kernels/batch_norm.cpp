@@ -63,13 +63,13 @@ void forward_training(const char* op, const Tensor& x, const Tensor& gamma, cons
                               {"running_mean", running_mean}, {"running_var", running_var}},
                              p, backend, true);
   switch (s.impl) {
-    case Impl::CpuFast:
+    case Impl::Fast:
       CUSEG_IF_ONEDNN(fast::batch_norm_forward_training(
           x.data<float>(), gamma.data<float>(), beta.data<float>(), y.data<float>(), save_mean.data<float>(),
           save_invstd.data<float>(), running_mean.data<float>(), running_var.data<float>(), s.rows, s.c, p.eps,
           p.momentum, relu));
       return;
-    case Impl::Cpu:
+    case Impl::Reference:
       detail::cpu_dispatch(x.dtype(), [&](auto tag) {
         using T = decltype(tag);
         cpu::batch_norm_forward_training<T>(x.data<T>(), gamma.data<T>(), beta.data<T>(), y.data<T>(),
@@ -100,12 +100,12 @@ void forward_inference(const char* op, const Tensor& x, const Tensor& gamma, con
                              {{"gamma", gamma}, {"beta", beta}, {"running_mean", running_mean}, {"running_var", running_var}},
                              p, backend, false);
   switch (s.impl) {
-    case Impl::CpuFast:
+    case Impl::Fast:
       CUSEG_IF_ONEDNN(fast::batch_norm_forward_inference(x.data<float>(), gamma.data<float>(), beta.data<float>(),
                                                          running_mean.data<float>(), running_var.data<float>(),
                                                          y.data<float>(), s.rows, s.c, p.eps, relu));
       return;
-    case Impl::Cpu:
+    case Impl::Reference:
       detail::cpu_dispatch(x.dtype(), [&](auto tag) {
         using T = decltype(tag);
         cpu::batch_norm_forward_inference<T>(x.data<T>(), gamma.data<T>(), beta.data<T>(), running_mean.data<T>(),
@@ -140,7 +140,7 @@ void backward(const char* op, const Tensor& x, const Tensor& y, const Tensor& dy
                                     {{"gamma", gamma}, {"save_mean", save_mean}, {"save_invstd", save_invstd},
                                      {"dgamma", dgamma}, {"dbeta", dbeta}},
                                     p, backend, true);
-  if (s.impl == Impl::CpuFast) {
+  if (s.impl == Impl::Fast) {
     CUSEG_IF_ONEDNN(fast::batch_norm_backward(x.data<float>(), relu ? y.data<float>() : nullptr, dy.data<float>(),
                                               gamma.data<float>(), save_mean.data<float>(),
                                               save_invstd.data<float>(), dx.data<float>(), dgamma.data<float>(),
@@ -153,9 +153,9 @@ void backward(const char* op, const Tensor& x, const Tensor& y, const Tensor& dy
     activation_backward(y, dy, g, kRelu, backend);
   }
   switch (s.impl) {
-    case Impl::CpuFast:
+    case Impl::Fast:
       break;  // above
-    case Impl::Cpu:
+    case Impl::Reference:
       detail::cpu_dispatch(x.dtype(), [&](auto tag) {
         using T = decltype(tag);
         cpu::batch_norm_backward<T>(x.data<T>(), g.data<T>(), gamma.data<T>(), save_mean.data<T>(),

@@ -16,9 +16,10 @@ namespace cuseg {
 Backend parse_backend(const std::string& name) {
   if (name == "auto") return Backend::Auto;
   if (name == "fast") return Backend::Fast;
-  if (name == "native" || name == "reference") return Backend::Native;
+  if (name == "reference") return Backend::Reference;
+  if (name == "cuda") return Backend::Cuda;
   if (name == "cudnn") return Backend::Cudnn;
-  throw_error(str_cat("--backend '", name, "': expected auto, fast, reference (or native) or cudnn"));
+  throw_error(str_cat("--backend '", name, "': expected auto, reference, fast, cuda or cudnn"));
 }
 
 Precision parse_precision(const std::string& name) {
@@ -53,8 +54,8 @@ bool cpu_has_bf16() {
 
 void check_precision(Device device, Backend backend, Precision precision) {
   if (precision == Precision::F32) return;
-  const detail::Impl impl = detail::choose_impl("--precision bf16", device, DType::f32, backend, true);
-  CUSEG_CHECK(impl == detail::Impl::CpuFast, "--precision bf16 runs on the fast CPU path only (",
+  const detail::Impl impl = detail::choose_impl("--precision bf16", device, DType::F32, backend, true);
+  CUSEG_CHECK(impl == detail::Impl::Fast, "--precision bf16 runs on the fast CPU path only (",
               CUSEG_HAS_ONEDNN ? "--device cpu with --backend auto or fast" : "this build has no oneDNN", "); ",
               device.str(), " with --backend ", backend_name(backend), " has no bf16 convolutions");
   CUSEG_IF_ONEDNN(onednn::require_bf16("--precision bf16"));
@@ -63,9 +64,9 @@ void check_precision(Device device, Backend backend, Precision precision) {
 std::string compute_description(Device device, Backend backend, Precision precision) {
   check_precision(device, backend, precision);
   // choose_impl is the one place that decides; asking it here also refuses what cannot run.
-  const detail::Impl impl = detail::choose_impl("--backend", device, DType::f32, backend, true);
+  const detail::Impl impl = detail::choose_impl("--backend", device, DType::F32, backend, true);
   switch (impl) {
-    case detail::Impl::CpuFast:
+    case detail::Impl::Fast:
 #if CUSEG_HAS_ONEDNN
       return str_cat("cpu: fast path (oneDNN ", dnnl_version()->major, ".", dnnl_version()->minor, ".",
                      dnnl_version()->patch, " on ", onednn::isa_name(), ", cuseg's kernels for ", fast::clone_isa(),
@@ -74,7 +75,7 @@ std::string compute_description(Device device, Backend backend, Precision precis
 #else
       break;
 #endif
-    case detail::Impl::Cpu:
+    case detail::Impl::Reference:
       return str_cat("cpu: reference kernels",
                      CUSEG_HAS_ONEDNN ? "" : " (this build has no oneDNN, so no fast path)", ", ",
                      cpu_threads(), " threads");

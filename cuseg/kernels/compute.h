@@ -9,7 +9,7 @@
 
 namespace cuseg {
 
-// "auto", "fast", "native" or its synonym "reference", "cudnn"; anything else throws, naming them.
+// "auto", "reference", "fast", "cuda", "cudnn" (backend.h); anything else throws, naming them.
 Backend parse_backend(const std::string& name);
 // "f32" or "bf16".
 Precision parse_precision(const std::string& name);

@@ -42,7 +42,7 @@ void move_blocks(const char* op, const Tensor& whole, const std::vector<Tensor>&
   int64_t offset = 0;
   for (const Tensor& p : parts) {
     const int64_t c = p.dim(p.rank() - 1);
-    if (impl == Impl::Cpu) {
+    if (impl == Impl::Reference) {
       detail::cpu_dispatch(whole.dtype(), [&](auto tag) {
         using T = decltype(tag);
         if (split) {

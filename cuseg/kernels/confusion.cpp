@@ -10,9 +10,9 @@ namespace cuseg {
 void confusion_update(const Tensor& logits, const Tensor& labels, Tensor& counts, int ignore_index) {
   const char* op = "confusion_update";
   const RowGeometry g = detail::check_labels(op, logits, labels);
-  detail::check_exact(op, {"counts", counts}, logits.device(), DType::f64, Shape{g.channels, g.channels});
+  detail::check_exact(op, {"counts", counts}, logits.device(), DType::F64, Shape{g.channels, g.channels});
   int64_t invalid = 0;
-  if (detail::choose_impl(op, logits.device(), logits.dtype(), Backend::Auto) == detail::Impl::Cpu) {
+  if (detail::choose_impl(op, logits.device(), logits.dtype(), Backend::Auto) == detail::Impl::Reference) {
     double* c = counts.data<double>();
     detail::cpu_dispatch(logits.dtype(), [&](auto tag) {
       using T = decltype(tag);
@@ -36,7 +36,7 @@ void confusion_update(const Tensor& logits, const Tensor& labels, Tensor& counts
       });
     });
   } else {
-    CUSEG_IF_CUDA(invalid = cuda::confusion_update(logits.data<float>(), labels.raw_data(), labels.dtype() == DType::u8,
+    CUSEG_IF_CUDA(invalid = cuda::confusion_update(logits.data<float>(), labels.raw_data(), labels.dtype() == DType::U8,
                                                    counts.data<double>(), g, ignore_index, logits.device().index));
   }
   CUSEG_CHECK(invalid == 0, op, ": ", invalid, " label(s) outside [0, ", g.channels, ") that are not the ignore label ",

@@ -53,7 +53,7 @@ ConvGeometry make_geometry(const char* op, const Shape& x, const Shape& w, const
 // bf16 arithmetic exists on the fast CPU path only, and only on CPUs with bf16 instructions.
 Impl check_precision(const char* op, Impl impl, Precision precision) {
   if (precision == Precision::F32) return impl;
-  CUSEG_CHECK(impl == Impl::CpuFast, op,
+  CUSEG_CHECK(impl == Impl::Fast, op,
               ": bf16 convolutions run on the fast CPU path only (oneDNN; f32 CPU tensors, backend auto or fast)");
   CUSEG_IF_ONEDNN(onednn::require_bf16(op));
   return impl;
@@ -117,10 +117,10 @@ void conv2d_forward(const Tensor& x, const Tensor& w, Tensor& y, const Conv2dPar
   const char* op = "conv2d_forward";
   const ConvGeometry g = check_conv(op, {"x", x}, {"w", w}, {"y", y}, p);
   switch (check_precision(op, detail::choose_impl(op, x.device(), x.dtype(), backend, true), p.precision)) {
-    case Impl::CpuFast:
+    case Impl::Fast:
       CUSEG_IF_ONEDNN(onednn::conv2d_forward(x.data<float>(), w.data<float>(), y.data<float>(), g, p.precision));
       break;
-    case Impl::Cpu:
+    case Impl::Reference:
       detail::cpu_dispatch(x.dtype(), [&](auto tag) {
         using T = decltype(tag);
         cpu::conv2d_forward<T>(x.data<T>(), w.data<T>(), y.data<T>(), g);
@@ -142,10 +142,10 @@ void conv2d_backward_data(const Tensor& dy, const Tensor& w, Tensor& dx, const C
   const char* op = "conv2d_backward_data";
   const ConvGeometry g = check_conv(op, {"dx", dx}, {"w", w}, {"dy", dy}, p);
   switch (check_precision(op, detail::choose_impl(op, dy.device(), dy.dtype(), backend, true), p.precision)) {
-    case Impl::CpuFast:
+    case Impl::Fast:
       CUSEG_IF_ONEDNN(onednn::conv2d_backward_data(dy.data<float>(), w.data<float>(), dx.data<float>(), g, p.precision));
       break;
-    case Impl::Cpu:
+    case Impl::Reference:
       detail::cpu_dispatch(dy.dtype(), [&](auto tag) {
         using T = decltype(tag);
         cpu::conv2d_backward_data<T>(dy.data<T>(), w.data<T>(), dx.data<T>(), g);
@@ -167,10 +167,10 @@ void conv2d_backward_filter(const Tensor& x, const Tensor& dy, Tensor& dw, const
   const char* op = "conv2d_backward_filter";
   const ConvGeometry g = check_conv(op, {"x", x}, {"dw", dw}, {"dy", dy}, p);
   switch (check_precision(op, detail::choose_impl(op, x.device(), x.dtype(), backend, true), p.precision)) {
-    case Impl::CpuFast:
+    case Impl::Fast:
       CUSEG_IF_ONEDNN(onednn::conv2d_backward_filter(x.data<float>(), dy.data<float>(), dw.data<float>(), g, p.precision));
       break;
-    case Impl::Cpu:
+    case Impl::Reference:
       detail::cpu_dispatch(x.dtype(), [&](auto tag) {
         using T = decltype(tag);
         cpu::conv2d_backward_filter<T>(x.data<T>(), dy.data<T>(), dw.data<T>(), g);
@@ -207,10 +207,10 @@ void conv2d_bias_forward(Tensor& y, const Tensor& b, Backend backend) {
   const int channels = int(b.dim(0));
   const int64_t rows = y.numel() / channels;
   switch (detail::choose_impl(op, y.device(), y.dtype(), backend, /*has_fast=*/true)) {
-    case Impl::CpuFast:
+    case Impl::Fast:
       CUSEG_IF_ONEDNN(fast::conv2d_bias_forward(y.data<float>(), b.data<float>(), rows, channels));
       break;
-    case Impl::Cpu:
+    case Impl::Reference:
       detail::cpu_dispatch(y.dtype(), [&](auto tag) {
         using T = decltype(tag);
         cpu::conv2d_bias_forward<T>(y.data<T>(), b.data<T>(), rows, channels);
@@ -233,10 +233,10 @@ void conv2d_bias_backward(const Tensor& dy, Tensor& db, Backend backend) {
   const int channels = int(db.dim(0));
   const int64_t rows = dy.numel() / channels;
   switch (detail::choose_impl(op, dy.device(), dy.dtype(), backend, /*has_fast=*/true)) {
-    case Impl::CpuFast:
+    case Impl::Fast:
       CUSEG_IF_ONEDNN(fast::conv2d_bias_backward(dy.data<float>(), db.data<float>(), rows, channels));
       break;
-    case Impl::Cpu:
+    case Impl::Reference:
       detail::cpu_dispatch(dy.dtype(), [&](auto tag) {
         using T = decltype(tag);
         cpu::conv2d_bias_backward<T>(dy.data<T>(), db.data<T>(), rows, channels);

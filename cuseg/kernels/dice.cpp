@@ -29,7 +29,7 @@ void dice_forward(const Tensor& logits, const Tensor& labels, Tensor& loss, Tens
   const RowGeometry g = check_dice(op, logits, labels, stats, p);
   detail::check_exact(op, {"loss", loss}, logits.device(), logits.dtype(), Shape{1});
   int64_t invalid = 0;
-  if (detail::choose_impl(op, logits.device(), logits.dtype(), Backend::Auto) == Impl::Cpu) {
+  if (detail::choose_impl(op, logits.device(), logits.dtype(), Backend::Auto) == Impl::Reference) {
     detail::cpu_dispatch(logits.dtype(), [&](auto tag) {
       using T = decltype(tag);
       detail::label_dispatch(labels.dtype(), [&](auto label_tag) {
@@ -39,7 +39,7 @@ void dice_forward(const Tensor& logits, const Tensor& labels, Tensor& loss, Tens
       });
     });
   } else {
-    CUSEG_IF_CUDA(invalid = cuda::dice_forward(logits.data<float>(), labels.raw_data(), labels.dtype() == DType::u8,
+    CUSEG_IF_CUDA(invalid = cuda::dice_forward(logits.data<float>(), labels.raw_data(), labels.dtype() == DType::U8,
                                                loss.data<float>(), stats.data<float>(), g, p.smooth, p.ignore_index,
                                                logits.device().index));
   }
@@ -52,7 +52,7 @@ void dice_backward(const Tensor& logits, const Tensor& labels, const Tensor& sta
   const char* op = "dice_backward";
   const RowGeometry g = check_dice(op, logits, labels, stats, p);
   detail::check_exact(op, {"dlogits", dlogits}, logits.device(), logits.dtype(), logits.shape());
-  if (detail::choose_impl(op, logits.device(), logits.dtype(), Backend::Auto) == Impl::Cpu) {
+  if (detail::choose_impl(op, logits.device(), logits.dtype(), Backend::Auto) == Impl::Reference) {
     detail::cpu_dispatch(logits.dtype(), [&](auto tag) {
       using T = decltype(tag);
       detail::label_dispatch(labels.dtype(), [&](auto label_tag) {
@@ -63,7 +63,7 @@ void dice_backward(const Tensor& logits, const Tensor& labels, const Tensor& sta
     });
     return;
   }
-  CUSEG_IF_CUDA(cuda::dice_backward(logits.data<float>(), labels.raw_data(), labels.dtype() == DType::u8,
+  CUSEG_IF_CUDA(cuda::dice_backward(logits.data<float>(), labels.raw_data(), labels.dtype() == DType::U8,
                                     stats.data<float>(), dlogits.data<float>(), loss_grad, g, p.smooth,
                                     p.ignore_index, logits.device().index));
 }

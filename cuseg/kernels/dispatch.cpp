@@ -6,12 +6,14 @@ const char* backend_name(Backend b) {
   switch (b) {
     case Backend::Auto:
       return "auto";
-    case Backend::Native:
-      return "native";
-    case Backend::Cudnn:
-      return "cudnn";
+    case Backend::Reference:
+      return "reference";
     case Backend::Fast:
       return "fast";
+    case Backend::Cuda:
+      return "cuda";
+    case Backend::Cudnn:
+      return "cudnn";
   }
   return "?";
 }
@@ -47,7 +49,7 @@ void check_float_args(const char* op, std::initializer_list<Arg> args) {
                 " have different dtypes (", describe(args), ")");
   }
   const DType t = first.tensor.dtype();
-  CUSEG_CHECK(t == DType::f32 || t == DType::f64, op, ": dtype ", dtype_name(t),
+  CUSEG_CHECK(t == DType::F32 || t == DType::F64, op, ": dtype ", dtype_name(t),
               " is not supported (f32, or f64 on the CPU) (", describe(args), ")");
 }
 
@@ -68,7 +70,7 @@ RowGeometry check_labels(const char* op, const Tensor& logits, const Tensor& lab
   check_shapes(op, {{"logits", logits}}, -1);
   check_float_args(op, {{"logits", logits}});
   CUSEG_CHECK(logits.rank() >= 1, op, ": logits need at least one dimension");
-  CUSEG_CHECK(labels.defined() && (labels.dtype() == DType::u8 || labels.dtype() == DType::i32), op,
+  CUSEG_CHECK(labels.defined() && (labels.dtype() == DType::U8 || labels.dtype() == DType::I32), op,
               ": labels must be u8 or i32 (", describe({{"labels", labels}}), ")");
   CUSEG_CHECK(labels.device() == logits.device(), op, ": logits and labels are on different devices (",
               describe({{"logits", logits}, {"labels", labels}}), ")");
@@ -83,21 +85,22 @@ RowGeometry check_labels(const char* op, const Tensor& logits, const Tensor& lab
 
 Impl choose_impl(const char* op, Device device, DType dtype, Backend backend, bool has_fast) {
   if (device.is_cpu()) {
-    CUSEG_CHECK(backend != Backend::Cudnn, op, ": the cuDNN backend needs CUDA tensors");
+    CUSEG_CHECK(backend != Backend::Cuda && backend != Backend::Cudnn, op, ": the ", backend_name(backend),
+                " backend needs CUDA tensors; CPU tensors run reference or fast");
     if (backend == Backend::Fast) {
       CUSEG_CHECK(CUSEG_HAS_ONEDNN, op,
                   ": the fast CPU backend needs oneDNN, and cuseg was built without it");
-      CUSEG_CHECK(dtype == DType::f32, op, ": the fast CPU backend runs f32, got ",
-                  dtype_name(dtype), " (the reference, Backend::Native, runs f64)");
+      CUSEG_CHECK(dtype == DType::F32, op, ": the fast CPU backend runs f32, got ",
+                  dtype_name(dtype), " (the reference runs f64)");
     }
     const bool fast = backend == Backend::Fast || (backend == Backend::Auto && CUSEG_HAS_ONEDNN &&
-                                                   dtype == DType::f32);
-    return fast && has_fast ? Impl::CpuFast : Impl::Cpu;
+                                                   dtype == DType::F32);
+    return fast && has_fast ? Impl::Fast : Impl::Reference;
   }
-  CUSEG_CHECK(backend != Backend::Fast, op, ": the fast backend is the CPU's; ", device.str(),
-              " tensors run Backend::Native or Backend::Cudnn");
+  CUSEG_CHECK(backend != Backend::Fast && backend != Backend::Reference, op, ": the ", backend_name(backend),
+              " backend is the CPU's; ", device.str(), " tensors run cuda or cudnn");
   CUSEG_CHECK(CUSEG_HAS_CUDA, op, ": ", device.str(), " tensors but cuseg was built without CUDA");
-  CUSEG_CHECK(dtype == DType::f32, op, ": on the GPU only f32 is supported, got ",
+  CUSEG_CHECK(dtype == DType::F32, op, ": on the GPU only f32 is supported, got ",
               dtype_name(dtype));
   if (backend == Backend::Cudnn) {
     CUSEG_CHECK(CUSEG_HAS_CUDNN, op, ": cuseg was built without cuDNN");

@@ -33,8 +33,8 @@ void check_exact(const char* op, const Arg& arg, Device device, DType dtype, con
 // shape without the class dimension, same device). Returns pixels × classes.
 RowGeometry check_labels(const char* op, const Tensor& logits, const Tensor& labels);
 
-// Cpu is the reference, CpuFast the fast CPU path (oneDNN), Cuda cuseg's kernels, Cudnn cuDNN.
-enum class Impl { Cpu, CpuFast, Cuda, Cudnn };
+// The implementation that runs (backend.h names them): never Auto.
+enum class Impl { Reference, Fast, Cuda, Cudnn };
 // Throws when the backend cannot run on `device` or with `dtype` in this build. `has_fast`: the
 // op has a fast CPU implementation (without one, Backend::Fast runs the reference).
 Impl choose_impl(const char* op, Device device, DType dtype, Backend backend, bool has_fast = false);
@@ -42,7 +42,7 @@ Impl choose_impl(const char* op, Device device, DType dtype, Backend backend, bo
 // Calls f(float{}) or f(double{}) for the CPU reference.
 template <class F>
 void cpu_dispatch(DType dtype, F&& f) {
-  if (dtype == DType::f64) {
+  if (dtype == DType::F64) {
     f(double{});
   } else {
     f(float{});
@@ -52,7 +52,7 @@ void cpu_dispatch(DType dtype, F&& f) {
 // Calls f(uint8_t{}) or f(int32_t{}) for a labels tensor's dtype (checked by check_labels).
 template <class F>
 void label_dispatch(DType dtype, F&& f) {
-  if (dtype == DType::u8) {
+  if (dtype == DType::U8) {
     f(uint8_t{});
   } else {
     f(int32_t{});

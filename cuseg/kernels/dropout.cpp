@@ -19,7 +19,7 @@ Impl check_dropout(const char* op, const Arg& a, const Arg& b, const Arg& mask, 
   detail::check_shapes(op, {a, b, mask}, -1);
   detail::check_float_args(op, {a, b});
   detail::check_same_shapes(op, {a, b, mask});
-  detail::check_exact(op, mask, a.tensor.device(), DType::u8, a.tensor.shape());
+  detail::check_exact(op, mask, a.tensor.device(), DType::U8, a.tensor.shape());
   CUSEG_CHECK(std::isfinite(p.p) && p.p >= 0 && p.p <= 1, op, ": probability ", p.p, " is not in [0, 1]");
   return detail::choose_impl(op, a.tensor.device(), a.tensor.dtype(), Backend::Auto);
 }
@@ -28,7 +28,7 @@ Impl check_dropout(const char* op, const Arg& a, const Arg& b, const Arg& mask, 
 
 void dropout_forward(const Tensor& x, Tensor& y, Tensor& mask, const DropoutParams& p) {
   const Impl impl = check_dropout("dropout_forward", {"x", x}, {"y", y}, {"mask", mask}, p);
-  if (impl == Impl::Cpu) {
+  if (impl == Impl::Reference) {
     detail::cpu_dispatch(x.dtype(), [&](auto tag) {
       using T = decltype(tag);
       cpu::dropout_forward<T>(x.data<T>(), y.data<T>(), mask.data<uint8_t>(), x.numel(), p.p, p.seed, p.offset);
@@ -41,7 +41,7 @@ void dropout_forward(const Tensor& x, Tensor& y, Tensor& mask, const DropoutPara
 
 void dropout_backward(const Tensor& dy, const Tensor& mask, Tensor& dx, const DropoutParams& p) {
   const Impl impl = check_dropout("dropout_backward", {"dy", dy}, {"dx", dx}, {"mask", mask}, p);
-  if (impl == Impl::Cpu) {
+  if (impl == Impl::Reference) {
     detail::cpu_dispatch(dy.dtype(), [&](auto tag) {
       using T = decltype(tag);
       cpu::dropout_backward<T>(dy.data<T>(), mask.data<uint8_t>(), dx.data<T>(), dy.numel(), p.p);

@@ -24,7 +24,7 @@ Impl check_elementwise(const char* op, std::initializer_list<Arg> args) {
 
 void add(const Tensor& a, const Tensor& b, Tensor& out) {
   const Impl impl = check_elementwise("add", {{"a", a}, {"b", b}, {"out", out}});
-  if (impl == Impl::Cpu) {
+  if (impl == Impl::Reference) {
     detail::cpu_dispatch(a.dtype(), [&](auto tag) {
       using T = decltype(tag);
       cpu::add<T>(a.data<T>(), b.data<T>(), out.data<T>(), a.numel());
@@ -36,7 +36,7 @@ void add(const Tensor& a, const Tensor& b, Tensor& out) {
 
 void scale(const Tensor& x, double alpha, Tensor& out) {
   const Impl impl = check_elementwise("scale", {{"x", x}, {"out", out}});
-  if (impl == Impl::Cpu) {
+  if (impl == Impl::Reference) {
     detail::cpu_dispatch(x.dtype(), [&](auto tag) {
       using T = decltype(tag);
       cpu::scale<T>(x.data<T>(), T(alpha), out.data<T>(), x.numel());
@@ -48,7 +48,7 @@ void scale(const Tensor& x, double alpha, Tensor& out) {
 
 void axpy(double alpha, const Tensor& x, Tensor& y) {
   const Impl impl = check_elementwise("axpy", {{"x", x}, {"y", y}});
-  if (impl == Impl::Cpu) {
+  if (impl == Impl::Reference) {
     detail::cpu_dispatch(x.dtype(), [&](auto tag) {
       using T = decltype(tag);
       cpu::axpy<T>(T(alpha), x.data<T>(), y.data<T>(), x.numel());

@@ -36,7 +36,7 @@ void elementwise_loss_forward(const Tensor& x, const Tensor& target, const Tenso
   const Impl impl = check_loss(op, x, target, pos_weight, {"loss", loss}, p);
   detail::check_exact(op, {"loss", loss}, x.device(), x.dtype(), Shape{1});
   const int channels = int(x.dim(x.rank() - 1));
-  if (impl == Impl::Cpu) {
+  if (impl == Impl::Reference) {
     detail::cpu_dispatch(x.dtype(), [&](auto tag) {
       using T = decltype(tag);
       cpu::elementwise_loss_forward<T>(x.data<T>(), target.data<T>(), pos_weight.defined() ? pos_weight.data<T>() : nullptr,
@@ -55,7 +55,7 @@ void elementwise_loss_backward(const Tensor& x, const Tensor& target, const Tens
   const Impl impl = check_loss(op, x, target, pos_weight, {"dx", dx}, p);
   detail::check_same_shapes(op, {{"x", x}, {"dx", dx}});
   const int channels = int(x.dim(x.rank() - 1));
-  if (impl == Impl::Cpu) {
+  if (impl == Impl::Reference) {
     detail::cpu_dispatch(x.dtype(), [&](auto tag) {
       using T = decltype(tag);
       cpu::elementwise_loss_backward<T>(x.data<T>(), target.data<T>(),

@@ -65,12 +65,12 @@ void max_pool2d_forward(const Tensor& x, Tensor& y, Tensor& argmax, const Pool2d
                         Backend backend) {
   const char* op = "max_pool2d_forward";
   const PoolGeometry g = check_pool(op, {"x", x}, {"y", y}, p);
-  detail::check_exact(op, {"argmax", argmax}, x.device(), DType::i32, y.shape());
+  detail::check_exact(op, {"argmax", argmax}, x.device(), DType::I32, y.shape());
   switch (detail::choose_impl(op, x.device(), x.dtype(), backend, /*has_fast=*/true)) {
-    case Impl::CpuFast:
+    case Impl::Fast:
       CUSEG_IF_ONEDNN(fast::max_pool2d_forward(x.data<float>(), y.data<float>(), argmax.data<int32_t>(), g));
       break;
-    case Impl::Cpu:
+    case Impl::Reference:
       detail::cpu_dispatch(x.dtype(), [&](auto tag) {
         using T = decltype(tag);
         cpu::max_pool2d_forward<T>(x.data<T>(), y.data<T>(), argmax.data<int32_t>(), g);
@@ -91,12 +91,12 @@ void max_pool2d_backward(const Tensor& dy, const Tensor& argmax, Tensor& dx, con
                          Backend backend) {
   const char* op = "max_pool2d_backward";
   const PoolGeometry g = check_pool(op, {"dx", dx}, {"dy", dy}, p);
-  detail::check_exact(op, {"argmax", argmax}, dy.device(), DType::i32, dy.shape());
+  detail::check_exact(op, {"argmax", argmax}, dy.device(), DType::I32, dy.shape());
   switch (detail::choose_impl(op, dy.device(), dy.dtype(), backend, /*has_fast=*/true)) {
-    case Impl::CpuFast:
+    case Impl::Fast:
       CUSEG_IF_ONEDNN(fast::max_pool2d_backward(dy.data<float>(), argmax.data<int32_t>(), dx.data<float>(), g));
       break;
-    case Impl::Cpu:
+    case Impl::Reference:
       detail::cpu_dispatch(dy.dtype(), [&](auto tag) {
         using T = decltype(tag);
         cpu::max_pool2d_backward<T>(dy.data<T>(), argmax.data<int32_t>(), dx.data<T>(), g);
@@ -117,8 +117,8 @@ void avg_pool2d_forward(const Tensor& x, Tensor& y, const Pool2dParams& p, Backe
   const char* op = "avg_pool2d_forward";
   const PoolGeometry g = check_pool(op, {"x", x}, {"y", y}, p);
   switch (detail::choose_impl(op, x.device(), x.dtype(), backend)) {
-    case Impl::Cpu:
-    case Impl::CpuFast:  // no fast implementation: the reference serves
+    case Impl::Reference:
+    case Impl::Fast:  // no fast implementation: the reference serves
       detail::cpu_dispatch(x.dtype(), [&](auto tag) {
         using T = decltype(tag);
         cpu::avg_pool2d_forward<T>(x.data<T>(), y.data<T>(), g);
@@ -139,8 +139,8 @@ void avg_pool2d_backward(const Tensor& dy, Tensor& dx, const Pool2dParams& p, Ba
   const char* op = "avg_pool2d_backward";
   const PoolGeometry g = check_pool(op, {"dx", dx}, {"dy", dy}, p);
   switch (detail::choose_impl(op, dy.device(), dy.dtype(), backend)) {
-    case Impl::Cpu:
-    case Impl::CpuFast:  // no fast implementation: the reference serves
+    case Impl::Reference:
+    case Impl::Fast:  // no fast implementation: the reference serves
       detail::cpu_dispatch(dy.dtype(), [&](auto tag) {
         using T = decltype(tag);
         cpu::avg_pool2d_backward<T>(dy.data<T>(), dx.data<T>(), g);

@@ -20,7 +20,7 @@ void reduce(const char* op, const Tensor& x, Tensor& out, Kind kind) {
   detail::check_float_args(op, {{"x", x}});
   detail::check_exact(op, {"out", out}, x.device(), x.dtype(), Shape{1});
   const int64_t n = x.numel();
-  if (detail::choose_impl(op, x.device(), x.dtype(), Backend::Auto) == Impl::Cpu) {
+  if (detail::choose_impl(op, x.device(), x.dtype(), Backend::Auto) == Impl::Reference) {
     detail::cpu_dispatch(x.dtype(), [&](auto tag) {
       using T = decltype(tag);
       const T* p = x.data<T>();

@@ -44,8 +44,8 @@ void forward(const char* op, Kind kind, const Tensor& x, Tensor& y, Backend back
   const RowGeometry g = check_rows(op, {{"x", x}, {"y", y}});
   const bool log = kind == Kind::LogSoftmax;
   switch (detail::choose_impl(op, x.device(), x.dtype(), backend)) {
-    case Impl::Cpu:
-    case Impl::CpuFast:  // no fast implementation: the reference serves
+    case Impl::Reference:
+    case Impl::Fast:  // no fast implementation: the reference serves
       detail::cpu_dispatch(x.dtype(), [&](auto tag) {
         using T = decltype(tag);
         (log ? cpu::log_softmax_forward<T> : cpu::softmax_forward<T>)(x.data<T>(), y.data<T>(), g);
@@ -67,8 +67,8 @@ void backward(const char* op, Kind kind, const Tensor& y, const Tensor& dy, Tens
   const RowGeometry g = check_rows(op, {{"y", y}, {"dy", dy}, {"dx", dx}});
   const bool log = kind == Kind::LogSoftmax;
   switch (detail::choose_impl(op, y.device(), y.dtype(), backend)) {
-    case Impl::Cpu:
-    case Impl::CpuFast:  // no fast implementation: the reference serves
+    case Impl::Reference:
+    case Impl::Fast:  // no fast implementation: the reference serves
       detail::cpu_dispatch(y.dtype(), [&](auto tag) {
         using T = decltype(tag);
         (log ? cpu::log_softmax_backward<T> : cpu::softmax_backward<T>)(y.data<T>(), dy.data<T>(),
@@ -129,7 +129,7 @@ void softmax_cross_entropy_forward(const Tensor& logits, const Tensor& labels,
   detail::check_exact(op, {"weight_sum", weight_sum}, logits.device(), logits.dtype(), Shape{1});
   int64_t invalid = 0;
   switch (detail::choose_impl(op, logits.device(), logits.dtype(), backend, /*has_fast=*/true)) {
-    case Impl::CpuFast:
+    case Impl::Fast:
       CUSEG_IF_ONEDNN(detail::label_dispatch(labels.dtype(), [&](auto label_tag) {
         using L = decltype(label_tag);
         invalid = fast::softmax_cross_entropy_forward<L>(
@@ -138,7 +138,7 @@ void softmax_cross_entropy_forward(const Tensor& logits, const Tensor& labels,
             {g.rows, g.channels, p.ignore_index, p.label_smoothing, p.focal_gamma});
       }));
       break;
-    case Impl::Cpu:
+    case Impl::Reference:
       detail::cpu_dispatch(logits.dtype(), [&](auto tag) {
         using T = decltype(tag);
         detail::label_dispatch(labels.dtype(), [&](auto label_tag) {
@@ -152,7 +152,7 @@ void softmax_cross_entropy_forward(const Tensor& logits, const Tensor& labels,
       break;
     case Impl::Cuda:
       CUSEG_IF_CUDA(invalid = cuda::softmax_cross_entropy_forward(
-                        logits.data<float>(), labels.raw_data(), labels.dtype() == DType::u8,
+                        logits.data<float>(), labels.raw_data(), labels.dtype() == DType::U8,
                         class_weights.defined() ? class_weights.data<float>() : nullptr,
                         loss.data<float>(), weight_sum.data<float>(), g, p.ignore_index,
                         p.label_smoothing, p.focal_gamma, logits.device().index));
@@ -174,7 +174,7 @@ void softmax_cross_entropy_backward(const Tensor& logits, const Tensor& labels,
   detail::check_exact(op, {"weight_sum", weight_sum}, logits.device(), logits.dtype(), Shape{1});
   detail::check_exact(op, {"dlogits", dlogits}, logits.device(), logits.dtype(), logits.shape());
   switch (detail::choose_impl(op, logits.device(), logits.dtype(), backend, /*has_fast=*/true)) {
-    case Impl::CpuFast:
+    case Impl::Fast:
       CUSEG_IF_ONEDNN(detail::label_dispatch(labels.dtype(), [&](auto label_tag) {
         using L = decltype(label_tag);
         fast::softmax_cross_entropy_backward<L>(
@@ -183,7 +183,7 @@ void softmax_cross_entropy_backward(const Tensor& logits, const Tensor& labels,
             {g.rows, g.channels, p.ignore_index, p.label_smoothing, p.focal_gamma});
       }));
       break;
-    case Impl::Cpu:
+    case Impl::Reference:
       detail::cpu_dispatch(logits.dtype(), [&](auto tag) {
         using T = decltype(tag);
         detail::label_dispatch(labels.dtype(), [&](auto label_tag) {
@@ -197,7 +197,7 @@ void softmax_cross_entropy_backward(const Tensor& logits, const Tensor& labels,
       break;
     case Impl::Cuda:
       CUSEG_IF_CUDA(cuda::softmax_cross_entropy_backward(
-          logits.data<float>(), labels.raw_data(), labels.dtype() == DType::u8,
+          logits.data<float>(), labels.raw_data(), labels.dtype() == DType::U8,
           class_weights.defined() ? class_weights.data<float>() : nullptr, weight_sum.data<float>(),
           dlogits.data<float>(), loss_grad, g, p.ignore_index, p.label_smoothing, p.focal_gamma, logits.device().index));
       break;

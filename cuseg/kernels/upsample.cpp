@@ -32,7 +32,7 @@ void upsample_forward(const Tensor& x, Tensor& y, UpsampleMode mode) {
   const char* op = "upsample_forward";
   const ResizeGeometry g = check_resize(op, {"x", x}, {"y", y});
   const bool bilinear = mode == UpsampleMode::Bilinear;
-  if (detail::choose_impl(op, x.device(), x.dtype(), Backend::Auto) == Impl::Cpu) {
+  if (detail::choose_impl(op, x.device(), x.dtype(), Backend::Auto) == Impl::Reference) {
     detail::cpu_dispatch(x.dtype(), [&](auto tag) {
       using T = decltype(tag);
       cpu::upsample_forward<T>(x.data<T>(), y.data<T>(), g, bilinear);
@@ -46,7 +46,7 @@ void upsample_backward(const Tensor& dy, Tensor& dx, UpsampleMode mode) {
   const char* op = "upsample_backward";
   const ResizeGeometry g = check_resize(op, {"dx", dx}, {"dy", dy});
   const bool bilinear = mode == UpsampleMode::Bilinear;
-  if (detail::choose_impl(op, dy.device(), dy.dtype(), Backend::Auto) == Impl::Cpu) {
+  if (detail::choose_impl(op, dy.device(), dy.dtype(), Backend::Auto) == Impl::Reference) {
     detail::cpu_dispatch(dy.dtype(), [&](auto tag) {
       using T = decltype(tag);
       cpu::upsample_backward<T>(dy.data<T>(), dx.data<T>(), g, bilinear);

@@ -23,7 +23,7 @@ Layer& Graph::add(std::unique_ptr<Layer> layer, const std::vector<std::string>& 
     CUSEG_CHECK(n.layer->name() != layer->name(), "graph: two layers named '", layer->name(), "'");
   layer->set_training(training_);
   if (device_ != Device::cpu()) layer->to(device_);
-  if (dtype_ != DType::f32) layer->to(dtype_);
+  if (dtype_ != DType::F32) layer->to(dtype_);
   nodes_.push_back({std::move(layer), inputs, output});
   compiled_for_.clear();
   return *nodes_.back().layer;
@@ -264,7 +264,7 @@ std::string Graph::first_nonfinite_output() const {
     const Node& n = nodes_[size_t(i)];
     auto it = values_.find(n.output);
     if (it == values_.end() || !it->second.defined()) continue;
-    const Tensor host = it->second.to(Device::cpu()).to(DType::f64);
+    const Tensor host = it->second.to(Device::cpu()).to(DType::F64);
     for (double v : host.to_vector<double>())
       if (!std::isfinite(v)) return n.layer->name();
   }
@@ -284,7 +284,7 @@ std::string Graph::first_nonfinite_gradient() {
     Tensor out = means.view(Shape{1}, int64_t(i));
     reduce_mean(*grads[i].second, out);
   }
-  const std::vector<double> host = means.to(Device::cpu()).to(DType::f64).to_vector<double>();
+  const std::vector<double> host = means.to(Device::cpu()).to(DType::F64).to_vector<double>();
   for (size_t i = 0; i < host.size(); ++i)
     if (!std::isfinite(host[i])) return grads[i].first->name();
   return "";

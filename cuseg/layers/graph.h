@@ -98,7 +98,7 @@ class Graph {
   std::map<std::string, Tensor> values_, grads_;
   bool training_ = true;
   Device device_ = Device::cpu();
-  DType dtype_ = DType::f32;
+  DType dtype_ = DType::F32;
 };
 
 }  // namespace cuseg

@@ -172,7 +172,7 @@ void Dropout::forward(const std::vector<Tensor>& in, Tensor& out) {
     return;
   }
   if (!mask_.defined() || !(mask_.shape() == in[0].shape()) || mask_.device() != in[0].device())
-    mask_ = Tensor::empty(in[0].shape(), DType::u8, in[0].device());
+    mask_ = Tensor::empty(in[0].shape(), DType::U8, in[0].device());
   last_ = p_;
   last_.offset += uint64_t(part_) * uint64_t(in[0].numel());
   dropout_forward(in[0], out, mask_, last_);
@@ -205,15 +205,15 @@ void Pool2d::forward(const std::vector<Tensor>& in, Tensor& out) {
     return;
   }
   if (!argmax_.defined() || !(argmax_.shape() == out.shape()) || argmax_.device() != out.device())
-    argmax_ = Tensor::empty(out.shape(), DType::i32, out.device());
+    argmax_ = Tensor::empty(out.shape(), DType::I32, out.device());
   // cuDNN keeps no argmax: with Backend::Cudnn max pooling runs cuseg's kernels.
-  max_pool2d_forward(in[0], out, argmax_, p_, backend_ == Backend::Cudnn ? Backend::Native : backend_);
+  max_pool2d_forward(in[0], out, argmax_, p_, backend_ == Backend::Cudnn ? Backend::Cuda : backend_);
 }
 
 void Pool2d::backward(const std::vector<Tensor>&, const Tensor&, const Tensor& dout, std::vector<Tensor>& din) {
   if (!din[0].defined()) return;
   if (max_) {
-    max_pool2d_backward(dout, argmax_, din[0], p_, backend_ == Backend::Cudnn ? Backend::Native : backend_);
+    max_pool2d_backward(dout, argmax_, din[0], p_, backend_ == Backend::Cudnn ? Backend::Cuda : backend_);
   } else {
     avg_pool2d_backward(dout, din[0], p_, backend_);
   }

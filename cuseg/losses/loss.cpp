@@ -18,7 +18,7 @@ Tensor scratch_like(const Tensor& logits, const Shape& shape) {
   return Tensor::empty(shape, logits.dtype(), logits.device());
 }
 
-std::vector<double> host_values(const Tensor& t) { return t.to(Device::cpu()).to(DType::f64).to_vector<double>(); }
+std::vector<double> host_values(const Tensor& t) { return t.to(Device::cpu()).to(DType::F64).to_vector<double>(); }
 
 class CrossEntropyLoss : public Loss {
  public:

@@ -87,7 +87,7 @@ Optimizer::Optimizer(const OptimizerConfig& config, std::vector<ParamRef> params
   for (const ParamRef& p : params) {
     CUSEG_CHECK(p.value.defined() && p.grad.defined(), "optimizer: parameter '", p.name, "' or its gradient is undefined");
     CUSEG_CHECK(names.insert(p.name).second, "optimizer: parameter name '", p.name, "' appears twice");
-    CUSEG_CHECK(p.value.dtype() == DType::f32 || (p.value.dtype() == DType::f64 && p.value.device().is_cpu()),
+    CUSEG_CHECK(p.value.dtype() == DType::F32 || (p.value.dtype() == DType::F64 && p.value.device().is_cpu()),
                 "optimizer: parameter '", p.name, "' is ", p.value.str(), " (f32, or f64 on the CPU)");
     CUSEG_CHECK(p.value.device() == first.device() && p.value.dtype() == first.dtype(), "optimizer: parameter '",
                 p.name, "' is ", p.value.str(), " but '", params.front().name, "' is ", first.str());
@@ -143,8 +143,8 @@ Optimizer::Optimizer(const OptimizerConfig& config, std::vector<ParamRef> params
 #endif
   }
   if (config_.max_grad_norm > 0) {
-    grad_scale_ = Tensor::zeros(Shape{1}, DType::f32, first.device());
-    grad_norm_ = Tensor::zeros(Shape{1}, DType::f32, first.device());
+    grad_scale_ = Tensor::zeros(Shape{1}, DType::F32, first.device());
+    grad_norm_ = Tensor::zeros(Shape{1}, DType::F32, first.device());
   }
 }
 
@@ -196,7 +196,7 @@ void Optimizer::step(double lr, double grad_scale) {
   const Tensor& first = slots_.front().param.value;
   if (first.device().is_cpu()) {
     const bool fast =
-        detail::choose_impl("optimizer step", first.device(), first.dtype(), backend_, true) == detail::Impl::CpuFast;
+        detail::choose_impl("optimizer step", first.device(), first.dtype(), backend_, true) == detail::Impl::Fast;
     double scale = grad_scale;
     if (config_.max_grad_norm > 0) {
       double norm = 0;
@@ -211,7 +211,7 @@ void Optimizer::step(double lr, double grad_scale) {
     if (fast) {
       CUSEG_IF_ONEDNN(
           fast::fused_update(config_.kind, slots_, hypers_for<float>(config_, groups_, lr, steps_), float(scale)));
-    } else if (first.dtype() == DType::f64) {
+    } else if (first.dtype() == DType::F64) {
       cpu::fused_update<double>(config_.kind, slots_, hypers_for<double>(config_, groups_, lr, steps_), scale);
     } else {
       cpu::fused_update<float>(config_.kind, slots_, hypers_for<float>(config_, groups_, lr, steps_), float(scale));
@@ -232,7 +232,7 @@ void Optimizer::step(double lr, double grad_scale) {
 
 double Optimizer::last_grad_norm() const {
   CUSEG_CHECK(grad_norm_.defined(), "optimizer: the gradient norm is measured only when clipping is on");
-  return grad_norm_.to(DType::f64).to_vector<double>()[0];
+  return grad_norm_.to(DType::F64).to_vector<double>()[0];
 }
 
 std::map<std::string, Tensor> Optimizer::state() const {
@@ -240,7 +240,7 @@ std::map<std::string, Tensor> Optimizer::state() const {
   for (const Slot& s : slots_)
     for (int k = 0; k < 3; ++k)
       if (s.state[k].defined()) out[s.param.name + "." + state_name(config_, k)] = s.state[k];
-  out["optimizer.steps"] = Tensor::full(Shape{1}, double(steps_), DType::f64);
+  out["optimizer.steps"] = Tensor::full(Shape{1}, double(steps_), DType::F64);
   return out;
 }
 
@@ -272,7 +272,7 @@ std::vector<ParamStats> Optimizer::stats() const {
   std::vector<ParamStats> out;
   for (const Slot& s : slots_) {
     const Group& g = groups_[size_t(s.group)];
-    const std::vector<double> v = s.param.value.to(Device::cpu()).to(DType::f64).to_vector<double>();
+    const std::vector<double> v = s.param.value.to(Device::cpu()).to(DType::F64).to_vector<double>();
     ParamStats st;
     st.name = s.param.name;
     st.group = g.name;

@@ -89,7 +89,7 @@ class Optimizer {
   void step(const LrSchedule& schedule, double grad_scale = 1.0) { step(schedule.at(steps_), grad_scale); }
 
   // Which CPU implementation steps f32 parameters (kernels/backend.h): the fast path's single
-  // parallel pass where the build has it (Auto, Fast), or the reference (Native).
+  // parallel pass where the build has it (Auto, Fast), or the reference (Reference).
   void set_backend(Backend backend) { backend_ = backend; }
 
   int64_t steps() const { return steps_; }

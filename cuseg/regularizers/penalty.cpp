@@ -63,7 +63,7 @@ std::string Penalty::str() const {
 
 double Penalty::value(const Tensor& w) const {
   if (kind == PenaltyKind::None) return 0;
-  const std::vector<double> v = w.to(Device::cpu()).to(DType::f64).to_vector<double>();
+  const std::vector<double> v = w.to(Device::cpu()).to(DType::F64).to_vector<double>();
   double sum = 0;
   for (double e : v) sum += penalty_value(e, l1, l2, huber, beta);
   return sum;

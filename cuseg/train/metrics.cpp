@@ -11,7 +11,7 @@ double ratio(double num, double den) { return den > 0 ? num / den : 0.0; }
 Metrics compute_metrics(const Tensor& counts) {
   CUSEG_CHECK(counts.rank() == 2 && counts.dim(0) == counts.dim(1), "metrics: counts ", counts.str(), " is not square");
   const int k = int(counts.dim(0));
-  const std::vector<double> c = counts.to(Device::cpu()).to(DType::f64).to_vector<double>();
+  const std::vector<double> c = counts.to(Device::cpu()).to(DType::F64).to_vector<double>();
   Metrics m;
   double correct = 0;
   int present = 0;
@@ -51,7 +51,7 @@ Metrics compute_metrics(const Tensor& counts) {
 }
 
 ConfusionMatrix::ConfusionMatrix(int classes, int ignore_index, Device device)
-    : ignore_index_(ignore_index), counts_(Tensor::zeros(Shape{classes, classes}, DType::f64, device)) {
+    : ignore_index_(ignore_index), counts_(Tensor::zeros(Shape{classes, classes}, DType::F64, device)) {
   CUSEG_CHECK(classes > 0, "metrics: classes must be positive");
 }
 

@@ -37,7 +37,7 @@ void TensorBoardLog::val_images(int64_t step, const Tensor& images, const Tensor
   const int64_t WW = 3 * W + 2 * gap;
   const float* x = images.data<float>();
   for (int64_t n = 0; n < std::min<int64_t>(N, kImages); ++n) {
-    Tensor panel = Tensor::empty(Shape{H, WW, 3}, DType::u8);
+    Tensor panel = Tensor::empty(Shape{H, WW, 3}, DType::U8);
     uint8_t* o = panel.data<uint8_t>();
     std::fill(o, o + H * WW * 3, uint8_t(255));
     const Tensor t = colourize(truth.view(Shape{H, W}, n * H * W), colours);

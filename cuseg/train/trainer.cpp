@@ -385,7 +385,7 @@ Metrics Trainer::State::evaluate(SegmentationDataset& dataset, double* mean_loss
   auto loader = eval_loader(dataset);
   model->set_training(false);
   ConfusionMatrix cm(info.config.classes, config.ignore_index, device);
-  Tensor loss_value = Tensor::empty(Shape{1}, DType::f32, device), no_grad;
+  Tensor loss_value = Tensor::empty(Shape{1}, DType::F32, device), no_grad;
   double loss_sum = 0, rows = 0;
   loader->start_epoch(0);
   Batch b;
@@ -578,7 +578,7 @@ TrainResult Trainer::run() {
     for (size_t i : s.gradients_of[&layer]) s.gradient_sum->ready(i);
   };
   int64_t steps_this_call = 0;
-  Tensor loss_value = Tensor::empty(Shape{1}, DType::f32, s.device);
+  Tensor loss_value = Tensor::empty(Shape{1}, DType::F32, s.device);
   s.model->set_training(true);
   s.model->zero_grad();
 
@@ -616,7 +616,7 @@ TrainResult Trainer::run() {
     while (s.train_loader->next(b)) {
       s.model->forward({{"image", b.images}});
       const Tensor& logits = s.model->get("logits");
-      Tensor dlogits = Tensor::empty(logits.shape(), DType::f32, s.device);
+      Tensor dlogits = Tensor::empty(logits.shape(), DType::F32, s.device);
       s.loss->compute(logits, b.labels, loss_value, dlogits);
       double value = loss_value.to_vector<float>()[0];
       // Every rank takes the same branch below: a non-finite loss anywhere is one everywhere.

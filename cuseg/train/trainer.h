@@ -69,7 +69,7 @@ struct TrainConfig {
 
   uint64_t seed = 0;
   std::string device = "auto";    // auto, cpu, cuda, cuda:N
-  std::string backend = "auto";   // auto, fast, reference (native), cudnn: kernels/compute.h
+  std::string backend = "auto";   // auto, reference, fast, cuda, cudnn: kernels/backend.h
   int threads = 0;                // CPU threads for the ops (process-wide); 0: every core
   std::string precision = "f32";  // of the convolutions: f32 or bf16 (the fast CPU path)
   std::string out = "runs/train";

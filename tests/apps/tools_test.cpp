@@ -233,12 +233,12 @@ TEST_F(Tools, BadInputIsOneLineNamingTheFile) {
   }
   {  // mask of another size
     const fs::path d = copy_data("mask_size");
-    write_png((d / "train/masks" / (first + ".png")).string(), Tensor::zeros(Shape{16, 32}, DType::u8));
+    write_png((d / "train/masks" / (first + ".png")).string(), Tensor::zeros(Shape{16, 32}, DType::U8));
     expect_error(d, "mask is 32x16");
   }
   {  // a label beyond the classes that is not the ignore label
     const fs::path d = copy_data("label");
-    write_png((d / "train/masks" / (first + ".png")).string(), Tensor::full(Shape{32, 32}, 9, DType::u8));
+    write_png((d / "train/masks" / (first + ".png")).string(), Tensor::full(Shape{32, 32}, 9, DType::U8));
     expect_error(d, "label 9");
   }
   {  // an image without a mask

@@ -48,8 +48,8 @@ TEST(Philox, UniformIsInTheUnitIntervalWithTwentyFourBits) {
 TEST(PhiloxGpu, DeviceStreamEqualsHostStream) {
   CUSEG_REQUIRE_GPU();
   // The raw stream: i32 draws over [0, 2^31) keep 24 random bits of every word.
-  Tensor host = test::random(Shape{1 << 16}, 2024, 0, 2147483648.0, DType::f64);
-  Tensor dev = test::random(Shape{1 << 16}, 2024, 0, 2147483648.0, DType::f64, Device::cuda(0));
+  Tensor host = test::random(Shape{1 << 16}, 2024, 0, 2147483648.0, DType::F64);
+  Tensor dev = test::random(Shape{1 << 16}, 2024, 0, 2147483648.0, DType::F64, Device::cuda(0));
   EXPECT_TRUE(test::identical(dev, host, "philox stream", 2024));
 }
 

@@ -40,9 +40,9 @@ class Safetensors : public ::testing::Test {
 
 TEST_F(Safetensors, RoundTripsEveryDtypeAndTheMetadata) {
   std::map<std::string, Tensor> tensors = {
-      {"enc0.conv1.weight", test::random(Shape{4, 3, 3, 2}, 1, -1, 1, DType::f32)},
+      {"enc0.conv1.weight", test::random(Shape{4, 3, 3, 2}, 1, -1, 1, DType::F32)},
       {"f64", test::random(Shape{5}, 2)},
-      {"bf16", test::random(Shape{2, 3}, 3, -1, 1, DType::bf16)},
+      {"bf16", test::random(Shape{2, 3}, 3, -1, 1, DType::Bf16)},
       {"i32", Tensor::from_vector(std::vector<int32_t>{-1, 2, 3}, Shape{3})},
       {"u8", Tensor::from_vector(std::vector<uint8_t>{0, 7, 255}, Shape{1, 3})},
       {"scalar", Tensor::full(Shape{}, 2.5)},

@@ -55,10 +55,10 @@ TEST(Tensor, DtypeConversionRoundsBf16ToNearestEven) {
   // 1 + 2^-8 is halfway between two bf16 values (1 and 1 + 2^-7): ties go to even (1).
   Tensor t = Tensor::from_vector(std::vector<float>{1.0f + 1.0f / 256, 1.0f + 3.0f / 256, -2.5f},
                                  Shape{3});
-  std::vector<float> back = t.to(DType::bf16).to(DType::f32).to_vector<float>();
+  std::vector<float> back = t.to(DType::Bf16).to(DType::F32).to_vector<float>();
   EXPECT_EQ(back, (std::vector<float>{1.0f, 1.0f + 4.0f / 256, -2.5f}));
   EXPECT_EQ(Tensor::from_vector(std::vector<double>{3.9, -1.2}, Shape{2})
-                .to(DType::i32)
+                .to(DType::I32)
                 .to_vector<int32_t>(),
             (std::vector<int32_t>{3, -1}));
   EXPECT_TRUE(std::isnan(bf16_to_float(float_to_bf16(std::nanf("")))));
@@ -79,7 +79,7 @@ TEST(Tensor, FillUniformStaysInRangeAndDependsOnSeed) {
 }
 
 TEST(Tensor, FillNormalHasTheRequestedMoments) {
-  Tensor t = Tensor::empty(Shape{20000}, DType::f64);
+  Tensor t = Tensor::empty(Shape{20000}, DType::F64);
   t.fill_normal(7, 1.5, 2.0);
   double mean = 0, var = 0;
   const std::vector<double> v = t.to_vector<double>();
@@ -118,12 +118,12 @@ TEST(Device, CudaAbsenceIsAnErrorOnlyWhenUsed) {
   if (cuda_available()) GTEST_SKIP() << "a GPU is present: " << cuda_status();
   EXPECT_EQ(cuda_device_count(), 0);
   EXPECT_FALSE(cuda_status().empty());
-  EXPECT_THROW(Tensor::empty(Shape{4}, DType::f32, Device::cuda(0)), Error);
+  EXPECT_THROW(Tensor::empty(Shape{4}, DType::F32, Device::cuda(0)), Error);
 }
 
 TEST(TensorGpu, CopiesBetweenHostAndDeviceAndFillsOnDevice) {
   CUSEG_REQUIRE_GPU();
-  Tensor host = test::random(Shape{3, 5, 7, 2}, 11, -1, 1, DType::f32);
+  Tensor host = test::random(Shape{3, 5, 7, 2}, 11, -1, 1, DType::F32);
   Tensor dev = host.to(Device::cuda(0));
   EXPECT_EQ(dev.device(), Device::cuda(0));
   EXPECT_TRUE(test::identical(dev.to(Device::cpu()), host, "host→device→host", 11));
@@ -131,7 +131,7 @@ TEST(TensorGpu, CopiesBetweenHostAndDeviceAndFillsOnDevice) {
   pinned.copy_from(dev);
   EXPECT_TRUE(pinned.is_pinned());
   EXPECT_TRUE(test::identical(pinned, host, "device→pinned", 11));
-  for (DType t : {DType::f32, DType::f64, DType::bf16, DType::i32, DType::u8}) {
+  for (DType t : {DType::F32, DType::F64, DType::Bf16, DType::I32, DType::U8}) {
     Tensor d = Tensor::full(Shape{1000}, 3.0, t, Device::cuda(0));
     EXPECT_TRUE(test::identical(d, Tensor::full(Shape{1000}, 3.0, t), dtype_name(t), 0));
   }
@@ -139,7 +139,7 @@ TEST(TensorGpu, CopiesBetweenHostAndDeviceAndFillsOnDevice) {
 
 TEST(TensorGpu, UniformDrawsAreBitIdenticalToTheHost) {
   CUSEG_REQUIRE_GPU();
-  for (DType t : {DType::f32, DType::f64, DType::bf16, DType::i32}) {
+  for (DType t : {DType::F32, DType::F64, DType::Bf16, DType::I32}) {
     Tensor host = test::random(Shape{4097}, 99, -3, 5, t);
     Tensor dev = test::random(Shape{4097}, 99, -3, 5, t, Device::cuda(0));
     EXPECT_TRUE(test::identical(dev, host, std::string("fill_uniform ") + dtype_name(t), 99));
@@ -155,10 +155,10 @@ namespace {
 TEST(Tensor, IntegerConversionSaturates) {
   Tensor t =
       Tensor::from_vector(std::vector<double>{-100, 300, 1e12, -1e12, std::nan(""), 7.9}, Shape{6});
-  EXPECT_EQ(t.to(DType::u8).to_vector<uint8_t>(), (std::vector<uint8_t>{0, 255, 255, 0, 0, 7}));
-  EXPECT_EQ(t.to(DType::i32).to_vector<int32_t>(),
+  EXPECT_EQ(t.to(DType::U8).to_vector<uint8_t>(), (std::vector<uint8_t>{0, 255, 255, 0, 0, 7}));
+  EXPECT_EQ(t.to(DType::I32).to_vector<int32_t>(),
             (std::vector<int32_t>{-100, 300, INT32_MAX, INT32_MIN, 0, 7}));
-  Tensor u = Tensor::full(Shape{2}, -3.0, DType::u8);
+  Tensor u = Tensor::full(Shape{2}, -3.0, DType::U8);
   EXPECT_EQ(u.to_vector<uint8_t>(), (std::vector<uint8_t>{0, 0}));
 }
 

@@ -287,7 +287,7 @@ TEST_F(DataFiles, LoadsAFolderDatasetAndInfersClasses) {
 TEST_F(DataFiles, MapsPaletteMasks) {
   fs::create_directories(dir_ / "val" / "images");
   fs::create_directories(dir_ / "val" / "masks");
-  write_png((dir_ / "val" / "images" / "x.png").string(), Tensor::zeros(Shape{1, 2, 3}, DType::u8));
+  write_png((dir_ / "val" / "images" / "x.png").string(), Tensor::zeros(Shape{1, 2, 3}, DType::U8));
   write_png((dir_ / "val" / "masks" / "x.png").string(),
             Tensor::from_vector(std::vector<uint8_t>{0, 0, 0, 200, 10, 10}, Shape{1, 2, 3}));
   { std::ofstream(dir_ / "palette.txt") << "0 0 0\n200 10 10\n"; }
@@ -302,7 +302,7 @@ TEST_F(DataFiles, RefusesBadSamplesOrSkipsAndCountsThem) {
   write_sample("train", "good", 4, 4, 3);
   write_sample("train", "short", 4, 4, 3, /*mask_h=*/3);
   fs::create_directories(dir_ / "train" / "images");
-  write_png((dir_ / "train" / "images" / "alone.png").string(), Tensor::zeros(Shape{4, 4, 3}, DType::u8));
+  write_png((dir_ / "train" / "images" / "alone.png").string(), Tensor::zeros(Shape{4, 4, 3}, DType::U8));
   expect_error([&] { FolderDataset({dir_.string(), "train", 3, 3, 255, false}); }, {"alone.png", "no mask"});
 
   FolderDataset lenient({dir_.string(), "train", 3, 3, 255, true});

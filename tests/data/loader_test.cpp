@@ -153,8 +153,8 @@ class LoaderFiles : public ::testing::Test {
     for (const char* d : {"train/images", "train/masks"}) fs::create_directories(dir_ / d);
     for (int i = 0; i < 6; ++i) {
       const std::string name = str_cat("s", i, ".png");
-      write_png((dir_ / "train/images" / name).string(), Tensor::full(Shape{8, 8, 3}, 10 * i, DType::u8));
-      write_png((dir_ / "train/masks" / name).string(), Tensor::full(Shape{8, 8}, i % 2, DType::u8));
+      write_png((dir_ / "train/images" / name).string(), Tensor::full(Shape{8, 8, 3}, 10 * i, DType::U8));
+      write_png((dir_ / "train/masks" / name).string(), Tensor::full(Shape{8, 8}, i % 2, DType::U8));
     }
     std::ofstream(dir_ / "train/images/s3.png") << "not a png";  // sample 3 is corrupt
   }

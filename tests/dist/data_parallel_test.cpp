@@ -82,7 +82,7 @@ double worst_difference(const fs::path& got, const fs::path& ref, const std::str
   const SafetensorsFile a = load_safetensors(got.string()), b = load_safetensors(ref.string());
   double worst = 0;
   for (const auto& [name, t] : b.tensors) {
-    if (name.find(part) == std::string::npos || t.dtype() != DType::f32) continue;
+    if (name.find(part) == std::string::npos || t.dtype() != DType::F32) continue;
     const std::vector<float> x = a.tensors.at(name).to_vector<float>(), y = t.to_vector<float>();
     double diff = 0, size = 0;
     for (size_t i = 0; i < y.size(); ++i) {
@@ -183,7 +183,7 @@ TEST_F(DataParallel, RanksThatDisagreeFailBeforeTheFirstStep) {
 // A dataset folder in seg_train's layout: training images named `train` and one validation image,
 // 32×32, a white square on black and its mask.
 void write_dataset(const fs::path& root, const std::vector<std::string>& train) {
-  Tensor image = Tensor::zeros(Shape{32, 32, 3}, DType::u8), mask = Tensor::zeros(Shape{32, 32}, DType::u8);
+  Tensor image = Tensor::zeros(Shape{32, 32, 3}, DType::U8), mask = Tensor::zeros(Shape{32, 32}, DType::U8);
   for (int y = 8; y < 24; ++y)
     for (int x = 8; x < 24; ++x) {
       mask.data<uint8_t>()[y * 32 + x] = 1;

@@ -54,7 +54,7 @@ inline void expect_same_state(const std::filesystem::path& got, const std::files
   ASSERT_EQ(a.tensors.size(), b.tensors.size());
   for (const auto& [name, t] : b.tensors) {
     ASSERT_TRUE(a.tensors.count(name)) << name;
-    if (t.dtype() == DType::f32)
+    if (t.dtype() == DType::F32)
       EXPECT_TRUE(test::close(a.tensors.at(name), t, tolerance, name, 0));
     else
       EXPECT_TRUE(test::identical(a.tensors.at(name), t, name, 0));

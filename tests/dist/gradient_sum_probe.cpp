@@ -39,7 +39,7 @@ int main(int argc, char** argv) {
     std::vector<Tensor> grads;
     std::vector<Tensor*> pointers;
     for (size_t t = 0; t < kSizes.size(); ++t)
-      grads.push_back(Tensor::empty(Shape{kSizes[t]}, DType::f32, gpu));
+      grads.push_back(Tensor::empty(Shape{kSizes[t]}, DType::F32, gpu));
     for (Tensor& g : grads) pointers.push_back(&g);
     std::unique_ptr<GradientSum> sum = comm->gradient_sum(pointers);
     if (comm->rank() == 0)

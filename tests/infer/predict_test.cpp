@@ -32,7 +32,7 @@ Net small_net() {
 }
 
 Tensor image(int64_t h, int64_t w, uint64_t seed) {
-  return test::random(Shape{h, w, 3}, seed, 0, 1, DType::f32);
+  return test::random(Shape{h, w, 3}, seed, 0, 1, DType::F32);
 }
 
 TEST(Predict, PadsToTheNetworksMultipleAndCropsBack) {

@@ -55,8 +55,8 @@ int main() {
   for (int step = 0; step < 8; ++step) {
     net->zero_grad();
     net->forward({{"image", images}});
-    Tensor loss = Tensor::empty(Shape{1}, DType::f32, dev);
-    Tensor dlogits = Tensor::empty(net->get("logits").shape(), DType::f32, dev);
+    Tensor loss = Tensor::empty(Shape{1}, DType::F32, dev);
+    Tensor dlogits = Tensor::empty(net->get("logits").shape(), DType::F32, dev);
     loss_fn->compute(net->get("logits"), labels, loss, dlogits);
     net->backward({{"logits", dlogits}});
     adamw.step(1e-2);

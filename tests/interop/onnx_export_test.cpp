@@ -42,13 +42,13 @@ std::unique_ptr<Graph> trained_like(const UNetConfig& c) {
   auto g = build_unet(c);
   uint64_t seed = 100;
   for (auto& [name, t] : g->state()) {
-    if (t.dtype() != DType::f32) continue;
+    if (t.dtype() != DType::F32) continue;
     if (name.ends_with("running_var") ||
         (name.ends_with(".weight") && name.find(".bn") != std::string::npos))
-      t.copy_from(test::random(t.shape(), seed++, 0.5, 2.0, DType::f32));
+      t.copy_from(test::random(t.shape(), seed++, 0.5, 2.0, DType::F32));
     else if (name.ends_with("running_mean") ||
              (name.ends_with(".bias") && name.find(".bn") != std::string::npos))
-      t.copy_from(test::random(t.shape(), seed++, -0.5, 0.5, DType::f32));
+      t.copy_from(test::random(t.shape(), seed++, -0.5, 0.5, DType::F32));
   }
   return g;
 }

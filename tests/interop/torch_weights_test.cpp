@@ -64,13 +64,13 @@ TEST(TorchWeights, ExportedWeightsGiveCusegsLogitsInPyTorch) {
       if (name.find("running") != std::string::npos)
         t.copy_from(test::random(t.shape(), seed++,
                                  name.find("var") != std::string::npos ? 0.5 : -0.5, 1.5,
-                                 DType::f32));
+                                 DType::F32));
     ModelInfo info;
     info.config = c;
     info.class_names = {"a", "b", "c", "d", "e"};
     const fs::path file = test::fresh_test_dir("cuseg_torch_export") / "state.safetensors";
     save_torch_state_dict(file.string(), *g, info, 12);
-    const Tensor image = test::random(Shape{2, 24, 32, 3}, 5, -1, 1, DType::f32);
+    const Tensor image = test::random(Shape{2, 24, 32, 3}, 5, -1, 1, DType::F32);
     nlohmann::json spec = torch_config(c);
     spec["op"] = "load";
     spec["path"] = file.string();
@@ -87,7 +87,7 @@ TEST(TorchWeights, PyTorchTrainedWeightsGivePyTorchsLogitsInCuseg) {
   for (const Variant& v : kVariants) {
     const UNetConfig c = config_of(v);
     const fs::path file = test::fresh_test_dir("cuseg_torch_import") / "trained.safetensors";
-    const Tensor image = test::random(Shape{2, 24, 32, 3}, 6, -1, 1, DType::f32);
+    const Tensor image = test::random(Shape{2, 24, 32, 3}, 6, -1, 1, DType::F32);
     nlohmann::json spec = torch_config(c);
     spec["op"] = "train";
     spec["path"] = file.string();
@@ -130,7 +130,7 @@ TEST(TorchWeights, AMissingAnExtraOrAMisshapedTensorIsNamed) {
   }());
   load_torch_state_dict(*h, good, "good");
   for (const auto& [name, t] : g->state()) {
-    if (t.dtype() != DType::f32) continue;
+    if (t.dtype() != DType::F32) continue;
     EXPECT_TRUE(test::identical(h->state().at(name), t, name, 0));
   }
 }

@@ -20,8 +20,8 @@ Tensor vec(std::vector<double> v) { return Tensor::from_vector(v, Shape{int64_t(
 TEST(BatchNorm, NormalizesAndUpdatesRunningStatistics) {
   // One channel, values 1, 2, 3, 6: mean 3, biased variance 3.5, unbiased 14/3.
   Tensor x = Tensor::from_vector(std::vector<double>{1, 2, 3, 6}, Shape{1, 2, 2, 1});
-  Tensor y = Tensor::empty(x.shape(), DType::f64), mean = Tensor::empty(Shape{1}, DType::f64);
-  Tensor invstd = Tensor::empty(Shape{1}, DType::f64), rm = vec({1.0}), rv = vec({2.0});
+  Tensor y = Tensor::empty(x.shape(), DType::F64), mean = Tensor::empty(Shape{1}, DType::F64);
+  Tensor invstd = Tensor::empty(Shape{1}, DType::F64), rm = vec({1.0}), rv = vec({2.0});
   batch_norm_forward_training(x, vec({2.0}), vec({0.5}), y, mean, invstd, rm, rv, {0.0 + 1e-5, 0.25});
   const double s = 1 / std::sqrt(3.5 + 1e-5);
   EXPECT_DOUBLE_EQ(mean.to_vector<double>()[0], 3.0);
@@ -30,7 +30,7 @@ TEST(BatchNorm, NormalizesAndUpdatesRunningStatistics) {
   EXPECT_DOUBLE_EQ(rm.to_vector<double>()[0], 0.75 * 1 + 0.25 * 3);
   EXPECT_NEAR(rv.to_vector<double>()[0], 0.75 * 2 + 0.25 * 14.0 / 3, 1e-15);
 
-  Tensor y_eval = Tensor::empty(x.shape(), DType::f64);
+  Tensor y_eval = Tensor::empty(x.shape(), DType::F64);
   batch_norm_forward_inference(x, vec({2.0}), vec({0.5}), rm, rv, y_eval, {1e-5, 0.25});
   EXPECT_NEAR(y_eval.to_vector<double>()[0], (1 - 1.5) / std::sqrt(rv.to_vector<double>()[0] + 1e-5) * 2 + 0.5, 1e-14);
 }
@@ -40,15 +40,15 @@ TEST(BatchNorm, BackwardMatchesFiniteDifferences) {
   const Tensor x = test::random(s, 1, -2, 3), gamma = test::random(c, 2, 0.5, 1.5), beta = test::random(c, 3);
   const Tensor g = test::random(s, 4);
   auto loss = [&](const Tensor& xx, const Tensor& gg, const Tensor& bb) {
-    Tensor y = Tensor::empty(s, DType::f64), mean = Tensor::empty(c, DType::f64), invstd = Tensor::empty(c, DType::f64);
-    Tensor rm = Tensor::zeros(c, DType::f64), rv = Tensor::full(c, 1.0, DType::f64);
+    Tensor y = Tensor::empty(s, DType::F64), mean = Tensor::empty(c, DType::F64), invstd = Tensor::empty(c, DType::F64);
+    Tensor rm = Tensor::zeros(c, DType::F64), rv = Tensor::full(c, 1.0, DType::F64);
     batch_norm_forward_training(xx, gg, bb, y, mean, invstd, rm, rv);
     return test::dot(y, g);
   };
-  Tensor y = Tensor::empty(s, DType::f64), mean = Tensor::empty(c, DType::f64), invstd = Tensor::empty(c, DType::f64);
-  Tensor rm = Tensor::zeros(c, DType::f64), rv = Tensor::full(c, 1.0, DType::f64);
+  Tensor y = Tensor::empty(s, DType::F64), mean = Tensor::empty(c, DType::F64), invstd = Tensor::empty(c, DType::F64);
+  Tensor rm = Tensor::zeros(c, DType::F64), rv = Tensor::full(c, 1.0, DType::F64);
   batch_norm_forward_training(x, gamma, beta, y, mean, invstd, rm, rv);
-  Tensor dx = Tensor::empty(s, DType::f64), dgamma = Tensor::zeros(c, DType::f64), dbeta = Tensor::zeros(c, DType::f64);
+  Tensor dx = Tensor::empty(s, DType::F64), dgamma = Tensor::zeros(c, DType::F64), dbeta = Tensor::zeros(c, DType::F64);
   batch_norm_backward(x, g, gamma, mean, invstd, dx, dgamma, dbeta);
   EXPECT_TRUE(test::gradcheck([&](const Tensor& v) { return loss(v, gamma, beta); }, x, dx, "batch_norm dx", 120));
   EXPECT_TRUE(test::gradcheck([&](const Tensor& v) { return loss(x, v, beta); }, gamma, dgamma, "batch_norm dgamma"));
@@ -63,8 +63,8 @@ struct BackwardInputs {
 BackwardInputs backward_inputs(const Shape& s, uint64_t seed) {
   const Shape c{s[3]};
   BackwardInputs in{test::random(s, seed, -2, 3), test::random(s, seed + 1), test::random(c, seed + 2, 0.5, 1.5),
-                    Tensor::empty(c, DType::f64), Tensor::empty(c, DType::f64)};
-  Tensor y = Tensor::empty(s, DType::f64), rm = Tensor::zeros(c, DType::f64), rv = Tensor::full(c, 1.0, DType::f64);
+                    Tensor::empty(c, DType::F64), Tensor::empty(c, DType::F64)};
+  Tensor y = Tensor::empty(s, DType::F64), rm = Tensor::zeros(c, DType::F64), rv = Tensor::full(c, 1.0, DType::F64);
   batch_norm_forward_training(in.x, in.gamma, test::random(c, seed + 3), y, in.mean, in.invstd, rm, rv);
   return in;
 }
@@ -75,12 +75,12 @@ BackwardInputs backward_inputs(const Shape& s, uint64_t seed) {
 TEST(BatchNorm, BackwardAddsToTheParameterGradientsAndAssignsDx) {
   const Shape s{2, 5, 3, 7}, c{7};
   const BackwardInputs in = backward_inputs(s, 11);
-  Tensor dx0 = Tensor::empty(s, DType::f64), dgamma0 = Tensor::zeros(c, DType::f64), dbeta0 = Tensor::zeros(c, DType::f64);
+  Tensor dx0 = Tensor::empty(s, DType::F64), dgamma0 = Tensor::zeros(c, DType::F64), dbeta0 = Tensor::zeros(c, DType::F64);
   batch_norm_backward(in.x, in.dy, in.gamma, in.mean, in.invstd, dx0, dgamma0, dbeta0);
 
   constexpr double kStart = 0.375;  // exact, and far from any contribution here
-  Tensor dx = Tensor::full(s, std::nan(""), DType::f64);
-  Tensor dgamma = Tensor::full(c, kStart, DType::f64), dbeta = Tensor::full(c, kStart, DType::f64);
+  Tensor dx = Tensor::full(s, std::nan(""), DType::F64);
+  Tensor dgamma = Tensor::full(c, kStart, DType::F64), dbeta = Tensor::full(c, kStart, DType::F64);
   batch_norm_backward(in.x, in.dy, in.gamma, in.mean, in.invstd, dx, dgamma, dbeta);
   Tensor expected_dgamma = dgamma0.clone(), expected_dbeta = dbeta0.clone();
   for (int64_t k = 0; k < c[0]; ++k) {
@@ -100,17 +100,17 @@ TEST(BatchNormGpu, BackwardAddsToTheParameterGradientsLikeTheCpu) {
   const Shape s{3, 17, 9, 37}, c{37};
   const BackwardInputs in = backward_inputs(s, 12);
   constexpr double kStart = 0.375;
-  Tensor dx_ref = Tensor::full(s, std::nan(""), DType::f64);
-  Tensor dgamma_ref = Tensor::full(c, kStart, DType::f64), dbeta_ref = Tensor::full(c, kStart, DType::f64);
+  Tensor dx_ref = Tensor::full(s, std::nan(""), DType::F64);
+  Tensor dgamma_ref = Tensor::full(c, kStart, DType::F64), dbeta_ref = Tensor::full(c, kStart, DType::F64);
   batch_norm_backward(in.x, in.dy, in.gamma, in.mean, in.invstd, dx_ref, dgamma_ref, dbeta_ref);
   ASSERT_TRUE(test::all_finite(dx_ref, "reference dx"));
   const Device gpu = Device::cuda(0);
-  auto on_gpu = [&](const Tensor& t) { return t.to(DType::f32).to(gpu); };
-  for (Backend backend : {Backend::Native, Backend::Cudnn}) {
+  auto on_gpu = [&](const Tensor& t) { return t.to(DType::F32).to(gpu); };
+  for (Backend backend : {Backend::Cuda, Backend::Cudnn}) {
     if (backend == Backend::Cudnn && !CUSEG_HAS_CUDNN) continue;
     const std::string name = backend == Backend::Cudnn ? "cudnn" : "cuda";
-    Tensor dx = Tensor::full(s, std::nan(""), DType::f32, gpu);
-    Tensor dgamma = Tensor::full(c, kStart, DType::f32, gpu), dbeta = Tensor::full(c, kStart, DType::f32, gpu);
+    Tensor dx = Tensor::full(s, std::nan(""), DType::F32, gpu);
+    Tensor dgamma = Tensor::full(c, kStart, DType::F32, gpu), dbeta = Tensor::full(c, kStart, DType::F32, gpu);
     batch_norm_backward(on_gpu(in.x), on_gpu(in.dy), on_gpu(in.gamma), on_gpu(in.mean), on_gpu(in.invstd), dx, dgamma,
                         dbeta, {}, backend);
     // Sums over every pixel of the batch in float32: 1e-4, as in the registry.

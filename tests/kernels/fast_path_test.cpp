@@ -39,16 +39,16 @@ TEST(FastPath, BatchNormGivesTheSameBitsOnAnyThreadCount) {
   // depend on where the chunks end. On ordinary data the sums in double agree to a float's last bit
   // in any order, and a split that followed the thread count would go unseen (it did, when tried).
   const Shape s{3, 45, 41, 24}, c{24};
-  Tensor x = test::random(s, 1, -2, 3, DType::f32);
+  Tensor x = test::random(s, 1, -2, 3, DType::F32);
   x.data<float>()[0] = 0x1p40f;
   x.data<float>()[x.numel() - 24] = -0x1p40f;
-  const Tensor gamma = test::random(c, 2, 0.5, 1.5, DType::f32);
-  const Tensor beta = test::random(c, 3, -1, 1, DType::f32), dy = test::random(s, 4, -1, 1, DType::f32);
+  const Tensor gamma = test::random(c, 2, 0.5, 1.5, DType::F32);
+  const Tensor beta = test::random(c, 3, -1, 1, DType::F32), dy = test::random(s, 4, -1, 1, DType::F32);
   expect_same_bits_on_1_and_2_threads("batch_norm_relu", [&] {
-    Tensor y = Tensor::empty(s, DType::f32), mean = Tensor::empty(c, DType::f32), invstd = Tensor::empty(c, DType::f32);
-    Tensor rm = Tensor::zeros(c, DType::f32), rv = Tensor::full(c, 1.0, DType::f32);
+    Tensor y = Tensor::empty(s, DType::F32), mean = Tensor::empty(c, DType::F32), invstd = Tensor::empty(c, DType::F32);
+    Tensor rm = Tensor::zeros(c, DType::F32), rv = Tensor::full(c, 1.0, DType::F32);
     batch_norm_relu_forward_training(x, gamma, beta, y, mean, invstd, rm, rv, {}, Backend::Fast);
-    Tensor dx = Tensor::empty(s, DType::f32), dgamma = Tensor::zeros(c, DType::f32), dbeta = Tensor::zeros(c, DType::f32);
+    Tensor dx = Tensor::empty(s, DType::F32), dgamma = Tensor::zeros(c, DType::F32), dbeta = Tensor::zeros(c, DType::F32);
     batch_norm_relu_backward(x, y, dy, gamma, mean, invstd, dx, dgamma, dbeta, {}, Backend::Fast);
     return std::vector<Tensor>{y, mean, invstd, rm, rv, dx, dgamma, dbeta};
   });

@@ -23,7 +23,7 @@ TEST(Init, FansOfKrscWeightsAndGains) {
 }
 
 TEST(Init, DrawsWithinPyTorchsBoundsAndDeviations) {
-  Tensor w = Tensor::empty(Shape{64, 3, 3, 32}, DType::f64);
+  Tensor w = Tensor::empty(Shape{64, 3, 3, 32}, DType::F64);
   const Fans f = fans_of(w.shape());
   kaiming_uniform(w, f.in, init_gain(ActivationKind::Relu), 1);
   const double bound = std::sqrt(2.0) * std::sqrt(3.0 / f.in);
@@ -43,20 +43,20 @@ TEST(Init, DrawsWithinPyTorchsBoundsAndDeviations) {
 
 TEST(Reduce, SumMeanAndNorm) {
   Tensor x = Tensor::from_vector(std::vector<double>{3, -4, 0, 1}, Shape{2, 2});
-  Tensor out = Tensor::empty(Shape{1}, DType::f64);
+  Tensor out = Tensor::empty(Shape{1}, DType::F64);
   reduce_sum(x, out);
   EXPECT_EQ(out.to_vector<double>()[0], 0);
   reduce_mean(x, out);
   EXPECT_EQ(out.to_vector<double>()[0], 0);
   reduce_l2_norm(x, out);
   EXPECT_DOUBLE_EQ(out.to_vector<double>()[0], std::sqrt(26.0));
-  Tensor wrong = Tensor::empty(Shape{2}, DType::f64);
+  Tensor wrong = Tensor::empty(Shape{2}, DType::F64);
   test::expect_error([&] { reduce_sum(x, wrong); }, {"reduce_sum", "out"});
 }
 
 TEST(InitGpu, UniformInitIsIdenticalOnTheGpu) {
   CUSEG_REQUIRE_GPU();
-  Tensor cpu = Tensor::empty(Shape{32, 3, 3, 16}), gpu = Tensor::empty(Shape{32, 3, 3, 16}, DType::f32, Device::cuda(0));
+  Tensor cpu = Tensor::empty(Shape{32, 3, 3, 16}), gpu = Tensor::empty(Shape{32, 3, 3, 16}, DType::F32, Device::cuda(0));
   kaiming_uniform(cpu, 144, 1.0, 7);
   kaiming_uniform(gpu, 144, 1.0, 7);
   EXPECT_TRUE(test::identical(gpu, cpu, "kaiming_uniform on the GPU", 7));

@@ -16,7 +16,7 @@ namespace {
 using test::expect_error;
 
 double loss_of(const Tensor& x, const Tensor& t, const Tensor& pw, const ElementwiseLossParams& p) {
-  Tensor loss = Tensor::empty(Shape{1}, DType::f64);
+  Tensor loss = Tensor::empty(Shape{1}, DType::F64);
   elementwise_loss_forward(x, t, pw, loss, p);
   return loss.to_vector<double>()[0];
 }
@@ -44,7 +44,7 @@ TEST_P(ElementwiseLossGradients, BackwardMatchesFiniteDifferences) {
   const bool bce = GetParam() == ElementwiseLossKind::Bce;
   const Tensor x = test::random(s, 1, -3, 3), t = test::random(s, 2, bce ? 0 : -3, bce ? 1 : 3);
   const Tensor pw = bce ? test::random(Shape{3}, 3, 0.5, 3) : Tensor();
-  Tensor dx = Tensor::empty(s, DType::f64);
+  Tensor dx = Tensor::empty(s, DType::F64);
   elementwise_loss_backward(x, t, pw, dx, 1.0, p);
   EXPECT_TRUE(test::gradcheck([&](const Tensor& v) { return loss_of(v, t, pw, p); }, x, dx, "elementwise loss", 200));
 }
@@ -56,7 +56,7 @@ TEST(FocalLoss, IsCrossEntropyScaledByOneMinusPToTheGamma) {
   // One pixel, two classes, label 0 with p = 0.75: focal γ = 2 → 0.25²·(−log 0.75).
   Tensor x = Tensor::from_vector(std::vector<double>{std::log(3.0), 0.0}, Shape{1, 2});
   Tensor labels = Tensor::from_vector(std::vector<int32_t>{0}, Shape{1});
-  Tensor loss = Tensor::empty(Shape{1}, DType::f64), ws = Tensor::empty(Shape{1}, DType::f64);
+  Tensor loss = Tensor::empty(Shape{1}, DType::F64), ws = Tensor::empty(Shape{1}, DType::F64);
   softmax_cross_entropy_forward(x, labels, Tensor(), loss, ws, {-1, 0, 2.0});
   EXPECT_NEAR(loss.to_vector<double>()[0], 0.0625 * -std::log(0.75), 1e-15);
   expect_error([&] { softmax_cross_entropy_forward(x, labels, Tensor(), loss, ws, {-1, 0.1, 2.0}); },
@@ -72,11 +72,11 @@ TEST(FocalLoss, BackwardMatchesFiniteDifferences) {
   for (double gamma : {0.5, 2.0}) {
     const SoftmaxCrossEntropyParams p{-1, 0, gamma};
     auto loss = [&](const Tensor& v) {
-      Tensor l = Tensor::empty(Shape{1}, DType::f64), ws = Tensor::empty(Shape{1}, DType::f64);
+      Tensor l = Tensor::empty(Shape{1}, DType::F64), ws = Tensor::empty(Shape{1}, DType::F64);
       softmax_cross_entropy_forward(v, lt, w, l, ws, p);
       return l.to_vector<double>()[0];
     };
-    Tensor l = Tensor::empty(Shape{1}, DType::f64), ws = Tensor::empty(Shape{1}, DType::f64), dx = Tensor::empty(s, DType::f64);
+    Tensor l = Tensor::empty(Shape{1}, DType::F64), ws = Tensor::empty(Shape{1}, DType::F64), dx = Tensor::empty(s, DType::F64);
     softmax_cross_entropy_forward(x, lt, w, l, ws, p);
     softmax_cross_entropy_backward(x, lt, w, ws, dx, 1.0, p);
     EXPECT_TRUE(test::gradcheck(loss, x, dx, str_cat("focal gamma ", gamma), 200));
@@ -87,7 +87,7 @@ TEST(DiceLoss, PerfectPredictionGivesZeroAndGradientsCheckOut) {
   // Near-certain correct logits: every class's Dice → 1, loss → 0.
   Tensor x = Tensor::from_vector(std::vector<double>{40, 0, 0, 40}, Shape{2, 2});
   Tensor labels = Tensor::from_vector(std::vector<uint8_t>{0, 1}, Shape{2});
-  Tensor loss = Tensor::empty(Shape{1}, DType::f64), stats = Tensor::empty(Shape{2, 2}, DType::f64);
+  Tensor loss = Tensor::empty(Shape{1}, DType::F64), stats = Tensor::empty(Shape{2, 2}, DType::F64);
   dice_forward(x, labels, loss, stats, {1e-9, 255});
   EXPECT_NEAR(loss.to_vector<double>()[0], 0.0, 1e-9);
 
@@ -98,11 +98,11 @@ TEST(DiceLoss, PerfectPredictionGivesZeroAndGradientsCheckOut) {
   const Tensor lt = Tensor::from_vector(lv, Shape{2, 4, 3});
   const DiceParams p{1.0, 255};
   auto f = [&](const Tensor& v) {
-    Tensor l = Tensor::empty(Shape{1}, DType::f64), st = Tensor::empty(Shape{2, 5}, DType::f64);
+    Tensor l = Tensor::empty(Shape{1}, DType::F64), st = Tensor::empty(Shape{2, 5}, DType::F64);
     dice_forward(v, lt, l, st, p);
     return l.to_vector<double>()[0];
   };
-  Tensor st = Tensor::empty(Shape{2, 5}, DType::f64), dx = Tensor::empty(s, DType::f64);
+  Tensor st = Tensor::empty(Shape{2, 5}, DType::F64), dx = Tensor::empty(s, DType::F64);
   dice_forward(xr, lt, loss, st, p);
   dice_backward(xr, lt, st, dx, 1.0, p);
   EXPECT_TRUE(test::gradcheck(f, xr, dx, "dice", 200));

@@ -42,11 +42,11 @@ TEST_P(ActivationGradients, BackwardMatchesFiniteDifferences) {
   const Shape s{2, 3, 4, 5};
   const Tensor x = test::random(s, 1, -3, 3), g = test::random(s, 2);
   auto loss = [&](const Tensor& xx) {
-    Tensor y = Tensor::empty(s, DType::f64);
+    Tensor y = Tensor::empty(s, DType::F64);
     activation_forward(xx, y, p);
     return test::dot(y, g);
   };
-  Tensor y = Tensor::empty(s, DType::f64), dx = Tensor::empty(s, DType::f64);
+  Tensor y = Tensor::empty(s, DType::F64), dx = Tensor::empty(s, DType::F64);
   activation_forward(x, y, p);
   activation_backward(y, g, dx, p);
   EXPECT_TRUE(test::gradcheck(loss, x, dx, activation_name(GetParam()), 120));
@@ -71,7 +71,7 @@ TEST(Elementwise, AddScaleAxpy) {
 TEST(Dropout, KeepsOneMinusPScaledAndIsDeterministic) {
   const Shape s{4, 64, 64, 8};
   const Tensor x = test::random(s, 3, 1, 2);
-  Tensor y = Tensor::empty(s, DType::f64), mask = Tensor::empty(s, DType::u8);
+  Tensor y = Tensor::empty(s, DType::F64), mask = Tensor::empty(s, DType::U8);
   const DropoutParams p{0.3, 42, 1000};
   dropout_forward(x, y, mask, p);
   const std::vector<double> xv = x.to_vector<double>(), yv = y.to_vector<double>();
@@ -85,13 +85,13 @@ TEST(Dropout, KeepsOneMinusPScaledAndIsDeterministic) {
   const double n = double(xv.size()), sd = std::sqrt(0.7 * 0.3 / n);
   EXPECT_NEAR(double(kept) / n, 0.7, 5 * sd);
 
-  Tensor again = Tensor::empty(s, DType::f64), mask2 = Tensor::empty(s, DType::u8);
+  Tensor again = Tensor::empty(s, DType::F64), mask2 = Tensor::empty(s, DType::U8);
   dropout_forward(x, again, mask2, p);
   EXPECT_TRUE(test::identical(mask2, mask, "same seed and offset", 42));
   dropout_forward(x, again, mask2, {0.3, 42, 1001});
   EXPECT_GT(compare(mask2, mask).mismatches + compare(mask2, mask, 0.5).mismatches, 0);
 
-  Tensor dy = test::random(s, 4), dx = Tensor::empty(s, DType::f64);
+  Tensor dy = test::random(s, 4), dx = Tensor::empty(s, DType::F64);
   dropout_backward(dy, mask, dx, p);
   const std::vector<double> dyv = dy.to_vector<double>(), dxv = dx.to_vector<double>();
   for (size_t i = 0; i < dyv.size(); ++i) ASSERT_EQ(dxv[i], mv[i] ? dyv[i] * (1.0 / 0.7) : 0.0);
@@ -99,7 +99,7 @@ TEST(Dropout, KeepsOneMinusPScaledAndIsDeterministic) {
   dropout_forward(x, y, mask, {0.0, 1, 0});
   EXPECT_TRUE(test::identical(y, x, "p = 0 keeps everything", 1));
   dropout_forward(x, y, mask, {1.0, 1, 0});
-  EXPECT_TRUE(test::identical(y, Tensor::zeros(s, DType::f64), "p = 1 drops everything", 1));
+  EXPECT_TRUE(test::identical(y, Tensor::zeros(s, DType::F64), "p = 1 drops everything", 1));
 }
 
 struct ResizeCase {
@@ -113,11 +113,11 @@ TEST_P(UpsampleGradients, BackwardMatchesFiniteDifferences) {
   const auto& [xs, ys, mode] = GetParam();
   const Tensor x = test::random(xs, 1), g = test::random(ys, 2);
   auto loss = [&](const Tensor& xx) {
-    Tensor y = Tensor::empty(ys, DType::f64);
+    Tensor y = Tensor::empty(ys, DType::F64);
     upsample_forward(xx, y, mode);
     return test::dot(y, g);
   };
-  Tensor dx = Tensor::empty(xs, DType::f64);
+  Tensor dx = Tensor::empty(xs, DType::F64);
   upsample_backward(g, dx, mode);
   EXPECT_TRUE(test::gradcheck(loss, x, dx, "upsample dx"));
 }
@@ -132,7 +132,7 @@ INSTANTIATE_TEST_SUITE_P(Shapes, UpsampleGradients,
 TEST(Upsample, BilinearDoublingMatchesHandValues) {
   // One row [0, 4] doubled: sources −0.25→0, 0.25, 0.75, 1.25→(1, clamped): 0, 1, 3, 4.
   Tensor x = Tensor::from_vector(std::vector<double>{0, 4}, Shape{1, 1, 2, 1});
-  Tensor y = Tensor::empty(Shape{1, 1, 4, 1}, DType::f64);
+  Tensor y = Tensor::empty(Shape{1, 1, 4, 1}, DType::F64);
   upsample_forward(x, y, UpsampleMode::Bilinear);
   EXPECT_EQ(y.to_vector<double>(), (std::vector<double>{0, 1, 3, 4}));
   upsample_forward(x, y, UpsampleMode::Nearest);
@@ -142,21 +142,21 @@ TEST(Upsample, BilinearDoublingMatchesHandValues) {
 TEST(Concat, InterleavesChannelBlocksAndSplitUndoesIt) {
   Tensor a = Tensor::from_vector(std::vector<double>{1, 2}, Shape{1, 1, 2, 1});
   Tensor b = Tensor::from_vector(std::vector<double>{10, 11, 20, 21}, Shape{1, 1, 2, 2});
-  Tensor out = Tensor::empty(Shape{1, 1, 2, 3}, DType::f64);
+  Tensor out = Tensor::empty(Shape{1, 1, 2, 3}, DType::F64);
   concat_channels({a, b}, out);
   EXPECT_EQ(out.to_vector<double>(), (std::vector<double>{1, 10, 11, 2, 20, 21}));
-  std::vector<Tensor> parts = {Tensor::empty(Shape{1, 1, 2, 1}, DType::f64), Tensor::empty(Shape{1, 1, 2, 2}, DType::f64)};
+  std::vector<Tensor> parts = {Tensor::empty(Shape{1, 1, 2, 1}, DType::F64), Tensor::empty(Shape{1, 1, 2, 2}, DType::F64)};
   split_channels(out, parts);
   EXPECT_TRUE(test::identical(parts[0], a, "split part 0", 0));
   EXPECT_TRUE(test::identical(parts[1], b, "split part 1", 0));
-  Tensor wrong = Tensor::empty(Shape{1, 1, 2, 4}, DType::f64);
+  Tensor wrong = Tensor::empty(Shape{1, 1, 2, 4}, DType::F64);
   expect_error([&] { concat_channels({a, b}, wrong); }, {"concat_channels", "3 channels", "4"});
-  expect_error([&] { concat_channels({a, Tensor::empty(Shape{1, 2, 2, 2}, DType::f64)}, out); },
+  expect_error([&] { concat_channels({a, Tensor::empty(Shape{1, 2, 2, 2}, DType::F64)}, out); },
                {"concat_channels", "outside the channel dimension"});
 }
 
 TEST(Pointwise, RefusesBadInput) {
-  Tensor x = Tensor::zeros(Shape{2, 3}), y = Tensor::zeros(Shape{2, 3}), m = Tensor::zeros(Shape{2, 3}, DType::u8);
+  Tensor x = Tensor::zeros(Shape{2, 3}), y = Tensor::zeros(Shape{2, 3}), m = Tensor::zeros(Shape{2, 3}, DType::U8);
   Tensor wrong = Tensor::zeros(Shape{3, 2});
   expect_error([&] { activation_forward(x, y, {ActivationKind::LeakyRelu, -0.1}); }, {"activation_forward", "slope"});
   expect_error([&] { activation_forward(x, wrong, {}); }, {"activation_forward", "shapes differ"});
@@ -172,10 +172,10 @@ TEST(DropoutGpu, MaskIsBitIdenticalToTheCpu) {
   CUSEG_REQUIRE_GPU();
   const Device gpu = Device::cuda(0);
   const Shape s{3, 33, 31, 7};
-  const Tensor x = test::random(s, 5, -1, 1, DType::f32);
+  const Tensor x = test::random(s, 5, -1, 1, DType::F32);
   // Both sides poisoned: an element the CPU leaves unwritten fails all_finite, not only a GPU one.
-  Tensor y = poisoned(s, DType::f32, Device::cpu()), m = poisoned(s, DType::u8, Device::cpu());
-  Tensor yg = poisoned(s, DType::f32, gpu), mg = poisoned(s, DType::u8, gpu);
+  Tensor y = poisoned(s, DType::F32, Device::cpu()), m = poisoned(s, DType::U8, Device::cpu());
+  Tensor yg = poisoned(s, DType::F32, gpu), mg = poisoned(s, DType::U8, gpu);
   const DropoutParams p{0.45, 77, 123456789};
   dropout_forward(x, y, m, p);
   dropout_forward(x.to(gpu), yg, mg, p);

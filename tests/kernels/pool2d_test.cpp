@@ -40,8 +40,8 @@ Tensor distinct_values(const Shape& shape, uint64_t seed) {
 TEST(Pool2d, MaxAndAverageMatchHandComputedValues) {
   Tensor x = Tensor::from_vector(
       std::vector<double>{1, 5, 2, 0, 3, 4, 8, -1, 7, 6, 9, 9, 0, 2, 1, 3}, Shape{1, 4, 4, 1});
-  Tensor y = Tensor::empty(Shape{1, 2, 2, 1}, DType::f64),
-         argmax = Tensor::empty(Shape{1, 2, 2, 1}, DType::i32);
+  Tensor y = Tensor::empty(Shape{1, 2, 2, 1}, DType::F64),
+         argmax = Tensor::empty(Shape{1, 2, 2, 1}, DType::I32);
   max_pool2d_forward(x, y, argmax, {});
   EXPECT_EQ(y.to_vector<double>(), (std::vector<double>{5, 8, 7, 9}));
   // The 9s tie at (2,2) and (2,3): the first in row-major order wins.
@@ -50,7 +50,7 @@ TEST(Pool2d, MaxAndAverageMatchHandComputedValues) {
   EXPECT_EQ(y.to_vector<double>(), (std::vector<double>{13.0 / 4, 9.0 / 4, 15.0 / 4, 22.0 / 4}));
 
   // 3×3 windows, stride 2, padding 1: the corner window holds 4 real elements.
-  Tensor corner = Tensor::empty(Shape{1, 2, 2, 1}, DType::f64);
+  Tensor corner = Tensor::empty(Shape{1, 2, 2, 1}, DType::F64);
   Pool2dParams p{3, 3, 2, 2, 1, 1, true};
   avg_pool2d_forward(x, corner, p);
   EXPECT_DOUBLE_EQ(corner.to_vector<double>()[0], (1 + 5 + 3 + 4) / 9.0);
@@ -62,7 +62,7 @@ TEST(Pool2d, MaxAndAverageMatchHandComputedValues) {
 TEST(Pool2d, MaxPoolingPropagatesNaN) {
   Tensor x = Tensor::from_vector(std::vector<float>{1, std::nanf(""), 3, 2}, Shape{1, 2, 2, 1});
   Tensor y = Tensor::empty(Shape{1, 1, 1, 1}),
-         argmax = Tensor::empty(Shape{1, 1, 1, 1}, DType::i32);
+         argmax = Tensor::empty(Shape{1, 1, 1, 1}, DType::I32);
   max_pool2d_forward(x, y, argmax, {});
   EXPECT_TRUE(std::isnan(y.to_vector<float>()[0]));
   EXPECT_EQ(argmax.to_vector<int32_t>()[0], 1);
@@ -79,20 +79,20 @@ TEST_P(Pool2dGradients, BackwardMatchesFiniteDifferences) {
   const auto& [xs, p] = GetParam();
   const Shape ys = pool2d_output_shape(xs, p);
   const Tensor x = distinct_values(xs, 3), g = test::random(ys, 4);
-  Tensor argmax = Tensor::empty(ys, DType::i32);
+  Tensor argmax = Tensor::empty(ys, DType::I32);
   auto max_loss = [&](const Tensor& xx) {
-    Tensor y = Tensor::empty(ys, DType::f64), idx = Tensor::empty(ys, DType::i32);
+    Tensor y = Tensor::empty(ys, DType::F64), idx = Tensor::empty(ys, DType::I32);
     max_pool2d_forward(xx, y, idx, p);
     return dot(y, g);
   };
-  Tensor y = Tensor::empty(ys, DType::f64);
+  Tensor y = Tensor::empty(ys, DType::F64);
   max_pool2d_forward(x, y, argmax, p);
-  Tensor dx = Tensor::empty(xs, DType::f64);
+  Tensor dx = Tensor::empty(xs, DType::F64);
   max_pool2d_backward(g, argmax, dx, p);
   EXPECT_TRUE(test::gradcheck(max_loss, x, dx, "max_pool2d dx", 200));
 
   auto avg_loss = [&](const Tensor& xx) {
-    Tensor out = Tensor::empty(ys, DType::f64);
+    Tensor out = Tensor::empty(ys, DType::F64);
     avg_pool2d_forward(xx, out, p);
     return dot(out, g);
   };
@@ -108,7 +108,7 @@ INSTANTIATE_TEST_SUITE_P(Shapes, Pool2dGradients,
 
 TEST(Pool2d, RefusesBadInputNamingTheOpAndShapes) {
   Tensor x = Tensor::zeros(Shape{1, 4, 4, 2}), y = Tensor::zeros(Shape{1, 2, 2, 2});
-  Tensor argmax = Tensor::zeros(Shape{1, 2, 2, 2}, DType::i32);
+  Tensor argmax = Tensor::zeros(Shape{1, 2, 2, 2}, DType::I32);
   expect_error(
       [&] {
         max_pool2d_forward(x, y, argmax, {2, 2, 2, 2, 2, 2, true});
@@ -126,7 +126,7 @@ TEST(Pool2d, RefusesBadInputNamingTheOpAndShapes) {
       {"avg_pool2d_forward", "stride"});
   Tensor wrong_y = Tensor::zeros(Shape{1, 3, 3, 2}),
          float_argmax = Tensor::zeros(Shape{1, 2, 2, 2});
-  Tensor y64 = y.to(DType::f64);
+  Tensor y64 = y.to(DType::F64);
   expect_error([&] { avg_pool2d_forward(x, wrong_y, {}); },
                {"avg_pool2d_forward", "[1,3,3,2]", "[1,2,2,2]"});
   expect_error([&] { max_pool2d_forward(x, y, float_argmax, {}); },
@@ -155,13 +155,13 @@ TEST(Pool2dGpu, ExactAgainstTheCpu) {
     // Integers: window sums are exact; repeated values exercise the tie rule on both sides.
     const Tensor x = test::random_integers(xs, 8, -20, 20),
                  dy = test::random_integers(ys, 9, -8, 8);
-    Tensor y = Tensor::empty(ys), a = Tensor::empty(ys, DType::i32);
-    Tensor y_gpu = poisoned(ys, DType::f32, gpu), a_gpu = poisoned(ys, DType::i32, gpu);
+    Tensor y = Tensor::empty(ys), a = Tensor::empty(ys, DType::I32);
+    Tensor y_gpu = poisoned(ys, DType::F32, gpu), a_gpu = poisoned(ys, DType::I32, gpu);
     max_pool2d_forward(x, y, a, p);
     max_pool2d_forward(x.to(gpu), y_gpu, a_gpu, p);
     EXPECT_TRUE(test::identical(y_gpu, y, "max_pool2d_forward y", 8));
     EXPECT_TRUE(test::identical(a_gpu, a, "max_pool2d_forward argmax", 8));
-    Tensor dx = Tensor::empty(xs), dx_gpu = poisoned(xs, DType::f32, gpu);
+    Tensor dx = Tensor::empty(xs), dx_gpu = poisoned(xs, DType::F32, gpu);
     max_pool2d_backward(dy, a, dx, p);
     max_pool2d_backward(dy.to(gpu), a_gpu, dx_gpu, p);
     EXPECT_TRUE(test::identical(dx_gpu, dx, "max_pool2d_backward", 9));
@@ -184,16 +184,16 @@ TEST(Pool2dGpu, CudnnMaxPoolingMatchesOurs) {
         overlap ? Pool2dParams{3, 3, 2, 2, 1, 1, true} : Pool2dParams{2, 2, 2, 2, 0, 0, true};
     const Shape ys = pool2d_output_shape(xs, p);
     const std::string what = overlap ? " (overlapping windows)" : " (windows = stride)";
-    const Tensor x = distinct_values(xs, 1).to(DType::f32).to(gpu),
-                 dy = test::random(ys, 2, -1, 1, DType::f32, gpu);
-    Tensor y = poisoned(ys, DType::f32, gpu), argmax = poisoned(ys, DType::i32, gpu);
+    const Tensor x = distinct_values(xs, 1).to(DType::F32).to(gpu),
+                 dy = test::random(ys, 2, -1, 1, DType::F32, gpu);
+    Tensor y = poisoned(ys, DType::F32, gpu), argmax = poisoned(ys, DType::I32, gpu);
     max_pool2d_forward(x, y, argmax, p);
-    Tensor dx = poisoned(xs, DType::f32, gpu);
+    Tensor dx = poisoned(xs, DType::F32, gpu);
     max_pool2d_backward(dy, argmax, dx, p);
     const PoolGeometry g{int(xs[0]), int(xs[1]), int(xs[2]), int(xs[3]), int(ys[1]),
                          int(ys[2]), p.kernel_h, p.kernel_w, p.stride_h, p.stride_w,
                          p.pad_h,    p.pad_w,    true};
-    Tensor y_cudnn = poisoned(ys, DType::f32, gpu), dx_cudnn = poisoned(xs, DType::f32, gpu);
+    Tensor y_cudnn = poisoned(ys, DType::F32, gpu), dx_cudnn = poisoned(xs, DType::F32, gpu);
     cudnn::max_pool2d_forward(x.data<float>(), y_cudnn.data<float>(), g, 0);
     cudnn::max_pool2d_backward(x.data<float>(), y_cudnn.data<float>(), dy.data<float>(),
                                dx_cudnn.data<float>(), g, 0);

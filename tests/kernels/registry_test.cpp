@@ -82,7 +82,7 @@ TEST_P(EveryOp, HasTheShapesTheTestPlanAsksFor) {
 TEST_P(EveryOp, CpuReferenceFloatMatchesDouble) {
   const OpSpec& op = find_op(GetParam());
   for (size_t i = 0; i < op.cases.size(); ++i) {
-    const OpCheck r = check_op(op, int(i), Device::cpu(), Backend::Native, kSeed);
+    const OpCheck r = check_op(op, int(i), Device::cpu(), Backend::Reference, kSeed);
     EXPECT_TRUE(r.pass) << op.name << " " << r.case_label << ": " << r.detail;
   }
 }
@@ -126,7 +126,7 @@ TEST_P(EveryOpGpu, CudaMatchesReference) {
       for (const Tensor& t : op.make_inputs(int(i), kSeed)) elements += t.numel();
       if (elements > max_elements) continue;
     }
-    const OpCheck r = check_op(op, int(i), Device::cuda(0), Backend::Native, kSeed);
+    const OpCheck r = check_op(op, int(i), Device::cuda(0), Backend::Cuda, kSeed);
     EXPECT_TRUE(r.pass) << op.name << " " << r.case_label << " cuda: " << r.detail;
   }
 }
@@ -168,7 +168,7 @@ OpCheck check_spoiled(const std::string& name, std::function<void(std::vector<Te
 // A kernel that leaves an element unwritten must fail: check_op poisons outputs with NaN.
 TEST(OpRegistry, CheckOpCatchesUnwrittenOutputs) {
   const OpCheck r = check_spoiled("softmax_forward", [](std::vector<Tensor>& out, DType dtype) {
-    if (dtype == DType::f32) out[0].view(Shape{1}, 3).fill(std::nan(""));
+    if (dtype == DType::F32) out[0].view(Shape{1}, 3).fill(std::nan(""));
   });
   EXPECT_FALSE(r.pass);
   EXPECT_NE(r.detail.find("non-finite"), std::string::npos) << r.detail;
@@ -187,7 +187,7 @@ TEST(OpRegistry, CheckOpCatchesOutputsThatNeitherImplementationWrites) {
 // Likewise for an index output (max pooling's argmax, poisoned with a negative index).
 TEST(OpRegistry, CheckOpCatchesIndicesThatNeitherImplementationWrites) {
   const OpCheck r = check_spoiled("max_pool2d_forward", [](std::vector<Tensor>& out, DType) {
-    out[1].view(Shape{2}, 0).copy_from(poisoned(Shape{2}, DType::i32, out[1].device()));
+    out[1].view(Shape{2}, 0).copy_from(poisoned(Shape{2}, DType::I32, out[1].device()));
   });
   EXPECT_FALSE(r.pass);
   EXPECT_NE(r.detail.find("output 1: the reference has 2 unwritten"), std::string::npos) << r.detail;

@@ -21,7 +21,7 @@ using test::expect_error;
 
 TEST(Softmax, MatchesHandComputedValues) {
   Tensor x = Tensor::from_vector(std::vector<double>{0, std::log(3.0), 5, 5}, Shape{2, 2});
-  Tensor y = Tensor::empty(Shape{2, 2}, DType::f64);
+  Tensor y = Tensor::empty(Shape{2, 2}, DType::F64);
   softmax_forward(x, y);
   const std::vector<double> v = y.to_vector<double>();
   EXPECT_NEAR(v[0], 0.25, 1e-15);
@@ -74,8 +74,8 @@ TEST(SoftmaxCrossEntropy, FollowsPyTorchsWeightedMeanWithIgnoredPixels) {
   const std::vector<double> w = {0.2, 1.5, 3.0};
   Tensor xt = Tensor::from_vector(x, Shape{1, 2, 2, 3});
   Tensor lt = Tensor::from_vector(std::vector<uint8_t>{1, 255, 0, 2}, Shape{1, 2, 2});
-  Tensor loss = Tensor::empty(Shape{1}, DType::f64),
-         weight_sum = Tensor::empty(Shape{1}, DType::f64);
+  Tensor loss = Tensor::empty(Shape{1}, DType::F64),
+         weight_sum = Tensor::empty(Shape{1}, DType::F64);
   softmax_cross_entropy_forward(xt, lt, Tensor::from_vector(w, Shape{3}), loss, weight_sum);
   EXPECT_NEAR(loss.to_vector<double>()[0], cross_entropy_by_definition(x, labels, w, 3, 255),
               1e-14);
@@ -88,13 +88,13 @@ TEST(SoftmaxCrossEntropy, FollowsPyTorchsWeightedMeanWithIgnoredPixels) {
 
 TEST(SoftmaxCrossEntropy, AllIgnoredGivesZeroLossAndGradient) {
   Tensor x = test::random(Shape{1, 2, 2, 4}, 1);
-  Tensor labels = Tensor::full(Shape{1, 2, 2}, 255, DType::u8);
-  Tensor loss = Tensor::empty(Shape{1}, DType::f64),
-         weight_sum = Tensor::empty(Shape{1}, DType::f64);
+  Tensor labels = Tensor::full(Shape{1, 2, 2}, 255, DType::U8);
+  Tensor loss = Tensor::empty(Shape{1}, DType::F64),
+         weight_sum = Tensor::empty(Shape{1}, DType::F64);
   softmax_cross_entropy_forward(x, labels, Tensor(), loss, weight_sum);
   EXPECT_EQ(loss.to_vector<double>()[0], 0);
   EXPECT_EQ(weight_sum.to_vector<double>()[0], 0);
-  Tensor d = Tensor::full(x.shape(), 7, DType::f64);
+  Tensor d = Tensor::full(x.shape(), 7, DType::F64);
   softmax_cross_entropy_backward(x, labels, Tensor(), weight_sum, d);
   for (double v : d.to_vector<double>()) EXPECT_EQ(v, 0);
 }
@@ -108,11 +108,11 @@ TEST_P(SoftmaxGradients, BackwardMatchesFiniteDifferences) {
     auto fwd = log ? log_softmax_forward : softmax_forward;
     auto bwd = log ? log_softmax_backward : softmax_backward;
     auto loss = [&](const Tensor& xx) {
-      Tensor y = Tensor::empty(s, DType::f64);
+      Tensor y = Tensor::empty(s, DType::F64);
       fwd(xx, y, Backend::Auto);
       return dot(y, g);
     };
-    Tensor y = Tensor::empty(s, DType::f64), dx = Tensor::empty(s, DType::f64);
+    Tensor y = Tensor::empty(s, DType::F64), dx = Tensor::empty(s, DType::F64);
     fwd(x, y, Backend::Auto);
     bwd(y, g, dx, Backend::Auto);
     EXPECT_TRUE(test::gradcheck(loss, x, dx, log ? "log_softmax dx" : "softmax dx", 200));
@@ -128,13 +128,13 @@ TEST_P(SoftmaxGradients, BackwardMatchesFiniteDifferences) {
   const Tensor lt = Tensor::from_vector(labels, ls), w = test::random(Shape{classes}, 23, 0.5, 2);
   const SoftmaxCrossEntropyParams p{-1, 0.15};
   auto ce = [&](const Tensor& xx) {
-    Tensor loss = Tensor::empty(Shape{1}, DType::f64), ws = Tensor::empty(Shape{1}, DType::f64);
+    Tensor loss = Tensor::empty(Shape{1}, DType::F64), ws = Tensor::empty(Shape{1}, DType::F64);
     softmax_cross_entropy_forward(xx, lt, w, loss, ws, p);
     return 0.75 * loss.to_vector<double>()[0];
   };
-  Tensor loss = Tensor::empty(Shape{1}, DType::f64), ws = Tensor::empty(Shape{1}, DType::f64);
+  Tensor loss = Tensor::empty(Shape{1}, DType::F64), ws = Tensor::empty(Shape{1}, DType::F64);
   softmax_cross_entropy_forward(x, lt, w, loss, ws, p);
-  Tensor dx = Tensor::empty(s, DType::f64);
+  Tensor dx = Tensor::empty(s, DType::F64);
   softmax_cross_entropy_backward(x, lt, w, ws, dx, 0.75, p);
   EXPECT_TRUE(test::gradcheck(ce, x, dx, "softmax_cross_entropy dlogits", 200));
 }
@@ -145,14 +145,14 @@ INSTANTIATE_TEST_SUITE_P(Shapes, SoftmaxGradients,
 
 TEST(SoftmaxCrossEntropy, RefusesBadInput) {
   Tensor x = Tensor::zeros(Shape{1, 2, 2, 3});
-  Tensor labels = Tensor::zeros(Shape{1, 2, 2}, DType::u8);
+  Tensor labels = Tensor::zeros(Shape{1, 2, 2}, DType::U8);
   Tensor loss = Tensor::empty(Shape{1}), ws = Tensor::empty(Shape{1});
   Tensor bad = Tensor::from_vector(std::vector<uint8_t>{0, 3, 1, 255}, Shape{1, 2, 2});
   expect_error([&] { softmax_cross_entropy_forward(x, bad, Tensor(), loss, ws); },
                {"softmax_cross_entropy_forward", "1 label(s) outside [0, 3)"});
   expect_error(
       [&] {
-        softmax_cross_entropy_forward(x, Tensor::zeros(Shape{1, 2, 3}, DType::u8), Tensor(), loss,
+        softmax_cross_entropy_forward(x, Tensor::zeros(Shape{1, 2, 3}, DType::U8), Tensor(), loss,
                                       ws);
       },
       {"softmax_cross_entropy_forward", "labels must have"});
@@ -175,10 +175,10 @@ TEST(SoftmaxCrossEntropy, RefusesBadInput) {
 TEST(SoftmaxCrossEntropyGpu, RefusesInvalidLabelsOnTheGpu) {
   CUSEG_REQUIRE_GPU();
   const Device gpu = Device::cuda(0);
-  Tensor x = Tensor::zeros(Shape{1, 2, 2, 3}, DType::f32, gpu);
+  Tensor x = Tensor::zeros(Shape{1, 2, 2, 3}, DType::F32, gpu);
   Tensor bad = Tensor::from_vector(std::vector<int32_t>{0, 3, -5, -100}, Shape{1, 2, 2}, gpu);
-  Tensor loss = Tensor::empty(Shape{1}, DType::f32, gpu),
-         ws = Tensor::empty(Shape{1}, DType::f32, gpu);
+  Tensor loss = Tensor::empty(Shape{1}, DType::F32, gpu),
+         ws = Tensor::empty(Shape{1}, DType::F32, gpu);
   expect_error([&] { softmax_cross_entropy_forward(x, bad, Tensor(), loss, ws, {-100}); },
                {"softmax_cross_entropy_forward", "2 label(s)"});
 }
@@ -211,29 +211,29 @@ TEST(SoftmaxGpu, MatchesTheReferenceWithMinusInfinityLogitsAndManyClasses) {
       labels[size_t(r)] = c;
     }
     const Shape shape{rows, classes};
-    const Tensor xf = Tensor::from_vector(v, shape).to(DType::f32);
-    const Tensor x = xf.to(DType::f64), xg = xf.to(gpu);
+    const Tensor xf = Tensor::from_vector(v, shape).to(DType::F32);
+    const Tensor x = xf.to(DType::F64), xg = xf.to(gpu);
     const Tensor lab = Tensor::from_vector(labels, Shape{rows}), lab_g = lab.to(gpu);
     const std::string n = "classes " + std::to_string(classes);
 
-    Tensor ref = Tensor::empty(shape, DType::f64), got = poisoned(shape, DType::f32, gpu);
+    Tensor ref = Tensor::empty(shape, DType::F64), got = poisoned(shape, DType::F32, gpu);
     softmax_forward(x, ref);
-    softmax_forward(xg, got, Backend::Native);
+    softmax_forward(xg, got, Backend::Cuda);
     EXPECT_TRUE(test::close(got, ref, 1e-5, "softmax_forward, " + n, seed));
-    got = poisoned(shape, DType::f32, gpu);
+    got = poisoned(shape, DType::F32, gpu);
     log_softmax_forward(x, ref);
-    log_softmax_forward(xg, got, Backend::Native);
+    log_softmax_forward(xg, got, Backend::Cuda);
     EXPECT_TRUE(test::close(got, ref, 1e-5, "log_softmax_forward, " + n, seed));
 
-    Tensor loss_ref = Tensor::empty(Shape{1}, DType::f64),
-           ws_ref = Tensor::empty(Shape{1}, DType::f64);
-    Tensor loss = poisoned(Shape{1}, DType::f32, gpu), ws = poisoned(Shape{1}, DType::f32, gpu);
+    Tensor loss_ref = Tensor::empty(Shape{1}, DType::F64),
+           ws_ref = Tensor::empty(Shape{1}, DType::F64);
+    Tensor loss = poisoned(Shape{1}, DType::F32, gpu), ws = poisoned(Shape{1}, DType::F32, gpu);
     softmax_cross_entropy_forward(x, lab, Tensor(), loss_ref, ws_ref);
-    softmax_cross_entropy_forward(xg, lab_g, Tensor(), loss, ws, {}, Backend::Native);
+    softmax_cross_entropy_forward(xg, lab_g, Tensor(), loss, ws, {}, Backend::Cuda);
     EXPECT_TRUE(test::close(loss, loss_ref, 1e-5, "softmax_cross_entropy_forward, " + n, seed));
-    Tensor d_ref = Tensor::empty(shape, DType::f64), d = poisoned(shape, DType::f32, gpu);
+    Tensor d_ref = Tensor::empty(shape, DType::F64), d = poisoned(shape, DType::F32, gpu);
     softmax_cross_entropy_backward(x, lab, Tensor(), ws_ref, d_ref);
-    softmax_cross_entropy_backward(xg, lab_g, Tensor(), ws, d, 1.0, {}, Backend::Native);
+    softmax_cross_entropy_backward(xg, lab_g, Tensor(), ws, d, 1.0, {}, Backend::Cuda);
     EXPECT_TRUE(test::close(d, d_ref, 1e-5, "softmax_cross_entropy_backward, " + n, seed));
   }
 }

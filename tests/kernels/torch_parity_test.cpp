@@ -23,8 +23,8 @@ namespace {
 
 using nlohmann::json;
 
-Tensor f64(const Shape& s) { return Tensor::empty(s, DType::f64); }
-Tensor zeros(const Shape& s) { return Tensor::zeros(s, DType::f64); }
+Tensor f64(const Shape& s) { return Tensor::empty(s, DType::F64); }
+Tensor zeros(const Shape& s) { return Tensor::zeros(s, DType::F64); }
 
 struct Parity {
   std::map<std::string, Tensor> inputs, ours;
@@ -85,7 +85,7 @@ struct Parity {
     Tensor x = input(n + ".x", xs), g = input(n + ".g", ys);
     Tensor y = f64(ys), dx = f64(xs);
     if (max) {
-      Tensor argmax = Tensor::empty(ys, DType::i32);
+      Tensor argmax = Tensor::empty(ys, DType::I32);
       max_pool2d_forward(x, y, argmax, p);
       max_pool2d_backward(g, argmax, dx, p);
     } else {

@@ -59,7 +59,7 @@ TEST(Graph, RefusesWiringMistakesNamingTheLayer) {
 TEST(Graph, FanOutGradientsAddUp) {
   // y = concat(relu(x·w), relu(x·w)) reads one tensor twice: its gradient is the sum.
   Graph g;
-  g.to(DType::f64);
+  g.to(DType::F64);
   g.add_input("x", 2);
   g.add(std::make_unique<Conv2d>("conv", 2, 3, 1, Conv2dParams{}, false, 7), {"x"}, "h");
   g.add(relu("r1"), {"h"}, "a");
@@ -84,7 +84,7 @@ TEST(Graph, FanOutGradientsAddUp) {
 TEST(Graph, EvaluationModeFreesIntermediatesAndSummarizes) {
   auto g = build_unet(UNetConfig::unet_s(1, 3, 4));
   g->set_training(false);
-  g->forward({{"image", test::random(Shape{1, 16, 16, 1}, 1, 0, 1, DType::f32)}});
+  g->forward({{"image", test::random(Shape{1, 16, 16, 1}, 1, 0, 1, DType::F32)}});
   EXPECT_EQ(g->get("logits").shape(), (Shape{1, 16, 16, 3}));
   expect_error([&] { (void)g->get("enc0.relu1"); }, {"not available"});
   const std::string s = g->summary({{"image", Shape{1, 16, 16, 1}}});
@@ -102,8 +102,8 @@ TEST(Graph, EvaluationModeFreesIntermediatesAndSummarizes) {
 
 TEST(Graph, NamesTheFirstLayerInBackwardOrderWithANonFiniteGradient) {
   auto g = build_unet(UNetConfig::unet_s(1, 2, 4));
-  g->forward({{"image", test::random(Shape{2, 16, 16, 1}, 3, 0, 1, DType::f32)}});
-  g->backward({{"logits", test::random(Shape{2, 16, 16, 2}, 4, -1, 1, DType::f32)}});
+  g->forward({{"image", test::random(Shape{2, 16, 16, 1}, 3, 0, 1, DType::F32)}});
+  g->backward({{"logits", test::random(Shape{2, 16, 16, 2}, 4, -1, 1, DType::F32)}});
   EXPECT_EQ(g->first_nonfinite_output(), "");
   EXPECT_EQ(g->first_nonfinite_gradient(), "");
   std::map<std::string, Parameter*> params;
@@ -125,7 +125,7 @@ TEST(UNet, WholeNetworkGradientsMatchFiniteDifferences) {
     UNetConfig c = UNetConfig::unet_s(1, 3, 4);
     c.upsample = up;
     auto g = build_unet(c);
-    g->to(DType::f64);
+    g->to(DType::F64);
     const Tensor x = test::random(Shape{2, 32, 32, 1}, 3), gy = test::random(Shape{2, 32, 32, 3}, 4);
     g->zero_grad();
     g->forward({{"image", x}});
@@ -150,8 +150,8 @@ TEST(UNetGpu, FloatNetworkAgreesOnCpuAndCuda) {
   gpu->to(Device::cuda(0));
   // 2×64×64, or under the sanitizers (test_util.h) 1×32×32: still every level of unet-s.
   const int64_t n = test::small_cases_only() ? 1 : 2, hw = test::small_cases_only() ? 32 : 64;
-  const Tensor x = test::random(Shape{n, hw, hw, 3}, 5, -1, 1, DType::f32),
-               gy = test::random(Shape{n, hw, hw, 4}, 6, -1, 1, DType::f32);
+  const Tensor x = test::random(Shape{n, hw, hw, 3}, 5, -1, 1, DType::F32),
+               gy = test::random(Shape{n, hw, hw, 4}, 6, -1, 1, DType::F32);
   for (Graph* g : {cpu.get(), gpu.get()}) {
     g->zero_grad();
     g->forward({{"image", x.to(g->device())}});

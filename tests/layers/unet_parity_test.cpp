@@ -51,7 +51,7 @@ TEST_P(UNetParity, MatchesPyTorchIncludingTrainModeBatchNorm) {
   LossOptions o;
   o.class_weights = Tensor::from_vector(std::vector<double>{0.5, 1.0, 2.0, 1.5}, Shape{4}).to(dtype);
 
-  std::map<std::string, Tensor> inputs = {{"image", image}, {"labels", label_tensor.to(DType::i32)},
+  std::map<std::string, Tensor> inputs = {{"image", image}, {"labels", label_tensor.to(DType::I32)},
                                           {"class_weights", o.class_weights}};
   for (auto& [name, value] : net->state()) inputs["state." + name] = value.clone();
 
@@ -83,9 +83,9 @@ TEST_P(UNetParity, MatchesPyTorchIncludingTrainModeBatchNorm) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Configurations, UNetParity,
-                         ::testing::Values(ParityCase{UNetUpsample::TransposedConv, DType::f32, 1e-4},
-                                           ParityCase{UNetUpsample::TransposedConv, DType::f64, 1e-9},
-                                           ParityCase{UNetUpsample::Bilinear, DType::f32, 1e-4}));
+                         ::testing::Values(ParityCase{UNetUpsample::TransposedConv, DType::F32, 1e-4},
+                                           ParityCase{UNetUpsample::TransposedConv, DType::F64, 1e-9},
+                                           ParityCase{UNetUpsample::Bilinear, DType::F32, 1e-4}));
 
 }  // namespace
 }  // namespace cuseg

@@ -16,14 +16,14 @@ struct Batch {
   Tensor logits, labels;
 };
 
-Batch make_batch(DType dtype = DType::f64, Device device = Device::cpu()) {
+Batch make_batch(DType dtype = DType::F64, Device device = Device::cpu()) {
   const Shape s{2, 5, 4, 3};
   std::vector<uint8_t> labels(40);
   for (size_t i = 0; i < labels.size(); ++i) labels[i] = i % 9 == 4 ? 255 : uint8_t(i % 3);
   return {test::random(s, 1, -2, 2, dtype, device), Tensor::from_vector(labels, Shape{2, 5, 4}).to(device)};
 }
 
-double value(const Tensor& t) { return t.to(DType::f64).to_vector<double>()[0]; }
+double value(const Tensor& t) { return t.to(DType::F64).to_vector<double>()[0]; }
 
 TEST(Loss, WeightedSumAddsValuesAndGradients) {
   const Batch b = make_batch();
@@ -31,15 +31,15 @@ TEST(Loss, WeightedSumAddsValuesAndGradients) {
   o.class_weights = Tensor::from_vector(std::vector<double>{0.5, 1, 2}, Shape{3});
   auto sum = make_loss("0.5*ce+2*dice", o);
   EXPECT_EQ(sum->name(), "0.5*ce+2*dice");
-  Tensor loss = Tensor::empty(Shape{1}, DType::f64), grad = Tensor::empty(b.logits.shape(), DType::f64);
+  Tensor loss = Tensor::empty(Shape{1}, DType::F64), grad = Tensor::empty(b.logits.shape(), DType::F64);
   sum->compute(b.logits, b.labels, loss, grad, 0.75);
 
-  Tensor ce = Tensor::empty(Shape{1}, DType::f64), ws = Tensor::empty(Shape{1}, DType::f64);
-  Tensor dce = Tensor::empty(b.logits.shape(), DType::f64);
+  Tensor ce = Tensor::empty(Shape{1}, DType::F64), ws = Tensor::empty(Shape{1}, DType::F64);
+  Tensor dce = Tensor::empty(b.logits.shape(), DType::F64);
   softmax_cross_entropy_forward(b.logits, b.labels, o.class_weights, ce, ws);
   softmax_cross_entropy_backward(b.logits, b.labels, o.class_weights, ws, dce, 0.75 * 0.5);
-  Tensor dice = Tensor::empty(Shape{1}, DType::f64), stats = Tensor::empty(Shape{2, 3}, DType::f64);
-  Tensor ddice = Tensor::empty(b.logits.shape(), DType::f64);
+  Tensor dice = Tensor::empty(Shape{1}, DType::F64), stats = Tensor::empty(Shape{2, 3}, DType::F64);
+  Tensor ddice = Tensor::empty(b.logits.shape(), DType::F64);
   dice_forward(b.logits, b.labels, dice, stats);
   dice_backward(b.logits, b.labels, stats, ddice, 0.75 * 2);
 
@@ -54,11 +54,11 @@ TEST(Loss, EvaluatesWithoutAGradientAndFocalIsNamed) {
   const Batch b = make_batch();
   auto focal = make_loss("focal");
   EXPECT_EQ(focal->name(), "focal");
-  Tensor loss = Tensor::empty(Shape{1}, DType::f64), none;
+  Tensor loss = Tensor::empty(Shape{1}, DType::F64), none;
   focal->compute(b.logits, b.labels, loss, none);
   EXPECT_GT(value(loss), 0);
   auto ce = make_loss("ce");
-  Tensor ce_loss = Tensor::empty(Shape{1}, DType::f64);
+  Tensor ce_loss = Tensor::empty(Shape{1}, DType::F64);
   ce->compute(b.logits, b.labels, ce_loss, none);
   EXPECT_LT(value(loss), value(ce_loss));  // (1 − p)^2 < 1 shrinks every term
 }
@@ -72,11 +72,11 @@ TEST(Loss, RefusesBadSpecifications) {
 
 TEST(LossGpu, CeDiceMatchesTheCpu) {
   CUSEG_REQUIRE_GPU();
-  const Batch cpu = make_batch(DType::f32), gpu = make_batch(DType::f32, Device::cuda(0));
+  const Batch cpu = make_batch(DType::F32), gpu = make_batch(DType::F32, Device::cuda(0));
   auto loss_fn = make_loss("ce+dice");
   Tensor l_cpu = Tensor::empty(Shape{1}), g_cpu = Tensor::empty(cpu.logits.shape());
-  Tensor l_gpu = Tensor::empty(Shape{1}, DType::f32, Device::cuda(0));
-  Tensor g_gpu = Tensor::empty(gpu.logits.shape(), DType::f32, Device::cuda(0));
+  Tensor l_gpu = Tensor::empty(Shape{1}, DType::F32, Device::cuda(0));
+  Tensor g_gpu = Tensor::empty(gpu.logits.shape(), DType::F32, Device::cuda(0));
   loss_fn->compute(cpu.logits, cpu.labels, l_cpu, g_cpu, 1.0);
   loss_fn->compute(gpu.logits, gpu.labels, l_gpu, g_gpu, 1.0);
   EXPECT_TRUE(test::close(l_gpu, l_cpu, 1e-5, "ce+dice loss", 1));

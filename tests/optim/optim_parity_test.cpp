@@ -77,7 +77,7 @@ TEST(OptimizerParity, MatchesTorchOptimStepByStep) {
       Tensor w0 = test::random(s, seed++);
       inputs[base + ".w0"] = w0;
       for (int step = 0; step < kSteps; ++step) inputs[base + ".g" + std::to_string(step)] = test::random(s, seed++);
-      grads.push_back(Tensor::empty(s, DType::f64));
+      grads.push_back(Tensor::empty(s, DType::F64));
       params.push_back({p, w0.clone(), grads.back()});
     }
     Optimizer opt(c.config, params);

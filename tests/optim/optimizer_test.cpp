@@ -22,7 +22,7 @@ using test::expect_error;
 // One scalar weight w (as a [1,1] matrix, so it is in the "decay" group) with gradient g.
 struct Scalar {
   Tensor w, g;
-  Scalar(double w0, double g0) : w(Tensor::full(Shape{1, 1}, w0, DType::f64)), g(Tensor::full(Shape{1, 1}, g0, DType::f64)) {}
+  Scalar(double w0, double g0) : w(Tensor::full(Shape{1, 1}, w0, DType::F64)), g(Tensor::full(Shape{1, 1}, g0, DType::F64)) {}
   std::vector<ParamRef> params() const { return {{"w", w, g}}; }
   double value() const { return w.to_vector<double>()[0]; }
 };
@@ -79,8 +79,8 @@ TEST(Optimizer, ProximalL1SoftThresholdsAfterTheStep) {
 
 TEST(Optimizer, ProximalL1KeepsZerosWhileTheGradientIsBelowLambda) {
   const double lambda = 0.5;
-  Tensor w = Tensor::zeros(Shape{64, 64}, DType::f64);
-  Tensor g = Tensor::empty(Shape{64, 64}, DType::f64);
+  Tensor w = Tensor::zeros(Shape{64, 64}, DType::F64);
+  Tensor g = Tensor::empty(Shape{64, 64}, DType::F64);
   OptimizerConfig c = OptimizerConfig::named("sgd");
   c.penalty = Penalty::lasso(lambda, L1Mode::Proximal);
   Optimizer opt(c, {{"w", w, g}});
@@ -95,7 +95,7 @@ TEST(Optimizer, ProximalL1KeepsZerosWhileTheGradientIsBelowLambda) {
 }
 
 TEST(Optimizer, ProximalL1ProducesExactZerosThatTheReportCounts) {
-  Tensor w = test::random(Shape{32, 16}, 1), g = Tensor::zeros(Shape{32, 16}, DType::f64);
+  Tensor w = test::random(Shape{32, 16}, 1), g = Tensor::zeros(Shape{32, 16}, DType::F64);
   OptimizerConfig c = OptimizerConfig::named("adam");
   c.penalty = Penalty::lasso(2.0, L1Mode::Proximal);
   Optimizer opt(c, {{"w", w, g}});
@@ -109,9 +109,9 @@ TEST(Optimizer, ProximalL1ProducesExactZerosThatTheReportCounts) {
 }
 
 TEST(Optimizer, DefaultGroupsSpareBiasesAndExplicitGroupsOverride) {
-  Tensor w = Tensor::full(Shape{2, 2}, 1.0, DType::f64), b = Tensor::full(Shape{2}, 1.0, DType::f64);
-  Tensor k = Tensor::full(Shape{2, 2}, 1.0, DType::f64), zero = Tensor::zeros(Shape{2, 2}, DType::f64);
-  Tensor bz = Tensor::zeros(Shape{2}, DType::f64), kz = Tensor::zeros(Shape{2, 2}, DType::f64);
+  Tensor w = Tensor::full(Shape{2, 2}, 1.0, DType::F64), b = Tensor::full(Shape{2}, 1.0, DType::F64);
+  Tensor k = Tensor::full(Shape{2, 2}, 1.0, DType::F64), zero = Tensor::zeros(Shape{2, 2}, DType::F64);
+  Tensor bz = Tensor::zeros(Shape{2}, DType::F64), kz = Tensor::zeros(Shape{2, 2}, DType::F64);
   OptimizerConfig c = OptimizerConfig::named("sgd");
   c.penalty = Penalty::ridge(0.5);
   Optimizer opt(c, {{"w", w, zero}, {"b", b, bz}, {"k", k, kz, /*no_decay=*/true}},
@@ -152,8 +152,8 @@ TEST(Optimizer, RefusesBadConfiguration) {
 }
 
 TEST(Optimizer, ClipsByTheGlobalNormAsPyTorchDoes) {
-  Tensor a = Tensor::full(Shape{1, 1}, 1.0, DType::f64), ga = Tensor::full(Shape{1, 1}, 3.0, DType::f64);
-  Tensor b = Tensor::full(Shape{1}, 1.0, DType::f64), gb = Tensor::full(Shape{1}, 4.0, DType::f64);
+  Tensor a = Tensor::full(Shape{1, 1}, 1.0, DType::F64), ga = Tensor::full(Shape{1, 1}, 3.0, DType::F64);
+  Tensor b = Tensor::full(Shape{1}, 1.0, DType::F64), gb = Tensor::full(Shape{1}, 4.0, DType::F64);
   OptimizerConfig c = OptimizerConfig::named("sgd");
   c.max_grad_norm = 1.0;
   Optimizer opt(c, {{"a", a, ga}, {"b", b, gb}});
@@ -168,7 +168,7 @@ TEST(Optimizer, SavedStateContinuesExactly) {
   for (const char* name : {"momentum", "adagrad", "rmsprop", "adam"}) {
     OptimizerConfig c = OptimizerConfig::named(name);
     if (std::string(name) == "rmsprop") c.centered = true, c.momentum = 0.5;
-    Tensor w = test::random(Shape{8, 3}, 1, -1, 1, DType::f32), g = Tensor::empty(Shape{8, 3});
+    Tensor w = test::random(Shape{8, 3}, 1, -1, 1, DType::F32), g = Tensor::empty(Shape{8, 3});
     Optimizer a(c, {{"w", w, g}});
     for (int s = 0; s < 3; ++s) {
       g.fill_uniform(uint64_t(10 + s), -1, 1);
@@ -239,7 +239,7 @@ TEST(Optimizer, FastCpuStepMatchesTheReference) {
       for (int i = 0; i < 12; ++i) {
         // Matrices (one of several chunks), vectors (no decay), one longer than a chunk.
         const Shape s = i == 5 ? Shape{200, 129} : i % 4 == 3 ? Shape{int64_t(17 + i)} : Shape{int64_t(3 + i), 129};
-        w_ref.push_back(test::random(s, uint64_t(i), -1, 1, DType::f32));
+        w_ref.push_back(test::random(s, uint64_t(i), -1, 1, DType::F32));
         w_fast.push_back(w_ref.back().clone());
         g_ref.push_back(Tensor::empty(s));
         g_fast.push_back(Tensor::empty(s));
@@ -247,7 +247,7 @@ TEST(Optimizer, FastCpuStepMatchesTheReference) {
         p_fast.push_back({str_cat("p", i), w_fast.back(), g_fast.back()});
       }
       Optimizer ref(c, p_ref), fast(c, p_fast);
-      ref.set_backend(Backend::Native);
+      ref.set_backend(Backend::Reference);
       fast.set_backend(Backend::Fast);
       for (int step = 0; step < 5; ++step) {
         for (size_t i = 0; i < g_ref.size(); ++i) {
@@ -263,7 +263,7 @@ TEST(Optimizer, FastCpuStepMatchesTheReference) {
       for (size_t i = 0; i < w_ref.size(); ++i)
         EXPECT_TRUE(test::close(w_fast[i], w_ref[i], 1e-6, str_cat(name, " ", pen.str(), " p", i), i));
       for (const auto& [key, value] : ref_state) {
-        if (value.dtype() != DType::f32) continue;  // the step counter
+        if (value.dtype() != DType::F32) continue;  // the step counter
         EXPECT_TRUE(test::close(fast_state.at(key), value, 1e-6, str_cat(name, " ", pen.str(), " ", key), 1));
       }
     }
@@ -286,10 +286,10 @@ TEST(OptimizerGpu, FusedCudaStepMatchesTheCpu) {
       // 40 tensors, 10 under the sanitizers (test_util.h): still several per launch and each kind.
       for (int i = 0; i < (test::small_cases_only() ? 10 : 40); ++i) {
         const Shape s = i % 4 == 3 ? Shape{int64_t(17 + i)} : Shape{int64_t(3 + i), 129};
-        w_cpu.push_back(test::random(s, uint64_t(i), -1, 1, DType::f32));
+        w_cpu.push_back(test::random(s, uint64_t(i), -1, 1, DType::F32));
         g_cpu.push_back(Tensor::empty(s));
         w_gpu.push_back(w_cpu.back().to(gpu));
-        g_gpu.push_back(Tensor::empty(s, DType::f32, gpu));
+        g_gpu.push_back(Tensor::empty(s, DType::F32, gpu));
         p_cpu.push_back({str_cat("p", i), w_cpu.back(), g_cpu.back()});
         p_gpu.push_back({str_cat("p", i), w_gpu.back(), g_gpu.back()});
       }
@@ -314,7 +314,7 @@ TEST(OptimizerGpu, ClippingOnTheGpuMatchesTheCpu) {
   const Device gpu = Device::cuda(0);
   OptimizerConfig c = OptimizerConfig::named("momentum");
   c.max_grad_norm = 0.5;
-  Tensor w = test::random(Shape{300, 70}, 1, -1, 1, DType::f32), g = test::random(Shape{300, 70}, 2, -1, 1, DType::f32);
+  Tensor w = test::random(Shape{300, 70}, 1, -1, 1, DType::F32), g = test::random(Shape{300, 70}, 2, -1, 1, DType::F32);
   Tensor wg = w.to(gpu), gg = g.to(gpu);
   Optimizer a(c, {{"w", w, g}}), b(c, {{"w", wg, gg}});
   a.step(0.1, 0.5);

@@ -11,7 +11,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   using namespace cuseg;
-  Tensor a = Tensor::empty(Shape{512, 1024}), b = Tensor::empty(Shape{3, 1000}, DType::f64);
+  Tensor a = Tensor::empty(Shape{512, 1024}), b = Tensor::empty(Shape{3, 1000}, DType::F64);
   for (int version = 1;; ++version) {
     a.fill(version);
     b.fill(version);

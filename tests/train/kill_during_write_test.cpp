@@ -60,7 +60,7 @@ std::chrono::microseconds time_to_first_version(const std::string& path) {
 TEST(KillDuringWrite, EverySurvivingCheckpointLoads) {
   const fs::path dir = test::fresh_test_dir("cuseg_kill");
   const std::string path = (dir / "last.safetensors").string();
-  save_safetensors(path, {{"model.a", Tensor::zeros(Shape{512, 1024})}, {"model.b", Tensor::zeros(Shape{3, 1000}, DType::f64)}},
+  save_safetensors(path, {{"model.a", Tensor::zeros(Shape{512, 1024})}, {"model.b", Tensor::zeros(Shape{3, 1000}, DType::F64)}},
                    {{"version", "0"}});
   const std::chrono::microseconds first = time_to_first_version(path);
   ASSERT_GT(first.count(), 0) << "the writer did not run";
@@ -85,7 +85,7 @@ TEST(KillDuringWrite, EverySurvivingCheckpointLoads) {
     const int version = std::stoi(f.metadata.at("version"));
     // One whole version: every element of every tensor holds its number.
     for (const auto& [name, t] : f.tensors) {
-      const Tensor d = t.to(DType::f64);
+      const Tensor d = t.to(DType::F64);
       for (double v : d.to_vector<double>()) ASSERT_EQ(v, double(version)) << name << " after kill " << kill;
     }
     ++loaded;

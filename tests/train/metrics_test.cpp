@@ -136,7 +136,7 @@ TEST(MetricsGpu, CountsAreIdenticalOnTheGpu) {
   CUSEG_REQUIRE_GPU();
   for (int k : {5, 40}) {  // shared-memory path and global-atomics path
     const Shape s{3, 33, 17, k};
-    const Tensor logits = test::random(s, 1, -1, 1, DType::f32);
+    const Tensor logits = test::random(s, 1, -1, 1, DType::F32);
     std::vector<int32_t> labels(size_t(3 * 33 * 17));
     for (size_t i = 0; i < labels.size(); ++i) labels[i] = i % 11 == 0 ? 255 : int32_t(i % size_t(k));
     const Tensor lt = Tensor::from_vector(labels, Shape{3, 33, 17});

@@ -37,7 +37,7 @@ TEST(OutOfMemoryGpu, ABatchThatDoesNotFitNamesTheLayerAndTheFreeMemory) {
   const Device gpu = Device::cuda(0);
   auto net = build_unet(UNetConfig::unet_s(3, 4, 64));
   net->to(gpu);
-  const Tensor images = Tensor::zeros(Shape{4, 128, 128, 3}, DType::f32, gpu);
+  const Tensor images = Tensor::zeros(Shape{4, 128, 128, 3}, DType::F32, gpu);
   synchronize(gpu);
 
   const CudaMemoryInfo before = cuda_memory_info(gpu);
@@ -47,11 +47,11 @@ TEST(OutOfMemoryGpu, ABatchThatDoesNotFitNamesTheLayerAndTheFreeMemory) {
   std::vector<Tensor> ballast;
   const size_t pieces = before.free > 64 * kMiB ? (before.free - 64 * kMiB) / kGiB : 0;
   for (size_t i = 0; i < pieces; ++i)
-    ballast.push_back(Tensor::empty(Shape{int64_t(kGiB / 4)}, DType::f32, gpu));
+    ballast.push_back(Tensor::empty(Shape{int64_t(kGiB / 4)}, DType::F32, gpu));
   int refused = 0;
   for (int i = 0; i < 1 << 16 && !refused; ++i) {  // 256 GiB at most, should free never drop
     try {
-      ballast.push_back(Tensor::empty(Shape{int64_t(4 * kMiB / 4)}, DType::f32, gpu));
+      ballast.push_back(Tensor::empty(Shape{int64_t(4 * kMiB / 4)}, DType::F32, gpu));
     } catch (const OutOfMemory&) {
       ++refused;
     }

@@ -51,8 +51,8 @@ Step train_one_step(Device device, const Tensor& image, const Tensor& labels, Ba
   s.model->zero_grad();
   s.model->forward({{"image", image.to(device)}});
   const Tensor& logits = s.model->get("logits");
-  s.loss = Tensor::empty(Shape{1}, DType::f32, device);
-  Tensor dlogits = Tensor::empty(logits.shape(), DType::f32, device);
+  s.loss = Tensor::empty(Shape{1}, DType::F32, device);
+  Tensor dlogits = Tensor::empty(logits.shape(), DType::F32, device);
   loss->compute(logits, labels.to(device), s.loss, dlogits);
   s.model->backward({{"logits", dlogits}});
   for (Parameter* p : s.model->parameters()) s.grads[p->name] = p->grad.to(Device::cpu());
@@ -60,7 +60,7 @@ Step train_one_step(Device device, const Tensor& image, const Tensor& labels, Ba
   return s;
 }
 
-Tensor test_image() { return test::random(Shape{2, 32, 32, 3}, 11, -1, 1, DType::f32); }
+Tensor test_image() { return test::random(Shape{2, 32, 32, 3}, 11, -1, 1, DType::F32); }
 
 Tensor test_labels() {
   std::vector<uint8_t> label_values(size_t(2 * 32 * 32));
@@ -81,7 +81,7 @@ void expect_same_step(const Step& got, const Step& ref, const std::string& what)
   const std::map<std::string, Tensor> ref_state = ref.model->state(), got_state = got.model->state();
   ASSERT_EQ(got_state.size(), ref_state.size());
   for (const auto& [name, value] : ref_state) {
-    if (value.dtype() != DType::f32) continue;  // counters
+    if (value.dtype() != DType::F32) continue;  // counters
     EXPECT_TRUE(test::close(got_state.at(name), value, 1e-5, what + " " + name + " after the step", 11));
   }
 }
@@ -89,7 +89,7 @@ void expect_same_step(const Step& got, const Step& ref, const std::string& what)
 TEST(TrainingStep, UnetSStepOnTheFastPathAgreesWithTheReference) {
   if (!CUSEG_HAS_ONEDNN) GTEST_SKIP() << "built without oneDNN: there is no fast CPU path";
   // Base 16: channel counts (16…128) for which oneDNN picks its blocked, vectorized kernels.
-  const Step ref = train_one_step(Device::cpu(), test_image(), test_labels(), Backend::Native, 16);
+  const Step ref = train_one_step(Device::cpu(), test_image(), test_labels(), Backend::Reference, 16);
   const Step fast = train_one_step(Device::cpu(), test_image(), test_labels(), Backend::Fast, 16);
   expect_same_step(fast, ref, "fast");
 }
@@ -108,8 +108,8 @@ std::vector<double> adam_losses(Precision precision, int steps) {
   loss_options.backend = Backend::Fast;
   auto loss_fn = make_loss("ce+dice", loss_options);
   const Tensor image = test_image(), labels = test_labels();
-  Tensor loss = Tensor::empty(Shape{1}, DType::f32, Device::cpu());
-  Tensor dlogits = Tensor::empty(Shape{2, 32, 32, 4}, DType::f32, Device::cpu());
+  Tensor loss = Tensor::empty(Shape{1}, DType::F32, Device::cpu());
+  Tensor dlogits = Tensor::empty(Shape{2, 32, 32, 4}, DType::F32, Device::cpu());
   std::vector<double> losses;
   for (int i = 0; i < steps; ++i) {
     model->zero_grad();
@@ -143,7 +143,7 @@ TEST(TrainingStep, Bf16TrainingTracksF32Loss) {
 
 TEST(TrainingStepGpu, UnetSStepAgreesOnCpuAndCuda) {
   CUSEG_REQUIRE_GPU();
-  const Step cpu = train_one_step(Device::cpu(), test_image(), test_labels(), Backend::Native);
+  const Step cpu = train_one_step(Device::cpu(), test_image(), test_labels(), Backend::Reference);
   const Step gpu = train_one_step(Device::cuda(0), test_image(), test_labels());
   expect_same_step(gpu, cpu, "cuda");
 }

@@ -49,7 +49,7 @@ TEST(Compare, AllFiniteCatchesAnUnwrittenReference) {
             std::string::npos)
       << r.message();
   EXPECT_TRUE(test::all_finite(vec({1, 2, 3}), "reference"));
-  EXPECT_TRUE(test::all_finite(Tensor::full(Shape{3}, 7, DType::i32), "indices"));
+  EXPECT_TRUE(test::all_finite(Tensor::full(Shape{3}, 7, DType::I32), "indices"));
 }
 
 // Relative L2 alone averages one wrong element away in a large tensor; the element bound
@@ -66,7 +66,7 @@ TEST(Compare, OneBadElementInALargeTensorFails) {
   EXPECT_EQ(c.worst, 12345);
   EXPECT_FALSE(test::close(got, ref, 1e-4, "one bad element", 1));
   // Float32 rounding everywhere is well inside both bounds.
-  EXPECT_TRUE(test::close(ref.to(DType::f32), ref, 1e-7, "float32 rounding", 1));
+  EXPECT_TRUE(test::close(ref.to(DType::F32), ref, 1e-7, "float32 rounding", 1));
 }
 
 TEST(Compare, AMismatchIsCountedAgainstAtolAndRtol) {

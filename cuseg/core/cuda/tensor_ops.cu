@@ -39,15 +39,15 @@ __global__ void fill_uniform_kernel(T* data, int64_t n, uint64_t seed, double lo
 template <class F>
 void dispatch(DType dtype, F&& f) {
   switch (dtype) {
-    case DType::f32:
+    case DType::F32:
       return f(float{});
-    case DType::f64:
+    case DType::F64:
       return f(double{});
-    case DType::bf16:
+    case DType::Bf16:
       return f(uint16_t{});
-    case DType::i32:
+    case DType::I32:
       return f(int32_t{});
-    case DType::u8:
+    case DType::U8:
       return f(uint8_t{});
   }
 }

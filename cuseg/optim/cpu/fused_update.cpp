@@ -42,7 +42,7 @@ double global_grad_norm(const std::vector<Optimizer::Slot>& slots) {
   for (const Optimizer::Slot& slot : slots) {
     const Tensor& g = slot.param.grad;
     const int64_t n = g.numel();
-    if (g.dtype() == DType::f64) {
+    if (g.dtype() == DType::F64) {
       const double* p = g.data<double>();
 #pragma omp parallel for reduction(+ : sum) schedule(static)
       for (int64_t i = 0; i < n; ++i) sum += p[i] * p[i];
