@@ -69,7 +69,7 @@ echo "== emulated CUDA under ThreadSanitizer (preset emu-tsan): the emulator's t
 # plain emulated stage has run every GPU test.
 cmake --preset emu-tsan
 cmake --build --preset emu-tsan -j "$jobs" --target emulator_tests kernel_tests
-ctest --preset emu-tsan -j "$jobs" -R "EmulatorGpu|EmulatorFaultsGpu|EveryOpGpu.CudaMatchesReference/(reduce_sum|softmax_forward) "
+ctest --preset emu-tsan -j "$jobs" -R "EmulatorGpu|EmulatorFaultsGpu|EveryOpGpu.MatchesTheReference/(reduce_sum|softmax_forward)_cuda "
 
 echo "== emulated CUDA under AddressSanitizer + UndefinedBehaviorSanitizer (preset emu-asan): the library's tests"
 # The library as in stage 3 (-O1 here), the tests' own code at -O0 (it compiles faster), no

@@ -1,9 +1,10 @@
 #include "cuseg/kernels/activation.h"
 
 #include <cmath>
+#include <iterator>
 
 #include "cuseg/kernels/cpu/pointwise.h"
-#include "cuseg/kernels/dispatch.h"
+#include "cuseg/kernels/op.h"
 #if CUSEG_HAS_ONEDNN
 #include "cuseg/kernels/fast/pointwise.h"
 #endif
@@ -17,7 +18,6 @@
 namespace cuseg {
 
 using detail::Arg;
-using detail::Impl;
 
 const char* activation_name(ActivationKind kind) {
   switch (kind) {
@@ -31,71 +31,132 @@ const char* activation_name(ActivationKind kind) {
 
 namespace {
 
-Impl check_activation(const char* op, std::initializer_list<Arg> args, const ActivationParams& p, Backend backend) {
+void check_activation(const char* op, std::initializer_list<Arg> args, const ActivationParams& p) {
   detail::check_shapes(op, args, -1);
   detail::check_float_args(op, args);
   detail::check_same_shapes(op, args);
   CUSEG_CHECK(std::isfinite(p.negative_slope) && p.negative_slope >= 0, op, ": negative slope ", p.negative_slope,
               " must be ≥ 0 (the backward reads the sign of x from y)");
-  // The fast path has ReLU and LeakyReLU; sigmoid and tanh run their reference.
-  const bool has_fast = p.kind == ActivationKind::Relu || p.kind == ActivationKind::LeakyRelu;
-  const Impl impl =
-      detail::choose_impl(op, args.begin()->tensor.device(), args.begin()->tensor.dtype(), backend, has_fast);
-  CUSEG_CHECK(impl != Impl::Cudnn || p.kind != ActivationKind::LeakyRelu, op, ": cuDNN has no LeakyReLU");
-  return impl;
 }
+
+struct Forward {
+  const Tensor& x;
+  Tensor& y;
+  const ActivationParams& p;
+};
+struct Backward {
+  const Tensor& y;
+  const Tensor& dy;
+  Tensor& dx;
+  const ActivationParams& p;
+};
+
+// The implementations every kind shares; each kind's descriptor below picks those it has.
+void reference_forward(const Forward& a) {
+  detail::cpu_dispatch(a.x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    cpu::activation_forward<T>(a.x.data<T>(), a.y.data<T>(), a.x.numel(), a.p.kind, T(a.p.negative_slope));
+  });
+}
+void reference_backward(const Backward& a) {
+  detail::cpu_dispatch(a.y.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    cpu::activation_backward<T>(a.y.data<T>(), a.dy.data<T>(), a.dx.data<T>(), a.y.numel(), a.p.kind,
+                                T(a.p.negative_slope));
+  });
+}
+#if CUSEG_HAS_ONEDNN
+// ReLU is LeakyReLU with slope 0 on the fast path.
+float fast_slope(const ActivationParams& p) {
+  return p.kind == ActivationKind::Relu ? 0.f : float(p.negative_slope);
+}
+void fast_forward(const Forward& a) {
+  fast::leaky_relu_forward(a.x.data<float>(), a.y.data<float>(), a.x.numel(), fast_slope(a.p));
+}
+void fast_backward(const Backward& a) {
+  fast::leaky_relu_backward(a.y.data<float>(), a.dy.data<float>(), a.dx.data<float>(), a.y.numel(), fast_slope(a.p));
+}
+#endif
+#if CUSEG_HAS_CUDA
+void cuda_forward(const Forward& a) {
+  cuda::activation_forward(a.x.data<float>(), a.y.data<float>(), a.x.numel(), a.p.kind, float(a.p.negative_slope),
+                           a.x.device().index);
+}
+void cuda_backward(const Backward& a) {
+  cuda::activation_backward(a.y.data<float>(), a.dy.data<float>(), a.dx.data<float>(), a.y.numel(), a.p.kind,
+                            float(a.p.negative_slope), a.y.device().index);
+}
+#endif
+#if CUSEG_HAS_CUDNN
+void cudnn_forward(const Forward& a) {
+  cudnn::activation_forward(a.x.data<float>(), a.y.data<float>(), a.x.numel(), a.p.kind, a.x.device().index);
+}
+void cudnn_backward(const Backward& a) {
+  cudnn::activation_backward(a.y.data<float>(), a.dy.data<float>(), a.dx.data<float>(), a.y.numel(), a.p.kind,
+                             a.y.device().index);
+}
+#endif
+
+// Indexed by ActivationKind (Relu, LeakyRelu, Sigmoid, Tanh). The fast path has ReLU and LeakyReLU; cuDNN has no LeakyReLU.
+const detail::Op<Forward> kForward[] = {
+    detail::define_op<Forward>({.name = "relu_forward",
+                                .entry = "activation_forward",
+                                .reference = reference_forward,
+                                .fast = CUSEG_FAST_IMPL(fast_forward),
+                                .cuda = CUSEG_CUDA_IMPL(cuda_forward),
+                                .cudnn = CUSEG_CUDNN_IMPL(cudnn_forward)}),
+    detail::define_op<Forward>({.name = "leaky_relu_forward",
+                                .entry = "activation_forward",
+                                .reference = reference_forward,
+                                .fast = CUSEG_FAST_IMPL(fast_forward),
+                                .cuda = CUSEG_CUDA_IMPL(cuda_forward)}),
+    detail::define_op<Forward>({.name = "sigmoid_forward",
+                                .entry = "activation_forward",
+                                .reference = reference_forward,
+                                .cuda = CUSEG_CUDA_IMPL(cuda_forward),
+                                .cudnn = CUSEG_CUDNN_IMPL(cudnn_forward)}),
+    detail::define_op<Forward>({.name = "tanh_forward",
+                                .entry = "activation_forward",
+                                .reference = reference_forward,
+                                .cuda = CUSEG_CUDA_IMPL(cuda_forward),
+                                .cudnn = CUSEG_CUDNN_IMPL(cudnn_forward)}),
+};
+const detail::Op<Backward> kBackward[] = {
+    detail::define_op<Backward>({.name = "relu_backward",
+                                 .entry = "activation_backward",
+                                 .reference = reference_backward,
+                                 .fast = CUSEG_FAST_IMPL(fast_backward),
+                                 .cuda = CUSEG_CUDA_IMPL(cuda_backward),
+                                 .cudnn = CUSEG_CUDNN_IMPL(cudnn_backward)}),
+    detail::define_op<Backward>({.name = "leaky_relu_backward",
+                                 .entry = "activation_backward",
+                                 .reference = reference_backward,
+                                 .fast = CUSEG_FAST_IMPL(fast_backward),
+                                 .cuda = CUSEG_CUDA_IMPL(cuda_backward)}),
+    detail::define_op<Backward>({.name = "sigmoid_backward",
+                                 .entry = "activation_backward",
+                                 .reference = reference_backward,
+                                 .cuda = CUSEG_CUDA_IMPL(cuda_backward),
+                                 .cudnn = CUSEG_CUDNN_IMPL(cudnn_backward)}),
+    detail::define_op<Backward>({.name = "tanh_backward",
+                                 .entry = "activation_backward",
+                                 .reference = reference_backward,
+                                 .cuda = CUSEG_CUDA_IMPL(cuda_backward),
+                                 .cudnn = CUSEG_CUDNN_IMPL(cudnn_backward)}),
+};
+
+static_assert(std::size(kForward) == std::size(kBackward) && int(ActivationKind::Tanh) + 1 == std::size(kForward));
 
 }  // namespace
 
 void activation_forward(const Tensor& x, Tensor& y, const ActivationParams& p, Backend backend) {
-  const char* op = "activation_forward";
-  const Impl impl = check_activation(op, {{"x", x}, {"y", y}}, p, backend);
-  const int64_t n = x.numel();
-  switch (impl) {
-    case Impl::Fast:
-      CUSEG_IF_ONEDNN(fast::leaky_relu_forward(x.data<float>(), y.data<float>(), n,
-                                               p.kind == ActivationKind::Relu ? 0.f : float(p.negative_slope)));
-      break;
-    case Impl::Reference:
-      detail::cpu_dispatch(x.dtype(), [&](auto tag) {
-        using T = decltype(tag);
-        cpu::activation_forward<T>(x.data<T>(), y.data<T>(), n, p.kind, T(p.negative_slope));
-      });
-      break;
-    case Impl::Cuda:
-      CUSEG_IF_CUDA(cuda::activation_forward(x.data<float>(), y.data<float>(), n, p.kind, float(p.negative_slope),
-                                             x.device().index));
-      break;
-    case Impl::Cudnn:
-      CUSEG_IF_CUDNN(cudnn::activation_forward(x.data<float>(), y.data<float>(), n, p.kind, x.device().index));
-      break;
-  }
+  check_activation("activation_forward", {{"x", x}, {"y", y}}, p);
+  detail::run(kForward[int(p.kind)], x, backend, {x, y, p});
 }
 
 void activation_backward(const Tensor& y, const Tensor& dy, Tensor& dx, const ActivationParams& p, Backend backend) {
-  const char* op = "activation_backward";
-  const Impl impl = check_activation(op, {{"y", y}, {"dy", dy}, {"dx", dx}}, p, backend);
-  const int64_t n = y.numel();
-  switch (impl) {
-    case Impl::Fast:
-      CUSEG_IF_ONEDNN(fast::leaky_relu_backward(y.data<float>(), dy.data<float>(), dx.data<float>(), n,
-                                                p.kind == ActivationKind::Relu ? 0.f : float(p.negative_slope)));
-      break;
-    case Impl::Reference:
-      detail::cpu_dispatch(y.dtype(), [&](auto tag) {
-        using T = decltype(tag);
-        cpu::activation_backward<T>(y.data<T>(), dy.data<T>(), dx.data<T>(), n, p.kind, T(p.negative_slope));
-      });
-      break;
-    case Impl::Cuda:
-      CUSEG_IF_CUDA(cuda::activation_backward(y.data<float>(), dy.data<float>(), dx.data<float>(), n, p.kind,
-                                              float(p.negative_slope), y.device().index));
-      break;
-    case Impl::Cudnn:
-      CUSEG_IF_CUDNN(cudnn::activation_backward(y.data<float>(), dy.data<float>(), dx.data<float>(), n, p.kind,
-                                                y.device().index));
-      break;
-  }
+  check_activation("activation_backward", {{"y", y}, {"dy", dy}, {"dx", dx}}, p);
+  detail::run(kBackward[int(p.kind)], y, backend, {y, dy, dx, p});
 }
 
 }  // namespace cuseg

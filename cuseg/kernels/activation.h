@@ -23,7 +23,8 @@ struct ActivationParams {
 
 const char* activation_name(ActivationKind kind);  // "relu", "leaky_relu", "sigmoid", "tanh"
 
-// cuDNN has ReLU, sigmoid and tanh; LeakyReLU runs on our kernels only.
+// One op per kind (relu_forward, …; docs/OPS.md lists their implementations); cuDNN has no
+// LeakyReLU, the fast CPU path only ReLU and LeakyReLU.
 void activation_forward(const Tensor& x, Tensor& y, const ActivationParams& p, Backend backend = Backend::Auto);
 void activation_backward(const Tensor& y, const Tensor& dy, Tensor& dx, const ActivationParams& p,
                          Backend backend = Backend::Auto);

@@ -54,7 +54,7 @@ bool cpu_has_bf16() {
 
 void check_precision(Device device, Backend backend, Precision precision) {
   if (precision == Precision::F32) return;
-  const detail::Impl impl = detail::choose_impl("--precision bf16", device, DType::F32, backend, true);
+  const detail::Impl impl = detail::choose_impl("--precision bf16", device, DType::F32, backend, true, false);
   CUSEG_CHECK(impl == detail::Impl::Fast, "--precision bf16 runs on the fast CPU path only (",
               CUSEG_HAS_ONEDNN ? "--device cpu with --backend auto or fast" : "this build has no oneDNN", "); ",
               device.str(), " with --backend ", backend_name(backend), " has no bf16 convolutions");
@@ -63,8 +63,9 @@ void check_precision(Device device, Backend backend, Precision precision) {
 
 std::string compute_description(Device device, Backend backend, Precision precision) {
   check_precision(device, backend, precision);
-  // choose_impl is the one place that decides; asking it here also refuses what cannot run.
-  const detail::Impl impl = detail::choose_impl("--backend", device, DType::F32, backend, true);
+  // choose_impl is the one place that decides; asking it for an op that has every implementation
+  // (the convolutions) says what the heavy ops run, and refuses what cannot run.
+  const detail::Impl impl = detail::choose_impl("--backend", device, DType::F32, backend, true, true);
   switch (impl) {
     case detail::Impl::Fast:
 #if CUSEG_HAS_ONEDNN
@@ -82,7 +83,7 @@ std::string compute_description(Device device, Backend backend, Precision precis
     case detail::Impl::Cuda:
       return str_cat(device.str(), ": cuseg CUDA kernels", CUSEG_CUDA_EMULATED ? " (emulated on CPU threads)" : "");
     case detail::Impl::Cudnn:
-      return str_cat(device.str(), ": cuDNN");
+      return str_cat(device.str(), ": cuDNN (cuseg's CUDA kernels for the ops cuDNN does not have)");
   }
   return "?";
 }

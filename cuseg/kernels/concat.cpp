@@ -1,14 +1,12 @@
 #include "cuseg/kernels/concat.h"
 
 #include "cuseg/kernels/cpu/copy_columns.h"
-#include "cuseg/kernels/dispatch.h"
+#include "cuseg/kernels/op.h"
 #if CUSEG_HAS_CUDA
 #include "cuseg/kernels/cuda/copy_columns.h"
 #endif
 
 namespace cuseg {
-
-using detail::Impl;
 
 namespace {
 
@@ -35,39 +33,65 @@ int64_t check_blocks(const char* op, const Tensor& whole, const std::vector<Tens
 }
 
 // Copies between `whole` and each part's channel block; into the parts when `split`.
-void move_blocks(const char* op, const Tensor& whole, const std::vector<Tensor>& parts, bool split) {
-  const int64_t rows = check_blocks(op, whole, parts);
-  const int64_t total = whole.dim(whole.rank() - 1);
-  const Impl impl = detail::choose_impl(op, whole.device(), whole.dtype(), Backend::Auto);
+struct Blocks {
+  const Tensor& whole;
+  const std::vector<Tensor>& parts;
+  int64_t rows;
+};
+
+// Calls copy(src, src_stride, src_offset, dst, dst_stride, dst_offset, channels) for each part.
+template <bool split, class Copy>
+void for_each_block(const Blocks& b, Copy copy) {
+  const int64_t total = b.whole.dim(b.whole.rank() - 1);
   int64_t offset = 0;
-  for (const Tensor& p : parts) {
+  for (const Tensor& p : b.parts) {
     const int64_t c = p.dim(p.rank() - 1);
-    if (impl == Impl::Reference) {
-      detail::cpu_dispatch(whole.dtype(), [&](auto tag) {
-        using T = decltype(tag);
-        if (split) {
-          cpu::copy_columns<T>(whole.data<T>(), total, offset, p.data<T>(), c, 0, rows, c);
-        } else {
-          cpu::copy_columns<T>(p.data<T>(), c, 0, whole.data<T>(), total, offset, rows, c);
-        }
-      });
-    } else if (split) {
-      CUSEG_IF_CUDA(cuda::copy_columns(whole.data<float>(), total, offset, p.data<float>(), c, 0, rows, c,
-                                       whole.device().index));
+    if (split) {
+      copy(b.whole, total, offset, p, c, int64_t(0), c);
     } else {
-      CUSEG_IF_CUDA(cuda::copy_columns(p.data<float>(), c, 0, whole.data<float>(), total, offset, rows, c,
-                                       whole.device().index));
+      copy(p, c, int64_t(0), b.whole, total, offset, c);
     }
     offset += c;
   }
 }
 
-}  // namespace
-
-void concat_channels(const std::vector<Tensor>& inputs, Tensor& out) {
-  move_blocks("concat_channels", out, inputs, false);
+template <bool split>
+detail::Op<Blocks> blocks_op(const char* name) {
+  return detail::define_op<Blocks>({
+      .name = name,
+      .entry = name,
+      .reference =
+          [](const Blocks& b) {
+            detail::cpu_dispatch(b.whole.dtype(), [&](auto tag) {
+              using T = decltype(tag);
+              for_each_block<split>(b, [&](const Tensor& src, int64_t ss, int64_t so, const Tensor& dst, int64_t ds,
+                                           int64_t dof, int64_t c) {
+                cpu::copy_columns<T>(src.data<T>(), ss, so, dst.data<T>(), ds, dof, b.rows, c);
+              });
+            });
+          },
+      .cuda = CUSEG_CUDA_IMPL([](const Blocks& b) {
+        for_each_block<split>(b, [&](const Tensor& src, int64_t ss, int64_t so, const Tensor& dst, int64_t ds,
+                                     int64_t dof, int64_t c) {
+          cuda::copy_columns(src.data<float>(), ss, so, dst.data<float>(), ds, dof, b.rows, c, b.whole.device().index);
+        });
+      }),
+  });
 }
 
-void split_channels(const Tensor& in, std::vector<Tensor>& outputs) { move_blocks("split_channels", in, outputs, true); }
+const auto kConcat = blocks_op<false>("concat_channels");
+const auto kSplit = blocks_op<true>("split_channels");
+
+}  // namespace
+
+void concat_channels(const std::vector<Tensor>& inputs, Tensor& out, Backend backend) {
+  const int64_t rows = check_blocks("concat_channels", out, inputs);
+  detail::run(kConcat, out, backend, {out, inputs, rows});
+}
+
+void split_channels(const Tensor& in, std::vector<Tensor>& outputs, Backend backend) {
+  const int64_t rows = check_blocks("split_channels", in, outputs);
+  detail::run(kSplit, in, backend, {in, outputs, rows});
+}
 
 }  // namespace cuseg

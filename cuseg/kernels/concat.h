@@ -6,10 +6,11 @@
 #include <vector>
 
 #include "cuseg/core/tensor.h"
+#include "cuseg/kernels/backend.h"
 
 namespace cuseg {
 
-void concat_channels(const std::vector<Tensor>& inputs, Tensor& out);
-void split_channels(const Tensor& in, std::vector<Tensor>& outputs);
+void concat_channels(const std::vector<Tensor>& inputs, Tensor& out, Backend backend = Backend::Auto);
+void split_channels(const Tensor& in, std::vector<Tensor>& outputs, Backend backend = Backend::Auto);
 
 }  // namespace cuseg

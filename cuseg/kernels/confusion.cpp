@@ -1,44 +1,52 @@
 #include "cuseg/kernels/confusion.h"
 
-#include "cuseg/kernels/dispatch.h"
+#include "cuseg/kernels/cpu/confusion.h"
+#include "cuseg/kernels/op.h"
 #if CUSEG_HAS_CUDA
 #include "cuseg/kernels/cuda/confusion.h"
 #endif
 
 namespace cuseg {
 
-void confusion_update(const Tensor& logits, const Tensor& labels, Tensor& counts, int ignore_index) {
+namespace {
+
+struct Confusion {
+  const Tensor& logits;
+  const Tensor& labels;
+  Tensor& counts;
+  const RowGeometry& g;
+  int ignore_index;
+  int64_t* invalid;  // labels outside [0, K) that are not the ignore label
+};
+
+const auto kConfusion = detail::define_op<Confusion>({
+    .name = "confusion_update",
+    .entry = "confusion_update",
+    .reference =
+        [](const Confusion& a) {
+          detail::cpu_dispatch(a.logits.dtype(), [&](auto tag) {
+            using T = decltype(tag);
+            detail::label_dispatch(a.labels.dtype(), [&](auto label_tag) {
+              using L = decltype(label_tag);
+              *a.invalid = cpu::confusion_update<T, L>(a.logits.data<T>(), a.labels.data<L>(), a.counts.data<double>(),
+                                                       a.g, a.ignore_index);
+            });
+          });
+        },
+    .cuda = CUSEG_CUDA_IMPL([](const Confusion& a) {
+      *a.invalid = cuda::confusion_update(a.logits.data<float>(), a.labels.raw_data(), a.labels.dtype() == DType::U8,
+                                          a.counts.data<double>(), a.g, a.ignore_index, a.logits.device().index);
+    }),
+});
+
+}  // namespace
+
+void confusion_update(const Tensor& logits, const Tensor& labels, Tensor& counts, int ignore_index, Backend backend) {
   const char* op = "confusion_update";
   const RowGeometry g = detail::check_labels(op, logits, labels);
   detail::check_exact(op, {"counts", counts}, logits.device(), DType::F64, Shape{g.channels, g.channels});
   int64_t invalid = 0;
-  if (detail::choose_impl(op, logits.device(), logits.dtype(), Backend::Auto) == detail::Impl::Reference) {
-    double* c = counts.data<double>();
-    detail::cpu_dispatch(logits.dtype(), [&](auto tag) {
-      using T = decltype(tag);
-      const T* x = logits.data<T>();
-      detail::label_dispatch(labels.dtype(), [&](auto label_tag) {
-        using L = decltype(label_tag);
-        const L* l = labels.data<L>();
-        for (int64_t r = 0; r < g.rows; ++r) {
-          const int label = int(l[r]);
-          if (label == ignore_index) continue;
-          if (label < 0 || label >= g.channels) {
-            ++invalid;
-            continue;
-          }
-          const T* row = x + r * g.channels;
-          int best = 0;
-          for (int k = 1; k < g.channels; ++k)
-            if (row[k] > row[best]) best = k;
-          c[label * g.channels + best] += 1;
-        }
-      });
-    });
-  } else {
-    CUSEG_IF_CUDA(invalid = cuda::confusion_update(logits.data<float>(), labels.raw_data(), labels.dtype() == DType::U8,
-                                                   counts.data<double>(), g, ignore_index, logits.device().index));
-  }
+  detail::run(kConfusion, logits, backend, {logits, labels, counts, g, ignore_index, &invalid});
   CUSEG_CHECK(invalid == 0, op, ": ", invalid, " label(s) outside [0, ", g.channels, ") that are not the ignore label ",
               ignore_index, " (", detail::describe({{"logits", logits}, {"labels", labels}}), ")");
 }

@@ -7,9 +7,11 @@
 #pragma once
 
 #include "cuseg/core/tensor.h"
+#include "cuseg/kernels/backend.h"
 
 namespace cuseg {
 
-void confusion_update(const Tensor& logits, const Tensor& labels, Tensor& counts, int ignore_index = 255);
+void confusion_update(const Tensor& logits, const Tensor& labels, Tensor& counts, int ignore_index = 255,
+                      Backend backend = Backend::Auto);
 
 }  // namespace cuseg

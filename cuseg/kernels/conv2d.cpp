@@ -1,7 +1,7 @@
 #include "cuseg/kernels/conv2d.h"
 
 #include "cuseg/kernels/cpu/conv2d.h"
-#include "cuseg/kernels/dispatch.h"
+#include "cuseg/kernels/op.h"
 #if CUSEG_HAS_CUDA
 #include "cuseg/kernels/cuda/conv2d.h"
 #endif
@@ -16,7 +16,6 @@
 namespace cuseg {
 
 using detail::Arg;
-using detail::Impl;
 
 namespace {
 
@@ -48,15 +47,6 @@ ConvGeometry make_geometry(const char* op, const Shape& x, const Shape& w, const
   CUSEG_CHECK(g.x_size() < kMaxElements && g.y_size() < kMaxElements && g.w_size() < kMaxElements,
               op, ": x ", x.str(), " or its output has 2^31 elements or more");
   return g;
-}
-
-// bf16 arithmetic exists on the fast CPU path only, and only on CPUs with bf16 instructions.
-Impl check_precision(const char* op, Impl impl, Precision precision) {
-  if (precision == Precision::F32) return impl;
-  CUSEG_CHECK(impl == Impl::Fast, op,
-              ": bf16 convolutions run on the fast CPU path only (oneDNN; f32 CPU tensors, backend auto or fast)");
-  CUSEG_IF_ONEDNN(onednn::require_bf16(op));
-  return impl;
 }
 
 Shape y_shape(const ConvGeometry& g) { return Shape{g.N, g.P, g.Q, g.K}; }
@@ -112,82 +102,101 @@ Shape conv_transpose2d_output_shape(const Shape& x, const Shape& w,
   return Shape{x[0], h, wd, w[3]};
 }
 
-void conv2d_forward(const Tensor& x, const Tensor& w, Tensor& y, const Conv2dParams& p,
-                    Backend backend) {
-  const char* op = "conv2d_forward";
-  const ConvGeometry g = check_conv(op, {"x", x}, {"w", w}, {"y", y}, p);
-  switch (check_precision(op, detail::choose_impl(op, x.device(), x.dtype(), backend, true), p.precision)) {
-    case Impl::Fast:
-      CUSEG_IF_ONEDNN(onednn::conv2d_forward(x.data<float>(), w.data<float>(), y.data<float>(), g, p.precision));
-      break;
-    case Impl::Reference:
-      detail::cpu_dispatch(x.dtype(), [&](auto tag) {
-        using T = decltype(tag);
-        cpu::conv2d_forward<T>(x.data<T>(), w.data<T>(), y.data<T>(), g);
-      });
-      break;
-    case Impl::Cuda:
-      CUSEG_IF_CUDA(cuda::conv2d_forward(x.data<float>(), w.data<float>(), y.data<float>(), g,
-                                         x.device().index));
-      break;
-    case Impl::Cudnn:
-      CUSEG_IF_CUDNN(cudnn::conv2d_forward(x.data<float>(), w.data<float>(), y.data<float>(), g,
-                                           x.device().index));
-      break;
-  }
-}
-
-void conv2d_backward_data(const Tensor& dy, const Tensor& w, Tensor& dx, const Conv2dParams& p,
-                          Backend backend) {
-  const char* op = "conv2d_backward_data";
-  const ConvGeometry g = check_conv(op, {"dx", dx}, {"w", w}, {"dy", dy}, p);
-  switch (check_precision(op, detail::choose_impl(op, dy.device(), dy.dtype(), backend, true), p.precision)) {
-    case Impl::Fast:
-      CUSEG_IF_ONEDNN(onednn::conv2d_backward_data(dy.data<float>(), w.data<float>(), dx.data<float>(), g, p.precision));
-      break;
-    case Impl::Reference:
-      detail::cpu_dispatch(dy.dtype(), [&](auto tag) {
-        using T = decltype(tag);
-        cpu::conv2d_backward_data<T>(dy.data<T>(), w.data<T>(), dx.data<T>(), g);
-      });
-      break;
-    case Impl::Cuda:
-      CUSEG_IF_CUDA(cuda::conv2d_backward_data(dy.data<float>(), w.data<float>(), dx.data<float>(),
-                                               g, dy.device().index));
-      break;
-    case Impl::Cudnn:
-      CUSEG_IF_CUDNN(cudnn::conv2d_backward_data(dy.data<float>(), w.data<float>(),
-                                                 dx.data<float>(), g, dy.device().index));
-      break;
-  }
-}
-
-void conv2d_backward_filter(const Tensor& x, const Tensor& dy, Tensor& dw, const Conv2dParams& p,
-                            Backend backend) {
-  const char* op = "conv2d_backward_filter";
-  const ConvGeometry g = check_conv(op, {"x", x}, {"dw", dw}, {"dy", dy}, p);
-  switch (check_precision(op, detail::choose_impl(op, x.device(), x.dtype(), backend, true), p.precision)) {
-    case Impl::Fast:
-      CUSEG_IF_ONEDNN(onednn::conv2d_backward_filter(x.data<float>(), dy.data<float>(), dw.data<float>(), g, p.precision));
-      break;
-    case Impl::Reference:
-      detail::cpu_dispatch(x.dtype(), [&](auto tag) {
-        using T = decltype(tag);
-        cpu::conv2d_backward_filter<T>(x.data<T>(), dy.data<T>(), dw.data<T>(), g);
-      });
-      break;
-    case Impl::Cuda:
-      CUSEG_IF_CUDA(cuda::conv2d_backward_filter(x.data<float>(), dy.data<float>(),
-                                                 dw.data<float>(), g, x.device().index));
-      break;
-    case Impl::Cudnn:
-      CUSEG_IF_CUDNN(cudnn::conv2d_backward_filter(x.data<float>(), dy.data<float>(),
-                                                   dw.data<float>(), g, x.device().index));
-      break;
-  }
-}
+// ---- the ops' descriptors (op.h) ----------------------------------------------------------
 
 namespace {
+
+// The three directions share one argument shape: two inputs and the output (assigned, or
+// accumulated by the filter gradient).
+struct Conv {
+  const Tensor& a;  // forward: x; backward-data: dy; backward-filter: x
+  const Tensor& b;  // w; w; dy
+  Tensor& out;      // y; dx; dw
+  const ConvGeometry& g;
+  Precision precision;
+};
+
+// How each implementation computes one direction: f(a, b, out, geometry[, precision][, device]).
+#define CUSEG_CONV_OP(direction)                                                                        \
+  detail::define_op<Conv>({                                                                             \
+      .name = "conv2d_" #direction,                                                                     \
+      .entry = "conv2d_" #direction,                                                                    \
+      .reference =                                                                                      \
+          [](const Conv& c) {                                                                           \
+            detail::cpu_dispatch(c.a.dtype(), [&](auto tag) {                                           \
+              using T = decltype(tag);                                                                  \
+              cpu::conv2d_##direction<T>(c.a.data<T>(), c.b.data<T>(), c.out.data<T>(), c.g);           \
+            });                                                                                         \
+          },                                                                                            \
+      .fast = CUSEG_FAST_IMPL([](const Conv& c) {                                                       \
+        onednn::conv2d_##direction(c.a.data<float>(), c.b.data<float>(), c.out.data<float>(), c.g,       \
+                                   c.precision);                                                        \
+      }),                                                                                               \
+      .cuda = CUSEG_CUDA_IMPL([](const Conv& c) {                                                       \
+        cuda::conv2d_##direction(c.a.data<float>(), c.b.data<float>(), c.out.data<float>(), c.g,         \
+                                 c.a.device().index);                                                   \
+      }),                                                                                               \
+      .cudnn = CUSEG_CUDNN_IMPL([](const Conv& c) {                                                     \
+        cudnn::conv2d_##direction(c.a.data<float>(), c.b.data<float>(), c.out.data<float>(), c.g,        \
+                                  c.a.device().index);                                                  \
+      }),                                                                                               \
+      .bf16 = true,                                                                                     \
+  })
+
+const auto kForward = CUSEG_CONV_OP(forward);
+const auto kBackwardData = CUSEG_CONV_OP(backward_data);
+const auto kBackwardFilter = CUSEG_CONV_OP(backward_filter);
+#undef CUSEG_CONV_OP
+
+// Transposed convolution is the adjoint of convolution: with the convolution that maps the
+// transposed output y back onto x, its forward is that convolution's backward-data, its
+// backward-data that convolution's forward and its backward-filter that convolution's
+// backward-filter with x and dy swapped. So its ops run the same implementations.
+detail::Op<Conv> adjoint(const char* name, const detail::Op<Conv>& of) {
+  detail::Op<Conv> op = of;
+  op.name = op.entry = name;
+  return detail::define_op(op);
+}
+const auto kTransposeForward = adjoint("conv_transpose2d_forward", kBackwardData);
+const auto kTransposeBackwardData = adjoint("conv_transpose2d_backward_data", kForward);
+const auto kTransposeBackwardFilter = adjoint("conv_transpose2d_backward_filter", kBackwardFilter);
+
+// Tensor is a handle whose data() is writable through a const reference: one struct serves both
+// directions, whose written tensor is the first in one and the second in the other.
+struct Bias {
+  const Tensor& y;  // forward: y += b (in place); backward: dy
+  const Tensor& b;  // forward: b; backward: db (accumulated)
+  int64_t rows;
+  int channels;
+};
+
+#define CUSEG_BIAS_OP(direction)                                                                        \
+  detail::define_op<Bias>({                                                                             \
+      .name = "conv2d_bias_" #direction,                                                                \
+      .entry = "conv2d_bias_" #direction,                                                               \
+      .reference =                                                                                      \
+          [](const Bias& a) {                                                                           \
+            detail::cpu_dispatch(a.y.dtype(), [&](auto tag) {                                           \
+              using T = decltype(tag);                                                                  \
+              cpu::conv2d_bias_##direction<T>(a.y.data<T>(), a.b.data<T>(), a.rows, a.channels);        \
+            });                                                                                         \
+          },                                                                                            \
+      .fast = CUSEG_FAST_IMPL([](const Bias& a) {                                                       \
+        fast::conv2d_bias_##direction(a.y.data<float>(), a.b.data<float>(), a.rows, a.channels);        \
+      }),                                                                                               \
+      .cuda = CUSEG_CUDA_IMPL([](const Bias& a) {                                                       \
+        cuda::conv2d_bias_##direction(a.y.data<float>(), a.b.data<float>(), a.rows, a.channels,         \
+                                      a.y.device().index);                                              \
+      }),                                                                                               \
+      .cudnn = CUSEG_CUDNN_IMPL([](const Bias& a) {                                                     \
+        cudnn::conv2d_bias_##direction(a.y.data<float>(), a.b.data<float>(), a.rows, a.channels,        \
+                                       a.y.device().index);                                             \
+      }),                                                                                               \
+  })
+
+const auto kBiasForward = CUSEG_BIAS_OP(forward);
+const auto kBiasBackward = CUSEG_BIAS_OP(backward);
+#undef CUSEG_BIAS_OP
 
 // Validates y (or dy) against a bias b [K]: y's last dimension is K.
 void check_bias(const char* op, const Arg& y, const Arg& b) {
@@ -201,89 +210,69 @@ void check_bias(const char* op, const Arg& y, const Arg& b) {
 
 }  // namespace
 
+// ---- entry points -----------------------------------------------------------------------------
+
+void conv2d_forward(const Tensor& x, const Tensor& w, Tensor& y, const Conv2dParams& p, Backend backend) {
+  const ConvGeometry g = check_conv("conv2d_forward", {"x", x}, {"w", w}, {"y", y}, p);
+  detail::run(kForward, x, backend, {x, w, y, g, p.precision}, p.precision);
+}
+
+void conv2d_backward_data(const Tensor& dy, const Tensor& w, Tensor& dx, const Conv2dParams& p, Backend backend) {
+  const ConvGeometry g = check_conv("conv2d_backward_data", {"dx", dx}, {"w", w}, {"dy", dy}, p);
+  detail::run(kBackwardData, dy, backend, {dy, w, dx, g, p.precision}, p.precision);
+}
+
+void conv2d_backward_filter(const Tensor& x, const Tensor& dy, Tensor& dw, const Conv2dParams& p, Backend backend) {
+  const ConvGeometry g = check_conv("conv2d_backward_filter", {"x", x}, {"dw", dw}, {"dy", dy}, p);
+  detail::run(kBackwardFilter, x, backend, {x, dy, dw, g, p.precision}, p.precision);
+}
+
 void conv2d_bias_forward(Tensor& y, const Tensor& b, Backend backend) {
-  const char* op = "conv2d_bias_forward";
-  check_bias(op, {"y", y}, {"b", b});
+  check_bias("conv2d_bias_forward", {"y", y}, {"b", b});
   const int channels = int(b.dim(0));
-  const int64_t rows = y.numel() / channels;
-  switch (detail::choose_impl(op, y.device(), y.dtype(), backend, /*has_fast=*/true)) {
-    case Impl::Fast:
-      CUSEG_IF_ONEDNN(fast::conv2d_bias_forward(y.data<float>(), b.data<float>(), rows, channels));
-      break;
-    case Impl::Reference:
-      detail::cpu_dispatch(y.dtype(), [&](auto tag) {
-        using T = decltype(tag);
-        cpu::conv2d_bias_forward<T>(y.data<T>(), b.data<T>(), rows, channels);
-      });
-      break;
-    case Impl::Cuda:
-      CUSEG_IF_CUDA(cuda::conv2d_bias_forward(y.data<float>(), b.data<float>(), rows, channels,
-                                              y.device().index));
-      break;
-    case Impl::Cudnn:
-      CUSEG_IF_CUDNN(cudnn::conv2d_bias_forward(y.data<float>(), b.data<float>(), rows, channels,
-                                                y.device().index));
-      break;
-  }
+  detail::run(kBiasForward, y, backend, {y, b, y.numel() / channels, channels});
 }
 
 void conv2d_bias_backward(const Tensor& dy, Tensor& db, Backend backend) {
-  const char* op = "conv2d_bias_backward";
-  check_bias(op, {"dy", dy}, {"db", db});
+  check_bias("conv2d_bias_backward", {"dy", dy}, {"db", db});
   const int channels = int(db.dim(0));
-  const int64_t rows = dy.numel() / channels;
-  switch (detail::choose_impl(op, dy.device(), dy.dtype(), backend, /*has_fast=*/true)) {
-    case Impl::Fast:
-      CUSEG_IF_ONEDNN(fast::conv2d_bias_backward(dy.data<float>(), db.data<float>(), rows, channels));
-      break;
-    case Impl::Reference:
-      detail::cpu_dispatch(dy.dtype(), [&](auto tag) {
-        using T = decltype(tag);
-        cpu::conv2d_bias_backward<T>(dy.data<T>(), db.data<T>(), rows, channels);
-      });
-      break;
-    case Impl::Cuda:
-      CUSEG_IF_CUDA(cuda::conv2d_bias_backward(dy.data<float>(), db.data<float>(), rows, channels,
-                                               dy.device().index));
-      break;
-    case Impl::Cudnn:
-      CUSEG_IF_CUDNN(cudnn::conv2d_bias_backward(dy.data<float>(), db.data<float>(), rows, channels,
-                                                 dy.device().index));
-      break;
-  }
+  detail::run(kBiasBackward, dy, backend, {dy, db, dy.numel() / channels, channels});
 }
 
-// Transposed convolution is the adjoint of convolution: with the convolution that maps the
-// transposed output y back onto x, its forward is that convolution's backward-data, and so on.
-// The output shape is checked here, where output padding is known.
+// The output shape is checked here, where output padding is known; then the adjoint convolution's
+// geometry (see kTransposeForward).
 
-void conv_transpose2d_forward(const Tensor& x, const Tensor& w, Tensor& y,
-                              const ConvTranspose2dParams& p, Backend backend) {
-  detail::check_shapes("conv_transpose2d_forward", {{"x", x}, {"w", w}, {"y", y}}, 4);
+void conv_transpose2d_forward(const Tensor& x, const Tensor& w, Tensor& y, const ConvTranspose2dParams& p,
+                              Backend backend) {
+  const char* op = "conv_transpose2d_forward";
+  detail::check_shapes(op, {{"x", x}, {"w", w}, {"y", y}}, 4);
   const Shape expected = conv_transpose2d_output_shape(x.shape(), w.shape(), p);
-  CUSEG_CHECK(y.shape() == expected, "conv_transpose2d_forward: y is ", y.shape().str(),
-              ", expected ", expected.str(), " (x ", x.shape().str(), ", w ", w.shape().str(), ")");
-  conv2d_backward_data(x, w, y, as_conv(p), backend);
+  CUSEG_CHECK(y.shape() == expected, op, ": y is ", y.shape().str(), ", expected ", expected.str(), " (x ",
+              x.shape().str(), ", w ", w.shape().str(), ")");
+  const ConvGeometry g = check_conv(op, {"y", y}, {"w", w}, {"x", x}, as_conv(p));
+  detail::run(kTransposeForward, x, backend, {x, w, y, g, p.precision}, p.precision);
 }
 
-void conv_transpose2d_backward_data(const Tensor& dy, const Tensor& w, Tensor& dx,
-                                    const ConvTranspose2dParams& p, Backend backend) {
-  detail::check_shapes("conv_transpose2d_backward_data", {{"dy", dy}, {"w", w}, {"dx", dx}}, 4);
+void conv_transpose2d_backward_data(const Tensor& dy, const Tensor& w, Tensor& dx, const ConvTranspose2dParams& p,
+                                    Backend backend) {
+  const char* op = "conv_transpose2d_backward_data";
+  detail::check_shapes(op, {{"dy", dy}, {"w", w}, {"dx", dx}}, 4);
   const Shape expected = conv_transpose2d_output_shape(dx.shape(), w.shape(), p);
-  CUSEG_CHECK(dy.shape() == expected, "conv_transpose2d_backward_data: dy is ", dy.shape().str(),
-              ", expected ", expected.str(), " (dx ", dx.shape().str(), ", w ", w.shape().str(),
-              ")");
-  conv2d_forward(dy, w, dx, as_conv(p), backend);
+  CUSEG_CHECK(dy.shape() == expected, op, ": dy is ", dy.shape().str(), ", expected ", expected.str(), " (dx ",
+              dx.shape().str(), ", w ", w.shape().str(), ")");
+  const ConvGeometry g = check_conv(op, {"dy", dy}, {"w", w}, {"dx", dx}, as_conv(p));
+  detail::run(kTransposeBackwardData, dy, backend, {dy, w, dx, g, p.precision}, p.precision);
 }
 
-void conv_transpose2d_backward_filter(const Tensor& x, const Tensor& dy, Tensor& dw,
-                                      const ConvTranspose2dParams& p, Backend backend) {
-  detail::check_shapes("conv_transpose2d_backward_filter", {{"x", x}, {"dy", dy}, {"dw", dw}}, 4);
+void conv_transpose2d_backward_filter(const Tensor& x, const Tensor& dy, Tensor& dw, const ConvTranspose2dParams& p,
+                                      Backend backend) {
+  const char* op = "conv_transpose2d_backward_filter";
+  detail::check_shapes(op, {{"x", x}, {"dy", dy}, {"dw", dw}}, 4);
   const Shape expected = conv_transpose2d_output_shape(x.shape(), dw.shape(), p);
-  CUSEG_CHECK(dy.shape() == expected, "conv_transpose2d_backward_filter: dy is ", dy.shape().str(),
-              ", expected ", expected.str(), " (x ", x.shape().str(), ", dw ", dw.shape().str(),
-              ")");
-  conv2d_backward_filter(dy, x, dw, as_conv(p), backend);
+  CUSEG_CHECK(dy.shape() == expected, op, ": dy is ", dy.shape().str(), ", expected ", expected.str(), " (x ",
+              x.shape().str(), ", dw ", dw.shape().str(), ")");
+  const ConvGeometry g = check_conv(op, {"dy", dy}, {"dw", dw}, {"x", x}, as_conv(p));
+  detail::run(kTransposeBackwardFilter, dy, backend, {dy, x, dw, g, p.precision}, p.precision);
 }
 
 }  // namespace cuseg

@@ -3,14 +3,12 @@
 #include <cmath>
 
 #include "cuseg/kernels/cpu/dice.h"
-#include "cuseg/kernels/dispatch.h"
+#include "cuseg/kernels/op.h"
 #if CUSEG_HAS_CUDA
 #include "cuseg/kernels/cuda/dice.h"
 #endif
 
 namespace cuseg {
-
-using detail::Impl;
 
 namespace {
 
@@ -22,50 +20,86 @@ RowGeometry check_dice(const char* op, const Tensor& logits, const Tensor& label
   return g;
 }
 
+struct Forward {
+  const Tensor& logits;
+  const Tensor& labels;
+  Tensor& loss;
+  Tensor& stats;
+  const RowGeometry& g;
+  const DiceParams& p;
+  int64_t* invalid;  // labels outside [0, K) that are not the ignore label
+};
+struct Backward {
+  const Tensor& logits;
+  const Tensor& labels;
+  const Tensor& stats;
+  Tensor& dlogits;
+  double loss_grad;
+  const RowGeometry& g;
+  const DiceParams& p;
+};
+
+const auto kForward = detail::define_op<Forward>({
+    .name = "dice_forward",
+    .entry = "dice_forward",
+    .reference =
+        [](const Forward& a) {
+          detail::cpu_dispatch(a.logits.dtype(), [&](auto tag) {
+            using T = decltype(tag);
+            detail::label_dispatch(a.labels.dtype(), [&](auto label_tag) {
+              using L = decltype(label_tag);
+              *a.invalid = cpu::dice_forward<T, L>(a.logits.data<T>(), a.labels.data<L>(), a.loss.data<T>(),
+                                                   a.stats.data<T>(), a.g, a.p.smooth, a.p.ignore_index);
+            });
+          });
+        },
+    .cuda = CUSEG_CUDA_IMPL([](const Forward& a) {
+      *a.invalid = cuda::dice_forward(a.logits.data<float>(), a.labels.raw_data(), a.labels.dtype() == DType::U8,
+                                      a.loss.data<float>(), a.stats.data<float>(), a.g, a.p.smooth, a.p.ignore_index,
+                                      a.logits.device().index);
+    }),
+});
+
+const auto kBackward = detail::define_op<Backward>({
+    .name = "dice_backward",
+    .entry = "dice_backward",
+    .reference =
+        [](const Backward& a) {
+          detail::cpu_dispatch(a.logits.dtype(), [&](auto tag) {
+            using T = decltype(tag);
+            detail::label_dispatch(a.labels.dtype(), [&](auto label_tag) {
+              using L = decltype(label_tag);
+              cpu::dice_backward<T, L>(a.logits.data<T>(), a.labels.data<L>(), a.stats.data<T>(), a.dlogits.data<T>(),
+                                       a.loss_grad, a.g, a.p.smooth, a.p.ignore_index);
+            });
+          });
+        },
+    .cuda = CUSEG_CUDA_IMPL([](const Backward& a) {
+      cuda::dice_backward(a.logits.data<float>(), a.labels.raw_data(), a.labels.dtype() == DType::U8,
+                          a.stats.data<float>(), a.dlogits.data<float>(), a.loss_grad, a.g, a.p.smooth,
+                          a.p.ignore_index, a.logits.device().index);
+    }),
+});
+
 }  // namespace
 
-void dice_forward(const Tensor& logits, const Tensor& labels, Tensor& loss, Tensor& stats, const DiceParams& p) {
+void dice_forward(const Tensor& logits, const Tensor& labels, Tensor& loss, Tensor& stats, const DiceParams& p,
+                  Backend backend) {
   const char* op = "dice_forward";
   const RowGeometry g = check_dice(op, logits, labels, stats, p);
   detail::check_exact(op, {"loss", loss}, logits.device(), logits.dtype(), Shape{1});
   int64_t invalid = 0;
-  if (detail::choose_impl(op, logits.device(), logits.dtype(), Backend::Auto) == Impl::Reference) {
-    detail::cpu_dispatch(logits.dtype(), [&](auto tag) {
-      using T = decltype(tag);
-      detail::label_dispatch(labels.dtype(), [&](auto label_tag) {
-        using L = decltype(label_tag);
-        invalid = cpu::dice_forward<T, L>(logits.data<T>(), labels.data<L>(), loss.data<T>(), stats.data<T>(), g,
-                                          p.smooth, p.ignore_index);
-      });
-    });
-  } else {
-    CUSEG_IF_CUDA(invalid = cuda::dice_forward(logits.data<float>(), labels.raw_data(), labels.dtype() == DType::U8,
-                                               loss.data<float>(), stats.data<float>(), g, p.smooth, p.ignore_index,
-                                               logits.device().index));
-  }
+  detail::run(kForward, logits, backend, {logits, labels, loss, stats, g, p, &invalid});
   CUSEG_CHECK(invalid == 0, op, ": ", invalid, " label(s) outside [0, ", g.channels, ") that are not the ignore label ",
               p.ignore_index, " (", detail::describe({{"logits", logits}, {"labels", labels}}), ")");
 }
 
 void dice_backward(const Tensor& logits, const Tensor& labels, const Tensor& stats, Tensor& dlogits,
-                   double loss_grad, const DiceParams& p) {
+                   double loss_grad, const DiceParams& p, Backend backend) {
   const char* op = "dice_backward";
   const RowGeometry g = check_dice(op, logits, labels, stats, p);
   detail::check_exact(op, {"dlogits", dlogits}, logits.device(), logits.dtype(), logits.shape());
-  if (detail::choose_impl(op, logits.device(), logits.dtype(), Backend::Auto) == Impl::Reference) {
-    detail::cpu_dispatch(logits.dtype(), [&](auto tag) {
-      using T = decltype(tag);
-      detail::label_dispatch(labels.dtype(), [&](auto label_tag) {
-        using L = decltype(label_tag);
-        cpu::dice_backward<T, L>(logits.data<T>(), labels.data<L>(), stats.data<T>(), dlogits.data<T>(), loss_grad,
-                                 g, p.smooth, p.ignore_index);
-      });
-    });
-    return;
-  }
-  CUSEG_IF_CUDA(cuda::dice_backward(logits.data<float>(), labels.raw_data(), labels.dtype() == DType::U8,
-                                    stats.data<float>(), dlogits.data<float>(), loss_grad, g, p.smooth,
-                                    p.ignore_index, logits.device().index));
+  detail::run(kBackward, logits, backend, {logits, labels, stats, dlogits, loss_grad, g, p});
 }
 
 }  // namespace cuseg

@@ -9,6 +9,7 @@
 #pragma once
 
 #include "cuseg/core/tensor.h"
+#include "cuseg/kernels/backend.h"
 
 namespace cuseg {
 
@@ -17,8 +18,9 @@ struct DiceParams {
   int ignore_index = 255;
 };
 
-void dice_forward(const Tensor& logits, const Tensor& labels, Tensor& loss, Tensor& stats, const DiceParams& p = {});
+void dice_forward(const Tensor& logits, const Tensor& labels, Tensor& loss, Tensor& stats, const DiceParams& p = {},
+                  Backend backend = Backend::Auto);
 void dice_backward(const Tensor& logits, const Tensor& labels, const Tensor& stats, Tensor& dlogits,
-                   double loss_grad = 1.0, const DiceParams& p = {});
+                   double loss_grad = 1.0, const DiceParams& p = {}, Backend backend = Backend::Auto);
 
 }  // namespace cuseg

@@ -1,5 +1,10 @@
 #include "cuseg/kernels/dispatch.h"
 
+#include "cuseg/kernels/op.h"
+#if CUSEG_HAS_ONEDNN
+#include "cuseg/kernels/onednn/conv2d.h"
+#endif
+
 namespace cuseg {
 
 const char* backend_name(Backend b) {
@@ -83,30 +88,82 @@ RowGeometry check_labels(const char* op, const Tensor& logits, const Tensor& lab
   return {logits.numel() / channels, int(channels)};
 }
 
-Impl choose_impl(const char* op, Device device, DType dtype, Backend backend, bool has_fast) {
+Impl choose_impl(const char* op, Device device, DType dtype, Backend backend, bool has_fast, bool has_cudnn) {
   if (device.is_cpu()) {
     CUSEG_CHECK(backend != Backend::Cuda && backend != Backend::Cudnn, op, ": the ", backend_name(backend),
                 " backend needs CUDA tensors; CPU tensors run reference or fast");
     if (backend == Backend::Fast) {
-      CUSEG_CHECK(CUSEG_HAS_ONEDNN, op,
-                  ": the fast CPU backend needs oneDNN, and cuseg was built without it");
-      CUSEG_CHECK(dtype == DType::F32, op, ": the fast CPU backend runs f32, got ",
-                  dtype_name(dtype), " (the reference runs f64)");
+      CUSEG_CHECK(CUSEG_HAS_ONEDNN, op, ": the fast CPU backend needs oneDNN, and cuseg was built without it");
+      CUSEG_CHECK(dtype == DType::F32, op, ": the fast CPU backend runs f32, got ", dtype_name(dtype),
+                  " (the reference runs f64)");
     }
-    const bool fast = backend == Backend::Fast || (backend == Backend::Auto && CUSEG_HAS_ONEDNN &&
-                                                   dtype == DType::F32);
+    const bool fast =
+        backend == Backend::Fast || (backend == Backend::Auto && CUSEG_HAS_ONEDNN && dtype == DType::F32);
     return fast && has_fast ? Impl::Fast : Impl::Reference;
   }
   CUSEG_CHECK(backend != Backend::Fast && backend != Backend::Reference, op, ": the ", backend_name(backend),
               " backend is the CPU's; ", device.str(), " tensors run cuda or cudnn");
   CUSEG_CHECK(CUSEG_HAS_CUDA, op, ": ", device.str(), " tensors but cuseg was built without CUDA");
-  CUSEG_CHECK(dtype == DType::F32, op, ": on the GPU only f32 is supported, got ",
-              dtype_name(dtype));
+  CUSEG_CHECK(dtype == DType::F32, op, ": on the GPU only f32 is supported, got ", dtype_name(dtype));
   if (backend == Backend::Cudnn) {
-    CUSEG_CHECK(CUSEG_HAS_CUDNN, op, ": cuseg was built without cuDNN");
-    return Impl::Cudnn;
+    CUSEG_CHECK(CUSEG_HAS_CUDNN, op, ": the cudnn backend: cuseg was built without cuDNN");
+    if (has_cudnn) return Impl::Cudnn;
   }
   return Impl::Cuda;
+}
+
+const char* impl_name(Impl impl) {
+  switch (impl) {
+    case Impl::Reference: return backend_name(Backend::Reference);
+    case Impl::Fast: return backend_name(Backend::Fast);
+    case Impl::Cuda: return backend_name(Backend::Cuda);
+    case Impl::Cudnn: return backend_name(Backend::Cudnn);
+  }
+  return "?";
+}
+
+namespace {
+
+std::vector<OpInfo>& mutable_op_infos() {
+  static std::vector<OpInfo> infos;  // filled while the library loads, read-only after
+  return infos;
+}
+
+thread_local DispatchTrace* t_trace = nullptr;
+
+}  // namespace
+
+const std::vector<OpInfo>& op_infos() { return mutable_op_infos(); }
+
+const OpInfo* find_op_info(std::string_view name) {
+  for (const OpInfo& info : op_infos())
+    if (name == info.name) return &info;
+  return nullptr;
+}
+
+void add_op_info(const OpInfo& info) {
+  CUSEG_CHECK(find_op_info(info.name) == nullptr, "op ", info.name, " is defined twice");
+  mutable_op_infos().push_back(info);
+}
+
+Impl choose_impl(const OpInfo& op, Device device, DType dtype, Backend backend, Precision precision) {
+  const Impl impl = choose_impl(op.name, device, dtype, backend, op.has_impl(Impl::Fast), op.has_impl(Impl::Cudnn));
+  CUSEG_CHECK(op.built_impl(impl), op.name, ": no ", impl_name(impl), " implementation",
+              op.has_impl(impl) ? " in this build" : "");
+  if (precision == Precision::Bf16) {
+    CUSEG_CHECK(impl == Impl::Fast && op.bf16, op.name,
+                ": bf16 runs on the fast CPU path only (oneDNN; f32 CPU tensors, backend auto or fast), not on ",
+                impl_name(impl));
+    CUSEG_IF_ONEDNN(onednn::require_bf16(op.name));
+  }
+  return impl;
+}
+
+DispatchTrace::DispatchTrace() : outer_(t_trace) { t_trace = this; }
+DispatchTrace::~DispatchTrace() { t_trace = outer_; }
+
+void DispatchTrace::record(const char* op, Impl impl) {
+  if (t_trace) t_trace->dispatches_.push_back({op, impl});
 }
 
 }  // namespace detail

@@ -35,9 +35,10 @@ RowGeometry check_labels(const char* op, const Tensor& logits, const Tensor& lab
 
 // The implementation that runs (backend.h names them): never Auto.
 enum class Impl { Reference, Fast, Cuda, Cudnn };
-// Throws when the backend cannot run on `device` or with `dtype` in this build. `has_fast`: the
-// op has a fast CPU implementation (without one, Backend::Fast runs the reference).
-Impl choose_impl(const char* op, Device device, DType dtype, Backend backend, bool has_fast = false);
+// The rule of op.h's choose_impl for something that runs on `device` with `backend`, whose fast
+// CPU and cuDNN implementations exist where `has_fast` and `has_cudnn` say: for what is not one
+// op (the optimizer's step, the line saying what runs). Throws what cannot run.
+Impl choose_impl(const char* what, Device device, DType dtype, Backend backend, bool has_fast, bool has_cudnn);
 
 // Calls f(float{}) or f(double{}) for the CPU reference.
 template <class F>

@@ -9,6 +9,7 @@
 #include <cstdint>
 
 #include "cuseg/core/tensor.h"
+#include "cuseg/kernels/backend.h"
 
 namespace cuseg {
 
@@ -18,7 +19,8 @@ struct DropoutParams {
   uint64_t offset = 0;
 };
 
-void dropout_forward(const Tensor& x, Tensor& y, Tensor& mask, const DropoutParams& p);
-void dropout_backward(const Tensor& dy, const Tensor& mask, Tensor& dx, const DropoutParams& p);
+void dropout_forward(const Tensor& x, Tensor& y, Tensor& mask, const DropoutParams& p, Backend backend = Backend::Auto);
+void dropout_backward(const Tensor& dy, const Tensor& mask, Tensor& dx, const DropoutParams& p,
+                      Backend backend = Backend::Auto);
 
 }  // namespace cuseg

@@ -9,6 +9,7 @@
 #pragma once
 
 #include "cuseg/core/tensor.h"
+#include "cuseg/kernels/backend.h"
 
 namespace cuseg {
 
@@ -19,10 +20,11 @@ struct ElementwiseLossParams {
   double beta = 1.0;  // smooth L1
 };
 
-// pos_weight: [C] (C = x's last dimension) for bce, or an undefined Tensor.
+// pos_weight: [C] (C = x's last dimension) for bce, or an undefined Tensor. One op per kind:
+// bce_loss_forward, mse_loss_forward, smooth_l1_loss_forward and their backwards.
 void elementwise_loss_forward(const Tensor& x, const Tensor& target, const Tensor& pos_weight, Tensor& loss,
-                              const ElementwiseLossParams& p);
+                              const ElementwiseLossParams& p, Backend backend = Backend::Auto);
 void elementwise_loss_backward(const Tensor& x, const Tensor& target, const Tensor& pos_weight, Tensor& dx,
-                               double loss_grad, const ElementwiseLossParams& p);
+                               double loss_grad, const ElementwiseLossParams& p, Backend backend = Backend::Auto);
 
 }  // namespace cuseg

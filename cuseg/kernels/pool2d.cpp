@@ -1,7 +1,7 @@
 #include "cuseg/kernels/pool2d.h"
 
 #include "cuseg/kernels/cpu/pool2d.h"
-#include "cuseg/kernels/dispatch.h"
+#include "cuseg/kernels/op.h"
 #if CUSEG_HAS_ONEDNN
 #include "cuseg/kernels/fast/pool2d.h"
 #endif
@@ -15,7 +15,6 @@
 namespace cuseg {
 
 using detail::Arg;
-using detail::Impl;
 
 namespace {
 
@@ -61,30 +60,113 @@ Shape pool2d_output_shape(const Shape& x, const Pool2dParams& p) {
   return y_shape(make_geometry("pool2d", x, p));
 }
 
-void max_pool2d_forward(const Tensor& x, Tensor& y, Tensor& argmax, const Pool2dParams& p,
-                        Backend backend) {
+// ---- the ops' descriptors (op.h) ----------------------------------------------------------
+
+namespace {
+
+struct MaxPoolForward {
+  const Tensor& x;
+  Tensor& y;
+  Tensor& argmax;
+  const PoolGeometry& g;
+};
+struct MaxPoolBackward {
+  const Tensor& dy;
+  const Tensor& argmax;
+  Tensor& dx;
+  const PoolGeometry& g;
+};
+struct AvgPool {  // forward x → y, or backward dy → dx
+  const Tensor& in;
+  Tensor& out;
+  const PoolGeometry& g;
+};
+
+// cuDNN max pooling keeps no argmax (its backward re-reads x and y), so it is not one of these
+// ops' implementations: kernels/cudnn/pool2d.h has it for the benchmarks.
+const auto kMaxPoolForward = detail::define_op<MaxPoolForward>({
+    .name = "max_pool2d_forward",
+    .entry = "max_pool2d_forward",
+    .reference =
+        [](const MaxPoolForward& a) {
+          detail::cpu_dispatch(a.x.dtype(), [&](auto tag) {
+            using T = decltype(tag);
+            cpu::max_pool2d_forward<T>(a.x.data<T>(), a.y.data<T>(), a.argmax.data<int32_t>(), a.g);
+          });
+        },
+    .fast = CUSEG_FAST_IMPL([](const MaxPoolForward& a) {
+      fast::max_pool2d_forward(a.x.data<float>(), a.y.data<float>(), a.argmax.data<int32_t>(), a.g);
+    }),
+    .cuda = CUSEG_CUDA_IMPL([](const MaxPoolForward& a) {
+      cuda::max_pool2d_forward(a.x.data<float>(), a.y.data<float>(), a.argmax.data<int32_t>(), a.g,
+                               a.x.device().index);
+    }),
+});
+
+const auto kMaxPoolBackward = detail::define_op<MaxPoolBackward>({
+    .name = "max_pool2d_backward",
+    .entry = "max_pool2d_backward",
+    .reference =
+        [](const MaxPoolBackward& a) {
+          detail::cpu_dispatch(a.dy.dtype(), [&](auto tag) {
+            using T = decltype(tag);
+            cpu::max_pool2d_backward<T>(a.dy.data<T>(), a.argmax.data<int32_t>(), a.dx.data<T>(), a.g);
+          });
+        },
+    .fast = CUSEG_FAST_IMPL([](const MaxPoolBackward& a) {
+      fast::max_pool2d_backward(a.dy.data<float>(), a.argmax.data<int32_t>(), a.dx.data<float>(), a.g);
+    }),
+    .cuda = CUSEG_CUDA_IMPL([](const MaxPoolBackward& a) {
+      cuda::max_pool2d_backward(a.dy.data<float>(), a.argmax.data<int32_t>(), a.dx.data<float>(), a.g,
+                                a.dy.device().index);
+    }),
+});
+
+const auto kAvgPoolForward = detail::define_op<AvgPool>({
+    .name = "avg_pool2d_forward",
+    .entry = "avg_pool2d_forward",
+    .reference =
+        [](const AvgPool& a) {
+          detail::cpu_dispatch(a.in.dtype(), [&](auto tag) {
+            using T = decltype(tag);
+            cpu::avg_pool2d_forward<T>(a.in.data<T>(), a.out.data<T>(), a.g);
+          });
+        },
+    .cuda = CUSEG_CUDA_IMPL([](const AvgPool& a) {
+      cuda::avg_pool2d_forward(a.in.data<float>(), a.out.data<float>(), a.g, a.in.device().index);
+    }),
+    .cudnn = CUSEG_CUDNN_IMPL([](const AvgPool& a) {
+      cudnn::avg_pool2d_forward(a.in.data<float>(), a.out.data<float>(), a.g, a.in.device().index);
+    }),
+});
+
+const auto kAvgPoolBackward = detail::define_op<AvgPool>({
+    .name = "avg_pool2d_backward",
+    .entry = "avg_pool2d_backward",
+    .reference =
+        [](const AvgPool& a) {
+          detail::cpu_dispatch(a.in.dtype(), [&](auto tag) {
+            using T = decltype(tag);
+            cpu::avg_pool2d_backward<T>(a.in.data<T>(), a.out.data<T>(), a.g);
+          });
+        },
+    .cuda = CUSEG_CUDA_IMPL([](const AvgPool& a) {
+      cuda::avg_pool2d_backward(a.in.data<float>(), a.out.data<float>(), a.g, a.in.device().index);
+    }),
+    .cudnn = CUSEG_CUDNN_IMPL([](const AvgPool& a) {
+      cudnn::avg_pool2d_backward(a.in.data<float>(), a.out.data<float>(), a.g, a.in.device().index);
+    }),
+});
+
+}  // namespace
+
+// ---- entry points -----------------------------------------------------------------------------
+
+void max_pool2d_forward(const Tensor& x, Tensor& y, Tensor& argmax, const Pool2dParams& p, Backend backend) {
   const char* op = "max_pool2d_forward";
   const PoolGeometry g = check_pool(op, {"x", x}, {"y", y}, p);
   detail::check_exact(op, {"argmax", argmax}, x.device(), DType::I32, y.shape());
-  switch (detail::choose_impl(op, x.device(), x.dtype(), backend, /*has_fast=*/true)) {
-    case Impl::Fast:
-      CUSEG_IF_ONEDNN(fast::max_pool2d_forward(x.data<float>(), y.data<float>(), argmax.data<int32_t>(), g));
-      break;
-    case Impl::Reference:
-      detail::cpu_dispatch(x.dtype(), [&](auto tag) {
-        using T = decltype(tag);
-        cpu::max_pool2d_forward<T>(x.data<T>(), y.data<T>(), argmax.data<int32_t>(), g);
-      });
-      break;
-    case Impl::Cuda:
-      CUSEG_IF_CUDA(cuda::max_pool2d_forward(x.data<float>(), y.data<float>(),
-                                             argmax.data<int32_t>(), g, x.device().index));
-      break;
-    case Impl::Cudnn:
-      throw_error(str_cat(op,
-                          ": cuDNN max pooling keeps no argmax; cudnn::max_pool2d_forward "
-                          "(kernels/cudnn/pool2d.h) is the cuDNN path"));
-  }
+  detail::run(kMaxPoolForward, x, backend, {x, y, argmax, g});
 }
 
 void max_pool2d_backward(const Tensor& dy, const Tensor& argmax, Tensor& dx, const Pool2dParams& p,
@@ -92,69 +174,17 @@ void max_pool2d_backward(const Tensor& dy, const Tensor& argmax, Tensor& dx, con
   const char* op = "max_pool2d_backward";
   const PoolGeometry g = check_pool(op, {"dx", dx}, {"dy", dy}, p);
   detail::check_exact(op, {"argmax", argmax}, dy.device(), DType::I32, dy.shape());
-  switch (detail::choose_impl(op, dy.device(), dy.dtype(), backend, /*has_fast=*/true)) {
-    case Impl::Fast:
-      CUSEG_IF_ONEDNN(fast::max_pool2d_backward(dy.data<float>(), argmax.data<int32_t>(), dx.data<float>(), g));
-      break;
-    case Impl::Reference:
-      detail::cpu_dispatch(dy.dtype(), [&](auto tag) {
-        using T = decltype(tag);
-        cpu::max_pool2d_backward<T>(dy.data<T>(), argmax.data<int32_t>(), dx.data<T>(), g);
-      });
-      break;
-    case Impl::Cuda:
-      CUSEG_IF_CUDA(cuda::max_pool2d_backward(dy.data<float>(), argmax.data<int32_t>(),
-                                              dx.data<float>(), g, dy.device().index));
-      break;
-    case Impl::Cudnn:
-      throw_error(str_cat(op,
-                          ": cuDNN max pooling backward needs x and y, not an argmax; "
-                          "cudnn::max_pool2d_backward (kernels/cudnn/pool2d.h) is the cuDNN path"));
-  }
+  detail::run(kMaxPoolBackward, dy, backend, {dy, argmax, dx, g});
 }
 
 void avg_pool2d_forward(const Tensor& x, Tensor& y, const Pool2dParams& p, Backend backend) {
-  const char* op = "avg_pool2d_forward";
-  const PoolGeometry g = check_pool(op, {"x", x}, {"y", y}, p);
-  switch (detail::choose_impl(op, x.device(), x.dtype(), backend)) {
-    case Impl::Reference:
-    case Impl::Fast:  // no fast implementation: the reference serves
-      detail::cpu_dispatch(x.dtype(), [&](auto tag) {
-        using T = decltype(tag);
-        cpu::avg_pool2d_forward<T>(x.data<T>(), y.data<T>(), g);
-      });
-      break;
-    case Impl::Cuda:
-      CUSEG_IF_CUDA(
-          cuda::avg_pool2d_forward(x.data<float>(), y.data<float>(), g, x.device().index));
-      break;
-    case Impl::Cudnn:
-      CUSEG_IF_CUDNN(
-          cudnn::avg_pool2d_forward(x.data<float>(), y.data<float>(), g, x.device().index));
-      break;
-  }
+  const PoolGeometry g = check_pool("avg_pool2d_forward", {"x", x}, {"y", y}, p);
+  detail::run(kAvgPoolForward, x, backend, {x, y, g});
 }
 
 void avg_pool2d_backward(const Tensor& dy, Tensor& dx, const Pool2dParams& p, Backend backend) {
-  const char* op = "avg_pool2d_backward";
-  const PoolGeometry g = check_pool(op, {"dx", dx}, {"dy", dy}, p);
-  switch (detail::choose_impl(op, dy.device(), dy.dtype(), backend)) {
-    case Impl::Reference:
-    case Impl::Fast:  // no fast implementation: the reference serves
-      detail::cpu_dispatch(dy.dtype(), [&](auto tag) {
-        using T = decltype(tag);
-        cpu::avg_pool2d_backward<T>(dy.data<T>(), dx.data<T>(), g);
-      });
-      break;
-    case Impl::Cuda:
-      CUSEG_IF_CUDA(
-          cuda::avg_pool2d_backward(dy.data<float>(), dx.data<float>(), g, dy.device().index));
-      break;
-    case Impl::Cudnn:
-      CUSEG_IF_CUDNN(
-          cudnn::avg_pool2d_backward(dy.data<float>(), dx.data<float>(), g, dy.device().index));
-      break;
-  }
+  const PoolGeometry g = check_pool("avg_pool2d_backward", {"dx", dx}, {"dy", dy}, p);
+  detail::run(kAvgPoolBackward, dy, backend, {dy, dx, g});
 }
 
 }  // namespace cuseg

@@ -4,11 +4,12 @@
 #pragma once
 
 #include "cuseg/core/tensor.h"
+#include "cuseg/kernels/backend.h"
 
 namespace cuseg {
 
-void reduce_sum(const Tensor& x, Tensor& out);
-void reduce_mean(const Tensor& x, Tensor& out);
-void reduce_l2_norm(const Tensor& x, Tensor& out);
+void reduce_sum(const Tensor& x, Tensor& out, Backend backend = Backend::Auto);
+void reduce_mean(const Tensor& x, Tensor& out, Backend backend = Backend::Auto);
+void reduce_l2_norm(const Tensor& x, Tensor& out, Backend backend = Backend::Auto);
 
 }  // namespace cuseg

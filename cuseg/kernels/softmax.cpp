@@ -3,7 +3,7 @@
 #include <cmath>
 
 #include "cuseg/kernels/cpu/softmax.h"
-#include "cuseg/kernels/dispatch.h"
+#include "cuseg/kernels/op.h"
 #if CUSEG_HAS_ONEDNN
 #include "cuseg/kernels/fast/softmax_ce.h"
 #endif
@@ -17,7 +17,6 @@
 namespace cuseg {
 
 using detail::Arg;
-using detail::Impl;
 
 namespace {
 
@@ -38,59 +37,72 @@ RowGeometry check_rows(const char* op, std::initializer_list<Arg> args) {
   return rows_of(first);
 }
 
-enum class Kind { Softmax, LogSoftmax };
+struct Forward {
+  const Tensor& x;
+  Tensor& y;
+  const RowGeometry& g;
+};
+struct Backward {
+  const Tensor& y;
+  const Tensor& dy;
+  Tensor& dx;
+  const RowGeometry& g;
+};
 
-void forward(const char* op, Kind kind, const Tensor& x, Tensor& y, Backend backend) {
-  const RowGeometry g = check_rows(op, {{"x", x}, {"y", y}});
-  const bool log = kind == Kind::LogSoftmax;
-  switch (detail::choose_impl(op, x.device(), x.dtype(), backend)) {
-    case Impl::Reference:
-    case Impl::Fast:  // no fast implementation: the reference serves
-      detail::cpu_dispatch(x.dtype(), [&](auto tag) {
-        using T = decltype(tag);
-        (log ? cpu::log_softmax_forward<T> : cpu::softmax_forward<T>)(x.data<T>(), y.data<T>(), g);
-      });
-      break;
-    case Impl::Cuda:
-      CUSEG_IF_CUDA(
-          cuda::softmax_forward(x.data<float>(), y.data<float>(), g, log, x.device().index));
-      break;
-    case Impl::Cudnn:
-      CUSEG_IF_CUDNN(
-          cudnn::softmax_forward(x.data<float>(), y.data<float>(), g, log, x.device().index));
-      break;
-  }
+// softmax and log-softmax: one template each way, `log` telling them apart.
+template <bool log>
+detail::Op<Forward> forward_op(const char* name) {
+  return detail::define_op<Forward>({
+      .name = name,
+      .entry = name,
+      .reference =
+          [](const Forward& a) {
+            detail::cpu_dispatch(a.x.dtype(), [&](auto tag) {
+              using T = decltype(tag);
+              (log ? cpu::log_softmax_forward<T> : cpu::softmax_forward<T>)(a.x.data<T>(), a.y.data<T>(), a.g);
+            });
+          },
+      .cuda = CUSEG_CUDA_IMPL([](const Forward& a) {
+        cuda::softmax_forward(a.x.data<float>(), a.y.data<float>(), a.g, log, a.x.device().index);
+      }),
+      .cudnn = CUSEG_CUDNN_IMPL([](const Forward& a) {
+        cudnn::softmax_forward(a.x.data<float>(), a.y.data<float>(), a.g, log, a.x.device().index);
+      }),
+  });
 }
 
-void backward(const char* op, Kind kind, const Tensor& y, const Tensor& dy, Tensor& dx,
-              Backend backend) {
-  const RowGeometry g = check_rows(op, {{"y", y}, {"dy", dy}, {"dx", dx}});
-  const bool log = kind == Kind::LogSoftmax;
-  switch (detail::choose_impl(op, y.device(), y.dtype(), backend)) {
-    case Impl::Reference:
-    case Impl::Fast:  // no fast implementation: the reference serves
-      detail::cpu_dispatch(y.dtype(), [&](auto tag) {
-        using T = decltype(tag);
-        (log ? cpu::log_softmax_backward<T> : cpu::softmax_backward<T>)(y.data<T>(), dy.data<T>(),
-                                                                        dx.data<T>(), g);
-      });
-      break;
-    case Impl::Cuda:
-      CUSEG_IF_CUDA(cuda::softmax_backward(y.data<float>(), dy.data<float>(), dx.data<float>(), g,
-                                           log, y.device().index));
-      break;
-    case Impl::Cudnn:
-      CUSEG_IF_CUDNN(cudnn::softmax_backward(y.data<float>(), dy.data<float>(), dx.data<float>(), g,
-                                             log, y.device().index));
-      break;
-  }
+template <bool log>
+detail::Op<Backward> backward_op(const char* name) {
+  return detail::define_op<Backward>({
+      .name = name,
+      .entry = name,
+      .reference =
+          [](const Backward& a) {
+            detail::cpu_dispatch(a.y.dtype(), [&](auto tag) {
+              using T = decltype(tag);
+              (log ? cpu::log_softmax_backward<T> : cpu::softmax_backward<T>)(a.y.data<T>(), a.dy.data<T>(),
+                                                                              a.dx.data<T>(), a.g);
+            });
+          },
+      .cuda = CUSEG_CUDA_IMPL([](const Backward& a) {
+        cuda::softmax_backward(a.y.data<float>(), a.dy.data<float>(), a.dx.data<float>(), a.g, log,
+                               a.y.device().index);
+      }),
+      .cudnn = CUSEG_CUDNN_IMPL([](const Backward& a) {
+        cudnn::softmax_backward(a.y.data<float>(), a.dy.data<float>(), a.dx.data<float>(), a.g, log,
+                                a.y.device().index);
+      }),
+  });
 }
+
+const auto kSoftmaxForward = forward_op<false>("softmax_forward");
+const auto kLogSoftmaxForward = forward_op<true>("log_softmax_forward");
+const auto kSoftmaxBackward = backward_op<false>("softmax_backward");
+const auto kLogSoftmaxBackward = backward_op<true>("log_softmax_backward");
 
 // Validates the inputs of softmax cross-entropy; returns the row geometry.
 RowGeometry check_cross_entropy(const char* op, const Tensor& logits, const Tensor& labels,
-                                const Tensor& class_weights, const SoftmaxCrossEntropyParams& p,
-                                Backend backend) {
-  CUSEG_CHECK(backend != Backend::Cudnn, op, ": cuDNN has no softmax cross-entropy");
+                                const Tensor& class_weights, const SoftmaxCrossEntropyParams& p) {
   CUSEG_CHECK(p.label_smoothing >= 0 && p.label_smoothing <= 1, op, ": label smoothing ", p.label_smoothing,
               " is not in [0, 1]");
   CUSEG_CHECK(std::isfinite(p.focal_gamma) && p.focal_gamma >= 0, op, ": focal gamma ", p.focal_gamma,
@@ -108,102 +120,139 @@ RowGeometry check_cross_entropy(const char* op, const Tensor& logits, const Tens
 }  // namespace
 
 void softmax_forward(const Tensor& x, Tensor& y, Backend backend) {
-  forward("softmax_forward", Kind::Softmax, x, y, backend);
+  const RowGeometry g = check_rows("softmax_forward", {{"x", x}, {"y", y}});
+  detail::run(kSoftmaxForward, x, backend, {x, y, g});
 }
 void log_softmax_forward(const Tensor& x, Tensor& y, Backend backend) {
-  forward("log_softmax_forward", Kind::LogSoftmax, x, y, backend);
+  const RowGeometry g = check_rows("log_softmax_forward", {{"x", x}, {"y", y}});
+  detail::run(kLogSoftmaxForward, x, backend, {x, y, g});
 }
 void softmax_backward(const Tensor& y, const Tensor& dy, Tensor& dx, Backend backend) {
-  backward("softmax_backward", Kind::Softmax, y, dy, dx, backend);
+  const RowGeometry g = check_rows("softmax_backward", {{"y", y}, {"dy", dy}, {"dx", dx}});
+  detail::run(kSoftmaxBackward, y, backend, {y, dy, dx, g});
 }
 void log_softmax_backward(const Tensor& y, const Tensor& dy, Tensor& dx, Backend backend) {
-  backward("log_softmax_backward", Kind::LogSoftmax, y, dy, dx, backend);
+  const RowGeometry g = check_rows("log_softmax_backward", {{"y", y}, {"dy", dy}, {"dx", dx}});
+  detail::run(kLogSoftmaxBackward, y, backend, {y, dy, dx, g});
 }
 
-void softmax_cross_entropy_forward(const Tensor& logits, const Tensor& labels,
-                                   const Tensor& class_weights, Tensor& loss, Tensor& weight_sum,
-                                   const SoftmaxCrossEntropyParams& p, Backend backend) {
+namespace {
+
+struct CrossEntropyForward {
+  const Tensor& logits;
+  const Tensor& labels;
+  const Tensor& class_weights;  // may be undefined
+  Tensor& loss;
+  Tensor& weight_sum;
+  const RowGeometry& g;
+  const SoftmaxCrossEntropyParams& p;
+  int64_t* invalid;  // labels outside [0, K) that are not the ignore label
+};
+struct CrossEntropyBackward {
+  const Tensor& logits;
+  const Tensor& labels;
+  const Tensor& class_weights;
+  const Tensor& weight_sum;
+  Tensor& dlogits;
+  double loss_grad;
+  const RowGeometry& g;
+  const SoftmaxCrossEntropyParams& p;
+};
+
+template <class T>
+const T* weights_of(const Tensor& class_weights) {
+  return class_weights.defined() ? class_weights.data<T>() : nullptr;
+}
+
+// cuDNN has no cross-entropy.
+const auto kCrossEntropyForward = detail::define_op<CrossEntropyForward>({
+    .name = "softmax_cross_entropy_forward",
+    .entry = "softmax_cross_entropy_forward",
+    .reference =
+        [](const CrossEntropyForward& a) {
+          detail::cpu_dispatch(a.logits.dtype(), [&](auto tag) {
+            using T = decltype(tag);
+            detail::label_dispatch(a.labels.dtype(), [&](auto label_tag) {
+              using L = decltype(label_tag);
+              *a.invalid = cpu::softmax_cross_entropy_forward<T, L>(
+                  a.logits.data<T>(), a.labels.data<L>(), weights_of<T>(a.class_weights), a.loss.data<T>(),
+                  a.weight_sum.data<T>(), a.g, a.p.ignore_index, a.p.label_smoothing, a.p.focal_gamma);
+            });
+          });
+        },
+    .fast = CUSEG_FAST_IMPL([](const CrossEntropyForward& a) {
+      detail::label_dispatch(a.labels.dtype(), [&](auto label_tag) {
+        using L = decltype(label_tag);
+        *a.invalid = fast::softmax_cross_entropy_forward<L>(
+            a.logits.data<float>(), a.labels.data<L>(), weights_of<float>(a.class_weights), a.loss.data<float>(),
+            a.weight_sum.data<float>(), {a.g.rows, a.g.channels, a.p.ignore_index, a.p.label_smoothing, a.p.focal_gamma});
+      });
+    }),
+    .cuda = CUSEG_CUDA_IMPL([](const CrossEntropyForward& a) {
+      *a.invalid = cuda::softmax_cross_entropy_forward(
+          a.logits.data<float>(), a.labels.raw_data(), a.labels.dtype() == DType::U8, weights_of<float>(a.class_weights),
+          a.loss.data<float>(), a.weight_sum.data<float>(), a.g, a.p.ignore_index, a.p.label_smoothing,
+          a.p.focal_gamma, a.logits.device().index);
+    }),
+});
+
+const auto kCrossEntropyBackward = detail::define_op<CrossEntropyBackward>({
+    .name = "softmax_cross_entropy_backward",
+    .entry = "softmax_cross_entropy_backward",
+    .reference =
+        [](const CrossEntropyBackward& a) {
+          detail::cpu_dispatch(a.logits.dtype(), [&](auto tag) {
+            using T = decltype(tag);
+            detail::label_dispatch(a.labels.dtype(), [&](auto label_tag) {
+              using L = decltype(label_tag);
+              cpu::softmax_cross_entropy_backward<T, L>(a.logits.data<T>(), a.labels.data<L>(),
+                                                        weights_of<T>(a.class_weights), a.weight_sum.data<T>(),
+                                                        a.dlogits.data<T>(), a.loss_grad, a.g, a.p.ignore_index,
+                                                        a.p.label_smoothing, a.p.focal_gamma);
+            });
+          });
+        },
+    .fast = CUSEG_FAST_IMPL([](const CrossEntropyBackward& a) {
+      detail::label_dispatch(a.labels.dtype(), [&](auto label_tag) {
+        using L = decltype(label_tag);
+        fast::softmax_cross_entropy_backward<L>(
+            a.logits.data<float>(), a.labels.data<L>(), weights_of<float>(a.class_weights), a.weight_sum.data<float>(),
+            a.dlogits.data<float>(), a.loss_grad,
+            {a.g.rows, a.g.channels, a.p.ignore_index, a.p.label_smoothing, a.p.focal_gamma});
+      });
+    }),
+    .cuda = CUSEG_CUDA_IMPL([](const CrossEntropyBackward& a) {
+      cuda::softmax_cross_entropy_backward(a.logits.data<float>(), a.labels.raw_data(), a.labels.dtype() == DType::U8,
+                                           weights_of<float>(a.class_weights), a.weight_sum.data<float>(),
+                                           a.dlogits.data<float>(), a.loss_grad, a.g, a.p.ignore_index,
+                                           a.p.label_smoothing, a.p.focal_gamma, a.logits.device().index);
+    }),
+});
+
+}  // namespace
+
+void softmax_cross_entropy_forward(const Tensor& logits, const Tensor& labels, const Tensor& class_weights,
+                                   Tensor& loss, Tensor& weight_sum, const SoftmaxCrossEntropyParams& p,
+                                   Backend backend) {
   const char* op = "softmax_cross_entropy_forward";
-  const RowGeometry g = check_cross_entropy(op, logits, labels, class_weights, p, backend);
+  const RowGeometry g = check_cross_entropy(op, logits, labels, class_weights, p);
   detail::check_exact(op, {"loss", loss}, logits.device(), logits.dtype(), Shape{1});
   detail::check_exact(op, {"weight_sum", weight_sum}, logits.device(), logits.dtype(), Shape{1});
   int64_t invalid = 0;
-  switch (detail::choose_impl(op, logits.device(), logits.dtype(), backend, /*has_fast=*/true)) {
-    case Impl::Fast:
-      CUSEG_IF_ONEDNN(detail::label_dispatch(labels.dtype(), [&](auto label_tag) {
-        using L = decltype(label_tag);
-        invalid = fast::softmax_cross_entropy_forward<L>(
-            logits.data<float>(), labels.data<L>(), class_weights.defined() ? class_weights.data<float>() : nullptr,
-            loss.data<float>(), weight_sum.data<float>(),
-            {g.rows, g.channels, p.ignore_index, p.label_smoothing, p.focal_gamma});
-      }));
-      break;
-    case Impl::Reference:
-      detail::cpu_dispatch(logits.dtype(), [&](auto tag) {
-        using T = decltype(tag);
-        detail::label_dispatch(labels.dtype(), [&](auto label_tag) {
-          using L = decltype(label_tag);
-          invalid = cpu::softmax_cross_entropy_forward<T, L>(
-              logits.data<T>(), labels.data<L>(),
-              class_weights.defined() ? class_weights.data<T>() : nullptr, loss.data<T>(),
-              weight_sum.data<T>(), g, p.ignore_index, p.label_smoothing, p.focal_gamma);
-        });
-      });
-      break;
-    case Impl::Cuda:
-      CUSEG_IF_CUDA(invalid = cuda::softmax_cross_entropy_forward(
-                        logits.data<float>(), labels.raw_data(), labels.dtype() == DType::U8,
-                        class_weights.defined() ? class_weights.data<float>() : nullptr,
-                        loss.data<float>(), weight_sum.data<float>(), g, p.ignore_index,
-                        p.label_smoothing, p.focal_gamma, logits.device().index));
-      break;
-    case Impl::Cudnn:
-      break;  // refused by check_cross_entropy
-  }
-  CUSEG_CHECK(invalid == 0, op, ": ", invalid, " label(s) outside [0, ", g.channels,
-              ") that are not the ignore label ", p.ignore_index, " (",
-              detail::describe({{"logits", logits}, {"labels", labels}}), ")");
+  detail::run(kCrossEntropyForward, logits, backend, {logits, labels, class_weights, loss, weight_sum, g, p, &invalid});
+  CUSEG_CHECK(invalid == 0, op, ": ", invalid, " label(s) outside [0, ", g.channels, ") that are not the ignore label ",
+              p.ignore_index, " (", detail::describe({{"logits", logits}, {"labels", labels}}), ")");
 }
 
-void softmax_cross_entropy_backward(const Tensor& logits, const Tensor& labels,
-                                    const Tensor& class_weights, const Tensor& weight_sum,
-                                    Tensor& dlogits, double loss_grad,
+void softmax_cross_entropy_backward(const Tensor& logits, const Tensor& labels, const Tensor& class_weights,
+                                    const Tensor& weight_sum, Tensor& dlogits, double loss_grad,
                                     const SoftmaxCrossEntropyParams& p, Backend backend) {
   const char* op = "softmax_cross_entropy_backward";
-  const RowGeometry g = check_cross_entropy(op, logits, labels, class_weights, p, backend);
+  const RowGeometry g = check_cross_entropy(op, logits, labels, class_weights, p);
   detail::check_exact(op, {"weight_sum", weight_sum}, logits.device(), logits.dtype(), Shape{1});
   detail::check_exact(op, {"dlogits", dlogits}, logits.device(), logits.dtype(), logits.shape());
-  switch (detail::choose_impl(op, logits.device(), logits.dtype(), backend, /*has_fast=*/true)) {
-    case Impl::Fast:
-      CUSEG_IF_ONEDNN(detail::label_dispatch(labels.dtype(), [&](auto label_tag) {
-        using L = decltype(label_tag);
-        fast::softmax_cross_entropy_backward<L>(
-            logits.data<float>(), labels.data<L>(), class_weights.defined() ? class_weights.data<float>() : nullptr,
-            weight_sum.data<float>(), dlogits.data<float>(), loss_grad,
-            {g.rows, g.channels, p.ignore_index, p.label_smoothing, p.focal_gamma});
-      }));
-      break;
-    case Impl::Reference:
-      detail::cpu_dispatch(logits.dtype(), [&](auto tag) {
-        using T = decltype(tag);
-        detail::label_dispatch(labels.dtype(), [&](auto label_tag) {
-          using L = decltype(label_tag);
-          cpu::softmax_cross_entropy_backward<T, L>(
-              logits.data<T>(), labels.data<L>(),
-              class_weights.defined() ? class_weights.data<T>() : nullptr, weight_sum.data<T>(),
-              dlogits.data<T>(), loss_grad, g, p.ignore_index, p.label_smoothing, p.focal_gamma);
-        });
-      });
-      break;
-    case Impl::Cuda:
-      CUSEG_IF_CUDA(cuda::softmax_cross_entropy_backward(
-          logits.data<float>(), labels.raw_data(), labels.dtype() == DType::U8,
-          class_weights.defined() ? class_weights.data<float>() : nullptr, weight_sum.data<float>(),
-          dlogits.data<float>(), loss_grad, g, p.ignore_index, p.label_smoothing, p.focal_gamma, logits.device().index));
-      break;
-    case Impl::Cudnn:
-      break;  // refused by check_cross_entropy
-  }
+  detail::run(kCrossEntropyBackward, logits, backend,
+              {logits, labels, class_weights, weight_sum, dlogits, loss_grad, g, p});
 }
 
 }  // namespace cuseg

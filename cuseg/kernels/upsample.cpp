@@ -1,7 +1,7 @@
 #include "cuseg/kernels/upsample.h"
 
 #include "cuseg/kernels/cpu/upsample.h"
-#include "cuseg/kernels/dispatch.h"
+#include "cuseg/kernels/op.h"
 #if CUSEG_HAS_CUDA
 #include "cuseg/kernels/cuda/upsample.h"
 #endif
@@ -9,7 +9,6 @@
 namespace cuseg {
 
 using detail::Arg;
-using detail::Impl;
 
 namespace {
 
@@ -26,34 +25,49 @@ ResizeGeometry check_resize(const char* op, const Arg& x, const Arg& y) {
   return {int(xs[0]), int(xs[1]), int(xs[2]), int(xs[3]), int(ys[1]), int(ys[2])};
 }
 
-}  // namespace
+struct Resize {  // forward x → y, or backward dy → dx
+  const Tensor& in;
+  Tensor& out;
+  const ResizeGeometry& g;
+};
 
-void upsample_forward(const Tensor& x, Tensor& y, UpsampleMode mode) {
-  const char* op = "upsample_forward";
-  const ResizeGeometry g = check_resize(op, {"x", x}, {"y", y});
-  const bool bilinear = mode == UpsampleMode::Bilinear;
-  if (detail::choose_impl(op, x.device(), x.dtype(), Backend::Auto) == Impl::Reference) {
-    detail::cpu_dispatch(x.dtype(), [&](auto tag) {
-      using T = decltype(tag);
-      cpu::upsample_forward<T>(x.data<T>(), y.data<T>(), g, bilinear);
-    });
-    return;
-  }
-  CUSEG_IF_CUDA(cuda::upsample_forward(x.data<float>(), y.data<float>(), g, bilinear, x.device().index));
+// One op per mode and direction; `bilinear` and `backward` select the loops.
+template <bool bilinear, bool backward>
+detail::Op<Resize> resize_op(const char* name) {
+  return detail::define_op<Resize>({
+      .name = name,
+      .entry = backward ? "upsample_backward" : "upsample_forward",
+      .reference =
+          [](const Resize& a) {
+            detail::cpu_dispatch(a.in.dtype(), [&](auto tag) {
+              using T = decltype(tag);
+              (backward ? cpu::upsample_backward<T> : cpu::upsample_forward<T>)(a.in.data<T>(), a.out.data<T>(), a.g,
+                                                                                bilinear);
+            });
+          },
+      .cuda = CUSEG_CUDA_IMPL([](const Resize& a) {
+        (backward ? cuda::upsample_backward : cuda::upsample_forward)(a.in.data<float>(), a.out.data<float>(), a.g,
+                                                                      bilinear, a.in.device().index);
+      }),
+  });
 }
 
-void upsample_backward(const Tensor& dy, Tensor& dx, UpsampleMode mode) {
-  const char* op = "upsample_backward";
-  const ResizeGeometry g = check_resize(op, {"dx", dx}, {"dy", dy});
-  const bool bilinear = mode == UpsampleMode::Bilinear;
-  if (detail::choose_impl(op, dy.device(), dy.dtype(), Backend::Auto) == Impl::Reference) {
-    detail::cpu_dispatch(dy.dtype(), [&](auto tag) {
-      using T = decltype(tag);
-      cpu::upsample_backward<T>(dy.data<T>(), dx.data<T>(), g, bilinear);
-    });
-    return;
-  }
-  CUSEG_IF_CUDA(cuda::upsample_backward(dy.data<float>(), dx.data<float>(), g, bilinear, dy.device().index));
+// By UpsampleMode (Nearest, Bilinear).
+const detail::Op<Resize> kForward[] = {resize_op<false, false>("upsample_nearest_forward"),
+                                       resize_op<true, false>("upsample_bilinear_forward")};
+const detail::Op<Resize> kBackward[] = {resize_op<false, true>("upsample_nearest_backward"),
+                                        resize_op<true, true>("upsample_bilinear_backward")};
+
+}  // namespace
+
+void upsample_forward(const Tensor& x, Tensor& y, UpsampleMode mode, Backend backend) {
+  const ResizeGeometry g = check_resize("upsample_forward", {"x", x}, {"y", y});
+  detail::run(kForward[int(mode)], x, backend, {x, y, g});
+}
+
+void upsample_backward(const Tensor& dy, Tensor& dx, UpsampleMode mode, Backend backend) {
+  const ResizeGeometry g = check_resize("upsample_backward", {"dx", dx}, {"dy", dy});
+  detail::run(kBackward[int(mode)], dy, backend, {dy, dx, g});
 }
 
 }  // namespace cuseg

@@ -8,12 +8,14 @@
 #pragma once
 
 #include "cuseg/core/tensor.h"
+#include "cuseg/kernels/backend.h"
 
 namespace cuseg {
 
 enum class UpsampleMode { Nearest, Bilinear };
 
-void upsample_forward(const Tensor& x, Tensor& y, UpsampleMode mode);
-void upsample_backward(const Tensor& dy, Tensor& dx, UpsampleMode mode);
+// One op per mode: upsample_nearest_forward, upsample_bilinear_forward, and their backwards.
+void upsample_forward(const Tensor& x, Tensor& y, UpsampleMode mode, Backend backend = Backend::Auto);
+void upsample_backward(const Tensor& dy, Tensor& dx, UpsampleMode mode, Backend backend = Backend::Auto);
 
 }  // namespace cuseg

@@ -175,7 +175,7 @@ void Dropout::forward(const std::vector<Tensor>& in, Tensor& out) {
     mask_ = Tensor::empty(in[0].shape(), DType::U8, in[0].device());
   last_ = p_;
   last_.offset += uint64_t(part_) * uint64_t(in[0].numel());
-  dropout_forward(in[0], out, mask_, last_);
+  dropout_forward(in[0], out, mask_, last_, backend_);
   p_.offset += uint64_t(parts_) * uint64_t(in[0].numel());
 }
 
@@ -185,7 +185,7 @@ void Dropout::backward(const std::vector<Tensor>&, const Tensor&, const Tensor& 
     din[0].copy_from(dout);
     return;
   }
-  dropout_backward(dout, mask_, din[0], last_);
+  dropout_backward(dout, mask_, din[0], last_, backend_);
 }
 
 // ---- Pool2d, Upsample, Concat ----------------------------------------------------------------
@@ -206,14 +206,13 @@ void Pool2d::forward(const std::vector<Tensor>& in, Tensor& out) {
   }
   if (!argmax_.defined() || !(argmax_.shape() == out.shape()) || argmax_.device() != out.device())
     argmax_ = Tensor::empty(out.shape(), DType::I32, out.device());
-  // cuDNN keeps no argmax: with Backend::Cudnn max pooling runs cuseg's kernels.
-  max_pool2d_forward(in[0], out, argmax_, p_, backend_ == Backend::Cudnn ? Backend::Cuda : backend_);
+  max_pool2d_forward(in[0], out, argmax_, p_, backend_);
 }
 
 void Pool2d::backward(const std::vector<Tensor>&, const Tensor&, const Tensor& dout, std::vector<Tensor>& din) {
   if (!din[0].defined()) return;
   if (max_) {
-    max_pool2d_backward(dout, argmax_, din[0], p_, backend_ == Backend::Cudnn ? Backend::Cuda : backend_);
+    max_pool2d_backward(dout, argmax_, din[0], p_, backend_);
   } else {
     avg_pool2d_backward(dout, din[0], p_, backend_);
   }
@@ -224,10 +223,10 @@ Shape Upsample::output_shape(const std::vector<Shape>& in) const {
   return Shape{in[0][0], in[0][1] * scale_, in[0][2] * scale_, in[0][3]};
 }
 
-void Upsample::forward(const std::vector<Tensor>& in, Tensor& out) { upsample_forward(in[0], out, mode_); }
+void Upsample::forward(const std::vector<Tensor>& in, Tensor& out) { upsample_forward(in[0], out, mode_, backend_); }
 
 void Upsample::backward(const std::vector<Tensor>&, const Tensor&, const Tensor& dout, std::vector<Tensor>& din) {
-  if (din[0].defined()) upsample_backward(dout, din[0], mode_);
+  if (din[0].defined()) upsample_backward(dout, din[0], mode_, backend_);
 }
 
 Shape Concat::output_shape(const std::vector<Shape>& in) const {
@@ -242,13 +241,13 @@ Shape Concat::output_shape(const std::vector<Shape>& in) const {
   return Shape{in[0][0], in[0][1], in[0][2], channels};
 }
 
-void Concat::forward(const std::vector<Tensor>& in, Tensor& out) { concat_channels(in, out); }
+void Concat::forward(const std::vector<Tensor>& in, Tensor& out) { concat_channels(in, out, backend_); }
 
 void Concat::backward(const std::vector<Tensor>& in, const Tensor&, const Tensor& dout, std::vector<Tensor>& din) {
   std::vector<Tensor> parts;
   for (size_t i = 0; i < in.size(); ++i)
     parts.push_back(din[i].defined() ? din[i] : Tensor::empty(in[i].shape(), in[i].dtype(), in[i].device()));
-  split_channels(dout, parts);
+  split_channels(dout, parts, backend_);
 }
 
 }  // namespace cuseg

@@ -54,11 +54,11 @@ class CrossEntropyLoss : public Loss {
 
 class DiceLoss : public Loss {
  public:
-  explicit DiceLoss(const LossOptions& o) : params_{o.dice_smooth, o.ignore_index} {}
+  explicit DiceLoss(const LossOptions& o) : params_{o.dice_smooth, o.ignore_index}, backend_(o.backend) {}
   std::string name() const override { return "dice"; }
   void compute(const Tensor& logits, const Tensor& labels, Tensor& loss, Tensor& dlogits, double loss_grad) override {
     Tensor stats = scratch_like(logits, Shape{2, logits.dim(logits.rank() - 1)});
-    dice_forward(logits, labels, loss, stats, params_);
+    dice_forward(logits, labels, loss, stats, params_, backend_);
     if (global(dlogits)) {
       // Dice of the global batch from the summed I_c and S_c; every rank's value is that one (their
       // mean is it too), and its pixels' gradient is W times its share, which the trainer's sum
@@ -70,28 +70,33 @@ class DiceLoss : public Loss {
       stats.copy_from(Tensor::from_vector(sums, stats.shape()).to(stats.dtype()));
       loss_grad *= ranks_->size();
     }
-    if (dlogits.defined()) dice_backward(logits, labels, stats, dlogits, loss_grad, params_);
+    if (dlogits.defined()) dice_backward(logits, labels, stats, dlogits, loss_grad, params_, backend_);
   }
 
  private:
   DiceParams params_;
+  Backend backend_;
 };
 
 class PointwiseLoss : public Loss {
  public:
   PointwiseLoss(ElementwiseLossKind kind, const LossOptions& o)
-      : params_{kind, o.beta}, pos_weight_(kind == ElementwiseLossKind::Bce ? o.pos_weight : Tensor()) {}
+      : params_{kind, o.beta},
+        pos_weight_(kind == ElementwiseLossKind::Bce ? o.pos_weight : Tensor()),
+        backend_(o.backend) {}
   std::string name() const override {
     return params_.kind == ElementwiseLossKind::Bce ? "bce" : params_.kind == ElementwiseLossKind::Mse ? "mse" : "smooth-l1";
   }
   void compute(const Tensor& logits, const Tensor& target, Tensor& loss, Tensor& dlogits, double loss_grad) override {
-    elementwise_loss_forward(logits, target, pos_weight_, loss, params_);
-    if (dlogits.defined()) elementwise_loss_backward(logits, target, pos_weight_, dlogits, loss_grad, params_);
+    elementwise_loss_forward(logits, target, pos_weight_, loss, params_, backend_);
+    if (dlogits.defined())
+      elementwise_loss_backward(logits, target, pos_weight_, dlogits, loss_grad, params_, backend_);
   }
 
  private:
   ElementwiseLossParams params_;
   Tensor pos_weight_;
+  Backend backend_;
 };
 
 std::unique_ptr<Loss> make_single(const std::string& name, const LossOptions& o) {

@@ -60,7 +60,7 @@ struct LossOptions {
   double dice_smooth = 1.0;    // dice
   Tensor pos_weight;           // [K] or undefined (bce)
   double beta = 1.0;           // smooth-l1
-  Backend backend = Backend::Auto;  // which implementation (ce and focal have a fast CPU one)
+  Backend backend = Backend::Auto;  // which implementation runs every term's ops (kernels/backend.h)
 };
 
 // "ce", "focal", "dice", "bce", "mse", "smooth-l1", or a sum of weighted terms such as

@@ -196,7 +196,7 @@ void Optimizer::step(double lr, double grad_scale) {
   const Tensor& first = slots_.front().param.value;
   if (first.device().is_cpu()) {
     const bool fast =
-        detail::choose_impl("optimizer step", first.device(), first.dtype(), backend_, true) == detail::Impl::Fast;
+        detail::choose_impl("optimizer step", first.device(), first.dtype(), backend_, true, false) == detail::Impl::Fast;
     double scale = grad_scale;
     if (config_.max_grad_norm > 0) {
       double norm = 0;
