@@ -147,14 +147,18 @@ void add_op_info(const OpInfo& info) {
 }
 
 Impl choose_impl(const OpInfo& op, Device device, DType dtype, Backend backend, Precision precision) {
-  const Impl impl = choose_impl(op.name, device, dtype, backend, op.has_impl(Impl::Fast), op.has_impl(Impl::Cudnn));
-  CUSEG_CHECK(op.built_impl(impl), op.name, ": no ", impl_name(impl), " implementation",
+  // Errors name what was called and, where it serves several ops, which one: "activation_forward
+  // (leaky_relu_forward): ...".
+  const std::string what = std::string_view(op.entry) == op.name ? op.name : str_cat(op.entry, " (", op.name, ")");
+  const Impl impl =
+      choose_impl(what.c_str(), device, dtype, backend, op.has_impl(Impl::Fast), op.has_impl(Impl::Cudnn));
+  CUSEG_CHECK(op.built_impl(impl), what, ": no ", impl_name(impl), " implementation",
               op.has_impl(impl) ? " in this build" : "");
   if (precision == Precision::Bf16) {
-    CUSEG_CHECK(impl == Impl::Fast && op.bf16, op.name,
+    CUSEG_CHECK(impl == Impl::Fast && op.bf16, what,
                 ": bf16 runs on the fast CPU path only (oneDNN; f32 CPU tensors, backend auto or fast), not on ",
                 impl_name(impl));
-    CUSEG_IF_ONEDNN(onednn::require_bf16(op.name));
+    CUSEG_IF_ONEDNN(onednn::require_bf16(what.c_str()));
   }
   return impl;
 }
