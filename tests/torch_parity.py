@@ -101,6 +101,8 @@ def run_case(case, t, out):
             y = F.leaky_relu(x, case["slope"])
         elif kind == "sigmoid":
             y = torch.sigmoid(x)
+        elif kind == "relu6":
+            y = F.relu6(x)
         else:
             y = torch.tanh(x)
         (y * get("g")).sum().backward()

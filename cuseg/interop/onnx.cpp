@@ -204,6 +204,11 @@ void add_layer(GraphWriter& g, const Layer& layer, const std::vector<std::string
       case ActivationKind::Tanh:
         g.node("Tanh", name, {in[0]}, out);
         return;
+      case ActivationKind::Relu6:  // Clip's bounds are scalar inputs since opset 11
+        g.initializer(name + ".min", {}, {0.f});
+        g.initializer(name + ".max", {}, {6.f});
+        g.node("Clip", name, {in[0], name + ".min", name + ".max"}, out);
+        return;
     }
   }
   if (const auto* pool = dynamic_cast<const Pool2d*>(&layer)) {

@@ -25,6 +25,7 @@ const char* activation_name(ActivationKind kind) {
     case ActivationKind::LeakyRelu: return "leaky_relu";
     case ActivationKind::Sigmoid: return "sigmoid";
     case ActivationKind::Tanh: return "tanh";
+    case ActivationKind::Relu6: return "relu6";
   }
   return "?";
 }
@@ -97,7 +98,7 @@ void cudnn_backward(const Backward& a) {
 }
 #endif
 
-// Indexed by ActivationKind (Relu, LeakyRelu, Sigmoid, Tanh). The fast path has ReLU and LeakyReLU; cuDNN has no LeakyReLU.
+// Indexed by ActivationKind (Relu, LeakyRelu, Sigmoid, Tanh, Relu6). The fast path has ReLU and LeakyReLU; cuDNN has no LeakyReLU.
 const detail::Op<Forward> kForward[] = {
     detail::define_op<Forward>({.name = "relu_forward",
                                 .entry = "activation_forward",
@@ -116,6 +117,11 @@ const detail::Op<Forward> kForward[] = {
                                 .cuda = CUSEG_CUDA_IMPL(cuda_forward),
                                 .cudnn = CUSEG_CUDNN_IMPL(cudnn_forward)}),
     detail::define_op<Forward>({.name = "tanh_forward",
+                                .entry = "activation_forward",
+                                .reference = reference_forward,
+                                .cuda = CUSEG_CUDA_IMPL(cuda_forward),
+                                .cudnn = CUSEG_CUDNN_IMPL(cudnn_forward)}),
+    detail::define_op<Forward>({.name = "relu6_forward",
                                 .entry = "activation_forward",
                                 .reference = reference_forward,
                                 .cuda = CUSEG_CUDA_IMPL(cuda_forward),
@@ -143,9 +149,14 @@ const detail::Op<Backward> kBackward[] = {
                                  .reference = reference_backward,
                                  .cuda = CUSEG_CUDA_IMPL(cuda_backward),
                                  .cudnn = CUSEG_CUDNN_IMPL(cudnn_backward)}),
+    detail::define_op<Backward>({.name = "relu6_backward",
+                                 .entry = "activation_backward",
+                                 .reference = reference_backward,
+                                 .cuda = CUSEG_CUDA_IMPL(cuda_backward),
+                                 .cudnn = CUSEG_CUDNN_IMPL(cudnn_backward)}),
 };
 
-static_assert(std::size(kForward) == std::size(kBackward) && int(ActivationKind::Tanh) + 1 == std::size(kForward));
+static_assert(std::size(kForward) == std::size(kBackward) && int(ActivationKind::Relu6) + 1 == std::size(kForward));
 
 }  // namespace
 

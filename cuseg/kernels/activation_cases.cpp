@@ -9,10 +9,11 @@ namespace {
 using namespace cases;
 
 std::vector<OpSpec> activation_specs() {
-  auto x_of = [](int i, uint64_t seed) { return random_f64(rows_cases()[size_t(i)].x, seed, -4, 4); };
+  // ±8 reaches ReLU6's upper clip.
+  auto x_of = [](int i, uint64_t seed) { return random_f64(rows_cases()[size_t(i)].x, seed, -8, 8); };
   std::vector<OpSpec> out;
   for (ActivationKind kind : {ActivationKind::Relu, ActivationKind::LeakyRelu, ActivationKind::Sigmoid,
-                              ActivationKind::Tanh}) {
+                              ActivationKind::Tanh, ActivationKind::Relu6}) {
     const ActivationParams p{kind, 0.1};
     out.push_back({.name = str_cat(activation_name(kind), "_forward"),
                    .cases = rows_op_cases(),

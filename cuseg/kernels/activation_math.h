@@ -18,6 +18,7 @@ CUSEG_HD T activation_value(ActivationKind kind, T x, T slope) {
       return x < T(0) ? e / (T(1) + e) : T(1) / (T(1) + e);
     }
     case ActivationKind::Tanh: return hd_tanh(x);
+    case ActivationKind::Relu6: return x > T(0) ? (x < T(6) ? x : T(6)) : T(0);
   }
   return x;
 }
@@ -30,6 +31,7 @@ CUSEG_HD T activation_derivative(ActivationKind kind, T y, T slope) {
     case ActivationKind::LeakyRelu: return y > T(0) ? T(1) : slope;
     case ActivationKind::Sigmoid: return y * (T(1) - y);
     case ActivationKind::Tanh: return T(1) - y * y;
+    case ActivationKind::Relu6: return y > T(0) && y < T(6) ? T(1) : T(0);
   }
   return T(1);
 }

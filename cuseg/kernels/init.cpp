@@ -20,6 +20,7 @@ double init_gain(ActivationKind kind, double param) {
     case ActivationKind::LeakyRelu: return std::sqrt(2.0 / (1 + param * param));
     case ActivationKind::Sigmoid: return 1.0;
     case ActivationKind::Tanh: return 5.0 / 3;
+    case ActivationKind::Relu6: return std::sqrt(2.0);  // as ReLU (PyTorch's calculate_gain has no relu6)
   }
   return 1.0;
 }

@@ -184,7 +184,7 @@ TEST(OnnxExport, SoftmaxAndArgmaxHeadsAndTheMetadata) {
 
 TEST(OnnxExport, LayersTheUNetDoesNotUse) {
   CUSEG_REQUIRE_ONNX_ORACLES();
-  // image → Conv 3×3 → LeakyReLU → AvgPool 2×2 → nearest ×2 → sigmoid → MaxPool 3×3 s1 p1 → Conv
+  // image → Conv 3×3 → LeakyReLU → ReLU6 → AvgPool 2×2 → nearest ×2 → sigmoid → MaxPool 3×3 s1 p1 → Conv
   // 1×1 → logits
   Graph g;
   g.add_input("image", 3, 2);
@@ -192,7 +192,8 @@ TEST(OnnxExport, LayersTheUNetDoesNotUse) {
         "c1");
   g.add(std::make_unique<Activation>("leaky", ActivationParams{ActivationKind::LeakyRelu, 0.2}),
         {"c1"}, "leaky");
-  g.add(std::make_unique<Pool2d>("avg", false, Pool2dParams{2, 2, 2, 2, 0, 0, true}), {"leaky"},
+  g.add(std::make_unique<Activation>("r6", ActivationParams{ActivationKind::Relu6}), {"leaky"}, "r6");
+  g.add(std::make_unique<Pool2d>("avg", false, Pool2dParams{2, 2, 2, 2, 0, 0, true}), {"r6"},
         "avg");
   g.add(std::make_unique<Upsample>("near", UpsampleMode::Nearest, 2), {"avg"}, "near");
   g.add(std::make_unique<Activation>("sig", ActivationParams{ActivationKind::Sigmoid}), {"near"},
@@ -208,7 +209,7 @@ TEST(OnnxExport, LayersTheUNetDoesNotUse) {
   const OrtRun ort = run_in_onnx_runtime(g, info, images, OnnxHead::Logits, "layers");
   EXPECT_TRUE(test::close(
       ort.outputs.tensors.at("logits"), to_nchw(cuseg_logits(g, info, images)), kTolerance,
-      "leaky relu, average pooling, nearest upsampling, sigmoid, max pooling", 1));
+      "leaky relu, relu6, average pooling, nearest upsampling, sigmoid, max pooling", 1));
 }
 
 // A layer the exporter has no mapping for.

@@ -104,9 +104,9 @@ struct Parity {
     ours.insert({{n + ".y", y}, {n + ".dx", dx}});
   }
 
-  void activation(const std::string& n, ActivationKind kind, const Shape& s) {
+  void activation(const std::string& n, ActivationKind kind, const Shape& s, double range = 3) {
     spec.push_back({{"op", "activation"}, {"name", n}, {"kind", activation_name(kind)}, {"slope", 0.1}});
-    Tensor x = input(n + ".x", s, -3, 3), g = input(n + ".g", s);
+    Tensor x = input(n + ".x", s, -range, range), g = input(n + ".g", s);
     Tensor y = f64(s), dx = f64(s);
     activation_forward(x, y, {kind, 0.1});
     activation_backward(y, g, dx, {kind, 0.1});
@@ -218,6 +218,7 @@ TEST(TorchParity, EveryKernelFamilyMatchesPyTorchInDouble) {
   t.activation("k0", ActivationKind::LeakyRelu, {2, 3, 4, 5});
   t.activation("g0", ActivationKind::Sigmoid, {2, 3, 4, 5});
   t.activation("h0", ActivationKind::Tanh, {2, 3, 4, 5});
+  t.activation("r6", ActivationKind::Relu6, {2, 3, 4, 5}, 9);  // both clips
   t.upsample("u0", UpsampleMode::Nearest, {2, 4, 5, 3}, {2, 8, 10, 3});
   t.upsample("u1", UpsampleMode::Nearest, {1, 5, 7, 2}, {1, 9, 4, 2});
   t.upsample("u2", UpsampleMode::Bilinear, {2, 4, 5, 3}, {2, 8, 10, 3});

@@ -16,6 +16,7 @@ void with_kind(ActivationKind kind, F&& f) {
     case ActivationKind::LeakyRelu: return f(std::integral_constant<ActivationKind, ActivationKind::LeakyRelu>{});
     case ActivationKind::Sigmoid: return f(std::integral_constant<ActivationKind, ActivationKind::Sigmoid>{});
     case ActivationKind::Tanh: return f(std::integral_constant<ActivationKind, ActivationKind::Tanh>{});
+    case ActivationKind::Relu6: return f(std::integral_constant<ActivationKind, ActivationKind::Relu6>{});
   }
 }
 

@@ -17,9 +17,10 @@ struct ActivationDescs {
     cudnnActivationMode_t mode = CUDNN_ACTIVATION_RELU;
     if (kind == ActivationKind::Sigmoid) mode = CUDNN_ACTIVATION_SIGMOID;
     if (kind == ActivationKind::Tanh) mode = CUDNN_ACTIVATION_TANH;
+    if (kind == ActivationKind::Relu6) mode = CUDNN_ACTIVATION_CLIPPED_RELU;  // clipped at coef 6
     CUSEG_CHECK(kind != ActivationKind::LeakyRelu, "cudnn activation: cuDNN has no LeakyReLU");
     CUSEG_CUDNN_CHECK(cudnnSetTensor4dDescriptor(t, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, int(n), 1, 1, 1));
-    CUSEG_CUDNN_CHECK(cudnnSetActivationDescriptor(act, mode, CUDNN_PROPAGATE_NAN, 0.0));
+    CUSEG_CUDNN_CHECK(cudnnSetActivationDescriptor(act, mode, CUDNN_PROPAGATE_NAN, 6.0));
   }
 };
 
