@@ -10,6 +10,17 @@ Tensor random_f64(const Shape& shape, uint64_t seed, double low, double high) {
   return t;
 }
 
+Tensor draw_f64(const Shape& shape, uint64_t seed, double low, double high, Values values) {
+  if (values == Values::Random) return random_f64(shape, seed, low, high);
+  if (values == Values::Constant) return Tensor::full(shape, (low + high) / 2, DType::F64);
+  std::vector<double> pool;
+  for (double v : {low, high, low / 2, high / 2, 0.0, -0.0, 1e-40, -1e-40})
+    if (v >= low && v <= high) pool.push_back(v);
+  std::vector<double> out = random_f64(shape, seed, 0, 1).to_vector<double>();
+  for (double& u : out) u = pool[std::min(pool.size() - 1, size_t(u * double(pool.size())))];
+  return Tensor::from_vector(out, shape);
+}
+
 DType float_type(const std::vector<Tensor>& in) { return in.front().dtype(); }
 Device device_of(const std::vector<Tensor>& in) { return in.front().device(); }
 
@@ -24,14 +35,24 @@ const std::vector<RowsCase>& rows_cases() {
   static const std::vector<RowsCase> cases = {
       {{1, 5, 7, 1}},  {{2, 9, 11, 3}},  {{1, 1, 1, 2}},   {{3, 13, 10, 21}},
       {{2, 5, 6, 33}}, {{1, 7, 3, 150}}, {{3, 37, 41, 7}}, {{2, 64, 64, 64}, true},
+      {{2, 7, 9, 3}, false, Values::Ties},
   };
   return cases;
 }
 
+std::string case_label(const Shape& x, Values values) {
+  return str_cat("x", x.str(), values == Values::Ties ? " ties" : values == Values::Constant ? " constant" : "");
+}
+
 std::vector<OpCase> rows_op_cases() {
   std::vector<OpCase> out;
-  for (const RowsCase& c : rows_cases()) out.push_back({str_cat("x", c.x.str()), c.unet});
+  for (const RowsCase& c : rows_cases()) out.push_back({case_label(c.x, c.values), c.unet});
   return out;
+}
+
+Tensor rows_input(int i, uint64_t seed, double low, double high) {
+  const RowsCase& c = rows_cases()[size_t(i)];
+  return draw_f64(c.x, seed, low, high, c.values);
 }
 
 const std::vector<LabelledCase>& labelled_cases() {
@@ -44,6 +65,8 @@ const std::vector<LabelledCase>& labelled_cases() {
       {{2, 16, 16, 5}, DType::I32, true, 0.1, 1e4},
       {{3, 37, 41, 11}, DType::U8, true, 0.1, 8},
       {{2, 64, 64, 8}, DType::U8, true, 0.1, 3, true, 0.05},
+      // Tied logits: arg-max's first maximum (the confusion matrix), and softmax over equal values.
+      {{1, 5, 7, 4}, DType::I32, true, 0.1, 2, false, 0, 0, Values::Ties},
   };
   return cases;
 }
@@ -52,7 +75,8 @@ std::vector<OpCase> labelled_op_cases() {
   std::vector<OpCase> out;
   for (const LabelledCase& c : labelled_cases())
     out.push_back({str_cat("logits", c.logits.str(), " labels ", dtype_name(c.label_type), c.weighted ? " weighted" : "",
-                           " ignore ", c.ignored_fraction, " scale ", c.logit_scale),
+                           " ignore ", c.ignored_fraction, " scale ", c.logit_scale,
+                           c.values == Values::Ties ? " ties" : ""),
                    c.unet});
   return out;
 }
@@ -69,7 +93,7 @@ std::vector<Tensor> labelled_inputs(int i, uint64_t seed) {
   Tensor label_tensor = Tensor::from_vector(labels, label_shape);
   if (c.label_type == DType::U8) label_tensor = label_tensor.to(DType::U8);
   Tensor weights = c.weighted ? random_f64(Shape{classes}, seed + 3, 0.25, 2) : Tensor();
-  return {random_f64(c.logits, seed, -c.logit_scale, c.logit_scale), label_tensor, weights};
+  return {draw_f64(c.logits, seed, -c.logit_scale, c.logit_scale, c.values), label_tensor, weights};
 }
 
 }  // namespace cuseg::cases

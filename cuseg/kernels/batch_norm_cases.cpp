@@ -12,6 +12,8 @@ const std::vector<RowsCase>& batch_norm_cases() {
   static const std::vector<RowsCase> cases = {
       {{1, 5, 7, 1}},   {{2, 9, 11, 3}}, {{3, 13, 10, 5}}, {{2, 5, 6, 33}},
       {{1, 7, 3, 150}}, {{4, 2, 2, 8}},  {{3, 37, 41, 7}}, {{2, 64, 64, 64}, true},
+      {{2, 5, 7, 3}, false, Values::Ties},
+      {{2, 3, 5, 2}, false, Values::Constant},  // variance 0: ε alone keeps invstd finite
   };
   return cases;
 }
@@ -21,7 +23,7 @@ const std::vector<RowsCase>& batch_norm_cases() {
 std::vector<Tensor> batch_norm_inputs(int i, uint64_t seed) {
   const Shape& s = batch_norm_cases()[size_t(i)].x;
   const Shape c{s[3]};
-  return {random_f64(s, seed, -2, 3), random_f64(c, seed + 1, 0.5, 1.5), random_f64(c, seed + 2),
+  return {draw_f64(s, seed, -2, 3, batch_norm_cases()[size_t(i)].values), random_f64(c, seed + 1, 0.5, 1.5), random_f64(c, seed + 2),
           random_f64(c, seed + 3), random_f64(c, seed + 4, 0.5, 2)};
 }
 
@@ -87,7 +89,7 @@ std::vector<OpSpec> flavour(const std::string& prefix, Training training, Infere
 
 std::vector<OpSpec> batch_norm_specs() {
   std::vector<OpCase> cases;
-  for (const RowsCase& c : batch_norm_cases()) cases.push_back({str_cat("x", c.x.str()), c.unet});
+  for (const RowsCase& c : batch_norm_cases()) cases.push_back({case_label(c.x, c.values), c.unet});
   std::vector<OpSpec> all =
       flavour("batch_norm", batch_norm_forward_training, batch_norm_forward_inference, false, cases);
   for (OpSpec& s :

@@ -14,7 +14,7 @@ std::vector<OpSpec> dropout_specs() {
   return {
       {.name = "dropout_forward",
        .cases = rows_op_cases(),
-       .make_inputs = [=](int i, uint64_t seed) { return std::vector<Tensor>{random_f64(shape_of(i), seed)}; },
+       .make_inputs = [](int i, uint64_t seed) { return std::vector<Tensor>{rows_input(i, seed)}; },
        .run =
            [](const std::vector<Tensor>& in, int, Exec e) {
              Tensor y = output(in, in[0].shape());
@@ -27,8 +27,8 @@ std::vector<OpSpec> dropout_specs() {
        .make_inputs =
            [=](int i, uint64_t seed) {  // dy, mask
              Tensor y = Tensor::empty(shape_of(i), DType::F64), mask = Tensor::empty(shape_of(i), DType::U8);
-             dropout_forward(random_f64(shape_of(i), seed), y, mask, kDropout);
-             return std::vector<Tensor>{random_f64(shape_of(i), seed + 1), mask};
+             dropout_forward(rows_input(i, seed), y, mask, kDropout);
+             return std::vector<Tensor>{rows_input(i, seed + 1), mask};
            },
        .run =
            [](const std::vector<Tensor>& in, int, Exec e) {

@@ -9,11 +9,8 @@ namespace {
 using namespace cases;
 
 std::vector<OpSpec> elementwise_specs() {
-  auto one = [](int i, uint64_t seed) { return std::vector<Tensor>{random_f64(rows_cases()[size_t(i)].x, seed)}; };
-  auto two = [](int i, uint64_t seed) {
-    const Shape& s = rows_cases()[size_t(i)].x;
-    return std::vector<Tensor>{random_f64(s, seed), random_f64(s, seed + 1)};
-  };
+  auto one = [](int i, uint64_t seed) { return std::vector<Tensor>{rows_input(i, seed)}; };
+  auto two = [](int i, uint64_t seed) { return std::vector<Tensor>{rows_input(i, seed), rows_input(i, seed + 1)}; };
   return {
       {.name = "add",
        .cases = rows_op_cases(),

@@ -19,7 +19,7 @@ std::vector<OpSpec> elementwise_loss_specs() {
     auto inputs = [kind](int i, uint64_t seed) {
       const Shape& s = rows_cases()[size_t(i)].x;
       const bool bce = kind == ElementwiseLossKind::Bce;
-      return std::vector<Tensor>{random_f64(s, seed, -3, 3), random_f64(s, seed + 1, bce ? 0 : -3, bce ? 1 : 3),
+      return std::vector<Tensor>{rows_input(i, seed, -3, 3), rows_input(i, seed + 1, bce ? 0 : -3, bce ? 1 : 3),
                                  bce ? random_f64(Shape{s[3]}, seed + 2, 0.5, 3) : Tensor()};
     };
     out.push_back({.name = name + "_forward",

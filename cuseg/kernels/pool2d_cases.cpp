@@ -11,6 +11,7 @@ struct PoolCase {
   Shape x;
   Pool2dParams p;
   bool unet = false;
+  Values values = Values::Random;
 };
 
 const std::vector<PoolCase>& pool_cases() {
@@ -18,6 +19,10 @@ const std::vector<PoolCase>& pool_cases() {
       {{1, 4, 4, 1}, {2, 2, 2, 2, 0, 0, true}},   {{2, 7, 9, 3}, {3, 3, 2, 2, 1, 1, false}},
       {{3, 11, 13, 5}, {3, 2, 1, 2, 1, 1, true}}, {{2, 10, 10, 33}, {2, 2, 2, 2, 0, 0, true}},
       {{1, 9, 9, 7}, {3, 3, 3, 3, 1, 1, false}},  {{2, 64, 64, 64}, {2, 2, 2, 2, 0, 0, true}, true},
+      // Max pooling's first maximum in row-major window order: windows with tied maxima, overlapping
+      // and over the padding; and windows that are all one value.
+      {{2, 7, 9, 3}, {3, 3, 2, 2, 1, 1, true}, false, Values::Ties},
+      {{1, 6, 5, 4}, {2, 2, 1, 1, 1, 1, true}, false, Values::Constant},
   };
   return cases;
 }
@@ -27,10 +32,12 @@ const PoolCase& pool(int i) { return pool_cases()[size_t(i)]; }
 std::vector<OpSpec> pool2d_specs() {
   std::vector<OpCase> cases;
   for (const PoolCase& c : pool_cases())
-    cases.push_back({str_cat("x", c.x.str(), " k", c.p.kernel_h, "x", c.p.kernel_w, " s", c.p.stride_h, "x",
+    cases.push_back({str_cat(case_label(c.x, c.values), " k", c.p.kernel_h, "x", c.p.kernel_w, " s", c.p.stride_h, "x",
                              c.p.stride_w, " p", c.p.pad_h, "x", c.p.pad_w, c.p.count_include_pad ? "" : " exclude-pad"),
                      c.unet});
-  auto x_of = [](int i, uint64_t seed) { return std::vector<Tensor>{random_f64(pool(i).x, seed)}; };
+  auto x_of = [](int i, uint64_t seed) {
+    return std::vector<Tensor>{draw_f64(pool(i).x, seed, -1, 1, pool(i).values)};
+  };
   auto y_of = [](int i, uint64_t seed) {
     return std::vector<Tensor>{random_f64(pool2d_output_shape(pool(i).x, pool(i).p), seed)};
   };
@@ -52,7 +59,7 @@ std::vector<OpSpec> pool2d_specs() {
            [](int i, uint64_t seed) {
              const Shape ys = pool2d_output_shape(pool(i).x, pool(i).p);
              Tensor y = Tensor::empty(ys, DType::F64), argmax = Tensor::empty(ys, DType::I32);
-             max_pool2d_forward(random_f64(pool(i).x, seed), y, argmax, pool(i).p);
+             max_pool2d_forward(draw_f64(pool(i).x, seed, -1, 1, pool(i).values), y, argmax, pool(i).p);
              return std::vector<Tensor>{random_f64(ys, seed + 1), argmax};
            },
        .run =

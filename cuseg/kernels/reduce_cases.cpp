@@ -16,7 +16,7 @@ std::vector<OpSpec> reduce_specs() {
   for (const auto& [name, reduce] : kinds)
     out.push_back({.name = name,
                    .cases = rows_op_cases(),
-                   .make_inputs = [](int i, uint64_t seed) { return std::vector<Tensor>{random_f64(rows_cases()[size_t(i)].x, seed)}; },
+                   .make_inputs = [](int i, uint64_t seed) { return std::vector<Tensor>{rows_input(i, seed)}; },
                    .run = [reduce = reduce](const std::vector<Tensor>& in, int, Exec e) {
                      Tensor out = output(in, Shape{1});
                      reduce(in[0], out, e);
