@@ -24,7 +24,7 @@
 #include "cuseg/losses/loss.h"
 #include "cuseg/interop/torch_weights.h"
 #include "cuseg/optim/optimizer.h"
-#include "cuseg/train/checkpoint.h"
+#include "cuseg/model/checkpoint.h"
 #include "cuseg/infer/predict.h"
 #include "cuseg/train/progress.h"
 #include "cuseg/train/tensorboard_log.h"
