@@ -11,7 +11,7 @@
 #include "apps/tool.h"
 #include "cuseg/interop/onnx.h"
 #include "cuseg/interop/torch_weights.h"
-#include "cuseg/train/checkpoint.h"
+#include "cuseg/model/checkpoint.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"seg_export: write a trained model as ONNX or as PyTorch weights", "seg_export"};

@@ -2,7 +2,7 @@
 // normalization, input size), the model built from it, and every tensor's name, shape and dtype.
 // Twice, on a zeroed and on a dirtied heap (fuzz_util.h).
 #include "cuseg/layers/graph.h"
-#include "cuseg/train/checkpoint.h"
+#include "cuseg/model/checkpoint.h"
 #include "fuzz/fuzz_util.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -8,7 +8,7 @@
 
 #include "cuseg/core/safetensors.h"
 #include "cuseg/data/image_io.h"
-#include "cuseg/train/checkpoint.h"
+#include "cuseg/model/checkpoint.h"
 
 namespace fs = std::filesystem;
 using namespace cuseg;

@@ -31,7 +31,7 @@
 #include "cuseg/infer/predict.h"
 #include "cuseg/interop/onnx.h"
 #include "cuseg/interop/torch_weights.h"
-#include "cuseg/train/checkpoint.h"
+#include "cuseg/model/checkpoint.h"
 
 namespace py = pybind11;
 

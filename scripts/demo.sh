@@ -8,8 +8,14 @@ cd "$root"
 build=${BUILD_DIR:-build/demo}
 out=${DEMO_OUT:-out/demo}
 scripts/deps.sh
-cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCUSEG_BUILD_TESTS=OFF -DCUSEG_BUILD_BENCH=OFF >/dev/null
-cmake --build "$build" -j "$(nproc)"
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+  -DCUSEG_BUILD_TESTS=OFF -DCUSEG_BUILD_BENCH=OFF -DCUSEG_BUILD_FUZZ=OFF >/dev/null
+# Only what the demo runs: four tools, and the Python module where the build makes one.
+targets=(seg_train seg_make_synthetic seg_predict seg_eval)
+if cmake --build "$build" --target help | grep '^cuseg_python:' >/dev/null; then
+  targets+=(cuseg_python)
+fi
+cmake --build "$build" -j "$(nproc)" --target "${targets[@]}"
 tools="$build/apps"
 rm -rf "$out"
 mkdir -p "$out"

@@ -120,6 +120,13 @@ SyntheticDataset::SyntheticDataset(const SyntheticConfig& config, int64_t first,
   CUSEG_CHECK(first >= 0 && count > 0, "synthetic dataset: samples [", first, ", ", first + count, ")");
 }
 
+std::unique_ptr<SegmentationDataset> synthetic_split(const SyntheticConfig& config, int64_t train_size,
+                                                     int64_t val_size, const std::string& split) {
+  CUSEG_CHECK(split == "train" || split == "val", "synthetic dataset: no split '", split, "'");
+  return split == "train" ? std::make_unique<SyntheticDataset>(config, 0, train_size)
+                          : std::make_unique<SyntheticDataset>(config, kSyntheticValFirst, val_size);
+}
+
 const Palette& SyntheticDataset::palette() const {
   static const Palette none;
   return none;

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -46,5 +47,10 @@ class SyntheticDataset : public SegmentationDataset {
   SyntheticConfig config_;
   int64_t first_, count_;
 };
+
+// seg_train's built-in dataset: split "train" is samples [0, train_size) of the config's seed,
+// "val" samples [kSyntheticValFirst, kSyntheticValFirst + val_size); any other split is refused.
+std::unique_ptr<SegmentationDataset> synthetic_split(const SyntheticConfig& config, int64_t train_size,
+                                                     int64_t val_size, const std::string& split);
 
 }  // namespace cuseg

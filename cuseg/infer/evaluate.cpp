@@ -4,9 +4,37 @@
 #include <optional>
 
 #include "cuseg/data/folder_dataset.h"
-#include "cuseg/train/trainer.h"
+#include "cuseg/data/synthetic.h"
 
 namespace cuseg {
+
+namespace {
+
+// The built-in dataset's split a run trained on, rebuilt from the training configuration stored
+// in its checkpoint (TrainConfig's JSON, which holds every field): its size, channels, seed and
+// split sizes.
+std::unique_ptr<SegmentationDataset> trained_synthetic_split(const std::string& train_config,
+                                                             const std::string& split, const std::string& source) {
+  std::string data;
+  SyntheticConfig sc;
+  int64_t train_size = 0, val_size = 0;
+  try {
+    const nlohmann::json j = nlohmann::json::parse(train_config);
+    j.at("data").get_to(data);
+    j.at("height").get_to(sc.height);
+    j.at("width").get_to(sc.width);
+    j.at("channels").get_to(sc.channels);
+    j.at("seed").get_to(sc.seed);
+    j.at("synthetic_train").get_to(train_size);
+    j.at("synthetic_val").get_to(val_size);
+  } catch (const nlohmann::json::exception& e) {
+    throw_error(str_cat("training configuration: ", e.what()));
+  }
+  CUSEG_CHECK(data.empty(), source, ": trained on ", data, "; give --data");
+  return synthetic_split(sc, train_size, val_size, split);
+}
+
+}  // namespace
 
 Evaluation evaluate(Graph& model, const ModelInfo& info, const EvaluationConfig& c,
                     const std::string& source) {
@@ -15,9 +43,7 @@ Evaluation evaluate(Graph& model, const ModelInfo& info, const EvaluationConfig&
     auto it = info.metadata.find("train_config");
     CUSEG_CHECK(it != info.metadata.end(), source,
                 ": no training configuration stored; give --data");
-    const TrainConfig tc = TrainConfig::from_json(it->second);
-    CUSEG_CHECK(tc.data.empty(), source, ": trained on ", tc.data, "; give --data");
-    dataset = synthetic_split(tc, c.split);
+    dataset = trained_synthetic_split(it->second, c.split, source);
   } else {
     FolderDatasetConfig fc;
     fc.root = c.data;

@@ -1,13 +1,13 @@
 // A trained model scored on a dataset split at each image's own resolution (padded to the
 // network's multiple, or tiled, then cropped back): the confusion matrix and the metrics of
-// train/metrics.h. What seg_eval prints and the Python module's cuseg.evaluate returns.
+// model/metrics.h. What seg_eval prints and the Python module's cuseg.evaluate returns.
 #pragma once
 
 #include <string>
 #include <vector>
 
 #include "cuseg/infer/predict.h"
-#include "cuseg/train/metrics.h"
+#include "cuseg/model/metrics.h"
 
 namespace cuseg {
 

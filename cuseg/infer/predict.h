@@ -4,7 +4,7 @@
 // probabilities blended with weights that fall off linearly across each overlap, so no seam shows.
 #pragma once
 
-#include "cuseg/train/checkpoint.h"
+#include "cuseg/model/checkpoint.h"
 
 namespace cuseg {
 

@@ -23,7 +23,7 @@
 #include <string>
 
 #include "cuseg/layers/graph.h"
-#include "cuseg/train/checkpoint.h"
+#include "cuseg/model/checkpoint.h"
 
 namespace cuseg {
 

@@ -10,7 +10,7 @@
 #include <string>
 
 #include "cuseg/layers/graph.h"
-#include "cuseg/train/checkpoint.h"
+#include "cuseg/model/checkpoint.h"
 
 namespace cuseg {
 

@@ -24,7 +24,7 @@
 #include "cuseg/losses/loss.h"
 #include "cuseg/interop/torch_weights.h"
 #include "cuseg/optim/optimizer.h"
-#include "cuseg/train/checkpoint.h"
+#include "cuseg/model/checkpoint.h"
 #include "cuseg/infer/predict.h"
 #include "cuseg/train/progress.h"
 #include "cuseg/train/tensorboard_log.h"
@@ -57,14 +57,8 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
 }  // namespace
 
 std::unique_ptr<SegmentationDataset> synthetic_split(const TrainConfig& c, const std::string& split) {
-  CUSEG_CHECK(split == "train" || split == "val", "synthetic dataset: no split '", split, "'");
-  SyntheticConfig sc;
-  sc.height = c.height;
-  sc.width = c.width;
-  sc.channels = c.channels;
-  sc.seed = c.seed;
-  return split == "train" ? std::make_unique<SyntheticDataset>(sc, 0, c.synthetic_train)
-                          : std::make_unique<SyntheticDataset>(sc, kSyntheticValFirst, c.synthetic_val);
+  return synthetic_split({.height = c.height, .width = c.width, .channels = c.channels, .seed = c.seed},
+                         c.synthetic_train, c.synthetic_val, split);
 }
 
 void request_stop(int signal) { g_stop_signal.store(signal == 0 ? -1 : signal); }

@@ -28,7 +28,7 @@
 #include "cuseg/data/augment.h"
 #include "cuseg/data/dataset.h"
 #include "cuseg/layers/unet.h"
-#include "cuseg/train/metrics.h"
+#include "cuseg/model/metrics.h"
 
 namespace cuseg {
 

@@ -191,6 +191,32 @@ TEST_F(Tools, TrainPredictEvalAndResumeBitForBit) {
       << other.output;
 }
 
+// Without --data, seg_eval scores the built-in dataset the checkpoint was trained on, rebuilt from
+// its stored configuration: the split sizes, the training size and the seed of that run.
+TEST_F(Tools, EvalRebuildsTheBuiltInDatasetOfARun) {
+  const ToolRun train = run(dir_, str_cat("seg_train ", kTiny, " --epochs 1 --synthetic-train 8 --synthetic-val 4 "
+                                          "--size 16x32 --out builtin"));
+  ASSERT_EQ(train.code, 0) << train.output;
+  for (const auto& [split, images] : {std::pair{"val", 4}, std::pair{"train", 8}}) {
+    const ToolRun eval =
+        run(dir_, str_cat("seg_eval --checkpoint builtin/best.safetensors --split ", split, " --json builtin.json"));
+    ASSERT_EQ(eval.code, 0) << eval.output;
+    nlohmann::json j;
+    std::ifstream(dir_ / "builtin.json") >> j;
+    EXPECT_EQ(j["images"], images) << split;
+    double total = 0;
+    for (const auto& row : j["confusion"])
+      for (double v : row) total += v;
+    EXPECT_EQ(total, images * 16 * 32) << split;
+  }
+  // A run on a folder has no built-in dataset to rebuild.
+  const ToolRun folder = run(dir_, str_cat("seg_train --data data ", kTiny, " --epochs 1 --out folder"));
+  ASSERT_EQ(folder.code, 0) << folder.output;
+  const ToolRun no_data = run(dir_, "seg_eval --checkpoint folder/best.safetensors");
+  EXPECT_EQ(no_data.code, 1) << no_data.output;
+  EXPECT_NE(no_data.output.find("trained on data; give --data"), std::string::npos) << no_data.output;
+}
+
 TEST_F(Tools, SweepNamesTheBest) {
   const ToolRun sweep = run(dir_, "seg_sweep --data data --base 4 --depth 3 --size 32 --batch 4 --epochs 1 "
                               "--penalties none,l1,decay --lambdas 1e-4 --folds 2 --out sweep");

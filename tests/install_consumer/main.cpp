@@ -9,7 +9,7 @@
 #include "cuseg/layers/unet.h"
 #include "cuseg/losses/loss.h"
 #include "cuseg/optim/optimizer.h"
-#include "cuseg/train/checkpoint.h"
+#include "cuseg/model/checkpoint.h"
 #include "cuseg/train/trainer.h"
 
 int main() {

@@ -8,7 +8,7 @@
 #include "cuseg/layers/unet.h"
 #include "cuseg/losses/loss.h"
 #include "cuseg/optim/optimizer.h"
-#include "cuseg/train/metrics.h"
+#include "cuseg/model/metrics.h"
 
 namespace cuseg {
 namespace {

@@ -12,7 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cuseg/core/safetensors.h"
-#include "cuseg/train/checkpoint.h"
+#include "cuseg/model/checkpoint.h"
 #include "test_util.h"
 
 namespace cuseg {

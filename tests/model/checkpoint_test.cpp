@@ -1,7 +1,7 @@
 // Checkpoints: resuming from one continues exactly as the uninterrupted run (CPU, bit for bit);
 // a checkpoint of another configuration, a damaged one, or a plain safetensors file is refused
 // naming the file.
-#include "cuseg/train/checkpoint.h"
+#include "cuseg/model/checkpoint.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>

@@ -2,7 +2,7 @@
 // label, classes absent from truth and prediction left out of the means, a class predicted but
 // absent from the truth kept in them, arg-max ties to the first class, bad labels; with a GPU,
 // identical counts, ties included.
-#include "cuseg/train/metrics.h"
+#include "cuseg/model/metrics.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "cuseg/train/metrics.h"
+#include "cuseg/model/metrics.h"
 
 #include "cuseg/kernels/confusion.h"
 

@@ -1,4 +1,4 @@
-#include "cuseg/train/checkpoint.h"
+#include "cuseg/model/checkpoint.h"
 
 #include <nlohmann/json.hpp>
 #include <sstream>
