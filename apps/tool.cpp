@@ -7,6 +7,7 @@
 #include "cuseg/core/error.h"
 #include "cuseg/data/image_io.h"
 #include "cuseg/kernels/compute.h"
+#include "cuseg/train/train_config.h"
 
 namespace cuseg::tool {
 
@@ -49,22 +50,11 @@ std::vector<std::string> expand_images(const std::vector<std::string>& paths) {
 }
 
 void parse_size(const std::string& text, int& height, int& width) {
-  const size_t x = text.find('x');
   try {
-    size_t used = 0;
-    if (x == std::string::npos) {
-      height = width = std::stoi(text, &used);
-      if (used != text.size()) throw std::invalid_argument(text);
-    } else {
-      width = std::stoi(text.substr(0, x), &used);
-      if (used != x) throw std::invalid_argument(text);
-      height = std::stoi(text.substr(x + 1), &used);
-      if (used != text.size() - x - 1) throw std::invalid_argument(text);
-    }
-  } catch (const std::logic_error&) {
-    throw UsageError("--size '" + text + "': expected N or WxH");
+    parse_image_size(text, height, width);
+  } catch (const Error& e) {
+    throw UsageError(e.what());
   }
-  if (height < 1 || width < 1) throw UsageError("--size '" + text + "': must be positive");
 }
 
 const CLI::Validator thread_count_check(

@@ -35,17 +35,6 @@ namespace cuseg {
 using json = nlohmann::json;
 namespace fs = std::filesystem;
 
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(AugmentConfig, flips, rotations, scale_min, scale_max, brightness,
-                                                contrast)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TrainConfig, data, synthetic_train, synthetic_val, channels, height,
-                                                width, augment, augmentation, skip_bad, ignore_index, folds, fold,
-                                                workers, base, depth, batch_norm, upsample, dropout, epochs, batch,
-                                                accumulate, optimizer, lr, schedule, warmup, penalty, l1, l2, beta,
-                                                weight_decay, max_grad_norm, loss, class_weights, label_smoothing,
-                                                focal_gamma, patience, skip_nonfinite, seed, device, backend,
-                                                threads, precision, out, tensorboard, init_from,
-                                                collective_timeout, sync_bn, collectives)
-
 namespace {
 
 std::atomic<int> g_stop_signal{0};
@@ -79,49 +68,6 @@ const char* to_string(TrainStatus status) {
     case TrainStatus::NonFinite: return "non-finite";
   }
   return "?";
-}
-
-void TrainConfig::validate() const {
-  auto positive = [](int64_t v, const char* what) { CUSEG_CHECK(v >= 1, what, " must be at least 1, not ", v); };
-  positive(epochs, "--epochs");
-  positive(batch, "--batch");
-  positive(accumulate, "--accumulate");
-  positive(height, "--size (height)");
-  positive(width, "--size (width)");
-  positive(workers, "--workers");
-  CUSEG_CHECK(channels == 1 || channels == 3 || channels == 4, "channels must be 1, 3 or 4, not ", channels);
-  CUSEG_CHECK(lr > 0 && std::isfinite(lr), "--lr must be positive, not ", lr);
-  CUSEG_CHECK(upsample == "transposed" || upsample == "bilinear", "--upsample must be transposed or bilinear, not '",
-              upsample, "'");
-  CUSEG_CHECK(folds == 0 || (folds >= 2 && fold >= 0 && fold < folds), "--folds ", folds, " --fold ", fold,
-              ": need folds ≥ 2 and 0 ≤ fold < folds");
-  CUSEG_CHECK(patience >= 0, "--patience must not be negative");
-  CUSEG_CHECK(ignore_index >= 0 && ignore_index <= 255, "--ignore-index must be in [0, 255]");
-  CUSEG_CHECK(data.empty() || fs::is_directory(data), "--data ", data, ": no such folder");
-  CUSEG_CHECK(!data.empty() || channels != 4, "the built-in dataset has 1 or 3 channels, not 4");
-  CUSEG_CHECK(synthetic_train >= 1 && synthetic_val >= 1, "synthetic split sizes must be positive");
-  Penalty::parse(penalty, l1, l2, beta).validate();
-  OptimizerConfig::named(optimizer);
-  parse_backend(backend);
-  parse_precision(precision);
-  CUSEG_CHECK(sync_bn >= -1 && sync_bn <= 1, "--sync-bn must be 1, 0 or -1 (with batch norm, on several ranks), not ",
-              sync_bn);
-  CUSEG_CHECK(sync_bn != 1 || batch_norm, "--sync-bn 1: the network has no batch norm (--bn 0)");
-  CUSEG_CHECK(collective_timeout > 0, "--collective-timeout must be positive, not ", collective_timeout);
-  CUSEG_CHECK(collectives == "auto" || collectives == "nccl" || collectives == "mpi",
-              "--collectives must be auto, nccl or mpi, not '", collectives, "'");
-  CUSEG_CHECK(threads >= 0 && threads <= cpu_cores(), "--threads ", threads, ": must be between 1 and the ",
-              cpu_cores(), " cores this process may use (0: all of them)");
-}
-
-std::string TrainConfig::to_json() const { return json(*this).dump(2); }
-
-TrainConfig TrainConfig::from_json(const std::string& text) {
-  try {
-    return json::parse(text).get<TrainConfig>();
-  } catch (const json::exception& e) {
-    throw_error(str_cat("training configuration: ", e.what()));
-  }
 }
 
 // ---- the trainer's state ---------------------------------------------------------------------
