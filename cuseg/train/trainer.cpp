@@ -66,6 +66,7 @@ Trainer::Trainer(const TrainConfig& config, std::shared_ptr<Communicator> ranks)
   // Refuses what cannot run.
   const std::string compute =
       compute_description(s.device, parse_backend(config.backend), parse_precision(config.precision));
+  s.world = s.gather_world(compute);
   if (s.writer) fs::create_directories(config.out);
   const std::string resume_from = config.resume ? s.path("last.safetensors") : "";
   CUSEG_CHECK(resume_from.empty() || fs::exists(resume_from), resume_from, ": nothing to resume (no checkpoint)");

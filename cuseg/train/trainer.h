@@ -5,7 +5,8 @@
 // In `out`: last.safetensors after every epoch (and when stopped), best.safetensors whenever the
 // validation mIoU improves, log.jsonl with one JSON line per epoch (every metric, per-class IoU,
 // learning rate, loss, penalty, regularized objective, sparsity, weight norm, throughput, data
-// wait, time), and config.json.
+// wait, time), and config.json (the configuration); both say where the run ran ("world": the
+// number of ranks and each rank's host, device and the line saying what computed there).
 //
 // Resuming (TrainConfig::resume) restores the model, the optimizer's state and step count, the
 // epoch and the batch within it, the best score and the early-stopping count; the data order and

@@ -1,6 +1,8 @@
 // Evaluation and reporting: the validation metrics after each epoch (sharded over the ranks, the
 // sums of the whole split), the epoch's report, its log.jsonl line (and the callback, and
 // TensorBoard), the printed line; and the outputs a run starts with.
+#include <unistd.h>
+
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -116,7 +118,8 @@ void Trainer::State::log_epoch(const EpochReport& r) {
                   {"seconds", r.seconds},
                   {"skipped_steps", r.skipped_steps},
                   {"bad_samples", r.bad_samples},
-                  {"best", r.best}};
+                  {"best", r.best},
+                  {"world", world}};
   std::ofstream out(path("log.jsonl"), std::ios::app);
   CUSEG_CHECK(out.is_open(), path("log.jsonl"), ": cannot open: ", std::strerror(errno));
   out << line.dump() << "\n";
@@ -124,7 +127,7 @@ void Trainer::State::log_epoch(const EpochReport& r) {
   CUSEG_CHECK(out.good(), path("log.jsonl"), ": write failed");
   if (on_epoch && !on_epoch(line.dump())) stopped_by_callback = true;
   if (tensorboard) {
-    tensorboard->epoch(r.steps, line);
+    tensorboard->epoch(r.steps, line);  // every number of the line (epoch/world/size too)
     log_val_images(r.steps);
     tensorboard->flush();
   }
@@ -157,6 +160,16 @@ void Trainer::State::log_val_images(int64_t step) {
   tensorboard->val_images(step, images, b.labels.to(Device::cpu()), predicted, b.names, class_colours(info));
 }
 
+json Trainer::State::gather_world(const std::string& compute) {
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  const json mine{{"rank", ranks->rank()}, {"host", host}, {"device", device.str()}, {"compute", compute}};
+  json all = json::array();
+  for (const std::string& rank : allgather_strings(*ranks, mine.dump(), "the description of each rank's device"))
+    all.push_back(json::parse(rank));
+  return json{{"size", ranks->size()}, {"ranks", all}};
+}
+
 void Trainer::State::start_outputs(const std::string& compute) {
   if (!writer) return;
   if (!config.quiet) {
@@ -174,7 +187,9 @@ void Trainer::State::start_outputs(const std::string& compute) {
   }
   // The configuration this run trains with; writing it now also finds a folder that cannot be
   // written before any time is spent training.
-  write_text_file_atomically(path("config.json"), config.to_json() + "\n");
+  json stored = json::parse(config.to_json());
+  stored["world"] = world;
+  write_text_file_atomically(path("config.json"), stored.dump(2) + "\n");
   if (config.tensorboard != "none")
     tensorboard = std::make_unique<TensorBoardLog>(config.tensorboard.empty() ? path("tb") : config.tensorboard);
 }

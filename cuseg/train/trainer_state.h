@@ -37,6 +37,9 @@ struct Trainer::State {
   std::shared_ptr<Communicator> ranks;
   bool writer = true;  // rank 0: checkpoints, logs, TensorBoard, progress
   Device device;
+  // Where the run runs, for config.json and every log.jsonl line: {"size": N, "ranks": [{"rank",
+  // "host", "device", "compute": compute_description's line}, ...]}.
+  json world;
   std::function<bool(const std::string&)> on_epoch;  // Trainer::on_epoch's callback
   bool stopped_by_callback = false;
 
@@ -107,6 +110,7 @@ struct Trainer::State {
   void log_epoch(const EpochReport& r);  // log.jsonl, the callback, TensorBoard
   void print_epoch(const EpochReport& r) const;
   void log_val_images(int64_t step);
+  json gather_world(const std::string& compute);  // from every rank (a collective)
   void start_outputs(const std::string& compute);  // the first lines printed, a fresh log, config.json, TensorBoard
 
   // ---- checkpoints (trainer_checkpoint.cpp)
