@@ -19,19 +19,7 @@ using json = nlohmann::json;
 namespace fs = std::filesystem;
 
 std::unique_ptr<BatchLoader> Trainer::State::eval_loader(SegmentationDataset& dataset, bool sharded) const {
-  LoaderConfig lc;
-  lc.batch = config.batch;
-  lc.height = config.height;
-  lc.width = config.width;
-  lc.normalization = info.normalization;
-  lc.workers = config.workers;
-  lc.seed = config.seed;
-  lc.device = device;
-  if (sharded) {
-    lc.shard = ranks->rank();
-    lc.shards = ranks->size();
-  }
-  return std::make_unique<BatchLoader>(dataset, lc);
+  return std::make_unique<BatchLoader>(dataset, loader_config(sharded));
 }
 
 Metrics Trainer::State::evaluate(SegmentationDataset& dataset, double* mean_loss) {

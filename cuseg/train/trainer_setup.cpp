@@ -155,23 +155,30 @@ void Trainer::State::build_loss() {
   loss_value = Tensor::empty(Shape{1}, DType::F32, device);
 }
 
+LoaderConfig Trainer::State::loader_config(bool sharded) const {
+  LoaderConfig lc;
+  lc.batch = config.batch;
+  lc.height = config.height;
+  lc.width = config.width;
+  lc.normalization = info.normalization;
+  lc.workers = config.workers;
+  lc.seed = config.seed;
+  lc.device = device;
+  if (sharded) {
+    lc.shard = ranks->rank();
+    lc.shards = ranks->size();
+  }
+  return lc;
+}
+
 void Trainer::State::build_train_loader() {
   const TrainConfig& c = config;
-  LoaderConfig lc;
-  lc.batch = c.batch;
-  lc.height = c.height;
-  lc.width = c.width;
+  LoaderConfig lc = loader_config(true);
   lc.shuffle = true;
   lc.drop_last = train->size() >= size_t(c.batch);  // batch norm needs more than one sample
   lc.augment = c.augment;
   lc.augmentation = c.augmentation;
   lc.augmentation.ignore_index = c.ignore_index;
-  lc.normalization = info.normalization;
-  lc.workers = c.workers;
-  lc.seed = c.seed;
-  lc.device = device;
-  lc.shard = ranks->rank();
-  lc.shards = ranks->size();
   train_loader = std::make_unique<BatchLoader>(*train, lc);
   // The schedule runs over the optimizer steps of every epoch.
   steps_per_epoch = (train_loader->batches() + c.accumulate - 1) / c.accumulate;

@@ -70,6 +70,7 @@ struct Trainer::State {
   void build_optimizer();
   void build_loss();
   void build_train_loader();
+  LoaderConfig loader_config(bool sharded) const;  // the batch, size, normalization, …; this rank's part
   void make_gradient_sum();
 
   // ---- one batch (trainer_step.cpp)
