@@ -70,12 +70,10 @@ const CLI::Validator thread_count_check(
     },
     "1..cores", "thread count");
 
+// The same flags as seg_train's: their help is the training options' table's.
 void add_compute_options(CLI::App& app, ComputeOptions& options) {
-  app.add_option("--backend", options.backend,
-                 "auto (the fast CPU path where built, cuseg's CUDA kernels on a GPU), reference, fast, cuda or "
-                 "cudnn")
-      ->capture_default_str();
-  app.add_option("--threads", options.threads, "CPU threads for the ops (default: every core)")->check(thread_count_check);
+  app.add_option("--backend", options.backend, train_option("--backend").help)->capture_default_str();
+  app.add_option("--threads", options.threads, train_option("--threads").help)->check(thread_count_check);
 }
 
 Backend apply_compute_options(const ComputeOptions& options, Device device) {
