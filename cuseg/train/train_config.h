@@ -98,7 +98,7 @@ enum class OptionCheck {
   None,
   Positive,     // > 0
   ThreadCount,  // 1 to the cores this process may use on the command line; 0 (every core) in a TrainConfig
-  ExistingFile, // a file that exists (not checked again on --resume, which does not read it)
+  ExistingFile, // a file that exists when the flag is given (not in validate(): a resumed run reads it no more)
 };
 
 // One row of the table: a flag and the field it sets, a flag that is no single field (--size,
