@@ -42,10 +42,10 @@ struct Row {
 int main(int argc, char** argv) {
   CLI::App app{"seg_sweep: a grid over penalties and strengths, with a validation split or k-fold cross-validation",
                "seg_sweep"};
-  cuseg::tool::TrainOptions options;
-  options.config.out = "runs/sweep";
-  options.config.epochs = 3;
-  cuseg::tool::add_train_options(app, options);
+  cuseg::TrainConfig base;
+  base.out = "runs/sweep";
+  base.epochs = 3;
+  cuseg::tool::add_train_options(app, base, cuseg::tool::TrainFlags::Sweep);
   std::string penalties = "none,l1,l2,elastic,smooth-l1,decay", lambdas = "1e-5,1e-4,1e-3";
   int folds = 0;
   app.add_option("--penalties", penalties, "Comma-separated: none, l1, l1-prox, l2, elastic, smooth-l1, decay")
@@ -55,7 +55,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   return cuseg::tool::run(app, argc, argv, [&] {
     using cuseg::tool::UsageError;
-    cuseg::tool::finish_train_options(options);
+    cuseg::tool::finish_train_options(base);
     if (folds == 1 || folds < 0) throw UsageError("--folds must be 0 or at least 2");
     std::vector<double> strengths;
     try {
@@ -69,7 +69,6 @@ int main(int argc, char** argv) {
       if (k != "none" && k != "l1" && k != "l1-prox" && k != "l2" && k != "elastic" && k != "smooth-l1" && k != "decay")
         throw UsageError("--penalties: unknown '" + k + "'");
 
-    const cuseg::TrainConfig base = options.config;
     std::vector<Row> rows;
     std::printf("%-10s %9s %9s %9s %9s %11s %9s\n", "penalty", "lambda", "val mIoU", "val Dice", "sparsity",
                 "weight norm", "gap");

@@ -25,18 +25,10 @@ extern "C" void on_stop_signal(int signal) {
 int main(int argc, char** argv) {
   CLI::App app{"seg_train: train a segmentation U-Net (unet-s) on a folder dataset or the built-in synthetic one",
                "seg_train"};
-  cuseg::tool::TrainOptions options;
-  cuseg::tool::add_train_options(app, options);
-  bool resume = false;
-  int64_t stop_after = 0;
-  app.add_flag("--resume", resume,
-               "Continue the run in --out from last.safetensors with its stored configuration: --epochs, "
-               "--patience, --device, --backend, --threads, --precision, --workers, --tensorboard may "
-               "change; other flags may repeat the stored values (the first command with --resume appended)");
-  app.add_option("--stop-after-steps", stop_after, "Stop (as if interrupted) after this many optimizer steps");
+  cuseg::TrainConfig given;
+  cuseg::tool::add_train_options(app, given);
   return cuseg::tool::run(app, argc, argv, [&] {
-    cuseg::TrainConfig config = cuseg::tool::resolve_train_config(app, options, resume);
-    config.stop_after_steps = stop_after;
+    const cuseg::TrainConfig config = cuseg::tool::resolve_train_config(app, given);
     std::signal(SIGINT, on_stop_signal);
     std::signal(SIGTERM, on_stop_signal);
     const std::shared_ptr<cuseg::Communicator> ranks = cuseg::world();

@@ -7,6 +7,7 @@
 #include "cuseg/core/error.h"
 #include "cuseg/data/image_io.h"
 #include "cuseg/kernels/compute.h"
+#include "cuseg/train/train_config.h"
 
 namespace cuseg::tool {
 
@@ -49,22 +50,11 @@ std::vector<std::string> expand_images(const std::vector<std::string>& paths) {
 }
 
 void parse_size(const std::string& text, int& height, int& width) {
-  const size_t x = text.find('x');
   try {
-    size_t used = 0;
-    if (x == std::string::npos) {
-      height = width = std::stoi(text, &used);
-      if (used != text.size()) throw std::invalid_argument(text);
-    } else {
-      width = std::stoi(text.substr(0, x), &used);
-      if (used != x) throw std::invalid_argument(text);
-      height = std::stoi(text.substr(x + 1), &used);
-      if (used != text.size() - x - 1) throw std::invalid_argument(text);
-    }
-  } catch (const std::logic_error&) {
-    throw UsageError("--size '" + text + "': expected N or WxH");
+    parse_image_size(text, height, width);
+  } catch (const Error& e) {
+    throw UsageError(e.what());
   }
-  if (height < 1 || width < 1) throw UsageError("--size '" + text + "': must be positive");
 }
 
 const CLI::Validator thread_count_check(
@@ -80,12 +70,10 @@ const CLI::Validator thread_count_check(
     },
     "1..cores", "thread count");
 
+// The same flags as seg_train's: their help is the training options' table's.
 void add_compute_options(CLI::App& app, ComputeOptions& options) {
-  app.add_option("--backend", options.backend,
-                 "auto (the fast CPU path where built, cuseg's CUDA kernels on a GPU), reference, fast, cuda or "
-                 "cudnn")
-      ->capture_default_str();
-  app.add_option("--threads", options.threads, "CPU threads for the ops (default: every core)")->check(thread_count_check);
+  app.add_option("--backend", options.backend, train_option("--backend").help)->capture_default_str();
+  app.add_option("--threads", options.threads, train_option("--threads").help)->check(thread_count_check);
 }
 
 Backend apply_compute_options(const ComputeOptions& options, Device device) {

@@ -21,7 +21,8 @@ int run(CLI::App& app, int argc, char** argv, const std::function<int()>& body);
 // Files as given and the images (png, jpg, jpeg, bmp) inside folders, folders sorted by name.
 std::vector<std::string> expand_images(const std::vector<std::string>& paths);
 
-// "256" or "320x240" (width x height) → height, width.
+// "256" or "320x240" (width x height) → height, width (train_config.h's parse_image_size); a
+// UsageError otherwise.
 void parse_size(const std::string& text, int& height, int& width);
 
 // --backend and --threads, as seg_predict and seg_eval take them (seg_train's are in its

@@ -185,22 +185,35 @@ class Model {
 
 namespace {
 
-// seg_train's command line for these keyword arguments: name → --name (underscores as dashes),
-// True → the bare flag, False → nothing, a list → its items joined by commas, anything else → its
+// The training option (train_config.h's table) a keyword argument names: its flag with the
+// underscores as dashes (learning_rate → --learning-rate); none: a cuseg.Error.
+const TrainOption& option_of_keyword(const std::string& name) {
+  std::string flag = "--" + name;
+  for (char& ch : flag)
+    if (ch == '_') ch = '-';
+  for (const TrainOption& o : train_options())
+    if (o.flag == flag) return o;
+  throw Error("cuseg.train: no option " + name + " (seg_train has no " + flag + "; see seg_train --help)");
+}
+
+// seg_train's command line for these keyword arguments: a bare flag for True (nothing for False),
+// else the flag and the value: a bool as 1/0, a list's items joined by commas, anything else its
 // str(). Parsed by seg_train's own options, so names, defaults, checks and messages are the tool's.
 std::vector<std::string> train_arguments(const py::kwargs& kwargs) {
   std::vector<std::string> args;
   for (const auto& [key, value] : kwargs) {
-    std::string flag = "--" + py::cast<std::string>(key);
-    for (char& ch : flag)
-      if (ch == '_') ch = '-';
-    if (flag == "--callback") continue;
-    if (py::isinstance<py::bool_>(value)) {
-      if (py::cast<bool>(value)) args.push_back(flag);
+    const std::string name = py::cast<std::string>(key);
+    if (name == "callback") continue;
+    const TrainOption& option = option_of_keyword(name);
+    const bool is_bool = py::isinstance<py::bool_>(value);
+    if (!option.switch_value.empty() && is_bool) {
+      if (py::cast<bool>(value)) args.push_back(option.flag);
       continue;
     }
-    args.push_back(flag);
-    if (py::isinstance<py::list>(value) || py::isinstance<py::tuple>(value)) {
+    args.push_back(option.flag);
+    if (is_bool) {
+      args.push_back(py::cast<bool>(value) ? "1" : "0");
+    } else if (py::isinstance<py::list>(value) || py::isinstance<py::tuple>(value)) {
       std::string joined;
       for (const auto& item : value)
         joined += (joined.empty() ? "" : ",") + std::string(py::str(item));
@@ -212,26 +225,37 @@ std::vector<std::string> train_arguments(const py::kwargs& kwargs) {
   return args;
 }
 
-py::dict train(const py::kwargs& kwargs) {
-  CLI::App app{"cuseg.train", "cuseg.train"};
-  tool::TrainOptions options;
-  tool::add_train_options(app, options);
-  bool resume = false;
-  app.add_flag("--resume", resume, "Continue the run in --out");
-  std::vector<std::string> args = train_arguments(kwargs);
-  for (const std::string& a : args) {
-    if (a.rfind("--", 0) != 0 || app.get_option_no_throw(a) != nullptr) continue;
-    std::string name = a.substr(2);
+// cuseg.train's docstring: what it does, then every keyword argument with its default, from the
+// table.
+std::string train_doc() {
+  std::string doc =
+      "Train as seg_train does, with its options as keyword arguments (resume=True continues a run); "
+      "callback(log) receives each epoch's log.jsonl line as a dict and may return False to stop. Returns "
+      "status, message, best_miou, best_epoch, epochs, out, best.\n\nKeyword arguments (seg_train's flags):\n";
+  const TrainConfig defaults;
+  for (const TrainOption& o : train_options()) {
+    if (o.flag.empty()) continue;
+    std::string name = o.flag.substr(2);
     for (char& ch : name)
       if (ch == '-') ch = '_';
-    throw Error("cuseg.train: no option " + name + " (seg_train has no " + a +
-                "; see seg_train --help)");
+    doc += "  " + name;
+    if (!o.switch_value.empty()) doc += "=True";
+    else if (o.placeholder.empty()) doc += "=" + option_text(defaults, o);
+    doc += ": " + o.help + "\n";
   }
+  return doc;
+}
+
+py::dict train(const py::kwargs& kwargs) {
+  CLI::App app{"cuseg.train", "cuseg.train"};
+  TrainConfig given;
+  tool::add_train_options(app, given);
+  std::vector<std::string> args = train_arguments(kwargs);
   std::reverse(args.begin(), args.end());  // CLI11 takes a vector last argument first
   TrainConfig config;
   try {
     app.parse(args);
-    config = tool::resolve_train_config(app, options, resume);
+    config = tool::resolve_train_config(app, given);
   } catch (const CLI::ParseError& e) {
     throw Error(e.what());
   } catch (const tool::UsageError& e) {
@@ -293,14 +317,8 @@ PYBIND11_MODULE(cuseg, m) {
       .def_property_readonly("palette", &Model::palette)
       .def_property_readonly("config", &Model::config)
       .def_property_readonly("device", &Model::device);
-  m.def("train", &train,
-        "Train as seg_train does, with its options as keyword arguments (data='DIR', out='runs/a', "
-        "epochs=40, "
-        "size=256, augment=True, ...; resume=True continues a run); callback(log) receives each "
-        "epoch's "
-        "log.jsonl line as a dict and may return False to stop. Returns status, message, "
-        "best_miou, best_epoch, "
-        "epochs, out, best");
+  static const std::string train_docstring = train_doc();
+  m.def("train", &train, train_docstring.c_str());
   m.def(
       "evaluate",
       [](Model& model, const std::string& data, const std::string& split, int tile, int overlap,

@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "cuseg/config.h"
 #include "cuseg/core/device.h"
 #include "cuseg/dist/gradient_sum.h"
@@ -140,6 +142,23 @@ void allreduce_sum(Communicator& comm, const std::vector<Tensor*>& tensors, cons
     bytes += t->nbytes();
   }
   flush();
+}
+
+std::vector<std::string> allgather_strings(Communicator& comm, const std::string& value, const std::string& what) {
+  const std::vector<uint64_t> sizes = comm.allgather(value.size(), what);
+  const size_t ranks = sizes.size(), longest = size_t(*std::max_element(sizes.begin(), sizes.end()));
+  std::vector<std::string> all(ranks);
+  if (ranks == 1) all[0] = value;
+  if (ranks == 1 || longest == 0) return all;
+  // Bytes as doubles: a sum of one byte and zeros is exact.
+  std::vector<double> bytes(ranks * longest, 0.0);
+  for (size_t i = 0; i < value.size(); ++i)
+    bytes[size_t(comm.rank()) * longest + i] = double(static_cast<unsigned char>(value[i]));
+  comm.allreduce_sum(bytes.data(), bytes.size(), what);
+  for (size_t r = 0; r < ranks; ++r)
+    for (size_t i = 0; i < sizes[r]; ++i)
+      all[r] += static_cast<char>(static_cast<unsigned char>(bytes[r * longest + i]));
+  return all;
 }
 
 uint64_t hash64(const std::string& text) {

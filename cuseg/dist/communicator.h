@@ -82,6 +82,10 @@ std::shared_ptr<Communicator> communicator_for(std::shared_ptr<Communicator> ran
 void allreduce_sum(Communicator& comm, const std::vector<Tensor*>& tensors, const std::string& what,
                    size_t bucket_bytes = size_t(16) << 20);
 
+// Every rank's `value`, in rank order (called by every rank, like any collective): the lengths
+// through allgather, then the bytes through one sum in which each rank fills its own row.
+std::vector<std::string> allgather_strings(Communicator& comm, const std::string& value, const std::string& what);
+
 // Throws, on every rank, when the ranks' `value`s differ (compared by a 64-bit hash): "rank 1's
 // <what> differs from rank 0's". For configurations and dataset listings before any step.
 void check_same_on_every_rank(Communicator& comm, const std::string& what, const std::string& value);

@@ -5,7 +5,8 @@
 // In `out`: last.safetensors after every epoch (and when stopped), best.safetensors whenever the
 // validation mIoU improves, log.jsonl with one JSON line per epoch (every metric, per-class IoU,
 // learning rate, loss, penalty, regularized objective, sparsity, weight norm, throughput, data
-// wait, time), and config.json.
+// wait, time), and config.json (the configuration); both say where the run ran ("world": the
+// number of ranks and each rank's host, device and the line saying what computed there).
 //
 // Resuming (TrainConfig::resume) restores the model, the optimizer's state and step count, the
 // epoch and the batch within it, the best score and the early-stopping count; the data order and
@@ -25,68 +26,12 @@
 #include <string>
 #include <vector>
 
-#include "cuseg/data/augment.h"
 #include "cuseg/data/dataset.h"
 #include "cuseg/layers/unet.h"
 #include "cuseg/model/metrics.h"
+#include "cuseg/train/train_config.h"
 
 namespace cuseg {
-
-struct TrainConfig {
-  // Data.
-  std::string data;               // dataset folder; empty: the built-in synthetic dataset
-  int synthetic_train = 480, synthetic_val = 96;  // synthetic split sizes
-  int channels = 3;               // input channels: 1, 3, or 4 (keep alpha)
-  int height = 64, width = 64;    // training size
-  bool augment = false;
-  AugmentConfig augmentation;     // its size is set from height/width
-  bool skip_bad = false;
-  int ignore_index = 255;
-  int folds = 0, fold = 0;        // folds ≥ 2: validate on fold `fold` of the train split
-  int workers = 2;                // loader threads
-
-  // Model (in_channels and classes come from the data).
-  int base = 16, depth = 4;
-  bool batch_norm = true;
-  std::string upsample = "transposed";  // or "bilinear"
-  double dropout = 0;                   // at the bottleneck
-
-  // Optimization.
-  int epochs = 3, batch = 8, accumulate = 1;
-  std::string optimizer = "adam";
-  double lr = 3e-3;
-  std::string schedule = "poly";  // constant, step, cosine, poly
-  int64_t warmup = 0;
-  std::string penalty = "none";   // none, l1, l1-prox, l2, elastic, elastic-prox, smooth-l1
-  double l1 = 0, l2 = 0, beta = 1;
-  double weight_decay = -1;       // decoupled; < 0: the optimizer's default (adamw: 0.01)
-  double max_grad_norm = 0;
-  std::string loss = "ce+dice";
-  std::string class_weights = "none";  // none, auto (median frequency), or "w1,w2,…"
-  double label_smoothing = 0, focal_gamma = 2;
-  int patience = 0;               // early stopping on val mIoU; 0: off
-  bool skip_nonfinite = false;
-
-  uint64_t seed = 0;
-  std::string device = "auto";    // auto, cpu, cuda, cuda:N
-  std::string backend = "auto";   // auto, reference, fast, cuda, cudnn: kernels/backend.h
-  int threads = 0;                // CPU threads for the ops (process-wide); 0: every core
-  std::string precision = "f32";  // of the convolutions: f32 or bf16 (the fast CPU path)
-  std::string out = "runs/train";
-  std::string tensorboard;        // TensorBoard event files' folder; empty: OUT/tb; "none": none
-  std::string init_from;          // start from these PyTorch weights (interop/torch_weights.h)
-  bool resume = false;            // continue the run in `out` from last.safetensors
-  int64_t stop_after_steps = 0;   // stop (as if interrupted) after this many steps of this call
-  bool progress = true;           // a progress bar on a terminal, else a line per epoch
-  bool quiet = false;             // nothing on stdout
-  double collective_timeout = 300;  // data parallel: seconds a rank waits in a collective
-  int sync_bn = -1;  // data parallel: batch norm over every rank's batch: 1, 0, −1 (with batch norm, several ranks)
-  std::string collectives = "auto";  // data parallel, GPU ranks: auto, nccl (sums on the GPUs), mpi (through the host)
-
-  void validate() const;
-  std::string to_json() const;
-  static TrainConfig from_json(const std::string& text);
-};
 
 struct EpochReport {
   int64_t epoch = 0, steps = 0;    // 0-based epoch; optimizer steps so far

@@ -166,3 +166,24 @@ def test_bad_input_raises_the_tools_message(run, monkeypatch):
     with pytest.raises(cuseg.Error) as e:
         cuseg.load("not_a_checkpoint.safetensors")
     assert str(e.value) in cli, (str(e.value), cli)
+
+
+def test_train_takes_every_flag_of_seg_train_as_a_keyword(run, monkeypatch):
+    import json
+    monkeypatch.chdir(run)
+    # Made from the table of training options: every flag is a keyword, with its default.
+    code, help_text = tool("seg_train", "--help", cwd=run)
+    assert code == 0
+    flags = [line.split()[0] for line in help_text.splitlines() if line.startswith("  --") and "--help" not in line]
+    doc = cuseg.train.__doc__
+    for flag in ("--collective-timeout", "--stop-after-steps", "--resume", "--bn", "--keep-alpha"):
+        assert flag in flags
+    for flag in set(flags):
+        assert "  " + flag[2:].replace("-", "_") in doc, flag
+    assert "  epochs=3:" in doc and "  lr=0.003:" in doc and "  augment=True:" in doc
+    # A flag that takes 1/0 takes False as 0 (it was left out, training with batch norm).
+    r = cuseg.train(data="data", base=4, depth=3, size=32, batch=4, epochs=1, bn=False, stop_after_steps=1,
+                    out="py_keywords")
+    assert r["status"] == "interrupted"
+    config = json.loads((run / "py_keywords/config.json").read_text())
+    assert config["batch_norm"] is False and config["epochs"] == 1

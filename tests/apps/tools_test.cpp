@@ -6,12 +6,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <set>
+#include <sstream>
 
 #include "apps/train_options.h"
 #include "cuseg/core/safetensors.h"
@@ -44,18 +49,19 @@ class Tools : public ::testing::Test {
   static constexpr const char* kTiny = "--base 4 --depth 3 --size 32 --batch 4 --epochs 2 --no-progress --seed 1";
 };
 
-// seg_train's option table and config.json's list of fields are separate lists: a flag whose field
-// is missing from the second would be neither saved nor restored on --resume, silently.
+// config.json is written from the training options' table: a flag whose field it left out would
+// be neither saved nor restored on --resume, silently.
 TEST(TrainOptions, EveryTrainingFlagIsStoredInTheConfiguration) {
   CLI::App app;
-  tool::TrainOptions options;
-  tool::add_train_options(app, options);
+  TrainConfig given;
+  tool::add_train_options(app, given);
   const nlohmann::json stored = nlohmann::json::parse(TrainConfig{}.to_json());
-  const std::set<std::string> not_stored = {"--help", "--model", "--no-progress"};  // the command's, not the run's
   int checked = 0;
   for (const CLI::Option* opt : app.get_options()) {
-    if (not_stored.count(opt->get_name())) continue;
-    for (const std::string& key : tool::train_config_fields(opt->get_name())) {
+    if (opt->get_name() == "--help") continue;
+    const TrainOption& option = train_option(opt->get_name());
+    if (option.on_resume == OnResume::CommandOnly) continue;  // the command's, not the run's
+    for (const std::string& key : option_fields(option)) {
       EXPECT_TRUE(stored.contains(key)) << opt->get_name() << " sets " << key << ", which config.json does not store";
       ++checked;
     }
@@ -63,13 +69,14 @@ TEST(TrainOptions, EveryTrainingFlagIsStoredInTheConfiguration) {
   EXPECT_GE(checked, 40);
 }
 
-// The README's table of seg_train flags is written by hand: every flag must be in it.
+// The README's table of seg_train flags (the first cell of each row of its "seg_train flags"
+// section) is written by hand: it must hold every flag of the options' table once, each with its
+// default (or, where the table shows none, its placeholder such as DIR; a bare flag alone), its
+// row must name the values the flag takes, and it must hold no flag the table does not have.
 TEST(TrainOptions, EveryTrainingFlagIsInTheReadme) {
   CLI::App app;
-  tool::TrainOptions options;
-  tool::add_train_options(app, options);
-  app.add_flag("--resume");  // seg_train's own two
-  app.add_option("--stop-after-steps");
+  TrainConfig given;
+  tool::add_train_options(app, given);
   const std::string readme = test::read_file(CUSEG_README);
   ASSERT_FALSE(readme.empty()) << CUSEG_README;
   int checked = 0;
@@ -79,6 +86,79 @@ TEST(TrainOptions, EveryTrainingFlagIsInTheReadme) {
     ++checked;
   }
   EXPECT_GE(checked, 45);
+
+  const size_t section = readme.find("### seg_train flags");
+  ASSERT_NE(section, std::string::npos);
+  const size_t end = readme.find("\n\n", readme.find("| --- |", section));
+  std::map<std::string, std::pair<std::string, std::string>> in_readme;  // flag → value as written, row
+  std::istringstream rows(readme.substr(section, end - section));
+  static const std::regex kToken("`(--[a-z0-9-]+)( ([^`]*))?`");
+  for (std::string row; std::getline(rows, row);) {
+    if (row.rfind("| `--", 0) != 0) continue;
+    const std::string first = row.substr(0, row.find(" | "));
+    for (std::sregex_iterator m(first.begin(), first.end(), kToken), none; m != none; ++m) {
+      EXPECT_FALSE(in_readme.count((*m)[1])) << (*m)[1] << " is twice in the README's table";
+      in_readme[(*m)[1]] = {(*m)[3], row};
+    }
+  }
+  const TrainConfig defaults;
+  const auto number = [](const std::string& text, double& value) {
+    char* end = nullptr;
+    value = std::strtod(text.c_str(), &end);
+    return !text.empty() && *end == '\0';
+  };
+  const auto word_in = [](const std::string& word, const std::string& text) {
+    const auto part_of_a_word = [](char ch) {
+      return std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_';
+    };
+    for (size_t at = text.find(word); at != std::string::npos; at = text.find(word, at + 1))
+      if ((at == 0 || !part_of_a_word(text[at - 1])) &&
+          (at + word.size() == text.size() || !part_of_a_word(text[at + word.size()])))
+        return true;
+    return false;
+  };
+  int rows_checked = 0;
+  for (const TrainOption& option : train_options()) {
+    if (option.flag.empty()) continue;
+    SCOPED_TRACE(option.flag);
+    ASSERT_TRUE(in_readme.count(option.flag)) << "not in the README's table";
+    const auto& [value, row] = in_readme.at(option.flag);
+    const std::string expected = !option.switch_value.empty() ? ""
+                                 : !option.placeholder.empty() ? option.placeholder
+                                                               : option_text(defaults, option);
+    double a = 0, b = 0;
+    if (number(value, a) && number(expected, b)) EXPECT_EQ(a, b) << "the README's default is " << value;
+    else EXPECT_EQ(value, expected) << "the README's default";
+    for (const std::string& allowed : option.allowed)
+      EXPECT_TRUE(word_in(allowed, row)) << allowed << " not in " << row;
+    in_readme.erase(option.flag);
+    ++rows_checked;
+  }
+  for (const auto& [flag, value] : in_readme) ADD_FAILURE() << flag << " is in the README's table but no training flag";
+  EXPECT_GE(rows_checked, 45);
+}
+
+// What may change on --resume is the table's resume policy; the README says it in one sentence
+// (after the flags' table), and --resume's help is made from the table.
+TEST(TrainOptions, TheReadmeAndTheHelpSayWhichFlagsMayChangeOnResume) {
+  const std::vector<std::string> may_change = flags_that_may_change_on_resume();
+  ASSERT_GE(may_change.size(), 10u);
+  for (const char* flag : {"--collective-timeout", "--collectives"})
+    EXPECT_NE(std::find(may_change.begin(), may_change.end(), flag), may_change.end()) << flag;
+  const std::string readme = test::read_file(CUSEG_README);
+  const size_t at = readme.find(" may change.", readme.find("### seg_train flags"));
+  ASSERT_NE(at, std::string::npos);
+  const std::string sentence = readme.substr(readme.rfind(';', at), at - readme.rfind(';', at));
+  std::set<std::string> in_readme;
+  static const std::regex kFlag("`(--[a-z0-9-]+)`");
+  for (std::sregex_iterator m(sentence.begin(), sentence.end(), kFlag), none; m != none; ++m) in_readme.insert((*m)[1]);
+  EXPECT_EQ(in_readme, std::set<std::string>(may_change.begin(), may_change.end())) << sentence;
+
+  CLI::App app;
+  TrainConfig given;
+  tool::add_train_options(app, given);
+  const std::string help = app.get_option("--resume")->get_description();
+  for (const std::string& flag : may_change) EXPECT_NE(help.find(flag), std::string::npos) << flag << ": " << help;
 }
 
 TEST_F(Tools, HelpAndUsageErrors) {

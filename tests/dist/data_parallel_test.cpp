@@ -103,6 +103,27 @@ TEST_F(DataParallel, TwoRanksTakeTheStepsOfOneProcessOnTheGlobalBatch) {
   expect_same_state(dir_ / "two/last.safetensors", dir_ / "one/last.safetensors", kSameSteps);
 }
 
+// config.json and every log.jsonl line list where each rank ran: its device and the line that
+// says what computed there (each rank's own, e.g. its share of the cores).
+TEST_F(DataParallel, ConfigAndLogListEveryRank) {
+  const ToolRun r = mpirun(2, str_cat(kRun, " --out where"));
+  ASSERT_EQ(r.code, 0) << r.output;
+  const nlohmann::json config = nlohmann::json::parse(test::read_file(dir_ / "where/config.json"));
+  const nlohmann::json& world = config["world"];
+  EXPECT_EQ(world["size"], 2) << world;
+  ASSERT_EQ(world["ranks"].size(), 2u) << world;
+  for (int rank = 0; rank < 2; ++rank) {
+    const nlohmann::json& on = world["ranks"][rank];
+    EXPECT_EQ(on["rank"], rank) << world;
+    EXPECT_EQ(on["device"], "cpu") << world;
+    EXPECT_FALSE(on["host"].get<std::string>().empty()) << world;
+    EXPECT_EQ(on["compute"].get<std::string>().rfind("cpu: ", 0), 0u) << world;
+  }
+  const std::vector<nlohmann::json> log = log_of(dir_ / "where");
+  ASSERT_EQ(log.size(), 1u);
+  EXPECT_EQ(log[0]["world"], world);
+}
+
 // Synchronized batch norm (the default with several ranks): the statistics of the global batch,
 // so the same steps and the same running statistics as one process (kSyncBn says why with SGD).
 

@@ -11,7 +11,9 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "cuseg/config.h"
 #include "cuseg/core/safetensors.h"
+#include "cuseg/kernels/compute.h"
 #include "cuseg/model/checkpoint.h"
 #include "test_util.h"
 
@@ -127,6 +129,40 @@ TEST_F(TrainerTest, LogCheckpointsAndMetadataDescribeTheRun) {
   ASSERT_EQ(weights.size(), 4u);
   EXPECT_LT(weights[0], weights[1]);  // the background is the commonest class: the smallest weight
   EXPECT_EQ(parse_model_description(describe_model(info.config)).depth, 3);
+}
+
+// config.json and every log.jsonl line say where the run ran: one rank here, its device and the
+// line that says which implementation computed (and on which instruction set, for the fast path).
+TEST_F(TrainerTest, ConfigAndLogSayWhereTheRunRan) {
+  for (const char* backend : {"reference", "auto"}) {
+    SCOPED_TRACE(backend);
+    TrainConfig c = tiny(str_cat("where_", backend));
+    c.epochs = 1;
+    c.backend = backend;
+    ASSERT_EQ(Trainer(c).run().status, TrainStatus::Finished);
+    nlohmann::json config;
+    std::ifstream(fs::path(c.out) / "config.json") >> config;
+    const nlohmann::json& world = config["world"];
+    EXPECT_EQ(world["size"], 1);
+    ASSERT_EQ(world["ranks"].size(), 1u) << world;
+    const nlohmann::json& rank = world["ranks"][0];
+    EXPECT_EQ(rank["rank"], 0);
+    EXPECT_EQ(rank["device"], "cpu");
+    EXPECT_FALSE(rank["host"].get<std::string>().empty());
+    const std::string compute = rank["compute"];
+    EXPECT_EQ(compute, compute_description(Device::cpu(), parse_backend(backend)));
+    if (std::string(backend) == "reference" || !CUSEG_HAS_ONEDNN) {
+      EXPECT_EQ(compute.rfind("cpu: reference kernels", 0), 0u) << compute;
+    } else {
+      EXPECT_EQ(compute.rfind("cpu: fast path (oneDNN ", 0), 0u) << compute;
+      EXPECT_NE(compute.find("cuseg's kernels for x86-64"), std::string::npos) << compute;  // the ISA clone
+    }
+    const auto lines = log_lines(c);
+    ASSERT_EQ(lines.size(), 1u);
+    EXPECT_EQ(nlohmann::json::parse(lines[0])["world"], world);
+    // The stored configuration is the run's, not where it ran: a resume may run elsewhere.
+    EXPECT_FALSE(nlohmann::json::parse(TrainConfig{}.to_json()).contains("world"));
+  }
 }
 
 TEST_F(TrainerTest, AccumulatingTwoHalfBatchesEqualsOneFullBatch) {
