@@ -54,7 +54,8 @@ void require_a_module_that_does_not_exist() {
 // In CI the check fails the test (with why: no .venv, or the module it cannot import); run here
 // inside EXPECT_FATAL_FAILURE, which expects exactly that failure.
 TEST(Oracles, InCiAMissingModuleIsAFailure) {
-  EXPECT_FATAL_FAILURE(require_a_module_that_does_not_exist(), "CI=true: a missing oracle fails the test");
+  EXPECT_FATAL_FAILURE(require_a_module_that_does_not_exist(),
+                       "CI=true: a missing oracle fails the test");
 }
 
 }  // namespace
