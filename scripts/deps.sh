@@ -21,7 +21,7 @@ packages=(
 # (.venv, which nothing but the tests uses, and which does not see Debian's packages):
 # TensorBoard's event-file reader; onnx's checker and ONNX Runtime for the ONNX export;
 # safetensors to exchange tensors with them. Without network the tests that need them say they
-# are skipped.
+# are skipped (and fail in CI, CI=true: tests/oracle.h).
 oracles=(tensorboard==2.21.0 onnx==1.23.2 onnxruntime==1.32.0 safetensors==0.8.0 numpy==2.4.6)
 install_oracles() {
   local venv="$root/.venv"
@@ -30,7 +30,7 @@ install_oracles() {
   fi
   echo "deps: test oracles into $venv: ${oracles[*]}"
   /usr/bin/python3 -m venv "$venv" && "$venv/bin/pip" install -q --disable-pip-version-check "${oracles[@]}" ||
-    echo "deps: could not install ${oracles[*]} from PyPI; the tests that need them will be skipped" >&2
+    echo "deps: could not install ${oracles[*]} from PyPI; the tests that need them will be skipped (failed where CI=true)" >&2
 }
 root=$(cd "$(dirname "$0")/.." && pwd)
 

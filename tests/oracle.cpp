@@ -11,6 +11,11 @@ namespace cuseg::test {
 
 std::string oracle_python() { return std::string(CUSEG_SOURCE_DIR) + "/.venv/bin/python"; }
 
+bool missing_oracle_fails() {
+  const char* ci = std::getenv("CI");
+  return ci != nullptr && std::string(ci) == "true";
+}
+
 bool oracle_available(const std::string& modules, std::string& why) {
   if (!std::filesystem::exists(oracle_python())) {
     why = oracle_python() + " does not exist (scripts/deps.sh makes it)";

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "cuseg/core/device.h"
 #include "cuseg/core/tensor.h"
@@ -53,25 +54,47 @@ Tensor random_integers(const Shape& shape, uint64_t seed, int low, int high,
                        DType dtype = DType::F32, Device device = Device::cpu());
 
 // Succeeds when got matches ref as Comparison::ok(tolerance) says: relative L2 error and the
-// worst element's error (relative to max|ref|) both within `tolerance`, and every non-finite
-// reference element matched by the same value; the message names what, the shape, the seed and
-// the worst element. A reference that may have been left unwritten (poisoned with NaN) needs
-// all_finite as well: compare() lets NaN match NaN.
+// worst element's error (relative to max|ref|) both within `tolerance`; the message names what,
+// the shape, the seed and the worst element. A NaN or ±Inf on either side fails (outputs are
+// poisoned with NaN, so an element that neither side wrote fails too), unless the test asks for
+// NonFinite::MatchSame because its reference holds non-finite values on purpose.
 ::testing::AssertionResult close(const Tensor& got, const Tensor& ref, double tolerance,
-                                 const std::string& what, uint64_t seed);
-// Succeeds when no element of t is NaN or ±Inf: a reference output poisoned before the call and
-// meant to be finite was written everywhere.
+                                 const std::string& what, uint64_t seed,
+                                 NonFinite nonfinite = NonFinite::Fail);
+// Succeeds when no element of t is NaN or ±Inf: an output poisoned before the call and meant to
+// be finite was written everywhere.
 ::testing::AssertionResult all_finite(const Tensor& t, const std::string& what);
-// Bit-for-bit equality (NaN matching NaN).
+// Succeeds when no element of t still holds what verify/registry.h's poisoned() fills outputs
+// with: for floating tensors no NaN or ±Inf (as all_finite), for integer ones not the integer
+// poison (a negative index in i32, 255 in u8). For outputs that both sides of a comparison
+// poisoned and that may be integers, which compare equal when neither side wrote them.
+::testing::AssertionResult all_written(const Tensor& t, const std::string& what);
+// Bit-for-bit equality; a NaN or ±Inf on either side fails as in close().
 ::testing::AssertionResult identical(const Tensor& got, const Tensor& ref, const std::string& what,
-                                     uint64_t seed);
+                                     uint64_t seed, NonFinite nonfinite = NonFinite::Fail);
 
-// Central differences of the scalar function f at x (f64, CPU) against `analytic` (df/dx).
-// Checks every element of small tensors and `samples` spread-out elements of large ones; every
-// element of `analytic` must be finite, sampled or not, and a NaN on either side fails.
+// The flat indices of a tensor of `shape` that gradcheck perturbs: all of them when there are at
+// most `samples`; else a random subset drawn from `seed`, of max(samples, largest dimension)
+// elements, in which every index of every dimension appears: every image, row, column and
+// channel is sampled, whatever the strides (a fixed stride through an NHWC tensor can land on
+// one channel only). Sorted, without repeats.
+std::vector<int64_t> gradcheck_samples(const Shape& shape, int samples, uint64_t seed);
+
+// Central differences of the scalar function f at x (f64, CPU) against `analytic` (df/dx), at
+// the elements gradcheck_samples(x.shape(), samples, seed) picks; every element of `analytic`
+// must be finite, sampled or not, and a NaN on either side fails.
 ::testing::AssertionResult gradcheck(const std::function<double(const Tensor&)>& f, const Tensor& x,
                                      const Tensor& analytic, const std::string& what,
-                                     int samples = 64, double tolerance = 1e-6);
+                                     int samples = 64, double tolerance = 1e-6, uint64_t seed = 1);
+
+// Central differences of f at x along one random direction v (from `seed`, every element of x
+// moved) against ⟨analytic, v⟩: one check in which every element's gradient takes part, for
+// whole networks, where a check per element costs two forward passes of the network each. It
+// finds wrong wiring, not one slightly wrong element: that is what gradcheck on each layer does.
+::testing::AssertionResult gradcheck_direction(const std::function<double(const Tensor&)>& f,
+                                               const Tensor& x, const Tensor& analytic,
+                                               const std::string& what, double tolerance = 1e-6,
+                                               uint64_t seed = 1);
 
 // An empty scratch folder in the system's temporary folder, named after `prefix`, this process and
 // the running test (so parallel test processes never share one).

@@ -8,6 +8,10 @@
 #include <string>
 
 #include "cuseg/core/safetensors.h"
+#include "oracle.h"
+
+// Skips (or in CI fails, tests/oracle.h) a test that needs PyTorch where torch_available says no.
+#define CUSEG_REQUIRE_TORCH() CUSEG_REQUIRE_ORACLE_IMPL_(::cuseg::test::torch_available(cuseg_oracle_why_))
 
 namespace cuseg::test {
 

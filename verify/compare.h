@@ -1,9 +1,9 @@
 // Comparing an implementation's output with the reference: relative L2 error, largest absolute
-// error and where it is (as NHWC coordinates), per-element mismatches. A non-finite reference
-// element is matched only by the same value (NaN by NaN, +Inf by +Inf); anything else where one
-// side is NaN or ±Inf is a non-finite mismatch. So two outputs left unwritten (both poisoned with
-// NaN) compare equal: the caller proves the reference was written with all_finite. Used by the
-// tests and by seg_verify; not part of the installed library.
+// error and where it is (as NHWC coordinates), per-element mismatches. By default every NaN or
+// ±Inf, on either side, is a non-finite mismatch: outputs are poisoned with NaN before a call,
+// so two outputs that neither side wrote must not compare equal. A caller whose reference holds
+// non-finite values on purpose asks for NonFinite::MatchSame. Used by the tests and by
+// seg_verify; not part of the installed library.
 #pragma once
 
 #include <string>
@@ -17,7 +17,7 @@ struct Comparison {
   double max_abs = 0;       // max |got − ref| (∞ when there is a non-finite mismatch)
   double ref_max_abs = 0;   // max |ref| over its finite elements: the scale max_abs is judged by
   int64_t worst = -1;       // flat index of max_abs
-  int64_t nonfinite = 0;    // elements where got or ref is NaN or ±Inf and they are not the same
+  int64_t nonfinite = 0;    // elements where got or ref is NaN or ±Inf (with MatchSame: and they differ)
   int64_t mismatches = 0;   // elements with |got − ref| > atol + rtol·|ref|, non-finite ones included
   std::string worst_where;  // "[n,h,w,c] got .. ref .."
 
@@ -34,8 +34,16 @@ struct Comparison {
   }
 };
 
+// What compare() makes of NaN and ±Inf.
+enum class NonFinite {
+  Fail,       // every non-finite element, on either side, is a mismatch: NaN never passes
+  MatchSame,  // a non-finite reference element is matched by the same value (NaN by any NaN, an
+              // infinity by the same infinity); any other non-finite element is a mismatch
+};
+
 // Tensors of the same shape, on any device, of any dtype (compared in double).
-Comparison compare(const Tensor& got, const Tensor& ref, double atol = 0, double rtol = 0);
+Comparison compare(const Tensor& got, const Tensor& ref, double atol = 0, double rtol = 0,
+                   NonFinite nonfinite = NonFinite::Fail);
 
 // Elements of t that are NaN or ±Inf (0 for integer tensors); `first` gets the flat index of the
 // first of them (-1 when there is none).

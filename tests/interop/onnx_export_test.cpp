@@ -26,11 +26,7 @@ namespace {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
-#define CUSEG_REQUIRE_ONNX_ORACLES()                                                       \
-  do {                                                                                     \
-    std::string why;                                                                       \
-    if (!test::oracle_available("onnx onnxruntime safetensors", why)) GTEST_SKIP() << why; \
-  } while (0)
+#define CUSEG_REQUIRE_ONNX_ORACLES() CUSEG_REQUIRE_ORACLE("onnx onnxruntime safetensors")
 
 // Both sides compute in float32: they agree to about 1e-8 relative (seen). A transposed weight,
 // a wrong epsilon or align_corners instead of half_pixel shows as 1.5e-4 to 1e-2.

@@ -53,8 +53,7 @@ Tensor eval_logits(Graph& g, const Tensor& image) {
 }
 
 TEST(TorchWeights, ExportedWeightsGiveCusegsLogitsInPyTorch) {
-  std::string why;
-  if (!test::torch_available(why)) GTEST_SKIP() << why;
+  CUSEG_REQUIRE_TORCH();
   for (const Variant& v : kVariants) {
     const UNetConfig c = config_of(v);
     auto g = build_unet(c);
@@ -82,8 +81,7 @@ TEST(TorchWeights, ExportedWeightsGiveCusegsLogitsInPyTorch) {
 }
 
 TEST(TorchWeights, PyTorchTrainedWeightsGivePyTorchsLogitsInCuseg) {
-  std::string why;
-  if (!test::torch_available(why)) GTEST_SKIP() << why;
+  CUSEG_REQUIRE_TORCH();
   for (const Variant& v : kVariants) {
     const UNetConfig c = config_of(v);
     const fs::path file = test::fresh_test_dir("cuseg_torch_import") / "trained.safetensors";

@@ -48,7 +48,7 @@ TEST(BatchNorm, BackwardMatchesFiniteDifferences) {
   Tensor y = Tensor::empty(s, DType::F64), mean = Tensor::empty(c, DType::F64), invstd = Tensor::empty(c, DType::F64);
   Tensor rm = Tensor::zeros(c, DType::F64), rv = Tensor::full(c, 1.0, DType::F64);
   batch_norm_forward_training(x, gamma, beta, y, mean, invstd, rm, rv);
-  Tensor dx = Tensor::empty(s, DType::F64), dgamma = Tensor::zeros(c, DType::F64), dbeta = Tensor::zeros(c, DType::F64);
+  Tensor dx = Tensor::full(s, std::nan(""), DType::F64), dgamma = Tensor::zeros(c, DType::F64), dbeta = Tensor::zeros(c, DType::F64);
   batch_norm_backward(x, g, gamma, mean, invstd, dx, dgamma, dbeta);
   EXPECT_TRUE(test::gradcheck([&](const Tensor& v) { return loss(v, gamma, beta); }, x, dx, "batch_norm dx", 120));
   EXPECT_TRUE(test::gradcheck([&](const Tensor& v) { return loss(x, v, beta); }, gamma, dgamma, "batch_norm dgamma"));

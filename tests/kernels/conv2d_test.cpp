@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <span>
 
 #include "verify/registry.h"
@@ -59,7 +60,7 @@ TEST_P(Conv2dGradients, BackwardMatchesFiniteDifferences) {
     conv2d_forward(xx, ww, y, p);
     return dot(y, g);
   };
-  Tensor dx = Tensor::empty(xs, DType::F64);
+  Tensor dx = Tensor::full(xs, std::nan(""), DType::F64);
   conv2d_backward_data(g, w, dx, p);
   EXPECT_TRUE(test::gradcheck([&](const Tensor& v) { return loss(v, w); }, x, dx, "conv2d dx"));
   Tensor dw = Tensor::zeros(ws, DType::F64);
@@ -131,7 +132,7 @@ TEST_P(ConvTranspose2dCases, ForwardIsTheScatterDefinitionAndBackwardChecksOut) 
     conv_transpose2d_forward(xx, ww, out, p);
     return dot(out, g);
   };
-  Tensor dx = Tensor::empty(xs, DType::F64);
+  Tensor dx = Tensor::full(xs, std::nan(""), DType::F64);
   conv_transpose2d_backward_data(g, w, dx, p);
   EXPECT_TRUE(
       test::gradcheck([&](const Tensor& v) { return loss(v, w); }, x, dx, "conv_transpose2d dx"));
@@ -245,11 +246,12 @@ TEST(Conv2dGpu, ExactOnSmallIntegers) {
     const Tensor x = test::random_integers(xs, seed, -3, 3),
                  w = test::random_integers(ws, seed + 1, -3, 3);
     const Tensor dy = test::random_integers(ys, seed + 2, -3, 3);
-    Tensor y_cpu = Tensor::empty(ys), y_gpu = poisoned(ys, DType::F32, gpu);
+    // Both sides poisoned: an element that neither writes is NaN on both, which identical() fails.
+    Tensor y_cpu = poisoned(ys, DType::F32, Device::cpu()), y_gpu = poisoned(ys, DType::F32, gpu);
     conv2d_forward(x, w, y_cpu, p);
     conv2d_forward(x.to(gpu), w.to(gpu), y_gpu, p);
     EXPECT_TRUE(test::identical(y_gpu, y_cpu, "conv2d_forward", seed));
-    Tensor dx_cpu = Tensor::empty(xs), dx_gpu = poisoned(xs, DType::F32, gpu);
+    Tensor dx_cpu = poisoned(xs, DType::F32, Device::cpu()), dx_gpu = poisoned(xs, DType::F32, gpu);
     conv2d_backward_data(dy, w, dx_cpu, p);
     conv2d_backward_data(dy.to(gpu), w.to(gpu), dx_gpu, p);
     EXPECT_TRUE(test::identical(dx_gpu, dx_cpu, "conv2d_backward_data", seed));
@@ -278,7 +280,7 @@ TEST(Conv2dGpu, RunsMoreRowTilesThanTheGridYLimit) {
   const Tensor x = test::random_integers(xs, seed, -3, 3), w = Tensor::full(ws, -2);
   const Shape ys = conv2d_output_shape(xs, ws, {});
   // Poisoned on the host and copied, so that no fill kernel adds blocks: the GEMM's 65536 are all.
-  Tensor y_cpu = Tensor::empty(ys), y_gpu = poisoned(ys, DType::F32, Device::cpu()).to(gpu);
+  Tensor y_cpu = poisoned(ys, DType::F32, Device::cpu()), y_gpu = poisoned(ys, DType::F32, Device::cpu()).to(gpu);
   conv2d_forward(x, w, y_cpu, {});
   conv2d_forward(x.to(gpu), w.to(gpu), y_gpu, {}, Backend::Cuda);
   EXPECT_TRUE(test::identical(y_gpu, y_cpu, "conv2d_forward", seed));

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "cuseg/kernels/conv2d.h"
+#include "verify/registry.h"
 #include "test_util.h"
 
 namespace cuseg {
@@ -47,13 +48,14 @@ TEST_P(ConvProblems, CudaIndexArithmeticUnderAPlainCpuGemmEqualsTheReference) {
   const Tensor x = test::random_integers(xs, 1, -3, 3), w = test::random_integers(ws, 2, -3, 3);
   const Tensor dy = test::random_integers(ys, 3, -3, 3);
 
-  Tensor y_ref = Tensor::empty(ys), y = Tensor::empty(ys);
+  // Both sides poisoned (NaN): an element that neither writes fails identical().
+  Tensor y_ref = poisoned(ys, DType::F32, Device::cpu()), y = poisoned(ys, DType::F32, Device::cpu());
   conv2d_forward(x, w, y_ref, p);
   plain_gemm(cuda::ConvForward{g.N * g.P * g.Q, g.K, g.R * g.S * g.C, g, x.data<float>(),
                                w.data<float>(), y.data<float>()});
   EXPECT_TRUE(test::identical(y, y_ref, "ConvForward", 1));
 
-  Tensor dx_ref = Tensor::empty(xs), dx = Tensor::empty(xs);
+  Tensor dx_ref = poisoned(xs, DType::F32, Device::cpu()), dx = poisoned(xs, DType::F32, Device::cpu());
   conv2d_backward_data(dy, w, dx_ref, p);
   plain_gemm(cuda::ConvBackwardData{g.N * g.H * g.W, g.C, g.R * g.S * g.K, g, dy.data<float>(),
                                     w.data<float>(), dx.data<float>()});

@@ -44,7 +44,7 @@ TEST_P(ElementwiseLossGradients, BackwardMatchesFiniteDifferences) {
   const bool bce = GetParam() == ElementwiseLossKind::Bce;
   const Tensor x = test::random(s, 1, -3, 3), t = test::random(s, 2, bce ? 0 : -3, bce ? 1 : 3);
   const Tensor pw = bce ? test::random(Shape{3}, 3, 0.5, 3) : Tensor();
-  Tensor dx = Tensor::empty(s, DType::F64);
+  Tensor dx = Tensor::full(s, std::nan(""), DType::F64);
   elementwise_loss_backward(x, t, pw, dx, 1.0, p);
   EXPECT_TRUE(test::gradcheck([&](const Tensor& v) { return loss_of(v, t, pw, p); }, x, dx, "elementwise loss", 200));
 }
@@ -76,7 +76,7 @@ TEST(FocalLoss, BackwardMatchesFiniteDifferences) {
       softmax_cross_entropy_forward(v, lt, w, l, ws, p);
       return l.to_vector<double>()[0];
     };
-    Tensor l = Tensor::empty(Shape{1}, DType::F64), ws = Tensor::empty(Shape{1}, DType::F64), dx = Tensor::empty(s, DType::F64);
+    Tensor l = Tensor::empty(Shape{1}, DType::F64), ws = Tensor::empty(Shape{1}, DType::F64), dx = Tensor::full(s, std::nan(""), DType::F64);
     softmax_cross_entropy_forward(x, lt, w, l, ws, p);
     softmax_cross_entropy_backward(x, lt, w, ws, dx, 1.0, p);
     EXPECT_TRUE(test::gradcheck(loss, x, dx, str_cat("focal gamma ", gamma), 200));
@@ -102,7 +102,7 @@ TEST(DiceLoss, PerfectPredictionGivesZeroAndGradientsCheckOut) {
     dice_forward(v, lt, l, st, p);
     return l.to_vector<double>()[0];
   };
-  Tensor st = Tensor::empty(Shape{2, 5}, DType::F64), dx = Tensor::empty(s, DType::F64);
+  Tensor st = Tensor::empty(Shape{2, 5}, DType::F64), dx = Tensor::full(s, std::nan(""), DType::F64);
   dice_forward(xr, lt, loss, st, p);
   dice_backward(xr, lt, st, dx, 1.0, p);
   EXPECT_TRUE(test::gradcheck(f, xr, dx, "dice", 200));

@@ -24,8 +24,7 @@ struct ParityCase {
 class UNetParity : public ::testing::TestWithParam<ParityCase> {};
 
 TEST_P(UNetParity, MatchesPyTorchIncludingTrainModeBatchNorm) {
-  std::string why;
-  if (!test::torch_available(why)) GTEST_SKIP() << why;
+  CUSEG_REQUIRE_TORCH();
   const auto [upsample, dtype, tolerance] = GetParam();
   UNetConfig c = UNetConfig::unet_s(3, 4, 8);
   c.upsample = upsample;

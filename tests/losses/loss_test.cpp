@@ -7,6 +7,7 @@
 #include "cuseg/kernels/dice.h"
 #include "cuseg/kernels/softmax.h"
 #include "error_matchers.h"
+#include "verify/registry.h"
 #include "test_util.h"
 
 namespace cuseg {
@@ -74,9 +75,10 @@ TEST(LossGpu, CeDiceMatchesTheCpu) {
   CUSEG_REQUIRE_GPU();
   const Batch cpu = make_batch(DType::F32), gpu = make_batch(DType::F32, Device::cuda(0));
   auto loss_fn = make_loss("ce+dice");
-  Tensor l_cpu = Tensor::empty(Shape{1}), g_cpu = Tensor::empty(cpu.logits.shape());
-  Tensor l_gpu = Tensor::empty(Shape{1}, DType::F32, Device::cuda(0));
-  Tensor g_gpu = Tensor::empty(gpu.logits.shape(), DType::F32, Device::cuda(0));
+  // Both sides poisoned (NaN): an element that neither writes fails close().
+  Tensor l_cpu = poisoned(Shape{1}, DType::F32, Device::cpu()), g_cpu = poisoned(cpu.logits.shape(), DType::F32, Device::cpu());
+  Tensor l_gpu = poisoned(Shape{1}, DType::F32, Device::cuda(0));
+  Tensor g_gpu = poisoned(gpu.logits.shape(), DType::F32, Device::cuda(0));
   loss_fn->compute(cpu.logits, cpu.labels, l_cpu, g_cpu, 1.0);
   loss_fn->compute(gpu.logits, gpu.labels, l_gpu, g_gpu, 1.0);
   EXPECT_TRUE(test::close(l_gpu, l_cpu, 1e-5, "ce+dice loss", 1));

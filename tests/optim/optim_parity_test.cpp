@@ -53,8 +53,7 @@ std::vector<Case> cases() {
 }
 
 TEST(OptimizerParity, MatchesTorchOptimStepByStep) {
-  std::string why;
-  if (!test::torch_available(why)) GTEST_SKIP() << why;
+  CUSEG_REQUIRE_TORCH();
   const std::vector<std::pair<std::string, Shape>> shapes = {{"fc", {4, 3}}, {"conv", {2, 3, 3, 2}}, {"bias", {4}}};
 
   std::map<std::string, Tensor> inputs, ours;

@@ -84,8 +84,7 @@ TEST(EventFile, WritesOneCheckedRecordPerEventAfterTheVersion) {
 json read_with_tensorboard(const fs::path& dir) { return json::parse(test::run_oracle("tensorboard_read.py " + dir.string())); }
 
 TEST(TensorBoard, TensorBoardReadsEveryScalarStepLossAndImageOfAThreeEpochRun) {
-  std::string why;
-  if (!test::oracle_available("tensorboard", why)) GTEST_SKIP() << why;
+  CUSEG_REQUIRE_ORACLE("tensorboard");
   const fs::path dir = test::fresh_test_dir("cuseg_tensorboard");
   TrainConfig c;
   c.synthetic_train = 16;
