@@ -81,7 +81,10 @@ def run_case(case, t, out):
     elif op in ("max_pool2d", "avg_pool2d"):
         x = leaf(nchw(get("x")))
         kw = dict(kernel_size=case["kernel"], stride=case["stride"], padding=case["pad"])
-        if op == "max_pool2d":
+        if op == "max_pool2d" and case.get("indices"):  # the flat h·W + w of each maximum, as cuseg's argmax
+            y, indices = F.max_pool2d(x, return_indices=True, **kw)
+            out[f"{name}.argmax"] = nhwc(indices.double())
+        elif op == "max_pool2d":
             y = F.max_pool2d(x, **kw)
         else:
             y = F.avg_pool2d(x, count_include_pad=case["count_include_pad"], **kw)

@@ -4,7 +4,7 @@
 
 #include "cuseg/config.h"
 #include "cuseg/core/error.h"
-#include "cuseg/kernels/dispatch.h"
+#include "cuseg/kernels/op.h"
 #if CUSEG_HAS_ONEDNN
 #include "cuseg/kernels/fast/parallel.h"
 #include "cuseg/kernels/onednn/conv2d.h"
@@ -86,6 +86,47 @@ std::string compute_description(Device device, Backend backend, Precision precis
       return str_cat(device.str(), ": cuDNN (cuseg's CUDA kernels for the ops cuDNN does not have)");
   }
   return "?";
+}
+
+namespace {
+
+// What the compiler built the plain loops for: no -march anywhere, so the baseline of the target
+// unless the build asked for more.
+const char* compiled_isa() {
+#if defined(__AVX512F__)
+  return "x86-64-v4 (as compiled)";
+#elif defined(__AVX2__)
+  return "x86-64-v3 (as compiled)";
+#elif defined(__x86_64__)
+  return "x86-64 (as compiled)";
+#elif defined(__aarch64__)
+  return "aarch64 (as compiled)";
+#else
+  return "the compiler's default target";
+#endif
+}
+
+}  // namespace
+
+ComputeInfo compute_info(Device device, Backend backend, Precision precision) {
+  check_precision(device, backend, precision);
+  const detail::Impl impl = detail::choose_impl("--backend", device, DType::F32, backend, true, true);
+  ComputeInfo info{detail::impl_name(impl), ""};
+  switch (impl) {
+    case detail::Impl::Fast:
+#if CUSEG_HAS_ONEDNN
+      info.isa = str_cat(onednn::isa_name(), " (oneDNN), ", fast::clone_isa(), " (cuseg's kernels)");
+#endif
+      break;
+    case detail::Impl::Reference:
+      info.isa = compiled_isa();
+      break;
+    case detail::Impl::Cuda:
+    case detail::Impl::Cudnn:
+      info.isa = CUSEG_CUDA_EMULATED ? "emulated on the CPU" : cuda_device_name(device.index);
+      break;
+  }
+  return info;
 }
 
 }  // namespace cuseg

@@ -32,4 +32,12 @@ void check_precision(Device device, Backend backend, Precision precision);
 // "cuda:0: cuseg CUDA kernels". Throws where `backend` cannot run on `device` in this build.
 std::string compute_description(Device device, Backend backend, Precision precision = Precision::F32);
 
+// The same as a run's records give it: the implementation that computes the heavy ops
+// ("reference", "fast", "cuda" or "cudnn": backend.h's names) and the instruction set it runs —
+// oneDNN's and that of the clone of cuseg's fast kernels, the reference's compile target, the GPU.
+struct ComputeInfo {
+  std::string implementation, isa;
+};
+ComputeInfo compute_info(Device device, Backend backend, Precision precision = Precision::F32);
+
 }  // namespace cuseg

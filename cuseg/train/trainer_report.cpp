@@ -11,6 +11,7 @@
 
 #include "cuseg/core/atomic_file.h"
 #include "cuseg/infer/predict.h"
+#include "cuseg/kernels/compute.h"
 #include "cuseg/train/trainer_state.h"
 
 namespace cuseg {
@@ -151,7 +152,13 @@ void Trainer::State::log_val_images(int64_t step) {
 json Trainer::State::gather_world(const std::string& compute) {
   char host[256] = {};
   gethostname(host, sizeof host - 1);
-  const json mine{{"rank", ranks->rank()}, {"host", host}, {"device", device.str()}, {"compute", compute}};
+  const ComputeInfo computes = compute_info(device, parse_backend(config.backend), parse_precision(config.precision));
+  const json mine{{"rank", ranks->rank()},
+                  {"host", host},
+                  {"device", device.str()},
+                  {"implementation", computes.implementation},
+                  {"isa", computes.isa},
+                  {"compute", compute}};
   json all = json::array();
   for (const std::string& rank : allgather_strings(*ranks, mine.dump(), "the description of each rank's device"))
     all.push_back(json::parse(rank));

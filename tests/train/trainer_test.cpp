@@ -151,9 +151,16 @@ TEST_F(TrainerTest, ConfigAndLogSayWhereTheRunRan) {
     EXPECT_FALSE(rank["host"].get<std::string>().empty());
     const std::string compute = rank["compute"];
     EXPECT_EQ(compute, compute_description(Device::cpu(), parse_backend(backend)));
+    const ComputeInfo info = compute_info(Device::cpu(), parse_backend(backend));
+    EXPECT_EQ(rank["implementation"], info.implementation);
+    EXPECT_EQ(rank["isa"], info.isa);
     if (std::string(backend) == "reference" || !CUSEG_HAS_ONEDNN) {
       EXPECT_EQ(compute.rfind("cpu: reference kernels", 0), 0u) << compute;
+      EXPECT_EQ(rank["implementation"], "reference");
+      EXPECT_EQ(rank["isa"].get<std::string>().rfind("x86-64", 0), 0u) << rank;
     } else {
+      EXPECT_EQ(rank["implementation"], "fast");
+      EXPECT_NE(rank["isa"].get<std::string>().find("(oneDNN), x86-64"), std::string::npos) << rank;
       EXPECT_EQ(compute.rfind("cpu: fast path (oneDNN ", 0), 0u) << compute;
       EXPECT_NE(compute.find("cuseg's kernels for x86-64"), std::string::npos) << compute;  // the ISA clone
     }
