@@ -193,6 +193,7 @@ void Optimizer::step(double lr, double grad_scale) {
   CUSEG_CHECK(std::isfinite(lr) && lr >= 0, "optimizer: learning rate ", lr, " must be ≥ 0");
   CUSEG_CHECK(std::isfinite(grad_scale) && grad_scale > 0, "optimizer: gradient scale ", grad_scale, " must be > 0");
   ++steps_;
+  last_lr_ = lr;
   const Tensor& first = slots_.front().param.value;
   if (first.device().is_cpu()) {
     const bool fast =

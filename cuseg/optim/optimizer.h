@@ -86,6 +86,7 @@ class Optimizer {
   // One step at learning rate `lr` (group lr_scale applied). `grad_scale` multiplies every
   // gradient first (1/N to average N accumulated micro-batches); clipping scales further.
   void step(double lr, double grad_scale = 1.0);
+  // Step t (0-based: steps() before it) takes the schedule's learning rate at t.
   void step(const LrSchedule& schedule, double grad_scale = 1.0) { step(schedule.at(steps_), grad_scale); }
 
   // Which CPU implementation steps f32 parameters (kernels/backend.h): the fast path's single
@@ -93,6 +94,9 @@ class Optimizer {
   void set_backend(Backend backend) { backend_ = backend; }
 
   int64_t steps() const { return steps_; }
+  // The learning rate the last step applied (before its group's lr_scale): what a log reports.
+  // Empty before this object's first step.
+  std::optional<double> last_lr() const { return last_lr_; }
   const OptimizerConfig& config() const { return config_; }
   // The global gradient norm seen by the last step when clipping is on (waits for the GPU).
   double last_grad_norm() const;
@@ -126,6 +130,7 @@ class Optimizer {
   std::vector<Group> groups_;
   std::vector<Slot> slots_;
   int64_t steps_ = 0;
+  std::optional<double> last_lr_;
   Backend backend_ = Backend::Auto;
   Tensor grad_scale_;  // [1] on the parameters' device when clipping: written by the norm kernel
   Tensor grad_norm_;   // [1]

@@ -53,7 +53,8 @@ EpochReport Trainer::State::report_epoch(Clock::time_point start, double train_s
   EpochReport r;
   r.epoch = epoch;
   r.steps = optimizer->steps();
-  r.lr = schedule.at(std::max<int64_t>(0, r.steps - 1));
+  // What the last step applied; the schedule's value there when no step of this process has run.
+  r.lr = optimizer->last_lr().value_or(schedule.at(std::max<int64_t>(0, r.steps - 1)));
   r.train_loss = epoch_mean_loss();
   r.penalty = optimizer->penalty_value();
   r.objective = r.train_loss + r.penalty;

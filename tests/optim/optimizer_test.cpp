@@ -55,6 +55,27 @@ TEST(Optimizer, SingleStepsMatchHandComputedValues) {
   EXPECT_NEAR(after_steps(OptimizerConfig::named("adamw"), 1, 0.5, 0.1), 0.999 - (0.1 / 0.1) * 0.05 / (0.5 + 1e-8), 1e-15);
 }
 
+// Which step's learning rate the optimizer applies: step t (0-based) takes the schedule at t, so
+// with a warm-up of 4 the first update is lr·1/4·g, the second lr·2/4·g, and from t = 4 cosine's
+// lr·(1 + cos(π·(t − 4)/6))/2 — written out here, not asked of LrSchedule. last_lr() is the rate
+// applied, what the trainer logs.
+TEST(Optimizer, StepTAppliesTheScheduleAtT) {
+  const double lr = 0.1, g = 0.5, pi = std::acos(-1.0);
+  const LrSchedule schedule = LrSchedule::cosine(lr, 10, 4);
+  Scalar s(1, g);
+  Optimizer opt(OptimizerConfig::named("sgd"), s.params());
+  EXPECT_FALSE(opt.last_lr().has_value());
+  double w = 1;
+  for (int t = 0; t < 7; ++t) {
+    opt.step(schedule);
+    const double applied = t < 4 ? lr * (t + 1) / 4 : lr * (1 + std::cos(pi * (t - 4) / 6)) / 2;
+    w -= applied * g;
+    EXPECT_NEAR(s.value(), w, 1e-15) << "after step " << t + 1;
+    ASSERT_TRUE(opt.last_lr().has_value());
+    EXPECT_DOUBLE_EQ(*opt.last_lr(), applied) << "step " << t + 1;
+  }
+}
+
 TEST(Optimizer, PenaltiesAddTheirGradients) {
   OptimizerConfig c = OptimizerConfig::named("sgd");
   c.penalty = Penalty::ridge(0.1);  // g = 0.5 + 0.1·1

@@ -208,6 +208,64 @@ TEST_F(TrainerTest, EarlyStoppingEndsARunThatStopsImproving) {
   EXPECT_EQ(r.best_epoch, 0);
 }
 
+// The count of epochs without gain is part of the training state: a run interrupted after an
+// epoch without gain and resumed stops where the uninterrupted run stops, in the same state.
+TEST_F(TrainerTest, EarlyStoppingCountsTheEpochsWithoutGainAcrossAResume) {
+  auto run_config = [&](const std::string& name) {
+    TrainConfig c = tiny(name);
+    c.batch_norm = false;  // as above: nothing changes the outputs, so no epoch after the first gains
+    c.dropout = 0;
+    c.lr = 1e-12;
+    c.epochs = 6;
+    c.patience = 3;
+    return c;
+  };
+  const TrainConfig straight = run_config("straight");
+  const TrainResult full = Trainer(straight).run();
+  ASSERT_EQ(full.status, TrainStatus::EarlyStopped) << full.message;
+  ASSERT_EQ(full.epochs.size(), 4u);  // epoch 1 sets the best, 2–4 do not gain
+
+  TrainConfig first = run_config("resumed");
+  first.stop_after_steps = 12;  // 6 steps an epoch: after epoch 2, the first without gain
+  const TrainResult stopped = Trainer(first).run();
+  ASSERT_EQ(stopped.status, TrainStatus::Interrupted) << stopped.message;
+  ASSERT_EQ(stopped.epochs.size(), 2u);
+  TrainConfig again = Trainer::stored_config(first.out);
+  again.resume = true;
+  again.quiet = true;
+  again.progress = false;
+  const TrainResult resumed = Trainer(again).run();
+  EXPECT_EQ(resumed.status, TrainStatus::EarlyStopped) << resumed.message;
+  EXPECT_EQ(resumed.epochs.size(), 2u) << "the resumed run should stop after epoch 4, as the uninterrupted one";
+  EXPECT_EQ(resumed.message, full.message);
+  // The whole training state, and every tensor, as the uninterrupted run left them.
+  const std::string a = (fs::path(straight.out) / "last.safetensors").string();
+  const std::string b = (fs::path(first.out) / "last.safetensors").string();
+  EXPECT_EQ(load_safetensors_metadata(a).at("train_state"), load_safetensors_metadata(b).at("train_state"));
+  expect_same_tensors(a, b);
+}
+
+// The learning rate a log line reports is the one the epoch's last step applied, and step t
+// applies the schedule at t: with a 3-step warm-up and cosine over 12 steps, 6 steps an epoch,
+// epoch 1 ends at t = 5 and epoch 2 at t = 11.
+TEST_F(TrainerTest, TheLoggedLearningRateIsTheOneTheLastStepApplied) {
+  TrainConfig c = tiny("lr");
+  c.optimizer = "sgd";
+  c.schedule = "cosine";
+  c.warmup = 3;
+  c.lr = 0.01;
+  const TrainResult r = Trainer(c).run();
+  ASSERT_EQ(r.status, TrainStatus::Finished) << r.message;
+  ASSERT_EQ(r.epochs.size(), 2u);
+  const double pi = std::acos(-1.0);
+  auto cosine = [&](int t) { return 0.01 * (1 + std::cos(pi * (t - 3) / (12 - 3))) / 2; };
+  EXPECT_DOUBLE_EQ(r.epochs[0].lr, cosine(5));
+  EXPECT_DOUBLE_EQ(r.epochs[1].lr, cosine(11));
+  const auto lines = log_lines(c);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_DOUBLE_EQ(nlohmann::json::parse(lines[0])["lr"].get<double>(), cosine(5));
+}
+
 TEST_F(TrainerTest, ADivergingRunStopsNamingTheLayerOrSkipsTheSteps) {
   TrainConfig c = tiny("diverge");
   c.optimizer = "sgd";
