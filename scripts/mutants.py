@@ -1,0 +1,240 @@
+#!/usr/bin/python3
+"""cuseg's own mutation check: planted bugs the test suite must catch.
+
+Each mutant is one small, realistic bug in library code: a literal text replaced in one file,
+which must occur exactly once there (a mutant that no longer applies is an error, so the list
+cannot rot silently). For each: the file is changed, the library rebuilt incrementally (the test
+programs load libcuseg.so, so only the library is rebuilt), the tests that should catch it run,
+and the file is restored byte for byte, whatever happened. The mutant is caught when a test
+fails; a mutant that survives every test it runs is a hole in the suite.
+
+  scripts/mutants.py [--fast] [--only NAME] [BUILD]     (BUILD: a configured build, default build/cpu-only)
+
+Prints one line per mutant (caught by which test, seconds) and the score; exits 1 when a mutant
+survives or does not build. --fast runs the subset CI runs (about 5 minutes on 2 cores). The
+files mutated must be unmodified in git (the check never overwrites your work). When a new op,
+loss, metric or state field lands, its mutant lands here with it (docs/RELIABILITY.md).
+"""
+
+import argparse
+import dataclasses
+import os
+import pathlib
+import re
+import subprocess
+import sys
+import time
+
+
+@dataclasses.dataclass
+class Mutant:
+    name: str
+    file: str  # from the repository's root
+    find: str
+    replace: str
+    tests: str  # ctest -R: the tests that should catch it
+    fast: bool = False  # in the CI subset
+
+
+MUTANTS = [
+    # -- kernels: one or more per family, on the paths that run by default
+    Mutant("conv-reference-skips-an-output-channel", "cuseg/kernels/cpu/conv2d.cpp",
+           "for (int k = 0; k < g.K; ++k) out[k] += v * wk[k];",
+           "for (int k = 1; k < g.K; ++k) out[k] += v * wk[k];",
+           r"TorchParity\.EveryKernelFamily|Conv2dGradients", fast=True),
+    Mutant("max-pool-fast-ties-to-the-last-maximum", "cuseg/kernels/fast/pool2d.cpp",
+           "const bool take = (v > b) | ((v != v) & (b == b));",
+           "const bool take = (v >= b) | ((v != v) & (b == b));",
+           r"EveryOp\.MatchesTheReference/max_pool2d_forward_fast|PoolTies\.", fast=True),
+    Mutant("max-pool-ties-to-the-last-maximum", "cuseg/kernels/pool_window.h",
+           "return (v > best) || (v_nan && !best_nan);",
+           "return (v >= best) || (v_nan && !best_nan);",
+           r"PoolTies\.|TorchParity\.EveryKernelFamily"),
+    Mutant("cross-entropy-fast-smoothing-not-spread", "cuseg/kernels/fast/softmax_ce.cpp",
+           "(1 - eps) * weight * focal_factor(std::exp(-nll), g.focal_gamma) * nll + eps / C * smooth;",
+           "(1 - eps) * weight * focal_factor(std::exp(-nll), g.focal_gamma) * nll + eps * smooth;",
+           r"EveryOp\.MatchesTheReference/softmax_cross_entropy_forward_fast", fast=True),
+    Mutant("batch-norm-fast-biased-running-variance", "cuseg/kernels/fast/batch_norm.cpp",
+           "momentum * var * n / (n - 1));",
+           "momentum * var);",
+           r"EveryOp\.MatchesTheReference/batch_norm(_relu)?_forward_training_fast", fast=True),
+    Mutant("batch-norm-fast-backward-mean-over-m-1", "cuseg/kernels/fast/batch_norm.cpp",
+           "const double bc = -gi * invstd * invstd * sum_dy_dev / m;",
+           "const double bc = -gi * invstd * invstd * sum_dy_dev / (m - 1);",
+           r"EveryOp\.MatchesTheReference/batch_norm(_relu)?_backward_fast"),
+    Mutant("leaky-relu-fast-backward-ignores-the-slope", "cuseg/kernels/fast/pointwise.cpp",
+           "dx[i] = dy[i] * (y[i] > 0.f ? 1.f : slope);",
+           "dx[i] = dy[i] * (y[i] > 0.f ? 1.f : 0.f);",
+           r"EveryOp\.MatchesTheReference/leaky_relu_backward_fast"),
+    Mutant("bilinear-upsampling-aligns-the-corners", "cuseg/kernels/upsample_math.h",
+           "T src = axis_scale<T>(in, out) * (T(o) + T(0.5)) - T(0.5);",
+           "T src = axis_scale<T>(in, out) * T(o);",
+           r"TorchParity\.EveryKernelFamily"),
+    Mutant("dropout-scales-by-1-over-p", "cuseg/kernels/dropout_math.h",
+           "return p < 1.0 ? 1.0 / (1.0 - p) : 0.0;",
+           "return p < 1.0 ? 1.0 / p : 0.0;",
+           r"Dropout"),
+    Mutant("dice-smoothing-left-out-of-the-numerator", "cuseg/kernels/dice_math.h",
+           "dice += (2 * double(inter[c]) + smooth) / (double(total[c]) + smooth);",
+           "dice += (2 * double(inter[c])) / (double(total[c]) + smooth);",
+           r"TorchParity\.EveryKernelFamily|Dice"),
+    Mutant("bce-backward-without-the-positive-weight", "cuseg/kernels/elementwise_loss_math.h",
+           "activation_value(ActivationKind::Sigmoid, x, T(0)) * (pw * t + T(1) - t) - pw * t;",
+           "activation_value(ActivationKind::Sigmoid, x, T(0)) * (t + T(1) - t) - t;",
+           r"TorchParity\.EveryKernelFamily"),
+    Mutant("confusion-ties-to-the-last-class", "cuseg/kernels/cpu/confusion.cpp",
+           "if (row[k] > row[best]) best = k;",
+           "if (row[k] >= row[best]) best = k;",
+           r"Metrics|Confusion"),
+    Mutant("concat-writes-every-part-at-offset-0", "cuseg/kernels/concat.cpp",
+           "    offset += c;\n",
+           "",
+           r"UNetParity|LayerBackends\.|Concat"),
+    # -- optimizer rules, penalties and the schedule
+    Mutant("adam-second-moment-bias-correction-off-by-one-step", "cuseg/optim/optimizer.cpp",
+           "h.bias2_sqrt = T(std::sqrt(1 - std::pow(c.beta2, double(t))));",
+           "h.bias2_sqrt = T(std::sqrt(1 - std::pow(c.beta2, double(t + 1))));",
+           r"Optimizer(Parity)?\.", fast=True),
+    Mutant("momentum-dampens-the-first-step", "cuseg/optim/update_rule.h",
+           "buf = h.first_step ? g : h.momentum * buf + (T(1) - h.dampening) * g;",
+           "buf = h.momentum * buf + (T(1) - h.dampening) * g;",
+           r"Optimizer(Parity)?\."),
+    Mutant("proximal-l1-threshold-without-the-learning-rate", "cuseg/optim/update_rule.h",
+           "if (h.l1_prox != T(0)) w = soft_threshold(w, h.lr * h.l1_prox);",
+           "if (h.l1_prox != T(0)) w = soft_threshold(w, h.l1_prox);",
+           r"Optimizer\."),
+    Mutant("the-optimizer-takes-the-next-steps-learning-rate", "cuseg/optim/optimizer.h",
+           "{ step(schedule.at(steps_), grad_scale); }",
+           "{ step(schedule.at(steps_ + 1), grad_scale); }",
+           r"Optimizer\.StepTAppliesTheScheduleAtT|TrainerTest\.TheLoggedLearningRate"),
+    Mutant("warm-up-starts-at-zero", "cuseg/optim/lr_schedule.cpp",
+           "if (t < warmup) return lr * double(t + 1) / double(warmup);",
+           "if (t < warmup) return lr * double(t) / double(warmup);",
+           r"LrSchedule|Optimizer\.StepTAppliesTheScheduleAtT", fast=True),
+    # -- losses and metrics
+    Mutant("iou-leaves-out-the-false-negatives", "cuseg/model/metrics.cpp",
+           "cm.iou = ratio(tp, tp + fp + fn);",
+           "cm.iou = ratio(tp, tp + fp);",
+           r"Metrics", fast=True),
+    # -- data
+    Mutant("augmented-masks-half-a-pixel-off", "cuseg/data/augment.cpp",
+           "const int ny = int(std::floor(sy + 0.5)), nx = int(std::floor(sx + 0.5));",
+           "const int ny = int(std::floor(sy)), nx = int(std::floor(sx));",
+           r"Augment"),
+    # -- checkpoints and resume: every field of the training state
+    Mutant("resume-forgets-the-epochs-without-gain", "cuseg/train/trainer_checkpoint.cpp",
+           'epochs_without_gain = s.at("epochs_without_gain").get<int64_t>();',
+           "epochs_without_gain = 0;",
+           r"TrainerTest\.EarlyStopping", fast=True),
+    Mutant("resume-forgets-the-best-score", "cuseg/train/trainer_checkpoint.cpp",
+           'best_miou = s.at("best_miou").get<double>();',
+           "best_miou = -1;",
+           r"TrainerTest\."),
+    Mutant("resume-forgets-the-dropout-offsets", "cuseg/train/trainer_checkpoint.cpp",
+           "dynamic_cast<Dropout&>(model->layer(name)).set_offset(offset.get<uint64_t>());",
+           "(void)offset;",
+           r"TrainerTest\.AResumedRunContinuesBitForBit"),
+    # -- data parallelism: the sums over the ranks
+    Mutant("data-parallel-step-not-divided-by-the-ranks", "cuseg/train/trainer_step.cpp",
+           "optimizer->step(schedule, 1.0 / double(step.finite * ranks->size()));",
+           "optimizer->step(schedule, 1.0 / double(step.finite));",
+           r"DataParallel\.TwoRanksTakeTheStepsOfOneProcessOnTheGlobalBatch|DataParallel\.CrossEntropy"),
+    Mutant("host-sum-unpacks-every-tensor-from-the-start", "cuseg/dist/communicator.cpp",
+           "    t->copy_from(host.view(t->shape(), offset));\n    offset += t->numel();\n",
+           "    t->copy_from(host.view(t->shape(), offset));\n",
+           r"DataParallel\.TwoRanksTakeTheStepsOfOneProcessOnTheGlobalBatch|DataParallel\.ShardedValidation|Communicator\."),
+]
+
+
+def run(command, cwd, log):
+    """Runs `command`, appending its output to `log`; returns its exit code."""
+    with open(log, "a") as out:
+        out.write(f"\n$ {' '.join(command)}\n")
+        out.flush()
+        return subprocess.run(command, cwd=cwd, stdout=out, stderr=subprocess.STDOUT).returncode
+
+
+def last_failed(build):
+    return pathlib.Path(build) / "Testing" / "Temporary" / "LastTestsFailed.log"
+
+
+def failed_tests(build):
+    """The tests ctest's last run in `build` says failed."""
+    failed = last_failed(build)
+    if not failed.exists():
+        return []
+    return [line.split(":", 1)[1].strip() for line in failed.read_text().splitlines() if ":" in line]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("build", nargs="?", default="build/cpu-only")
+    parser.add_argument("--fast", action="store_true", help="the subset CI runs")
+    parser.add_argument("--only", help="the mutants whose name contains this")
+    parser.add_argument("--list", action="store_true", help="print the mutants and exit")
+    args = parser.parse_args()
+    root = pathlib.Path(__file__).resolve().parent.parent
+    build = (root / args.build) if not os.path.isabs(args.build) else pathlib.Path(args.build)
+    chosen = [m for m in MUTANTS if (not args.fast or m.fast) and (not args.only or args.only in m.name)]
+    if args.list:
+        for m in chosen:
+            print(f"{m.name:58} {m.file:40} {'fast' if m.fast else ''}")
+        return 0
+    if not (build / "CMakeCache.txt").exists():
+        sys.exit(f"mutants: {build} is not a configured build (cmake --preset cpu-only first)")
+    names = [m.name for m in MUTANTS]
+    if len(set(names)) != len(names):
+        sys.exit("mutants: two mutants share a name")
+    dirty = subprocess.run(["git", "status", "--porcelain", "--"] + sorted({m.file for m in chosen}), cwd=root,
+                           capture_output=True, text=True).stdout.strip()
+    if dirty:
+        sys.exit(f"mutants: these files have uncommitted changes, which a mutant would overwrite:\n{dirty}")
+    log = build / "mutants.log"
+    log.write_text("")
+    print(f"mutants: {len(chosen)} of {len(MUTANTS)}, in {build} (each build and test run is in {log})")
+    if run(["cmake", "--build", str(build)], root, log) != 0:
+        sys.exit(f"mutants: the unmutated tree does not build (see {log})")
+
+    rows, survivors, broken = [], [], []
+    for m in chosen:
+        path = root / m.file
+        original = path.read_bytes()
+        text = original.decode()
+        if text.count(m.find) != 1:
+            broken.append(m.name)
+            rows.append((m.name, f"NO LONGER APPLIES ({text.count(m.find)} matches in {m.file})", 0.0))
+            continue
+        start = time.monotonic()
+        try:
+            path.write_text(text.replace(m.find, m.replace), encoding="utf-8")
+            if run(["cmake", "--build", str(build), "--target", "cuseg"], root, log) != 0:
+                broken.append(m.name)
+                verdict = "DOES NOT BUILD"
+            else:
+                last_failed(build).unlink(missing_ok=True)
+                code = run(["ctest", "--test-dir", str(build), "-j", str(os.cpu_count() or 2), "-R", m.tests,
+                            "--no-tests=error", "--timeout", "600"], root, log)
+                caught = failed_tests(build) if code != 0 else []
+                if caught:
+                    verdict = "caught by " + ", ".join(caught[:3]) + (f" (+{len(caught) - 3})" if len(caught) > 3 else "")
+                else:
+                    survivors.append(m.name)
+                    verdict = "SURVIVED" if code == 0 else f"SURVIVED (ctest exit {code} without a failed test)"
+        finally:
+            path.write_bytes(original)
+        rows.append((m.name, verdict, time.monotonic() - start))
+        print(f"  {m.name:58} {verdict} ({rows[-1][2]:.0f} s)", flush=True)
+    # Leave the library built from the restored tree.
+    run(["cmake", "--build", str(build), "--target", "cuseg"], root, log)
+
+    print("\n| mutant | caught by | seconds |\n| --- | --- | --- |")
+    for name, verdict, seconds in rows:
+        print(f"| {name} | {verdict} | {seconds:.0f} |")
+    caught = len(rows) - len(survivors) - len(broken)
+    print(f"\nscore: {caught}/{len(rows)} caught" + (f"; survived: {', '.join(survivors)}" if survivors else "")
+          + (f"; broken: {', '.join(broken)}" if broken else ""))
+    return 1 if survivors or broken else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
