@@ -163,7 +163,9 @@ def failed_tests(build):
     failed = last_failed(build)
     if not failed.exists():
         return []
-    return [line.split(":", 1)[1].strip() for line in failed.read_text().splitlines() if ":" in line]
+    names = [line.split(":", 1)[1].strip() for line in failed.read_text().splitlines() if ":" in line]
+    # Without what GoogleTest appends to a parameterized test's name ("  # GetParam() = ...").
+    return [re.sub(r"(/\d+-byte object.*|\s+# GetParam\(\).*)$", "", n) for n in names]
 
 
 def main():
