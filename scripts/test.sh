@@ -6,7 +6,7 @@
 #      CUDA library (the library, seg_verify, the benchmarks against cuDNN);
 #   2. preset cpu-only: the engine built without CUDA, which must stand on its own: every test,
 #      the Python module's, the interop oracles' and the data-parallel ones (mpirun -np 2)
-#      included;
+#      included; then the mutation check's fast subset in that build (scripts/mutants.sh);
 #   3. preset emu: the CPU engine and the CUDA code compiled for the host against the emulated
 #      device (cuseg/emu), so every GPU test, seg_verify --device cuda, the CPU-vs-CUDA training
 #      step run on every machine, and the tools' and trainer's runs that depend on the device
@@ -62,6 +62,8 @@ echo "== CUDA-free build (preset cpu-only): the CPU engine on its own"
 cmake --preset cpu-only -DCUSEG_WERROR=ON -DCUSEG_BUILD_BENCH=$cpu_bench
 cmake --build --preset cpu-only -j "$jobs"
 ctest --preset cpu-only -j "$jobs"
+echo "== the mutation check's fast subset (scripts/mutants.sh --fast): planted bugs the tests above must catch"
+scripts/mutants.sh --fast build/cpu-only
 
 echo "== emulated CUDA build (preset emu): every GPU test on the emulated H100, and the tools on it"
 cmake --preset emu
