@@ -116,8 +116,8 @@ TEST(PoolTies, TheReferenceTakesTheFirstMaximumAsPyTorchDoes) {
 }
 
 TEST(PoolTies, TheFastPathTakesTheFirstMaximumAsPyTorchDoes) {
-  CUSEG_REQUIRE_TORCH();
   if (!CUSEG_HAS_ONEDNN) GTEST_SKIP() << "built without oneDNN: there is no fast path";
+  CUSEG_REQUIRE_TORCH();
   expect_pytorchs_ties("fast", Device::cpu(), DType::F32, true, through_entry_points(Backend::Fast));
 }
 
@@ -131,8 +131,8 @@ TEST(PoolTiesGpu, CusegsKernelsTakeTheFirstMaximumAsPyTorchDoes) {
 // the benchmarks measure against: where it routes a tied window's gradient is worth knowing.
 TEST(PoolTiesGpu, CudnnRoutesTiedGradientsAsPyTorchDoes) {
   CUSEG_REQUIRE_GPU();
-  CUSEG_REQUIRE_TORCH();
   if (!CUSEG_HAS_CUDNN) GTEST_SKIP() << "built without cuDNN";
+  CUSEG_REQUIRE_TORCH();
 #if CUSEG_HAS_CUDNN
   expect_pytorchs_ties("cudnn", Device::cuda(0), DType::F32, false,
                        [](const Tensor& x, Tensor& y, Tensor&, const Tensor& dy, Tensor& dx, const Pool2dParams& p) {
