@@ -185,7 +185,7 @@ std::string ops_table() {
   std::string out =
       "| op | entry point | reference | fast | cuda | cudnn |\n"
       "| --- | --- | :-: | :-: | :-: | :-: |\n";
-  std::vector<detail::OpInfo> ops = detail::op_infos();  // in the order of their entry points, then names
+  std::vector<detail::OpInfo> ops(detail::op_infos().begin(), detail::op_infos().end());  // in the order of their entry points, then names
   std::sort(ops.begin(), ops.end(), [](const detail::OpInfo& a, const detail::OpInfo& b) {
     return std::string_view(a.entry) != b.entry ? std::string_view(a.entry) < b.entry
                                                 : std::string_view(a.name) < b.name;

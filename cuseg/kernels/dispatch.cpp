@@ -124,8 +124,10 @@ const char* impl_name(Impl impl) {
 
 namespace {
 
-std::vector<OpInfo>& mutable_op_infos() {
-  static std::vector<OpInfo> infos;  // filled while the library loads, read-only after
+std::deque<OpInfo>& mutable_op_infos() {
+  // Filled while the library loads, read-only after; a deque, so that the descriptors' pointers
+  // into it stay valid as it grows.
+  static std::deque<OpInfo> infos;
   return infos;
 }
 
@@ -133,7 +135,7 @@ thread_local DispatchTrace* t_trace = nullptr;
 
 }  // namespace
 
-const std::vector<OpInfo>& op_infos() { return mutable_op_infos(); }
+const std::deque<OpInfo>& op_infos() { return mutable_op_infos(); }
 
 const OpInfo* find_op_info(std::string_view name) {
   for (const OpInfo& info : op_infos())
@@ -141,15 +143,13 @@ const OpInfo* find_op_info(std::string_view name) {
   return nullptr;
 }
 
-void add_op_info(const OpInfo& info) {
+const OpInfo& add_op_info(OpInfo info) {
   CUSEG_CHECK(find_op_info(info.name) == nullptr, "op ", info.name, " is defined twice");
-  mutable_op_infos().push_back(info);
+  return mutable_op_infos().emplace_back(std::move(info));
 }
 
 Impl choose_impl(const OpInfo& op, Device device, DType dtype, Backend backend, Precision precision) {
-  // Errors name what was called and, where it serves several ops, which one: "activation_forward
-  // (leaky_relu_forward): ...".
-  const std::string what = std::string_view(op.entry) == op.name ? op.name : str_cat(op.entry, " (", op.name, ")");
+  const std::string& what = op.what;
   const Impl impl =
       choose_impl(what.c_str(), device, dtype, backend, op.has_impl(Impl::Fast), op.has_impl(Impl::Cudnn));
   CUSEG_CHECK(op.built_impl(impl), what, ": no ", impl_name(impl), " implementation",

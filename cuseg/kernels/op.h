@@ -15,6 +15,8 @@
 #pragma once
 
 #include <array>
+#include <deque>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -27,11 +29,14 @@ const char* impl_name(Impl impl);  // "reference", "fast", "cuda", "cudnn": back
 
 // What an op's descriptor says, without its functions: what everything but dispatch reads.
 struct OpInfo {
-  const char* name;   // the op: "relu_forward"
-  const char* entry;  // the entry point that runs it: "activation_forward" (kernels/activation.h)
+  const char* name = nullptr;   // the op: "relu_forward"
+  const char* entry = nullptr;  // the entry point that runs it: "activation_forward" (kernels/activation.h)
   std::array<bool, kImpls> has{};    // by Impl: the op has this implementation (in the source)
   std::array<bool, kImpls> built{};  // ... and this build compiled it (CUDA, cuDNN, oneDNN are options)
   bool bf16 = false;  // the fast implementation also computes in Precision::Bf16
+  // What errors name: the entry point and, where it runs several ops, the op
+  // ("activation_forward (leaky_relu_forward)").
+  std::string what;
   bool has_impl(Impl impl) const { return has[size_t(impl)]; }
   bool built_impl(Impl impl) const { return built[size_t(impl)]; }
 };
@@ -53,30 +58,34 @@ struct Op {
   Fn cuda = nullptr;
   Fn cudnn = nullptr;
   bool bf16 = false;  // see OpInfo
+  const OpInfo* info = nullptr;  // its entry in op_infos(): set by define_op, never by hand
 };
 
 // Every op of the library, in the order they were defined (at load time); and one by name (null
 // when there is none).
-const std::vector<OpInfo>& op_infos();
+const std::deque<OpInfo>& op_infos();
 const OpInfo* find_op_info(std::string_view name);
-void add_op_info(const OpInfo& info);
+const OpInfo& add_op_info(OpInfo info);
 
 template <class Args>
 OpInfo info_of(const Op<Args>& op) {
-  OpInfo info{op.name, op.entry};
+  OpInfo info;
+  info.name = op.name;
+  info.entry = op.entry;
   const std::array<typename Op<Args>::Fn, kImpls> fns = {op.reference, op.fast, op.cuda, op.cudnn};
   for (size_t i = 0; i < kImpls; ++i) {
     info.has[i] = fns[i] != nullptr;
     info.built[i] = fns[i] != nullptr && fns[i] != &not_built<Args>;
   }
   info.bf16 = op.bf16;
+  info.what = std::string_view(op.entry) == op.name ? op.name : std::string(op.entry) + " (" + op.name + ")";
   return info;
 }
 
 // Records the op's descriptor in op_infos() and returns it: how every descriptor is made.
 template <class Args>
-Op<Args> define_op(const Op<Args>& op) {
-  add_op_info(info_of(op));
+Op<Args> define_op(Op<Args> op) {
+  op.info = &add_op_info(info_of(op));
   return op;
 }
 
@@ -116,7 +125,7 @@ class DispatchTrace {
 template <class Args>
 void run(const Op<Args>& op, const Tensor& first, Backend backend, const Args& args,
          Precision precision = Precision::F32) {
-  const Impl impl = choose_impl(info_of(op), first.device(), first.dtype(), backend, precision);
+  const Impl impl = choose_impl(*op.info, first.device(), first.dtype(), backend, precision);
   const std::array<typename Op<Args>::Fn, kImpls> fns = {op.reference, op.fast, op.cuda, op.cudnn};
   DispatchTrace::record(op.name, impl);
   fns[size_t(impl)](args);
