@@ -38,16 +38,6 @@ std::vector<std::pair<const char*, std::vector<OpSpec> (*)()>>& families() {
   return all;
 }
 
-Backend backend_of(Impl impl) {
-  switch (impl) {
-    case Impl::Reference: return Backend::Reference;
-    case Impl::Fast: return Backend::Fast;
-    case Impl::Cuda: return Backend::Cuda;
-    case Impl::Cudnn: return Backend::Cudnn;
-  }
-  return Backend::Auto;
-}
-
 bool on_gpu(Impl impl) { return impl == Impl::Cuda || impl == Impl::Cudnn; }
 
 // Empty when every dispatch of `op` went to `impl` and there was one; else what happened.
@@ -115,7 +105,7 @@ OpCheck check_op(const OpSpec& op, int i, Impl impl, uint64_t seed, Precision pr
   r.impl = detail::impl_name(impl);
   r.precision = precision_name(precision);
   const Device device = on_gpu(impl) ? Device::cuda(0) : Device::cpu();
-  const Exec exec{backend_of(impl), precision};
+  const Exec exec{detail::backend_of(impl), precision};
   const double tolerance = precision == Precision::Bf16 ? op.bf16_tolerance : op.tolerance;
   try {
     CUSEG_CHECK(precision == Precision::F32 || op.bf16_tolerance > 0, op.name, " has no bf16 tolerance");

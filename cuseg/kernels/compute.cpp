@@ -61,33 +61,6 @@ void check_precision(Device device, Backend backend, Precision precision) {
   CUSEG_IF_ONEDNN(onednn::require_bf16("--precision bf16"));
 }
 
-std::string compute_description(Device device, Backend backend, Precision precision) {
-  check_precision(device, backend, precision);
-  // choose_impl is the one place that decides; asking it for an op that has every implementation
-  // (the convolutions) says what the heavy ops run, and refuses what cannot run.
-  const detail::Impl impl = detail::choose_impl("--backend", device, DType::F32, backend, true, true);
-  switch (impl) {
-    case detail::Impl::Fast:
-#if CUSEG_HAS_ONEDNN
-      return str_cat("cpu: fast path (oneDNN ", dnnl_version()->major, ".", dnnl_version()->minor, ".",
-                     dnnl_version()->patch, " on ", onednn::isa_name(), ", cuseg's kernels for ", fast::clone_isa(),
-                     "), ", cpu_threads(), " threads",
-                     precision == Precision::Bf16 ? ", bf16 convolutions (f32 weights and accumulation)" : "");
-#else
-      break;
-#endif
-    case detail::Impl::Reference:
-      return str_cat("cpu: reference kernels",
-                     CUSEG_HAS_ONEDNN ? "" : " (this build has no oneDNN, so no fast path)", ", ",
-                     cpu_threads(), " threads");
-    case detail::Impl::Cuda:
-      return str_cat(device.str(), ": cuseg CUDA kernels", CUSEG_CUDA_EMULATED ? " (emulated on CPU threads)" : "");
-    case detail::Impl::Cudnn:
-      return str_cat(device.str(), ": cuDNN (cuseg's CUDA kernels for the ops cuDNN does not have)");
-  }
-  return "?";
-}
-
 namespace {
 
 // What the compiler built the plain loops for: no -march anywhere, so the baseline of the target
@@ -110,23 +83,39 @@ const char* compiled_isa() {
 
 ComputeInfo compute_info(Device device, Backend backend, Precision precision) {
   check_precision(device, backend, precision);
+  // choose_impl is the one place that decides; asking it for an op that has every implementation
+  // (the convolutions) says what the heavy ops run, and refuses what cannot run.
   const detail::Impl impl = detail::choose_impl("--backend", device, DType::F32, backend, true, true);
-  ComputeInfo info{detail::impl_name(impl), ""};
+  ComputeInfo info{detail::impl_name(impl), "", ""};
   switch (impl) {
     case detail::Impl::Fast:
 #if CUSEG_HAS_ONEDNN
       info.isa = str_cat(onednn::isa_name(), " (oneDNN), ", fast::clone_isa(), " (cuseg's kernels)");
+      info.line = str_cat("cpu: fast path (oneDNN ", dnnl_version()->major, ".", dnnl_version()->minor, ".",
+                          dnnl_version()->patch, " on ", onednn::isa_name(), ", cuseg's kernels for ",
+                          fast::clone_isa(), "), ", cpu_threads(), " threads",
+                          precision == Precision::Bf16 ? ", bf16 convolutions (f32 weights and accumulation)" : "");
 #endif
       break;
     case detail::Impl::Reference:
       info.isa = compiled_isa();
+      info.line = str_cat("cpu: reference kernels", CUSEG_HAS_ONEDNN ? "" : " (this build has no oneDNN, so no fast path)",
+                          ", ", cpu_threads(), " threads");
       break;
     case detail::Impl::Cuda:
+      info.isa = CUSEG_CUDA_EMULATED ? "emulated on the CPU" : cuda_device_name(device.index);
+      info.line = str_cat(device.str(), ": cuseg CUDA kernels", CUSEG_CUDA_EMULATED ? " (emulated on CPU threads)" : "");
+      break;
     case detail::Impl::Cudnn:
       info.isa = CUSEG_CUDA_EMULATED ? "emulated on the CPU" : cuda_device_name(device.index);
+      info.line = str_cat(device.str(), ": cuDNN (cuseg's CUDA kernels for the ops cuDNN does not have)");
       break;
   }
   return info;
+}
+
+std::string compute_description(Device device, Backend backend, Precision precision) {
+  return compute_info(device, backend, precision).line;
 }
 
 }  // namespace cuseg

@@ -32,11 +32,13 @@ void check_precision(Device device, Backend backend, Precision precision);
 // "cuda:0: cuseg CUDA kernels". Throws where `backend` cannot run on `device` in this build.
 std::string compute_description(Device device, Backend backend, Precision precision = Precision::F32);
 
-// The same as a run's records give it: the implementation that computes the heavy ops
-// ("reference", "fast", "cuda" or "cudnn": backend.h's names) and the instruction set it runs —
-// oneDNN's and that of the clone of cuseg's fast kernels, the reference's compile target, the GPU.
+// What compute_description says, and what a run's records give of it: the implementation that
+// computes the heavy ops ("reference", "fast", "cuda" or "cudnn": backend.h's names) and the
+// instruction set it runs — oneDNN's and that of the clone of cuseg's fast kernels, the
+// reference's compile target, the GPU. Throws as compute_description.
 struct ComputeInfo {
   std::string implementation, isa;
+  std::string line;  // compute_description's
 };
 ComputeInfo compute_info(Device device, Backend backend, Precision precision = Precision::F32);
 

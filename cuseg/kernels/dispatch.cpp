@@ -112,15 +112,17 @@ Impl choose_impl(const char* op, Device device, DType dtype, Backend backend, bo
   return Impl::Cuda;
 }
 
-const char* impl_name(Impl impl) {
+Backend backend_of(Impl impl) {
   switch (impl) {
-    case Impl::Reference: return backend_name(Backend::Reference);
-    case Impl::Fast: return backend_name(Backend::Fast);
-    case Impl::Cuda: return backend_name(Backend::Cuda);
-    case Impl::Cudnn: return backend_name(Backend::Cudnn);
+    case Impl::Reference: return Backend::Reference;
+    case Impl::Fast: return Backend::Fast;
+    case Impl::Cuda: return Backend::Cuda;
+    case Impl::Cudnn: return Backend::Cudnn;
   }
-  return "?";
+  return Backend::Auto;
 }
+
+const char* impl_name(Impl impl) { return backend_name(backend_of(impl)); }
 
 namespace {
 

@@ -62,18 +62,9 @@ void label_dispatch(DType dtype, F&& f) {
 
 }  // namespace cuseg::detail
 
-// The CUDA and cuDNN branches of a dispatch compile only where the build has them; elsewhere
-// choose_impl has already thrown before they could be reached.
-#if CUSEG_HAS_CUDA
-#define CUSEG_IF_CUDA(...) __VA_ARGS__
-#else
-#define CUSEG_IF_CUDA(...) ((void)0)
-#endif
-#if CUSEG_HAS_CUDNN
-#define CUSEG_IF_CUDNN(...) __VA_ARGS__
-#else
-#define CUSEG_IF_CUDNN(...) ((void)0)
-#endif
+// Code of the fast CPU path outside the ops' descriptors (the optimizer's step, bf16's check)
+// compiles only where the build has oneDNN; elsewhere choose_impl has already refused it. The
+// descriptors say the same with kernels/op.h's CUSEG_FAST_IMPL and friends.
 #if CUSEG_HAS_ONEDNN
 #define CUSEG_IF_ONEDNN(...) __VA_ARGS__
 #else

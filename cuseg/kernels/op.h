@@ -25,6 +25,7 @@
 namespace cuseg::detail {
 
 constexpr size_t kImpls = 4;  // Impl::Reference, Fast, Cuda, Cudnn
+Backend backend_of(Impl impl);      // the Backend that asks for exactly this implementation
 const char* impl_name(Impl impl);  // "reference", "fast", "cuda", "cudnn": backend.h's names
 
 // What an op's descriptor says, without its functions: what everything but dispatch reads.

@@ -64,8 +64,8 @@ Trainer::Trainer(const TrainConfig& config, std::shared_ptr<Communicator> ranks)
                       ? std::max(1, cpu_cores() / world.local_size())
                       : config.threads);
   // Refuses what cannot run.
-  const std::string compute =
-      compute_description(s.device, parse_backend(config.backend), parse_precision(config.precision));
+  const ComputeInfo compute =
+      compute_info(s.device, parse_backend(config.backend), parse_precision(config.precision));
   s.world = s.gather_world(compute);
   if (s.writer) fs::create_directories(config.out);
   const std::string resume_from = config.resume ? s.path("last.safetensors") : "";
@@ -75,7 +75,7 @@ Trainer::Trainer(const TrainConfig& config, std::shared_ptr<Communicator> ranks)
   CUSEG_CHECK(world.size() == 1 || s.train->size() >= size_t(config.batch), "the training split's ", s.train->size(),
               " samples make no full batch of ", config.batch, " to split over ", world.size(), " ranks");
   s.build(resume_from);
-  s.start_outputs(compute);
+  s.start_outputs(compute.line);
 }
 
 Trainer::~Trainer() = default;

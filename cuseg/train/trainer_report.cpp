@@ -150,16 +150,15 @@ void Trainer::State::log_val_images(int64_t step) {
   tensorboard->val_images(step, images, b.labels.to(Device::cpu()), predicted, b.names, class_colours(info));
 }
 
-json Trainer::State::gather_world(const std::string& compute) {
+json Trainer::State::gather_world(const ComputeInfo& compute) {
   char host[256] = {};
   gethostname(host, sizeof host - 1);
-  const ComputeInfo computes = compute_info(device, parse_backend(config.backend), parse_precision(config.precision));
   const json mine{{"rank", ranks->rank()},
                   {"host", host},
                   {"device", device.str()},
-                  {"implementation", computes.implementation},
-                  {"isa", computes.isa},
-                  {"compute", compute}};
+                  {"implementation", compute.implementation},
+                  {"isa", compute.isa},
+                  {"compute", compute.line}};
   json all = json::array();
   for (const std::string& rank : allgather_strings(*ranks, mine.dump(), "the description of each rank's device"))
     all.push_back(json::parse(rank));

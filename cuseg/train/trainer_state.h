@@ -19,6 +19,7 @@
 #include "cuseg/data/loader.h"
 #include "cuseg/dist/communicator.h"
 #include "cuseg/dist/gradient_sum.h"
+#include "cuseg/kernels/compute.h"
 #include "cuseg/losses/loss.h"
 #include "cuseg/optim/optimizer.h"
 #include "cuseg/model/checkpoint.h"
@@ -38,7 +39,7 @@ struct Trainer::State {
   bool writer = true;  // rank 0: checkpoints, logs, TensorBoard, progress
   Device device;
   // Where the run runs, for config.json and every log.jsonl line: {"size": N, "ranks": [{"rank",
-  // "host", "device", "compute": compute_description's line}, ...]}.
+  // "host", "device", "implementation", "isa", "compute": compute_description's line}, ...]}.
   json world;
   std::function<bool(const std::string&)> on_epoch;  // Trainer::on_epoch's callback
   bool stopped_by_callback = false;
@@ -111,7 +112,7 @@ struct Trainer::State {
   void log_epoch(const EpochReport& r);  // log.jsonl, the callback, TensorBoard
   void print_epoch(const EpochReport& r) const;
   void log_val_images(int64_t step);
-  json gather_world(const std::string& compute);  // from every rank (a collective)
+  json gather_world(const ComputeInfo& compute);  // from every rank (a collective)
   void start_outputs(const std::string& compute);  // the first lines printed, a fresh log, config.json, TensorBoard
 
   // ---- checkpoints (trainer_checkpoint.cpp)

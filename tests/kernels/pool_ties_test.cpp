@@ -36,13 +36,6 @@ const std::vector<TieCase>& tie_cases() {
   return cases;
 }
 
-// Integers in [0, levels) drawn from uniform values.
-Tensor integers(const Shape& s, uint64_t seed, int levels) {
-  std::vector<double> v = test::random(s, seed, 0, 1).to_vector<double>();
-  for (double& e : v) e = std::min(double(levels - 1), std::floor(e * levels));
-  return Tensor::from_vector(v, s);
-}
-
 struct Expected {
   std::map<std::string, Tensor> x, dy;  // by case: the inputs
   SafetensorsFile torch;                // "<case>.y", ".argmax", ".dx"
@@ -57,8 +50,8 @@ const Expected& pytorch() {
     uint64_t seed = 7;
     for (const TieCase& c : tie_cases()) {
       const Shape ys = pool2d_output_shape(c.x, c.p);
-      out.x[c.name] = c.constant ? Tensor::full(c.x, 1.0, DType::F64) : integers(c.x, seed++, 3);
-      out.dy[c.name] = integers(ys, seed++, 4);
+      out.x[c.name] = c.constant ? Tensor::full(c.x, 1.0, DType::F64) : test::random_integers(c.x, seed++, 0, 2, DType::F64);
+      out.dy[c.name] = test::random_integers(ys, seed++, 0, 3, DType::F64);
       inputs[c.name + ".x"] = out.x[c.name];
       inputs[c.name + ".g"] = out.dy[c.name];
       spec.push_back({{"op", "max_pool2d"},
