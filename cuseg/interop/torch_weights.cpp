@@ -41,7 +41,7 @@ std::map<std::string, Tensor> torch_state_dict(Graph& model, int64_t num_batches
   for (const auto& [name, t] : model.state()) {
     if (t.dtype() != DType::F32 && t.dtype() != DType::F64)
       continue;  // cuseg's own counters, if any
-    out[name] = convs.count(name) ? to_nchw_weights(t) : t.to(Device::cpu()).to(DType::F32);
+    out[name] = (convs.count(name) ? to_nchw_weights(t) : t.to(Device::cpu())).to(DType::F32);
   }
   for (const std::string& bn : batch_norms(model))
     out[bn + ".num_batches_tracked"] =
@@ -49,7 +49,18 @@ std::map<std::string, Tensor> torch_state_dict(Graph& model, int64_t num_batches
   return out;
 }
 
-std::string torch_unet_config(const UNetConfig& c) {
+std::string torch_model_config(const ModelConfig& c) {
+  if (c.is_smp()) {
+    const char* arch = "Unet";  // SMP's class name; create_model takes it in any case
+    return nlohmann::json{{"arch", arch},
+                          {"encoder_name", c.encoder},
+                          {"encoder_depth", c.encoder_depth},
+                          {"encoder_weights", nullptr},
+                          {"decoder_channels", c.decoder_channels_or_default()},
+                          {"in_channels", c.in_channels},
+                          {"classes", c.classes}}
+        .dump();
+  }
   return nlohmann::json{
       {"in_channels", c.in_channels},
       {"classes", c.classes},
@@ -66,7 +77,7 @@ void save_torch_state_dict(const std::string& path, Graph& model, const ModelInf
   std::map<std::string, std::string> meta = info.to_metadata();
   save_safetensors(path, torch_state_dict(model, num_batches_tracked),
                    {{"format", "pt"},
-                    {"unet", torch_unet_config(info.config)},
+                    {info.config.is_smp() ? "smp" : "unet", torch_model_config(info.config)},
                     {"classes", meta.at("classes")},
                     {"normalization", meta.at("normalization")}});
 }
@@ -84,6 +95,8 @@ void load_torch_state_dict(Graph& model, const std::map<std::string, Tensor>& st
       missing.push_back(name);
       continue;
     }
+    CUSEG_CHECK(it->second.dtype() == DType::F32 || it->second.dtype() == DType::F64, source, ": ", name, " is ",
+                dtype_name(it->second.dtype()), ", not floating point");
     const Shape want = torch_shape(t, convs.count(name) > 0);
     if (!(it->second.shape() == want))
       misshaped.push_back(
@@ -105,9 +118,7 @@ void load_torch_state_dict(Graph& model, const std::map<std::string, Tensor>& st
               " (PyTorch's layouts: convolutions OIHW)");
   for (auto& [name, t] : mine) {
     const Tensor& src = state.at(name);
-    CUSEG_CHECK(src.dtype() == DType::F32 || src.dtype() == DType::F64, source, ": ", name, " is ",
-                dtype_name(src.dtype()), ", not floating point");
-    t.copy_from((convs.count(name) ? from_nchw_weights(src) : src.to(DType::F32))
+    t.copy_from((convs.count(name) ? from_nchw_weights(src) : src)
                     .to(t.dtype())
                     .to(t.device()));
   }

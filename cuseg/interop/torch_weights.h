@@ -14,13 +14,16 @@
 
 namespace cuseg {
 
-// The configuration python/cuseg_torch_unet.py's UNet takes for this one, as JSON: in_channels,
-// classes, base, depth, batch_norm, upsample ("transposed" or "bilinear"), dropout.
-std::string torch_unet_config(const UNetConfig& config);
+// The configuration of the PyTorch module that holds these weights, as JSON: for unet-s what
+// python/cuseg_torch_unet.py's UNet takes (in_channels, classes, base, depth, batch_norm, upsample
+// "transposed" or "bilinear", dropout); for a model zoo network segmentation_models_pytorch's
+// smp.create_model keywords (arch "Unet", encoder_name, encoder_depth, encoder_weights null,
+// decoder_channels, in_channels, classes).
+std::string torch_model_config(const ModelConfig& config);
 
 std::map<std::string, Tensor> torch_state_dict(Graph& model, int64_t num_batches_tracked = 0);
-// A safetensors file of the state dict; its metadata: "unet" (the configuration the PyTorch
-// module takes, JSON), "classes", "normalization", "format": "pt".
+// A safetensors file of the state dict; its metadata: "unet" or "smp" (torch_model_config, for
+// unet-s and for a model zoo network), "classes", "normalization", "format": "pt".
 void save_torch_state_dict(const std::string& path, Graph& model, const ModelInfo& info,
                            int64_t num_batches_tracked = 0);
 

@@ -7,6 +7,7 @@
 
 #include "cuseg/core/error.h"
 #include "cuseg/kernels/compute.h"
+#include "cuseg/layers/model_config.h"
 #include "cuseg/optim/optimizer.h"
 
 namespace cuseg {
@@ -54,18 +55,27 @@ std::vector<TrainOption> make_table() {
       {.flag = "--data", FIELD(data),
        .help = "Dataset folder: DIR/{train,val}/{images,masks}; none: the built-in synthetic set",
        .placeholder = "DIR"},
-      {.flag = "--model", .help = "Network", .on_resume = R::CommandOnly, .allowed = {"unet-s"},
-       .get_text = [](const TrainConfig&) { return std::string("unet-s"); },  // the one network there is
-       .set_text = [](TrainConfig&, const std::string&) {}},
-      {.flag = "--base", FIELD(base), .help = "Width of the first level"},
-      {.flag = "--depth", FIELD(depth), .help = "Levels"},
-      {.flag = "--bn", FIELD(batch_norm), .help = "Batch normalization (1/0)"},
-      {.flag = "--upsample", FIELD(upsample), .help = "transposed or bilinear", .allowed = {"transposed", "bilinear"}},
-      {.flag = "--dropout", FIELD(dropout), .help = "Dropout probability at the bottleneck"},
+      {.flag = "--model", FIELD(model),
+       .help = "Network: unet-s (cuseg's U-Net), or unet (segmentation_models_pytorch's Unet on --encoder)",
+       .allowed = architecture_names()},
+      {.flag = "--encoder", FIELD(encoder), .help = "The model zoo network's encoder", .allowed = encoder_names()},
+      {.flag = "--encoder-depth", FIELD(encoder_depth), .help = "The model zoo network's encoder stages (3 to 5)"},
+      {.flag = "--decoder-channels", FIELD(decoder_channels),
+       .help = "The model zoo network's decoder widths, one per stage (default: SMP's, 256,128,64,32,16 for unet)",
+       .placeholder = "LIST"},
+      {.flag = "--base", FIELD(base), .help = "unet-s: width of the first level"},
+      {.flag = "--depth", FIELD(depth), .help = "unet-s: levels"},
+      {.flag = "--bn", FIELD(batch_norm), .help = "unet-s: batch normalization (1/0)"},
+      {.flag = "--upsample", FIELD(upsample), .help = "unet-s: transposed or bilinear",
+       .allowed = {"transposed", "bilinear"}},
+      {.flag = "--dropout", FIELD(dropout), .help = "unet-s: dropout probability at the bottleneck"},
       {.flag = "--epochs", FIELD(epochs), .help = "Epochs", .on_resume = R::MayChange},
       {.flag = "--batch", FIELD(batch), .help = "Images per batch"},
       {.flag = "--accumulate", FIELD(accumulate), .help = "Batches per optimizer step (gradient accumulation)"},
-      {.flag = "--size", .help = "Training size: N or WxH (multiples of 2^(depth-1))", .get_text = size_text,
+      {.flag = "--size",
+       .help = "Training size: N or WxH (multiples of the network's output stride: unet-s 2^(depth-1), the model "
+               "zoo's 2^encoder-depth)",
+       .get_text = size_text,
        .set_text = set_size, .sets = {"height", "width"}},
       {FIELD(height)},
       {FIELD(width)},
