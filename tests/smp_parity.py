@@ -15,12 +15,16 @@ IN's JSON spec names a model (smp.create_model's keywords) and what to compute:
   "sgd"       `steps` steps of torch.optim.SGD(lr, momentum) on the same batch and loss: the
               parameters and buffers after them (after.<key>);
   "load"      IN's tensors under state.<key> loaded with load_state_dict(strict=True) into the
-              model the spec names (what seg_export --torch writes), and its evaluation logits.
+              model the spec names (what seg_export --torch writes), and its evaluation logits;
+  "encoder"   torchvision's classification network of the spec's encoder for torch.manual_seed(seed)
+              (state.<key>: what an ImageNet weights file holds, fc included), and SMP's encoder
+              after SMP loads it and adapts it to the spec's in_channels (encoder.<key>).
 """
 import sys
 
 import torch
 import torch.nn.functional as F
+import torchvision
 import segmentation_models_pytorch as smp
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
@@ -67,6 +71,19 @@ def run_case(case, t, out):
         model.eval()
         with torch.no_grad():
             out[p + "eval.logits"] = nhwc(model(t["image"].to(dtype).permute(0, 3, 1, 2)))
+        return
+    if what == "encoder":
+        torch.manual_seed(case["seed"])
+        classifier = getattr(torchvision.models, case["model"]["encoder_name"])()
+        for k, v in classifier.state_dict().items():
+            if not k.endswith("num_batches_tracked"):
+                out[p + "state." + k] = v.detach()
+        model = smp.create_model(**dict(case["model"], in_channels=3))
+        model.encoder.load_state_dict(classifier.state_dict())
+        model.encoder.set_in_channels(case["model"]["in_channels"], pretrained=True)
+        for k, v in model.encoder.state_dict().items():
+            if not k.endswith("num_batches_tracked"):
+                out[p + "encoder." + k] = v.detach()
         return
     model = build(case, dtype)
     if what == "weights":

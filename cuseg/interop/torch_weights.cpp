@@ -128,4 +128,54 @@ void load_torch_state_dict(Graph& model, const std::string& path) {
   load_torch_state_dict(model, load_safetensors(path).tensors, path);
 }
 
+namespace {
+
+// SMP's patch_first_conv for pretrained weights: w [K, 3, R, S] (OIHW) to C input channels.
+Tensor first_conv_for(const Tensor& w, int64_t channels) {
+  const Tensor w64 = w.to(Device::cpu()).to(DType::F64);
+  const std::vector<double> v = w64.to_vector<double>();
+  const int64_t K = w.dim(0), C0 = w.dim(1), RS = w.dim(2) * w.dim(3);
+  std::vector<double> out(size_t(K * channels * RS), 0.0);
+  for (int64_t k = 0; k < K; ++k)
+    for (int64_t c = 0; c < channels; ++c)
+      for (int64_t i = 0; i < RS; ++i) {
+        double& o = out[size_t((k * channels + c) * RS + i)];
+        if (channels == 1)
+          for (int64_t c0 = 0; c0 < C0; ++c0) o += v[size_t((k * C0 + c0) * RS + i)];
+        else
+          o = v[size_t((k * C0 + c % C0) * RS + i)] * double(C0) / double(channels);
+      }
+  return Tensor::from_vector(out, Shape{K, channels, w.dim(2), w.dim(3)});
+}
+
+}  // namespace
+
+void load_encoder_weights(Graph& model, const ModelConfig& config, const std::map<std::string, Tensor>& state,
+                          const std::string& source) {
+  CUSEG_CHECK(config.is_smp(), source, ": encoder weights are for the model zoo's networks, not ",
+              architecture_name(config.architecture));
+  const std::string first_conv = "conv1.weight";  // every ResNet's stem
+  std::map<std::string, Tensor> encoder;  // under the model's names, in PyTorch's layouts
+  for (const auto& [name, t] : state) {
+    if (name.starts_with("fc.")) continue;  // the classifier SMP drops
+    Tensor v = t;
+    if (name == first_conv && t.rank() == 4 && t.dim(1) == 3 && config.in_channels != 3)
+      v = first_conv_for(t, config.in_channels);
+    encoder["encoder." + name] = v;
+  }
+  // The rest of the model keeps its own: the check below then names only the encoder's tensors.
+  for (const auto& [name, t] : torch_state_dict(model))
+    if (!name.starts_with("encoder.")) encoder[name] = t;
+  try {
+    load_torch_state_dict(model, encoder, source);
+  } catch (const Error& e) {
+    throw Error(str_cat(e.what(), " (an ImageNet ", config.encoder, " in torchvision's names: conv1.weight, bn1.*, "
+                        "layer1.0.conv1.weight, ...)"));
+  }
+}
+
+void load_encoder_weights(Graph& model, const ModelConfig& config, const std::string& path) {
+  load_encoder_weights(model, config, load_safetensors(path).tensors, path);
+}
+
 }  // namespace cuseg

@@ -135,6 +135,11 @@ std::vector<TrainOption> make_table() {
        .help = "Start from these weights: a PyTorch state dict of python/cuseg_torch_unet.py's UNet "
                "(seg_export --torch writes one) for the same configuration",
        .placeholder = "FILE", .check = OptionCheck::ExistingFile},
+      {.flag = "--encoder-weights", FIELD(encoder_weights),
+       .help = "Start the model zoo network's encoder from these ImageNet weights: torchvision's state dict of the "
+               "classification network (safetensors; the classifier is ignored); other input channels than 3 as "
+               "segmentation_models_pytorch adapts them",
+       .placeholder = "FILE", .check = OptionCheck::ExistingFile},
       {.flag = "--tensorboard", FIELD(tensorboard),
        .help = "TensorBoard event files' folder (per-step loss, every per-epoch metric, validation images); default "
                "OUT/tb, 'none' for none",
@@ -320,6 +325,10 @@ void TrainConfig::validate() const {
   positive(width, "--size (width)");
   positive(workers, "--workers");
   CUSEG_CHECK(lr > 0 && std::isfinite(lr), "--lr must be positive, not ", lr);
+  CUSEG_CHECK(encoder_weights.empty() || model != "unet-s", "--encoder-weights: unet-s has no encoder of its own; "
+              "--model unet has");
+  CUSEG_CHECK(encoder_weights.empty() || init_from.empty(),
+              "--encoder-weights and --init-from: the second holds the whole model, the encoder included; give one");
   CUSEG_CHECK(folds == 0 || (folds >= 2 && fold >= 0 && fold < folds), "--folds ", folds, " --fold ", fold,
               ": need folds ≥ 2 and 0 ≤ fold < folds");
   CUSEG_CHECK(patience >= 0, "--patience must not be negative");

@@ -69,6 +69,7 @@ struct TrainConfig {
   std::string out = "runs/train";
   std::string tensorboard;        // TensorBoard event files' folder; empty: OUT/tb; "none": none
   std::string init_from;          // start from these PyTorch weights (interop/torch_weights.h)
+  std::string encoder_weights;    // start the encoder from these ImageNet weights (torchvision's)
   bool resume = false;            // continue the run in `out` from last.safetensors
   int64_t stop_after_steps = 0;   // stop (as if interrupted) after this many steps of this call
   bool progress = true;           // a progress bar on a terminal, else a line per epoch

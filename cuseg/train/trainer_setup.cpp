@@ -125,6 +125,8 @@ void Trainer::State::build_model(bool from_init_weights) {
     if (auto* d = dynamic_cast<Dropout*>(l)) d->set_part(ranks->rank(), ranks->size());
   }
   // Weights trained elsewhere; a resumed run has its own, from the checkpoint.
+  if (!config.encoder_weights.empty() && from_init_weights)
+    load_encoder_weights(*model, info.config, config.encoder_weights);
   if (!config.init_from.empty() && from_init_weights) load_torch_state_dict(*model, config.init_from);
   model->to(device);
 }

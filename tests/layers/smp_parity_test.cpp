@@ -17,6 +17,7 @@
 #include "cuseg/layers/networks.h"
 #include "cuseg/losses/loss.h"
 #include "cuseg/optim/optimizer.h"
+#include "error_matchers.h"
 #include "test_util.h"
 #include "torch_runner.h"
 
@@ -181,6 +182,43 @@ INSTANTIATE_TEST_SUITE_P(Networks, SmpParity,
                          [](const auto& info) {
                            return str_cat(info.param.arch, "_", info.param.encoder, "_", dtype_name(info.param.dtype));
                          });
+
+// ImageNet weights for the encoder alone, as torchvision writes them (fc included): loaded into
+// cuseg's model they are what SMP's encoder holds after SMP loads them and adapts its first
+// convolution to the input channels (summed for 1, cycled and scaled by 3/C otherwise); the
+// decoder and head keep their own.
+TEST(SmpEncoderWeights, TorchvisionsWeightsLoadAsSmpLoadsThemForAnyInputChannels) {
+  CUSEG_REQUIRE_SMP();
+  for (int channels : {3, 1, 4}) {
+    SCOPED_TRACE(channels);
+    const ModelConfig c = ModelConfig::smp(Architecture::Unet, "resnet18", channels, 2);
+    nlohmann::json spec = nlohmann::json::array(
+        {{{"model", nlohmann::json::parse(torch_model_config(c))}, {"seed", 9}, {"dtype", "f32"}, {"compute", "encoder"}}});
+    const SafetensorsFile smp = test::run_torch_script("smp_parity.py", {}, spec.dump(), test::smp_python());
+    auto net = build_model(c);
+    const Tensor head = net->state().at("segmentation_head.0.weight").clone();
+    load_encoder_weights(*net, c, with_prefix(smp, "state."), "resnet18.safetensors");
+    int checked = 0;
+    for (auto& [name, value] : net->state()) {
+      if (!name.starts_with("encoder.")) continue;
+      const auto it = smp.tensors.find(name);
+      ASSERT_NE(it, smp.tensors.end()) << name;
+      EXPECT_TRUE(test::close(torch_layout(value), it->second, 1e-6, name, 9));
+      ++checked;
+    }
+    EXPECT_GT(checked, 90);
+    EXPECT_TRUE(test::identical(net->state().at("segmentation_head.0.weight"), head, "the head, untouched", 0));
+  }
+  // Weights of another encoder are refused, naming a tensor.
+  const ModelConfig r34 = ModelConfig::smp(Architecture::Unet, "resnet34", 3, 2);
+  nlohmann::json spec = nlohmann::json::array(
+      {{{"model", nlohmann::json::parse(torch_model_config(ModelConfig::smp(Architecture::Unet, "resnet18", 3, 2)))},
+        {"seed", 9}, {"dtype", "f32"}, {"compute", "encoder"}}});
+  const SafetensorsFile r18 = test::run_torch_script("smp_parity.py", {}, spec.dump(), test::smp_python());
+  auto net = build_model(r34);
+  test::expect_error([&] { load_encoder_weights(*net, r34, with_prefix(r18, "state."), "r18.safetensors"); },
+                     {"r18.safetensors: missing", "encoder.layer1.2.bn1.bias", "an ImageNet resnet34"});
+}
 
 }  // namespace
 }  // namespace cuseg
