@@ -1,6 +1,7 @@
 // seg_export: a trained model out of cuseg — as ONNX, for ONNX Runtime, TensorRT and the rest
-// (interop/onnx.h), and as a PyTorch state dict for python/cuseg_torch_unet.py
-// (interop/torch_weights.h).
+// (interop/onnx.h), and as a PyTorch state dict (interop/torch_weights.h): of
+// segmentation_models_pytorch's model for the model zoo's networks, of python/cuseg_torch_unet.py's
+// UNet for unet-s.
 //
 //   seg_export --checkpoint runs/a/best.safetensors --onnx model.onnx [--head
 //   logits|softmax|argmax] seg_export --checkpoint runs/a/best.safetensors --torch
@@ -21,7 +22,8 @@ int main(int argc, char** argv) {
       app.add_option("--onnx", onnx, "Write the model as ONNX (opset 17) to this file");
   auto* torch_opt = app.add_option(
       "--torch", torch,
-      "Write its weights as a PyTorch state dict (safetensors) for python/cuseg_torch_unet.py");
+      "Write its weights as a PyTorch state dict (safetensors): segmentation_models_pytorch's for the model "
+      "zoo's networks, python/cuseg_torch_unet.py's for unet-s");
   app.add_option("--head", head, "What the ONNX model outputs: logits, softmax or argmax")
       ->check(CLI::IsMember({"logits", "softmax", "argmax"}))
       ->capture_default_str();
@@ -32,7 +34,7 @@ int main(int argc, char** argv) {
   return cuseg::tool::run(app, argc, argv, [&] {
     cuseg::ModelInfo info;
     auto model = cuseg::load_model(checkpoint, cuseg::Device::cpu(), &info);
-    const int multiple = 1 << (info.config.depth - 1);
+    const int multiple = info.config.input_multiple();
     if (!onnx.empty()) {
       cuseg::export_onnx(onnx, *model, info, cuseg::parse_onnx_head(head));
       std::printf(
@@ -45,8 +47,9 @@ int main(int argc, char** argv) {
       if (auto it = info.metadata.find("train_state"); it != info.metadata.end())
         steps = nlohmann::json::parse(it->second).value("steps", int64_t(0));
       cuseg::save_torch_state_dict(torch, *model, info, steps);
-      std::printf("seg_export: %s → %s (PyTorch state dict of python/cuseg_torch_unet.py's UNet)\n",
-                  checkpoint.c_str(), torch.c_str());
+      std::printf("seg_export: %s → %s (PyTorch state dict of %s)\n", checkpoint.c_str(), torch.c_str(),
+                  info.config.is_smp() ? "segmentation_models_pytorch's model: smp.create_model(**metadata['smp'])"
+                                       : "python/cuseg_torch_unet.py's UNet");
     }
     return 0;
   });

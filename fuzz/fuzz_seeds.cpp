@@ -8,6 +8,7 @@
 
 #include "cuseg/core/safetensors.h"
 #include "cuseg/data/image_io.h"
+#include "cuseg/layers/unet.h"
 #include "cuseg/model/checkpoint.h"
 
 namespace fs = std::filesystem;
@@ -57,7 +58,7 @@ int main(int argc, char** argv) {
   save_safetensors((st / "empty.safetensors").string(), {});
 
   ModelInfo info;
-  info.config = UNetConfig::unet_s(1, 2, 1);
+  info.config = ModelConfig::unet_s(1, 2, 1);
   info.config.depth = 2;
   info.class_names = {"background", "thing"};
   info.palette = {{0, 0, 0}, {255, 0, 0}};

@@ -31,6 +31,7 @@
 #include "cuseg/infer/predict.h"
 #include "cuseg/interop/onnx.h"
 #include "cuseg/interop/torch_weights.h"
+#include "cuseg/layers/networks.h"
 #include "cuseg/model/checkpoint.h"
 
 namespace py = pybind11;
@@ -153,11 +154,12 @@ class Model {
     for (const auto& rgb : info_.palette) out.push_back({rgb[0], rgb[1], rgb[2]});
     return out;
   }
-  // The configuration python/cuseg_torch_unet.py's UNet takes, with the input's multiple and the
+  // The configuration the PyTorch module takes (python/cuseg_torch_unet.py's UNet for unet-s,
+  // smp.create_model's keywords for a model zoo network), with the input's multiple and the
   // normalization.
   py::dict config() const {
-    py::dict d = py::module_::import("json").attr("loads")(torch_unet_config(info_.config));
-    d["multiple"] = 1 << (info_.config.depth - 1);
+    py::dict d = py::module_::import("json").attr("loads")(torch_model_config(info_.config));
+    d["multiple"] = info_.config.input_multiple();
     d["normalization"] = py::make_tuple(info_.normalization.mean, info_.normalization.std);
     return d;
   }
@@ -170,7 +172,7 @@ class Model {
  private:
   // Exporters read the weights on the CPU; the model may live on a GPU.
   std::unique_ptr<Graph> load_model_copy() {
-    auto cpu = build_unet(info_.config);
+    auto cpu = build_model(info_.config);
     cpu->load_state(graph_->state());
     return cpu;
   }

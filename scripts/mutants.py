@@ -144,6 +144,11 @@ MUTANTS = [
            "    t->copy_from(host.view(t->shape(), offset));\n    offset += t->numel();\n",
            "    t->copy_from(host.view(t->shape(), offset));\n",
            r"DataParallel\.TwoRanksTakeTheStepsOfOneProcessOnTheGlobalBatch|DataParallel\.ShardedValidation|Communicator\.", fast=True),
+    # The model zoo: SMP's Unet concatenates [upsampled, skip]; the other order has the same shapes.
+    Mutant("unet-decoder-concatenates-the-skip-first", "cuseg/layers/zoo/unet_decoder.cpp",
+           'x = b.concat(block + ".concat", x, features.names[size_t(skip)]);',
+           'x = b.concat(block + ".concat", features.names[size_t(skip)], x);',
+           r"SmpParity\..*resnet18_f64"),
 ]
 
 

@@ -27,8 +27,23 @@ bool torch_available(std::string& why) {
   return true;
 }
 
+std::string smp_python() { return std::string(CUSEG_SOURCE_DIR) + "/.venv-torch/bin/python"; }
+
+bool smp_available(std::string& why) {
+  if (!fs::exists(smp_python())) {
+    why = smp_python() + " does not exist (scripts/deps.sh makes it)";
+    return false;
+  }
+  const std::string probe = smp_python() + " -c 'import torch, segmentation_models_pytorch, timm' > /dev/null 2>&1";
+  if (std::system(probe.c_str()) != 0) {
+    why = smp_python() + " cannot import torch, segmentation_models_pytorch and timm (scripts/deps.sh installs them)";
+    return false;
+  }
+  return true;
+}
+
 SafetensorsFile run_torch_script(const std::string& script, const std::map<std::string, Tensor>& inputs,
-                                 const std::string& spec_json) {
+                                 const std::string& spec_json, const std::string& python) {
   static int counter = 0;
   const fs::path dir =
       fs::temp_directory_path() / ("cuseg_torch_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
@@ -37,7 +52,7 @@ SafetensorsFile run_torch_script(const std::string& script, const std::map<std::
   const std::string err = (dir / "stderr.txt").string();
   save_safetensors(in, inputs, {{"spec", spec_json}});
   const std::string cmd =
-      std::string(kPython) + " " + CUSEG_SOURCE_DIR + "/tests/" + script + " " + in + " " + out + " 2> " + err;
+      (python.empty() ? std::string(kPython) : python) + " " + CUSEG_SOURCE_DIR + "/tests/" + script + " " + in + " " + out + " 2> " + err;
   if (std::system(cmd.c_str()) != 0) {
     std::ifstream e(err);
     std::stringstream text;

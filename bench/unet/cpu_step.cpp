@@ -73,7 +73,7 @@ int main(int argc, char** argv) try {
   if (o.threads > 0) omp_set_num_threads(o.threads);
   const Backend backend = o.backend == "fast" ? Backend::Fast : Backend::Reference;
 
-  auto net = build_unet(UNetConfig::unet_s(o.channels, o.classes, o.base));
+  auto net = build_unet(ModelConfig::unet_s(o.channels, o.classes, o.base));
   net->set_backend(backend);
   net->set_precision(parse_precision(o.precision));
   net->set_training(o.mode == "train");

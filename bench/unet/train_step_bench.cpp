@@ -16,7 +16,7 @@ void register_benchmarks() {
     const std::string name = str_cat("unet_s_train_step/", impl.name, "/base", base, "_", channels, "x", size, "x", size,
                                      "_batch", batch);
     auto* b = benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& state) {
-      auto net = build_unet(UNetConfig::unet_s(channels, classes, base));
+      auto net = build_unet(ModelConfig::unet_s(channels, classes, base));
       net->to(impl.device);
       net->set_backend(impl.backend);
       const Shape shape{batch, size, size, channels};

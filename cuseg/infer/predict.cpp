@@ -10,7 +10,7 @@ namespace cuseg {
 
 namespace {
 
-int network_multiple(const ModelInfo& info) { return 1 << (info.config.depth - 1); }
+int network_multiple(const ModelInfo& info) { return info.config.input_multiple(); }
 
 int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 

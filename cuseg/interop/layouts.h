@@ -10,7 +10,7 @@
 
 namespace cuseg {
 
-// A new f32 CPU tensor: out dim i is t's dim perm[i].
+// A new CPU tensor, f64 for f64 and f32 for anything else: out dim i is t's dim perm[i].
 Tensor permuted(const Tensor& t, const std::array<int, 4>& perm);
 
 inline Tensor to_nchw_weights(const Tensor& w) { return permuted(w, {0, 3, 1, 2}); }

@@ -240,6 +240,15 @@ void add_layer(GraphWriter& g, const Layer& layer, const std::vector<std::string
     g.node("Identity", name, {in[0]}, out);
     return;
   }
+  if (const auto* sum = dynamic_cast<const Add*>(&layer)) {
+    if (!sum->relu()) {
+      g.node("Add", name, in, out);
+    } else {
+      g.node("Add", name, in, name + ".sum");
+      g.node("Relu", name + ".relu", {name + ".sum"}, out);
+    }
+    return;
+  }
   throw_error(
       str_cat("ONNX export: layer '", name, "' of kind ", layer.kind(), " has no ONNX mapping"));
 }
@@ -259,7 +268,7 @@ OnnxHead parse_onnx_head(const std::string& name) {
 }
 
 std::string onnx_model(Graph& model, const ModelInfo& info, OnnxHead head) {
-  const int C = info.config.in_channels, multiple = 1 << (info.config.depth - 1);
+  const int C = info.config.in_channels, multiple = info.config.input_multiple();
   model.set_training(false);
   model.compile({{"image", Shape{1, multiple, multiple, C}}});
   CUSEG_CHECK(model.input_names() == std::vector<std::string>{"image"} &&

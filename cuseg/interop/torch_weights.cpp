@@ -41,7 +41,7 @@ std::map<std::string, Tensor> torch_state_dict(Graph& model, int64_t num_batches
   for (const auto& [name, t] : model.state()) {
     if (t.dtype() != DType::F32 && t.dtype() != DType::F64)
       continue;  // cuseg's own counters, if any
-    out[name] = convs.count(name) ? to_nchw_weights(t) : t.to(Device::cpu()).to(DType::F32);
+    out[name] = (convs.count(name) ? to_nchw_weights(t) : t.to(Device::cpu())).to(DType::F32);
   }
   for (const std::string& bn : batch_norms(model))
     out[bn + ".num_batches_tracked"] =
@@ -49,7 +49,18 @@ std::map<std::string, Tensor> torch_state_dict(Graph& model, int64_t num_batches
   return out;
 }
 
-std::string torch_unet_config(const UNetConfig& c) {
+std::string torch_model_config(const ModelConfig& c) {
+  if (c.is_smp()) {
+    const char* arch = "Unet";  // SMP's class name; create_model takes it in any case
+    return nlohmann::json{{"arch", arch},
+                          {"encoder_name", c.encoder},
+                          {"encoder_depth", c.encoder_depth},
+                          {"encoder_weights", nullptr},
+                          {"decoder_channels", c.decoder_channels_or_default()},
+                          {"in_channels", c.in_channels},
+                          {"classes", c.classes}}
+        .dump();
+  }
   return nlohmann::json{
       {"in_channels", c.in_channels},
       {"classes", c.classes},
@@ -66,7 +77,7 @@ void save_torch_state_dict(const std::string& path, Graph& model, const ModelInf
   std::map<std::string, std::string> meta = info.to_metadata();
   save_safetensors(path, torch_state_dict(model, num_batches_tracked),
                    {{"format", "pt"},
-                    {"unet", torch_unet_config(info.config)},
+                    {info.config.is_smp() ? "smp" : "unet", torch_model_config(info.config)},
                     {"classes", meta.at("classes")},
                     {"normalization", meta.at("normalization")}});
 }
@@ -84,6 +95,8 @@ void load_torch_state_dict(Graph& model, const std::map<std::string, Tensor>& st
       missing.push_back(name);
       continue;
     }
+    CUSEG_CHECK(it->second.dtype() == DType::F32 || it->second.dtype() == DType::F64, source, ": ", name, " is ",
+                dtype_name(it->second.dtype()), ", not floating point");
     const Shape want = torch_shape(t, convs.count(name) > 0);
     if (!(it->second.shape() == want))
       misshaped.push_back(
@@ -105,9 +118,7 @@ void load_torch_state_dict(Graph& model, const std::map<std::string, Tensor>& st
               " (PyTorch's layouts: convolutions OIHW)");
   for (auto& [name, t] : mine) {
     const Tensor& src = state.at(name);
-    CUSEG_CHECK(src.dtype() == DType::F32 || src.dtype() == DType::F64, source, ": ", name, " is ",
-                dtype_name(src.dtype()), ", not floating point");
-    t.copy_from((convs.count(name) ? from_nchw_weights(src) : src.to(DType::F32))
+    t.copy_from((convs.count(name) ? from_nchw_weights(src) : src)
                     .to(t.dtype())
                     .to(t.device()));
   }
@@ -115,6 +126,56 @@ void load_torch_state_dict(Graph& model, const std::map<std::string, Tensor>& st
 
 void load_torch_state_dict(Graph& model, const std::string& path) {
   load_torch_state_dict(model, load_safetensors(path).tensors, path);
+}
+
+namespace {
+
+// SMP's patch_first_conv for pretrained weights: w [K, 3, R, S] (OIHW) to C input channels.
+Tensor first_conv_for(const Tensor& w, int64_t channels) {
+  const Tensor w64 = w.to(Device::cpu()).to(DType::F64);
+  const std::vector<double> v = w64.to_vector<double>();
+  const int64_t K = w.dim(0), C0 = w.dim(1), RS = w.dim(2) * w.dim(3);
+  std::vector<double> out(size_t(K * channels * RS), 0.0);
+  for (int64_t k = 0; k < K; ++k)
+    for (int64_t c = 0; c < channels; ++c)
+      for (int64_t i = 0; i < RS; ++i) {
+        double& o = out[size_t((k * channels + c) * RS + i)];
+        if (channels == 1)
+          for (int64_t c0 = 0; c0 < C0; ++c0) o += v[size_t((k * C0 + c0) * RS + i)];
+        else
+          o = v[size_t((k * C0 + c % C0) * RS + i)] * double(C0) / double(channels);
+      }
+  return Tensor::from_vector(out, Shape{K, channels, w.dim(2), w.dim(3)});
+}
+
+}  // namespace
+
+void load_encoder_weights(Graph& model, const ModelConfig& config, const std::map<std::string, Tensor>& state,
+                          const std::string& source) {
+  CUSEG_CHECK(config.is_smp(), source, ": encoder weights are for the model zoo's networks, not ",
+              architecture_name(config.architecture));
+  const std::string first_conv = "conv1.weight";  // every ResNet's stem
+  std::map<std::string, Tensor> encoder;  // under the model's names, in PyTorch's layouts
+  for (const auto& [name, t] : state) {
+    if (name.starts_with("fc.")) continue;  // the classifier SMP drops
+    Tensor v = t;
+    if (name == first_conv && t.rank() == 4 && t.dim(1) == 3 && config.in_channels != 3)
+      v = first_conv_for(t, config.in_channels);
+    encoder["encoder." + name] = v;
+  }
+  // The rest of the model keeps its own: the check below then names only the encoder's tensors.
+  for (const auto& [name, t] : torch_state_dict(model))
+    if (!name.starts_with("encoder.")) encoder[name] = t;
+  try {
+    load_torch_state_dict(model, encoder, source);
+  } catch (const Error& e) {
+    throw Error(str_cat(e.what(), " (an ImageNet ", config.encoder, " in torchvision's names: conv1.weight, bn1.*, "
+                        "layer1.0.conv1.weight, ...)"));
+  }
+}
+
+void load_encoder_weights(Graph& model, const ModelConfig& config, const std::string& path) {
+  load_encoder_weights(model, config, load_safetensors(path).tensors, path);
 }
 
 }  // namespace cuseg

@@ -14,13 +14,16 @@
 
 namespace cuseg {
 
-// The configuration python/cuseg_torch_unet.py's UNet takes for this one, as JSON: in_channels,
-// classes, base, depth, batch_norm, upsample ("transposed" or "bilinear"), dropout.
-std::string torch_unet_config(const UNetConfig& config);
+// The configuration of the PyTorch module that holds these weights, as JSON: for unet-s what
+// python/cuseg_torch_unet.py's UNet takes (in_channels, classes, base, depth, batch_norm, upsample
+// "transposed" or "bilinear", dropout); for a model zoo network segmentation_models_pytorch's
+// smp.create_model keywords (arch "Unet", encoder_name, encoder_depth, encoder_weights null,
+// decoder_channels, in_channels, classes).
+std::string torch_model_config(const ModelConfig& config);
 
 std::map<std::string, Tensor> torch_state_dict(Graph& model, int64_t num_batches_tracked = 0);
-// A safetensors file of the state dict; its metadata: "unet" (the configuration the PyTorch
-// module takes, JSON), "classes", "normalization", "format": "pt".
+// A safetensors file of the state dict; its metadata: "unet" or "smp" (torch_model_config, for
+// unet-s and for a model zoo network), "classes", "normalization", "format": "pt".
 void save_torch_state_dict(const std::string& path, Graph& model, const ModelInfo& info,
                            int64_t num_batches_tracked = 0);
 
@@ -30,5 +33,16 @@ void save_torch_state_dict(const std::string& path, Graph& model, const ModelInf
 void load_torch_state_dict(Graph& model, const std::map<std::string, Tensor>& state,
                            const std::string& source);
 void load_torch_state_dict(Graph& model, const std::string& path);
+
+// An encoder's ImageNet weights alone, as torchvision's state dict of the classification network
+// holds them (resnet18/34/50: conv1.weight, bn1.*, layer1.0.conv1.weight, ..., fc.* ignored), into
+// a model zoo network's "encoder.*" parameters and buffers; the decoder and head keep theirs. Where
+// the model's input channels C differ from the file's 3, segmentation_models_pytorch's rule for
+// its first convolution: summed over the channels for C = 1, else channel i takes the file's
+// channel i mod 3, all scaled by 3/C. Before anything is copied: a missing, an extra or a
+// mis-shaped tensor is an error naming it (and both shapes), `source` first.
+void load_encoder_weights(Graph& model, const ModelConfig& config, const std::map<std::string, Tensor>& state,
+                          const std::string& source);
+void load_encoder_weights(Graph& model, const ModelConfig& config, const std::string& path);
 
 }  // namespace cuseg

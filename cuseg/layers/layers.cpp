@@ -4,6 +4,7 @@
 
 #include "cuseg/dist/sync_batch_norm.h"
 #include "cuseg/kernels/concat.h"
+#include "cuseg/kernels/elementwise.h"
 #include "cuseg/kernels/init.h"
 
 namespace cuseg {
@@ -248,6 +249,31 @@ void Concat::backward(const std::vector<Tensor>& in, const Tensor&, const Tensor
   for (size_t i = 0; i < in.size(); ++i)
     parts.push_back(din[i].defined() ? din[i] : Tensor::empty(in[i].shape(), in[i].dtype(), in[i].device()));
   split_channels(dout, parts, backend_);
+}
+
+// ---- Add ---------------------------------------------------------------------------------------
+
+Shape Add::output_shape(const std::vector<Shape>& in) const {
+  CUSEG_CHECK(in.size() == 2, where(), ": expects 2 inputs, got ", in.size());
+  CUSEG_CHECK(in[0] == in[1], where(), ": inputs ", in[0].str(), " and ", in[1].str(), " differ");
+  return in[0];
+}
+
+void Add::forward(const std::vector<Tensor>& in, Tensor& out) {
+  add(in[0], in[1], out, backend_);
+  if (relu_) activation_forward(out, out, ActivationParams{ActivationKind::Relu}, backend_);
+}
+
+void Add::backward(const std::vector<Tensor>&, const Tensor& out, const Tensor& dout, std::vector<Tensor>& din) {
+  // Both inputs receive the gradient of the sum: ReLU's, where it follows, else dout itself.
+  Tensor dsum = dout;
+  if (relu_) {
+    const size_t first = din[0].defined() ? 0 : 1;
+    dsum = din[first].defined() ? din[first] : Tensor::empty(dout.shape(), dout.dtype(), dout.device());
+    activation_backward(out, dout, dsum, ActivationParams{ActivationKind::Relu}, backend_);
+  }
+  for (Tensor& d : din)
+    if (d.defined() && d.raw_data() != dsum.raw_data()) d.copy_from(dsum);
 }
 
 }  // namespace cuseg

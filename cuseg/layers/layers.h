@@ -168,4 +168,20 @@ class Concat : public Layer {
   int inputs_;
 };
 
+// The sum of two tensors of one shape (a residual connection), with ReLU in the same layer where
+// `relu` (ResNet's blocks end so): the sum before the ReLU is never stored.
+class Add : public Layer {
+ public:
+  explicit Add(const std::string& name, bool relu = false) : Layer(name), relu_(relu) {}
+  std::string kind() const override { return relu_ ? "Add+ReLU" : "Add"; }
+  int num_inputs() const override { return 2; }
+  Shape output_shape(const std::vector<Shape>& in) const override;
+  void forward(const std::vector<Tensor>& in, Tensor& out) override;
+  void backward(const std::vector<Tensor>& in, const Tensor& out, const Tensor& dout, std::vector<Tensor>& din) override;
+  bool relu() const { return relu_; }
+
+ private:
+  bool relu_;
+};
+
 }  // namespace cuseg

@@ -4,26 +4,11 @@
 
 namespace cuseg {
 
-UNetConfig UNetConfig::unet_s(int in_channels, int classes, int base) {
-  UNetConfig c;
-  c.in_channels = in_channels, c.classes = classes, c.base = base;
-  return c;
-}
-
-void UNetConfig::validate() const {
-  CUSEG_CHECK(in_channels > 0 && classes > 0 && base > 0, "unet: channels, classes and base width must be positive");
-  CUSEG_CHECK(depth >= 1 && depth <= 8, "unet: depth ", depth, " is not in [1, 8]");
-  CUSEG_CHECK(classes <= 256, "unet: ", classes, " classes; masks hold at most 256");
-  CUSEG_CHECK(in_channels <= 64 && base <= 4096, "unet: ", in_channels, " input channels or base width ", base,
-              " is beyond any sensible U-Net (64, 4096)");
-  CUSEG_CHECK(bottleneck_dropout >= 0 && bottleneck_dropout < 1, "unet: dropout ", bottleneck_dropout, " is not in [0, 1)");
-}
-
 namespace {
 
 class Builder {
  public:
-  Builder(Graph& g, const UNetConfig& c) : g_(g), c_(c) {}
+  Builder(Graph& g, const ModelConfig& c) : g_(g), c_(c) {}
 
   // Two (Conv 3×3 → [BatchNorm] → ReLU) from `in` (in_ch channels) to `width`; returns the tensor.
   // Batch norm and ReLU are one layer (named as the batch norm, writing the tensor named as the
@@ -48,13 +33,15 @@ class Builder {
 
  private:
   Graph& g_;
-  const UNetConfig& c_;
+  const ModelConfig& c_;
   int counter_ = 0;
 };
 
 }  // namespace
 
-std::unique_ptr<Graph> build_unet(const UNetConfig& c) {
+std::unique_ptr<Graph> build_unet(const ModelConfig& c) {
+  CUSEG_CHECK(c.architecture == Architecture::UNetS, "build_unet: the model is ", architecture_name(c.architecture),
+              ", not unet-s (build_model builds any)");
   c.validate();
   auto g = std::make_unique<Graph>();
   g->add_input("image", c.in_channels, 1 << (c.depth - 1));

@@ -18,26 +18,11 @@
 #include <memory>
 
 #include "cuseg/layers/graph.h"
+#include "cuseg/layers/model_config.h"
 
 namespace cuseg {
 
-enum class UNetUpsample { TransposedConv, Bilinear };
-
-struct UNetConfig {
-  int in_channels = 3;
-  int classes = 2;
-  int base = 32;
-  int depth = 4;
-  bool batch_norm = true;
-  UNetUpsample upsample = UNetUpsample::TransposedConv;
-  double bottleneck_dropout = 0;
-  uint64_t seed = 0;
-
-  // unet-s with these channels and base width.
-  static UNetConfig unet_s(int in_channels, int classes, int base = 32);
-  void validate() const;
-};
-
-std::unique_ptr<Graph> build_unet(const UNetConfig& config);
+// unet-s (config.architecture must be UNetS); layers/networks.h builds any network.
+std::unique_ptr<Graph> build_unet(const ModelConfig& config);
 
 }  // namespace cuseg

@@ -3,7 +3,9 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "cuseg/core/number_list.h"
 #include "cuseg/core/safetensors.h"
+#include "cuseg/layers/networks.h"
 
 namespace cuseg {
 
@@ -39,17 +41,24 @@ void split_state(const std::string& path, const SafetensorsFile& file, std::map<
 
 }  // namespace
 
-std::string describe_model(const UNetConfig& c) {
+std::string describe_model(const ModelConfig& c) {
+  if (c.is_smp()) {
+    std::string decoder;
+    for (int ch : c.decoder_channels_or_default()) decoder += (decoder.empty() ? "" : ",") + std::to_string(ch);
+    return str_cat("smp arch=", architecture_name(c.architecture), " encoder=", c.encoder, " in=", c.in_channels,
+                   " classes=", c.classes, " encoder_depth=", c.encoder_depth, " decoder=", decoder);
+  }
   return str_cat("unet in=", c.in_channels, " classes=", c.classes, " base=", c.base, " depth=", c.depth,
                  " bn=", c.batch_norm ? 1 : 0, " up=", c.upsample == UNetUpsample::Bilinear ? "bilinear" : "transposed",
                  " dropout=", c.bottleneck_dropout);
 }
 
-UNetConfig parse_model_description(const std::string& text) {
+ModelConfig parse_model_description(const std::string& text) {
   std::istringstream in(text);
-  std::string word;
-  CUSEG_CHECK((in >> word) && word == "unet", "model description '", text, "': not a U-Net");
-  UNetConfig c;
+  std::string kind, word;
+  CUSEG_CHECK((in >> kind) && (kind == "unet" || kind == "smp"), "model description '", text,
+              "': neither unet-s ('unet ...') nor a model zoo network ('smp ...')");
+  ModelConfig c;
   std::map<std::string, std::string> fields;
   while (in >> word) {
     const size_t eq = word.find('=');
@@ -64,13 +73,21 @@ UNetConfig parse_model_description(const std::string& text) {
   try {
     c.in_channels = std::stoi(field("in"));
     c.classes = std::stoi(field("classes"));
-    c.base = std::stoi(field("base"));
-    c.depth = std::stoi(field("depth"));
-    c.batch_norm = field("bn") == "1";
-    const std::string up = field("up");
-    CUSEG_CHECK(up == "bilinear" || up == "transposed", "model description '", text, "': upsampling '", up, "'");
-    c.upsample = up == "bilinear" ? UNetUpsample::Bilinear : UNetUpsample::TransposedConv;
-    c.bottleneck_dropout = std::stod(field("dropout"));
+    if (kind == "smp") {
+      c.architecture = parse_architecture(field("arch"));
+      CUSEG_CHECK(c.is_smp(), "model description '", text, "': ", field("arch"), " is not a model zoo network");
+      c.encoder = field("encoder");
+      c.encoder_depth = std::stoi(field("encoder_depth"));
+      for (double ch : parse_non_negative_list(field("decoder"), "decoder channels")) c.decoder_channels.push_back(int(ch));
+    } else {
+      c.base = std::stoi(field("base"));
+      c.depth = std::stoi(field("depth"));
+      c.batch_norm = field("bn") == "1";
+      const std::string up = field("up");
+      CUSEG_CHECK(up == "bilinear" || up == "transposed", "model description '", text, "': upsampling '", up, "'");
+      c.upsample = up == "bilinear" ? UNetUpsample::Bilinear : UNetUpsample::TransposedConv;
+      c.bottleneck_dropout = std::stod(field("dropout"));
+    }
   } catch (const std::logic_error&) {  // stoi/stod: not a number
     throw_error(str_cat("model description '", text, "': a field is not a number"));
   }
@@ -126,7 +143,7 @@ ModelInfo ModelInfo::from_metadata(const std::string& path, const std::map<std::
   return info;
 }
 
-void save_checkpoint(const std::string& path, Graph& model, const UNetConfig& config, const Optimizer* optimizer,
+void save_checkpoint(const std::string& path, Graph& model, const ModelConfig& config, const Optimizer* optimizer,
                      std::map<std::string, std::string> metadata) {
   std::map<std::string, Tensor> tensors;
   for (auto& [name, t] : model.state()) tensors["model." + name] = t;
@@ -137,7 +154,7 @@ void save_checkpoint(const std::string& path, Graph& model, const UNetConfig& co
   save_safetensors(path, tensors, metadata);
 }
 
-std::map<std::string, std::string> load_checkpoint(const std::string& path, Graph& model, const UNetConfig& config,
+std::map<std::string, std::string> load_checkpoint(const std::string& path, Graph& model, const ModelConfig& config,
                                                    Optimizer* optimizer) {
   const SafetensorsFile file = load_safetensors(path);
   check_format(path, file.metadata);
@@ -167,10 +184,15 @@ std::unique_ptr<Graph> load_model(const std::string& path, Device device, ModelI
   // deepest 3×3 convolution's weights alone have to be in the file.
   size_t stored = 0;
   for (const auto& [name, t] : model_state) stored += t.nbytes();
-  const double widest = double(mi.config.base) * double(int64_t(1) << (mi.config.depth - 1));
+  // For the model zoo's networks the decoder's widths are what a description can inflate.
+  double widest = 0;
+  if (mi.config.is_smp())
+    for (int ch : mi.config.decoder_channels_or_default()) widest = std::max(widest, double(ch));
+  else
+    widest = double(mi.config.base) * double(int64_t(1) << (mi.config.depth - 1));
   CUSEG_CHECK(9.0 * widest * widest * 4.0 <= double(stored), path, ": the model '", describe_model(mi.config),
               "' needs more parameters than the file's ", stored, " bytes hold");
-  auto model = build_unet(mi.config);
+  auto model = build_model(mi.config);
   try {
     model->load_state(model_state);
   } catch (const Error& e) {

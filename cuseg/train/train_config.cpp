@@ -7,6 +7,7 @@
 
 #include "cuseg/core/error.h"
 #include "cuseg/kernels/compute.h"
+#include "cuseg/layers/model_config.h"
 #include "cuseg/optim/optimizer.h"
 
 namespace cuseg {
@@ -54,18 +55,27 @@ std::vector<TrainOption> make_table() {
       {.flag = "--data", FIELD(data),
        .help = "Dataset folder: DIR/{train,val}/{images,masks}; none: the built-in synthetic set",
        .placeholder = "DIR"},
-      {.flag = "--model", .help = "Network", .on_resume = R::CommandOnly, .allowed = {"unet-s"},
-       .get_text = [](const TrainConfig&) { return std::string("unet-s"); },  // the one network there is
-       .set_text = [](TrainConfig&, const std::string&) {}},
-      {.flag = "--base", FIELD(base), .help = "Width of the first level"},
-      {.flag = "--depth", FIELD(depth), .help = "Levels"},
-      {.flag = "--bn", FIELD(batch_norm), .help = "Batch normalization (1/0)"},
-      {.flag = "--upsample", FIELD(upsample), .help = "transposed or bilinear", .allowed = {"transposed", "bilinear"}},
-      {.flag = "--dropout", FIELD(dropout), .help = "Dropout probability at the bottleneck"},
+      {.flag = "--model", FIELD(model),
+       .help = "Network: unet-s (cuseg's U-Net), or unet (segmentation_models_pytorch's Unet on --encoder)",
+       .allowed = architecture_names()},
+      {.flag = "--encoder", FIELD(encoder), .help = "The model zoo network's encoder", .allowed = encoder_names()},
+      {.flag = "--encoder-depth", FIELD(encoder_depth), .help = "The model zoo network's encoder stages (3 to 5)"},
+      {.flag = "--decoder-channels", FIELD(decoder_channels),
+       .help = "The model zoo network's decoder widths, one per stage (default: SMP's, 256,128,64,32,16 for unet)",
+       .placeholder = "LIST"},
+      {.flag = "--base", FIELD(base), .help = "unet-s: width of the first level"},
+      {.flag = "--depth", FIELD(depth), .help = "unet-s: levels"},
+      {.flag = "--bn", FIELD(batch_norm), .help = "unet-s: batch normalization (1/0)"},
+      {.flag = "--upsample", FIELD(upsample), .help = "unet-s: transposed or bilinear",
+       .allowed = {"transposed", "bilinear"}},
+      {.flag = "--dropout", FIELD(dropout), .help = "unet-s: dropout probability at the bottleneck"},
       {.flag = "--epochs", FIELD(epochs), .help = "Epochs", .on_resume = R::MayChange},
       {.flag = "--batch", FIELD(batch), .help = "Images per batch"},
       {.flag = "--accumulate", FIELD(accumulate), .help = "Batches per optimizer step (gradient accumulation)"},
-      {.flag = "--size", .help = "Training size: N or WxH (multiples of 2^(depth-1))", .get_text = size_text,
+      {.flag = "--size",
+       .help = "Training size: N or WxH (multiples of the network's output stride: unet-s 2^(depth-1), the model "
+               "zoo's 2^encoder-depth)",
+       .get_text = size_text,
        .set_text = set_size, .sets = {"height", "width"}},
       {FIELD(height)},
       {FIELD(width)},
@@ -124,6 +134,11 @@ std::vector<TrainOption> make_table() {
       {.flag = "--init-from", FIELD(init_from),
        .help = "Start from these weights: a PyTorch state dict of python/cuseg_torch_unet.py's UNet "
                "(seg_export --torch writes one) for the same configuration",
+       .placeholder = "FILE", .check = OptionCheck::ExistingFile},
+      {.flag = "--encoder-weights", FIELD(encoder_weights),
+       .help = "Start the model zoo network's encoder from these ImageNet weights: torchvision's state dict of the "
+               "classification network (safetensors; the classifier is ignored); other input channels than 3 as "
+               "segmentation_models_pytorch adapts them",
        .placeholder = "FILE", .check = OptionCheck::ExistingFile},
       {.flag = "--tensorboard", FIELD(tensorboard),
        .help = "TensorBoard event files' folder (per-step loss, every per-epoch metric, validation images); default "
@@ -310,6 +325,10 @@ void TrainConfig::validate() const {
   positive(width, "--size (width)");
   positive(workers, "--workers");
   CUSEG_CHECK(lr > 0 && std::isfinite(lr), "--lr must be positive, not ", lr);
+  CUSEG_CHECK(encoder_weights.empty() || model != "unet-s", "--encoder-weights: unet-s has no encoder of its own; "
+              "--model unet has");
+  CUSEG_CHECK(encoder_weights.empty() || init_from.empty(),
+              "--encoder-weights and --init-from: the second holds the whole model, the encoder included; give one");
   CUSEG_CHECK(folds == 0 || (folds >= 2 && fold >= 0 && fold < folds), "--folds ", folds, " --fold ", fold,
               ": need folds ≥ 2 and 0 ≤ fold < folds");
   CUSEG_CHECK(patience >= 0, "--patience must not be negative");

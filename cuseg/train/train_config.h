@@ -34,8 +34,13 @@ struct TrainConfig {
   int folds = 0, fold = 0;        // folds ≥ 2: validate on fold `fold` of the train split
   int workers = 2;                // loader threads
 
-  // Model (in_channels and classes come from the data).
-  int base = 16, depth = 4;
+  // Model (in_channels and classes come from the data): unet-s, or a model zoo network
+  // (layers/model_config.h).
+  std::string model = "unet-s";
+  std::string encoder = "resnet34";  // the model zoo's
+  int encoder_depth = 5;
+  std::string decoder_channels;   // "256,128,64,32,16"; empty: the architecture's default
+  int base = 16, depth = 4;       // unet-s's
   bool batch_norm = true;
   std::string upsample = "transposed";
   double dropout = 0;             // at the bottleneck
@@ -64,6 +69,7 @@ struct TrainConfig {
   std::string out = "runs/train";
   std::string tensorboard;        // TensorBoard event files' folder; empty: OUT/tb; "none": none
   std::string init_from;          // start from these PyTorch weights (interop/torch_weights.h)
+  std::string encoder_weights;    // start the encoder from these ImageNet weights (torchvision's)
   bool resume = false;            // continue the run in `out` from last.safetensors
   int64_t stop_after_steps = 0;   // stop (as if interrupted) after this many steps of this call
   bool progress = true;           // a progress bar on a terminal, else a line per epoch

@@ -8,6 +8,7 @@
 #include "cuseg/interop/torch_weights.h"
 #include "cuseg/kernels/compute.h"
 #include "cuseg/layers/layers.h"
+#include "cuseg/layers/networks.h"
 #include "cuseg/train/trainer_state.h"
 
 namespace cuseg {
@@ -70,8 +71,15 @@ void Trainer::State::build(const std::string& resume_from) {
 
 void Trainer::State::describe_model() {
   const TrainConfig& c = config;
+  info.config.architecture = parse_architecture(c.model);
   info.config.in_channels = train->channels();
   info.config.classes = train->classes();
+  info.config.encoder = c.encoder;
+  info.config.encoder_depth = c.encoder_depth;
+  info.config.decoder_channels.clear();
+  if (!c.decoder_channels.empty())
+    for (double ch : parse_non_negative_list(c.decoder_channels, "--decoder-channels"))
+      info.config.decoder_channels.push_back(int(ch));
   info.config.base = c.base;
   info.config.depth = c.depth;
   info.config.batch_norm = c.batch_norm;
@@ -79,9 +87,9 @@ void Trainer::State::describe_model() {
   info.config.bottleneck_dropout = c.dropout;
   info.config.seed = c.seed;
   info.config.validate();
-  const int multiple = 1 << (c.depth - 1);
-  CUSEG_CHECK(c.height % multiple == 0 && c.width % multiple == 0, "--size ", c.height, "x", c.width,
-              ": a depth-", c.depth, " U-Net needs multiples of ", multiple);
+  const int multiple = info.config.input_multiple();
+  CUSEG_CHECK(c.height % multiple == 0 && c.width % multiple == 0, "--size ", c.height, "x", c.width, ": ",
+              info.config.title(), " needs multiples of ", multiple);
   info.class_names = train->class_names();
   info.palette = train->palette();
   info.height = c.height;
@@ -111,12 +119,14 @@ void Trainer::State::measure_inputs() {
 }
 
 void Trainer::State::build_model(bool from_init_weights) {
-  model = build_unet(info.config);
+  model = cuseg::build_model(info.config);
   for (Layer* l : model->layers()) {
     if (auto* bn = dynamic_cast<BatchNorm2d*>(l); bn && ranks->size() > 1 && config.sync_bn != 0) bn->synchronize(ranks);
     if (auto* d = dynamic_cast<Dropout*>(l)) d->set_part(ranks->rank(), ranks->size());
   }
   // Weights trained elsewhere; a resumed run has its own, from the checkpoint.
+  if (!config.encoder_weights.empty() && from_init_weights)
+    load_encoder_weights(*model, info.config, config.encoder_weights);
   if (!config.init_from.empty() && from_init_weights) load_torch_state_dict(*model, config.init_from);
   model->to(device);
 }

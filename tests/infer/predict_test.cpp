@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "cuseg/kernels/softmax.h"
+#include "cuseg/layers/unet.h"
 #include "test_util.h"
 
 namespace cuseg {
@@ -20,7 +21,7 @@ struct Net {
 
 Net small_net() {
   Net n;
-  n.info.config = UNetConfig::unet_s(3, 3, 4);
+  n.info.config = ModelConfig::unet_s(3, 3, 4);
   n.info.config.depth = 3;
   n.info.config.seed = 4;
   n.info.class_names = {"a", "b", "c"};

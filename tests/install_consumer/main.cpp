@@ -40,7 +40,7 @@ int main() {
   }
   // The README's U-Net training step, tiny: the loss must fall over a few steps on one batch.
   const Device dev = Device::cpu();
-  const UNetConfig config = UNetConfig::unet_s(3, 4, 4);
+  const ModelConfig config = ModelConfig::unet_s(3, 4, 4);
   auto net = build_unet(config);
   std::vector<ParamRef> params;
   for (Parameter* p : net->parameters()) params.push_back({p->name, p->value, p->grad, p->no_decay});

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "cuseg/core/safetensors.h"
@@ -15,6 +16,7 @@
 #include "cuseg/interop/onnx.h"
 #include "cuseg/kernels/softmax.h"
 #include "cuseg/layers/layers.h"
+#include "cuseg/layers/networks.h"
 #include "cuseg/layers/unet.h"
 #include "error_matchers.h"
 #include "oracle.h"
@@ -32,24 +34,25 @@ using json = nlohmann::json;
 // a wrong epsilon or align_corners instead of half_pixel shows as 1.5e-4 to 1e-2.
 constexpr double kTolerance = 1e-5;
 
-// A U-Net whose batch-norm scales, shifts and running statistics are random, as after training
+// A network whose batch-norm scales, shifts and running statistics are random, as after training
 // (fresh ones, γ = 1, β = 0, mean 0, var 1, would hide a swapped or ignored tensor).
-std::unique_ptr<Graph> trained_like(const UNetConfig& c) {
-  auto g = build_unet(c);
+std::unique_ptr<Graph> trained_like(const ModelConfig& c) {
+  auto g = build_model(c);
+  std::set<std::string> norms;
+  for (Layer* l : g->layers())
+    if (dynamic_cast<BatchNorm2d*>(l)) norms.insert(l->name());
   uint64_t seed = 100;
   for (auto& [name, t] : g->state()) {
-    if (t.dtype() != DType::F32) continue;
-    if (name.ends_with("running_var") ||
-        (name.ends_with(".weight") && name.find(".bn") != std::string::npos))
+    if (t.dtype() != DType::F32 || !norms.count(name.substr(0, name.rfind('.')))) continue;
+    if (name.ends_with("running_var") || name.ends_with(".weight"))
       t.copy_from(test::random(t.shape(), seed++, 0.5, 2.0, DType::F32));
-    else if (name.ends_with("running_mean") ||
-             (name.ends_with(".bias") && name.find(".bn") != std::string::npos))
+    else
       t.copy_from(test::random(t.shape(), seed++, -0.5, 0.5, DType::F32));
   }
   return g;
 }
 
-ModelInfo info_for(const UNetConfig& c) {
+ModelInfo info_for(const ModelConfig& c) {
   ModelInfo info;
   info.config = c;
   for (int k = 0; k < c.classes; ++k) info.class_names.push_back(str_cat("class", k));
@@ -123,7 +126,7 @@ TEST(OnnxExport, OnnxRuntimeReproducesTheLogitsOfEveryUNetVariant) {
         Variant{"bilinear-bn", UNetUpsample::Bilinear, true, 0.0},
         Variant{"bilinear-no-bn", UNetUpsample::Bilinear, false, 0.0},
         Variant{"transposed-no-bn-dropout", UNetUpsample::TransposedConv, false, 0.3}}) {
-    UNetConfig c = UNetConfig::unet_s(3, 5, 8);
+    ModelConfig c = ModelConfig::unet_s(3, 5, 8);
     c.depth = 3;
     c.upsample = v.upsample;
     c.batch_norm = v.batch_norm;
@@ -144,9 +147,28 @@ TEST(OnnxExport, OnnxRuntimeReproducesTheLogitsOfEveryUNetVariant) {
   }
 }
 
+// The model zoo's networks: a BasicBlock and a Bottleneck ResNet under SMP's Unet decoder, at two
+// sizes and batch sizes (N, H and W are dynamic in the export).
+TEST(OnnxExport, OnnxRuntimeReproducesTheLogitsOfTheModelZoosNetworks) {
+  CUSEG_REQUIRE_ONNX_ORACLES();
+  for (const char* encoder : {"resnet18", "resnet50"}) {
+    ModelConfig c = ModelConfig::smp(Architecture::Unet, encoder, 3, 5);
+    c.encoder_depth = 4;
+    c.decoder_channels = {64, 32, 16, 16};
+    auto g = trained_like(c);
+    const ModelInfo info = info_for(c);
+    for (const auto& [n, h, w] : {std::tuple{1, 32, 48}, std::tuple{2, 64, 32}}) {
+      const Tensor images = real_looking_images(n, h, w, uint64_t(h * w));
+      const OrtRun ort = run_in_onnx_runtime(*g, info, images, OnnxHead::Logits, encoder);
+      EXPECT_TRUE(test::close(ort.outputs.tensors.at("logits"), to_nchw(cuseg_logits(*g, info, images)), kTolerance,
+                              str_cat("unet on ", encoder, " ", n, "x", h, "x", w), 1));
+    }
+  }
+}
+
 TEST(OnnxExport, SoftmaxAndArgmaxHeadsAndTheMetadata) {
   CUSEG_REQUIRE_ONNX_ORACLES();
-  UNetConfig c = UNetConfig::unet_s(3, 4, 8);
+  ModelConfig c = ModelConfig::unet_s(3, 4, 8);
   c.depth = 3;
   auto g = trained_like(c);
   const ModelInfo info = info_for(c);
@@ -198,7 +220,7 @@ TEST(OnnxExport, LayersTheUNetDoesNotUse) {
         "max");
   g.add(std::make_unique<Conv2d>("head", 6, 3, 1, Conv2dParams{}, true, 2), {"max"}, "logits");
   g.add_output("logits");
-  UNetConfig c = UNetConfig::unet_s(3, 3, 4);
+  ModelConfig c = ModelConfig::unet_s(3, 3, 4);
   c.depth = 2;  // the multiple, 2, of the average pooling
   const ModelInfo info = info_for(c);
   const Tensor images = real_looking_images(2, 18, 22, 9);
@@ -224,7 +246,7 @@ TEST(OnnxExport, RefusesALayerItCannotMapNamingIt) {
   g.add_input("image", 3, 1);
   g.add(std::make_unique<Mystery>(), {"image"}, "logits");
   g.add_output("logits");
-  UNetConfig c = UNetConfig::unet_s(3, 3, 4);
+  ModelConfig c = ModelConfig::unet_s(3, 3, 4);
   c.depth = 1;
   test::expect_error([&] { (void)onnx_model(g, info_for(c)); },
                      {"mystery", "Mystery", "no ONNX mapping"});

@@ -33,8 +33,8 @@ struct Variant {
 const Variant kVariants[] = {{"transposed-bn", UNetUpsample::TransposedConv, true},
                              {"bilinear-no-bn", UNetUpsample::Bilinear, false}};
 
-UNetConfig config_of(const Variant& v) {
-  UNetConfig c = UNetConfig::unet_s(3, 5, 8);
+ModelConfig config_of(const Variant& v) {
+  ModelConfig c = ModelConfig::unet_s(3, 5, 8);
   c.depth = 3;
   c.upsample = v.upsample;
   c.batch_norm = v.batch_norm;
@@ -42,8 +42,8 @@ UNetConfig config_of(const Variant& v) {
   return c;
 }
 
-nlohmann::json torch_config(const UNetConfig& c) {
-  return nlohmann::json::parse(torch_unet_config(c));
+nlohmann::json torch_config(const ModelConfig& c) {
+  return nlohmann::json::parse(torch_model_config(c));
 }
 
 Tensor eval_logits(Graph& g, const Tensor& image) {
@@ -55,7 +55,7 @@ Tensor eval_logits(Graph& g, const Tensor& image) {
 TEST(TorchWeights, ExportedWeightsGiveCusegsLogitsInPyTorch) {
   CUSEG_REQUIRE_TORCH();
   for (const Variant& v : kVariants) {
-    const UNetConfig c = config_of(v);
+    const ModelConfig c = config_of(v);
     auto g = build_unet(c);
     // Batch-norm statistics away from their initial values, as after training.
     uint64_t seed = 40;
@@ -83,7 +83,7 @@ TEST(TorchWeights, ExportedWeightsGiveCusegsLogitsInPyTorch) {
 TEST(TorchWeights, PyTorchTrainedWeightsGivePyTorchsLogitsInCuseg) {
   CUSEG_REQUIRE_TORCH();
   for (const Variant& v : kVariants) {
-    const UNetConfig c = config_of(v);
+    const ModelConfig c = config_of(v);
     const fs::path file = test::fresh_test_dir("cuseg_torch_import") / "trained.safetensors";
     const Tensor image = test::random(Shape{2, 24, 32, 3}, 6, -1, 1, DType::F32);
     nlohmann::json spec = torch_config(c);
@@ -100,7 +100,7 @@ TEST(TorchWeights, PyTorchTrainedWeightsGivePyTorchsLogitsInCuseg) {
 }
 
 TEST(TorchWeights, AMissingAnExtraOrAMisshapedTensorIsNamed) {
-  const UNetConfig c = config_of(kVariants[0]);
+  const ModelConfig c = config_of(kVariants[0]);
   auto g = build_unet(c);
   const std::map<std::string, Tensor> good = torch_state_dict(*g);
   const std::map<std::string, Tensor> before = g->state();
@@ -122,7 +122,7 @@ TEST(TorchWeights, AMissingAnExtraOrAMisshapedTensorIsNamed) {
   EXPECT_TRUE(test::identical(g->state().at("enc0.conv1.weight"), w0, "untouched", 0));
   // The good one round-trips: cuseg → PyTorch layout → cuseg.
   auto h = build_unet([&] {
-    UNetConfig other = c;
+    ModelConfig other = c;
     other.seed = 99;
     return other;
   }());

@@ -52,7 +52,7 @@ TEST(Graph, RefusesWiringMistakesNamingTheLayer) {
     g.add(relu("again"), {"x"}, "y");
     expect_error([&] { g.compile({{"x", Shape{1, 4, 4, 3}}}); }, {"layer 'again' writes 'y'", "'conv' already writes"});
   }
-  auto unet = build_unet(UNetConfig::unet_s(1, 2, 4));
+  auto unet = build_unet(ModelConfig::unet_s(1, 2, 4));
   expect_error([&] { unet->compile({{"image", Shape{1, 30, 32, 1}}}); }, {"multiples of 8"});
 }
 
@@ -82,7 +82,7 @@ TEST(Graph, FanOutGradientsAddUp) {
 }
 
 TEST(Graph, EvaluationModeFreesIntermediatesAndSummarizes) {
-  auto g = build_unet(UNetConfig::unet_s(1, 3, 4));
+  auto g = build_unet(ModelConfig::unet_s(1, 3, 4));
   g->set_training(false);
   g->forward({{"image", test::random(Shape{1, 16, 16, 1}, 1, 0, 1, DType::F32)}});
   EXPECT_EQ(g->get("logits").shape(), (Shape{1, 16, 16, 3}));
@@ -101,7 +101,7 @@ TEST(Graph, EvaluationModeFreesIntermediatesAndSummarizes) {
 }
 
 TEST(Graph, NamesTheFirstLayerInBackwardOrderWithANonFiniteGradient) {
-  auto g = build_unet(UNetConfig::unet_s(1, 2, 4));
+  auto g = build_unet(ModelConfig::unet_s(1, 2, 4));
   g->forward({{"image", test::random(Shape{2, 16, 16, 1}, 3, 0, 1, DType::F32)}});
   g->backward({{"logits", test::random(Shape{2, 16, 16, 2}, 4, -1, 1, DType::F32)}});
   EXPECT_EQ(g->first_nonfinite_output(), "");
@@ -123,7 +123,7 @@ TEST(Graph, NamesTheFirstLayerInBackwardOrderWithANonFiniteGradient) {
 // are checked element by element in tests/layers/layer_backends_test.cpp; here the wiring).
 TEST(UNet, WholeNetworkGradientsMatchFiniteDifferences) {
   for (UNetUpsample up : {UNetUpsample::TransposedConv, UNetUpsample::Bilinear}) {
-    UNetConfig c = UNetConfig::unet_s(1, 3, 4);
+    ModelConfig c = ModelConfig::unet_s(1, 3, 4);
     c.upsample = up;
     auto g = build_unet(c);
     g->to(DType::F64);
@@ -146,8 +146,8 @@ TEST(UNet, WholeNetworkGradientsMatchFiniteDifferences) {
 
 TEST(UNetGpu, FloatNetworkAgreesOnCpuAndCuda) {
   CUSEG_REQUIRE_GPU();
-  auto cpu = build_unet(UNetConfig::unet_s(3, 4, 8));
-  auto gpu = build_unet(UNetConfig::unet_s(3, 4, 8));
+  auto cpu = build_unet(ModelConfig::unet_s(3, 4, 8));
+  auto gpu = build_unet(ModelConfig::unet_s(3, 4, 8));
   gpu->to(Device::cuda(0));
   // 2×64×64, or under the sanitizers (test_util.h) 1×32×32: still every level of unet-s.
   const int64_t n = test::small_cases_only() ? 1 : 2, hw = test::small_cases_only() ? 32 : 64;

@@ -26,7 +26,7 @@ class UNetParity : public ::testing::TestWithParam<ParityCase> {};
 TEST_P(UNetParity, MatchesPyTorchIncludingTrainModeBatchNorm) {
   CUSEG_REQUIRE_TORCH();
   const auto [upsample, dtype, tolerance] = GetParam();
-  UNetConfig c = UNetConfig::unet_s(3, 4, 8);
+  ModelConfig c = ModelConfig::unet_s(3, 4, 8);
   c.upsample = upsample;
   c.seed = 11;
   auto net = build_unet(c);

@@ -10,6 +10,7 @@
 
 #include "cuseg/core/safetensors.h"
 #include "cuseg/data/synthetic.h"
+#include "cuseg/layers/unet.h"
 #include "cuseg/losses/loss.h"
 #include "error_matchers.h"
 #include "test_util.h"
@@ -23,7 +24,7 @@ struct TrainingRun {
   std::unique_ptr<Graph> net;
   std::unique_ptr<Optimizer> opt;
 
-  explicit TrainingRun(const UNetConfig& c) : net(build_unet(c)) {
+  explicit TrainingRun(const ModelConfig& c) : net(build_unet(c)) {
     std::vector<ParamRef> params;
     for (Parameter* p : net->parameters()) params.push_back({p->name, p->value, p->grad, p->no_decay});
     opt = std::make_unique<Optimizer>(OptimizerConfig::named("adamw"), params);
@@ -50,7 +51,7 @@ TEST(Checkpoint, ResumingContinuesExactlyAndMismatchesAreRefused) {
   const fs::path dir = fs::temp_directory_path() / str_cat("cuseg_ckpt_", ::getpid());
   fs::create_directories(dir);
   const std::string path = (dir / "last.safetensors").string();
-  const UNetConfig config = UNetConfig::unet_s(3, 4, 4);
+  const ModelConfig config = ModelConfig::unet_s(3, 4, 4);
 
   TrainingRun straight(config);
   straight.steps(0, 3);
@@ -66,7 +67,7 @@ TEST(Checkpoint, ResumingContinuesExactlyAndMismatchesAreRefused) {
   std::map<std::string, Tensor> expected = straight.net->state();
   for (auto& [name, t] : resumed.net->state()) EXPECT_TRUE(test::identical(t, expected.at(name), name, 0));
 
-  UNetConfig other = config;
+  ModelConfig other = config;
   other.base = 8;
   TrainingRun wrong(other);
   test::expect_error([&] { load_checkpoint(path, *wrong.net, other, nullptr); },

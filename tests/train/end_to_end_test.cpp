@@ -14,7 +14,7 @@ namespace cuseg {
 namespace {
 
 TEST(EndToEnd, UNetLearnsTheSyntheticDataset) {
-  UNetConfig uc = UNetConfig::unet_s(3, 4, 8);
+  ModelConfig uc = ModelConfig::unet_s(3, 4, 8);
   uc.seed = 3;
   auto net = build_unet(uc);
   std::vector<ParamRef> params;

@@ -35,7 +35,7 @@ TEST(OutOfMemory, AnImpossibleHostAllocationSaysWhatToLower) {
 TEST(OutOfMemoryGpu, ABatchThatDoesNotFitNamesTheLayerAndTheFreeMemory) {
   CUSEG_REQUIRE_GPU();
   const Device gpu = Device::cuda(0);
-  auto net = build_unet(UNetConfig::unet_s(3, 4, 64));
+  auto net = build_unet(ModelConfig::unet_s(3, 4, 64));
   net->to(gpu);
   const Tensor images = Tensor::zeros(Shape{4, 128, 128, 3}, DType::F32, gpu);
   synchronize(gpu);

@@ -30,7 +30,7 @@ struct Step {
 Step train_one_step(Device device, const Tensor& image, const Tensor& labels, Backend backend = Backend::Auto,
                     int base = 4) {
   Step s;
-  s.model = build_unet(UNetConfig::unet_s(3, 4, base));
+  s.model = build_unet(ModelConfig::unet_s(3, 4, base));
   s.model->to(device);
   s.model->set_backend(backend);
   s.model->set_training(true);
@@ -97,7 +97,7 @@ TEST(TrainingStep, UnetSStepOnTheFastPathAgreesWithTheReference) {
 // Losses of `steps` Adam steps on the same batch from the same weights, with the convolutions in
 // `precision` on the fast CPU path.
 std::vector<double> adam_losses(Precision precision, int steps) {
-  auto model = build_unet(UNetConfig::unet_s(3, 4, 16));
+  auto model = build_unet(ModelConfig::unet_s(3, 4, 16));
   model->set_backend(Backend::Fast);
   model->set_precision(precision);
   std::vector<ParamRef> params;

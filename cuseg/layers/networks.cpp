@@ -1,0 +1,24 @@
+#include "cuseg/layers/networks.h"
+
+#include "cuseg/layers/unet.h"
+#include "cuseg/layers/zoo/builder.h"
+
+namespace cuseg {
+
+std::unique_ptr<Graph> build_model(const ModelConfig& config) {
+  config.validate();
+  if (config.architecture == Architecture::UNetS) return build_unet(config);
+  auto g = std::make_unique<Graph>();
+  g->add_input("image", config.in_channels, config.input_multiple());
+  zoo::Builder b(*g, config.seed);
+  const zoo::Features features = zoo::build_resnet(b, config, "image");
+  switch (config.architecture) {
+    case Architecture::Unet: zoo::build_unet_decoder(b, config, features); break;
+    case Architecture::UNetS: break;  // above
+  }
+  g->add_output("logits");
+  zoo::initialize_like_smp(*g, config);
+  return g;
+}
+
+}  // namespace cuseg

@@ -1,0 +1,68 @@
+#include "cuseg/layers/zoo/builder.h"
+
+#include "cuseg/kernels/init.h"
+#include "cuseg/layers/layers.h"
+
+namespace cuseg::zoo {
+
+std::string Builder::conv(const std::string& name, const std::string& in, int in_channels, int out_channels,
+                          int kernel, int stride, bool bias, const std::string& output) {
+  Conv2dParams p;
+  p.stride_h = p.stride_w = stride;
+  p.pad_h = p.pad_w = kernel / 2;
+  const std::string out = output.empty() ? name : output;
+  g_.add(std::make_unique<Conv2d>(name, in_channels, out_channels, kernel, p, bias, next_seed()), {in}, out);
+  return out;
+}
+
+std::string Builder::batch_norm(const std::string& name, const std::string& in, int channels, bool relu) {
+  g_.add(std::make_unique<BatchNorm2d>(name, channels, BatchNormParams{}, relu), {in}, name);
+  return name;
+}
+
+std::string Builder::add(const std::string& name, const std::string& a, const std::string& b, bool relu) {
+  g_.add(std::make_unique<Add>(name, relu), {a, b}, name);
+  return name;
+}
+
+std::string Builder::max_pool(const std::string& name, const std::string& in, int kernel, int stride, int pad) {
+  Pool2dParams p;
+  p.kernel_h = p.kernel_w = kernel;
+  p.stride_h = p.stride_w = stride;
+  p.pad_h = p.pad_w = pad;
+  g_.add(std::make_unique<Pool2d>(name, true, p), {in}, name);
+  return name;
+}
+
+std::string Builder::upsample_nearest(const std::string& name, const std::string& in, int scale) {
+  g_.add(std::make_unique<Upsample>(name, UpsampleMode::Nearest, scale), {in}, name);
+  return name;
+}
+
+std::string Builder::concat(const std::string& name, const std::string& a, const std::string& b) {
+  g_.add(std::make_unique<Concat>(name, 2), {a, b}, name);
+  return name;
+}
+
+void initialize_like_smp(Graph& graph, const ModelConfig& config) {
+  uint64_t seed = config.seed * 7919 + 17;
+  const double relu_gain = init_gain(ActivationKind::Relu);
+  for (Layer* layer : graph.layers()) {
+    if (!dynamic_cast<Conv2d*>(layer)) continue;
+    for (Parameter* p : layer->parameters()) {
+      if (p->value.rank() != 4) {
+        p->value.fill(0.0);  // biases: SMP's decoders and heads start them at 0
+        continue;
+      }
+      const Fans fans = fans_of(p->value.shape());
+      if (layer->name().starts_with("encoder."))
+        kaiming_normal(p->value, fans.out, relu_gain, seed++);
+      else if (layer->name().starts_with("segmentation_head."))
+        xavier_uniform(p->value, fans, linear_gain(), seed++);
+      else
+        kaiming_uniform(p->value, fans.in, relu_gain, seed++);
+    }
+  }
+}
+
+}  // namespace cuseg::zoo

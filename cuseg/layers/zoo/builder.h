@@ -1,0 +1,59 @@
+// Internal: what the model zoo's builders share — adding layers to a graph under
+// segmentation_models_pytorch's module names (a layer's name is its module's path in the SMP
+// model, so its parameters' names are the state dict's keys), each layer writing a tensor of its
+// own name.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "cuseg/layers/graph.h"
+#include "cuseg/layers/model_config.h"
+
+namespace cuseg::zoo {
+
+// What an encoder gives a decoder: its features from the input's resolution down (the input
+// first), each a tensor of the graph, with its channels (SMP's encoder.out_channels).
+struct Features {
+  std::vector<std::string> names;
+  std::vector<int> channels;
+};
+
+class Builder {
+ public:
+  Builder(Graph& graph, uint64_t seed) : g_(graph), seed_(seed) {}
+
+  // Conv2d with a square kernel and torch's usual padding kernel/2, named `name`; returns the
+  // tensor it writes (`output`, or `name` where that is empty).
+  std::string conv(const std::string& name, const std::string& in, int in_channels, int out_channels, int kernel,
+                   int stride = 1, bool bias = false, const std::string& output = "");
+  // BatchNorm2d named `name`, with ReLU fused into it where `relu` (the tensor between the two is
+  // never stored); returns the tensor it writes.
+  std::string batch_norm(const std::string& name, const std::string& in, int channels, bool relu);
+  // a + b (a residual connection), then ReLU where `relu`.
+  std::string add(const std::string& name, const std::string& a, const std::string& b, bool relu);
+  std::string max_pool(const std::string& name, const std::string& in, int kernel, int stride, int pad);
+  std::string upsample_nearest(const std::string& name, const std::string& in, int scale);
+  std::string concat(const std::string& name, const std::string& a, const std::string& b);
+
+ private:
+  uint64_t next_seed() { return seed_ * 1000003 + 2 * uint64_t(counter_++); }
+  Graph& g_;
+  uint64_t seed_;
+  int counter_ = 0;
+};
+
+// The encoders (zoo/resnet.cpp): the layers of config.encoder, reading `input`, named under
+// "encoder."; the first config.encoder_depth + 1 features.
+Features build_resnet(Builder& b, const ModelConfig& config, const std::string& input);
+
+// The decoders (zoo/unet_decoder.cpp): the layers of the architecture under "decoder." and
+// "segmentation_head.", reading the encoder's features, writing "logits" at the input's resolution.
+void build_unet_decoder(Builder& b, const ModelConfig& config, const Features& features);
+
+// The initialization SMP gives a freshly built model: the encoder's own (torchvision's ResNets:
+// kaiming_normal, fan_out, for convolutions), the decoder's (kaiming_uniform, fan_in, biases 0),
+// the head's (xavier_uniform, bias 0); batch norms γ = 1, β = 0.
+void initialize_like_smp(Graph& graph, const ModelConfig& config);
+
+}  // namespace cuseg::zoo

@@ -1,0 +1,224 @@
+// The model zoo against segmentation_models_pytorch 0.6.0 itself (tests/smp_parity.py, in the
+// virtual environment over Debian's PyTorch): for each network, SMP's own state dict (as SMP
+// initializes it, batch norms randomized) is loaded through the PyTorch-weights path a user's
+// file takes (interop/torch_weights.h), then
+//   - the evaluation-mode logits,
+//   - a training-mode forward with class-weighted cross-entropy and its backward: logits, loss,
+//     every parameter's gradient and the updated running statistics,
+//   - three momentum-SGD steps on that loss: every parameter and buffer after them,
+// agree to 1e-9 in float64, and in float32 as the cases below say; and the weights cuseg then
+// exports load into SMP with load_state_dict(strict=True) and give SMP the logits cuseg computes.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "cuseg/interop/layouts.h"
+#include "cuseg/interop/torch_weights.h"
+#include "cuseg/layers/networks.h"
+#include "cuseg/losses/loss.h"
+#include "cuseg/optim/optimizer.h"
+#include "error_matchers.h"
+#include "test_util.h"
+#include "torch_runner.h"
+
+namespace cuseg {
+namespace {
+
+struct ZooCase {
+  const char* arch;  // architecture_name
+  const char* encoder;
+  DType dtype;
+  int size;                   // of the 2 square input images
+  double tolerance;           // logits and loss
+  double gradient_tolerance;  // gradients, and what SGD steps made of them
+};
+
+void PrintTo(const ZooCase& c, std::ostream* os) { *os << c.arch << "_" << c.encoder << "_" << dtype_name(c.dtype); }
+
+constexpr int kClasses = 4;
+constexpr int kBatch = 2;
+
+// The state dict SMP's answer holds under `prefix` ("state.", "after."), without the prefix.
+std::map<std::string, Tensor> with_prefix(const SafetensorsFile& f, const std::string& prefix) {
+  std::map<std::string, Tensor> out;
+  for (const auto& [name, t] : f.tensors)
+    if (name.starts_with(prefix)) out[name.substr(prefix.size())] = t;
+  return out;
+}
+
+// A parameter's gradient in PyTorch's layout (convolution weights OIHW).
+Tensor torch_layout(const Tensor& t) { return t.rank() == 4 ? to_nchw_weights(t) : t.to(Device::cpu()); }
+
+class SmpParity : public ::testing::TestWithParam<ZooCase> {
+ protected:
+  ModelConfig config() const {
+    ModelConfig c = ModelConfig::smp(parse_architecture(GetParam().arch), GetParam().encoder, 3, kClasses);
+    c.seed = 3;
+    return c;
+  }
+  nlohmann::json model_spec(const ModelConfig& c) const { return nlohmann::json::parse(torch_model_config(c)); }
+
+  // The loss both sides compute: class-weighted cross-entropy, ignore label 255.
+  void loss_and_backward(Graph& net, Tensor* loss_out = nullptr) {
+    net.zero_grad();
+    net.forward({{"image", image_}});
+    const Tensor& logits = net.get("logits");
+    Tensor loss = Tensor::empty(Shape{1}, dtype_), dlogits = Tensor::empty(logits.shape(), dtype_);
+    LossOptions o;
+    o.class_weights = class_weights_;
+    make_loss("ce", o)->compute(logits, labels_, loss, dlogits);
+    net.backward({{"logits", dlogits}});
+    if (loss_out) *loss_out = loss;
+  }
+
+  void SetUp() override {
+    dtype_ = GetParam().dtype;
+    const int size = GetParam().size;
+    image_ = test::random(Shape{kBatch, size, size, 3}, 1, -1, 1, dtype_);
+    std::vector<uint8_t> labels(size_t(kBatch * size * size));
+    const std::vector<double> u = test::random(Shape{int64_t(labels.size())}, 2, 0, 1).to_vector<double>();
+    for (size_t i = 0; i < labels.size(); ++i) labels[i] = u[i] < 0.1 ? 255 : uint8_t(u[i] * kClasses) % kClasses;
+    labels_ = Tensor::from_vector(labels, Shape{kBatch, size, size});
+    class_weights_ = Tensor::from_vector(std::vector<double>{0.5, 1.0, 2.0, 1.5}, Shape{kClasses}).to(dtype_);
+  }
+
+  DType dtype_ = DType::F32;
+  Tensor image_, labels_, class_weights_;
+};
+
+TEST_P(SmpParity, EvalTrainAndSgdStepsMatchSmpFromItsOwnStateDict) {
+  CUSEG_REQUIRE_SMP();
+  const ModelConfig c = config();
+  const double kTolerance = GetParam().tolerance, kGradientTolerance = GetParam().gradient_tolerance;
+  const double lr = 0.01, momentum = 0.9;
+  const int steps = 3;
+  nlohmann::json spec = nlohmann::json::array();
+  for (const char* compute : {"weights", "eval", "train", "sgd"})
+    spec.push_back({{"model", model_spec(c)}, {"seed", 5}, {"dtype", dtype_name(dtype_)}, {"compute", compute},
+                    {"lr", lr}, {"momentum", momentum}, {"steps", steps}});
+  const SafetensorsFile smp = test::run_torch_script(
+      "smp_parity.py", {{"image", image_}, {"labels", labels_.to(DType::I32)}, {"class_weights", class_weights_}},
+      spec.dump(), test::smp_python());
+  const std::map<std::string, Tensor> state = with_prefix(smp, "state.");
+
+  auto net = build_model(c);
+  net->to(dtype_);
+  load_torch_state_dict(*net, state, "SMP's state dict");
+
+  // Evaluation mode.
+  net->set_training(false);
+  net->forward({{"image", image_}});
+  EXPECT_TRUE(test::close(net->get("logits"), smp.tensors.at("eval.logits"), kTolerance, "eval logits", 1));
+
+  // Training mode: forward, loss, backward.
+  net->set_training(true);
+  Tensor loss;
+  loss_and_backward(*net, &loss);
+  EXPECT_TRUE(test::close(net->get("logits"), smp.tensors.at("train.logits"), kTolerance, "train logits", 1));
+  EXPECT_TRUE(test::close(loss, smp.tensors.at("train.loss"), kTolerance, "loss", 1));
+  int gradients = 0;
+  for (Parameter* p : net->parameters()) {
+    ASSERT_TRUE(smp.tensors.count("grad." + p->name)) << p->name << " is not a parameter of SMP's model";
+    EXPECT_TRUE(test::close(torch_layout(p->grad), smp.tensors.at("grad." + p->name), kGradientTolerance,
+                            "gradient of " + p->name, 1));
+    ++gradients;
+  }
+  int running = 0;
+  for (auto& [name, value] : net->state())
+    if (name.find("running_") != std::string::npos) {
+      EXPECT_TRUE(test::close(value, smp.tensors.at("train." + name), kTolerance, name, 1));  // of the forward
+      ++running;
+    }
+  EXPECT_EQ(gradients, int(std::count_if(smp.tensors.begin(), smp.tensors.end(),
+                                         [](const auto& kv) { return kv.first.starts_with("grad."); })));
+  EXPECT_GT(running, 20);
+
+  // Three momentum-SGD steps from SMP's weights again.
+  load_torch_state_dict(*net, state, "SMP's state dict");
+  std::vector<ParamRef> refs;
+  for (Parameter* p : net->parameters()) refs.push_back({p->name, p->value, p->grad, p->no_decay});
+  OptimizerConfig oc = OptimizerConfig::named("momentum");
+  oc.momentum = momentum;
+  Optimizer opt(oc, refs);
+  for (int s = 0; s < steps; ++s) {
+    loss_and_backward(*net);
+    opt.step(lr);
+  }
+  const std::map<std::string, Tensor> after = with_prefix(smp, "after.");
+  std::map<std::string, Tensor> mine;  // in PyTorch's layouts, at the model's precision
+  for (auto& [name, value] : net->state()) mine[name] = torch_layout(value);
+  for (const auto& [name, theirs] : after)
+    EXPECT_TRUE(
+        test::close(mine.at(name), theirs, kGradientTolerance, "after " + std::to_string(steps) + " steps: " + name, 1));
+
+  // What cuseg exports loads into SMP strictly and computes what cuseg computes.
+  net->set_training(false);
+  net->forward({{"image", image_}});
+  std::map<std::string, Tensor> exported = {{"image", image_}};
+  for (const auto& [name, t] : torch_state_dict(*net)) exported["state." + name] = t;
+  nlohmann::json load = nlohmann::json::array(
+      {{{"model", model_spec(c)}, {"seed", 0}, {"dtype", dtype_name(dtype_)}, {"compute", "load"}}});
+  const SafetensorsFile loaded = test::run_torch_script("smp_parity.py", exported, load.dump(), test::smp_python());
+  // The file holds float32 (as PyTorch's own files do): 1e-4 whatever the model's precision.
+  EXPECT_TRUE(test::close(net->get("logits"), loaded.tensors.at("eval.logits"), 1e-4,
+                          "SMP's logits with cuseg's exported weights", 1));
+}
+
+// In float64 everything agrees to 1e-9: the same network, the same arithmetic. In float32 the
+// forward agrees to 1e-4, but no two float32 implementations of a deep ReLU network agree on its
+// gradients that closely: an activation within roundoff of zero passes its gradient in one and
+// not in the other (ReLU's and max pooling's masks), and one such element moves a layer's
+// gradient by ~1/√(its elements). PyTorch against itself in float64 shows it: SMP's Unet-resnet18
+// at 2×64×64, batch norms randomized, seeds 1, 2, 3: worst gradient 9e-4, 8e-3 and 7e-6 relative
+// L2. The float32 gradients (and the SGD steps made of them) are held to 2e-2: a wrong gradient
+// is off by far more, and the float64 cases hold every one to 1e-9.
+INSTANTIATE_TEST_SUITE_P(Networks, SmpParity,
+                         ::testing::Values(ZooCase{"unet", "resnet18", DType::F64, 64, 1e-9, 1e-9},
+                                           ZooCase{"unet", "resnet34", DType::F64, 64, 1e-9, 1e-9},
+                                           ZooCase{"unet", "resnet50", DType::F64, 64, 1e-9, 1e-9},
+                                           ZooCase{"unet", "resnet18", DType::F32, 64, 1e-4, 2e-2},
+                                           ZooCase{"unet", "resnet34", DType::F32, 64, 1e-4, 2e-2},
+                                           ZooCase{"unet", "resnet50", DType::F32, 64, 1e-4, 2e-2}),
+                         [](const auto& info) {
+                           return str_cat(info.param.arch, "_", info.param.encoder, "_", dtype_name(info.param.dtype));
+                         });
+
+// ImageNet weights for the encoder alone, as torchvision writes them (fc included): loaded into
+// cuseg's model they are what SMP's encoder holds after SMP loads them and adapts its first
+// convolution to the input channels (summed for 1, cycled and scaled by 3/C otherwise); the
+// decoder and head keep their own.
+TEST(SmpEncoderWeights, TorchvisionsWeightsLoadAsSmpLoadsThemForAnyInputChannels) {
+  CUSEG_REQUIRE_SMP();
+  for (int channels : {3, 1, 4}) {
+    SCOPED_TRACE(channels);
+    const ModelConfig c = ModelConfig::smp(Architecture::Unet, "resnet18", channels, 2);
+    nlohmann::json spec = nlohmann::json::array(
+        {{{"model", nlohmann::json::parse(torch_model_config(c))}, {"seed", 9}, {"dtype", "f32"}, {"compute", "encoder"}}});
+    const SafetensorsFile smp = test::run_torch_script("smp_parity.py", {}, spec.dump(), test::smp_python());
+    auto net = build_model(c);
+    const Tensor head = net->state().at("segmentation_head.0.weight").clone();
+    load_encoder_weights(*net, c, with_prefix(smp, "state."), "resnet18.safetensors");
+    int checked = 0;
+    for (auto& [name, value] : net->state()) {
+      if (!name.starts_with("encoder.")) continue;
+      const auto it = smp.tensors.find(name);
+      ASSERT_NE(it, smp.tensors.end()) << name;
+      EXPECT_TRUE(test::close(torch_layout(value), it->second, 1e-6, name, 9));
+      ++checked;
+    }
+    EXPECT_GT(checked, 90);
+    EXPECT_TRUE(test::identical(net->state().at("segmentation_head.0.weight"), head, "the head, untouched", 0));
+  }
+  // Weights of another encoder are refused, naming a tensor.
+  const ModelConfig r34 = ModelConfig::smp(Architecture::Unet, "resnet34", 3, 2);
+  nlohmann::json spec = nlohmann::json::array(
+      {{{"model", nlohmann::json::parse(torch_model_config(ModelConfig::smp(Architecture::Unet, "resnet18", 3, 2)))},
+        {"seed", 9}, {"dtype", "f32"}, {"compute", "encoder"}}});
+  const SafetensorsFile r18 = test::run_torch_script("smp_parity.py", {}, spec.dump(), test::smp_python());
+  auto net = build_model(r34);
+  test::expect_error([&] { load_encoder_weights(*net, r34, with_prefix(r18, "state."), "r18.safetensors"); },
+                     {"r18.safetensors: missing", "encoder.layer1.2.bn1.bias", "an ImageNet resnet34"});
+}
+
+}  // namespace
+}  // namespace cuseg
