@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <ostream>
 #include <span>
 
 #include "verify/registry.h"
@@ -47,6 +48,13 @@ struct GradCase {
   Shape x, w;
   Conv2dParams p;
 };
+
+// GoogleTest prints a failing case by this; without it, by the struct's bytes.
+void PrintTo(const GradCase& c, std::ostream* os) {
+  *os << "x" << c.x.str() << " w" << c.w.str() << " s" << c.p.stride_h << "x" << c.p.stride_w << " pads ("
+      << c.p.pad_h << ", " << c.p.bottom() << ", " << c.p.pad_w << ", " << c.p.right() << ") d" << c.p.dil_h << "x"
+      << c.p.dil_w << " g" << c.p.groups;
+}
 
 class Conv2dGradients : public ::testing::TestWithParam<GradCase> {};
 
