@@ -396,6 +396,29 @@ void expect_parts_of_the_whole_batch(Device device) {
   }
 }
 
+// A grouped Conv2d: weight [K, k, k, C/g], PyTorch's initialization bound 1/√fan_in with
+// fan_in = C/g·k·k (not C·k·k), R·S·C/g multiply-adds per output, and a clear refusal of groups
+// that do not divide the channels.
+TEST(Conv2dLayer, GroupedWeightInitializationAndFlops) {
+  Conv2d dw("dw", 16, 32, 3, {.stride_h = 2, .stride_w = 2, .pad_h = 1, .pad_w = 1, .groups = 16}, true, 5);
+  EXPECT_EQ(dw.weight().shape(), (Shape{32, 3, 3, 1}));
+  const std::vector<float> w = dw.weight().to_vector<float>();
+  float largest = 0;
+  for (float v : w) largest = std::max(largest, std::abs(v));
+  const double bound = 1 / std::sqrt(9.0);  // fan_in = 1 · 3 · 3
+  EXPECT_LE(largest, bound);
+  EXPECT_GT(largest, 0.9 * bound) << "288 uniform draws all far inside the bound: fan_in is not C/g·k·k";
+  // 2 × 8 × 8 outputs per channel (16×16 input, stride 2), 32 channels, 9 multiply-adds each.
+  EXPECT_DOUBLE_EQ(dw.flops({Shape{2, 16, 16, 16}}), 2.0 * 2 * 8 * 8 * 32 * 9);
+  Conv2d grouped("g", 12, 8, 3, {.groups = 4}, false, 6);
+  EXPECT_EQ(grouped.weight().shape(), (Shape{8, 3, 3, 3}));
+  EXPECT_DOUBLE_EQ(grouped.flops({Shape{1, 5, 5, 12}}), 2.0 * 1 * 3 * 3 * 8 * 27);
+  EXPECT_EQ(grouped.output_shape({Shape{1, 5, 5, 12}}), (Shape{1, 3, 3, 8}));
+  test::expect_error([&] { (void)grouped.output_shape({Shape{1, 5, 5, 3}}); }, {"g", "[1,5,5,3]", "expects 12"});
+  test::expect_error([] { Conv2d("bad", 6, 9, 3, {.groups = 4}, false, 1); },
+                     {"bad", "4 groups must divide", "6 input", "9 output"});
+}
+
 TEST(DropoutParts, APartDrawsItsPartOfTheWholeBatchsMask) {
   expect_parts_of_the_whole_batch(Device::cpu());
 }
