@@ -136,13 +136,17 @@ TEST(TorchWeights, AMissingAnExtraOrAMisshapedTensorIsNamed) {
 
 // Grouped and depthwise convolutions: PyTorch's weight is [K, C/groups, R, S], ours
 // [K, R, S, C/groups] — the same permutation as ungrouped, element by element, both ways.
+void add_grouped_convolutions(Graph& g, uint64_t seed) {
+  g.add_input("image", 6);
+  g.add(std::make_unique<Conv2d>("dw", 6, 12, 3, Conv2dParams{.pad_h = 1, .pad_w = 1, .groups = 6}, true, seed),
+        {"image"}, "dw");
+  g.add(std::make_unique<Conv2d>("grouped", 12, 4, 3, Conv2dParams{.groups = 2}, false, seed + 1), {"dw"}, "logits");
+  g.add_output("logits");
+}
+
 TEST(TorchWeights, GroupedWeightsArePyTorchsKCgRS) {
   Graph g;
-  g.add_input("image", 6);
-  g.add(std::make_unique<Conv2d>("dw", 6, 12, 3, Conv2dParams{.pad_h = 1, .pad_w = 1, .groups = 6}, true, 1),
-        {"image"}, "dw");
-  g.add(std::make_unique<Conv2d>("grouped", 12, 4, 3, Conv2dParams{.groups = 2}, false, 2), {"dw"}, "logits");
-  g.add_output("logits");
+  add_grouped_convolutions(g, 1);
   const std::map<std::string, Tensor> torch = torch_state_dict(g);
   for (const auto& [name, shape] : {std::pair<std::string, Shape>{"dw.weight", Shape{12, 1, 3, 3}},
                                     {"grouped.weight", Shape{4, 6, 3, 3}}}) {
@@ -159,11 +163,7 @@ TEST(TorchWeights, GroupedWeightsArePyTorchsKCgRS) {
                 << name << " [" << k << "," << c << "," << r << "," << s << "]";
   }
   Graph h;
-  h.add_input("image", 6);
-  h.add(std::make_unique<Conv2d>("dw", 6, 12, 3, Conv2dParams{.pad_h = 1, .pad_w = 1, .groups = 6}, true, 7),
-        {"image"}, "dw");
-  h.add(std::make_unique<Conv2d>("grouped", 12, 4, 3, Conv2dParams{.groups = 2}, false, 8), {"dw"}, "logits");
-  h.add_output("logits");
+  add_grouped_convolutions(h, 7);
   load_torch_state_dict(h, torch, "grouped");
   for (const auto& [name, t] : g.state()) EXPECT_TRUE(test::identical(h.state().at(name), t, name, 0));
 }

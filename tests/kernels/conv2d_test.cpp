@@ -9,7 +9,11 @@
 #include <ostream>
 #include <span>
 
+#include "cuseg/config.h"
 #include "verify/registry.h"
+#if CUSEG_HAS_CUDA
+#include "cuseg/kernels/cuda/conv2d.h"
+#endif
 #include "error_matchers.h"
 #include "test_util.h"
 
@@ -373,6 +377,30 @@ TEST(Conv2dGpu, RunsMoreRowTilesThanTheGridYLimit) {
   conv2d_forward(x.to(gpu), w.to(gpu), y_gpu, {}, Backend::Cuda);
   EXPECT_TRUE(test::identical(y_gpu, y_cpu, "conv2d_forward", seed));
 }
+
+#if CUSEG_HAS_CUDA
+// How cuDNN runs asymmetric padding (cudnn/conv2d.cpp): x zero-padded into a copy, the gradient of
+// that copy cropped back. cuDNN itself cannot run here; the copies can.
+TEST(Conv2dGpu, CopyWindowPadsWithZerosAndCropsBack) {
+  CUSEG_REQUIRE_GPU();
+  const Device gpu = Device::cuda(0);
+  const Tensor x = test::random_integers(Shape{2, 3, 4, 5}, 1, 1, 9).to(gpu);
+  Tensor padded = poisoned(Shape{2, 3 + 0 + 1, 4 + 1 + 2, 5}, DType::F32, gpu);
+  cuda::copy_window(x.data<float>(), 2, 3, 4, 5, padded.data<float>(), 4, 7, 0, 1, 0);
+  const std::vector<float> p = padded.to(Device::cpu()).to_vector<float>(), xv = x.to(Device::cpu()).to_vector<float>();
+  for (int n = 0; n < 2; ++n)
+    for (int h = 0; h < 4; ++h)
+      for (int w = 0; w < 7; ++w)
+        for (int c = 0; c < 5; ++c) {
+          const bool inside = h < 3 && w >= 1 && w < 5;
+          const float want = inside ? xv[size_t(((n * 3 + h) * 4 + w - 1) * 5 + c)] : 0.f;
+          ASSERT_EQ(p[size_t(((n * 4 + h) * 7 + w) * 5 + c)], want) << n << "," << h << "," << w << "," << c;
+        }
+  Tensor cropped = poisoned(x.shape(), DType::F32, gpu);
+  cuda::copy_window(padded.data<float>(), 2, 4, 7, 5, cropped.data<float>(), 3, 4, 0, -1, 0);
+  EXPECT_TRUE(test::identical(cropped, x, "crop of the padded copy", 1));
+}
+#endif
 
 }  // namespace
 }  // namespace cuseg

@@ -27,20 +27,17 @@ struct BiasGradFinish {
   __device__ void operator()(int c, const double (&total)[1]) const { db[c] += float(total[0]); }
 };
 
-struct DepthwiseForward {
+// One output element of a direct depthwise kernel (cuda/depthwise.h): y from x and w (forward),
+// or dx from dy and w.
+template <bool kForward>
+struct DepthwiseElement {
   ConvGeometry g;
-  const float* x;
+  const float* in;
   const float* w;
-  float* y;
-  __device__ void operator()(int64_t i) const { y[i] = depthwise_forward_at(g, x, w, i); }
-};
-
-struct DepthwiseBackwardData {
-  ConvGeometry g;
-  const float* dy;
-  const float* w;
-  float* dx;
-  __device__ void operator()(int64_t i) const { dx[i] = depthwise_backward_data_at(g, dy, w, i); }
+  float* out;
+  __device__ void operator()(int64_t i) const {
+    out[i] = kForward ? depthwise_forward_at(g, in, w, i) : depthwise_backward_data_at(g, in, w, i);
+  }
 };
 
 struct DepthwiseFilterTerm {
@@ -79,13 +76,13 @@ void copy_window(const float* src, int N, int Hs, int Ws, int C, float* dst, int
 }
 
 void conv2d_forward(const float* x, const float* w, float* y, const ConvGeometry& g, int device) {
-  if (is_depthwise(g)) return launch_map(g.y_size(), device, DepthwiseForward{g, x, w, y});
+  if (is_depthwise(g)) return launch_map(g.y_size(), device, DepthwiseElement<true>{g, x, w, y});
   run_implicit_gemm(forward_problem(g, x, w, y), device);
 }
 
 void conv2d_backward_data(const float* dy, const float* w, float* dx, const ConvGeometry& g,
                           int device) {
-  if (is_depthwise(g)) return launch_map(g.x_size(), device, DepthwiseBackwardData{g, dy, w, dx});
+  if (is_depthwise(g)) return launch_map(g.x_size(), device, DepthwiseElement<false>{g, dy, w, dx});
   run_implicit_gemm(backward_data_problem(g, dy, w, dx), device);
 }
 
