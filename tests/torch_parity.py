@@ -72,7 +72,10 @@ def run_case(case, t, out):
         x, w, b = leaf(nchw(get("x"))), leaf(get("w").permute(0, 3, 1, 2)), leaf(get("b"))
         kw = dict(stride=case["stride"], padding=case["pad"], dilation=case["dil"])
         if op == "conv2d":
-            y = F.conv2d(x, w, b, **kw)
+            # Padding as F.pad's (left, right, top, bottom) zeros, which also says asymmetric ("same") padding.
+            top, bottom, left, right = case["pads"]
+            kw["padding"] = 0
+            y = F.conv2d(F.pad(x, (left, right, top, bottom)), w, b, groups=case["groups"], **kw)
         else:
             y = F.conv_transpose2d(x, w, b, output_padding=case["output_pad"], **kw)
         (y * nchw(get("g"))).sum().backward()

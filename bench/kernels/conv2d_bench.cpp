@@ -2,6 +2,7 @@
 // decoder's 2×2 stride-2 transposed convolutions; bias forward and backward. Our CUDA kernels vs
 // cuDNN (FP32, TF32 off) vs the CPU reference, in FLOP/s (bytes/s for bias). GPU: batch 16.
 // CPU: batch 2 at the same sizes (the reference is for correctness; compare its rates).
+// Depthwise 3×3 at MobileNetV2's shapes (224×224 input): see register_depthwise.
 #include "bench_util.h"
 #include "cuseg/kernels/conv2d.h"
 
@@ -125,10 +126,50 @@ void register_transposed_and_bias() {
   }
 }
 
+// MobileNetV2's depthwise 3×3 convolutions (groups = C, pad 1) on a 224×224 image: the input
+// of each, and its stride. 9 multiply-adds per output: memory-bound, so far below the dense
+// convolutions' FLOP/s on any implementation.
+struct DepthwiseShape {
+  int h, w, c, stride;
+};
+constexpr DepthwiseShape kDepthwiseShapes[] = {
+    {112, 112, 32, 1}, {112, 112, 96, 2}, {56, 56, 144, 1}, {28, 28, 192, 1}, {14, 14, 576, 1}, {7, 7, 960, 1}};
+
+void register_depthwise() {
+  for (const Impl& impl : implementations()) {
+    const int n = impl.device.is_cpu() ? 2 : 16;
+    for (Dir dir : {Dir::Forward, Dir::BackwardData, Dir::BackwardFilter}) {
+      for (const DepthwiseShape& s : kDepthwiseShapes) {
+        const std::string name = std::string(dir_name(dir)) + "/depthwise3x3/" + impl.name + "/N" +
+                                 std::to_string(n) + "_H" + std::to_string(s.h) + "_W" + std::to_string(s.w) +
+                                 "_C" + std::to_string(s.c) + "_s" + std::to_string(s.stride);
+        auto* b = benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& state) {
+          const Conv2dParams p{.stride_h = s.stride, .stride_w = s.stride, .pad_h = 1, .pad_w = 1, .groups = s.c};
+          const Shape xs{n, s.h, s.w, s.c}, ws{s.c, 3, 3, 1};
+          const Shape ys = conv2d_output_shape(xs, ws, p);
+          Tensor x = random(xs, impl.device, 1), w = random(ws, impl.device, 2), y = random(ys, impl.device, 3);
+          run(state, impl, [&] {
+            if (dir == Dir::Forward) conv2d_forward(x, w, y, p, impl.backend);
+            if (dir == Dir::BackwardData) conv2d_backward_data(y, w, x, p, impl.backend);
+            if (dir == Dir::BackwardFilter) conv2d_backward_filter(x, y, w, p, impl.backend);
+          });
+          set_flops(state, 2.0 * double(ys.numel()) * 9.0);
+        });
+        b->Unit(benchmark::kMillisecond);
+        if (impl.device.is_cuda())
+          b->UseManualTime();
+        else
+          b->Iterations(3);
+      }
+    }
+  }
+}
+
 }  // namespace
 
 void register_benchmarks() {
   register_all();
+  register_depthwise();
   register_transposed_and_bias();
 }
 

@@ -145,8 +145,9 @@ void add_layer(GraphWriter& g, const Layer& layer, const std::vector<std::string
   std::vector<int64_t> dims;
   // Conv and ConvTranspose: weights [A, R, S, B] as [A, B, R, S] — KRSC → OIHW, and the
   // transposed convolution's [Ci, R, S, Co] → [Ci, Co, R, S] — and the bias if any.
+  // ONNX's pads are [top, left, bottom, right] (all begins, then all ends).
   auto conv_node = [&](const char* op, const Tensor& weight, const Tensor* bias, int stride_h,
-                       int stride_w, int pad_h, int pad_w, int dil_h, int dil_w,
+                       int stride_w, std::vector<int64_t> pads, int dil_h, int dil_w,
                        std::vector<Attribute> extra) {
     const Tensor w = to_nchw_weights(weight);
     dims = dims_of(w);
@@ -158,20 +159,22 @@ void add_layer(GraphWriter& g, const Layer& layer, const std::vector<std::string
     }
     extra.insert(extra.begin(), {Attribute::ints("kernel_shape", {dims[2], dims[3]}),
                                  Attribute::ints("strides", {stride_h, stride_w}),
-                                 Attribute::ints("pads", {pad_h, pad_w, pad_h, pad_w}),
+                                 Attribute::ints("pads", std::move(pads)),
                                  Attribute::ints("dilations", {dil_h, dil_w})});
     g.node(op, name, inputs, out, extra);
   };
   if (const auto* conv = dynamic_cast<const Conv2d*>(&layer)) {
     const Conv2dParams& p = conv->params();
-    conv_node("Conv", conv->weight(), conv->bias(), p.stride_h, p.stride_w, p.pad_h, p.pad_w,
-              p.dil_h, p.dil_w, {});
+    // Grouped: ONNX's weight is [K, C/group, R, S], which is ours permuted as for one group.
+    conv_node("Conv", conv->weight(), conv->bias(), p.stride_h, p.stride_w,
+              {p.pad_h, p.pad_w, p.bottom(), p.right()}, p.dil_h, p.dil_w,
+              {Attribute::integer("group", p.groups)});
     return;
   }
   if (const auto* up = dynamic_cast<const ConvTranspose2d*>(&layer)) {
     const ConvTranspose2dParams& p = up->params();
-    conv_node("ConvTranspose", up->weight(), up->bias(), p.stride_h, p.stride_w, p.pad_h, p.pad_w,
-              p.dil_h, p.dil_w,
+    conv_node("ConvTranspose", up->weight(), up->bias(), p.stride_h, p.stride_w,
+              {p.pad_h, p.pad_w, p.pad_h, p.pad_w}, p.dil_h, p.dil_w,
               {Attribute::ints("output_padding", {p.output_pad_h, p.output_pad_w})});
     return;
   }

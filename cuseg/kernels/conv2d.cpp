@@ -1,5 +1,7 @@
 #include "cuseg/kernels/conv2d.h"
 
+#include <algorithm>
+
 #include "cuseg/kernels/cpu/conv2d.h"
 #include "cuseg/kernels/op.h"
 #if CUSEG_HAS_CUDA
@@ -21,7 +23,7 @@ namespace {
 
 constexpr int64_t kMaxElements = int64_t(1) << 31;  // kernels index tensors with 32-bit rows
 
-// Geometry of the convolution x ⋆ w (x [N,H,W,C], w [K,R,S,C]); throws if they do not fit.
+// Geometry of the convolution x ⋆ w (x [N,H,W,C], w [K,R,S,C/groups]); throws if they do not fit.
 ConvGeometry make_geometry(const char* op, const Shape& x, const Shape& w, const Conv2dParams& p) {
   CUSEG_CHECK(p.stride_h >= 1 && p.stride_w >= 1, op, ": stride ", p.stride_h, "x", p.stride_w,
               " must be at least 1");
@@ -29,21 +31,29 @@ ConvGeometry make_geometry(const char* op, const Shape& x, const Shape& w, const
               " must be at least 1");
   const int64_t extent_h = int64_t(p.dil_h) * (w[1] - 1) + 1;
   const int64_t extent_w = int64_t(p.dil_w) * (w[2] - 1) + 1;
-  CUSEG_CHECK(p.pad_h >= 0 && p.pad_w >= 0 && p.pad_h < extent_h && p.pad_w < extent_w, op,
-              ": padding ", p.pad_h, "x", p.pad_w, " must be non-negative and smaller than the ",
-              extent_h, "x", extent_w, " (dilated) kernel of w ", w.str());
-  CUSEG_CHECK(x[3] == w[3], op, ": input ", x.str(), " has ", x[3], " channels, weight ", w.str(),
-              " expects ", w[3]);
-  CUSEG_CHECK(x[1] + 2 * p.pad_h >= extent_h && x[2] + 2 * p.pad_w >= extent_w, op,
-              ": the kernel of w ", w.str(), " does not fit in the padded input ", x.str());
+  const int top = p.pad_h, bottom = p.bottom(), left = p.pad_w, right = p.right();
+  // A pad as large as the kernel would give output rows that read nothing but padding.
+  auto fits = [](int pad, int64_t extent) { return pad >= 0 && pad < extent; };
+  CUSEG_CHECK(fits(top, extent_h) && fits(bottom, extent_h) && fits(left, extent_w) && fits(right, extent_w), op,
+              ": padding (top, bottom, left, right) = (", top, ", ", bottom, ", ", left, ", ", right,
+              ") must be non-negative and smaller than the ", extent_h, "x", extent_w, " (dilated) kernel of w ",
+              w.str());
+  CUSEG_CHECK(p.groups >= 1, op, ": groups ", p.groups, " must be at least 1");
+  CUSEG_CHECK(x[3] % p.groups == 0 && w[0] % p.groups == 0, op, ": ", p.groups, " groups must divide the ",
+              x[3], " input channels of x ", x.str(), " and the ", w[0], " output channels of w ", w.str());
+  CUSEG_CHECK(x[3] == w[3] * p.groups, op, ": input ", x.str(), " has ", x[3], " channels, weight ", w.str(),
+              " expects ", w[3], " per group × ", p.groups, " group(s) = ", w[3] * p.groups);
+  CUSEG_CHECK(x[1] + top + bottom >= extent_h && x[2] + left + right >= extent_w, op, ": the kernel of w ",
+              w.str(), " does not fit in the padded input ", x.str());
   ConvGeometry g;
   g.N = int(x[0]), g.H = int(x[1]), g.W = int(x[2]), g.C = int(x[3]);
   g.K = int(w[0]), g.R = int(w[1]), g.S = int(w[2]);
-  g.P = int((x[1] + 2 * p.pad_h - extent_h) / p.stride_h + 1);
-  g.Q = int((x[2] + 2 * p.pad_w - extent_w) / p.stride_w + 1);
+  g.P = int((x[1] + top + bottom - extent_h) / p.stride_h + 1);
+  g.Q = int((x[2] + left + right - extent_w) / p.stride_w + 1);
   g.stride_h = p.stride_h, g.stride_w = p.stride_w;
-  g.pad_h = p.pad_h, g.pad_w = p.pad_w;
+  g.pad_h = top, g.pad_w = left, g.pad_bottom = bottom, g.pad_right = right;
   g.dil_h = p.dil_h, g.dil_w = p.dil_w;
+  g.groups = p.groups;
   CUSEG_CHECK(g.x_size() < kMaxElements && g.y_size() < kMaxElements && g.w_size() < kMaxElements,
               op, ": x ", x.str(), " or its output has 2^31 elements or more");
   return g;
@@ -78,6 +88,21 @@ void check_output_pad(const char* op, const ConvTranspose2dParams& p) {
 }
 
 }  // namespace
+
+Conv2dParams same_padding(Conv2dParams p, int64_t H, int64_t W, int64_t R, int64_t S) {
+  CUSEG_CHECK(p.stride_h >= 1 && p.stride_w >= 1 && p.dil_h >= 1 && p.dil_w >= 1 && H >= 1 && W >= 1 && R >= 1 &&
+                  S >= 1,
+              "same_padding: input ", H, "x", W, ", kernel ", R, "x", S, ", stride ", p.stride_h, "x", p.stride_w,
+              " and dilation ", p.dil_h, "x", p.dil_w, " must all be positive");
+  auto total = [](int64_t in, int64_t k, int stride, int dil) {
+    const int64_t out = (in + stride - 1) / stride;
+    return int(std::max<int64_t>((out - 1) * stride + (k - 1) * dil + 1 - in, 0));
+  };
+  const int th = total(H, R, p.stride_h, p.dil_h), tw = total(W, S, p.stride_w, p.dil_w);
+  p.pad_h = th / 2, p.pad_bottom = th - th / 2;
+  p.pad_w = tw / 2, p.pad_right = tw - tw / 2;
+  return p;
+}
 
 Shape conv2d_output_shape(const Shape& x, const Shape& w, const Conv2dParams& p) {
   CUSEG_CHECK(x.rank() == 4 && w.rank() == 4, "conv2d: x ", x.str(), " and w ", w.str(),

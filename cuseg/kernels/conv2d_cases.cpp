@@ -14,6 +14,16 @@ struct ConvCase {
   bool unet = false;
 };
 
+Conv2dParams grouped(Conv2dParams p, int groups) {
+  p.groups = groups;
+  return p;
+}
+
+// TensorFlow's "same" padding (EfficientNet) for x and w at stride `stride`.
+Conv2dParams same(const Shape& x, const Shape& w, int stride, int groups = 1) {
+  return same_padding(grouped({stride, stride, 0, 0, 1, 1}, groups), x[1], x[2], w[1], w[2]);
+}
+
 const std::vector<ConvCase>& conv_cases() {
   static const std::vector<ConvCase> cases = {
       {{1, 5, 7, 1}, {1, 3, 3, 1}, {1, 1, 1, 1, 1, 1}},             // batch 1, one channel
@@ -23,6 +33,21 @@ const std::vector<ConvCase>& conv_cases() {
       {{1, 8, 8, 16}, {8, 1, 1, 16}, {1, 1, 0, 0, 1, 1}},           // 1×1 (the U-Net head)
       {{1, 10, 10, 4}, {3, 3, 3, 4}, {3, 2, 2, 2, 2, 2}},           // stride 3×2, dilation 2
       {{2, 64, 64, 64}, {64, 3, 3, 64}, {1, 1, 1, 1, 1, 1}, true},  // a U-Net level
+      {{1, 23, 21, 3}, {8, 7, 7, 3}, {2, 2, 3, 3, 1, 1}},           // ResNet's stem: 7×7, stride 2, pad 3
+      // Depthwise (groups = C): MobileNetV2 and EfficientNet, stride 1 and 2, 3×3 and 5×5.
+      {{2, 9, 11, 8}, {8, 3, 3, 1}, grouped({1, 1, 1, 1, 1, 1}, 8)},
+      {{1, 15, 13, 6}, {6, 3, 3, 1}, grouped({2, 2, 1, 1, 1, 1}, 6)},
+      {{1, 11, 9, 5}, {5, 5, 5, 1}, grouped({2, 2, 2, 2, 1, 1}, 5)},
+      // DeepLabV3+'s separable ASPP: depthwise 3×3 at dilation 12 (padding 12 keeps the size).
+      {{1, 30, 27, 4}, {4, 3, 3, 1}, grouped({1, 1, 12, 12, 12, 12}, 4)},
+      {{2, 7, 9, 3}, {6, 3, 3, 1}, grouped({1, 1, 1, 1, 1, 1}, 3)},  // channel multiplier 2 (K = 2C)
+      {{1, 8, 10, 6}, {10, 3, 3, 3}, grouped({1, 1, 1, 1, 1, 1}, 2)},  // 2 groups, 3 → 5 channels each
+      {{2, 7, 7, 12}, {20, 3, 3, 3}, grouped({2, 2, 1, 1, 1, 1}, 4)},  // 4 groups, 3 → 5, stride 2
+      // "Same" padding: a 5×5 stride 2 on 13×16 pads rows (2, 2) and columns (1, 2); a depthwise
+      // 3×3 stride 2 on 10×12 pads (0, 1) both ways (EfficientNet's downsampling blocks).
+      {{1, 13, 16, 4}, {6, 5, 5, 4}, same({1, 13, 16, 4}, {6, 5, 5, 4}, 2)},
+      {{2, 10, 12, 8}, {8, 3, 3, 1}, same({2, 10, 12, 8}, {8, 3, 3, 1}, 2, 8)},
+      {{2, 56, 56, 96}, {96, 3, 3, 1}, grouped({1, 1, 1, 1, 1, 1}, 96), true},  // MobileNetV2's depthwise
   };
   return cases;
 }
@@ -31,7 +56,9 @@ std::vector<OpCase> op_cases_of_conv() {
   std::vector<OpCase> out;
   for (const ConvCase& c : conv_cases())
     out.push_back({str_cat("x", c.x.str(), " w", c.w.str(), " s", c.p.stride_h, "x", c.p.stride_w, " p", c.p.pad_h,
-                           "x", c.p.pad_w, " d", c.p.dil_h, "x", c.p.dil_w),
+                           "x", c.p.pad_w,
+                           c.p.symmetric() ? std::string() : str_cat(" (bottom ", c.p.bottom(), ", right ", c.p.right(), ")"),
+                           " d", c.p.dil_h, "x", c.p.dil_w, c.p.groups == 1 ? std::string() : str_cat(" g", c.p.groups)),
                    c.unet});
   return out;
 }

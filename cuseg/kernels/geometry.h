@@ -9,18 +9,26 @@
 
 namespace cuseg {
 
-// Convolution y[N,P,Q,K] = x[N,H,W,C] ⋆ w[K,R,S,C].
+// Convolution y[N,P,Q,K] = x[N,H,W,C] ⋆ w[K,R,S,C/groups] (kernels/conv2d.h). pad_h and pad_w
+// are the top and left padding, the offsets every kernel applies; pad_bottom and pad_right only
+// decide P and Q, which are already resolved here (and matter to oneDNN and cuDNN, which want
+// the padding rather than the output size).
 struct ConvGeometry {
   int N, H, W, C;
   int K, R, S;
   int P, Q;
   int stride_h, stride_w, pad_h, pad_w, dil_h, dil_w;
+  int pad_bottom, pad_right;
+  int groups;
 
+  CUSEG_HD int group_c() const { return C / groups; }  // input channels per group: w's last dim
+  CUSEG_HD int group_k() const { return K / groups; }  // output channels per group
+  CUSEG_HD bool symmetric() const { return pad_bottom == pad_h && pad_right == pad_w; }
   CUSEG_HD int64_t x_size() const { return int64_t(N) * H * W * C; }
-  CUSEG_HD int64_t w_size() const { return int64_t(K) * R * S * C; }
+  CUSEG_HD int64_t w_size() const { return int64_t(K) * R * S * group_c(); }
   CUSEG_HD int64_t y_size() const { return int64_t(N) * P * Q * K; }
   CUSEG_HD double flops() const {
-    return 2.0 * double(N) * P * Q * K * R * S * C;
+    return 2.0 * double(N) * P * Q * K * R * S * group_c();
   }  // multiply-adds × 2
 };
 

@@ -33,13 +33,17 @@ void init_conv(Parameter& w, Parameter* b, double fan_in, uint64_t seed) {
 Conv2d::Conv2d(const std::string& name, int in_channels, int out_channels, int kernel, const Conv2dParams& p,
                bool bias, uint64_t seed)
     : Layer(name), p_(p) {
-  weight_ = &add_parameter("weight", Shape{out_channels, kernel, kernel, in_channels}, false);
+  CUSEG_CHECK(p.groups >= 1 && in_channels % p.groups == 0 && out_channels % p.groups == 0, where(), ": ", p.groups,
+              " groups must divide both the ", in_channels, " input and the ", out_channels, " output channels");
+  // Grouped: each output channel sees in_channels / groups inputs, which is also PyTorch's fan_in.
+  const int group_in = in_channels / p.groups;
+  weight_ = &add_parameter("weight", Shape{out_channels, kernel, kernel, group_in}, false);
   if (bias) bias_ = &add_parameter("bias", Shape{out_channels}, true);
-  init_conv(*weight_, bias_, double(in_channels) * kernel * kernel, seed);
+  init_conv(*weight_, bias_, double(group_in) * kernel * kernel, seed);
 }
 
 Shape Conv2d::output_shape(const std::vector<Shape>& in) const {
-  expect_image(where(), in, weight_->value.dim(3));
+  expect_image(where(), in, weight_->value.dim(3) * p_.groups);
   try {
     return conv2d_output_shape(in[0], weight_->value.shape(), p_);
   } catch (const Error& e) {
@@ -48,7 +52,7 @@ Shape Conv2d::output_shape(const std::vector<Shape>& in) const {
 }
 
 double Conv2d::flops(const std::vector<Shape>& in) const {
-  const Shape y = output_shape(in);
+  const Shape y = output_shape(in);  // each output element: R·S·C/groups multiply-adds
   return 2.0 * double(y.numel()) * double(weight_->value.numel() / weight_->value.dim(0));
 }
 

@@ -15,6 +15,8 @@
 
 namespace cuseg {
 
+// Groups (depthwise: groups = in_channels) and asymmetric padding come with the params; the
+// weight is [out_channels, kernel, kernel, in_channels / groups].
 class Conv2d : public Layer {
  public:
   Conv2d(const std::string& name, int in_channels, int out_channels, int kernel, const Conv2dParams& p, bool bias,

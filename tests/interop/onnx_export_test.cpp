@@ -230,6 +230,29 @@ TEST(OnnxExport, LayersTheUNetDoesNotUse) {
       "leaky relu, relu6, average pooling, nearest upsampling, sigmoid, max pooling", 1));
 }
 
+// EfficientNet's and MobileNet's convolutions: "same" (asymmetric) padding, depthwise, grouped.
+TEST(OnnxExport, GroupedDepthwiseAndAsymmetricConvolutions) {
+  CUSEG_REQUIRE_ONNX_ORACLES();
+  // image 18×22 → Conv 3×3 s2 "same" (one row and column of padding, at the bottom and right) →
+  // depthwise 3×3 → grouped 1×1 (3 groups) → nearest ×2 → logits
+  Graph g;
+  g.add_input("image", 3, 2);
+  g.add(std::make_unique<Conv2d>("stem", 3, 6, 3, same_padding({2, 2, 0, 0, 1, 1}, 18, 22, 3, 3), true, 1),
+        {"image"}, "stem");
+  g.add(std::make_unique<Conv2d>("dw", 6, 6, 3, Conv2dParams{.pad_h = 1, .pad_w = 1, .groups = 6}, true, 2),
+        {"stem"}, "dw");
+  g.add(std::make_unique<Conv2d>("pw", 6, 3, 1, Conv2dParams{.groups = 3}, false, 3), {"dw"}, "pw");
+  g.add(std::make_unique<Upsample>("near", UpsampleMode::Nearest, 2), {"pw"}, "logits");
+  g.add_output("logits");
+  UNetConfig c = UNetConfig::unet_s(3, 3, 4);
+  c.depth = 2;  // the multiple, 2, of the stride-2 stem
+  const ModelInfo info = info_for(c);
+  const Tensor images = real_looking_images(2, 18, 22, 9);
+  const OrtRun ort = run_in_onnx_runtime(g, info, images, OnnxHead::Logits, "grouped");
+  EXPECT_TRUE(test::close(ort.outputs.tensors.at("logits"), to_nchw(cuseg_logits(g, info, images)), kTolerance,
+                          "same padding, depthwise and grouped convolutions", 1));
+}
+
 // A layer the exporter has no mapping for.
 class Mystery : public Layer {
  public:

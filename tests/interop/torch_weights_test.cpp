@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cuseg/core/safetensors.h"
+#include "cuseg/layers/layers.h"
 #include "cuseg/layers/unet.h"
 #include "error_matchers.h"
 #include "test_util.h"
@@ -131,6 +132,40 @@ TEST(TorchWeights, AMissingAnExtraOrAMisshapedTensorIsNamed) {
     if (t.dtype() != DType::F32) continue;
     EXPECT_TRUE(test::identical(h->state().at(name), t, name, 0));
   }
+}
+
+// Grouped and depthwise convolutions: PyTorch's weight is [K, C/groups, R, S], ours
+// [K, R, S, C/groups] — the same permutation as ungrouped, element by element, both ways.
+void add_grouped_convolutions(Graph& g, uint64_t seed) {
+  g.add_input("image", 6);
+  g.add(std::make_unique<Conv2d>("dw", 6, 12, 3, Conv2dParams{.pad_h = 1, .pad_w = 1, .groups = 6}, true, seed),
+        {"image"}, "dw");
+  g.add(std::make_unique<Conv2d>("grouped", 12, 4, 3, Conv2dParams{.groups = 2}, false, seed + 1), {"dw"}, "logits");
+  g.add_output("logits");
+}
+
+TEST(TorchWeights, GroupedWeightsArePyTorchsKCgRS) {
+  Graph g;
+  add_grouped_convolutions(g, 1);
+  const std::map<std::string, Tensor> torch = torch_state_dict(g);
+  for (const auto& [name, shape] : {std::pair<std::string, Shape>{"dw.weight", Shape{12, 1, 3, 3}},
+                                    {"grouped.weight", Shape{4, 6, 3, 3}}}) {
+    const Tensor& t = torch.at(name);
+    ASSERT_EQ(t.shape(), shape) << name;
+    const std::vector<float> theirs = t.to(DType::F32).to_vector<float>();
+    const std::vector<float> ours = g.state().at(name).to_vector<float>();
+    const int64_t K = shape[0], C = shape[1], R = shape[2], S = shape[3];
+    for (int64_t k = 0; k < K; ++k)
+      for (int64_t c = 0; c < C; ++c)
+        for (int64_t r = 0; r < R; ++r)
+          for (int64_t s = 0; s < S; ++s)
+            ASSERT_EQ(theirs[size_t(((k * C + c) * R + r) * S + s)], ours[size_t(((k * R + r) * S + s) * C + c)])
+                << name << " [" << k << "," << c << "," << r << "," << s << "]";
+  }
+  Graph h;
+  add_grouped_convolutions(h, 7);
+  load_torch_state_dict(h, torch, "grouped");
+  for (const auto& [name, t] : g.state()) EXPECT_TRUE(test::identical(h.state().at(name), t, name, 0));
 }
 
 }  // namespace

@@ -6,9 +6,14 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <ostream>
 #include <span>
 
+#include "cuseg/config.h"
 #include "verify/registry.h"
+#if CUSEG_HAS_CUDA
+#include "cuseg/kernels/cuda/conv2d.h"
+#endif
 #include "error_matchers.h"
 #include "test_util.h"
 
@@ -48,6 +53,13 @@ struct GradCase {
   Conv2dParams p;
 };
 
+// GoogleTest prints a failing case by this; without it, by the struct's bytes.
+void PrintTo(const GradCase& c, std::ostream* os) {
+  *os << "x" << c.x.str() << " w" << c.w.str() << " s" << c.p.stride_h << "x" << c.p.stride_w << " pads ("
+      << c.p.pad_h << ", " << c.p.bottom() << ", " << c.p.pad_w << ", " << c.p.right() << ") d" << c.p.dil_h << "x"
+      << c.p.dil_w << " g" << c.p.groups;
+}
+
 class Conv2dGradients : public ::testing::TestWithParam<GradCase> {};
 
 TEST_P(Conv2dGradients, BackwardMatchesFiniteDifferences) {
@@ -84,7 +96,71 @@ INSTANTIATE_TEST_SUITE_P(Shapes, Conv2dGradients,
                                            GradCase{{1, 9, 9, 2}, {3, 3, 3, 2}, {2, 2, 2, 2, 2, 2}},
                                            GradCase{{2, 6, 7, 4}, {5, 1, 1, 4}, {1, 1, 0, 0, 1, 1}},
                                            GradCase{
-                                               {1, 8, 8, 3}, {2, 2, 2, 3}, {2, 2, 0, 0, 1, 1}}));
+                                               {1, 8, 8, 3}, {2, 2, 2, 3}, {2, 2, 0, 0, 1, 1}},
+                                           // Depthwise (3×3 stride 2, dilated), with a multiplier, grouped.
+                                           GradCase{{1, 7, 6, 3}, {3, 3, 3, 1}, {.stride_h = 2, .stride_w = 2, .pad_h = 1, .pad_w = 1, .groups = 3}},
+                                           GradCase{{2, 7, 7, 2}, {2, 3, 3, 1}, {.pad_h = 2, .pad_w = 2, .dil_h = 2, .dil_w = 2, .groups = 2}},
+                                           GradCase{{1, 5, 6, 2}, {6, 3, 3, 1}, {.pad_h = 1, .pad_w = 1, .groups = 2}},
+                                           GradCase{{1, 5, 5, 6}, {4, 3, 2, 3}, {.stride_w = 2, .pad_h = 1, .groups = 2}},
+                                           // Asymmetric ("same") padding, also grouped.
+                                           GradCase{{1, 6, 7, 2}, {3, 3, 3, 2}, {.stride_h = 2, .stride_w = 2, .pad_bottom = 1, .pad_right = 2}},
+                                           GradCase{{2, 8, 6, 4}, {4, 5, 3, 1}, {.stride_h = 2, .pad_h = 1, .pad_w = 1, .groups = 4, .pad_bottom = 2, .pad_right = 0}}));
+
+// Grouped convolution by its definition: group i of y is the ungrouped convolution of x's
+// channels of group i with w's rows of group i. The ungrouped path is the one every earlier case
+// checks; this pins the grouped indexing (which a gradient check alone cannot: a consistent
+// mix-up of groups in all three directions would still check out).
+Tensor channels(const Tensor& t, int64_t begin, int64_t count) {
+  const int64_t rows = t.numel() / t.dim(3);
+  Tensor out = Tensor::empty(Shape{t.dim(0), t.dim(1), t.dim(2), count}, DType::F64);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < count; ++c) out.data<double>()[r * count + c] = t.data<double>()[r * t.dim(3) + begin + c];
+  return out;
+}
+
+TEST(Conv2d, GroupedIsTheUngroupedConvolutionOfEachGroup) {
+  for (const auto& [xs, ws, p] : {GradCase{{2, 7, 6, 6}, {4, 3, 3, 3}, {.pad_h = 1, .pad_w = 1, .groups = 2}},
+                                  GradCase{{1, 9, 8, 4}, {8, 3, 3, 1}, {.stride_h = 2, .stride_w = 2, .groups = 4}},
+                                  GradCase{{1, 6, 6, 9}, {6, 1, 1, 3}, {.groups = 3}}}) {
+    const Tensor x = random(xs, 1), w = random(ws, 2);
+    const Shape ys = conv2d_output_shape(xs, ws, p);
+    Tensor y = Tensor::empty(ys, DType::F64);
+    conv2d_forward(x, w, y, p);
+    const int64_t cg = xs[3] / p.groups, kg = ws[0] / p.groups;
+    for (int grp = 0; grp < p.groups; ++grp) {
+      Conv2dParams one = p;
+      one.groups = 1;
+      const Tensor wg = Tensor::from_vector(
+          std::vector<double>(w.data<double>() + grp * kg * ws[1] * ws[2] * cg,
+                              w.data<double>() + (grp + 1) * kg * ws[1] * ws[2] * cg),
+          Shape{kg, ws[1], ws[2], cg});
+      Tensor yg = Tensor::empty(Shape{ys[0], ys[1], ys[2], kg}, DType::F64);
+      conv2d_forward(channels(x, grp * cg, cg), wg, yg, one);
+      EXPECT_TRUE(test::close(channels(y, grp * kg, kg), yg, 1e-14, str_cat("group ", grp), 1));
+    }
+  }
+}
+
+// Asymmetric padding by its definition: the convolution without padding of x zero-padded by hand.
+TEST(Conv2d, AsymmetricPaddingIsConvolvingTheZeroPaddedInput) {
+  const Shape xs{1, 10, 13, 2}, ws{3, 3, 5, 2};
+  const Conv2dParams p = same_padding({2, 2, 0, 0, 1, 1}, xs[1], xs[2], ws[1], ws[2]);
+  EXPECT_EQ(p.pad_h, 0);  // 10 rows, stride 2, 3 taps: one row of padding, at the bottom
+  EXPECT_EQ(p.bottom(), 1);
+  EXPECT_EQ(p.pad_w, 2);  // 13 columns, 5 taps: four columns, two each side
+  EXPECT_EQ(p.right(), 2);
+  EXPECT_EQ(conv2d_output_shape(xs, ws, p), (Shape{1, 5, 7, 3}));  // ⌈10/2⌉ × ⌈13/2⌉
+  const Tensor x = random(xs, 3), w = random(ws, 4);
+  const Shape padded{1, xs[1] + p.pad_h + p.bottom(), xs[2] + p.pad_w + p.right(), 2};
+  Tensor xp = Tensor::zeros(padded, DType::F64);
+  for (int64_t h = 0; h < xs[1]; ++h)
+    for (int64_t c = 0; c < xs[2] * 2; ++c)
+      xp.data<double>()[((h + p.pad_h) * padded[2] + p.pad_w) * 2 + c] = x.data<double>()[h * xs[2] * 2 + c];
+  Tensor y = Tensor::empty(Shape{1, 5, 7, 3}, DType::F64), y_padded = Tensor::empty(Shape{1, 5, 7, 3}, DType::F64);
+  conv2d_forward(x, w, y, p);
+  conv2d_forward(xp, w, y_padded, {2, 2, 0, 0, 1, 1});
+  EXPECT_TRUE(test::close(y, y_padded, 1e-14, "asymmetric padding", 3));
+}
 
 struct TransposeCase {
   Shape x, w;
@@ -188,6 +264,17 @@ TEST(Conv2d, RefusesBadInputNamingTheOpAndShapes) {
       },
       {"conv2d_forward", "rank 4"});
   expect_error([&] { conv2d_forward(x, w, y, {1, 1, 3, 3, 1, 1}); }, {"conv2d_forward", "padding"});
+  expect_error([&] { conv2d_forward(x, w, y, {1, 1, -1, 0, 1, 1}); }, {"conv2d_forward", "padding", "non-negative"});
+  expect_error([&] { conv2d_forward(x, w, y, {.pad_bottom = -1}); }, {"conv2d_forward", "padding", "(0, -1, 0, 0)"});
+  expect_error([&] { conv2d_forward(x, w, y, {.pad_right = 3}); }, {"conv2d_forward", "padding", "(0, 0, 0, 3)"});
+  // Groups: 2 does not divide 3 input channels; 3 groups of x's 3 channels need w [K,R,S,1].
+  expect_error([&] { conv2d_forward(x, Tensor::zeros(Shape{4, 3, 3, 1}), y, {.groups = 2}); },
+               {"conv2d_forward", "2 groups must divide", "[1,5,5,3]"});
+  expect_error([&] { conv2d_forward(x, Tensor::zeros(Shape{4, 3, 3, 1}), y, {.groups = 3}); },
+               {"conv2d_forward", "3 groups must divide", "[4,3,3,1]"});
+  expect_error([&] { conv2d_forward(x, Tensor::zeros(Shape{3, 3, 3, 3}), y, {.groups = 3}); },
+               {"conv2d_forward", "[3,3,3,3]", "expects 3 per group × 3 group(s) = 9"});
+  expect_error([&] { conv2d_forward(x, w, y, {.groups = 0}); }, {"conv2d_forward", "groups 0"});
   expect_error([&] { conv2d_forward(x, w, y, {0, 1, 0, 0, 1, 1}); }, {"conv2d_forward", "stride"});
   expect_error(
       [&] {
@@ -239,6 +326,11 @@ TEST(Conv2dGpu, ExactOnSmallIntegers) {
   const Device gpu = Device::cuda(0);
   for (const auto& [xs, ws, p] : {GradCase{{2, 33, 31, 19}, {37, 3, 3, 19}, {1, 1, 1, 1, 1, 1}},
                                   GradCase{{3, 17, 18, 5}, {70, 3, 2, 5}, {2, 1, 1, 0, 2, 1}},
+                                  // Depthwise (direct kernels), with a multiplier, grouped GEMM, asymmetric.
+                                  GradCase{{2, 19, 17, 40}, {40, 3, 3, 1}, {.stride_h = 2, .stride_w = 2, .pad_h = 1, .pad_w = 1, .groups = 40}},
+                                  GradCase{{1, 21, 22, 7}, {14, 5, 5, 1}, {.pad_h = 4, .pad_w = 4, .dil_h = 2, .dil_w = 2, .groups = 7}},
+                                  GradCase{{2, 15, 16, 12}, {18, 3, 3, 4}, {.stride_h = 2, .stride_w = 1, .pad_h = 1, .pad_w = 1, .groups = 3}},
+                                  GradCase{{1, 16, 15, 8}, {8, 3, 3, 1}, {.stride_h = 2, .stride_w = 2, .groups = 8, .pad_bottom = 1, .pad_right = 1}},
                                   GradCase{{1, 64, 64, 64}, {64, 3, 3, 64}, {1, 1, 1, 1, 1, 1}}}) {
     if (xs[1] == 64 && test::small_cases_only()) continue;  // U-Net-sized (test_util.h)
     const uint64_t seed = 3;
@@ -285,6 +377,30 @@ TEST(Conv2dGpu, RunsMoreRowTilesThanTheGridYLimit) {
   conv2d_forward(x.to(gpu), w.to(gpu), y_gpu, {}, Backend::Cuda);
   EXPECT_TRUE(test::identical(y_gpu, y_cpu, "conv2d_forward", seed));
 }
+
+#if CUSEG_HAS_CUDA
+// How cuDNN runs asymmetric padding (cudnn/conv2d.cpp): x zero-padded into a copy, the gradient of
+// that copy cropped back. cuDNN itself cannot run here; the copies can.
+TEST(Conv2dGpu, CopyWindowPadsWithZerosAndCropsBack) {
+  CUSEG_REQUIRE_GPU();
+  const Device gpu = Device::cuda(0);
+  const Tensor x = test::random_integers(Shape{2, 3, 4, 5}, 1, 1, 9).to(gpu);
+  Tensor padded = poisoned(Shape{2, 3 + 0 + 1, 4 + 1 + 2, 5}, DType::F32, gpu);
+  cuda::copy_window(x.data<float>(), 2, 3, 4, 5, padded.data<float>(), 4, 7, 0, 1, 0);
+  const std::vector<float> p = padded.to(Device::cpu()).to_vector<float>(), xv = x.to(Device::cpu()).to_vector<float>();
+  for (int n = 0; n < 2; ++n)
+    for (int h = 0; h < 4; ++h)
+      for (int w = 0; w < 7; ++w)
+        for (int c = 0; c < 5; ++c) {
+          const bool inside = h < 3 && w >= 1 && w < 5;
+          const float want = inside ? xv[size_t(((n * 3 + h) * 4 + w - 1) * 5 + c)] : 0.f;
+          ASSERT_EQ(p[size_t(((n * 4 + h) * 7 + w) * 5 + c)], want) << n << "," << h << "," << w << "," << c;
+        }
+  Tensor cropped = poisoned(x.shape(), DType::F32, gpu);
+  cuda::copy_window(padded.data<float>(), 2, 4, 7, 5, cropped.data<float>(), 3, 4, 0, -1, 0);
+  EXPECT_TRUE(test::identical(cropped, x, "crop of the padded copy", 1));
+}
+#endif
 
 }  // namespace
 }  // namespace cuseg

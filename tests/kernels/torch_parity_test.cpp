@@ -41,6 +41,8 @@ struct Parity {
                     {"name", n},
                     {"stride", {p.stride_h, p.stride_w}},
                     {"pad", {p.pad_h, p.pad_w}},
+                    {"pads", {p.pad_h, p.bottom(), p.pad_w, p.right()}},
+                    {"groups", p.groups},
                     {"dil", {p.dil_h, p.dil_w}}});
     const Shape ys = conv2d_output_shape(xs, ws, p);
     Tensor x = input(n + ".x", xs), w = input(n + ".w", ws), b = input(n + ".b", Shape{ws[0]});
@@ -206,6 +208,14 @@ TEST(TorchParity, EveryKernelFamilyMatchesPyTorchInDouble) {
   t.conv("c0", {2, 7, 9, 3}, {4, 3, 3, 3}, {2, 1, 1, 1, 1, 2});
   t.conv("c1", {1, 6, 5, 2}, {3, 1, 1, 2}, {1, 1, 0, 0, 1, 1});
   t.conv("c2", {2, 8, 8, 4}, {5, 3, 3, 4}, {1, 1, 1, 1, 1, 1});
+  // Grouped and depthwise (PyTorch's groups; its weight [K, C/g, R, S] is ours permuted), and
+  // asymmetric padding (F.pad, then no padding), as EfficientNet's "same" convolutions.
+  t.conv("c3", {2, 9, 8, 6}, {6, 3, 3, 1}, {.stride_h = 2, .stride_w = 2, .pad_h = 1, .pad_w = 1, .groups = 6});
+  t.conv("c4", {1, 11, 10, 3}, {6, 3, 3, 1}, {.pad_h = 2, .pad_w = 2, .dil_h = 2, .dil_w = 2, .groups = 3});
+  t.conv("c5", {1, 7, 6, 12}, {8, 3, 2, 3}, {.stride_w = 2, .pad_h = 1, .groups = 4});
+  t.conv("c6", {1, 13, 16, 4}, {6, 5, 5, 4}, same_padding({2, 2, 0, 0, 1, 1}, 13, 16, 5, 5));
+  t.conv("c7", {2, 10, 12, 8}, {8, 3, 3, 1}, same_padding({.stride_h = 2, .stride_w = 2, .groups = 8}, 10, 12, 3, 3));
+  t.conv("c8", {1, 17, 15, 3}, {4, 7, 7, 3}, {2, 2, 3, 3, 1, 1});
   t.conv_transpose("t0", {2, 4, 5, 3}, {3, 3, 3, 2}, {2, 2, 1, 1, 1, 1, 1, 0});
   t.conv_transpose("t1", {1, 3, 3, 4}, {4, 2, 2, 3}, {2, 2, 0, 0, 1, 1, 0, 0});
   t.pool("m0", true, {2, 7, 9, 3}, {3, 3, 2, 2, 1, 1, true});

@@ -168,6 +168,10 @@ std::vector<LayerCase> layer_cases() {
       conv("conv3x3_stride2_no_bias", {2, 7, 6, 3}, 5, 3, {2, 2, 1, 1, 1, 1}, false),
       conv("conv3x3_dilated_bias", {1, 7, 7, 2}, 3, 3, {1, 1, 2, 2, 2, 2}, true),
       conv("conv1x1_bias", {2, 4, 4, 5}, 3, 1, {}, true),
+      conv("depthwise3x3_stride2_bias", {2, 7, 6, 4}, 4, 3, {.stride_h = 2, .stride_w = 2, .pad_h = 1, .pad_w = 1, .groups = 4}, true),
+      conv("grouped3x3_no_bias", {1, 5, 6, 6}, 4, 3, {.pad_h = 1, .pad_w = 1, .groups = 2}, false),
+      conv("depthwise5x5_same_bias", {1, 8, 9, 3}, 3, 5,
+           same_padding({.stride_h = 2, .stride_w = 2, .groups = 3}, 8, 9, 5, 5), true),
       conv_transpose("conv_transpose2x2_stride2_bias", {2, 3, 4, 4}, 3, 2,
                      CT{.stride_h = 2, .stride_w = 2}, true),
       conv_transpose("conv_transpose3x3_stride2_outpad_no_bias", {1, 3, 3, 2}, 4, 3,
@@ -390,6 +394,29 @@ void expect_parts_of_the_whole_batch(Device device) {
       EXPECT_EQ(rank.offset(), one.offset()) << what;
     }
   }
+}
+
+// A grouped Conv2d: weight [K, k, k, C/g], PyTorch's initialization bound 1/√fan_in with
+// fan_in = C/g·k·k (not C·k·k), R·S·C/g multiply-adds per output, and a clear refusal of groups
+// that do not divide the channels.
+TEST(Conv2dLayer, GroupedWeightInitializationAndFlops) {
+  Conv2d dw("dw", 16, 32, 3, {.stride_h = 2, .stride_w = 2, .pad_h = 1, .pad_w = 1, .groups = 16}, true, 5);
+  EXPECT_EQ(dw.weight().shape(), (Shape{32, 3, 3, 1}));
+  const std::vector<float> w = dw.weight().to_vector<float>();
+  float largest = 0;
+  for (float v : w) largest = std::max(largest, std::abs(v));
+  const double bound = 1 / std::sqrt(9.0);  // fan_in = 1 · 3 · 3
+  EXPECT_LE(largest, bound);
+  EXPECT_GT(largest, 0.9 * bound) << "288 uniform draws all far inside the bound: fan_in is not C/g·k·k";
+  // 2 × 8 × 8 outputs per channel (16×16 input, stride 2), 32 channels, 9 multiply-adds each.
+  EXPECT_DOUBLE_EQ(dw.flops({Shape{2, 16, 16, 16}}), 2.0 * 2 * 8 * 8 * 32 * 9);
+  Conv2d grouped("g", 12, 8, 3, {.groups = 4}, false, 6);
+  EXPECT_EQ(grouped.weight().shape(), (Shape{8, 3, 3, 3}));
+  EXPECT_DOUBLE_EQ(grouped.flops({Shape{1, 5, 5, 12}}), 2.0 * 1 * 3 * 3 * 8 * 27);
+  EXPECT_EQ(grouped.output_shape({Shape{1, 5, 5, 12}}), (Shape{1, 3, 3, 8}));
+  test::expect_error([&] { (void)grouped.output_shape({Shape{1, 5, 5, 3}}); }, {"g", "[1,5,5,3]", "expects 12"});
+  test::expect_error([] { Conv2d("bad", 6, 9, 3, {.groups = 4}, false, 1); },
+                     {"bad", "4 groups must divide", "6 input", "9 output"});
 }
 
 TEST(DropoutParts, APartDrawsItsPartOfTheWholeBatchsMask) {

@@ -11,12 +11,13 @@ static inline int input_index(int o, int r, int stride, int pad, int dil) {
 
 template <class T>
 void conv2d_forward(const T* x, const T* w, T* y, const ConvGeometry& g) {
-  // Weights are re-laid as [R, S, C, K] so the innermost loop runs over contiguous K in both
-  // the weights and the output, and vectorizes without reassociating any sum.
+  // Weights are re-laid as [group][R, S, C/g, K/g] so the innermost loop runs over contiguous k of
+  // one group in both the weights and the output, and vectorizes without reassociating any sum.
+  const int cg = g.group_c(), kg = g.group_k(), rsc = g.R * g.S * cg;
   std::vector<T> w_rsck(size_t(g.w_size()));
   for (int k = 0; k < g.K; ++k)
-    for (int rsc = 0; rsc < g.R * g.S * g.C; ++rsc)
-      w_rsck[size_t(rsc) * g.K + k] = w[int64_t(k) * g.R * g.S * g.C + rsc];
+    for (int i = 0; i < rsc; ++i)
+      w_rsck[(size_t(k / kg) * rsc + i) * kg + k % kg] = w[int64_t(k) * rsc + i];
 
 #pragma omp parallel for collapse(2) schedule(static)
   for (int n = 0; n < g.N; ++n) {
@@ -30,12 +31,15 @@ void conv2d_forward(const T* x, const T* w, T* y, const ConvGeometry& g) {
           for (int s = 0; s < g.S; ++s) {
             const int wi = input_index(q, s, g.stride_w, g.pad_w, g.dil_w);
             if (wi < 0 || wi >= g.W) continue;
-            const T* in = x + ((int64_t(n) * g.H + h) * g.W + wi) * g.C;
-            const T* taps = w_rsck.data() + (int64_t(r) * g.S + s) * g.C * g.K;
-            for (int c = 0; c < g.C; ++c) {
-              const T v = in[c];
-              const T* wk = taps + int64_t(c) * g.K;
-              for (int k = 0; k < g.K; ++k) out[k] += v * wk[k];
+            for (int grp = 0; grp < g.groups; ++grp) {
+              const T* in = x + ((int64_t(n) * g.H + h) * g.W + wi) * g.C + int64_t(grp) * cg;
+              const T* taps = w_rsck.data() + (int64_t(grp) * rsc + (int64_t(r) * g.S + s) * cg) * kg;
+              T* o = out + int64_t(grp) * kg;
+              for (int c = 0; c < cg; ++c) {
+                const T v = in[c];
+                const T* wk = taps + int64_t(c) * kg;
+                for (int k = 0; k < kg; ++k) o[k] += v * wk[k];
+              }
             }
           }
         }
@@ -47,7 +51,9 @@ void conv2d_forward(const T* x, const T* w, T* y, const ConvGeometry& g) {
 template <class T>
 void conv2d_backward_data(const T* dy, const T* w, T* dx, const ConvGeometry& g) {
   // Gather form: each input pixel collects from the outputs whose windows cover it, so pixels
-  // are independent and the loop parallelizes without atomics.
+  // are independent and the loop parallelizes without atomics. Output channel k reaches only the
+  // input channels of its group.
+  const int cg = g.group_c(), kg = g.group_k();
 #pragma omp parallel for collapse(2) schedule(static)
   for (int n = 0; n < g.N; ++n) {
     for (int h = 0; h < g.H; ++h) {
@@ -65,8 +71,9 @@ void conv2d_backward_data(const T* dy, const T* w, T* dx, const ConvGeometry& g)
             const T* grad = dy + ((int64_t(n) * g.P + p) * g.Q + q) * g.K;
             for (int k = 0; k < g.K; ++k) {
               const T d = grad[k];
-              const T* wk = w + ((int64_t(k) * g.R + r) * g.S + s) * g.C;
-              for (int c = 0; c < g.C; ++c) out[c] += d * wk[c];
+              const T* wk = w + ((int64_t(k) * g.R + r) * g.S + s) * cg;
+              T* o = out + int64_t(k / kg) * cg;
+              for (int c = 0; c < cg; ++c) o[c] += d * wk[c];
             }
           }
         }
@@ -77,9 +84,11 @@ void conv2d_backward_data(const T* dy, const T* w, T* dx, const ConvGeometry& g)
 
 template <class T>
 void conv2d_backward_filter(const T* x, const T* dy, T* dw, const ConvGeometry& g) {
+  const int cg = g.group_c(), kg = g.group_k();
 #pragma omp parallel for schedule(dynamic)
   for (int k = 0; k < g.K; ++k) {
-    std::vector<T> acc(size_t(g.R) * g.S * g.C, T(0));
+    const int64_t c0 = int64_t(k / kg) * cg;  // the first input channel of k's group
+    std::vector<T> acc(size_t(g.R) * g.S * cg, T(0));
     for (int n = 0; n < g.N; ++n) {
       for (int p = 0; p < g.P; ++p) {
         for (int q = 0; q < g.Q; ++q) {
@@ -90,15 +99,15 @@ void conv2d_backward_filter(const T* x, const T* dy, T* dw, const ConvGeometry& 
             for (int s = 0; s < g.S; ++s) {
               const int wi = input_index(q, s, g.stride_w, g.pad_w, g.dil_w);
               if (wi < 0 || wi >= g.W) continue;
-              const T* in = x + ((int64_t(n) * g.H + h) * g.W + wi) * g.C;
-              T* a = acc.data() + (int64_t(r) * g.S + s) * g.C;
-              for (int c = 0; c < g.C; ++c) a[c] += d * in[c];
+              const T* in = x + ((int64_t(n) * g.H + h) * g.W + wi) * g.C + c0;
+              T* a = acc.data() + (int64_t(r) * g.S + s) * cg;
+              for (int c = 0; c < cg; ++c) a[c] += d * in[c];
             }
           }
         }
       }
     }
-    T* out = dw + int64_t(k) * g.R * g.S * g.C;
+    T* out = dw + int64_t(k) * g.R * g.S * cg;
     for (size_t i = 0; i < acc.size(); ++i) out[i] += acc[i];
   }
 }

@@ -1,4 +1,4 @@
-// CPU reference convolution: plain loops over NHWC / KRSC, OpenMP over the outer loop.
+// CPU reference convolution (grouped): plain loops over NHWC / KRSC, OpenMP over the outer loop.
 // Instantiated for float and double. Semantics as in kernels/conv2d.h.
 #pragma once
 

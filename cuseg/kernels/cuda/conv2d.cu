@@ -1,6 +1,7 @@
 #include "cuseg/kernels/cuda/conv2d.h"
 #include "cuseg/kernels/cuda/column_reduce.cuh"
 #include "cuseg/kernels/cuda/conv_problems.h"
+#include "cuseg/kernels/cuda/depthwise.h"
 #include "cuseg/kernels/cuda/map.cuh"
 #include "cuseg/kernels/cuda/implicit_gemm.cuh"
 
@@ -26,23 +27,71 @@ struct BiasGradFinish {
   __device__ void operator()(int c, const double (&total)[1]) const { db[c] += float(total[0]); }
 };
 
+// One output element of a direct depthwise kernel (cuda/depthwise.h): y from x and w (forward),
+// or dx from dy and w.
+template <bool kForward>
+struct DepthwiseElement {
+  ConvGeometry g;
+  const float* in;
+  const float* w;
+  float* out;
+  __device__ void operator()(int64_t i) const {
+    out[i] = kForward ? depthwise_forward_at(g, in, w, i) : depthwise_backward_data_at(g, in, w, i);
+  }
+};
+
+struct DepthwiseFilterTerm {
+  ConvGeometry g;
+  const float* x;
+  const float* dy;
+  __device__ Sums<1> operator()(int64_t npq, int col) const { return {{depthwise_filter_term(g, x, dy, npq, col)}}; }
+};
+
+struct DepthwiseFilterFinish {
+  ConvGeometry g;
+  float* dw;
+  __device__ void operator()(int col, const double (&total)[1]) const {
+    dw[depthwise_filter_index(g, col)] += float(total[0]);
+  }
+};
+
+struct CopyWindow {
+  const float* src;
+  float* dst;
+  int Hs, Ws, C, Hd, Wd, top, left;
+  __device__ void operator()(int64_t i) const {
+    const int c = int(i % C);
+    const int64_t nhw = i / C;
+    const int w = int(nhw % Wd) - left, h = int(nhw / Wd % Hd) - top;
+    const int64_t n = nhw / Wd / Hd;
+    dst[i] = (h < 0 || h >= Hs || w < 0 || w >= Ws) ? 0.f : __ldg(src + ((n * Hs + h) * Ws + w) * C + c);
+  }
+};
+
 }  // namespace
 
+void copy_window(const float* src, int N, int Hs, int Ws, int C, float* dst, int Hd, int Wd, int top, int left,
+                 int device) {
+  launch_map(int64_t(N) * Hd * Wd * C, device, CopyWindow{src, dst, Hs, Ws, C, Hd, Wd, top, left});
+}
+
 void conv2d_forward(const float* x, const float* w, float* y, const ConvGeometry& g, int device) {
-  ConvForward prob{g.N * g.P * g.Q, g.K, g.R * g.S * g.C, g, x, w, y};
-  run_implicit_gemm(prob, device);
+  if (is_depthwise(g)) return launch_map(g.y_size(), device, DepthwiseElement<true>{g, x, w, y});
+  run_implicit_gemm(forward_problem(g, x, w, y), device);
 }
 
 void conv2d_backward_data(const float* dy, const float* w, float* dx, const ConvGeometry& g,
                           int device) {
-  ConvBackwardData prob{g.N * g.H * g.W, g.C, g.R * g.S * g.K, g, dy, w, dx};
-  run_implicit_gemm(prob, device);
+  if (is_depthwise(g)) return launch_map(g.x_size(), device, DepthwiseElement<false>{g, dy, w, dx});
+  run_implicit_gemm(backward_data_problem(g, dy, w, dx), device);
 }
 
 void conv2d_backward_filter(const float* x, const float* dy, float* dw, const ConvGeometry& g,
                             int device) {
-  ConvBackwardFilter prob{g.K, g.R * g.S * g.C, g.N * g.P * g.Q, g, x, dy, dw};
-  run_implicit_gemm(prob, device);
+  if (is_depthwise(g))
+    return column_reduce<1>(int64_t(g.N) * g.P * g.Q, g.R * g.S * g.K, DepthwiseFilterTerm{g, x, dy},
+                            DepthwiseFilterFinish{g, dw}, device);
+  run_implicit_gemm(backward_filter_problem(g, x, dy, dw), device);
 }
 
 void conv2d_bias_forward(float* y, const float* b, int64_t rows, int channels, int device) {

@@ -18,9 +18,16 @@ namespace {
 
 std::string describe(const ConvGeometry& g, Precision precision) {
   return str_cat("x [", g.N, ",", g.H, ",", g.W, ",", g.C, "], w [", g.K, ",", g.R, ",", g.S, ",",
-                 g.C, "], y [", g.N, ",", g.P, ",", g.Q, ",", g.K, "], stride ", g.stride_h, "x",
-                 g.stride_w, ", pad ", g.pad_h, "x", g.pad_w, ", dilation ", g.dil_h, "x", g.dil_w,
-                 ", ", precision_name(precision));
+                 g.group_c(), "], y [", g.N, ",", g.P, ",", g.Q, ",", g.K, "], groups ", g.groups, ", stride ",
+                 g.stride_h, "x", g.stride_w, ", pad (top, bottom, left, right) (", g.pad_h, ", ", g.pad_bottom,
+                 ", ", g.pad_w, ", ", g.pad_right, "), dilation ", g.dil_h, "x", g.dil_w, ", ", precision_name(precision));
+}
+
+// KRSC weights as oneDNN sees them: [K, C, R, S] in ohwi order, or with groups the 5-D
+// [g, K/g, C/g, R, S] in gohwi order, which is the same bytes (k = group·K/g + k').
+memory::desc weights_md(const ConvGeometry& g) {
+  if (g.groups == 1) return memory::desc({g.K, g.C, g.R, g.S}, dt::f32, tag::ohwi);
+  return memory::desc({g.groups, g.group_k(), g.group_c(), g.R, g.S}, dt::f32, tag::gohwi);
 }
 
 // The primitives of one geometry and precision, made when first needed and kept for the thread's
@@ -50,15 +57,16 @@ struct ConvPrimitives {
   ConvPrimitives(const ConvGeometry& g, Precision precision)
       : compute(precision == Precision::Bf16 ? dt::bf16 : dt::f32),
         x_md({g.N, g.C, g.H, g.W}, dt::f32, tag::nhwc),
-        w_md({g.K, g.C, g.R, g.S}, dt::f32, tag::ohwi),
+        w_md(weights_md(g)),
         y_md({g.N, g.K, g.P, g.Q}, dt::f32, tag::nhwc),
         x_in({g.N, g.C, g.H, g.W}, compute, tag::nhwc),
         y_in({g.N, g.K, g.P, g.Q}, compute, tag::nhwc),
         strides{g.stride_h, g.stride_w},
         dilates{g.dil_h - 1, g.dil_w - 1},  // oneDNN counts the gaps: 0 is no dilation
         pad_l{g.pad_h, g.pad_w},
-        // The right/bottom padding that makes oneDNN's output size ours; negative where the
-        // last input rows are read by no window.
+        // The bottom/right padding that makes oneDNN's output size ours: pad_bottom and pad_right
+        // where the last window ends exactly there, less (negative, even) where the last input
+        // rows are read by no window.
         pad_r{int64_t(g.P - 1) * g.stride_h + int64_t(g.dil_h) * (g.R - 1) + 1 - g.H - g.pad_h,
               int64_t(g.Q - 1) * g.stride_w + int64_t(g.dil_w) * (g.S - 1) + 1 - g.W - g.pad_w} {
     if (compute != dt::f32) {
@@ -112,12 +120,12 @@ struct ConvPrimitives {
   }
 };
 
-using Key = std::array<int, 16>;
+using Key = std::array<int, 17>;
 
 ConvPrimitives& primitives(const ConvGeometry& g, Precision precision) {
   thread_local std::map<Key, std::unique_ptr<ConvPrimitives>> cache;
   const Key key{g.N,        g.H,        g.W,     g.C,     g.K,     g.R,     g.S,     g.P,
-                g.Q,        g.stride_h, g.stride_w, g.pad_h, g.pad_w, g.dil_h, g.dil_w, int(precision)};
+                g.Q,        g.stride_h, g.stride_w, g.pad_h, g.pad_w, g.dil_h, g.dil_w, g.groups, int(precision)};
   std::unique_ptr<ConvPrimitives>& p = cache[key];
   if (!p) p = std::make_unique<ConvPrimitives>(g, precision);
   return *p;
