@@ -31,8 +31,8 @@ struct Resize {  // forward x → y, or backward dy → dx
   const ResizeGeometry& g;
 };
 
-// One op per mode and direction; `bilinear` and `backward` select the loops.
-template <bool bilinear, bool backward>
+// One op per mode and direction; `kind` and `backward` select the loops.
+template <Interp kind, bool backward>
 detail::Op<Resize> resize_op(const char* name) {
   return detail::define_op<Resize>({
       .name = name,
@@ -42,21 +42,25 @@ detail::Op<Resize> resize_op(const char* name) {
             detail::cpu_dispatch(a.in.dtype(), [&](auto tag) {
               using T = decltype(tag);
               (backward ? cpu::upsample_backward<T> : cpu::upsample_forward<T>)(a.in.data<T>(), a.out.data<T>(), a.g,
-                                                                                bilinear);
+                                                                                kind);
             });
           },
       .cuda = CUSEG_CUDA_IMPL([](const Resize& a) {
         (backward ? cuda::upsample_backward : cuda::upsample_forward)(a.in.data<float>(), a.out.data<float>(), a.g,
-                                                                      bilinear, a.in.device().index);
+                                                                      kind, a.in.device().index);
       }),
   });
 }
 
-// By UpsampleMode (Nearest, Bilinear).
-const detail::Op<Resize> kForward[] = {resize_op<false, false>("upsample_nearest_forward"),
-                                       resize_op<true, false>("upsample_bilinear_forward")};
-const detail::Op<Resize> kBackward[] = {resize_op<false, true>("upsample_nearest_backward"),
-                                        resize_op<true, true>("upsample_bilinear_backward")};
+// By UpsampleMode (Nearest, Bilinear, BilinearAlignCorners), which Interp mirrors.
+static_assert(int(UpsampleMode::Nearest) == int(Interp::Nearest) && int(UpsampleMode::Bilinear) == int(Interp::Bilinear) &&
+              int(UpsampleMode::BilinearAlignCorners) == int(Interp::BilinearAlignCorners));
+const detail::Op<Resize> kForward[] = {resize_op<Interp::Nearest, false>("upsample_nearest_forward"),
+                                       resize_op<Interp::Bilinear, false>("upsample_bilinear_forward"),
+                                       resize_op<Interp::BilinearAlignCorners, false>("upsample_bilinear_align_corners_forward")};
+const detail::Op<Resize> kBackward[] = {resize_op<Interp::Nearest, true>("upsample_nearest_backward"),
+                                        resize_op<Interp::Bilinear, true>("upsample_bilinear_backward"),
+                                        resize_op<Interp::BilinearAlignCorners, true>("upsample_bilinear_align_corners_backward")};
 
 }  // namespace
 
