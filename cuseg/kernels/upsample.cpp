@@ -8,22 +8,7 @@
 
 namespace cuseg {
 
-using detail::Arg;
-
 namespace {
-
-// x is the smaller-or-larger input, y the resized output: same N and C.
-ResizeGeometry check_resize(const char* op, const Arg& x, const Arg& y) {
-  detail::check_shapes(op, {x, y}, 4);
-  detail::check_float_args(op, {x, y});
-  const Shape& xs = x.tensor.shape();
-  const Shape& ys = y.tensor.shape();
-  CUSEG_CHECK(xs[0] == ys[0] && xs[3] == ys[3], op, ": ", x.name, " and ", y.name,
-              " must share batch and channels (", detail::describe({x, y}), ")");
-  CUSEG_CHECK(x.tensor.numel() < (int64_t(1) << 31) && y.tensor.numel() < (int64_t(1) << 31), op,
-              ": tensors of 2^31 elements or more");
-  return {int(xs[0]), int(xs[1]), int(xs[2]), int(xs[3]), int(ys[1]), int(ys[2])};
-}
 
 struct Resize {  // forward x → y, or backward dy → dx
   const Tensor& in;
@@ -65,12 +50,12 @@ const detail::Op<Resize> kBackward[] = {resize_op<Interp::Nearest, true>("upsamp
 }  // namespace
 
 void upsample_forward(const Tensor& x, Tensor& y, UpsampleMode mode, Backend backend) {
-  const ResizeGeometry g = check_resize("upsample_forward", {"x", x}, {"y", y});
+  const ResizeGeometry g = detail::check_resize("upsample_forward", {"x", x}, {"y", y});
   detail::run(kForward[int(mode)], x, backend, {x, y, g});
 }
 
 void upsample_backward(const Tensor& dy, Tensor& dx, UpsampleMode mode, Backend backend) {
-  const ResizeGeometry g = check_resize("upsample_backward", {"dx", dx}, {"dy", dy});
+  const ResizeGeometry g = detail::check_resize("upsample_backward", {"dx", dx}, {"dy", dy});
   detail::run(kBackward[int(mode)], dy, backend, {dy, dx, g});
 }
 

@@ -6,6 +6,7 @@
 // shared with the CPU reference.
 #include "cuseg/core/cuda/launch.h"
 #include "cuseg/kernels/cuda/adaptive_pool2d.h"
+#include "cuseg/kernels/cuda/nhwc_index.cuh"
 #include "cuseg/kernels/pool_window.h"
 
 namespace cuseg::cuda {
@@ -18,10 +19,8 @@ constexpr int kChannelLanes = 32, kRowLanes = 8;
 __global__ void adaptive_forward_kernel(const float* __restrict__ x, float* __restrict__ y, ResizeGeometry g) {
   const int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
   if (i >= g.y_size()) return;
-  const int c = int(i % g.C);
-  const int q = int(i / g.C % g.Q);
-  const int p = int(i / (int64_t(g.C) * g.Q) % g.P);
-  const int n = int(i / (int64_t(g.C) * g.Q * g.P));
+  const Index4 e = unflatten(i, g.P, g.Q, g.C);
+  const int n = e.n, p = e.a, q = e.b, c = e.c;
   const Span hs = adaptive_input_span(p, g.H, g.P), ws = adaptive_input_span(q, g.W, g.Q);
   float sum = 0.f;
   for (int h = hs.begin; h < hs.end; ++h)
@@ -50,10 +49,8 @@ __global__ void global_forward_kernel(const float* __restrict__ x, float* __rest
 __global__ void adaptive_backward_kernel(const float* __restrict__ dy, float* __restrict__ dx, ResizeGeometry g) {
   const int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
   if (i >= g.x_size()) return;
-  const int c = int(i % g.C);
-  const int w = int(i / g.C % g.W);
-  const int h = int(i / (int64_t(g.C) * g.W) % g.H);
-  const int n = int(i / (int64_t(g.C) * g.W * g.H));
+  const Index4 e = unflatten(i, g.H, g.W, g.C);
+  const int n = e.n, h = e.a, w = e.b, c = e.c;
   const Span ps = adaptive_output_span(h, g.H, g.P), qs = adaptive_output_span(w, g.W, g.Q);
   float acc = 0.f;
   for (int p = ps.begin; p < ps.end; ++p) {
