@@ -11,7 +11,8 @@
 // Backward passes assign dx (it is not accumulated). Average pooling divides by the window clipped
 // to the padded input [−pad, H + pad) (count_include_pad = true, PyTorch's default: the whole
 // window unless ceil_mode lets it hang past the right padding) or by its in-bounds part (false),
-// as aten's avg_pool2d computes its divisor.
+// as aten's avg_pool2d computes its divisor. cuDNN has no ceil mode: where it adds an output,
+// Backend::Cudnn runs cuseg's CUDA kernels (kernels/cudnn/pool2d.cpp says why).
 #pragma once
 
 #include "cuseg/core/tensor.h"
