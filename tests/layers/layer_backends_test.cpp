@@ -414,6 +414,20 @@ void expect_parts_of_the_whole_batch(Device device) {
   }
 }
 
+// The sizes the resizing and adaptive pooling layers are given, and the inputs a second-input
+// resize needs, are refused naming the layer.
+TEST(ResizeLayers, RefuseBadSizesNamingTheLayer) {
+  test::expect_error([] { Upsample("up", UpsampleMode::Nearest, 0); }, {"UpsampleNearest 'up'", "scale 0"});
+  test::expect_error([] { Upsample("up", UpsampleMode::Bilinear, 0, 4); }, {"UpsampleBilinear 'up'", "0x4"});
+  test::expect_error([] { AdaptiveAvgPool2d("gap", 1, 0); }, {"AdaptiveAvgPool2d 'gap'", "1x0"});
+  const auto like = Upsample::like("skip", UpsampleMode::BilinearAlignCorners);
+  EXPECT_EQ(like->num_inputs(), 2);
+  EXPECT_EQ(like->output_shape({Shape{2, 3, 4, 5}, Shape{2, 7, 9, 1}}), (Shape{2, 7, 9, 5}));
+  test::expect_error([&] { (void)like->output_shape({Shape{2, 3, 4, 5}}); },
+                     {"UpsampleBilinearAlignCorners 'skip'", "expects 2 inputs"});
+  test::expect_error([&] { (void)like->output_shape({Shape{2, 3, 4, 5}, Shape{1, 7, 9, 5}}); }, {"'skip'", "batch"});
+}
+
 TEST(DropoutParts, APartDrawsItsPartOfTheWholeBatchsMask) {
   expect_parts_of_the_whole_batch(Device::cpu());
 }
