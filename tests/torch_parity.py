@@ -83,7 +83,7 @@ def run_case(case, t, out):
                     f"{name}.db": b.grad})
     elif op in ("max_pool2d", "avg_pool2d"):
         x = leaf(nchw(get("x")))
-        kw = dict(kernel_size=case["kernel"], stride=case["stride"], padding=case["pad"])
+        kw = dict(kernel_size=case["kernel"], stride=case["stride"], padding=case["pad"], ceil_mode=case["ceil_mode"])
         if op == "max_pool2d" and case.get("indices"):  # the flat h·W + w of each maximum, as cuseg's argmax
             y, indices = F.max_pool2d(x, return_indices=True, **kw)
             out[f"{name}.argmax"] = nhwc(indices.double())
@@ -91,6 +91,11 @@ def run_case(case, t, out):
             y = F.max_pool2d(x, **kw)
         else:
             y = F.avg_pool2d(x, count_include_pad=case["count_include_pad"], **kw)
+        (y * nchw(get("g"))).sum().backward()
+        out.update({f"{name}.y": nhwc(y), f"{name}.dx": nhwc(x.grad)})
+    elif op == "adaptive_avg_pool2d":
+        x = leaf(nchw(get("x")))
+        y = F.adaptive_avg_pool2d(x, tuple(case["size"]))
         (y * nchw(get("g"))).sum().backward()
         out.update({f"{name}.y": nhwc(y), f"{name}.dx": nhwc(x.grad)})
     elif op in ("softmax", "log_softmax"):
@@ -116,7 +121,7 @@ def run_case(case, t, out):
     elif op == "upsample":
         x = leaf(nchw(get("x")))
         y = F.interpolate(x, size=tuple(case["size"]), mode=case["mode"],
-                          **({"align_corners": False} if case["mode"] == "bilinear" else {}))
+                          **({"align_corners": case["align_corners"]} if case["mode"] == "bilinear" else {}))
         (y * nchw(get("g"))).sum().backward()
         out.update({f"{name}.y": nhwc(y), f"{name}.dx": nhwc(x.grad)})
     elif op == "batch_norm":

@@ -112,8 +112,10 @@ void register_benchmarks() {
       b->Unit(benchmark::kMicrosecond);
       if (impl.device.is_cuda()) b->UseManualTime();
     }
-    for (UpsampleMode mode : {UpsampleMode::Nearest, UpsampleMode::Bilinear}) {
-      const std::string name = mode == UpsampleMode::Nearest ? "upsample_nearest" : "upsample_bilinear";
+    for (UpsampleMode mode : {UpsampleMode::Nearest, UpsampleMode::Bilinear, UpsampleMode::BilinearAlignCorners}) {
+      const std::string name = mode == UpsampleMode::Nearest    ? "upsample_nearest"
+                               : mode == UpsampleMode::Bilinear ? "upsample_bilinear"
+                                                                : "upsample_bilinear_align_corners";
       const Shape small{s[0], 128, 128, 32};
       auto* fwd = benchmark::RegisterBenchmark((name + "_forward" + shape).c_str(), [=](benchmark::State& state) {
         Tensor x = random(small, impl.device), y = random(s, impl.device);

@@ -1,7 +1,8 @@
-// Pooling at U-Net shapes (2×2 stride 2), forward and backward, in bytes/s (bytes read plus
+// Pooling at U-Net shapes (2×2 stride 2), and global average pooling, forward and backward, in bytes/s (bytes read plus
 // bytes written, the least any implementation must move). cuDNN's max pooling keeps no argmax
 // and re-reads x and y in backward; it is timed through its own entry points.
 #include "bench_util.h"
+#include "cuseg/kernels/adaptive_pool2d.h"
 #include "cuseg/kernels/pool2d.h"
 #if CUSEG_HAS_CUDNN
 #include "cuseg/kernels/cudnn/pool2d.h"
@@ -87,6 +88,32 @@ void register_benchmarks() {
             run(state, impl, [&] { avg_pool2d_backward(dy, dx, p, impl.backend); });
             set_bytes(state, x_bytes + y_bytes);
           }));
+    }
+    // Global average pooling (adaptive to 1×1): an encoder's last features (ResNet-50's 7×7×2048,
+    // EfficientNet's head) and DeepLabV3+'s image pooling over ASPP-sized features. Reads x, writes
+    // a vector per image (backward the reverse).
+    for (const PoolShape& s : {PoolShape{16, 7, 7, 2048}, PoolShape{16, 32, 32, 256}, PoolShape{16, 64, 64, 256}}) {
+      const int n = impl.device.is_cpu() ? 2 : s.n;
+      const Shape xs{n, s.h, s.w, s.c}, ys{n, 1, 1, s.c};
+      const std::string suffix = "/" + impl.name + "/N" + std::to_string(n) + "_H" + std::to_string(s.h) + "_W" +
+                                 std::to_string(s.w) + "_C" + std::to_string(s.c);
+      const double bytes = 4.0 * double(xs.numel() + ys.numel());
+      for (bool backward : {false, true}) {
+        auto* b = benchmark::RegisterBenchmark(
+            ((backward ? "global_avg_pool2d_backward" : "global_avg_pool2d_forward") + suffix).c_str(),
+            [=](benchmark::State& state) {
+              Tensor x = random(xs, impl.device), y = random(ys, impl.device);
+              run(state, impl, [&] {
+                if (backward)
+                  adaptive_avg_pool2d_backward(y, x, impl.backend);
+                else
+                  adaptive_avg_pool2d_forward(x, y, impl.backend);
+              });
+              set_bytes(state, bytes);
+            });
+        b->Unit(benchmark::kMicrosecond);
+        if (impl.device.is_cuda()) b->UseManualTime();
+      }
     }
   }
 }

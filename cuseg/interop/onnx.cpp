@@ -96,6 +96,16 @@ class GraphWriter {
     put_bytes(graph_, graph::kInitializer, t);
   }
 
+  // An int64 initializer (Resize's sizes, for one).
+  void initializer_i64(const std::string& name, const std::vector<int64_t>& dims, const std::vector<int64_t>& values) {
+    std::string t;
+    for (int64_t d : dims) put_int(t, tensor::kDims, d);
+    put_int(t, tensor::kDataType, tensor::kInt64);
+    put_bytes(t, tensor::kName, name);
+    put_bytes(t, tensor::kRawData, values.data(), values.size() * sizeof(int64_t));
+    put_bytes(graph_, graph::kInitializer, t);
+  }
+
   // A graph input or output: a tensor of `elem_type` whose dims are names (dynamic) or sizes.
   void value(uint32_t field, const std::string& name, int64_t elem_type,
              const std::vector<json>& dims) {
@@ -221,18 +231,48 @@ void add_layer(GraphWriter& g, const Layer& layer, const std::vector<std::string
                                 Attribute::ints("pads", {p.pad_h, p.pad_w, p.pad_h, p.pad_w})};
     if (!pool->is_max())
       a.push_back(Attribute::integer("count_include_pad", p.count_include_pad ? 1 : 0));
+    a.push_back(Attribute::integer("ceil_mode", p.ceil_mode ? 1 : 0));
     g.node(pool->is_max() ? "MaxPool" : "AveragePool", name, {in[0]}, out, a);
     return;
   }
+  if (const auto* pool = dynamic_cast<const AdaptiveAvgPool2d*>(&layer)) {
+    // ONNX has global average pooling only; other sizes would need the input's size at export.
+    CUSEG_CHECK(pool->is_global(), "ONNX export: layer '", name, "' of kind ", layer.kind(), " pools to ",
+                pool->height(), "x", pool->width(), ": only 1x1 (GlobalAveragePool) has an ONNX mapping");
+    g.node("GlobalAveragePool", name, {in[0]}, out);
+    return;
+  }
   if (const auto* resize = dynamic_cast<const Upsample*>(&layer)) {
-    const float s = float(resize->scale());
-    g.initializer(name + ".scales", {4}, {1.f, 1.f, s, s});
-    const bool bilinear = resize->mode() == UpsampleMode::Bilinear;
-    std::vector<Attribute> a = {
-        Attribute::text("mode", bilinear ? "linear" : "nearest"),
-        Attribute::text("coordinate_transformation_mode", bilinear ? "half_pixel" : "asymmetric")};
-    if (!bilinear) a.push_back(Attribute::text("nearest_mode", "floor"));
-    g.node("Resize", name, {in[0], "", name + ".scales"}, out, a);
+    // Coordinates as kernels/upsample.h: nearest ⌊o·in/out⌋ (asymmetric, floor); bilinear
+    // half_pixel, which is PyTorch's align_corners=False for every size (pytorch_half_pixel differs
+    // from it at out = 1, where PyTorch still reads (in − 1)/2); align_corners.
+    std::vector<Attribute> a;
+    switch (resize->mode()) {
+      case UpsampleMode::Nearest:
+        a = {Attribute::text("mode", "nearest"), Attribute::text("coordinate_transformation_mode", "asymmetric"),
+             Attribute::text("nearest_mode", "floor")};
+        break;
+      case UpsampleMode::Bilinear:
+        a = {Attribute::text("mode", "linear"), Attribute::text("coordinate_transformation_mode", "half_pixel")};
+        break;
+      case UpsampleMode::BilinearAlignCorners:
+        a = {Attribute::text("mode", "linear"), Attribute::text("coordinate_transformation_mode", "align_corners")};
+        break;
+    }
+    if (resize->size_from() == Upsample::SizeFrom::Scale) {
+      const float s = float(resize->scale());
+      g.initializer(name + ".scales", {4}, {1.f, 1.f, s, s});
+      g.node("Resize", name, {in[0], "", name + ".scales"}, out, a);
+      return;
+    }
+    // sizes = [N, C] of the input, then H, W: fixed, or the second input's.
+    g.node("Shape", name + ".nc", {in[0]}, name + ".nc", {Attribute::integer("start", 0), Attribute::integer("end", 2)});
+    if (resize->size_from() == Upsample::SizeFrom::Fixed)
+      g.initializer_i64(name + ".hw", {2}, {resize->height(), resize->width()});
+    else
+      g.node("Shape", name + ".hw", {in[1]}, name + ".hw", {Attribute::integer("start", 2), Attribute::integer("end", 4)});
+    g.node("Concat", name + ".sizes", {name + ".nc", name + ".hw"}, name + ".sizes", {Attribute::integer("axis", 0)});
+    g.node("Resize", name, {in[0], "", "", name + ".sizes"}, out, a);
     return;
   }
   if (dynamic_cast<const Concat*>(&layer)) {

@@ -45,6 +45,18 @@ void check_shapes(const char* op, std::initializer_list<Arg> args, int rank) {
   }
 }
 
+ResizeGeometry check_resize(const char* op, const Arg& x, const Arg& y) {
+  check_shapes(op, {x, y}, 4);
+  check_float_args(op, {x, y});
+  const Shape& xs = x.tensor.shape();
+  const Shape& ys = y.tensor.shape();
+  CUSEG_CHECK(xs[0] == ys[0] && xs[3] == ys[3], op, ": ", x.name, " and ", y.name,
+              " must share batch and channels (", describe({x, y}), ")");
+  CUSEG_CHECK(x.tensor.numel() < (int64_t(1) << 31) && y.tensor.numel() < (int64_t(1) << 31), op,
+              ": tensors of 2^31 elements or more");
+  return {int(xs[0]), int(xs[1]), int(xs[2]), int(xs[3]), int(ys[1]), int(ys[2])};
+}
+
 void check_float_args(const char* op, std::initializer_list<Arg> args) {
   const Arg& first = *args.begin();
   for (const Arg& a : args) {

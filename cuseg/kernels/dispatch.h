@@ -29,6 +29,10 @@ void check_same_shapes(const char* op, std::initializer_list<Arg> args);
 // `t` is on `device`, has dtype `dtype` and shape `shape`.
 void check_exact(const char* op, const Arg& arg, Device device, DType dtype, const Shape& shape);
 
+// x and y NHWC, floating, on one device, sharing batch and channels, any heights and widths:
+// the geometry of resizing (upsample.h) and adaptive pooling (adaptive_pool2d.h), x → y.
+ResizeGeometry check_resize(const char* op, const Arg& x, const Arg& y);
+
 // Logits (classes last, any rank ≥ 1, floating) and per-pixel labels (u8 or i32, the logits'
 // shape without the class dimension, same device). Returns pixels × classes.
 RowGeometry check_labels(const char* op, const Tensor& logits, const Tensor& labels);

@@ -18,6 +18,15 @@ using detail::Arg;
 
 namespace {
 
+// Outputs along one axis, PyTorch's pooling_output_shape (dilation 1): in ceil mode the division
+// rounds up, and a last window that would start at or past size + pad (all padding) is dropped.
+int pooled_size(int64_t size, int kernel, int stride, int pad, bool ceil_mode) {
+  const int64_t span = size + 2 * pad - kernel;
+  int64_t out = (ceil_mode ? span + stride - 1 : span) / stride + 1;
+  if (ceil_mode && (out - 1) * stride >= size + pad) --out;
+  return int(out);
+}
+
 PoolGeometry make_geometry(const char* op, const Shape& x, const Pool2dParams& p) {
   CUSEG_CHECK(p.kernel_h >= 1 && p.kernel_w >= 1, op, ": window ", p.kernel_h, "x", p.kernel_w,
               " must be at least 1x1");
@@ -32,8 +41,8 @@ PoolGeometry make_geometry(const char* op, const Shape& x, const Pool2dParams& p
   CUSEG_CHECK(x.numel() < (int64_t(1) << 31), op, ": x ", x.str(), " has 2^31 elements or more");
   PoolGeometry g;
   g.N = int(x[0]), g.H = int(x[1]), g.W = int(x[2]), g.C = int(x[3]);
-  g.P = int((x[1] + 2 * p.pad_h - p.kernel_h) / p.stride_h + 1);
-  g.Q = int((x[2] + 2 * p.pad_w - p.kernel_w) / p.stride_w + 1);
+  g.P = pooled_size(x[1], p.kernel_h, p.stride_h, p.pad_h, p.ceil_mode);
+  g.Q = pooled_size(x[2], p.kernel_w, p.stride_w, p.pad_w, p.ceil_mode);
   g.kernel_h = p.kernel_h, g.kernel_w = p.kernel_w;
   g.stride_h = p.stride_h, g.stride_w = p.stride_w;
   g.pad_h = p.pad_h, g.pad_w = p.pad_w;

@@ -23,6 +23,12 @@ const std::vector<PoolCase>& pool_cases() {
       // and over the padding; and windows that are all one value.
       {{2, 7, 9, 3}, {3, 3, 2, 2, 1, 1, true}, false, Values::Ties},
       {{1, 6, 5, 4}, {2, 2, 1, 1, 1, 1, true}, false, Values::Constant},
+      // Ceil mode: last windows hanging past the input (and past the right padding, where the
+      // divisor with count_include_pad shrinks), and one (6 with k2 s4 p1) where the last window would
+      // start in the right padding and is dropped.
+      {{1, 6, 6, 2}, {3, 3, 2, 2, 0, 0, true, true}},   {{2, 7, 8, 3}, {3, 3, 2, 2, 1, 1, true, true}},
+      {{2, 7, 8, 3}, {3, 3, 2, 2, 1, 1, false, true}},  {{1, 6, 6, 1}, {2, 2, 4, 4, 1, 1, true, true}},
+      {{3, 11, 13, 5}, {3, 2, 3, 2, 1, 1, false, true}}, {{2, 7, 9, 3}, {3, 3, 2, 2, 1, 1, true, true}, false, Values::Ties},
   };
   return cases;
 }
@@ -33,7 +39,7 @@ std::vector<OpSpec> pool2d_specs() {
   std::vector<OpCase> cases;
   for (const PoolCase& c : pool_cases())
     cases.push_back({str_cat(case_label(c.x, c.values), " k", c.p.kernel_h, "x", c.p.kernel_w, " s", c.p.stride_h, "x",
-                             c.p.stride_w, " p", c.p.pad_h, "x", c.p.pad_w, c.p.count_include_pad ? "" : " exclude-pad"),
+                             c.p.stride_w, " p", c.p.pad_h, "x", c.p.pad_w, c.p.count_include_pad ? "" : " exclude-pad", c.p.ceil_mode ? " ceil" : ""),
                      c.unet});
   auto x_of = [](int i, uint64_t seed) {
     return std::vector<Tensor>{draw_f64(pool(i).x, seed, -1, 1, pool(i).values)};

@@ -2,6 +2,8 @@
 // reference and the CUDA kernels cannot disagree on which inputs a window covers.
 #pragma once
 
+#include <cstdint>
+
 #include "cuseg/core/hd.h"
 #include "cuseg/kernels/geometry.h"
 
@@ -27,10 +29,20 @@ CUSEG_HD Span pool_output_span(int i, int kernel, int stride, int pad, int out_s
   return {begin, end > out_size ? out_size : end};
 }
 
-// The divisor of average pooling for output (p, q).
+// The window of output o clipped to the padded input [−pad, size + pad): its length. The whole
+// kernel except for ceil mode's last windows, which may hang past the right padding.
+CUSEG_HD int pool_padded_length(int o, int kernel, int stride, int pad, int size) {
+  const int begin = o * stride - pad;
+  const int end = begin + kernel < size + pad ? begin + kernel : size + pad;
+  return end - begin;
+}
+
+// The divisor of average pooling for output (p, q), as aten's avg_pool2d: the window within the
+// padded input (count_include_pad), or within the input.
 CUSEG_HD int avg_pool_divisor(const PoolGeometry& g, int p, int q) {
   if (g.count_include_pad)
-    return g.kernel_h * g.kernel_w;  // padding ≤ kernel/2: windows never pass H + pad
+    return pool_padded_length(p, g.kernel_h, g.stride_h, g.pad_h, g.H) *
+           pool_padded_length(q, g.kernel_w, g.stride_w, g.pad_w, g.W);
   Span hs = pool_input_span(p, g.kernel_h, g.stride_h, g.pad_h, g.H);
   Span ws = pool_input_span(q, g.kernel_w, g.stride_w, g.pad_w, g.W);
   return (hs.end - hs.begin) * (ws.end - ws.begin);
@@ -52,6 +64,22 @@ CUSEG_HD void for_each_covering_output(const PoolGeometry& g, int h, int w, F&& 
   const Span qs = pool_output_span(w, g.kernel_w, g.stride_w, g.pad_w, g.Q);
   for (int p = ps.begin; p < ps.end; ++p)
     for (int q = qs.begin; q < qs.end; ++q) f(p, q);
+}
+
+// Adaptive pooling's window of output o along an axis of `in` elements pooled to `out`:
+// [⌊o·in/out⌋, ⌈(o + 1)·in/out⌉), PyTorch's start_index and end_index.
+CUSEG_HD Span adaptive_input_span(int o, int in, int out) {
+  const int64_t begin = int64_t(o) * in / out;
+  const int64_t end = ((int64_t(o) + 1) * in + out - 1) / out;
+  return {int(begin), int(end)};
+}
+
+// The outputs [begin, end) whose adaptive windows hold input i, exactly: o's window starts at or
+// before i when o·in < (i + 1)·out, and ends after i when (o + 1)·in > i·out.
+CUSEG_HD Span adaptive_output_span(int i, int in, int out) {
+  const int64_t begin = int64_t(i) * out / in;
+  const int64_t end = ((int64_t(i) + 1) * out + in - 1) / in;
+  return {int(begin), int(end < out ? end : out)};
 }
 
 // Whether max pooling moves from `best` to the later candidate `v`: strictly greater wins (so

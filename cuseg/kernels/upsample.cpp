@@ -8,22 +8,7 @@
 
 namespace cuseg {
 
-using detail::Arg;
-
 namespace {
-
-// x is the smaller-or-larger input, y the resized output: same N and C.
-ResizeGeometry check_resize(const char* op, const Arg& x, const Arg& y) {
-  detail::check_shapes(op, {x, y}, 4);
-  detail::check_float_args(op, {x, y});
-  const Shape& xs = x.tensor.shape();
-  const Shape& ys = y.tensor.shape();
-  CUSEG_CHECK(xs[0] == ys[0] && xs[3] == ys[3], op, ": ", x.name, " and ", y.name,
-              " must share batch and channels (", detail::describe({x, y}), ")");
-  CUSEG_CHECK(x.tensor.numel() < (int64_t(1) << 31) && y.tensor.numel() < (int64_t(1) << 31), op,
-              ": tensors of 2^31 elements or more");
-  return {int(xs[0]), int(xs[1]), int(xs[2]), int(xs[3]), int(ys[1]), int(ys[2])};
-}
 
 struct Resize {  // forward x → y, or backward dy → dx
   const Tensor& in;
@@ -31,8 +16,8 @@ struct Resize {  // forward x → y, or backward dy → dx
   const ResizeGeometry& g;
 };
 
-// One op per mode and direction; `bilinear` and `backward` select the loops.
-template <bool bilinear, bool backward>
+// One op per mode and direction; `kind` and `backward` select the loops.
+template <Interp kind, bool backward>
 detail::Op<Resize> resize_op(const char* name) {
   return detail::define_op<Resize>({
       .name = name,
@@ -42,31 +27,35 @@ detail::Op<Resize> resize_op(const char* name) {
             detail::cpu_dispatch(a.in.dtype(), [&](auto tag) {
               using T = decltype(tag);
               (backward ? cpu::upsample_backward<T> : cpu::upsample_forward<T>)(a.in.data<T>(), a.out.data<T>(), a.g,
-                                                                                bilinear);
+                                                                                kind);
             });
           },
       .cuda = CUSEG_CUDA_IMPL([](const Resize& a) {
         (backward ? cuda::upsample_backward : cuda::upsample_forward)(a.in.data<float>(), a.out.data<float>(), a.g,
-                                                                      bilinear, a.in.device().index);
+                                                                      kind, a.in.device().index);
       }),
   });
 }
 
-// By UpsampleMode (Nearest, Bilinear).
-const detail::Op<Resize> kForward[] = {resize_op<false, false>("upsample_nearest_forward"),
-                                       resize_op<true, false>("upsample_bilinear_forward")};
-const detail::Op<Resize> kBackward[] = {resize_op<false, true>("upsample_nearest_backward"),
-                                        resize_op<true, true>("upsample_bilinear_backward")};
+// By UpsampleMode (Nearest, Bilinear, BilinearAlignCorners), which Interp mirrors.
+static_assert(int(UpsampleMode::Nearest) == int(Interp::Nearest) && int(UpsampleMode::Bilinear) == int(Interp::Bilinear) &&
+              int(UpsampleMode::BilinearAlignCorners) == int(Interp::BilinearAlignCorners));
+const detail::Op<Resize> kForward[] = {resize_op<Interp::Nearest, false>("upsample_nearest_forward"),
+                                       resize_op<Interp::Bilinear, false>("upsample_bilinear_forward"),
+                                       resize_op<Interp::BilinearAlignCorners, false>("upsample_bilinear_align_corners_forward")};
+const detail::Op<Resize> kBackward[] = {resize_op<Interp::Nearest, true>("upsample_nearest_backward"),
+                                        resize_op<Interp::Bilinear, true>("upsample_bilinear_backward"),
+                                        resize_op<Interp::BilinearAlignCorners, true>("upsample_bilinear_align_corners_backward")};
 
 }  // namespace
 
 void upsample_forward(const Tensor& x, Tensor& y, UpsampleMode mode, Backend backend) {
-  const ResizeGeometry g = check_resize("upsample_forward", {"x", x}, {"y", y});
+  const ResizeGeometry g = detail::check_resize("upsample_forward", {"x", x}, {"y", y});
   detail::run(kForward[int(mode)], x, backend, {x, y, g});
 }
 
 void upsample_backward(const Tensor& dy, Tensor& dx, UpsampleMode mode, Backend backend) {
-  const ResizeGeometry g = check_resize("upsample_backward", {"dx", dx}, {"dy", dy});
+  const ResizeGeometry g = detail::check_resize("upsample_backward", {"dx", dx}, {"dy", dy});
   detail::run(kBackward[int(mode)], dy, backend, {dy, dx, g});
 }
 

@@ -193,7 +193,7 @@ void Dropout::backward(const std::vector<Tensor>&, const Tensor&, const Tensor& 
   dropout_backward(dout, mask_, din[0], last_, backend_);
 }
 
-// ---- Pool2d, Upsample, Concat ----------------------------------------------------------------
+// ---- Pool2d, Concat ----------------------------------------------------------------
 
 Shape Pool2d::output_shape(const std::vector<Shape>& in) const {
   expect_image(where(), in, -1);
@@ -221,17 +221,6 @@ void Pool2d::backward(const std::vector<Tensor>&, const Tensor&, const Tensor& d
   } else {
     avg_pool2d_backward(dout, din[0], p_, backend_);
   }
-}
-
-Shape Upsample::output_shape(const std::vector<Shape>& in) const {
-  expect_image(where(), in, -1);
-  return Shape{in[0][0], in[0][1] * scale_, in[0][2] * scale_, in[0][3]};
-}
-
-void Upsample::forward(const std::vector<Tensor>& in, Tensor& out) { upsample_forward(in[0], out, mode_, backend_); }
-
-void Upsample::backward(const std::vector<Tensor>&, const Tensor&, const Tensor& dout, std::vector<Tensor>& din) {
-  if (din[0].defined()) upsample_backward(dout, din[0], mode_, backend_);
 }
 
 Shape Concat::output_shape(const std::vector<Shape>& in) const {
@@ -278,6 +267,74 @@ void Add::backward(const std::vector<Tensor>&, const Tensor& out, const Tensor& 
   }
   for (Tensor& d : din)
     if (d.defined() && d.raw_data() != dsum.raw_data()) d.copy_from(dsum);
+}
+
+// ---- Upsample (resizing to a scale, a size or a second input's size), AdaptiveAvgPool2d ----------
+
+Upsample::Upsample(const std::string& name, UpsampleMode mode, SizeFrom from, int scale, int height, int width)
+    : Layer(name), mode_(mode), from_(from), scale_(scale), height_(height), width_(width) {
+  CUSEG_CHECK(from != SizeFrom::Scale || scale >= 1, where(), ": scale ", scale, " must be at least 1");
+  CUSEG_CHECK(from != SizeFrom::Fixed || (height >= 1 && width >= 1), where(), ": output size ", height, "x", width,
+              " must be at least 1x1");
+}
+
+Upsample::Upsample(const std::string& name, UpsampleMode mode, int scale)
+    : Upsample(name, mode, SizeFrom::Scale, scale, 0, 0) {}
+
+Upsample::Upsample(const std::string& name, UpsampleMode mode, int height, int width)
+    : Upsample(name, mode, SizeFrom::Fixed, 0, height, width) {}
+
+std::unique_ptr<Upsample> Upsample::like(const std::string& name, UpsampleMode mode) {
+  return std::unique_ptr<Upsample>(new Upsample(name, mode, SizeFrom::SecondInput, 0, 0, 0));
+}
+
+std::string Upsample::kind() const {
+  switch (mode_) {
+    case UpsampleMode::Nearest: return "UpsampleNearest";
+    case UpsampleMode::Bilinear: return "UpsampleBilinear";
+    case UpsampleMode::BilinearAlignCorners: return "UpsampleBilinearAlignCorners";
+  }
+  return "Upsample";
+}
+
+Shape Upsample::output_shape(const std::vector<Shape>& in) const {
+  if (from_ == SizeFrom::SecondInput) {
+    CUSEG_CHECK(in.size() == 2, where(), ": expects 2 inputs (the tensor and the one whose size it takes), got ",
+                in.size());
+    CUSEG_CHECK(in[0].rank() == 4 && in[1].rank() == 4, where(), ": inputs ", in[0].str(), " and ", in[1].str(),
+                " are not both NHWC");
+    CUSEG_CHECK(in[0][0] == in[1][0], where(), ": inputs ", in[0].str(), " and ", in[1].str(), " differ in batch");
+    return Shape{in[0][0], in[1][1], in[1][2], in[0][3]};
+  }
+  expect_image(where(), in, -1);
+  if (from_ == SizeFrom::Fixed) return Shape{in[0][0], height_, width_, in[0][3]};
+  return Shape{in[0][0], in[0][1] * scale_, in[0][2] * scale_, in[0][3]};
+}
+
+void Upsample::forward(const std::vector<Tensor>& in, Tensor& out) { upsample_forward(in[0], out, mode_, backend_); }
+
+void Upsample::backward(const std::vector<Tensor>&, const Tensor&, const Tensor& dout, std::vector<Tensor>& din) {
+  if (din[0].defined()) upsample_backward(dout, din[0], mode_, backend_);
+  if (din.size() > 1 && din[1].defined()) din[1].fill(0);  // only its size was read
+}
+
+AdaptiveAvgPool2d::AdaptiveAvgPool2d(const std::string& name, int height, int width)
+    : Layer(name), height_(height), width_(width) {
+  CUSEG_CHECK(height >= 1 && width >= 1, where(), ": output size ", height, "x", width, " must be at least 1x1");
+}
+
+Shape AdaptiveAvgPool2d::output_shape(const std::vector<Shape>& in) const {
+  expect_image(where(), in, -1);
+  return Shape{in[0][0], height_, width_, in[0][3]};
+}
+
+void AdaptiveAvgPool2d::forward(const std::vector<Tensor>& in, Tensor& out) {
+  adaptive_avg_pool2d_forward(in[0], out, backend_);
+}
+
+void AdaptiveAvgPool2d::backward(const std::vector<Tensor>&, const Tensor&, const Tensor& dout,
+                                 std::vector<Tensor>& din) {
+  if (din[0].defined()) adaptive_avg_pool2d_backward(dout, din[0], backend_);
 }
 
 }  // namespace cuseg

@@ -6,6 +6,7 @@
 
 #include "cuseg/dist/communicator.h"
 #include "cuseg/kernels/activation.h"
+#include "cuseg/kernels/adaptive_pool2d.h"
 #include "cuseg/kernels/batch_norm.h"
 #include "cuseg/kernels/conv2d.h"
 #include "cuseg/kernels/dropout.h"
@@ -141,19 +142,54 @@ class Pool2d : public Layer {
   Tensor argmax_;
 };
 
+// Resizing (kernels/upsample.h: nearest, bilinear, bilinear with aligned corners) to a size given
+// one of three ways, as the networks ask for it:
+//   Upsample(name, mode, scale)        H·scale × W·scale: nn.Upsample(scale_factor=s) and
+//                                      F.interpolate(scale_factor=s) for the integer s they use
+//   Upsample(name, mode, h, w)         a fixed h × w: F.interpolate(size=(h, w))
+//   Upsample::like(name, mode)         two inputs, the first resized to the H × W of the second:
+//                                      F.interpolate(x, size=skip.shape[-2:]); the second gives
+//                                      only its size, so its gradient is zero
 class Upsample : public Layer {
  public:
-  Upsample(const std::string& name, UpsampleMode mode, int scale) : Layer(name), mode_(mode), scale_(scale) {}
-  std::string kind() const override { return mode_ == UpsampleMode::Nearest ? "UpsampleNearest" : "UpsampleBilinear"; }
+  enum class SizeFrom { Scale, Fixed, SecondInput };
+
+  Upsample(const std::string& name, UpsampleMode mode, int scale);
+  Upsample(const std::string& name, UpsampleMode mode, int height, int width);
+  static std::unique_ptr<Upsample> like(const std::string& name, UpsampleMode mode);
+  std::string kind() const override;
+  int num_inputs() const override { return from_ == SizeFrom::SecondInput ? 2 : 1; }
   Shape output_shape(const std::vector<Shape>& in) const override;
   void forward(const std::vector<Tensor>& in, Tensor& out) override;
   void backward(const std::vector<Tensor>& in, const Tensor& out, const Tensor& dout, std::vector<Tensor>& din) override;
   UpsampleMode mode() const { return mode_; }
-  int scale() const { return scale_; }
+  SizeFrom size_from() const { return from_; }
+  int scale() const { return scale_; }  // SizeFrom::Scale
+  int height() const { return height_; }  // SizeFrom::Fixed
+  int width() const { return width_; }
 
  private:
+  Upsample(const std::string& name, UpsampleMode mode, SizeFrom from, int scale, int height, int width);
   UpsampleMode mode_;
-  int scale_;
+  SizeFrom from_;
+  int scale_, height_, width_;
+};
+
+// Adaptive average pooling to a fixed output size (kernels/adaptive_pool2d.h): nn.AdaptiveAvgPool2d
+// ((h, w)); 1 × 1 is global average pooling.
+class AdaptiveAvgPool2d : public Layer {
+ public:
+  AdaptiveAvgPool2d(const std::string& name, int height = 1, int width = 1);
+  std::string kind() const override { return "AdaptiveAvgPool2d"; }
+  Shape output_shape(const std::vector<Shape>& in) const override;
+  void forward(const std::vector<Tensor>& in, Tensor& out) override;
+  void backward(const std::vector<Tensor>& in, const Tensor& out, const Tensor& dout, std::vector<Tensor>& din) override;
+  int height() const { return height_; }
+  int width() const { return width_; }
+  bool is_global() const { return height_ == 1 && width_ == 1; }
+
+ private:
+  int height_, width_;
 };
 
 // Concatenates its inputs along channels; they must agree in N, H and W.

@@ -253,6 +253,41 @@ TEST(OnnxExport, GroupedDepthwiseAndAsymmetricConvolutions) {
                           "same padding, depthwise and grouped convolutions", 1));
 }
 
+TEST(OnnxExport, CeilModePoolingGlobalPoolingAndResizing) {
+  CUSEG_REQUIRE_ONNX_ORACLES();
+  // image (18×22) → Conv 3×3 (c1) → MaxPool 3×3 s2 p1 ceil (10×12) → AvgPool 3×3 s2 p1 ceil (6×7, the
+  // last windows past the right padding) → resized to c1's size, corners aligned; beside it c1's
+  // global average, resized (nearest) to c1's size; concatenated → bilinear to a fixed 7×9 →
+  // nearest back to c1's size → Conv 1×1 → logits.
+  Graph g;
+  g.add_input("image", 3, 2);
+  g.add(std::make_unique<Conv2d>("c1", 3, 4, 3, Conv2dParams{1, 1, 1, 1, 1, 1}, true, 1), {"image"}, "c1");
+  g.add(std::make_unique<Pool2d>("max", true, Pool2dParams{3, 3, 2, 2, 1, 1, true, true}), {"c1"}, "max");
+  g.add(std::make_unique<Pool2d>("avg", false, Pool2dParams{3, 3, 2, 2, 1, 1, true, true}), {"max"}, "avg");
+  g.add(Upsample::like("up", UpsampleMode::BilinearAlignCorners), {"avg", "c1"}, "up");
+  g.add(std::make_unique<AdaptiveAvgPool2d>("gap"), {"c1"}, "gap");
+  g.add(Upsample::like("gap_up", UpsampleMode::Nearest), {"gap", "c1"}, "gap_up");
+  g.add(std::make_unique<Concat>("cat", 2), {"up", "gap_up"}, "cat");
+  g.add(std::make_unique<Upsample>("down", UpsampleMode::Bilinear, 7, 9), {"cat"}, "down");
+  g.add(Upsample::like("back", UpsampleMode::Nearest), {"down", "c1"}, "back");
+  g.add(std::make_unique<Conv2d>("head", 8, 3, 1, Conv2dParams{}, true, 2), {"back"}, "logits");
+  g.add_output("logits");
+  UNetConfig c = UNetConfig::unet_s(3, 3, 4);
+  c.depth = 2;
+  const ModelInfo info = info_for(c);
+  const Tensor images = real_looking_images(2, 18, 22, 9);
+  const OrtRun ort = run_in_onnx_runtime(g, info, images, OnnxHead::Logits, "pool_resize");
+  EXPECT_TRUE(test::close(ort.outputs.tensors.at("logits"), to_nchw(cuseg_logits(g, info, images)), kTolerance,
+                          "ceil-mode pooling, global pooling, resizing to sizes and to another tensor's size", 1));
+  // Adaptive pooling to anything but 1×1 has no ONNX operator.
+  Graph a;
+  a.add_input("image", 3, 1);
+  a.add(std::make_unique<AdaptiveAvgPool2d>("pool", 2, 2), {"image"}, "logits");
+  a.add_output("logits");
+  c.depth = 1;
+  test::expect_error([&] { (void)onnx_model(a, info_for(c)); }, {"pool", "AdaptiveAvgPool2d", "2x2"});
+}
+
 // A layer the exporter has no mapping for.
 class Mystery : public Layer {
  public:

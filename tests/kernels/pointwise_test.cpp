@@ -127,7 +127,13 @@ INSTANTIATE_TEST_SUITE_P(Shapes, UpsampleGradients,
                                            ResizeCase{{1, 5, 3, 1}, {1, 7, 8, 1}, UpsampleMode::Nearest},
                                            ResizeCase{{2, 3, 4, 2}, {2, 6, 8, 2}, UpsampleMode::Bilinear},
                                            ResizeCase{{1, 5, 3, 1}, {1, 7, 8, 1}, UpsampleMode::Bilinear},
-                                           ResizeCase{{1, 6, 7, 1}, {1, 4, 3, 1}, UpsampleMode::Bilinear}));
+                                           ResizeCase{{1, 6, 7, 1}, {1, 4, 3, 1}, UpsampleMode::Bilinear},
+                                           ResizeCase{{1, 9, 7, 1}, {1, 5, 3, 1}, UpsampleMode::Nearest},
+                                           ResizeCase{{2, 3, 4, 2}, {2, 6, 8, 2}, UpsampleMode::BilinearAlignCorners},
+                                           ResizeCase{{1, 5, 3, 1}, {1, 7, 8, 1}, UpsampleMode::BilinearAlignCorners},
+                                           ResizeCase{{1, 6, 7, 1}, {1, 4, 3, 1}, UpsampleMode::BilinearAlignCorners},
+                                           ResizeCase{{1, 6, 7, 2}, {1, 1, 1, 2}, UpsampleMode::BilinearAlignCorners},
+                                           ResizeCase{{1, 1, 3, 1}, {1, 4, 5, 1}, UpsampleMode::BilinearAlignCorners}));
 
 TEST(Upsample, BilinearDoublingMatchesHandValues) {
   // One row [0, 4] doubled: sources −0.25→0, 0.25, 0.75, 1.25→(1, clamped): 0, 1, 3, 4.
@@ -137,6 +143,10 @@ TEST(Upsample, BilinearDoublingMatchesHandValues) {
   EXPECT_EQ(y.to_vector<double>(), (std::vector<double>{0, 1, 3, 4}));
   upsample_forward(x, y, UpsampleMode::Nearest);
   EXPECT_EQ(y.to_vector<double>(), (std::vector<double>{0, 0, 4, 4}));
+  // Corners aligned: sources 0, 1/3, 2/3, 1.
+  Tensor z = Tensor::from_vector(std::vector<double>{0, 3}, Shape{1, 1, 2, 1});
+  upsample_forward(z, y, UpsampleMode::BilinearAlignCorners);
+  EXPECT_EQ(y.to_vector<double>(), (std::vector<double>{0, 1, 2, 3}));
 }
 
 TEST(Concat, InterleavesChannelBlocksAndSplitUndoesIt) {

@@ -104,7 +104,27 @@ INSTANTIATE_TEST_SUITE_P(Shapes, Pool2dGradients,
                          ::testing::Values(PoolCase{{1, 4, 4, 1}, {2, 2, 2, 2, 0, 0, true}},
                                            PoolCase{{2, 7, 9, 3}, {3, 3, 2, 2, 1, 1, true}},
                                            PoolCase{{1, 6, 5, 2}, {3, 3, 1, 1, 1, 1, false}},
-                                           PoolCase{{2, 9, 8, 2}, {3, 2, 3, 1, 1, 0, false}}));
+                                           PoolCase{{2, 9, 8, 2}, {3, 2, 3, 1, 1, 0, false}},
+                                           // Ceil mode: windows past the right padding, both divisors.
+                                           PoolCase{{2, 7, 8, 2}, {3, 3, 2, 2, 1, 1, true, true}},
+                                           PoolCase{{1, 6, 8, 2}, {3, 3, 2, 2, 0, 1, false, true}}));
+
+// PyTorch's ceil-mode sizes and divisors, worked by hand (F.avg_pool2d gives the same).
+TEST(Pool2d, CeilModeSizesAndDivisors) {
+  // 6 with k3 s2 p0: ⌈3/2⌉ + 1 = 3 windows, the last [4, 7) clipped to 2 inputs.
+  EXPECT_EQ(pool2d_output_shape(Shape{1, 6, 6, 1}, {3, 3, 2, 2, 0, 0, true, true}), (Shape{1, 3, 3, 1}));
+  EXPECT_EQ(pool2d_output_shape(Shape{1, 6, 6, 1}, {3, 3, 2, 2, 0, 0, true, false}), (Shape{1, 2, 2, 1}));
+  // 6 with k2 s4 p1: ⌈6/4⌉ + 1 = 3, but the third window would start at 7 = H + pad: 2.
+  EXPECT_EQ(pool2d_output_shape(Shape{1, 6, 6, 1}, {2, 2, 4, 4, 1, 1, true, true}), (Shape{1, 2, 2, 1}));
+  // One row 0..5, k3 s2 p1 ceil: windows [-1,2) [1,4) [3,6) [5,8); the last covers input 5 and
+  // padding 6, and hangs one past: divisor 2 with count_include_pad, 1 without.
+  Tensor x = Tensor::from_vector(std::vector<double>{0, 1, 2, 3, 4, 5}, Shape{1, 1, 6, 1});
+  Tensor y = Tensor::empty(Shape{1, 1, 4, 1}, DType::F64);
+  avg_pool2d_forward(x, y, {1, 3, 1, 2, 0, 1, true, true});
+  EXPECT_EQ(y.to_vector<double>(), (std::vector<double>{1.0 / 3, 6.0 / 3, 12.0 / 3, 5.0 / 2}));
+  avg_pool2d_forward(x, y, {1, 3, 1, 2, 0, 1, false, true});
+  EXPECT_EQ(y.to_vector<double>(), (std::vector<double>{1.0 / 2, 6.0 / 3, 12.0 / 3, 5.0 / 1}));
+}
 
 TEST(Pool2d, RefusesBadInputNamingTheOpAndShapes) {
   Tensor x = Tensor::zeros(Shape{1, 4, 4, 2}), y = Tensor::zeros(Shape{1, 2, 2, 2});

@@ -32,6 +32,7 @@ const std::vector<TieCase>& tie_cases() {
       {"ints_k3s2p1", {2, 7, 9, 3}, {3, 3, 2, 2, 1, 1, true}, false},  // overlapping windows, padding
       {"ints_k2s2", {1, 8, 6, 5}, {2, 2, 2, 2, 0, 0, true}, false},    // the U-Net's pooling
       {"const_k2s1p1", {1, 6, 5, 4}, {2, 2, 1, 1, 1, 1, true}, true},  // ties everywhere, some with padding
+      {"ints_k3s2p1_ceil", {2, 7, 8, 3}, {3, 3, 2, 2, 1, 1, true, true}, false},  // last windows past the input
   };
   return cases;
 }
@@ -60,6 +61,7 @@ const Expected& pytorch() {
                       {"stride", {c.p.stride_h, c.p.stride_w}},
                       {"pad", {c.p.pad_h, c.p.pad_w}},
                       {"count_include_pad", true},
+                      {"ceil_mode", c.p.ceil_mode},
                       {"indices", true}});
     }
     out.torch = test::run_torch_script("torch_parity.py", inputs, spec.dump());

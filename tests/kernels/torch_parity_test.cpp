@@ -9,6 +9,7 @@
 
 #include "cuseg/core/safetensors.h"
 #include "cuseg/kernels/activation.h"
+#include "cuseg/kernels/adaptive_pool2d.h"
 #include "cuseg/kernels/batch_norm.h"
 #include "cuseg/kernels/conv2d.h"
 #include "cuseg/kernels/dice.h"
@@ -82,7 +83,8 @@ struct Parity {
                     {"kernel", {p.kernel_h, p.kernel_w}},
                     {"stride", {p.stride_h, p.stride_w}},
                     {"pad", {p.pad_h, p.pad_w}},
-                    {"count_include_pad", p.count_include_pad}});
+                    {"count_include_pad", p.count_include_pad},
+                    {"ceil_mode", p.ceil_mode}});
     const Shape ys = pool2d_output_shape(xs, p);
     // 24-bit random values: no ties, so both sides pick the same maximum.
     Tensor x = input(n + ".x", xs), g = input(n + ".g", ys);
@@ -95,6 +97,15 @@ struct Parity {
       avg_pool2d_forward(x, y, p);
       avg_pool2d_backward(g, dx, p);
     }
+    ours.insert({{n + ".y", y}, {n + ".dx", dx}});
+  }
+
+  void adaptive_pool(const std::string& n, const Shape& xs, const Shape& ys) {
+    spec.push_back({{"op", "adaptive_avg_pool2d"}, {"name", n}, {"size", {ys[1], ys[2]}}});
+    Tensor x = input(n + ".x", xs), g = input(n + ".g", ys);
+    Tensor y = f64(ys), dx = f64(xs);
+    adaptive_avg_pool2d_forward(x, y);
+    adaptive_avg_pool2d_backward(g, dx);
     ours.insert({{n + ".y", y}, {n + ".dx", dx}});
   }
 
@@ -118,6 +129,7 @@ struct Parity {
 
   void upsample(const std::string& n, UpsampleMode mode, const Shape& xs, const Shape& ys) {
     spec.push_back({{"op", "upsample"}, {"name", n}, {"mode", mode == UpsampleMode::Nearest ? "nearest" : "bilinear"},
+                    {"align_corners", mode == UpsampleMode::BilinearAlignCorners},
                     {"size", {ys[1], ys[2]}}});
     Tensor x = input(n + ".x", xs), g = input(n + ".g", ys);
     Tensor y = f64(ys), dx = f64(xs);
@@ -222,6 +234,20 @@ TEST(TorchParity, EveryKernelFamilyMatchesPyTorchInDouble) {
   t.pool("m1", true, {1, 8, 8, 2}, {2, 2, 2, 2, 0, 0, true});
   t.pool("a0", false, {2, 7, 9, 3}, {3, 2, 2, 1, 1, 1, true});
   t.pool("a1", false, {2, 7, 9, 3}, {3, 2, 2, 1, 1, 1, false});
+  // Ceil mode: windows hanging past the right padding (the divisor shrinks with
+  // count_include_pad), and a last window that would start in the padding, dropped.
+  t.pool("m2", true, {2, 7, 8, 3}, {3, 3, 2, 2, 1, 1, true, true});
+  t.pool("m3", true, {1, 11, 13, 2}, {3, 2, 3, 2, 1, 1, true, true});
+  t.pool("a2", false, {2, 7, 8, 3}, {3, 3, 2, 2, 1, 1, true, true});
+  t.pool("a3", false, {2, 7, 8, 3}, {3, 3, 2, 2, 1, 1, false, true});
+  t.pool("a4", false, {1, 6, 6, 1}, {2, 2, 4, 4, 1, 1, true, true});
+  t.pool("a5", false, {1, 10, 9, 2}, {4, 3, 3, 2, 2, 1, true, true});
+  t.adaptive_pool("p0", {2, 7, 7, 3}, {2, 1, 1, 3});
+  t.adaptive_pool("p1", {1, 1, 1, 2}, {1, 1, 1, 2});
+  t.adaptive_pool("p2", {2, 7, 9, 3}, {2, 3, 4, 3});
+  t.adaptive_pool("p3", {1, 10, 13, 2}, {1, 6, 5, 2});
+  t.adaptive_pool("p4", {1, 3, 4, 2}, {1, 5, 7, 2});
+  t.adaptive_pool("p5", {1, 16, 16, 4}, {1, 1, 1, 4});
   t.softmax("s0", false, {2, 3, 4, 5});
   t.softmax("l0", true, {2, 3, 4, 5});
   t.activation("r0", ActivationKind::Relu, {2, 3, 4, 5});
@@ -234,6 +260,17 @@ TEST(TorchParity, EveryKernelFamilyMatchesPyTorchInDouble) {
   t.upsample("u2", UpsampleMode::Bilinear, {2, 4, 5, 3}, {2, 8, 10, 3});
   t.upsample("u3", UpsampleMode::Bilinear, {1, 5, 7, 2}, {1, 9, 4, 2});
   t.upsample("u4", UpsampleMode::Bilinear, {1, 6, 6, 1}, {1, 13, 11, 1});
+  // Down by non-integer ratios, up by 4, out = 1 and in = 1, in every mode.
+  const UpsampleMode modes[] = {UpsampleMode::Nearest, UpsampleMode::Bilinear, UpsampleMode::BilinearAlignCorners};
+  for (int m = 0; m < 3; ++m) {
+    const std::string k = std::to_string(m);
+    t.upsample("v0." + k, modes[m], {2, 13, 11, 3}, {2, 5, 7, 3});
+    t.upsample("v1." + k, modes[m], {1, 9, 10, 2}, {1, 6, 4, 2});
+    t.upsample("v2." + k, modes[m], {1, 4, 5, 2}, {1, 16, 20, 2});
+    t.upsample("v3." + k, modes[m], {1, 7, 9, 2}, {1, 1, 1, 2});
+    t.upsample("v4." + k, modes[m], {2, 1, 1, 3}, {2, 5, 4, 3});
+    t.upsample("v5." + k, modes[m], {1, 5, 7, 2}, {1, 9, 4, 2});
+  }
   t.batch_norm("b0", {2, 5, 4, 3});
   t.batch_norm("b1", {1, 3, 7, 6});
   t.elementwise_loss("x0", ElementwiseLossKind::Bce, {2, 3, 4, 3});

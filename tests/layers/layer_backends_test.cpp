@@ -156,6 +156,19 @@ LayerCase upsample(const std::string& name, UpsampleMode mode) {
                     [=] { return std::make_unique<Upsample>("resize", mode, 2); });
 }
 
+LayerCase resize_to(const std::string& name, UpsampleMode mode, const Shape& x, int h, int w) {
+  return layer_case(name, {x}, [=] { return std::make_unique<Upsample>("resize", mode, h, w); });
+}
+
+// Two inputs: the first resized to the second's H × W; the second's gradient is zero.
+LayerCase resize_like(const std::string& name, UpsampleMode mode, const Shape& x, const Shape& like) {
+  return layer_case(name, {x, like}, [=] { return Upsample::like("resize", mode); });
+}
+
+LayerCase adaptive_pool(const std::string& name, const Shape& x, int h, int w) {
+  return layer_case(name, {x}, [=] { return std::make_unique<AdaptiveAvgPool2d>("gap", h, w); });
+}
+
 LayerCase concat(const std::string& name, const std::vector<Shape>& inputs) {
   return layer_case(name, inputs,
                     [n = int(inputs.size())] { return std::make_unique<Concat>("cat", n); });
@@ -199,6 +212,15 @@ std::vector<LayerCase> layer_cases() {
       pool("avg_pool3x3_stride2_pad1_exclude_pad", {2, 7, 6, 3}, false, {3, 3, 2, 2, 1, 1, false}),
       upsample("upsample_nearest", UpsampleMode::Nearest),
       upsample("upsample_bilinear", UpsampleMode::Bilinear),
+      upsample("upsample_bilinear_align_corners", UpsampleMode::BilinearAlignCorners),
+      pool("max_pool3x3_stride2_pad1_ceil", {2, 7, 8, 3}, true, {3, 3, 2, 2, 1, 1, true, true}),
+      pool("avg_pool3x3_stride2_pad1_ceil", {2, 7, 8, 3}, false, {3, 3, 2, 2, 1, 1, true, true}),
+      adaptive_pool("global_avg_pool", {2, 7, 7, 3}, 1, 1),
+      adaptive_pool("adaptive_avg_pool_3x4", {2, 7, 9, 3}, 3, 4),
+      resize_to("resize_bilinear_to_5x7", UpsampleMode::Bilinear, {2, 3, 4, 3}, 5, 7),
+      resize_to("resize_align_corners_1x1_to_6x5", UpsampleMode::BilinearAlignCorners, {2, 1, 1, 3}, 6, 5),
+      resize_like("resize_nearest_like_skip", UpsampleMode::Nearest, {2, 3, 4, 3}, {2, 7, 9, 2}),
+      resize_like("resize_align_corners_like_skip", UpsampleMode::BilinearAlignCorners, {2, 4, 5, 3}, {2, 9, 8, 1}),
       concat("concat2", {{2, 3, 4, 2}, {2, 3, 4, 3}}),
       concat("concat3", {{1, 3, 2, 1}, {1, 3, 2, 2}, {1, 3, 2, 3}}),
   };
@@ -417,6 +439,20 @@ TEST(Conv2dLayer, GroupedWeightInitializationAndFlops) {
   test::expect_error([&] { (void)grouped.output_shape({Shape{1, 5, 5, 3}}); }, {"g", "[1,5,5,3]", "expects 12"});
   test::expect_error([] { Conv2d("bad", 6, 9, 3, {.groups = 4}, false, 1); },
                      {"bad", "4 groups must divide", "6 input", "9 output"});
+}
+
+// The sizes the resizing and adaptive pooling layers are given, and the inputs a second-input
+// resize needs, are refused naming the layer.
+TEST(ResizeLayers, RefuseBadSizesNamingTheLayer) {
+  test::expect_error([] { Upsample("up", UpsampleMode::Nearest, 0); }, {"UpsampleNearest 'up'", "scale 0"});
+  test::expect_error([] { Upsample("up", UpsampleMode::Bilinear, 0, 4); }, {"UpsampleBilinear 'up'", "0x4"});
+  test::expect_error([] { AdaptiveAvgPool2d("gap", 1, 0); }, {"AdaptiveAvgPool2d 'gap'", "1x0"});
+  const auto like = Upsample::like("skip", UpsampleMode::BilinearAlignCorners);
+  EXPECT_EQ(like->num_inputs(), 2);
+  EXPECT_EQ(like->output_shape({Shape{2, 3, 4, 5}, Shape{2, 7, 9, 1}}), (Shape{2, 7, 9, 5}));
+  test::expect_error([&] { (void)like->output_shape({Shape{2, 3, 4, 5}}); },
+                     {"UpsampleBilinearAlignCorners 'skip'", "expects 2 inputs"});
+  test::expect_error([&] { (void)like->output_shape({Shape{2, 3, 4, 5}, Shape{1, 7, 9, 5}}); }, {"'skip'", "batch"});
 }
 
 TEST(DropoutParts, APartDrawsItsPartOfTheWholeBatchsMask) {

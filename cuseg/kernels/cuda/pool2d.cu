@@ -3,6 +3,7 @@
 // consecutive threads touch consecutive addresses. Window arithmetic comes from
 // kernels/pool_window.h, shared with the CPU reference.
 #include "cuseg/core/cuda/launch.h"
+#include "cuseg/kernels/cuda/nhwc_index.cuh"
 #include "cuseg/kernels/cuda/pool2d.h"
 #include "cuseg/kernels/pool_window.h"
 
@@ -11,18 +12,6 @@ namespace cuseg::cuda {
 namespace {
 
 constexpr int kThreads = 256;
-
-struct Index4 {
-  int n, a, b, c;  // (n, row, column, channel) of a flat NHWC index
-};
-
-__device__ __forceinline__ Index4 unflatten(int64_t i, int rows, int cols, int channels) {
-  const int c = int(i % channels);
-  int64_t rest = i / channels;
-  const int b = int(rest % cols);
-  rest /= cols;
-  return {int(rest / rows), int(rest % rows), b, c};
-}
 
 __global__ void max_pool_forward_kernel(const float* __restrict__ x, float* __restrict__ y,
                                         int32_t* __restrict__ argmax, PoolGeometry g) {

@@ -1,10 +1,21 @@
 #include "cuseg/kernels/cudnn/pool2d.h"
 
+#include "cuseg/kernels/cuda/pool2d.h"
 #include "cuseg/kernels/cudnn/handle.h"
 
 namespace cuseg::cudnn {
 
 namespace {
+
+// cuDNN has no ceil mode: its output is always ⌊(H + 2·pad − k) / stride⌋ + 1, and its padding is
+// symmetric, so a window hanging past the right padding cannot be described to it (padding the
+// descriptor's input extent would change which windows average over padding). Geometries where
+// ceil mode adds a row or column are answered by cuseg's CUDA kernels: kernels/op.h's rule for
+// Backend::Cudnn where cuDNN has no such op.
+bool cudnn_can(const PoolGeometry& g) {
+  return g.P == (g.H + 2 * g.pad_h - g.kernel_h) / g.stride_h + 1 &&
+         g.Q == (g.W + 2 * g.pad_w - g.kernel_w) / g.stride_w + 1;
+}
 
 struct PoolDescs {
   TensorDesc x, y;
@@ -34,11 +45,13 @@ void forward(const float* x, float* y, const PoolGeometry& g, bool max, int devi
 }  // namespace
 
 void max_pool2d_forward(const float* x, float* y, const PoolGeometry& g, int device) {
+  CUSEG_CHECK(cudnn_can(g), "cudnn max pooling: no ceil mode that adds an output");
   forward(x, y, g, true, device);
 }
 
 void max_pool2d_backward(const float* x, const float* y, const float* dy, float* dx,
                          const PoolGeometry& g, int device) {
+  CUSEG_CHECK(cudnn_can(g), "cudnn max pooling: no ceil mode that adds an output");
   PoolDescs d(g, true);
   const float alpha = 1.f, beta = 0.f;
   CUSEG_CUDNN_CHECK(cudnnPoolingBackward(handle(device), d.pool, &alpha, d.y, y, d.y, dy, d.x, x,
@@ -46,12 +59,14 @@ void max_pool2d_backward(const float* x, const float* y, const float* dy, float*
 }
 
 void avg_pool2d_forward(const float* x, float* y, const PoolGeometry& g, int device) {
+  if (!cudnn_can(g)) return cuda::avg_pool2d_forward(x, y, g, device);
   forward(x, y, g, false, device);
 }
 
 void avg_pool2d_backward(const float* dy, float* dx, const PoolGeometry& g, int device) {
   // Average pooling's gradient does not depend on x or y, but the call takes them: dy and dx
   // stand in, with the right shapes.
+  if (!cudnn_can(g)) return cuda::avg_pool2d_backward(dy, dx, g, device);
   PoolDescs d(g, false);
   const float alpha = 1.f, beta = 0.f;
   CUSEG_CUDNN_CHECK(cudnnPoolingBackward(handle(device), d.pool, &alpha, d.y, dy, d.y, dy, d.x, dx,
