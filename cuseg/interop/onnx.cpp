@@ -96,6 +96,17 @@ class GraphWriter {
     put_bytes(graph_, graph::kInitializer, t);
   }
 
+  // An int64 initializer (shapes for Reshape).
+  void int64_initializer(const std::string& name, const std::vector<int64_t>& dims,
+                         const std::vector<int64_t>& values) {
+    std::string t;
+    for (int64_t d : dims) put_int(t, tensor::kDims, d);
+    put_int(t, tensor::kDataType, tensor::kInt64);
+    put_bytes(t, tensor::kName, name);
+    put_bytes(t, tensor::kRawData, values.data(), values.size() * sizeof(int64_t));
+    put_bytes(graph_, graph::kInitializer, t);
+  }
+
   // A graph input or output: a tensor of `elem_type` whose dims are names (dynamic) or sizes.
   void value(uint32_t field, const std::string& name, int64_t elem_type,
              const std::vector<json>& dims) {
@@ -236,7 +247,26 @@ void add_layer(GraphWriter& g, const Layer& layer, const std::vector<std::string
     g.node("Concat", name, in, out, {Attribute::integer("axis", 1)});
     return;
   }
-  if (dynamic_cast<const Dropout*>(&layer)) {  // evaluation: the identity
+  if (const auto* gn = dynamic_cast<const GroupNorm*>(&layer)) {
+    // GroupNormalization is opset 18 (and scales per group there until 21): as PyTorch exports
+    // it at opset 17, InstanceNormalization (γ = 1, β = 0) over [N, G, H·W·C/G], back to the
+    // input's shape, then the per-channel affine.
+    const int64_t groups = gn->params().groups, channels = gn->gamma().dim(0);
+    g.int64_initializer(name + ".grouped_shape", {3}, {0, groups, -1});
+    g.initializer(name + ".ones", {groups}, std::vector<float>(size_t(groups), 1.f));
+    g.initializer(name + ".zeros", {groups}, std::vector<float>(size_t(groups), 0.f));
+    g.initializer(name + ".weight", {channels, 1, 1}, host_floats(gn->gamma()));
+    g.initializer(name + ".bias", {channels, 1, 1}, host_floats(gn->beta()));
+    g.node("Reshape", name + ".group", {in[0], name + ".grouped_shape"}, name + ".grouped");
+    g.node("InstanceNormalization", name + ".normalize", {name + ".grouped", name + ".ones", name + ".zeros"},
+           name + ".normalized", {Attribute::real("epsilon", float(gn->params().eps))});
+    g.node("Shape", name + ".shape", {in[0]}, name + ".input_shape");
+    g.node("Reshape", name + ".ungroup", {name + ".normalized", name + ".input_shape"}, name + ".ungrouped");
+    g.node("Mul", name + ".scale", {name + ".ungrouped", name + ".weight"}, name + ".scaled");
+    g.node("Add", name, {name + ".scaled", name + ".bias"}, out);
+    return;
+  }
+  if (dynamic_cast<const Dropout*>(&layer)) {  // evaluation: the identity (Dropout2d, DropPath too)
     g.node("Identity", name, {in[0]}, out);
     return;
   }
