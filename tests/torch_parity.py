@@ -128,6 +128,8 @@ def run_case(case, t, out):
     elif op == "group_norm":
         x, w, b = leaf(nchw(get("x"))), leaf(get("gamma")), leaf(get("beta"))
         y = F.group_norm(x, case["groups"], w, b, eps=case["eps"])
+        if case["relu"]:
+            y = torch.relu(y)
         (y * nchw(get("g"))).sum().backward()
         n, c, h, wd = x.shape
         _, mean, rstd = torch.native_group_norm(nchw(get("x")), get("gamma"), get("beta"), n, c, h * wd,

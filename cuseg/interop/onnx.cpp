@@ -263,7 +263,9 @@ void add_layer(GraphWriter& g, const Layer& layer, const std::vector<std::string
     g.node("Shape", name + ".shape", {in[0]}, name + ".input_shape");
     g.node("Reshape", name + ".ungroup", {name + ".normalized", name + ".input_shape"}, name + ".ungrouped");
     g.node("Mul", name + ".scale", {name + ".ungrouped", name + ".weight"}, name + ".scaled");
-    g.node("Add", name, {name + ".scaled", name + ".bias"}, out);
+    const std::string affine = gn->relu() ? name + ".affine" : out;
+    g.node("Add", name, {name + ".scaled", name + ".bias"}, affine);
+    if (gn->relu()) g.node("Relu", name + ".relu", {affine}, out);
     return;
   }
   if (dynamic_cast<const Dropout*>(&layer)) {  // evaluation: the identity (Dropout2d, DropPath too)

@@ -13,6 +13,11 @@
 // G = 1 normalizes each sample over all of it (LayerNorm over C, H, W); G = C each channel of
 // each sample (InstanceNorm). C must be a multiple of G. A constant group has variance 0: eps
 // alone keeps invstd finite and y = β.
+//
+// group_norm_relu_*: group normalization followed by ReLU, y = max(GN(x), 0) — the pair every
+// block of SMP's FPN decoder has. The backward takes that y and is GN's backward of dy·[y > 0].
+// The fast CPU path runs each in one pass, with no tensor between the two; the other paths run
+// the two ops.
 #pragma once
 
 #include "cuseg/core/tensor.h"
@@ -25,10 +30,20 @@ struct GroupNormParams {
   double eps = 1e-5;  // PyTorch's default
 };
 
-void group_norm_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& y, Tensor& save_mean,
-                        Tensor& save_invstd, const GroupNormParams& p, Backend backend = Backend::Auto);
-void group_norm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma, const Tensor& save_mean,
-                         const Tensor& save_invstd, Tensor& dx, Tensor& dgamma, Tensor& dbeta,
-                         const GroupNormParams& p, Backend backend = Backend::Auto);
+void group_norm_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& y,
+                        Tensor& save_mean, Tensor& save_invstd, const GroupNormParams& p,
+                        Backend backend = Backend::Auto);
+void group_norm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma,
+                         const Tensor& save_mean, const Tensor& save_invstd, Tensor& dx,
+                         Tensor& dgamma, Tensor& dbeta, const GroupNormParams& p,
+                         Backend backend = Backend::Auto);
+
+void group_norm_relu_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& y,
+                             Tensor& save_mean, Tensor& save_invstd, const GroupNormParams& p,
+                             Backend backend = Backend::Auto);
+void group_norm_relu_backward(const Tensor& x, const Tensor& y, const Tensor& dy,
+                              const Tensor& gamma, const Tensor& save_mean,
+                              const Tensor& save_invstd, Tensor& dx, Tensor& dgamma, Tensor& dbeta,
+                              const GroupNormParams& p, Backend backend = Backend::Auto);
 
 }  // namespace cuseg

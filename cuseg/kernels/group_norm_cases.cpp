@@ -35,48 +35,70 @@ GroupNormParams params_of(int i) { return {group_norm_cases()[size_t(i)].groups,
 std::vector<Tensor> group_norm_inputs(int i, uint64_t seed) {
   const GroupNormCase& k = group_norm_cases()[size_t(i)];
   const Shape c{k.x[3]};
-  return {draw_f64(k.x, seed, -2, 3, k.values), random_f64(c, seed + 1, 0.5, 1.5), random_f64(c, seed + 2)};
+  return {draw_f64(k.x, seed, -2, 3, k.values), random_f64(c, seed + 1, 0.5, 1.5),
+          random_f64(c, seed + 2)};
 }
 
 // The backward sums over whole groups and, for dγ and dβ, over every pixel of the batch, as the
 // weight gradients do: 1e-4.
 constexpr double kGradientSumTolerance = 1e-4;
 
+using Forward = void (*)(const Tensor&, const Tensor&, const Tensor&, Tensor&, Tensor&, Tensor&,
+                        const GroupNormParams&, Backend);
+
+// The ops of one flavour (plain or fused with ReLU): forward (y and the statistics), backward.
+std::vector<OpSpec> flavour(const std::string& prefix, Forward forward, bool relu,
+                            const std::vector<OpCase>& cases) {
+  return {
+      {.name = prefix + "_forward",
+       .cases = cases,
+       .make_inputs = group_norm_inputs,
+       .run =
+           [forward](const std::vector<Tensor>& in, int i, Exec e) {
+             const Shape stats{in[0].dim(0), params_of(i).groups};
+             Tensor y = output(in, in[0].shape()), mean = output(in, stats),
+                    invstd = output(in, stats);
+             forward(in[0], in[1], in[2], y, mean, invstd, params_of(i), e);
+             return std::vector<Tensor>{y, mean, invstd};
+           }},
+      {.name = prefix + "_backward",
+       .cases = cases,
+       .tolerance = kGradientSumTolerance,
+       .make_inputs =
+           [forward, relu](int i, uint64_t seed) {  // x, y (the fused ReLU's), dy, γ, mean, invstd
+             std::vector<Tensor> in = group_norm_inputs(i, seed);
+             const Shape stats{in[0].dim(0), params_of(i).groups};
+             Tensor y = Tensor::empty(in[0].shape(), DType::F64),
+                    mean = Tensor::empty(stats, DType::F64);
+             Tensor invstd = Tensor::empty(stats, DType::F64);
+             forward(in[0], in[1], in[2], y, mean, invstd, params_of(i), Backend::Reference);
+             return std::vector<Tensor>{in[0], relu ? y : Tensor(),
+                                        random_f64(in[0].shape(), seed + 9), in[1], mean, invstd};
+           },
+       .run =
+           [relu](const std::vector<Tensor>& in, int i, Exec e) {
+             const Shape c{in[0].dim(3)};
+             Tensor dx = output(in, in[0].shape()), dgamma = accumulator(in, c),
+                    dbeta = accumulator(in, c);
+             if (relu)
+               group_norm_relu_backward(in[0], in[1], in[2], in[3], in[4], in[5], dx, dgamma, dbeta,
+                                        params_of(i), e);
+             else
+               group_norm_backward(in[0], in[2], in[3], in[4], in[5], dx, dgamma, dbeta,
+                                   params_of(i), e);
+             return std::vector<Tensor>{dx, dgamma, dbeta};
+           }},
+  };
+}
+
 std::vector<OpSpec> group_norm_specs() {
   std::vector<OpCase> cases;
   for (const GroupNormCase& c : group_norm_cases())
     cases.push_back({str_cat(case_label(c.x, c.values), " G", c.groups), c.unet});
-  return {
-      {.name = "group_norm_forward",
-       .cases = cases,
-       .make_inputs = group_norm_inputs,
-       .run =
-           [](const std::vector<Tensor>& in, int i, Exec e) {
-             const Shape stats{in[0].dim(0), params_of(i).groups};
-             Tensor y = output(in, in[0].shape()), mean = output(in, stats), invstd = output(in, stats);
-             group_norm_forward(in[0], in[1], in[2], y, mean, invstd, params_of(i), e);
-             return std::vector<Tensor>{y, mean, invstd};
-           }},
-      {.name = "group_norm_backward",
-       .cases = cases,
-       .tolerance = kGradientSumTolerance,
-       .make_inputs =
-           [](int i, uint64_t seed) {  // x, dy, γ, mean, invstd
-             std::vector<Tensor> in = group_norm_inputs(i, seed);
-             const Shape stats{in[0].dim(0), params_of(i).groups};
-             Tensor y = Tensor::empty(in[0].shape(), DType::F64), mean = Tensor::empty(stats, DType::F64);
-             Tensor invstd = Tensor::empty(stats, DType::F64);
-             group_norm_forward(in[0], in[1], in[2], y, mean, invstd, params_of(i), Backend::Reference);
-             return std::vector<Tensor>{in[0], random_f64(in[0].shape(), seed + 9), in[1], mean, invstd};
-           },
-       .run =
-           [](const std::vector<Tensor>& in, int i, Exec e) {
-             const Shape c{in[0].dim(3)};
-             Tensor dx = output(in, in[0].shape()), dgamma = accumulator(in, c), dbeta = accumulator(in, c);
-             group_norm_backward(in[0], in[1], in[2], in[3], in[4], dx, dgamma, dbeta, params_of(i), e);
-             return std::vector<Tensor>{dx, dgamma, dbeta};
-           }},
-  };
+  std::vector<OpSpec> all = flavour("group_norm", group_norm_forward, false, cases);
+  for (OpSpec& s : flavour("group_norm_relu", group_norm_relu_forward, true, cases))
+    all.push_back(std::move(s));
+  return all;
 }
 
 const OpTests kTests("group_norm", group_norm_specs);

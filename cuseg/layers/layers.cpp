@@ -253,8 +253,8 @@ void Concat::backward(const std::vector<Tensor>& in, const Tensor&, const Tensor
 
 // ---- GroupNorm --------------------------------------------------------------------------------
 
-GroupNorm::GroupNorm(const std::string& name, int channels, const GroupNormParams& p)
-    : Layer(name), p_(p), channels_(channels) {
+GroupNorm::GroupNorm(const std::string& name, int channels, const GroupNormParams& p, bool relu)
+    : Layer(name), p_(p), channels_(channels), relu_(relu) {
   CUSEG_CHECK(p.groups > 0 && channels % p.groups == 0, "GroupNorm '", name, "': ", channels,
               " channels do not split into ", p.groups, " groups");
   gamma_ = &add_parameter("weight", Shape{channels}, true);
@@ -274,13 +274,19 @@ void GroupNorm::forward(const std::vector<Tensor>& in, Tensor& out) {
     save_mean_ = Tensor::empty(stats, in[0].dtype(), in[0].device());
     save_invstd_ = Tensor::empty(stats, in[0].dtype(), in[0].device());
   }
-  group_norm_forward(in[0], gamma_->value, beta_->value, out, save_mean_, save_invstd_, p_, backend_);
+  (relu_ ? group_norm_relu_forward : group_norm_forward)(in[0], gamma_->value, beta_->value, out, save_mean_,
+                                                         save_invstd_, p_, backend_);
 }
 
-void GroupNorm::backward(const std::vector<Tensor>& in, const Tensor&, const Tensor& dout, std::vector<Tensor>& din) {
+void GroupNorm::backward(const std::vector<Tensor>& in, const Tensor& out, const Tensor& dout,
+                         std::vector<Tensor>& din) {
   Tensor dx = din[0].defined() ? din[0] : Tensor::empty(in[0].shape(), in[0].dtype(), in[0].device());
-  group_norm_backward(in[0], dout, gamma_->value, save_mean_, save_invstd_, dx, gamma_->grad, beta_->grad, p_,
-                      backend_);
+  if (relu_)
+    group_norm_relu_backward(in[0], out, dout, gamma_->value, save_mean_, save_invstd_, dx, gamma_->grad,
+                             beta_->grad, p_, backend_);
+  else
+    group_norm_backward(in[0], dout, gamma_->value, save_mean_, save_invstd_, dx, gamma_->grad, beta_->grad, p_,
+                        backend_);
 }
 
 }  // namespace cuseg

@@ -185,21 +185,25 @@ class Concat : public Layer {
 // ---- GroupNorm, Dropout2d, DropPath: SMP's FPN decoder and EfficientNet's blocks ----------------
 
 // nn.GroupNorm(groups, channels): statistics per sample and group, the same in training and
-// evaluation; parameters "weight" (γ = 1) and "bias" (β = 0), PyTorch's state-dict keys.
+// evaluation; parameters "weight" (γ = 1) and "bias" (β = 0), PyTorch's state-dict keys. With
+// `relu`, group norm followed by ReLU in one layer (kernels/group_norm.h's fused ops, FPN's
+// Conv3x3GNReLU): the tensor between the two is never stored.
 class GroupNorm : public Layer {
  public:
-  GroupNorm(const std::string& name, int channels, const GroupNormParams& p = {});
-  std::string kind() const override { return "GroupNorm"; }
+  GroupNorm(const std::string& name, int channels, const GroupNormParams& p = {}, bool relu = false);
+  std::string kind() const override { return relu_ ? "GroupNorm+ReLU" : "GroupNorm"; }
   Shape output_shape(const std::vector<Shape>& in) const override;
   void forward(const std::vector<Tensor>& in, Tensor& out) override;
   void backward(const std::vector<Tensor>& in, const Tensor& out, const Tensor& dout, std::vector<Tensor>& din) override;
   const GroupNormParams& params() const { return p_; }
+  bool relu() const { return relu_; }
   const Tensor& gamma() const { return gamma_->value; }
   const Tensor& beta() const { return beta_->value; }
 
  private:
   GroupNormParams p_;
   int channels_;
+  bool relu_;
   Parameter* gamma_;
   Parameter* beta_;
   Tensor save_mean_, save_invstd_;  // [N, G] of the last forward

@@ -215,11 +215,14 @@ TEST(OnnxExport, GroupNormAndTheChannelAndSampleDropouts) {
   Graph g;
   g.add_input("image", 3, 1);
   g.add(std::make_unique<Conv2d>("c1", 3, 8, 3, Conv2dParams{1, 1, 1, 1, 1, 1}, true, 1), {"image"}, "c1");
-  auto gn = std::make_unique<GroupNorm>("gn", 8, GroupNormParams{4, 1e-5});
-  gn->parameters()[0]->value.copy_from(test::random(Shape{8}, 3, 0.5, 2.0, DType::F32));
-  gn->parameters()[1]->value.copy_from(test::random(Shape{8}, 4, -0.5, 0.5, DType::F32));
-  g.add(std::move(gn), {"c1"}, "gn");
-  g.add(std::make_unique<Activation>("relu", ActivationParams{ActivationKind::Relu}), {"gn"}, "relu");
+  // GroupNorm(4, 8), then GroupNorm(2, 8) fused with ReLU.
+  for (const auto& [name, groups, relu] : {std::tuple{"gn", 4, false}, std::tuple{"gn_relu", 2, true}}) {
+    auto gn = std::make_unique<GroupNorm>(name, 8, GroupNormParams{groups, 1e-5}, relu);
+    gn->parameters()[0]->value.copy_from(test::random(Shape{8}, 3 + groups, 0.5, 2.0, DType::F32));
+    gn->parameters()[1]->value.copy_from(test::random(Shape{8}, 4 + groups, -0.5, 0.5, DType::F32));
+    g.add(std::move(gn), {relu ? "gn" : "c1"}, name);
+  }
+  g.add(std::make_unique<Activation>("relu", ActivationParams{ActivationKind::Relu}), {"gn_relu"}, "relu");
   g.add(std::make_unique<Dropout2d>("drop2d", 0.2, 5), {"relu"}, "drop2d");
   g.add(std::make_unique<DropPath>("droppath", 0.2, 6), {"drop2d"}, "droppath");
   g.add(std::make_unique<Conv2d>("head", 8, 3, 1, Conv2dParams{}, true, 2), {"droppath"}, "logits");

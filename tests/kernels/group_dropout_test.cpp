@@ -8,8 +8,8 @@
 #include "cuseg/core/philox.h"
 #include "cuseg/kernels/dropout.h"
 #include "error_matchers.h"
-#include "verify/registry.h"
 #include "test_util.h"
+#include "verify/registry.h"
 
 namespace cuseg {
 namespace {
@@ -55,10 +55,12 @@ TEST_P(GroupDropout, KeepsWholePlanesWithProbabilityOneMinusP) {
   const int64_t channels = s[3], groups = ms[3], plane = s[1] * s[2] * s[3];
   const double keep_prob = 1 - p.p;
   for (size_t i = 0; i < xv.size(); ++i) {
-    const size_t entry = size_t(int64_t(i) / plane * groups + (groups == 1 ? 0 : int64_t(i) % channels));
+    const size_t entry =
+        size_t(int64_t(i) / plane * groups + (groups == 1 ? 0 : int64_t(i) % channels));
     ASSERT_EQ(yv[i], mv[entry] ? xv[i] * (1 / keep_prob) : 0.0) << "element " << i;
     const double u = philox_uniform01(p.seed, p.offset + entry);
-    ASSERT_NEAR(yv[i], xv[i] / keep_prob * std::floor(keep_prob + u), 1e-15) << "drop_connect's formula, element " << i;
+    ASSERT_NEAR(yv[i], xv[i] / keep_prob * std::floor(keep_prob + u), 1e-15)
+        << "drop_connect's formula, element " << i;
   }
   const double n = double(mv.size()), sd = std::sqrt(0.7 * 0.3 / n);
   EXPECT_NEAR(double(kept) / n, 0.7, 5 * sd);
@@ -67,7 +69,8 @@ TEST_P(GroupDropout, KeepsWholePlanesWithProbabilityOneMinusP) {
   k.backward(dy, mask, dx, p, Backend::Auto);
   const std::vector<double> dyv = dy.to_vector<double>(), dxv = dx.to_vector<double>();
   for (size_t i = 0; i < dyv.size(); ++i) {
-    const size_t entry = size_t(int64_t(i) / plane * groups + (groups == 1 ? 0 : int64_t(i) % channels));
+    const size_t entry =
+        size_t(int64_t(i) / plane * groups + (groups == 1 ? 0 : int64_t(i) % channels));
     ASSERT_EQ(dxv[i], mv[entry] ? dyv[i] * (1 / keep_prob) : 0.0) << "dx element " << i;
   }
 }
@@ -76,7 +79,8 @@ TEST_P(GroupDropout, PZeroKeepsAllAndPOneDropsAll) {
   const Kind k = GetParam();
   const Shape s{3, 4, 5, 6};
   const Tensor x = test::random(s, 5);
-  Tensor y = Tensor::empty(s, DType::F64), mask = Tensor::empty(group_dropout_mask_shape(s, k.per_channel), DType::U8);
+  Tensor y = Tensor::empty(s, DType::F64),
+         mask = Tensor::empty(group_dropout_mask_shape(s, k.per_channel), DType::U8);
   k.forward(x, y, mask, {0.0, 1, 0}, Backend::Auto);
   EXPECT_TRUE(test::identical(y, x, "p = 0 keeps everything", 1));
   k.forward(x, y, mask, {1.0, 1, 0}, Backend::Auto);
@@ -89,7 +93,11 @@ TEST_P(GroupDropout, RefusesBadInput) {
   Tensor x = Tensor::zeros(s), y = Tensor::zeros(s);
   Tensor mask = Tensor::zeros(group_dropout_mask_shape(s, k.per_channel), DType::U8);
   const std::string fwd = std::string(k.name) + "_forward", bwd = std::string(k.name) + "_backward";
-  expect_error([&] { k.forward(x, y, mask, {1.5, 0, 0}, Backend::Auto); }, {fwd.c_str(), "probability"});
+  expect_error(
+      [&] {
+        k.forward(x, y, mask, {1.5, 0, 0}, Backend::Auto);
+      },
+      {fwd.c_str(), "probability"});
   expect_error([&] { k.forward(x, y, y, {0.5, 0, 0}, Backend::Auto); }, {fwd.c_str(), "mask"});
   // The other kind's mask: [N,1,1,1] for channel dropout, [N,1,1,C] for drop path.
   Tensor other = Tensor::zeros(group_dropout_mask_shape(s, !k.per_channel), DType::U8);

@@ -145,15 +145,20 @@ struct Parity {
 
   // Forward (y and the saved statistics, against torch.native_group_norm's mean and rstd) and
   // backward.
-  void group_norm(const std::string& n, const Shape& s, int groups) {
+  void group_norm(const std::string& n, const Shape& s, int groups, bool relu = false) {
     const GroupNormParams p{groups, 1e-5};
-    spec.push_back({{"op", "group_norm"}, {"name", n}, {"groups", groups}, {"eps", p.eps}});
+    spec.push_back({{"op", "group_norm"}, {"name", n}, {"groups", groups}, {"eps", p.eps}, {"relu", relu}});
     const Shape c{s[3]}, stats{s[0], groups};
     Tensor x = input(n + ".x", s, -2, 3), g = input(n + ".g", s);
     Tensor gamma = input(n + ".gamma", c, 0.5, 1.5), beta = input(n + ".beta", c);
     Tensor y = f64(s), mean = f64(stats), invstd = f64(stats), dx = f64(s), dgamma = zeros(c), dbeta = zeros(c);
-    group_norm_forward(x, gamma, beta, y, mean, invstd, p);
-    group_norm_backward(x, g, gamma, mean, invstd, dx, dgamma, dbeta, p);
+    if (relu) {
+      group_norm_relu_forward(x, gamma, beta, y, mean, invstd, p);
+      group_norm_relu_backward(x, y, g, gamma, mean, invstd, dx, dgamma, dbeta, p);
+    } else {
+      group_norm_forward(x, gamma, beta, y, mean, invstd, p);
+      group_norm_backward(x, g, gamma, mean, invstd, dx, dgamma, dbeta, p);
+    }
     ours.insert({{n + ".y", y}, {n + ".mean", mean}, {n + ".rstd", invstd}, {n + ".dx", dx},
                  {n + ".dgamma", dgamma}, {n + ".dbeta", dbeta}});
   }
@@ -278,6 +283,7 @@ TEST(TorchParity, EveryKernelFamilyMatchesPyTorchInDouble) {
   t.group_norm("gn1", {1, 3, 7, 6}, 1);
   t.group_norm("gn2", {2, 4, 5, 6}, 6);
   t.group_norm("gn3", {3, 5, 7, 12}, 4);
+  t.group_norm("gn4", {2, 5, 3, 64}, 32, true);
   t.dropout2d("dd0", {4, 3, 5, 16}, 0.5);
   t.dropout2d("dd1", {2, 3, 3, 7}, 0.25);
   t.drop_path("dp0", {16, 3, 2, 4}, 0.25);

@@ -150,9 +150,10 @@ LayerCase dropout(const std::string& name, bool training, int part, int parts, c
 
 // Random scale and shift: fresh ones (1, 0) would hide a swapped or ignored tensor. The same
 // statistics in training and evaluation.
-LayerCase group_norm(const std::string& name, const Shape& x, int groups, bool training) {
+LayerCase group_norm(const std::string& name, const Shape& x, int groups, bool training,
+                     bool relu = false) {
   LayerCase c = layer_case(name, {x}, [=] {
-    auto gn = std::make_unique<GroupNorm>("gn", int(x[3]), GroupNormParams{groups, 1e-5});
+    auto gn = std::make_unique<GroupNorm>("gn", int(x[3]), GroupNormParams{groups, 1e-5}, relu);
     gn->parameters()[0]->value.fill_uniform(21, 0.5, 1.5);   // γ
     gn->parameters()[1]->value.fill_uniform(22, -0.5, 0.5);  // β
     return gn;
@@ -214,6 +215,7 @@ std::vector<LayerCase> layer_cases() {
       group_norm("group_norm_training", {2, 3, 4, 6}, 3, true),
       group_norm("group_norm_evaluation", {2, 3, 4, 6}, 3, false),
       group_norm("group_norm_one_group", {1, 3, 5, 4}, 1, true),
+      group_norm("group_norm_relu_training", {2, 3, 4, 6}, 2, true, true),
       dropout<Dropout2d>("dropout2d_training", true, 0, 1, {3, 3, 4, 5}),
       dropout<Dropout2d>("dropout2d_training_part_1_of_3", true, 1, 3, {3, 3, 4, 5}),
       dropout<Dropout2d>("dropout2d_evaluation", false, 0, 1),

@@ -21,8 +21,8 @@ void for_group(const GroupGeometry& g, int n, int k, F&& f) {
 }  // namespace
 
 template <class T>
-void group_norm_forward(const T* x, const T* gamma, const T* beta, T* y, T* save_mean, T* save_invstd,
-                        const GroupGeometry& g, double eps) {
+void group_norm_forward(const T* x, const T* gamma, const T* beta, T* y, T* save_mean,
+                        T* save_invstd, const GroupGeometry& g, double eps) {
   const double m = double(g.group_size());
 #pragma omp parallel for schedule(static)
   for (int ng = 0; ng < g.N * g.G; ++ng) {
@@ -32,7 +32,8 @@ void group_norm_forward(const T* x, const T* gamma, const T* beta, T* y, T* save
     const double mean = sum / m;
     // Two passes: the variance from the deviations, not from E[x²] − E[x]², which cancels badly.
     double squares = 0;
-    for_group(g, n, k, [&](int64_t i, int) { squares += (double(x[i]) - mean) * (double(x[i]) - mean); });
+    for_group(g, n, k,
+              [&](int64_t i, int) { squares += (double(x[i]) - mean) * (double(x[i]) - mean); });
     const double invstd = 1.0 / std::sqrt(squares / m + eps);
     save_mean[ng] = T(mean);
     save_invstd[ng] = T(invstd);
@@ -43,8 +44,8 @@ void group_norm_forward(const T* x, const T* gamma, const T* beta, T* y, T* save
 }
 
 template <class T>
-void group_norm_backward(const T* x, const T* dy, const T* gamma, const T* save_mean, const T* save_invstd, T* dx,
-                         T* dgamma, T* dbeta, const GroupGeometry& g) {
+void group_norm_backward(const T* x, const T* dy, const T* gamma, const T* save_mean,
+                         const T* save_invstd, T* dx, T* dgamma, T* dbeta, const GroupGeometry& g) {
   const double m = double(g.group_size());
   // Per sample and channel Σdy and Σdy·x̂, added over the samples in order afterwards: the same
   // result for any number of threads.
@@ -77,10 +78,11 @@ void group_norm_backward(const T* x, const T* dy, const T* gamma, const T* save_
   }
 }
 
-#define CUSEG_INSTANTIATE(T)                                                                                    \
-  template void group_norm_forward<T>(const T*, const T*, const T*, T*, T*, T*, const GroupGeometry&, double); \
-  template void group_norm_backward<T>(const T*, const T*, const T*, const T*, const T*, T*, T*, T*,           \
-                                       const GroupGeometry&);
+#define CUSEG_INSTANTIATE(T)                                                                     \
+  template void group_norm_forward<T>(const T*, const T*, const T*, T*, T*, T*,                  \
+                                      const GroupGeometry&, double);                             \
+  template void group_norm_backward<T>(const T*, const T*, const T*, const T*, const T*, T*, T*, \
+                                       T*, const GroupGeometry&);
 CUSEG_INSTANTIATE(float)
 CUSEG_INSTANTIATE(double)
 #undef CUSEG_INSTANTIATE

@@ -34,12 +34,13 @@ __device__ double block_total(double v) {
   return total;
 }
 
-__global__ void group_statistics_kernel(const float* x, GroupGeometry g, double eps, float* save_mean,
-                                        float* save_invstd) {
+__global__ void group_statistics_kernel(const float* x, GroupGeometry g, double eps,
+                                        float* save_mean, float* save_invstd) {
   const int ng = blockIdx.x;
   const int64_t m = g.group_size();
   double sum = 0;
-  for (int64_t j = threadIdx.x; j < m; j += kGroupThreads) sum += __ldg(x + group_element(g, ng, j));
+  for (int64_t j = threadIdx.x; j < m; j += kGroupThreads)
+    sum += __ldg(x + group_element(g, ng, j));
   const double mean = block_total(sum) / double(m);
   double squares = 0;
   for (int64_t j = threadIdx.x; j < m; j += kGroupThreads) {
@@ -74,8 +75,9 @@ struct Normalize {
 };
 
 // Per group: Σγ·dy and Σγ·dy·x̂, for dx.
-__global__ void group_gradient_sums_kernel(const float* x, const float* dy, const float* gamma, const float* mean,
-                                           const float* invstd, GroupGeometry g, double* sums) {
+__global__ void group_gradient_sums_kernel(const float* x, const float* dy, const float* gamma,
+                                           const float* mean, const float* invstd, GroupGeometry g,
+                                           double* sums) {
   const int ng = blockIdx.x;
   const int64_t m = g.group_size();
   const int cg = g.group_channels(), k = ng % g.G;
@@ -137,24 +139,26 @@ struct InputGradient {
 
 }  // namespace
 
-void group_norm_forward(const float* x, const float* gamma, const float* beta, float* y, float* save_mean,
-                        float* save_invstd, const GroupGeometry& g, double eps, int device) {
-  CUSEG_LAUNCH(group_statistics_kernel, unsigned(g.N * g.G), kGroupThreads, 0, stream(device), x, g, eps, save_mean,
-               save_invstd);
+void group_norm_forward(const float* x, const float* gamma, const float* beta, float* y,
+                        float* save_mean, float* save_invstd, const GroupGeometry& g, double eps,
+                        int device) {
+  CUSEG_LAUNCH(group_statistics_kernel, unsigned(g.N * g.G), kGroupThreads, 0, stream(device), x, g,
+               eps, save_mean, save_invstd);
   launch_map(g.x_size(), device, Normalize{x, gamma, beta, save_mean, save_invstd, y, g});
 }
 
-void group_norm_backward(const float* x, const float* dy, const float* gamma, const float* save_mean,
-                         const float* save_invstd, float* dx, float* dgamma, float* dbeta, const GroupGeometry& g,
-                         int device) {
+void group_norm_backward(const float* x, const float* dy, const float* gamma,
+                         const float* save_mean, const float* save_invstd, float* dx, float* dgamma,
+                         float* dbeta, const GroupGeometry& g, int device) {
   Scratch sums_scratch(sizeof(double) * 2 * size_t(g.N) * size_t(g.G), device);
   double* sums = sums_scratch.as<double>();
-  CUSEG_LAUNCH(group_gradient_sums_kernel, unsigned(g.N * g.G), kGroupThreads, 0, stream(device), x, dy, gamma,
-               save_mean, save_invstd, g, sums);
+  CUSEG_LAUNCH(group_gradient_sums_kernel, unsigned(g.N * g.G), kGroupThreads, 0, stream(device), x,
+               dy, gamma, save_mean, save_invstd, g, sums);
   column_reduce<2>(int64_t(g.N) * g.HW, g.C, ParameterSums{x, dy, save_mean, save_invstd, g},
                    ParameterFinish{dgamma, dbeta}, device);
   launch_map(g.x_size(), device,
-             InputGradient{x, dy, gamma, save_mean, save_invstd, sums, dx, g, 1.0 / double(g.group_size())});
+             InputGradient{x, dy, gamma, save_mean, save_invstd, sums, dx, g,
+                           1.0 / double(g.group_size())});
 }
 
 }  // namespace cuseg::cuda

@@ -26,14 +26,14 @@ struct Moments {
 void chunk_moments(const float* x, int64_t rows, int channels, double* mean, double* m2);
 // y = (x − mean)·a + b per channel, then max(y, 0) if `relu`. Centred first: x·a − mean·a would
 // cancel where |mean| is large against the spread.
-void normalize(const float* x, float* y, int64_t rows, int channels, const float* mean, const float* a,
-               const float* b, bool relu);
+void normalize(const float* x, float* y, int64_t rows, int channels, const float* mean,
+               const float* a, const float* b, bool relu);
 // sum_dy[c] = Σ g and sum_dy_dev[c] = Σ g·(x − mean), in double, with g = dy, or dy·[y > 0] where
 // a forward fused a ReLU (y non-null).
-void chunk_grad_sums(const float* x, const float* y, const float* dy, int64_t rows, int channels, const float* mean,
-                     double* sum_dy, double* sum_dy_dev);
+void chunk_grad_sums(const float* x, const float* y, const float* dy, int64_t rows, int channels,
+                     const float* mean, double* sum_dy, double* sum_dy_dev);
 // dx = g·a + (x − mean)·b + k per channel, g as above.
-void grad_combine(const float* x, const float* y, const float* dy, float* dx, int64_t rows, int channels,
-                  const float* mean, const float* a, const float* b, const float* k);
+void grad_combine(const float* x, const float* y, const float* dy, float* dx, int64_t rows,
+                  int channels, const float* mean, const float* a, const float* b, const float* k);
 
 }  // namespace cuseg::fast

@@ -35,8 +35,9 @@ struct SampleChunks {
 
 }  // namespace
 
-void group_norm_forward(const float* x, const float* gamma, const float* beta, float* y, float* save_mean,
-                        float* save_invstd, const GroupGeometry& g, double eps) {
+void group_norm_forward(const float* x, const float* gamma, const float* beta, float* y,
+                        float* save_mean, float* save_invstd, const GroupGeometry& g, double eps,
+                        bool relu) {
   const size_t C = size_t(g.C);
   const int cg = g.group_channels();
   const SampleChunks chunks(g);
@@ -68,12 +69,14 @@ void group_norm_forward(const float* x, const float* gamma, const float* beta, f
     }
   chunks.run([&](int64_t k, int64_t row, int64_t rows) {
     const size_t n = size_t(chunks.sample(k));
-    normalize(x + row * g.C, y + row * g.C, rows, g.C, mean.data() + n * C, a.data() + n * C, beta, false);
+    normalize(x + row * g.C, y + row * g.C, rows, g.C, mean.data() + n * C, a.data() + n * C, beta,
+              relu);
   });
 }
 
-void group_norm_backward(const float* x, const float* dy, const float* gamma, const float* save_mean,
-                         const float* save_invstd, float* dx, float* dgamma, float* dbeta, const GroupGeometry& g) {
+void group_norm_backward(const float* x, const float* y, const float* dy, const float* gamma,
+                         const float* save_mean, const float* save_invstd, float* dx, float* dgamma,
+                         float* dbeta, const GroupGeometry& g) {
   const size_t C = size_t(g.C);
   const int cg = g.group_channels();
   const SampleChunks chunks(g);
@@ -83,8 +86,8 @@ void group_norm_backward(const float* x, const float* dy, const float* gamma, co
   std::vector<double> sums(size_t(chunks.count) * 2 * C);  // per chunk: Σdy [C], Σdy·(x − mean) [C]
   chunks.run([&](int64_t k, int64_t row, int64_t rows) {
     double* s = sums.data() + size_t(k) * 2 * C;
-    chunk_grad_sums(x + row * g.C, nullptr, dy + row * g.C, rows, g.C, mean.data() + size_t(chunks.sample(k)) * C, s,
-                    s + C);
+    chunk_grad_sums(x + row * g.C, y ? y + row * g.C : nullptr, dy + row * g.C, rows, g.C,
+                    mean.data() + size_t(chunks.sample(k)) * C, s, s + C);
   });
   // dx = σ⁻¹·(γ·dy − Σγdy/M − x̂·Σ(γ·dy·x̂)/M), x̂ = (x − μ)·σ⁻¹, regrouped per channel as
   // dy·a + (x − μ)·b + k.
@@ -122,8 +125,8 @@ void group_norm_backward(const float* x, const float* dy, const float* gamma, co
   }
   chunks.run([&](int64_t j, int64_t row, int64_t rows) {
     const size_t n = size_t(chunks.sample(j));
-    grad_combine(x + row * g.C, nullptr, dy + row * g.C, dx + row * g.C, rows, g.C, mean.data() + n * C,
-                 a.data() + n * C, b.data() + n * C, k.data() + n * C);
+    grad_combine(x + row * g.C, y ? y + row * g.C : nullptr, dy + row * g.C, dx + row * g.C, rows,
+                 g.C, mean.data() + n * C, a.data() + n * C, b.data() + n * C, k.data() + n * C);
   });
 }
 
