@@ -5,6 +5,7 @@
 #include "cuseg/kernels/cpu/group_norm.h"
 #include "cuseg/kernels/cpu/pointwise.h"
 #include "cuseg/kernels/op.h"
+#include "cuseg/kernels/relu_fusion.h"
 #if CUSEG_HAS_ONEDNN
 #include "cuseg/kernels/fast/group_norm.h"
 #endif
@@ -69,15 +70,6 @@ struct Backward {
   const GroupGeometry& g;
 };
 
-// dy, or dy·[y > 0] into a new tensor through `relu_backward` (one implementation's).
-template <class F>
-Tensor upstream(const Backward& a, F relu_backward) {
-  if (!a.y.defined()) return a.dy;
-  Tensor g = Tensor::empty(a.dy.shape(), a.dy.dtype(), a.dy.device());
-  relu_backward(g);
-  return g;
-}
-
 void reference_forward(const Forward& a) {
   detail::cpu_dispatch(a.x.dtype(), [&](auto tag) {
     using T = decltype(tag);
@@ -91,7 +83,7 @@ void reference_forward(const Forward& a) {
 void reference_backward(const Backward& a) {
   detail::cpu_dispatch(a.x.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    const Tensor g = upstream(a, [&](Tensor& out) {
+    const Tensor g = detail::relu_upstream(a, [&](Tensor& out) {
       cpu::activation_backward<T>(a.y.data<T>(), a.dy.data<T>(), out.data<T>(), a.dy.numel(),
                                   ActivationKind::Relu, T(0));
     });
@@ -127,7 +119,7 @@ void cuda_forward(const Forward& a) {
 }
 void cuda_backward(const Backward& a) {
   const int device = a.x.device().index;
-  const Tensor g = upstream(a, [&](Tensor& out) {
+  const Tensor g = detail::relu_upstream(a, [&](Tensor& out) {
     cuda::activation_backward(a.y.data<float>(), a.dy.data<float>(), out.data<float>(),
                               a.dy.numel(), ActivationKind::Relu, 0.f, device);
   });
