@@ -88,23 +88,13 @@ class GraphWriter {
   // A float32 initializer with these dims and values (row-major).
   void initializer(const std::string& name, const std::vector<int64_t>& dims,
                    const std::vector<float>& values) {
-    std::string t;
-    for (int64_t d : dims) put_int(t, tensor::kDims, d);
-    put_int(t, tensor::kDataType, tensor::kFloat);
-    put_bytes(t, tensor::kName, name);
-    put_bytes(t, tensor::kRawData, values.data(), values.size() * sizeof(float));
-    put_bytes(graph_, graph::kInitializer, t);
+    raw_initializer(name, dims, tensor::kFloat, values.data(), values.size() * sizeof(float));
   }
 
   // An int64 initializer (shapes for Reshape).
   void int64_initializer(const std::string& name, const std::vector<int64_t>& dims,
                          const std::vector<int64_t>& values) {
-    std::string t;
-    for (int64_t d : dims) put_int(t, tensor::kDims, d);
-    put_int(t, tensor::kDataType, tensor::kInt64);
-    put_bytes(t, tensor::kName, name);
-    put_bytes(t, tensor::kRawData, values.data(), values.size() * sizeof(int64_t));
-    put_bytes(graph_, graph::kInitializer, t);
+    raw_initializer(name, dims, tensor::kInt64, values.data(), values.size() * sizeof(int64_t));
   }
 
   // A graph input or output: a tensor of `elem_type` whose dims are names (dynamic) or sizes.
@@ -136,6 +126,16 @@ class GraphWriter {
   }
 
  private:
+  void raw_initializer(const std::string& name, const std::vector<int64_t>& dims, int64_t data_type,
+                       const void* data, size_t bytes) {
+    std::string t;
+    for (int64_t d : dims) put_int(t, tensor::kDims, d);
+    put_int(t, tensor::kDataType, data_type);
+    put_bytes(t, tensor::kName, name);
+    put_bytes(t, tensor::kRawData, data, bytes);
+    put_bytes(graph_, graph::kInitializer, t);
+  }
+
   std::string graph_;
 };
 

@@ -4,6 +4,7 @@
 // group sums Σγ·dy and Σγ·dy·x̂ the same way, dγ and dβ through the per-channel column reduction
 // (column_reduce.cuh) over the N·H·W rows, and dx in one elementwise pass. No atomics.
 #include "cuseg/kernels/cuda/column_reduce.cuh"
+#include "cuseg/kernels/cuda/flat_reduce.cuh"
 #include "cuseg/kernels/cuda/group_norm.h"
 #include "cuseg/kernels/cuda/map.cuh"
 
@@ -11,27 +12,13 @@ namespace cuseg::cuda {
 
 namespace {
 
-constexpr int kGroupThreads = 256;
+constexpr int kGroupThreads = kFlatThreads;  // block_sum's
 
 // The flat index of element j (memory order) of group ng = n·G + k.
 __device__ __forceinline__ int64_t group_element(const GroupGeometry& g, int ng, int64_t j) {
   const int cg = g.group_channels();
   const int n = ng / g.G, k = ng % g.G;
   return (int64_t(n) * g.HW + j / cg) * g.C + int64_t(k) * cg + j % cg;
-}
-
-// The block's total of `v`, added in a fixed tree; every thread gets it.
-__device__ double block_total(double v) {
-  __shared__ double lanes[kGroupThreads];
-  lanes[threadIdx.x] = v;
-  __syncthreads();
-  for (int half = kGroupThreads / 2; half > 0; half /= 2) {
-    if (threadIdx.x < half) lanes[threadIdx.x] += lanes[threadIdx.x + half];
-    __syncthreads();
-  }
-  const double total = lanes[0];
-  __syncthreads();  // the lanes are reused by the next call
-  return total;
 }
 
 __global__ void group_statistics_kernel(const float* x, GroupGeometry g, double eps,
@@ -41,13 +28,13 @@ __global__ void group_statistics_kernel(const float* x, GroupGeometry g, double 
   double sum = 0;
   for (int64_t j = threadIdx.x; j < m; j += kGroupThreads)
     sum += __ldg(x + group_element(g, ng, j));
-  const double mean = block_total(sum) / double(m);
+  const double mean = block_sum(sum) / double(m);
   double squares = 0;
   for (int64_t j = threadIdx.x; j < m; j += kGroupThreads) {
     const double d = double(__ldg(x + group_element(g, ng, j))) - mean;
     squares += d * d;
   }
-  const double var = block_total(squares) / double(m);
+  const double var = block_sum(squares) / double(m);
   if (threadIdx.x == 0) {
     save_mean[ng] = float(mean);
     save_invstd[ng] = float(1.0 / sqrt(var + eps));
@@ -88,7 +75,7 @@ __global__ void group_gradient_sums_kernel(const float* x, const float* dy, cons
     sum_g += gd;
     sum_g_xhat += gd * (double(__ldg(x + i)) - double(mean[ng])) * double(invstd[ng]);
   }
-  const double total_g = block_total(sum_g), total_g_xhat = block_total(sum_g_xhat);
+  const double total_g = block_sum(sum_g), total_g_xhat = block_sum(sum_g_xhat);
   if (threadIdx.x == 0) {
     sums[2 * ng] = total_g;
     sums[2 * ng + 1] = total_g_xhat;
