@@ -166,6 +166,17 @@ void Activation::backward(const std::vector<Tensor>&, const Tensor& out, const T
   if (din[0].defined()) activation_backward(out, dout, din[0], p_, backend_);
 }
 
+// One input of any shape the mask fits (channel dropout and drop path: NHWC).
+Shape Dropout::output_shape(const std::vector<Shape>& in) const {
+  CUSEG_CHECK(in.size() == 1, where(), ": expects 1 input, got ", in.size());
+  try {
+    (void)mask_shape(in[0]);
+  } catch (const Error& e) {
+    throw Error(where() + ": " + e.what());
+  }
+  return in[0];
+}
+
 void Dropout::forward(const std::vector<Tensor>& in, Tensor& out) {
   if (!training_ || p_.p == 0) {
     out.copy_from(in[0]);

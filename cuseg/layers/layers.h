@@ -109,7 +109,7 @@ class Dropout : public Layer {
  public:
   Dropout(const std::string& name, double p, uint64_t seed) : Layer(name), p_{p, seed, 0} {}
   std::string kind() const override { return "Dropout"; }
-  Shape output_shape(const std::vector<Shape>& in) const override { return in.at(0); }
+  Shape output_shape(const std::vector<Shape>& in) const override;
   void forward(const std::vector<Tensor>& in, Tensor& out) override;
   void backward(const std::vector<Tensor>& in, const Tensor& out, const Tensor& dout, std::vector<Tensor>& din) override;
   uint64_t offset() const { return p_.offset; }

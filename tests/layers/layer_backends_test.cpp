@@ -454,6 +454,9 @@ TEST(DropoutOffsets, AdvanceByTheMasksSize) {
     EXPECT_EQ(layer->offset(), 2 * size) << layer->kind();
     EXPECT_TRUE(test::identical(y1, x, layer->kind() + " in evaluation", 1));
   }
+  EXPECT_EQ(element.output_shape({Shape{2, 3}}), (Shape{2, 3}));
+  test::expect_error([&] { (void)channel.output_shape({Shape{2, 3}}); }, {"Dropout2d 'd'", "not NHWC"});
+  test::expect_error([&] { (void)sample.output_shape({Shape{2, 3}}); }, {"DropPath 'd'", "not NHWC"});
 }
 
 }  // namespace
