@@ -133,6 +133,30 @@ def run_case(case, t, out):
         out.update({f"{name}.y": nhwc(y), f"{name}.dx": nhwc(x.grad), f"{name}.dgamma": w.grad,
                     f"{name}.dbeta": b.grad, f"{name}.running_mean": rm, f"{name}.running_var": rv,
                     f"{name}.y_eval": nhwc(y_eval)})
+    elif op == "group_norm":
+        x, w, b = leaf(nchw(get("x"))), leaf(get("gamma")), leaf(get("beta"))
+        y = F.group_norm(x, case["groups"], w, b, eps=case["eps"])
+        if case["relu"]:
+            y = torch.relu(y)
+        (y * nchw(get("g"))).sum().backward()
+        n, c, h, wd = x.shape
+        _, mean, rstd = torch.native_group_norm(nchw(get("x")), get("gamma"), get("beta"), n, c, h * wd,
+                                                case["groups"], case["eps"])
+        out.update({f"{name}.y": nhwc(y), f"{name}.dx": nhwc(x.grad), f"{name}.dgamma": w.grad,
+                    f"{name}.dbeta": b.grad, f"{name}.mean": mean, f"{name}.rstd": rstd})
+    elif op == "dropout2d":
+        x = leaf(nchw(get("x")))
+        noise = nchw(get("mask").double())  # [N, C, 1, 1]
+        y = x * noise / (1 - case["p"])
+        (y * nchw(get("g"))).sum().backward()
+        out.update({f"{name}.y": nhwc(y), f"{name}.dx": nhwc(x.grad)})
+    elif op == "drop_path":
+        x = leaf(nchw(get("x")))
+        keep_prob = 1 - case["p"]
+        binary = torch.floor(keep_prob + nchw(get("u")))  # efficientnet_pytorch's drop_connect
+        y = x / keep_prob * binary
+        (y * nchw(get("g"))).sum().backward()
+        out.update({f"{name}.y": nhwc(y), f"{name}.dx": nhwc(x.grad)})
     elif op == "elementwise_loss":
         x, target = leaf(get("x")), get("target")
         kind = case["kind"]

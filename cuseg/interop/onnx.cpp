@@ -88,12 +88,13 @@ class GraphWriter {
   // A float32 initializer with these dims and values (row-major).
   void initializer(const std::string& name, const std::vector<int64_t>& dims,
                    const std::vector<float>& values) {
-    std::string t;
-    for (int64_t d : dims) put_int(t, tensor::kDims, d);
-    put_int(t, tensor::kDataType, tensor::kFloat);
-    put_bytes(t, tensor::kName, name);
-    put_bytes(t, tensor::kRawData, values.data(), values.size() * sizeof(float));
-    put_bytes(graph_, graph::kInitializer, t);
+    raw_initializer(name, dims, tensor::kFloat, values.data(), values.size() * sizeof(float));
+  }
+
+  // An int64 initializer (shapes for Reshape).
+  void int64_initializer(const std::string& name, const std::vector<int64_t>& dims,
+                         const std::vector<int64_t>& values) {
+    raw_initializer(name, dims, tensor::kInt64, values.data(), values.size() * sizeof(int64_t));
   }
 
   // An int64 initializer (Resize's sizes, for one).
@@ -135,6 +136,16 @@ class GraphWriter {
   }
 
  private:
+  void raw_initializer(const std::string& name, const std::vector<int64_t>& dims, int64_t data_type,
+                       const void* data, size_t bytes) {
+    std::string t;
+    for (int64_t d : dims) put_int(t, tensor::kDims, d);
+    put_int(t, tensor::kDataType, data_type);
+    put_bytes(t, tensor::kName, name);
+    put_bytes(t, tensor::kRawData, data, bytes);
+    put_bytes(graph_, graph::kInitializer, t);
+  }
+
   std::string graph_;
 };
 
@@ -279,7 +290,28 @@ void add_layer(GraphWriter& g, const Layer& layer, const std::vector<std::string
     g.node("Concat", name, in, out, {Attribute::integer("axis", 1)});
     return;
   }
-  if (dynamic_cast<const Dropout*>(&layer)) {  // evaluation: the identity
+  if (const auto* gn = dynamic_cast<const GroupNorm*>(&layer)) {
+    // GroupNormalization is opset 18 (and scales per group there until 21): as PyTorch exports
+    // it at opset 17, InstanceNormalization (γ = 1, β = 0) over [N, G, H·W·C/G], back to the
+    // input's shape, then the per-channel affine.
+    const int64_t groups = gn->params().groups, channels = gn->gamma().dim(0);
+    g.int64_initializer(name + ".grouped_shape", {3}, {0, groups, -1});
+    g.initializer(name + ".ones", {groups}, std::vector<float>(size_t(groups), 1.f));
+    g.initializer(name + ".zeros", {groups}, std::vector<float>(size_t(groups), 0.f));
+    g.initializer(name + ".weight", {channels, 1, 1}, host_floats(gn->gamma()));
+    g.initializer(name + ".bias", {channels, 1, 1}, host_floats(gn->beta()));
+    g.node("Reshape", name + ".group", {in[0], name + ".grouped_shape"}, name + ".grouped");
+    g.node("InstanceNormalization", name + ".normalize", {name + ".grouped", name + ".ones", name + ".zeros"},
+           name + ".normalized", {Attribute::real("epsilon", float(gn->params().eps))});
+    g.node("Shape", name + ".shape", {in[0]}, name + ".input_shape");
+    g.node("Reshape", name + ".ungroup", {name + ".normalized", name + ".input_shape"}, name + ".ungrouped");
+    g.node("Mul", name + ".scale", {name + ".ungrouped", name + ".weight"}, name + ".scaled");
+    const std::string affine = gn->relu() ? name + ".affine" : out;
+    g.node("Add", name, {name + ".scaled", name + ".bias"}, affine);
+    if (gn->relu()) g.node("Relu", name + ".relu", {affine}, out);
+    return;
+  }
+  if (dynamic_cast<const Dropout*>(&layer)) {  // evaluation: the identity (Dropout2d, DropPath too)
     g.node("Identity", name, {in[0]}, out);
     return;
   }

@@ -12,8 +12,10 @@
 // ([Ci, R, S, Co] → [Ci, Co, R, S]), BatchNorm2d → BatchNormalization (running statistics, as in
 // evaluation) [+ Relu], activations → Relu / LeakyRelu / Sigmoid / Tanh, pooling → MaxPool /
 // AveragePool, Upsample → Resize (bilinear: linear, half_pixel, as PyTorch's align_corners=False;
-// nearest: asymmetric, floor), Concat → Concat over channels, Dropout → Identity. A layer of any
-// other kind is an error naming it.
+// nearest: asymmetric, floor), Concat → Concat over channels, Dropout, Dropout2d and DropPath →
+// Identity, GroupNorm → InstanceNormalization over [N, G, H·W·C/G] between two Reshapes, then
+// Mul γ and Add β [+ Relu] (opset 17 has no GroupNormalization). A layer of any other kind is an error
+// naming it.
 //
 // metadata_props: classes (JSON list), palette, normalization (mean, std), model (cuseg's
 // description), input (training height, width, channels), ignore_index, input_contract (the

@@ -5,6 +5,7 @@
 #include "cuseg/kernels/cpu/batch_norm.h"
 #include "cuseg/kernels/cpu/pointwise.h"
 #include "cuseg/kernels/op.h"
+#include "cuseg/kernels/relu_fusion.h"
 #if CUSEG_HAS_ONEDNN
 #include "cuseg/kernels/fast/batch_norm.h"
 #endif
@@ -94,15 +95,6 @@ struct Backward {
   const BatchNormParams& p;
 };
 
-// dy·[y > 0] into a new tensor, through `relu_backward` (one implementation's ReLU backward).
-template <class F>
-Tensor masked(const Backward& a, F relu_backward) {
-  if (!a.y.defined()) return a.dy;
-  Tensor g = Tensor::empty(a.dy.shape(), a.dy.dtype(), a.dy.device());
-  relu_backward(g);
-  return g;
-}
-
 // -- reference
 void reference_training(const Training& a) {
   detail::cpu_dispatch(a.x.dtype(), [&](auto tag) {
@@ -124,7 +116,7 @@ void reference_inference(const Inference& a) {
 void reference_backward(const Backward& a) {
   detail::cpu_dispatch(a.x.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    const Tensor g = masked(a, [&](Tensor& out) {
+    const Tensor g = detail::relu_upstream(a, [&](Tensor& out) {
       cpu::activation_backward<T>(a.y.data<T>(), a.dy.data<T>(), out.data<T>(), a.dy.numel(), ActivationKind::Relu,
                                   T(0));
     });
@@ -174,7 +166,7 @@ void cuda_inference(const Inference& a) {
 }
 void cuda_backward(const Backward& a) {
   const int device = a.x.device().index;
-  const Tensor g = masked(a, [&](Tensor& out) {
+  const Tensor g = detail::relu_upstream(a, [&](Tensor& out) {
     cuda::activation_backward(a.y.data<float>(), a.dy.data<float>(), out.data<float>(), a.dy.numel(),
                               ActivationKind::Relu, 0.f, device);
   });
@@ -204,7 +196,7 @@ void cudnn_inference(const Inference& a) {
 }
 void cudnn_backward(const Backward& a) {
   const int device = a.x.device().index;
-  const Tensor g = masked(a, [&](Tensor& out) {
+  const Tensor g = detail::relu_upstream(a, [&](Tensor& out) {
     cudnn::activation_backward(a.y.data<float>(), a.dy.data<float>(), out.data<float>(), a.dy.numel(),
                                ActivationKind::Relu, device);
   });

@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "cuseg/core/philox.h"
+#include "cuseg/kernels/geometry.h"
 
 namespace cuseg {
 
@@ -14,5 +15,13 @@ CUSEG_HD bool dropout_keeps(PhiloxCursor& stream, uint64_t offset, int64_t i, do
 }
 
 CUSEG_HD double dropout_scale(double p) { return p < 1.0 ? 1.0 / (1.0 - p) : 0.0; }
+
+// Channel dropout and drop path: one mask value per (n, g) of x[N,H,W,C] (GroupGeometry with
+// G = C or G = 1), mask[n·G + g] drawn as element n·G + g of plain dropout. This is the mask
+// entry of flat element i.
+CUSEG_HD int64_t group_mask_index(const GroupGeometry& g, int64_t i) {
+  const int64_t n = i / (g.HW * g.C);
+  return n * g.G + (i % g.C) / g.group_channels();
+}
 
 }  // namespace cuseg

@@ -58,4 +58,17 @@ struct RowGeometry {
   int channels;
 };
 
+// Groups of channels in each sample of x[N,H,W,C]: G groups of C/G consecutive channels.
+// Group normalization takes its statistics per (n, g); channel dropout (G = C) and drop path
+// (G = 1) draw one mask value per (n, g).
+struct GroupGeometry {
+  int N;
+  int64_t HW;
+  int C, G;
+
+  CUSEG_HD int group_channels() const { return C / G; }
+  CUSEG_HD int64_t group_size() const { return HW * (C / G); }  // elements of one (n, g)
+  CUSEG_HD int64_t x_size() const { return int64_t(N) * HW * C; }
+};
+
 }  // namespace cuseg

@@ -171,17 +171,29 @@ void Activation::backward(const std::vector<Tensor>&, const Tensor& out, const T
   if (din[0].defined()) activation_backward(out, dout, din[0], p_, backend_);
 }
 
+// One input of any shape the mask fits (channel dropout and drop path: NHWC).
+Shape Dropout::output_shape(const std::vector<Shape>& in) const {
+  CUSEG_CHECK(in.size() == 1, where(), ": expects 1 input, got ", in.size());
+  try {
+    (void)mask_shape(in[0]);
+  } catch (const Error& e) {
+    throw Error(where() + ": " + e.what());
+  }
+  return in[0];
+}
+
 void Dropout::forward(const std::vector<Tensor>& in, Tensor& out) {
   if (!training_ || p_.p == 0) {
     out.copy_from(in[0]);
     return;
   }
-  if (!mask_.defined() || !(mask_.shape() == in[0].shape()) || mask_.device() != in[0].device())
-    mask_ = Tensor::empty(in[0].shape(), DType::U8, in[0].device());
+  const Shape mask_shape = this->mask_shape(in[0].shape());
+  if (!mask_.defined() || !(mask_.shape() == mask_shape) || mask_.device() != in[0].device())
+    mask_ = Tensor::empty(mask_shape, DType::U8, in[0].device());
   last_ = p_;
-  last_.offset += uint64_t(part_) * uint64_t(in[0].numel());
-  dropout_forward(in[0], out, mask_, last_, backend_);
-  p_.offset += uint64_t(parts_) * uint64_t(in[0].numel());
+  last_.offset += uint64_t(part_) * uint64_t(mask_.numel());
+  masked_forward(in[0], out, mask_, last_);
+  p_.offset += uint64_t(parts_) * uint64_t(mask_.numel());
 }
 
 void Dropout::backward(const std::vector<Tensor>&, const Tensor&, const Tensor& dout, std::vector<Tensor>& din) {
@@ -190,7 +202,7 @@ void Dropout::backward(const std::vector<Tensor>&, const Tensor&, const Tensor& 
     din[0].copy_from(dout);
     return;
   }
-  dropout_backward(dout, mask_, din[0], last_, backend_);
+  masked_backward(dout, mask_, din[0], last_);
 }
 
 // ---- Pool2d, Concat ----------------------------------------------------------------
@@ -335,6 +347,44 @@ void AdaptiveAvgPool2d::forward(const std::vector<Tensor>& in, Tensor& out) {
 void AdaptiveAvgPool2d::backward(const std::vector<Tensor>&, const Tensor&, const Tensor& dout,
                                  std::vector<Tensor>& din) {
   if (din[0].defined()) adaptive_avg_pool2d_backward(dout, din[0], backend_);
+}
+
+// ---- GroupNorm --------------------------------------------------------------------------------
+
+GroupNorm::GroupNorm(const std::string& name, int channels, const GroupNormParams& p, bool relu)
+    : Layer(name), p_(p), channels_(channels), relu_(relu) {
+  CUSEG_CHECK(p.groups > 0 && channels % p.groups == 0, "GroupNorm '", name, "': ", channels,
+              " channels do not split into ", p.groups, " groups");
+  gamma_ = &add_parameter("weight", Shape{channels}, true);
+  beta_ = &add_parameter("bias", Shape{channels}, true);
+  gamma_->value.fill(1.0);
+}
+
+Shape GroupNorm::output_shape(const std::vector<Shape>& in) const {
+  expect_image(where(), in, channels_);
+  return in[0];
+}
+
+void GroupNorm::forward(const std::vector<Tensor>& in, Tensor& out) {
+  const Shape stats{in[0].dim(0), p_.groups};
+  if (!save_mean_.defined() || !(save_mean_.shape() == stats) || save_mean_.device() != in[0].device() ||
+      save_mean_.dtype() != in[0].dtype()) {
+    save_mean_ = Tensor::empty(stats, in[0].dtype(), in[0].device());
+    save_invstd_ = Tensor::empty(stats, in[0].dtype(), in[0].device());
+  }
+  (relu_ ? group_norm_relu_forward : group_norm_forward)(in[0], gamma_->value, beta_->value, out, save_mean_,
+                                                         save_invstd_, p_, backend_);
+}
+
+void GroupNorm::backward(const std::vector<Tensor>& in, const Tensor& out, const Tensor& dout,
+                         std::vector<Tensor>& din) {
+  Tensor dx = din[0].defined() ? din[0] : Tensor::empty(in[0].shape(), in[0].dtype(), in[0].device());
+  if (relu_)
+    group_norm_relu_backward(in[0], out, dout, gamma_->value, save_mean_, save_invstd_, dx, gamma_->grad,
+                             beta_->grad, p_, backend_);
+  else
+    group_norm_backward(in[0], dout, gamma_->value, save_mean_, save_invstd_, dx, gamma_->grad, beta_->grad, p_,
+                        backend_);
 }
 
 }  // namespace cuseg

@@ -10,6 +10,7 @@
 #include "cuseg/kernels/batch_norm.h"
 #include "cuseg/kernels/conv2d.h"
 #include "cuseg/kernels/dropout.h"
+#include "cuseg/kernels/group_norm.h"
 #include "cuseg/kernels/pool2d.h"
 #include "cuseg/kernels/upsample.h"
 #include "cuseg/layers/layer.h"
@@ -103,21 +104,34 @@ class Activation : public Layer {
   ActivationParams p_;
 };
 
-// Dropout draws a fresh mask each training forward (the Philox offset advances by the tensor's
-// size); in evaluation it passes its input through.
+// Dropout draws a fresh mask each training forward (the Philox offset advances by the mask's
+// size); in evaluation it passes its input through. Channel dropout and drop path (below) are
+// Dropout with a coarser mask, so what holds its offset (checkpoints, data parallelism, the ONNX
+// exporter's identity) holds theirs.
 class Dropout : public Layer {
  public:
   Dropout(const std::string& name, double p, uint64_t seed) : Layer(name), p_{p, seed, 0} {}
   std::string kind() const override { return "Dropout"; }
-  Shape output_shape(const std::vector<Shape>& in) const override { return in.at(0); }
+  Shape output_shape(const std::vector<Shape>& in) const override;
   void forward(const std::vector<Tensor>& in, Tensor& out) override;
   void backward(const std::vector<Tensor>& in, const Tensor& out, const Tensor& dout, std::vector<Tensor>& din) override;
   uint64_t offset() const { return p_.offset; }
   void set_offset(uint64_t offset) { p_.offset = offset; }
+  double p() const { return p_.p; }
   // Data parallelism: this process's rows are part `part` of `parts` equal parts of the batch.
   // Its mask is then that part of the mask one process would draw for the whole batch, and the
-  // offset advances by the whole batch's size, as there.
+  // offset advances by the whole batch's mask size, as there.
   void set_part(int part, int parts) { part_ = part, parts_ = parts; }
+
+ protected:
+  // The mask of an input of shape x, and the ops that draw and apply it: one value per element.
+  virtual Shape mask_shape(const Shape& x) const { return x; }
+  virtual void masked_forward(const Tensor& x, Tensor& y, Tensor& mask, const DropoutParams& p) {
+    dropout_forward(x, y, mask, p, backend_);
+  }
+  virtual void masked_backward(const Tensor& dy, const Tensor& mask, Tensor& dx, const DropoutParams& p) {
+    dropout_backward(dy, mask, dx, p, backend_);
+  }
 
  private:
   DropoutParams p_;
@@ -220,6 +234,66 @@ class Add : public Layer {
 
  private:
   bool relu_;
+};
+
+// ---- GroupNorm, Dropout2d, DropPath: SMP's FPN decoder and EfficientNet's blocks ----------------
+
+// nn.GroupNorm(groups, channels): statistics per sample and group, the same in training and
+// evaluation; parameters "weight" (γ = 1) and "bias" (β = 0), PyTorch's state-dict keys. With
+// `relu`, group norm followed by ReLU in one layer (kernels/group_norm.h's fused ops, FPN's
+// Conv3x3GNReLU): the tensor between the two is never stored.
+class GroupNorm : public Layer {
+ public:
+  GroupNorm(const std::string& name, int channels, const GroupNormParams& p = {}, bool relu = false);
+  std::string kind() const override { return relu_ ? "GroupNorm+ReLU" : "GroupNorm"; }
+  Shape output_shape(const std::vector<Shape>& in) const override;
+  void forward(const std::vector<Tensor>& in, Tensor& out) override;
+  void backward(const std::vector<Tensor>& in, const Tensor& out, const Tensor& dout, std::vector<Tensor>& din) override;
+  const GroupNormParams& params() const { return p_; }
+  bool relu() const { return relu_; }
+  const Tensor& gamma() const { return gamma_->value; }
+  const Tensor& beta() const { return beta_->value; }
+
+ private:
+  GroupNormParams p_;
+  int channels_;
+  bool relu_;
+  Parameter* gamma_;
+  Parameter* beta_;
+  Tensor save_mean_, save_invstd_;  // [N, G] of the last forward
+};
+
+// nn.Dropout2d: whole channels of each sample dropped (kernels/dropout.h), mask [N,1,1,C].
+class Dropout2d : public Dropout {
+ public:
+  using Dropout::Dropout;
+  std::string kind() const override { return "Dropout2d"; }
+
+ protected:
+  Shape mask_shape(const Shape& x) const override { return group_dropout_mask_shape(x, true); }
+  void masked_forward(const Tensor& x, Tensor& y, Tensor& mask, const DropoutParams& p) override {
+    dropout2d_forward(x, y, mask, p, backend_);
+  }
+  void masked_backward(const Tensor& dy, const Tensor& mask, Tensor& dx, const DropoutParams& p) override {
+    dropout2d_backward(dy, mask, dx, p, backend_);
+  }
+};
+
+// Stochastic depth (EfficientNet's drop_connect, timm's DropPath): whole samples of a residual
+// branch dropped (kernels/dropout.h), mask [N,1,1,1].
+class DropPath : public Dropout {
+ public:
+  using Dropout::Dropout;
+  std::string kind() const override { return "DropPath"; }
+
+ protected:
+  Shape mask_shape(const Shape& x) const override { return group_dropout_mask_shape(x, false); }
+  void masked_forward(const Tensor& x, Tensor& y, Tensor& mask, const DropoutParams& p) override {
+    drop_path_forward(x, y, mask, p, backend_);
+  }
+  void masked_backward(const Tensor& dy, const Tensor& mask, Tensor& dx, const DropoutParams& p) override {
+    drop_path_backward(dy, mask, dx, p, backend_);
+  }
 };
 
 }  // namespace cuseg

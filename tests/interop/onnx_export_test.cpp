@@ -288,6 +288,36 @@ TEST(OnnxExport, CeilModePoolingGlobalPoolingAndResizing) {
   test::expect_error([&] { (void)onnx_model(a, info_for(c)); }, {"pool", "AdaptiveAvgPool2d", "2x2"});
 }
 
+// FPN's block and EfficientNet's stochastic depth: GroupNorm (random γ, β: fresh ones would hide
+// a swapped or ignored tensor) and the dropouts, the identity in evaluation.
+TEST(OnnxExport, GroupNormAndTheChannelAndSampleDropouts) {
+  CUSEG_REQUIRE_ONNX_ORACLES();
+  Graph g;
+  g.add_input("image", 3, 1);
+  g.add(std::make_unique<Conv2d>("c1", 3, 8, 3, Conv2dParams{1, 1, 1, 1, 1, 1}, true, 1), {"image"}, "c1");
+  // GroupNorm(4, 8), then GroupNorm(2, 8) fused with ReLU.
+  for (const auto& [name, groups, relu] : {std::tuple{"gn", 4, false}, std::tuple{"gn_relu", 2, true}}) {
+    auto gn = std::make_unique<GroupNorm>(name, 8, GroupNormParams{groups, 1e-5}, relu);
+    gn->parameters()[0]->value.copy_from(test::random(Shape{8}, 3 + groups, 0.5, 2.0, DType::F32));
+    gn->parameters()[1]->value.copy_from(test::random(Shape{8}, 4 + groups, -0.5, 0.5, DType::F32));
+    g.add(std::move(gn), {relu ? "gn" : "c1"}, name);
+  }
+  g.add(std::make_unique<Activation>("relu", ActivationParams{ActivationKind::Relu}), {"gn_relu"}, "relu");
+  g.add(std::make_unique<Dropout2d>("drop2d", 0.2, 5), {"relu"}, "drop2d");
+  g.add(std::make_unique<DropPath>("droppath", 0.2, 6), {"drop2d"}, "droppath");
+  g.add(std::make_unique<Conv2d>("head", 8, 3, 1, Conv2dParams{}, true, 2), {"droppath"}, "logits");
+  g.add_output("logits");
+  UNetConfig c = UNetConfig::unet_s(3, 3, 4);
+  c.depth = 1;
+  const ModelInfo info = info_for(c);
+  for (const auto& [n, h, w] : {std::tuple{2, 18, 22}, std::tuple{1, 11, 13}}) {
+    const Tensor images = real_looking_images(n, h, w, 9);
+    const OrtRun ort = run_in_onnx_runtime(g, info, images, OnnxHead::Logits, "group_norm");
+    EXPECT_TRUE(test::close(ort.outputs.tensors.at("logits"), to_nchw(cuseg_logits(g, info, images)), kTolerance,
+                            str_cat("group norm, dropout2d, drop path ", n, "x", h, "x", w), 1));
+  }
+}
+
 // A layer the exporter has no mapping for.
 class Mystery : public Layer {
  public:

@@ -1,5 +1,6 @@
 // The fast CPU path's reductions are bit-reproducible across thread counts: fixed chunks combined
-// in a fixed order (kernels/fast/parallel.h; batch norm and cross-entropy share the split). Its
+// in a fixed order (kernels/fast/parallel.h; batch norm and cross-entropy share the split, group norm splits
+// each sample alike). Its
 // values against the float64 reference, case by case, are the registry's (registry_test.cpp).
 #include <gtest/gtest.h>
 
@@ -11,6 +12,7 @@
 #include "cuseg/config.h"
 #include "cuseg/kernels/batch_norm.h"
 #include "cuseg/kernels/compute.h"
+#include "cuseg/kernels/group_norm.h"
 #include "test_util.h"
 
 namespace cuseg {
@@ -57,6 +59,28 @@ TEST(FastPath, BatchNormGivesTheSameBitsOnAnyThreadCount) {
     Tensor dx = Tensor::full(s, nan), dgamma = Tensor::zeros(c, DType::F32), dbeta = Tensor::zeros(c, DType::F32);
     batch_norm_relu_backward(x, y, dy, gamma, mean, invstd, dx, dgamma, dbeta, {}, Backend::Fast);
     return std::vector<Tensor>{y, mean, invstd, rm, rv, dx, dgamma, dbeta};
+  });
+}
+
+// As for batch norm, with the chunks inside each sample: 4087 rows of 16 channels per sample are
+// four chunks, the last partial; sample 0's first and last rows hold ±2^40 in channel 0 (group 0).
+TEST(FastPath, GroupNormGivesTheSameBitsOnAnyThreadCount) {
+  if (!CUSEG_HAS_ONEDNN) GTEST_SKIP() << "this build has no fast CPU path (no oneDNN)";
+  if (cpu_cores() < 2) GTEST_SKIP() << "one core: nothing to compare";
+  const Shape s{2, 61, 67, 16}, c{16}, stats{2, 4};
+  const GroupNormParams p{4, 1e-5};
+  Tensor x = test::random(s, 1, -2, 3, DType::F32);
+  x.data<float>()[0] = 0x1p40f;
+  x.data<float>()[s.numel() / 2 - 16] = -0x1p40f;
+  const Tensor gamma = test::random(c, 2, 0.5, 1.5, DType::F32);
+  const Tensor beta = test::random(c, 3, -1, 1, DType::F32), dy = test::random(s, 4, -1, 1, DType::F32);
+  expect_same_bits_on_1_and_2_threads("group_norm_relu", [&] {
+    const double nan = std::nan("");
+    Tensor y = Tensor::full(s, nan), mean = Tensor::full(stats, nan), invstd = Tensor::full(stats, nan);
+    group_norm_relu_forward(x, gamma, beta, y, mean, invstd, p, Backend::Fast);
+    Tensor dx = Tensor::full(s, nan), dgamma = Tensor::zeros(c, DType::F32), dbeta = Tensor::zeros(c, DType::F32);
+    group_norm_relu_backward(x, y, dy, gamma, mean, invstd, dx, dgamma, dbeta, p, Backend::Fast);
+    return std::vector<Tensor>{y, mean, invstd, dx, dgamma, dbeta};
   });
 }
 

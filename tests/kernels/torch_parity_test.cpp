@@ -13,10 +13,13 @@
 #include "cuseg/kernels/batch_norm.h"
 #include "cuseg/kernels/conv2d.h"
 #include "cuseg/kernels/dice.h"
+#include "cuseg/kernels/dropout.h"
 #include "cuseg/kernels/elementwise_loss.h"
+#include "cuseg/kernels/group_norm.h"
 #include "cuseg/kernels/pool2d.h"
 #include "cuseg/kernels/softmax.h"
 #include "cuseg/kernels/upsample.h"
+#include "cuseg/core/philox.h"
 #include "test_util.h"
 #include "torch_runner.h"
 
@@ -154,6 +157,56 @@ struct Parity {
                  {n + ".running_mean", rm}, {n + ".running_var", rv}, {n + ".y_eval", y_eval}});
   }
 
+  // Forward (y and the saved statistics, against torch.native_group_norm's mean and rstd) and
+  // backward.
+  void group_norm(const std::string& n, const Shape& s, int groups, bool relu = false) {
+    const GroupNormParams p{groups, 1e-5};
+    spec.push_back({{"op", "group_norm"}, {"name", n}, {"groups", groups}, {"eps", p.eps}, {"relu", relu}});
+    const Shape c{s[3]}, stats{s[0], groups};
+    Tensor x = input(n + ".x", s, -2, 3), g = input(n + ".g", s);
+    Tensor gamma = input(n + ".gamma", c, 0.5, 1.5), beta = input(n + ".beta", c);
+    Tensor y = f64(s), mean = f64(stats), invstd = f64(stats), dx = f64(s), dgamma = zeros(c), dbeta = zeros(c);
+    if (relu) {
+      group_norm_relu_forward(x, gamma, beta, y, mean, invstd, p);
+      group_norm_relu_backward(x, y, g, gamma, mean, invstd, dx, dgamma, dbeta, p);
+    } else {
+      group_norm_forward(x, gamma, beta, y, mean, invstd, p);
+      group_norm_backward(x, g, gamma, mean, invstd, dx, dgamma, dbeta, p);
+    }
+    ours.insert({{n + ".y", y}, {n + ".mean", mean}, {n + ".rstd", invstd}, {n + ".dx", dx},
+                 {n + ".dgamma", dgamma}, {n + ".dbeta", dbeta}});
+  }
+
+  // Channel dropout: PyTorch's Dropout2d rule, x·noise/(1 − p) with noise one Bernoulli per (n, c),
+  // applied to cuseg's own mask (PyTorch's generator is not ours).
+  void dropout2d(const std::string& n, const Shape& s, double p) {
+    const DropoutParams d{p, 31, 77};
+    spec.push_back({{"op", "dropout2d"}, {"name", n}, {"p", p}});
+    Tensor x = input(n + ".x", s), g = input(n + ".g", s);
+    Tensor y = f64(s), dx = f64(s), mask = Tensor::empty(group_dropout_mask_shape(s, true), DType::U8);
+    dropout2d_forward(x, y, mask, d);
+    dropout2d_backward(g, mask, dx, d);
+    inputs[n + ".mask"] = mask;
+    ours.insert({{n + ".y", y}, {n + ".dx", dx}});
+  }
+
+  // Drop path against efficientnet_pytorch's drop_connect written out — keep_prob = 1 − p,
+  // x / keep_prob · floor(keep_prob + U) — with U the per-sample uniforms of cuseg's stream
+  // (philox_uniform01(seed, offset + n)), so the two Bernoulli rules are compared, not only the
+  // scaling.
+  void drop_path(const std::string& n, const Shape& s, double p) {
+    const DropoutParams d{p, 41, 5};
+    spec.push_back({{"op", "drop_path"}, {"name", n}, {"p", p}});
+    Tensor x = input(n + ".x", s), g = input(n + ".g", s);
+    std::vector<double> u(static_cast<size_t>(s[0]));
+    for (size_t i = 0; i < u.size(); ++i) u[i] = philox_uniform01(d.seed, d.offset + i);
+    inputs[n + ".u"] = Tensor::from_vector(u, Shape{s[0], 1, 1, 1});
+    Tensor y = f64(s), dx = f64(s), mask = Tensor::empty(group_dropout_mask_shape(s, false), DType::U8);
+    drop_path_forward(x, y, mask, d);
+    drop_path_backward(g, mask, dx, d);
+    ours.insert({{n + ".y", y}, {n + ".dx", dx}});
+  }
+
   void elementwise_loss(const std::string& n, ElementwiseLossKind kind, const Shape& s) {
     const char* names[] = {"bce", "mse", "smooth_l1"};
     const ElementwiseLossParams p{kind, 0.6};
@@ -273,6 +326,15 @@ TEST(TorchParity, EveryKernelFamilyMatchesPyTorchInDouble) {
   }
   t.batch_norm("b0", {2, 5, 4, 3});
   t.batch_norm("b1", {1, 3, 7, 6});
+  t.group_norm("gn0", {2, 5, 3, 64}, 32);
+  t.group_norm("gn1", {1, 3, 7, 6}, 1);
+  t.group_norm("gn2", {2, 4, 5, 6}, 6);
+  t.group_norm("gn3", {3, 5, 7, 12}, 4);
+  t.group_norm("gn4", {2, 5, 3, 64}, 32, true);
+  t.dropout2d("dd0", {4, 3, 5, 16}, 0.5);
+  t.dropout2d("dd1", {2, 3, 3, 7}, 0.25);
+  t.drop_path("dp0", {16, 3, 2, 4}, 0.25);
+  t.drop_path("dp1", {9, 2, 3, 5}, 0.5);
   t.elementwise_loss("x0", ElementwiseLossKind::Bce, {2, 3, 4, 3});
   t.elementwise_loss("x1", ElementwiseLossKind::Mse, {2, 3, 4, 3});
   t.elementwise_loss("x2", ElementwiseLossKind::SmoothL1, {2, 3, 4, 3});

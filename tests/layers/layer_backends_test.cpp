@@ -134,16 +134,31 @@ LayerCase activation(const std::string& name, const ActivationParams& p) {
                     [=] { return std::make_unique<Activation>("act", p); });
 }
 
-// Dropout as part `part` of `parts` of a data-parallel batch (Dropout::set_part), at a fixed
-// offset.
-LayerCase dropout(const std::string& name, bool training, int part, int parts) {
-  LayerCase c = layer_case(name, {Shape{2, 3, 4, 5}}, [=] {
-    auto d = std::make_unique<Dropout>("drop", 0.3, 5);
+// Dropout (or D, one with a coarser mask) as part `part` of `parts` of a data-parallel batch
+// (Dropout::set_part), at a fixed offset.
+template <class D = Dropout>
+LayerCase dropout(const std::string& name, bool training, int part, int parts, const Shape& x = {2, 3, 4, 5}) {
+  LayerCase c = layer_case(name, {x}, [=] {
+    auto d = std::make_unique<D>("drop", 0.3, 5);
     d->set_part(part, parts);
     return d;
   });
   c.training = training;
   c.before_forward = [](Layer& layer) { static_cast<Dropout&>(layer).set_offset(1000); };
+  return c;
+}
+
+// Random scale and shift: fresh ones (1, 0) would hide a swapped or ignored tensor. The same
+// statistics in training and evaluation.
+LayerCase group_norm(const std::string& name, const Shape& x, int groups, bool training,
+                     bool relu = false) {
+  LayerCase c = layer_case(name, {x}, [=] {
+    auto gn = std::make_unique<GroupNorm>("gn", int(x[3]), GroupNormParams{groups, 1e-5}, relu);
+    gn->parameters()[0]->value.fill_uniform(21, 0.5, 1.5);   // γ
+    gn->parameters()[1]->value.fill_uniform(22, -0.5, 0.5);  // β
+    return gn;
+  });
+  c.training = training;
   return c;
 }
 
@@ -223,6 +238,16 @@ std::vector<LayerCase> layer_cases() {
       resize_like("resize_align_corners_like_skip", UpsampleMode::BilinearAlignCorners, {2, 4, 5, 3}, {2, 9, 8, 1}),
       concat("concat2", {{2, 3, 4, 2}, {2, 3, 4, 3}}),
       concat("concat3", {{1, 3, 2, 1}, {1, 3, 2, 2}, {1, 3, 2, 3}}),
+      group_norm("group_norm_training", {2, 3, 4, 6}, 3, true),
+      group_norm("group_norm_evaluation", {2, 3, 4, 6}, 3, false),
+      group_norm("group_norm_one_group", {1, 3, 5, 4}, 1, true),
+      group_norm("group_norm_relu_training", {2, 3, 4, 6}, 2, true, true),
+      dropout<Dropout2d>("dropout2d_training", true, 0, 1, {3, 3, 4, 5}),
+      dropout<Dropout2d>("dropout2d_training_part_1_of_3", true, 1, 3, {3, 3, 4, 5}),
+      dropout<Dropout2d>("dropout2d_evaluation", false, 0, 1),
+      dropout<DropPath>("drop_path_training", true, 0, 1, {6, 2, 3, 4}),
+      dropout<DropPath>("drop_path_training_part_1_of_3", true, 1, 3, {6, 2, 3, 4}),
+      dropout<DropPath>("drop_path_evaluation", false, 0, 1),
   };
 }
 
@@ -388,22 +413,25 @@ INSTANTIATE_TEST_SUITE_P(Layers, LayerBackendsGpu, ::testing::ValuesIn(layer_cas
 // Part k of `parts` of a batch draws that part of the mask one process draws for the whole batch,
 // and its offset then advances by the whole batch's size: a rank's mask and the next step's
 // draws are the single-process run's. The table above checks a part's gradients; this, whose part.
+// The same holds for channel dropout and drop path, whose masks are per plane and per sample.
+template <class D>
 void expect_parts_of_the_whole_batch(Device device) {
   constexpr int kParts = 3;
   const Shape whole{6, 3, 4, 5}, part{2, 3, 4, 5};
   const Tensor x = test::random(whole, kSeed, -1, 1, DType::F32, device);
   const Tensor dy = test::random(whole, kSeed + 1, -1, 1, DType::F32, device);
-  Dropout one("drop", 0.4, 9);
+  D one("drop", 0.4, 9);
   one.set_offset(77);
   for (int step = 0; step < 2; ++step) {  // the second step starts where the first left the offset
+    const uint64_t start = one.offset();
     Tensor y = poisoned(whole, DType::F32, device), dx = poisoned(whole, DType::F32, device);
     std::vector<Tensor> dxs = {dx};
     one.forward({x}, y);
     one.backward({x}, y, dy, dxs);
     for (int k = 0; k < kParts; ++k) {
       const int64_t at = k * part.numel();
-      Dropout rank("drop", 0.4, 9);
-      rank.set_offset(77 + uint64_t(step) * uint64_t(whole.numel()));
+      D rank("drop", 0.4, 9);
+      rank.set_offset(start);
       rank.set_part(k, kParts);
       const Tensor xk = x.view(part, at).clone(), dyk = dy.view(part, at).clone();
       Tensor yk = poisoned(part, DType::F32, device);
@@ -456,12 +484,42 @@ TEST(ResizeLayers, RefuseBadSizesNamingTheLayer) {
 }
 
 TEST(DropoutParts, APartDrawsItsPartOfTheWholeBatchsMask) {
-  expect_parts_of_the_whole_batch(Device::cpu());
+  expect_parts_of_the_whole_batch<Dropout>(Device::cpu());
+  expect_parts_of_the_whole_batch<Dropout2d>(Device::cpu());
+  expect_parts_of_the_whole_batch<DropPath>(Device::cpu());
 }
 
 TEST(DropoutPartsGpu, APartDrawsItsPartOfTheWholeBatchsMask) {
   CUSEG_REQUIRE_GPU();
-  expect_parts_of_the_whole_batch(Device::cuda(0));
+  expect_parts_of_the_whole_batch<Dropout>(Device::cuda(0));
+  expect_parts_of_the_whole_batch<Dropout2d>(Device::cuda(0));
+  expect_parts_of_the_whole_batch<DropPath>(Device::cuda(0));
+}
+
+// The offset advances by the mask's size per training forward — N·H·W·C, N·C, N — and not at all
+// in evaluation, and the draws of two steps differ.
+TEST(DropoutOffsets, AdvanceByTheMasksSize) {
+  const Shape s{4, 3, 2, 5};
+  const Tensor x = test::random(s, kSeed, 1, 2);
+  Dropout element("d", 0.5, 1);
+  Dropout2d channel("d", 0.5, 1);
+  DropPath sample("d", 0.5, 1);
+  const std::pair<Dropout*, uint64_t> expected[] = {{&element, 120}, {&channel, 20}, {&sample, 4}};
+  for (const auto& [layer, size] : expected) {
+    Tensor y0 = Tensor::empty(s, DType::F64), y1 = Tensor::empty(s, DType::F64);
+    layer->forward({x}, y0);
+    EXPECT_EQ(layer->offset(), size) << layer->kind();
+    layer->forward({x}, y1);
+    EXPECT_EQ(layer->offset(), 2 * size) << layer->kind();
+    EXPECT_GT(compare(y0, y1).mismatches, 0) << layer->kind() << ": two steps drew the same mask";
+    layer->set_training(false);
+    layer->forward({x}, y1);
+    EXPECT_EQ(layer->offset(), 2 * size) << layer->kind();
+    EXPECT_TRUE(test::identical(y1, x, layer->kind() + " in evaluation", 1));
+  }
+  EXPECT_EQ(element.output_shape({Shape{2, 3}}), (Shape{2, 3}));
+  test::expect_error([&] { (void)channel.output_shape({Shape{2, 3}}); }, {"Dropout2d 'd'", "not NHWC"});
+  test::expect_error([&] { (void)sample.output_shape({Shape{2, 3}}); }, {"DropPath 'd'", "not NHWC"});
 }
 
 }  // namespace

@@ -78,6 +78,18 @@ void dropout_backward(const T* dy, const uint8_t* mask, T* dx, int64_t n, double
   for (int64_t i = 0; i < n; ++i) dx[i] = mask[i] ? dy[i] * s : T(0);
 }
 
+void group_dropout_mask(uint8_t* mask, int64_t n, double p, uint64_t seed, uint64_t offset) {
+  PhiloxCursor stream{seed};
+  for (int64_t i = 0; i < n; ++i) mask[i] = dropout_keeps(stream, offset, i, p);
+}
+
+template <class T>
+void group_dropout_apply(const T* x, const uint8_t* mask, T* y, const GroupGeometry& g, double p) {
+  const T s = T(dropout_scale(p));
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < g.x_size(); ++i) y[i] = mask[group_mask_index(g, i)] ? x[i] * s : T(0);
+}
+
 #define CUSEG_INSTANTIATE(T)                                                                          \
   template void activation_forward<T>(const T*, T*, int64_t, ActivationKind, T);                      \
   template void activation_backward<T>(const T*, const T*, T*, int64_t, ActivationKind, T);           \
@@ -85,7 +97,8 @@ void dropout_backward(const T* dy, const uint8_t* mask, T* dx, int64_t n, double
   template void scale<T>(const T*, T, T*, int64_t);                                                   \
   template void axpy<T>(T, const T*, T*, int64_t);                                                    \
   template void dropout_forward<T>(const T*, T*, uint8_t*, int64_t, double, uint64_t, uint64_t);     \
-  template void dropout_backward<T>(const T*, const uint8_t*, T*, int64_t, double);
+  template void dropout_backward<T>(const T*, const uint8_t*, T*, int64_t, double);                  \
+  template void group_dropout_apply<T>(const T*, const uint8_t*, T*, const GroupGeometry&, double);
 CUSEG_INSTANTIATE(float)
 CUSEG_INSTANTIATE(double)
 #undef CUSEG_INSTANTIATE

@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "cuseg/kernels/activation.h"
+#include "cuseg/kernels/geometry.h"
 
 namespace cuseg::cpu {
 
@@ -15,5 +16,9 @@ template <class T> void scale(const T* x, T alpha, T* out, int64_t n);
 template <class T> void axpy(T alpha, const T* x, T* y, int64_t n);
 template <class T> void dropout_forward(const T* x, T* y, uint8_t* mask, int64_t n, double p, uint64_t seed, uint64_t offset);
 template <class T> void dropout_backward(const T* dy, const uint8_t* mask, T* dx, int64_t n, double p);
+// Channel dropout and drop path (dropout_math.h): the N·G mask values drawn, then applied; the
+// backward applies the mask to dy as the forward applies it to x.
+void group_dropout_mask(uint8_t* mask, int64_t n, double p, uint64_t seed, uint64_t offset);
+template <class T> void group_dropout_apply(const T* x, const uint8_t* mask, T* y, const GroupGeometry& g, double p);
 
 }  // namespace cuseg::cpu

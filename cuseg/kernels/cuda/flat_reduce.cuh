@@ -15,9 +15,9 @@ namespace cuseg::cuda {
 
 constexpr int kFlatThreads = 256, kFlatBlocks = 1024;
 
-// Sums `value` over the kFlatThreads threads of a block in a fixed tree; thread 0 writes the
-// block's total to partials[blockIdx.x].
-__device__ __forceinline__ void store_block_sum(double value, double* partials) {
+// Sums `value` over the kFlatThreads threads of a block in a fixed tree; every thread gets the
+// total. A block may call it again (the lanes are free when it returns).
+__device__ __forceinline__ double block_sum(double value) {
   __shared__ double block[kFlatThreads];
   block[threadIdx.x] = value;
   __syncthreads();
@@ -25,7 +25,15 @@ __device__ __forceinline__ void store_block_sum(double value, double* partials) 
     if (threadIdx.x < half) block[threadIdx.x] += block[threadIdx.x + half];
     __syncthreads();
   }
-  if (threadIdx.x == 0) partials[blockIdx.x] = block[0];
+  const double total = block[0];
+  __syncthreads();
+  return total;
+}
+
+// block_sum, thread 0 writing the block's total to partials[blockIdx.x].
+__device__ __forceinline__ void store_block_sum(double value, double* partials) {
+  const double total = block_sum(value);
+  if (threadIdx.x == 0) partials[blockIdx.x] = total;
 }
 
 template <class Value>

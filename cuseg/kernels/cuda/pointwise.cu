@@ -75,6 +75,25 @@ struct DropoutBackwardOp {
   __device__ void operator()(int64_t i) const { dx[i] = mask[i] ? __ldg(dy + i) * scale : 0.f; }
 };
 
+struct GroupDropoutMaskOp {
+  uint8_t* mask;
+  double p;
+  uint64_t seed, offset;
+  __device__ void operator()(int64_t i) const {
+    PhiloxCursor stream{seed};
+    mask[i] = dropout_keeps(stream, offset, i, p);
+  }
+};
+
+struct GroupDropoutApplyOp {
+  const float* x;
+  const uint8_t* mask;
+  float* y;
+  GroupGeometry g;
+  float scale;
+  __device__ void operator()(int64_t i) const { y[i] = mask[group_mask_index(g, i)] ? __ldg(x + i) * scale : 0.f; }
+};
+
 }  // namespace
 
 void activation_forward(const float* x, float* y, int64_t n, ActivationKind kind, float slope, int device) {
@@ -101,6 +120,15 @@ void dropout_forward(const float* x, float* y, uint8_t* mask, int64_t n, double 
 
 void dropout_backward(const float* dy, const uint8_t* mask, float* dx, int64_t n, double p, int device) {
   launch_map(n, device, DropoutBackwardOp{dy, mask, dx, float(dropout_scale(p))});
+}
+
+void group_dropout_mask(uint8_t* mask, int64_t n, double p, uint64_t seed, uint64_t offset, int device) {
+  launch_map(n, device, GroupDropoutMaskOp{mask, p, seed, offset});
+}
+
+void group_dropout_apply(const float* x, const uint8_t* mask, float* y, const GroupGeometry& g, double p,
+                         int device) {
+  launch_map(g.x_size(), device, GroupDropoutApplyOp{x, mask, y, g, float(dropout_scale(p))});
 }
 
 }  // namespace cuseg::cuda

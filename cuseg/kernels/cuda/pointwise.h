@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "cuseg/kernels/activation.h"
+#include "cuseg/kernels/geometry.h"
 
 namespace cuseg::cuda {
 
@@ -16,5 +17,8 @@ void axpy(float alpha, const float* x, float* y, int64_t n, int device);
 void dropout_forward(const float* x, float* y, uint8_t* mask, int64_t n, double p, uint64_t seed, uint64_t offset,
                      int device);
 void dropout_backward(const float* dy, const uint8_t* mask, float* dx, int64_t n, double p, int device);
+void group_dropout_mask(uint8_t* mask, int64_t n, double p, uint64_t seed, uint64_t offset, int device);
+void group_dropout_apply(const float* x, const uint8_t* mask, float* y, const GroupGeometry& g, double p,
+                         int device);
 
 }  // namespace cuseg::cuda

@@ -3,66 +3,11 @@
 #include <cmath>
 #include <vector>
 
+#include "cuseg/kernels/fast/channel_sums.h"
 #include "cuseg/kernels/fast/parallel.h"
 
 namespace cuseg::fast {
 
-namespace {
-
-// mean[c] and m2[c] = Σ (x − mean)² over `rows` rows, in double.
-CUSEG_ISA_CLONES void chunk_moments(const float* x, int64_t rows, int channels, double* mean,
-                                    double* m2) {
-  for (int c = 0; c < channels; ++c) mean[c] = m2[c] = 0;
-  for (int64_t r = 0; r < rows; ++r)
-    for (int c = 0; c < channels; ++c) mean[c] += double(x[r * channels + c]);
-  for (int c = 0; c < channels; ++c) mean[c] /= double(rows);
-  for (int64_t r = 0; r < rows; ++r)
-    for (int c = 0; c < channels; ++c) {
-      const double d = double(x[r * channels + c]) - mean[c];
-      m2[c] += d * d;
-    }
-}
-
-// y = (x − mean)·a + b per channel, then max(y, 0) if `relu`. Centred first, as the reference
-// does: x·a − mean·a would cancel where |mean| is large against the spread.
-CUSEG_ISA_CLONES void normalize(const float* x, float* y, int64_t rows, int channels,
-                                const float* mean, const float* a, const float* b, bool relu) {
-  for (int64_t r = 0; r < rows; ++r)
-    for (int c = 0; c < channels; ++c) {
-      const float v = (x[r * channels + c] - mean[c]) * a[c] + b[c];
-      y[r * channels + c] = relu ? (v > 0.f ? v : 0.f) : v;
-    }
-}
-
-// dy, or dy·[y > 0] where the forward fused a ReLU (y non-null), as activation_backward multiplies.
-[[gnu::always_inline]] inline float upstream(const float* y, const float* dy, int64_t i) {
-  return y ? dy[i] * (y[i] > 0.f ? 1.f : 0.f) : dy[i];
-}
-
-// sum_dy[c] = Σ dy and sum_dy_dev[c] = Σ dy·(x − mean), in double.
-CUSEG_ISA_CLONES void chunk_grad_sums(const float* x, const float* y, const float* dy, int64_t rows,
-                                      int channels, const float* mean, double* sum_dy,
-                                      double* sum_dy_dev) {
-  for (int c = 0; c < channels; ++c) sum_dy[c] = sum_dy_dev[c] = 0;
-  for (int64_t r = 0; r < rows; ++r)
-    for (int c = 0; c < channels; ++c) {
-      const double g = double(upstream(y, dy, r * channels + c));
-      sum_dy[c] += g;
-      sum_dy_dev[c] += g * (double(x[r * channels + c]) - double(mean[c]));
-    }
-}
-
-// dx = dy·a + (x − mean)·b + k per channel.
-CUSEG_ISA_CLONES void grad_combine(const float* x, const float* y, const float* dy, float* dx,
-                                   int64_t rows, int channels, const float* mean, const float* a,
-                                   const float* b, const float* k) {
-  for (int64_t r = 0; r < rows; ++r)
-    for (int c = 0; c < channels; ++c)
-      dx[r * channels + c] =
-          upstream(y, dy, r * channels + c) * a[c] + (x[r * channels + c] - mean[c]) * b[c] + k[c];
-}
-
-}  // namespace
 
 void batch_norm_forward_training(const float* x, const float* gamma, const float* beta, float* y,
                                  float* save_mean, float* save_invstd, float* running_mean,
@@ -78,18 +23,13 @@ void batch_norm_forward_training(const float* x, const float* gamma, const float
   });
   std::vector<float> a(C);
   for (size_t c = 0; c < C; ++c) {
-    // Merge the chunks in order: n_ab = n_a + n_b, δ = mean_b − mean_a,
-    // mean_ab = mean_a + δ·n_b/n_ab, m2_ab = m2_a + m2_b + δ²·n_a·n_b/n_ab.
-    double n = 0, mean = 0, m2 = 0;
+    // The chunks merged in order.
+    Moments total;
     for (int64_t k = 0; k < chunks; ++k) {
-      const double nb = double(std::min(rows, (k + 1) * chunk) - k * chunk);
       const double* mk = moments.data() + size_t(k) * 2 * C;
-      const double delta = mk[c] - mean, nab = n + nb;
-      mean += delta * nb / nab;
-      m2 += mk[C + c] + delta * delta * n * nb / nab;
-      n = nab;
+      total.merge({double(std::min(rows, (k + 1) * chunk) - k * chunk), mk[c], mk[C + c]});
     }
-    const double var = m2 / n, invstd = 1.0 / std::sqrt(var + eps);
+    const double n = total.n, mean = total.mean, var = total.m2 / n, invstd = 1.0 / std::sqrt(var + eps);
     save_mean[c] = float(mean);
     save_invstd[c] = float(invstd);
     running_mean[c] = float((1 - momentum) * double(running_mean[c]) + momentum * mean);
