@@ -162,8 +162,15 @@ void BatchNorm2d::backward(const std::vector<Tensor>& in, const Tensor& out, con
 
 void Activation::forward(const std::vector<Tensor>& in, Tensor& out) { activation_forward(in[0], out, p_, backend_); }
 
-void Activation::backward(const std::vector<Tensor>&, const Tensor& out, const Tensor& dout, std::vector<Tensor>& din) {
-  if (din[0].defined()) activation_backward(out, dout, din[0], p_, backend_);
+// The input is read only by the kinds whose derivative needs it (SiLU); the others' backward
+// reads the output alone.
+void Activation::backward(const std::vector<Tensor>& in, const Tensor& out, const Tensor& dout,
+                          std::vector<Tensor>& din) {
+  if (!din[0].defined()) return;
+  if (activation_needs_input(p_.kind))
+    activation_backward(in[0], out, dout, din[0], p_, backend_);
+  else
+    activation_backward(out, dout, din[0], p_, backend_);
 }
 
 void Dropout::forward(const std::vector<Tensor>& in, Tensor& out) {
@@ -248,6 +255,23 @@ void Concat::backward(const std::vector<Tensor>& in, const Tensor&, const Tensor
   for (size_t i = 0; i < in.size(); ++i)
     parts.push_back(din[i].defined() ? din[i] : Tensor::empty(in[i].shape(), in[i].dtype(), in[i].device()));
   split_channels(dout, parts, backend_);
+}
+
+// ---- Broadcast product ----------------------------------------------------------------------
+
+Shape Multiply::output_shape(const std::vector<Shape>& in) const {
+  CUSEG_CHECK(in.size() == 2, where(), ": expects 2 inputs (x, s), got ", in.size());
+  try {
+    return multiply_output_shape(in[0], in[1]);
+  } catch (const Error& e) {
+    throw_error(str_cat(where(), ": ", e.what()));
+  }
+}
+
+void Multiply::forward(const std::vector<Tensor>& in, Tensor& out) { multiply_forward(in[0], in[1], out, backend_); }
+
+void Multiply::backward(const std::vector<Tensor>& in, const Tensor&, const Tensor& dout, std::vector<Tensor>& din) {
+  if (din[0].defined() || din[1].defined()) multiply_backward(in[0], in[1], dout, din[0], din[1], backend_);
 }
 
 }  // namespace cuseg
