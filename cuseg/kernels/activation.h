@@ -3,11 +3,11 @@
 // All outputs are assigned.
 //
 // What the backward reads: every derivative but SiLU's is a function of the forward's output y,
-// so for those kinds x need not be kept and the backward takes y alone. SiLU's is not (y = x·σ(x)
-// does not determine x: its minimum lies near x = −1.28, so every y in (−0.28, 0) comes from two x),
-// so its backward takes x as well: activation_needs_input(kind) says which, and the overload taking x serves
-// every kind (it reads x only where the kind needs it; cuDNN's API takes both x and y). A layer
-// keeps x only for the kinds that need it.
+// so for those kinds x need not be kept and the backward takes y alone. SiLU's is not: y = x·σ(x)
+// does not determine x (its minimum lies near x = −1.28, so every y in (−0.28, 0) comes from two
+// x), so its backward takes x as well. activation_needs_input(kind) says which; the overload
+// taking x serves every kind (it reads x only where the kind needs it, y elsewhere; cuDNN's API
+// takes both). A layer keeps x only for the kinds that need it.
 //
 //   relu        y = max(x, 0)                    dy/dx = [y > 0]
 //   leaky_relu  y = x if x > 0 else slope·x      dy/dx = 1 if y > 0 else slope   (slope ≥ 0)

@@ -126,14 +126,8 @@ void multiply_backward(const Tensor& x, const Tensor& s, const Tensor& dy, Tenso
   detail::check_float_args(op, {{"x", x}, {"s", s}, {"dy", dy}});
   detail::check_same_shapes(op, {{"x", x}, {"dy", dy}});
   check_broadcast(op, x.shape(), s.shape());
-  if (dx.defined()) {
-    detail::check_float_args(op, {{"x", x}, {"dx", dx}});
-    detail::check_same_shapes(op, {{"x", x}, {"dx", dx}});
-  }
-  if (ds.defined()) {
-    detail::check_float_args(op, {{"x", x}, {"ds", ds}});
-    detail::check_same_shapes(op, {{"s", s}, {"ds", ds}});
-  }
+  if (dx.defined()) detail::check_exact(op, {"dx", dx}, x.device(), x.dtype(), x.shape());
+  if (ds.defined()) detail::check_exact(op, {"ds", ds}, x.device(), x.dtype(), s.shape());
   detail::run(kBackward, x, backend, {x, s, dy, dx, ds});
 }
 

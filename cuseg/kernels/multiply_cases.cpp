@@ -14,8 +14,9 @@ struct MultiplyCase {
 };
 
 // Channel attention and squeeze-excitation (s [N,1,1,C]), spatial attention (s [N,H,W,1]), the
-// plain product, s of one element, H = W = 1, C = 1, odd sizes; s [1,H,W,1] and [N,1,W,1], whose
-// two repeated runs the fast path leaves to the reference; ±0 and subnormals (ties).
+// plain product, s of one element, H = W = 1, C = 1, odd sizes; s [1,H,W,1], [N,1,W,1] and
+// [1,H,1,C], whose two repeated runs the fast path leaves to the reference (the last folds to four
+// runs, the most there are); ±0 and subnormals (ties).
 const std::vector<MultiplyCase>& multiply_cases() {
   static const std::vector<MultiplyCase> cases = {
       {{2, 9, 11, 3}, {2, 1, 1, 3}},
@@ -28,6 +29,7 @@ const std::vector<MultiplyCase>& multiply_cases() {
       {{3, 37, 41, 7}, {3, 37, 41, 7}},
       {{2, 6, 5, 4}, {1, 6, 5, 1}},
       {{3, 4, 5, 6}, {3, 1, 5, 1}},
+      {{2, 5, 4, 3}, {1, 5, 1, 3}},
       {{2, 7, 9, 3}, {2, 1, 1, 3}, false, Values::Ties},
       {{2, 7, 9, 3}, {2, 7, 9, 1}, false, Values::Ties},
       {{2, 64, 64, 64}, {2, 1, 1, 64}, true},

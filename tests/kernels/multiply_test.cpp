@@ -73,7 +73,13 @@ INSTANTIATE_TEST_SUITE_P(Patterns, MultiplyGradients,
                                            GradCase{{2, 3, 4, 5}, {2, 3, 4, 5}},   // plain product
                                            GradCase{{2, 3, 4, 5}, {1, 1, 1, 1}},   // one scalar
                                            GradCase{{2, 3, 4, 5}, {1, 3, 1, 5}},   // two repeated runs
-                                           GradCase{{3, 1, 1, 7}, {3, 1, 1, 1}}));  // H = W = 1
+                                           GradCase{{2, 3, 4, 5}, {2, 1, 4, 1}},   // and two kept
+                                           GradCase{{3, 1, 1, 7}, {3, 1, 1, 1}}),  // H = W = 1
+                         [](const auto& info) {
+                           return str_cat("x", info.param.x[0], "_", info.param.x[1], "_", info.param.x[2], "_",
+                                          info.param.x[3], "_s", info.param.s[0], "_", info.param.s[1], "_",
+                                          info.param.s[2], "_", info.param.s[3]);
+                         });
 
 TEST(Multiply, RunsInPlace) {
   const Tensor x = test::random({2, 3, 4, 5}, 1), s = test::random({2, 1, 1, 5}, 2);
@@ -104,9 +110,11 @@ TEST(Multiply, RefusesBadInput) {
                {"multiply_forward", "shapes differ"});
   const Tensor s = Tensor::zeros(Shape{2, 1, 1, 5}, DType::F64);
   Tensor dx = Tensor::zeros(x.shape(), DType::F64), ds_wrong = Tensor::zeros(Shape{2, 1, 1, 1}, DType::F64);
-  expect_error([&] { multiply_backward(x, s, x, dx, ds_wrong); }, {"multiply_backward", "shapes differ"});
+  expect_error([&] { multiply_backward(x, s, x, dx, ds_wrong); }, {"multiply_backward", "ds", "expected f64[2,1,1,5]"});
   Tensor ds_f32 = Tensor::zeros(s.shape(), DType::F32);
-  expect_error([&] { multiply_backward(x, s, x, dx, ds_f32); }, {"multiply_backward"});
+  expect_error([&] { multiply_backward(x, s, x, dx, ds_f32); }, {"multiply_backward", "ds", "expected f64"});
+  Tensor dx_wrong = Tensor::zeros(Shape{2, 3, 4, 1}, DType::F64), ds = Tensor::zeros(s.shape(), DType::F64);
+  expect_error([&] { multiply_backward(x, s, x, dx_wrong, ds); }, {"multiply_backward", "dx", "expected f64[2,3,4,5]"});
   expect_error([] { (void)multiply_output_shape(Shape{2, 3, 4, 5}, Shape{2, 3, 1, 2}); },
                {"multiply", "does not broadcast"});
 }
