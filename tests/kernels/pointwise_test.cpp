@@ -2,7 +2,10 @@
 // gradient checks in double, dropout's statistics and determinism, bad input.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
+#include <utility>
 
 #include "cuseg/kernels/activation.h"
 #include "cuseg/kernels/concat.h"
@@ -36,9 +39,11 @@ TEST(Activation, MatchesHandComputedValues) {
 }
 
 // SiLU at the values σ has rules for: ±0 (y keeps the sign of zero, dy/dx = 1/2), large |x|
-// (−0 and x: nothing overflows; dy/dx 0 and 1), in double and in float.
+// (−0 and x: nothing overflows; dy/dx 0 and 1), ±∞ (∞, and NaN where ∞·0 arises, as PyTorch's
+// F.silu gives), in double and in float (the fast path where the build has it).
 TEST(Activation, SiluLimitsAndSignedZero) {
-  const std::vector<double> x = {0.0, -0.0, 1.0, -1.0, 40, -40, 800, -800};
+  const double inf = std::numeric_limits<double>::infinity();
+  const std::vector<double> x = {0.0, -0.0, 1.0, -1.0, 40, -40, 800, -800, inf, -inf};
   const std::vector<double> y = apply(ActivationKind::Silu, x);
   EXPECT_EQ(y[0], 0.0);
   EXPECT_TRUE(std::signbit(y[1])) << "silu(−0) is −0·σ(−0) = −0";
@@ -49,6 +54,8 @@ TEST(Activation, SiluLimitsAndSignedZero) {
   EXPECT_EQ(y[6], 800.0);
   EXPECT_EQ(y[7], 0.0);
   EXPECT_TRUE(std::signbit(y[7]));
+  EXPECT_EQ(y[8], inf);
+  EXPECT_TRUE(std::isnan(y[9]));
 
   const Tensor xt = Tensor::from_vector(x, Shape{int64_t(x.size())});
   const Tensor dy = Tensor::full(xt.shape(), 1.0, DType::F64);
@@ -64,14 +71,24 @@ TEST(Activation, SiluLimitsAndSignedZero) {
   EXPECT_NEAR(d[5], -39 * std::exp(-40.0), 1e-28);
   EXPECT_EQ(d[6], 1.0);
   EXPECT_EQ(d[7], 0.0);
+  EXPECT_TRUE(std::isnan(d[8]) && std::isnan(d[9]));
 
-  // Float: the same limits, no NaN or ∞ from an overflowing exponential.
+  // Float: the same limits, no NaN or ∞ but those, none from an overflowing exponential.
   const Tensor xf = xt.to(DType::F32);
   Tensor yf = xf.clone(), dxf = xf.clone();
   activation_forward(xf, yf, {ActivationKind::Silu});
   activation_backward(xf, yf, dy.to(DType::F32), dxf, {ActivationKind::Silu});
-  EXPECT_TRUE(test::close(yf.to(DType::F64), yt, 1e-6, "silu in float", 0));
-  EXPECT_TRUE(test::close(dxf.to(DType::F64), dx, 1e-6, "silu' in float", 0));
+  const std::vector<double> yfv = yf.to(DType::F64).to_vector<double>(), dfv = dxf.to(DType::F64).to_vector<double>();
+  for (size_t i = 0; i < x.size(); ++i) {
+    for (const auto& [got, want] : {std::pair{yfv[i], y[i]}, std::pair{dfv[i], d[i]}}) {
+      if (std::isnan(want))
+        EXPECT_TRUE(std::isnan(got)) << "x = " << x[i];
+      else if (std::isinf(want))
+        EXPECT_EQ(got, want) << "x = " << x[i];
+      else
+        EXPECT_NEAR(got, want, 1e-6 * std::max(1.0, std::abs(want))) << "x = " << x[i];
+    }
+  }
 }
 
 class ActivationGradients : public ::testing::TestWithParam<ActivationKind> {};

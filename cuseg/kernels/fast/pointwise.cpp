@@ -23,8 +23,11 @@ CUSEG_ISA_CLONES void leaky_relu_backward_chunk(const float* y, const float* dy,
 }
 
 // σ(v) and 1 − σ(v) from one e^−|v|, as activation_math.h's sigmoid_pair, written so it vectorizes.
+// Below −87, where exp.h's polynomial stops, e^−|v| is 0 (in float it is a subnormal or 0 there):
+// so SiLU's limits are the reference's, ±∞ included (NaN where ∞·0 arises, as in PyTorch).
 [[gnu::always_inline]] inline void sigmoid_pair(float v, float& s, float& one_minus_s) {
-  const float e = exp_nonpositive(v < 0.f ? v : -v);
+  const float m = v < 0.f ? v : -v;
+  const float e = m < -87.f ? 0.f : exp_nonpositive(m);  // NaN: not below −87, and stays NaN
   const float large = 1.f / (1.f + e), small = e * large;
   s = v < 0.f ? small : large;
   one_minus_s = v < 0.f ? large : small;
