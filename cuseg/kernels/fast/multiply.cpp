@@ -24,6 +24,21 @@ CUSEG_ISA_CLONES void add_products(const float* x, const float* dy, double* acc,
     for (int64_t c = 0; c < n; ++c) acc[c] += double(dy[r * n + c]) * double(x[r * n + c]);
 }
 
+// out[r] = Σ over row r of width n of dy·x, in double, for `rows` rows: four lanes (c mod 4),
+// added in a fixed order at the end, so the loop vectorizes and the bits do not depend on threads.
+CUSEG_ISA_CLONES void row_products(const float* x, const float* dy, float* out, int64_t rows, int64_t n) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* xr = x + r * n;
+    const float* dr = dy + r * n;
+    double lane[4] = {0, 0, 0, 0};
+    int64_t c = 0;
+    for (; c + 4 <= n; c += 4)
+      for (int k = 0; k < 4; ++k) lane[k] += double(dr[c + k]) * double(xr[c + k]);
+    for (; c < n; ++c) lane[c % 4] += double(dr[c]) * double(xr[c]);
+    out[r] = float((lane[0] + lane[1]) + (lane[2] + lane[3]));
+  }
+}
+
 // out = a ⊙ s over [A, B, C'] with s [A, C'].
 void scale_by(const float* a, const float* s, float* out, const MultiplyPlan& p) {
   const int64_t A = p.d[0], B = p.d[1], C = p.d[2];
@@ -47,11 +62,17 @@ void scale_by(const float* a, const float* s, float* out, const MultiplyPlan& p)
 }
 
 // ds[a, c'] = Σ_b dy·x over [A, B, C'], in double: B split in fixed blocks, each block's partial
-// sums kept and added in block order.
+// sums kept and added in block order (or, for short rows of one s element each, row_products).
 void product_sums(const float* x, const float* dy, float* ds, const MultiplyPlan& p) {
   const int64_t A = p.d[0], B = p.d[1], C = p.d[2];
   if (B == 1) {  // nothing to sum: dy·x, whose float product is the double one rounded once
     scale_by(dy, x, ds, p);
+    return;
+  }
+  if (C == 1 && B <= kFlatChunk) {  // one short row per s element: spatial attention (B = channels)
+    for_chunks(A, row_chunk(int(B)), [&](int64_t, int64_t b, int64_t e) {
+      row_products(x + b * B, dy + b * B, ds + b, e - b, B);
+    });
     return;
   }
   const int64_t block = row_chunk(int(std::min<int64_t>(C, kFlatChunk)));
