@@ -114,10 +114,17 @@ def run_case(case, t, out):
             y = torch.sigmoid(x)
         elif kind == "relu6":
             y = F.relu6(x)
+        elif kind == "silu":
+            y = F.silu(x)
         else:
             y = torch.tanh(x)
         (y * get("g")).sum().backward()
         out.update({f"{name}.y": y, f"{name}.dx": x.grad})
+    elif op == "multiply":
+        x, s = leaf(get("x")), leaf(get("s"))
+        y = x * s
+        (y * get("g")).sum().backward()
+        out.update({f"{name}.y": y, f"{name}.dx": x.grad, f"{name}.ds": s.grad})
     elif op == "upsample":
         x = leaf(nchw(get("x")))
         y = F.interpolate(x, size=tuple(case["size"]), mode=case["mode"],

@@ -1,6 +1,7 @@
 // Pointwise ops at a U-Net activation size (16×256×256×32), and the decoder's 2× resizing
 // (16×128×128×32 → 256×256), in bytes/s (bytes read plus written), beside a device-to-device
-// copy of the same tensor.
+// copy of the same tensor. The broadcast products are attention's: s [N,1,1,C] (channel) and
+// s [N,H,W,1] (spatial), whose bytes are x's (s is small beside it).
 #include "bench_util.h"
 #include "cuseg/kernels/activation.h"
 #include "cuseg/kernels/batch_norm.h"
@@ -11,6 +12,7 @@
 #include "cuseg/kernels/softmax.h"
 #include "cuseg/kernels/dropout.h"
 #include "cuseg/kernels/elementwise.h"
+#include "cuseg/kernels/multiply.h"
 #include "cuseg/kernels/upsample.h"
 
 namespace cuseg::bench {
@@ -30,14 +32,21 @@ void register_benchmarks() {
       b->Unit(benchmark::kMicrosecond);
       if (impl.device.is_cuda()) b->UseManualTime();
     };
-    for (ActivationKind kind : {ActivationKind::Relu, ActivationKind::Sigmoid, ActivationKind::LeakyRelu}) {
+    for (ActivationKind kind :
+         {ActivationKind::Relu, ActivationKind::Sigmoid, ActivationKind::LeakyRelu, ActivationKind::Silu}) {
       if (impl.backend == Backend::Cudnn && kind == ActivationKind::LeakyRelu) continue;
       const ActivationParams p{kind, 0.1};
       const Backend backend = impl.backend;
       add_bench(std::string(activation_name(kind)) + "_forward", 2 * bytes,
                 [=](Tensor& x, Tensor& y, Tensor&, Tensor&) { activation_forward(x, y, p, backend); });
+      // SiLU's backward reads x and dy (y stands in for dy here), the others' y and dy.
       add_bench(std::string(activation_name(kind)) + "_backward", 3 * bytes,
-                [=](Tensor& x, Tensor& y, Tensor& z, Tensor&) { activation_backward(x, y, z, p, backend); });
+                [=](Tensor& x, Tensor& y, Tensor& z, Tensor&) {
+                  if (activation_needs_input(p.kind))
+                    activation_backward(x, y, y, z, p, backend);
+                  else
+                    activation_backward(x, y, z, p, backend);
+                });
     }
     // Batch norm: the least traffic is x in, y out (forward) and x, dy in, dx out (backward); the
     // statistics passes read x again, so these rates understate the bandwidth actually used.
@@ -61,6 +70,28 @@ void register_benchmarks() {
       if (impl.device.is_cuda()) b->UseManualTime();
     }
     if (impl.backend == Backend::Cudnn) continue;
+    for (const auto& [name, factor] : {std::pair<const char*, Shape>{"multiply_channel", Shape{s[0], 1, 1, s[3]}},
+                                       std::pair<const char*, Shape>{"multiply_spatial", Shape{s[0], s[1], s[2], 1}}}) {
+      auto* fwd = benchmark::RegisterBenchmark((std::string(name) + "_forward" + shape).c_str(),
+                                               [=, f = factor](benchmark::State& state) {
+                                                 Tensor x = random(s, impl.device), y = random(s, impl.device, 2);
+                                                 Tensor sc = random(f, impl.device, 3);
+                                                 run(state, impl, [&] { multiply_forward(x, sc, y, impl.backend); });
+                                                 set_bytes(state, 2 * bytes);
+                                               });
+      auto* bwd = benchmark::RegisterBenchmark((std::string(name) + "_backward" + shape).c_str(),
+                                               [=, f = factor](benchmark::State& state) {
+                                                 Tensor x = random(s, impl.device), dy = random(s, impl.device, 2);
+                                                 Tensor dx = random(s, impl.device, 3), sc = random(f, impl.device, 4);
+                                                 Tensor ds = random(f, impl.device, 5);
+                                                 run(state, impl, [&] { multiply_backward(x, sc, dy, dx, ds, impl.backend); });
+                                                 set_bytes(state, 3 * bytes);
+                                               });
+      for (auto* b : {fwd, bwd}) {
+        b->Unit(benchmark::kMicrosecond);
+        if (impl.device.is_cuda()) b->UseManualTime();
+      }
+    }
     add_bench("add", 3 * bytes, [](Tensor& x, Tensor& y, Tensor& z, Tensor&) { add(x, y, z); });
     add_bench("axpy", 3 * bytes, [](Tensor& x, Tensor& y, Tensor&, Tensor&) { axpy(0.5, x, y); });
     add_bench("dropout_forward", 2 * bytes + bytes / 4,

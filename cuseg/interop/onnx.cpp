@@ -233,7 +233,15 @@ void add_layer(GraphWriter& g, const Layer& layer, const std::vector<std::string
         g.initializer(name + ".max", {}, {6.f});
         g.node("Clip", name, {in[0], name + ".min", name + ".max"}, out);
         return;
+      case ActivationKind::Silu:  // opset 17 has no SiLU: x · Sigmoid(x)
+        g.node("Sigmoid", name + ".sigmoid", {in[0]}, name + ".sigmoid");
+        g.node("Mul", name, {in[0], name + ".sigmoid"}, out);
+        return;
     }
+  }
+  if (dynamic_cast<const Multiply*>(&layer)) {  // NCHW on both sides: ONNX's broadcasting is the layer's
+    g.node("Mul", name, in, out);
+    return;
   }
   if (const auto* pool = dynamic_cast<const Pool2d*>(&layer)) {
     const Pool2dParams& p = pool->params();

@@ -21,6 +21,8 @@ double init_gain(ActivationKind kind, double param) {
     case ActivationKind::Sigmoid: return 1.0;
     case ActivationKind::Tanh: return 5.0 / 3;
     case ActivationKind::Relu6: return std::sqrt(2.0);  // as ReLU (PyTorch's calculate_gain has no relu6)
+    // As ReLU, which SiLU approaches away from 0 (PyTorch's calculate_gain has no silu either).
+    case ActivationKind::Silu: return std::sqrt(2.0);
   }
   return 1.0;
 }

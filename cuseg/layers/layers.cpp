@@ -167,8 +167,15 @@ void BatchNorm2d::backward(const std::vector<Tensor>& in, const Tensor& out, con
 
 void Activation::forward(const std::vector<Tensor>& in, Tensor& out) { activation_forward(in[0], out, p_, backend_); }
 
-void Activation::backward(const std::vector<Tensor>&, const Tensor& out, const Tensor& dout, std::vector<Tensor>& din) {
-  if (din[0].defined()) activation_backward(out, dout, din[0], p_, backend_);
+// The input is read only by the kinds whose derivative needs it (SiLU); the others' backward
+// reads the output alone.
+void Activation::backward(const std::vector<Tensor>& in, const Tensor& out, const Tensor& dout,
+                          std::vector<Tensor>& din) {
+  if (!din[0].defined()) return;
+  if (activation_needs_input(p_.kind))
+    activation_backward(in[0], out, dout, din[0], p_, backend_);
+  else
+    activation_backward(out, dout, din[0], p_, backend_);
 }
 
 // One input of any shape the mask fits (channel dropout and drop path: NHWC).
@@ -385,6 +392,23 @@ void GroupNorm::backward(const std::vector<Tensor>& in, const Tensor& out, const
   else
     group_norm_backward(in[0], dout, gamma_->value, save_mean_, save_invstd_, dx, gamma_->grad, beta_->grad, p_,
                         backend_);
+}
+
+// ---- Broadcast product ----------------------------------------------------------------------
+
+Shape Multiply::output_shape(const std::vector<Shape>& in) const {
+  CUSEG_CHECK(in.size() == 2, where(), ": expects 2 inputs (x, s), got ", in.size());
+  try {
+    return multiply_output_shape(in[0], in[1]);
+  } catch (const Error& e) {
+    throw_error(str_cat(where(), ": ", e.what()));
+  }
+}
+
+void Multiply::forward(const std::vector<Tensor>& in, Tensor& out) { multiply_forward(in[0], in[1], out, backend_); }
+
+void Multiply::backward(const std::vector<Tensor>& in, const Tensor&, const Tensor& dout, std::vector<Tensor>& din) {
+  if (din[0].defined() || din[1].defined()) multiply_backward(in[0], in[1], dout, din[0], din[1], backend_);
 }
 
 }  // namespace cuseg

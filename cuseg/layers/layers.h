@@ -11,6 +11,7 @@
 #include "cuseg/kernels/conv2d.h"
 #include "cuseg/kernels/dropout.h"
 #include "cuseg/kernels/group_norm.h"
+#include "cuseg/kernels/multiply.h"
 #include "cuseg/kernels/pool2d.h"
 #include "cuseg/kernels/upsample.h"
 #include "cuseg/layers/layer.h"
@@ -294,6 +295,21 @@ class DropPath : public Dropout {
   void masked_backward(const Tensor& dy, const Tensor& mask, Tensor& dx, const DropoutParams& p) override {
     drop_path_backward(dy, mask, dx, p, backend_);
   }
+};
+
+// ---- Broadcast product ----------------------------------------------------------------------
+
+// y = x ⊙ s, inputs (x, s), s broadcast over the axes where it has 1 (kernels/multiply.h):
+// s [N,1,1,C] is channel attention and squeeze-excitation's rescaling, s [N,H,W,1] spatial
+// attention. Gradients go to both inputs.
+class Multiply : public Layer {
+ public:
+  explicit Multiply(const std::string& name) : Layer(name) {}
+  std::string kind() const override { return "Multiply"; }
+  int num_inputs() const override { return 2; }
+  Shape output_shape(const std::vector<Shape>& in) const override;
+  void forward(const std::vector<Tensor>& in, Tensor& out) override;
+  void backward(const std::vector<Tensor>& in, const Tensor& out, const Tensor& dout, std::vector<Tensor>& din) override;
 };
 
 }  // namespace cuseg

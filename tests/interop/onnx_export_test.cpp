@@ -318,6 +318,36 @@ TEST(OnnxExport, GroupNormAndTheChannelAndSampleDropouts) {
   }
 }
 
+TEST(OnnxExport, SiluAndAttentionProducts) {
+  CUSEG_REQUIRE_ONNX_ORACLES();
+  // image → Conv 3×3 → SiLU → { channel attention: AvgPool over the whole 8×8 image → Conv 1×1 →
+  // sigmoid → x ⊙ s [N,1,1,C];  spatial attention: Conv 1×1 to one channel → sigmoid →
+  // x ⊙ s [N,H,W,1] } → Concat → Conv 1×1 → logits. The exporter's tensors are NCHW, where both
+  // factors broadcast as they do in NHWC. The pooling makes [N,1,1,C] of 8×8 images only, the
+  // size the graph is checked at (the input's multiple, and the exporter's 2^(depth − 1)).
+  Graph g;
+  g.add_input("image", 3, 8);
+  g.add(std::make_unique<Conv2d>("c1", 3, 6, 3, Conv2dParams{1, 1, 1, 1, 1, 1}, true, 1), {"image"}, "c1");
+  g.add(std::make_unique<Activation>("swish", ActivationParams{ActivationKind::Silu}), {"c1"}, "swish");
+  g.add(std::make_unique<Pool2d>("squeeze", false, Pool2dParams{8, 8, 8, 8, 0, 0, true}), {"swish"}, "squeeze");
+  g.add(std::make_unique<Conv2d>("excite", 6, 6, 1, Conv2dParams{}, true, 3), {"squeeze"}, "excite");
+  g.add(std::make_unique<Activation>("cse", ActivationParams{ActivationKind::Sigmoid}), {"excite"}, "cse");
+  g.add(std::make_unique<Multiply>("channel"), {"swish", "cse"}, "channel");
+  g.add(std::make_unique<Conv2d>("spatial_conv", 6, 1, 1, Conv2dParams{}, true, 4), {"swish"}, "spatial_conv");
+  g.add(std::make_unique<Activation>("sse", ActivationParams{ActivationKind::Sigmoid}), {"spatial_conv"}, "sse");
+  g.add(std::make_unique<Multiply>("spatial"), {"swish", "sse"}, "spatial");
+  g.add(std::make_unique<Concat>("both", 2), {"channel", "spatial"}, "both");
+  g.add(std::make_unique<Conv2d>("head", 12, 3, 1, Conv2dParams{}, true, 2), {"both"}, "logits");
+  g.add_output("logits");
+  UNetConfig c = UNetConfig::unet_s(3, 3, 4);
+  c.depth = 4;
+  const ModelInfo info = info_for(c);
+  const Tensor images = real_looking_images(2, 8, 8, 9);
+  const OrtRun ort = run_in_onnx_runtime(g, info, images, OnnxHead::Logits, "attention");
+  EXPECT_TRUE(test::close(ort.outputs.tensors.at("logits"), to_nchw(cuseg_logits(g, info, images)), kTolerance,
+                          "silu, channel and spatial attention products", 1));
+}
+
 // A layer the exporter has no mapping for.
 class Mystery : public Layer {
  public:

@@ -20,6 +20,7 @@ TEST(Init, FansOfKrscWeightsAndGains) {
   EXPECT_DOUBLE_EQ(init_gain(ActivationKind::Relu), std::sqrt(2.0));
   EXPECT_DOUBLE_EQ(init_gain(ActivationKind::LeakyRelu, std::sqrt(5.0)), std::sqrt(1.0 / 3));
   EXPECT_DOUBLE_EQ(init_gain(ActivationKind::Tanh), 5.0 / 3);
+  EXPECT_DOUBLE_EQ(init_gain(ActivationKind::Silu), std::sqrt(2.0));  // as ReLU: PyTorch has no gain for it
 }
 
 TEST(Init, DrawsWithinPyTorchsBoundsAndDeviations) {

@@ -2,7 +2,10 @@
 // gradient checks in double, dropout's statistics and determinism, bad input.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
+#include <utility>
 
 #include "cuseg/kernels/activation.h"
 #include "cuseg/kernels/concat.h"
@@ -35,6 +38,59 @@ TEST(Activation, MatchesHandComputedValues) {
   EXPECT_NEAR(apply(ActivationKind::Tanh, {0.5})[0], std::tanh(0.5), 1e-16);
 }
 
+// SiLU at the values σ has rules for: ±0 (y keeps the sign of zero, dy/dx = 1/2), large |x|
+// (−0 and x: nothing overflows; dy/dx 0 and 1), ±∞ (∞, and NaN where ∞·0 arises, as PyTorch's
+// F.silu gives), in double and in float (the fast path where the build has it).
+TEST(Activation, SiluLimitsAndSignedZero) {
+  const double inf = std::numeric_limits<double>::infinity();
+  const std::vector<double> x = {0.0, -0.0, 1.0, -1.0, 40, -40, 800, -800, inf, -inf};
+  const std::vector<double> y = apply(ActivationKind::Silu, x);
+  EXPECT_EQ(y[0], 0.0);
+  EXPECT_TRUE(std::signbit(y[1])) << "silu(−0) is −0·σ(−0) = −0";
+  EXPECT_NEAR(y[2], 1 / (1 + std::exp(-1.0)), 1e-16);
+  EXPECT_NEAR(y[3], -1 / (1 + std::exp(1.0)), 1e-16);
+  EXPECT_EQ(y[4], 40.0);  // 1 + e^−40 rounds to 1
+  EXPECT_NEAR(y[5], -40 * std::exp(-40.0), 1e-30);
+  EXPECT_EQ(y[6], 800.0);
+  EXPECT_EQ(y[7], 0.0);
+  EXPECT_TRUE(std::signbit(y[7]));
+  EXPECT_EQ(y[8], inf);
+  EXPECT_TRUE(std::isnan(y[9]));
+
+  const Tensor xt = Tensor::from_vector(x, Shape{int64_t(x.size())});
+  const Tensor dy = Tensor::full(xt.shape(), 1.0, DType::F64);
+  Tensor yt = xt.clone(), dx = xt.clone();
+  activation_forward(xt, yt, {ActivationKind::Silu});
+  activation_backward(xt, yt, dy, dx, {ActivationKind::Silu});
+  const std::vector<double> d = dx.to_vector<double>();
+  EXPECT_EQ(d[0], 0.5);
+  EXPECT_EQ(d[1], 0.5);
+  const double s = 1 / (1 + std::exp(-1.0));
+  EXPECT_NEAR(d[2], s * (1 + (1 - s)), 1e-16);
+  EXPECT_NEAR(d[4], 1.0, 1e-15);  // 1 + 40·e^−40: the 1 − σ term kept, not cancelled
+  EXPECT_NEAR(d[5], -39 * std::exp(-40.0), 1e-28);
+  EXPECT_EQ(d[6], 1.0);
+  EXPECT_EQ(d[7], 0.0);
+  EXPECT_TRUE(std::isnan(d[8]) && std::isnan(d[9]));
+
+  // Float: the same limits, no NaN or ∞ but those, none from an overflowing exponential.
+  const Tensor xf = xt.to(DType::F32);
+  Tensor yf = xf.clone(), dxf = xf.clone();
+  activation_forward(xf, yf, {ActivationKind::Silu});
+  activation_backward(xf, yf, dy.to(DType::F32), dxf, {ActivationKind::Silu});
+  const std::vector<double> yfv = yf.to(DType::F64).to_vector<double>(), dfv = dxf.to(DType::F64).to_vector<double>();
+  for (size_t i = 0; i < x.size(); ++i) {
+    for (const auto& [got, want] : {std::pair{yfv[i], y[i]}, std::pair{dfv[i], d[i]}}) {
+      if (std::isnan(want))
+        EXPECT_TRUE(std::isnan(got)) << "x = " << x[i];
+      else if (std::isinf(want))
+        EXPECT_EQ(got, want) << "x = " << x[i];
+      else
+        EXPECT_NEAR(got, want, 1e-6 * std::max(1.0, std::abs(want))) << "x = " << x[i];
+    }
+  }
+}
+
 class ActivationGradients : public ::testing::TestWithParam<ActivationKind> {};
 
 TEST_P(ActivationGradients, BackwardMatchesFiniteDifferences) {
@@ -48,13 +104,17 @@ TEST_P(ActivationGradients, BackwardMatchesFiniteDifferences) {
   };
   Tensor y = Tensor::empty(s, DType::F64), dx = Tensor::full(s, std::nan(""), DType::F64);
   activation_forward(x, y, p);
-  activation_backward(y, g, dx, p);
+  activation_backward(x, y, g, dx, p);  // the overload every kind takes
   EXPECT_TRUE(test::gradcheck(loss, x, dx, activation_name(GetParam()), 120));
+  if (activation_needs_input(p.kind)) return;
+  Tensor from_y = Tensor::full(s, std::nan(""), DType::F64);
+  activation_backward(y, g, from_y, p);
+  EXPECT_TRUE(test::identical(from_y, dx, "backward from y alone", 0));
 }
 
 INSTANTIATE_TEST_SUITE_P(Kinds, ActivationGradients,
                          ::testing::Values(ActivationKind::Relu, ActivationKind::LeakyRelu, ActivationKind::Sigmoid,
-                                           ActivationKind::Tanh),
+                                           ActivationKind::Tanh, ActivationKind::Silu),
                          [](const auto& info) { return std::string(activation_name(info.param)); });
 
 TEST(Elementwise, AddScaleAxpy) {
@@ -171,6 +231,10 @@ TEST(Pointwise, RefusesBadInput) {
   expect_error([&] { activation_forward(x, y, {ActivationKind::LeakyRelu, -0.1}); }, {"activation_forward", "slope"});
   expect_error([&] { activation_forward(x, wrong, {}); }, {"activation_forward", "shapes differ"});
   expect_error([&] { activation_forward(x, y, {ActivationKind::LeakyRelu, 0.1}, Backend::Cudnn); }, {"activation_forward"});
+  expect_error([&] { activation_backward(y, x, m, {ActivationKind::Silu}); }, {"activation_backward", "silu", "pass x"});
+  Tensor dx = Tensor::zeros(Shape{2, 3});
+  expect_error([&] { activation_backward(wrong, y, x, dx, {ActivationKind::Silu}); },
+               {"activation_backward", "shapes differ"});
   expect_error([&] { add(x, wrong, y); }, {"add", "shapes differ"});
   expect_error([&] { dropout_forward(x, y, m, {1.5, 0, 0}); }, {"dropout_forward", "probability"});
   expect_error([&] { dropout_forward(x, y, y, {0.5, 0, 0}); }, {"dropout_forward", "mask"});

@@ -16,6 +16,7 @@
 #include "cuseg/kernels/dropout.h"
 #include "cuseg/kernels/elementwise_loss.h"
 #include "cuseg/kernels/group_norm.h"
+#include "cuseg/kernels/multiply.h"
 #include "cuseg/kernels/pool2d.h"
 #include "cuseg/kernels/softmax.h"
 #include "cuseg/kernels/upsample.h"
@@ -126,8 +127,19 @@ struct Parity {
     Tensor x = input(n + ".x", s, -range, range), g = input(n + ".g", s);
     Tensor y = f64(s), dx = f64(s);
     activation_forward(x, y, {kind, 0.1});
-    activation_backward(y, g, dx, {kind, 0.1});
+    activation_backward(x, y, g, dx, {kind, 0.1});
     ours.insert({{n + ".y", y}, {n + ".dx", dx}});
+  }
+
+  // y = x * s with PyTorch's broadcasting (both NHWC here: broadcasting does not care), and the
+  // gradients autograd gives x and s.
+  void multiply(const std::string& n, const Shape& xs, const Shape& ss) {
+    spec.push_back({{"op", "multiply"}, {"name", n}});
+    Tensor x = input(n + ".x", xs, -2, 2), s = input(n + ".s", ss, -2, 2), g = input(n + ".g", xs);
+    Tensor y = f64(xs), dx = f64(xs), ds = f64(ss);
+    multiply_forward(x, s, y);
+    multiply_backward(x, s, g, dx, ds);
+    ours.insert({{n + ".y", y}, {n + ".dx", dx}, {n + ".ds", ds}});
   }
 
   void upsample(const std::string& n, UpsampleMode mode, const Shape& xs, const Shape& ys) {
@@ -308,6 +320,12 @@ TEST(TorchParity, EveryKernelFamilyMatchesPyTorchInDouble) {
   t.activation("g0", ActivationKind::Sigmoid, {2, 3, 4, 5});
   t.activation("h0", ActivationKind::Tanh, {2, 3, 4, 5});
   t.activation("r6", ActivationKind::Relu6, {2, 3, 4, 5}, 9);  // both clips
+  t.activation("w0", ActivationKind::Silu, {2, 3, 4, 5}, 6);
+  t.activation("w1", ActivationKind::Silu, {1, 4, 5, 3}, 60);  // σ's limits
+  t.multiply("p0", {2, 5, 4, 3}, {2, 1, 1, 3});  // channel attention, squeeze-excitation
+  t.multiply("p1", {2, 5, 4, 3}, {2, 5, 4, 1});  // spatial attention
+  t.multiply("p2", {2, 5, 4, 3}, {2, 5, 4, 3});  // the plain product
+  t.multiply("p3", {3, 4, 5, 2}, {1, 4, 1, 2});  // two repeated runs
   t.upsample("u0", UpsampleMode::Nearest, {2, 4, 5, 3}, {2, 8, 10, 3});
   t.upsample("u1", UpsampleMode::Nearest, {1, 5, 7, 2}, {1, 9, 4, 2});
   t.upsample("u2", UpsampleMode::Bilinear, {2, 4, 5, 3}, {2, 8, 10, 3});

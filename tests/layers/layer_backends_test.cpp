@@ -184,6 +184,11 @@ LayerCase adaptive_pool(const std::string& name, const Shape& x, int h, int w) {
   return layer_case(name, {x}, [=] { return std::make_unique<AdaptiveAvgPool2d>("gap", h, w); });
 }
 
+// Inputs x and s, s broadcast (kernels/multiply.h): gradients to both.
+LayerCase multiply(const std::string& name, const Shape& x, const Shape& s) {
+  return layer_case(name, {x, s}, [] { return std::make_unique<Multiply>("mul"); });
+}
+
 LayerCase concat(const std::string& name, const std::vector<Shape>& inputs) {
   return layer_case(name, inputs,
                     [n = int(inputs.size())] { return std::make_unique<Concat>("cat", n); });
@@ -218,6 +223,11 @@ std::vector<LayerCase> layer_cases() {
       activation("leaky_relu", {ActivationKind::LeakyRelu, 0.1}),
       activation("sigmoid", {ActivationKind::Sigmoid}),
       activation("tanh", {ActivationKind::Tanh}),
+      activation("silu", {ActivationKind::Silu}),
+      multiply("multiply_channel_attention", {2, 3, 4, 5}, {2, 1, 1, 5}),
+      multiply("multiply_spatial_attention", {2, 3, 4, 5}, {2, 3, 4, 1}),
+      multiply("multiply_same_shape", {1, 3, 2, 3}, {1, 3, 2, 3}),
+      multiply("multiply_two_repeated_runs", {2, 3, 4, 5}, {1, 3, 1, 5}),
       dropout("dropout_training", true, 0, 1),
       dropout("dropout_training_part_1_of_3", true, 1, 3),
       dropout("dropout_evaluation", false, 0, 1),
@@ -407,6 +417,32 @@ std::string case_name(const ::testing::TestParamInfo<LayerCase>& info) { return 
 
 INSTANTIATE_TEST_SUITE_P(Layers, LayerBackends, ::testing::ValuesIn(layer_cases()), case_name);
 INSTANTIATE_TEST_SUITE_P(Layers, LayerBackendsGpu, ::testing::ValuesIn(layer_cases()), case_name);
+
+// ---- what the Activation layer reads -----------------------------------------------------------
+
+// Its backward reads the input only where the kind's derivative needs it (SiLU): a NaN input
+// leaves ReLU's and sigmoid's gradients finite and turns SiLU's into NaN.
+TEST(ActivationLayer, ReadsItsInputOnlyWhereTheDerivativeNeedsIt) {
+  const Shape s{1, 2, 3, 4};
+  const Tensor x = test::random(s, 1, -2, 2), dy = test::random(s, 2);
+  const Tensor nan_x = Tensor::full(s, std::nan(""), DType::F64);
+  for (ActivationKind kind : {ActivationKind::Relu, ActivationKind::Sigmoid, ActivationKind::Silu}) {
+    Activation layer("act", {kind});
+    Tensor y = Tensor::empty(s, DType::F64);
+    layer.forward({x}, y);
+    std::vector<Tensor> dx = {Tensor::empty(s, DType::F64)};
+    layer.backward({nan_x}, y, dy, dx);
+    EXPECT_EQ(bool(test::all_finite(dx[0], activation_name(kind))), !activation_needs_input(kind)) << activation_name(kind);
+  }
+}
+
+TEST(MultiplyLayer, NamesItselfWhenTheShapesDoNotBroadcast) {
+  Multiply layer("se.scale");
+  EXPECT_EQ(layer.output_shape({Shape{2, 3, 4, 5}, Shape{2, 1, 1, 5}}), (Shape{2, 3, 4, 5}));
+  test::expect_error([&] { (void)layer.output_shape({Shape{2, 3, 4, 5}, Shape{2, 1, 1, 4}}); },
+                     {"Multiply 'se.scale'", "does not broadcast"});
+  test::expect_error([&] { (void)layer.output_shape({Shape{2, 3, 4, 5}}); }, {"Multiply 'se.scale'", "2 inputs"});
+}
 
 // ---- Dropout's data-parallel glue ------------------------------------------------------------
 

@@ -17,6 +17,7 @@ void with_kind(ActivationKind kind, F&& f) {
     case ActivationKind::Sigmoid: return f(std::integral_constant<ActivationKind, ActivationKind::Sigmoid>{});
     case ActivationKind::Tanh: return f(std::integral_constant<ActivationKind, ActivationKind::Tanh>{});
     case ActivationKind::Relu6: return f(std::integral_constant<ActivationKind, ActivationKind::Relu6>{});
+    case ActivationKind::Silu: return f(std::integral_constant<ActivationKind, ActivationKind::Silu>{});
   }
 }
 
@@ -31,10 +32,10 @@ void activation_forward(const T* x, T* y, int64_t n, ActivationKind kind, T slop
 }
 
 template <class T>
-void activation_backward(const T* y, const T* dy, T* dx, int64_t n, ActivationKind kind, T slope) {
+void activation_backward(const T* saved, const T* dy, T* dx, int64_t n, ActivationKind kind, T slope) {
   with_kind(kind, [&](auto k) {
 #pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * activation_derivative(k.value, y[i], slope);
+    for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * activation_derivative(k.value, saved[i], slope);
   });
 }
 

@@ -10,7 +10,8 @@
 namespace cuseg::cpu {
 
 template <class T> void activation_forward(const T* x, T* y, int64_t n, ActivationKind kind, T slope);
-template <class T> void activation_backward(const T* y, const T* dy, T* dx, int64_t n, ActivationKind kind, T slope);
+// `saved`: x where activation_needs_input(kind), else y (activation_math.h's activation_derivative).
+template <class T> void activation_backward(const T* saved, const T* dy, T* dx, int64_t n, ActivationKind kind, T slope);
 template <class T> void add(const T* a, const T* b, T* out, int64_t n);
 template <class T> void scale(const T* x, T alpha, T* out, int64_t n);
 template <class T> void axpy(T alpha, const T* x, T* y, int64_t n);

@@ -19,12 +19,14 @@ struct ActivationForwardOp {
 };
 
 struct ActivationBackwardOp {
-  const float* y;
+  const float* saved;  // x or y: what the kind's derivative reads
   const float* dy;
   float* dx;
   ActivationKind kind;
   float slope;
-  __device__ void operator()(int64_t i) const { dx[i] = __ldg(dy + i) * activation_derivative(kind, __ldg(y + i), slope); }
+  __device__ void operator()(int64_t i) const {
+    dx[i] = __ldg(dy + i) * activation_derivative(kind, __ldg(saved + i), slope);
+  }
 };
 
 struct AddOp {
@@ -100,9 +102,9 @@ void activation_forward(const float* x, float* y, int64_t n, ActivationKind kind
   launch_map(n, device, ActivationForwardOp{x, y, kind, slope});
 }
 
-void activation_backward(const float* y, const float* dy, float* dx, int64_t n, ActivationKind kind, float slope,
+void activation_backward(const float* saved, const float* dy, float* dx, int64_t n, ActivationKind kind, float slope,
                          int device) {
-  launch_map(n, device, ActivationBackwardOp{y, dy, dx, kind, slope});
+  launch_map(n, device, ActivationBackwardOp{saved, dy, dx, kind, slope});
 }
 
 void add(const float* a, const float* b, float* out, int64_t n, int device) { launch_map(n, device, AddOp{a, b, out}); }

@@ -9,7 +9,8 @@
 namespace cuseg::cuda {
 
 void activation_forward(const float* x, float* y, int64_t n, ActivationKind kind, float slope, int device);
-void activation_backward(const float* y, const float* dy, float* dx, int64_t n, ActivationKind kind, float slope,
+// `saved`: x where activation_needs_input(kind), else y (activation_math.h's activation_derivative).
+void activation_backward(const float* saved, const float* dy, float* dx, int64_t n, ActivationKind kind, float slope,
                          int device);
 void add(const float* a, const float* b, float* out, int64_t n, int device);
 void scale(const float* x, float alpha, float* out, int64_t n, int device);

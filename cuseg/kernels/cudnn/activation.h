@@ -1,4 +1,4 @@
-// Internal: ReLU, sigmoid and tanh through cuDNN (cudnnActivationForward / Backward) over a
+// Internal: ReLU, sigmoid, tanh, ReLU6 and SiLU (swish, β = 1) through cuDNN (cudnnActivationForward / Backward) over a
 // [n, 1, 1, 1] view. Same semantics as kernels/activation.h.
 #pragma once
 
@@ -9,8 +9,9 @@
 namespace cuseg::cudnn {
 
 void activation_forward(const float* x, float* y, int64_t n, ActivationKind kind, int device);
-// cuDNN's backward also takes x; every supported mode's derivative is a function of y (ReLU's
-// mask: y > 0 exactly when x > 0), so y stands in for it.
-void activation_backward(const float* y, const float* dy, float* dx, int64_t n, ActivationKind kind, int device);
+// cuDNN's backward also takes x. Every mode's derivative but swish's is a function of y (ReLU's
+// mask: y > 0 exactly when x > 0), so y stands in for x where x is null; SiLU needs the real x.
+void activation_backward(const float* y, const float* dy, float* dx, int64_t n, ActivationKind kind, int device,
+                         const float* x = nullptr);
 
 }  // namespace cuseg::cudnn
