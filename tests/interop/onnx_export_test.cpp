@@ -244,7 +244,7 @@ TEST(OnnxExport, GroupedDepthwiseAndAsymmetricConvolutions) {
   g.add(std::make_unique<Conv2d>("pw", 6, 3, 1, Conv2dParams{.groups = 3}, false, 3), {"dw"}, "pw");
   g.add(std::make_unique<Upsample>("near", UpsampleMode::Nearest, 2), {"pw"}, "logits");
   g.add_output("logits");
-  UNetConfig c = UNetConfig::unet_s(3, 3, 4);
+  ModelConfig c = ModelConfig::unet_s(3, 3, 4);
   c.depth = 2;  // the multiple, 2, of the stride-2 stem
   const ModelInfo info = info_for(c);
   const Tensor images = real_looking_images(2, 18, 22, 9);
@@ -272,7 +272,7 @@ TEST(OnnxExport, CeilModePoolingGlobalPoolingAndResizing) {
   g.add(Upsample::like("back", UpsampleMode::Nearest), {"down", "c1"}, "back");
   g.add(std::make_unique<Conv2d>("head", 8, 3, 1, Conv2dParams{}, true, 2), {"back"}, "logits");
   g.add_output("logits");
-  UNetConfig c = UNetConfig::unet_s(3, 3, 4);
+  ModelConfig c = ModelConfig::unet_s(3, 3, 4);
   c.depth = 2;
   const ModelInfo info = info_for(c);
   const Tensor images = real_looking_images(2, 18, 22, 9);
@@ -307,7 +307,7 @@ TEST(OnnxExport, GroupNormAndTheChannelAndSampleDropouts) {
   g.add(std::make_unique<DropPath>("droppath", 0.2, 6), {"drop2d"}, "droppath");
   g.add(std::make_unique<Conv2d>("head", 8, 3, 1, Conv2dParams{}, true, 2), {"droppath"}, "logits");
   g.add_output("logits");
-  UNetConfig c = UNetConfig::unet_s(3, 3, 4);
+  ModelConfig c = ModelConfig::unet_s(3, 3, 4);
   c.depth = 1;
   const ModelInfo info = info_for(c);
   for (const auto& [n, h, w] : {std::tuple{2, 18, 22}, std::tuple{1, 11, 13}}) {
@@ -339,7 +339,7 @@ TEST(OnnxExport, SiluAndAttentionProducts) {
   g.add(std::make_unique<Concat>("both", 2), {"channel", "spatial"}, "both");
   g.add(std::make_unique<Conv2d>("head", 12, 3, 1, Conv2dParams{}, true, 2), {"both"}, "logits");
   g.add_output("logits");
-  UNetConfig c = UNetConfig::unet_s(3, 3, 4);
+  ModelConfig c = ModelConfig::unet_s(3, 3, 4);
   c.depth = 4;
   const ModelInfo info = info_for(c);
   const Tensor images = real_looking_images(2, 8, 8, 9);
