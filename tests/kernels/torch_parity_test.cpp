@@ -37,7 +37,10 @@ struct Parity {
   json spec = json::array();
   uint64_t seed = 100;
 
+  // Every case's tensors are named after the case: a name used twice would overwrite one case's
+  // inputs with another's, so it is refused.
   Tensor input(const std::string& name, const Shape& s, double low = -1, double high = 1) {
+    if (inputs.count(name)) throw Error("torch parity: two cases named " + name.substr(0, name.find('.')));
     return inputs[name] = test::random(s, seed++, low, high);
   }
 
@@ -322,10 +325,10 @@ TEST(TorchParity, EveryKernelFamilyMatchesPyTorchInDouble) {
   t.activation("r6", ActivationKind::Relu6, {2, 3, 4, 5}, 9);  // both clips
   t.activation("w0", ActivationKind::Silu, {2, 3, 4, 5}, 6);
   t.activation("w1", ActivationKind::Silu, {1, 4, 5, 3}, 60);  // σ's limits
-  t.multiply("p0", {2, 5, 4, 3}, {2, 1, 1, 3});  // channel attention, squeeze-excitation
-  t.multiply("p1", {2, 5, 4, 3}, {2, 5, 4, 1});  // spatial attention
-  t.multiply("p2", {2, 5, 4, 3}, {2, 5, 4, 3});  // the plain product
-  t.multiply("p3", {3, 4, 5, 2}, {1, 4, 1, 2});  // two repeated runs
+  t.multiply("mu0", {2, 5, 4, 3}, {2, 1, 1, 3});  // channel attention, squeeze-excitation
+  t.multiply("mu1", {2, 5, 4, 3}, {2, 5, 4, 1});  // spatial attention
+  t.multiply("mu2", {2, 5, 4, 3}, {2, 5, 4, 3});  // the plain product
+  t.multiply("mu3", {3, 4, 5, 2}, {1, 4, 1, 2});  // two repeated runs
   t.upsample("u0", UpsampleMode::Nearest, {2, 4, 5, 3}, {2, 8, 10, 3});
   t.upsample("u1", UpsampleMode::Nearest, {1, 5, 7, 2}, {1, 9, 4, 2});
   t.upsample("u2", UpsampleMode::Bilinear, {2, 4, 5, 3}, {2, 8, 10, 3});
