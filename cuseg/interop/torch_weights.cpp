@@ -154,10 +154,13 @@ void load_encoder_weights(Graph& model, const ModelConfig& config, const std::ma
                           const std::string& source) {
   CUSEG_CHECK(config.is_smp(), source, ": encoder weights are for the model zoo's networks, not ",
               architecture_name(config.architecture));
-  const std::string first_conv = "conv1.weight";  // every ResNet's stem
+  // The convolution SMP adapts to other input channels (its first with 3), and the classifier it drops.
+  const bool mobilenet = config.encoder == "mobilenet_v2";
+  const std::string first_conv = mobilenet ? "features.0.0.weight" : "conv1.weight";
+  const std::string classifier = mobilenet ? "classifier." : "fc.";
   std::map<std::string, Tensor> encoder;  // under the model's names, in PyTorch's layouts
   for (const auto& [name, t] : state) {
-    if (name.starts_with("fc.")) continue;  // the classifier SMP drops
+    if (name.starts_with(classifier)) continue;
     Tensor v = t;
     if (name == first_conv && t.rank() == 4 && t.dim(1) == 3 && config.in_channels != 3)
       v = first_conv_for(t, config.in_channels);
@@ -169,8 +172,8 @@ void load_encoder_weights(Graph& model, const ModelConfig& config, const std::ma
   try {
     load_torch_state_dict(model, encoder, source);
   } catch (const Error& e) {
-    throw Error(str_cat(e.what(), " (an ImageNet ", config.encoder, " in torchvision's names: conv1.weight, bn1.*, "
-                        "layer1.0.conv1.weight, ...)"));
+    throw Error(str_cat(e.what(), " (an ImageNet ", config.encoder, " in torchvision's names: ", first_conv,
+                        ", ...)"));
   }
 }
 

@@ -34,7 +34,7 @@ const std::vector<std::string>& architecture_names() {
 }
 
 const std::vector<std::string>& encoder_names() {
-  static const std::vector<std::string> names = {"resnet18", "resnet34", "resnet50"};
+  static const std::vector<std::string> names = {"resnet18", "resnet34", "resnet50", "mobilenet_v2"};
   return names;
 }
 

@@ -5,7 +5,7 @@
 //   unet-s          cuseg's U-Net (layers/unet.h): base, depth, batch_norm, upsample, dropout
 //   unet            SMP's Unet on an encoder: encoder, encoder_depth, decoder_channels
 //
-// Encoders: resnet18, resnet34, resnet50 (torchvision's ResNets, as SMP wraps them).
+// Encoders: resnet18, resnet34, resnet50, mobilenet_v2 (torchvision's networks, as SMP wraps them).
 #pragma once
 
 #include <cstdint>

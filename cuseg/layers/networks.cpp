@@ -11,7 +11,7 @@ std::unique_ptr<Graph> build_model(const ModelConfig& config) {
   auto g = std::make_unique<Graph>();
   g->add_input("image", config.in_channels, config.input_multiple());
   zoo::Builder b(*g, config.seed);
-  const zoo::Features features = zoo::build_resnet(b, config, "image");
+  const zoo::Features features = zoo::build_encoder(b, config, "image");
   switch (config.architecture) {
     case Architecture::Unet: zoo::build_unet_decoder(b, config, features); break;
     case Architecture::UNetS: break;  // above

@@ -147,11 +147,11 @@ TEST(OnnxExport, OnnxRuntimeReproducesTheLogitsOfEveryUNetVariant) {
   }
 }
 
-// The model zoo's networks: a BasicBlock and a Bottleneck ResNet under SMP's Unet decoder, at two
+// The model zoo's networks: a BasicBlock and a Bottleneck ResNet and MobileNetV2 under SMP's Unet decoder, at two
 // sizes and batch sizes (N, H and W are dynamic in the export).
 TEST(OnnxExport, OnnxRuntimeReproducesTheLogitsOfTheModelZoosNetworks) {
   CUSEG_REQUIRE_ONNX_ORACLES();
-  for (const char* encoder : {"resnet18", "resnet50"}) {
+  for (const char* encoder : {"resnet18", "resnet50", "mobilenet_v2"}) {
     ModelConfig c = ModelConfig::smp(Architecture::Unet, encoder, 3, 5);
     c.encoder_depth = 4;
     c.decoder_channels = {64, 32, 16, 16};

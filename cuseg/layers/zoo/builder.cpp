@@ -5,27 +5,39 @@
 
 namespace cuseg::zoo {
 
-std::string Builder::conv(const std::string& name, const std::string& in, int in_channels, int out_channels,
-                          int kernel, int stride, bool bias, const std::string& output) {
+std::string Builder::conv(const std::string& name, const std::string& in, int in_channels,
+                          int out_channels, int kernel, int stride, bool bias,
+                          const std::string& output, int groups) {
   Conv2dParams p;
   p.stride_h = p.stride_w = stride;
   p.pad_h = p.pad_w = kernel / 2;
+  p.groups = groups;
   const std::string out = output.empty() ? name : output;
-  g_.add(std::make_unique<Conv2d>(name, in_channels, out_channels, kernel, p, bias, next_seed()), {in}, out);
+  g_.add(std::make_unique<Conv2d>(name, in_channels, out_channels, kernel, p, bias, next_seed()),
+         {in}, out);
   return out;
 }
 
-std::string Builder::batch_norm(const std::string& name, const std::string& in, int channels, bool relu) {
+std::string Builder::activation(const std::string& name, const std::string& in,
+                                ActivationKind kind) {
+  g_.add(std::make_unique<Activation>(name, ActivationParams{kind}), {in}, name);
+  return name;
+}
+
+std::string Builder::batch_norm(const std::string& name, const std::string& in, int channels,
+                                bool relu) {
   g_.add(std::make_unique<BatchNorm2d>(name, channels, BatchNormParams{}, relu), {in}, name);
   return name;
 }
 
-std::string Builder::add(const std::string& name, const std::string& a, const std::string& b, bool relu) {
+std::string Builder::add(const std::string& name, const std::string& a, const std::string& b,
+                         bool relu) {
   g_.add(std::make_unique<Add>(name, relu), {a, b}, name);
   return name;
 }
 
-std::string Builder::max_pool(const std::string& name, const std::string& in, int kernel, int stride, int pad) {
+std::string Builder::max_pool(const std::string& name, const std::string& in, int kernel,
+                              int stride, int pad) {
   Pool2dParams p;
   p.kernel_h = p.kernel_w = kernel;
   p.stride_h = p.stride_w = stride;
@@ -42,6 +54,11 @@ std::string Builder::upsample_nearest(const std::string& name, const std::string
 std::string Builder::concat(const std::string& name, const std::string& a, const std::string& b) {
   g_.add(std::make_unique<Concat>(name, 2), {a, b}, name);
   return name;
+}
+
+Features build_encoder(Builder& b, const ModelConfig& config, const std::string& input) {
+  if (config.encoder == "mobilenet_v2") return build_mobilenet_v2(b, config, input);
+  return build_resnet(b, config, input);
 }
 
 void initialize_like_smp(Graph& graph, const ModelConfig& config) {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "cuseg/kernels/activation.h"
 #include "cuseg/layers/graph.h"
 #include "cuseg/layers/model_config.h"
 
@@ -25,14 +26,17 @@ class Builder {
 
   // Conv2d with a square kernel and torch's usual padding kernel/2, named `name`; returns the
   // tensor it writes (`output`, or `name` where that is empty).
-  std::string conv(const std::string& name, const std::string& in, int in_channels, int out_channels, int kernel,
-                   int stride = 1, bool bias = false, const std::string& output = "");
+  std::string conv(const std::string& name, const std::string& in, int in_channels,
+                   int out_channels, int kernel, int stride = 1, bool bias = false,
+                   const std::string& output = "", int groups = 1);
+  std::string activation(const std::string& name, const std::string& in, ActivationKind kind);
   // BatchNorm2d named `name`, with ReLU fused into it where `relu` (the tensor between the two is
   // never stored); returns the tensor it writes.
   std::string batch_norm(const std::string& name, const std::string& in, int channels, bool relu);
   // a + b (a residual connection), then ReLU where `relu`.
   std::string add(const std::string& name, const std::string& a, const std::string& b, bool relu);
-  std::string max_pool(const std::string& name, const std::string& in, int kernel, int stride, int pad);
+  std::string max_pool(const std::string& name, const std::string& in, int kernel, int stride,
+                       int pad);
   std::string upsample_nearest(const std::string& name, const std::string& in, int scale);
   std::string concat(const std::string& name, const std::string& a, const std::string& b);
 
@@ -43,9 +47,11 @@ class Builder {
   int counter_ = 0;
 };
 
-// The encoders (zoo/resnet.cpp): the layers of config.encoder, reading `input`, named under
-// "encoder."; the first config.encoder_depth + 1 features.
+// The encoders (zoo/resnet.cpp, zoo/mobilenet.cpp): the layers of config.encoder, reading
+// `input`, named under "encoder."; the first config.encoder_depth + 1 features.
 Features build_resnet(Builder& b, const ModelConfig& config, const std::string& input);
+Features build_mobilenet_v2(Builder& b, const ModelConfig& config, const std::string& input);
+Features build_encoder(Builder& b, const ModelConfig& config, const std::string& input);
 
 // The decoders (zoo/unet_decoder.cpp): the layers of the architecture under "decoder." and
 // "segmentation_head.", reading the encoder's features, writing "logits" at the input's resolution.

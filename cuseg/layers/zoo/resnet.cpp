@@ -1,10 +1,10 @@
-// torchvision's ResNets as segmentation_models_pytorch's ResNetEncoder uses them (encoders/resnet.py):
-// the stem (conv1 7×7/2, bn1, relu), then maxpool 3×3/2 and layer1 … layer4, each a stack of
-// BasicBlocks (resnet18, resnet34) or Bottlenecks (resnet50, torchvision's v1.5: the stride on the
-// 3×3), the first block of a stage downsampling its identity with a 1×1 convolution and a batch
-// norm ("downsample.0", "downsample.1") where the stride or the width changes. The fc head is
-// dropped, as SMP drops it. Features: the input, the stem's ReLU (stride 2), layer1 (4), layer2
-// (8), layer3 (16), layer4 (32), the first encoder_depth + 1 of them.
+// torchvision's ResNets as segmentation_models_pytorch's ResNetEncoder uses them
+// (encoders/resnet.py): the stem (conv1 7×7/2, bn1, relu), then maxpool 3×3/2 and layer1 … layer4,
+// each a stack of BasicBlocks (resnet18, resnet34) or Bottlenecks (resnet50, torchvision's v1.5:
+// the stride on the 3×3), the first block of a stage downsampling its identity with a 1×1
+// convolution and a batch norm ("downsample.0", "downsample.1") where the stride or the width
+// changes. The fc head is dropped, as SMP drops it. Features: the input, the stem's ReLU (stride
+// 2), layer1 (4), layer2 (8), layer3 (16), layer4 (32), the first encoder_depth + 1 of them.
 #include <array>
 
 #include "cuseg/core/error.h"
@@ -27,8 +27,8 @@ ResNetSpec spec_of(const std::string& encoder) {
 }
 
 // One block from `in` (in_channels) to width·expansion channels; returns its output tensor.
-std::string block(Builder& b, const std::string& name, const std::string& in, int in_channels, int width, int stride,
-                  bool bottleneck) {
+std::string block(Builder& b, const std::string& name, const std::string& in, int in_channels,
+                  int width, int stride, bool bottleneck) {
   const int expansion = bottleneck ? 4 : 1;
   const int out_channels = width * expansion;
   std::string x;
@@ -70,8 +70,8 @@ Features build_resnet(Builder& b, const ModelConfig& config, const std::string& 
   for (int stage = 0; stage < 4 && stage + 2 <= config.encoder_depth; ++stage) {
     const int width = 64 << stage;
     for (int i = 0; i < spec.blocks[size_t(stage)]; ++i) {
-      x = block(b, str_cat("encoder.layer", stage + 1, ".", i), x, channels, width, i == 0 && stage > 0 ? 2 : 1,
-                spec.bottleneck);
+      x = block(b, str_cat("encoder.layer", stage + 1, ".", i), x, channels, width,
+                i == 0 && stage > 0 ? 2 : 1, spec.bottleneck);
       channels = width * expansion;
     }
     f.names.push_back(x);

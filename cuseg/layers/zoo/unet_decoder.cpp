@@ -14,8 +14,8 @@ namespace cuseg::zoo {
 void build_unet_decoder(Builder& b, const ModelConfig& config, const Features& features) {
   const std::vector<int> out_channels = config.decoder_channels_or_default();
   const int blocks = int(features.names.size()) - 1;
-  CUSEG_CHECK(int(out_channels.size()) == blocks, "unet: ", out_channels.size(), " decoder channels for ", blocks,
-              " encoder stages");
+  CUSEG_CHECK(int(out_channels.size()) == blocks, "unet: ", out_channels.size(),
+              " decoder channels for ", blocks, " encoder stages");
   std::string x = features.names.back();
   int channels = features.channels.back();
   for (int i = 0; i < blocks; ++i) {
