@@ -8,7 +8,7 @@
 //   unet_cpu_bench --model unet --encoder resnet34 --mode train --batch 8 --size 256 --classes 11
 //
 // train: zero_grad, forward, cross-entropy and its gradient, backward, one Adam step.
-// infer: an evaluation-mode forward. Prints one JSON line: the median step's seconds, images/s
+// infer: an evaluation-mode forward, with no optimizer state. Prints one JSON line: the median step's seconds, images/s
 // and the process's peak resident set in MiB.
 #include <omp.h>
 #include <sys/resource.h>
@@ -81,6 +81,26 @@ double peak_rss_mib() {
   return double(u.ru_maxrss) / 1024.0;  // kilobytes on Linux
 }
 
+// Runs step o.warmup times, then o.steps times timed, and prints the JSON line.
+template <class Step>
+void time_steps(const Options& o, Step step) {
+  for (int i = 0; i < o.warmup; ++i) step();
+  std::vector<double> seconds;
+  for (int i = 0; i < o.steps; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    step();
+    seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  std::sort(seconds.begin(), seconds.end());
+  const double median = seconds[seconds.size() / 2];
+  const cuseg::ModelConfig config = model_config(o);
+  std::printf(
+      "{\"impl\": \"cuseg-%s-%s\", \"model\": \"%s\", \"mode\": \"%s\", \"base\": %d, \"batch\": %d, "
+      "\"size\": %d, \"threads\": %d, \"seconds\": %.6f, \"images_per_s\": %.2f, \"peak_rss_mib\": %.1f}\n",
+      o.backend.c_str(), o.precision.c_str(), model_name(config).c_str(), o.mode.c_str(), config.is_smp() ? 0 : o.base,
+      o.batch, o.size, omp_get_max_threads(), median, o.batch / median, peak_rss_mib());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) try {
@@ -97,6 +117,12 @@ int main(int argc, char** argv) try {
   const Shape shape{o.batch, o.size, o.size, o.channels};
   Tensor image = Tensor::empty(shape, DType::F32, Device::cpu());
   image.fill_uniform(-1, 1, 1);
+  if (o.mode == "infer") {
+    // Nothing of training (labels, the loss's gradient, Adam's moments): an inference service's
+    // peak memory, as PyTorch's, whose Adam makes its state on its first step.
+    time_steps(o, [&] { net->forward({{"image", image}}); });
+    return 0;
+  }
   std::vector<int32_t> labels(size_t(o.batch) * o.size * o.size);
   for (size_t i = 0; i < labels.size(); ++i) labels[i] = int32_t(i * 7 % size_t(o.classes));
   const Tensor label_tensor = Tensor::from_vector(labels, Shape{o.batch, o.size, o.size}, Device::cpu());
@@ -109,32 +135,13 @@ int main(int argc, char** argv) try {
   for (Parameter* p : net->parameters()) params.push_back({p->name, p->value, p->grad, p->no_decay});
   Optimizer adam(OptimizerConfig::named("adam"), params);
   adam.set_backend(backend);
-
-  auto step = [&] {
-    if (o.mode == "infer") {
-      net->forward({{"image", image}});
-      return;
-    }
+  time_steps(o, [&] {
     net->zero_grad();
     net->forward({{"image", image}});
     loss_fn->compute(net->get("logits"), label_tensor, loss, dlogits, 1.0);
     net->backward({{"logits", dlogits}});
     adam.step(1e-3);
-  };
-  for (int i = 0; i < o.warmup; ++i) step();
-  std::vector<double> seconds;
-  for (int i = 0; i < o.steps; ++i) {
-    const auto start = std::chrono::steady_clock::now();
-    step();
-    seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  }
-  std::sort(seconds.begin(), seconds.end());
-  const double median = seconds[seconds.size() / 2];
-  std::printf(
-      "{\"impl\": \"cuseg-%s-%s\", \"model\": \"%s\", \"mode\": \"%s\", \"base\": %d, \"batch\": %d, "
-      "\"size\": %d, \"threads\": %d, \"seconds\": %.6f, \"images_per_s\": %.2f, \"peak_rss_mib\": %.1f}\n",
-      o.backend.c_str(), o.precision.c_str(), model_name(config).c_str(), o.mode.c_str(), config.is_smp() ? 0 : o.base,
-      o.batch, o.size, omp_get_max_threads(), median, o.batch / median, peak_rss_mib());
+  });
   return 0;
 } catch (const std::exception& e) {
   std::fprintf(stderr, "unet_cpu_bench: %s\n", e.what());
