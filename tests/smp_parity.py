@@ -2,6 +2,8 @@
 
     .venv-torch/bin/python tests/smp_parity.py IN.safetensors OUT.safetensors
 
+The case's "drop_path" is EfficientNet's drop connect rate (SMP fixes it at 0.2).
+
 Runs in the virtual environment scripts/deps.sh makes over Debian's PyTorch (.venv-torch:
 segmentation_models_pytorch 0.6.0 and timm from PyPI, offline, encoder_weights=None). Each case of
 IN's JSON spec names a model (smp.create_model's keywords) and what to compute:
@@ -38,6 +40,8 @@ def nhwc(t):
 def build(case, dtype):
     torch.manual_seed(case["seed"])
     model = smp.create_model(**case["model"]).to(dtype)
+    if hasattr(model.encoder, "_drop_connect_rate"):  # EfficientNet's; not a create_model keyword
+        model.encoder._drop_connect_rate = case.get("drop_path", 0.2)
     with torch.no_grad():
         g = torch.Generator().manual_seed(case["seed"] + 1)
         for name, module in model.named_modules():

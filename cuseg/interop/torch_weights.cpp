@@ -51,15 +51,33 @@ std::map<std::string, Tensor> torch_state_dict(Graph& model, int64_t num_batches
 
 std::string torch_model_config(const ModelConfig& c) {
   if (c.is_smp()) {
-    const char* arch = "Unet";  // SMP's class name; create_model takes it in any case
-    return nlohmann::json{{"arch", arch},
-                          {"encoder_name", c.encoder},
-                          {"encoder_depth", c.encoder_depth},
-                          {"encoder_weights", nullptr},
-                          {"decoder_channels", c.decoder_channels_or_default()},
-                          {"in_channels", c.in_channels},
-                          {"classes", c.classes}}
-        .dump();
+    nlohmann::json kw = {{"arch", smp_class_name(c.architecture)},
+                         {"encoder_name", c.encoder},
+                         {"encoder_depth", c.encoder_depth},
+                         {"encoder_weights", nullptr},
+                         {"in_channels", c.in_channels},
+                         {"classes", c.classes}};
+    switch (c.architecture) {
+      case Architecture::Unet:
+        kw["decoder_channels"] = c.decoder_channels_or_default();
+        kw["decoder_attention_type"] =
+            c.decoder_attention.empty() ? nlohmann::json(nullptr) : nlohmann::json(c.decoder_attention);
+        break;
+      case Architecture::Fpn:
+        kw["decoder_pyramid_channels"] = c.decoder_pyramid_channels;
+        kw["decoder_segmentation_channels"] = c.decoder_segmentation_channels;
+        kw["decoder_merge_policy"] = c.decoder_merge_policy;
+        kw["decoder_dropout"] = c.decoder_dropout_or_default();
+        break;
+      case Architecture::DeepLabV3Plus:
+        kw["encoder_output_stride"] = c.encoder_output_stride;
+        kw["decoder_channels"] = c.decoder_channels_or_default().at(0);
+        kw["decoder_atrous_rates"] = c.decoder_atrous_rates;
+        kw["decoder_aspp_dropout"] = c.decoder_dropout_or_default();
+        break;
+      case Architecture::UNetS: break;
+    }
+    return kw.dump();
   }
   return nlohmann::json{
       {"in_channels", c.in_channels},

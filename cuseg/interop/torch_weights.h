@@ -17,8 +17,12 @@ namespace cuseg {
 // The configuration of the PyTorch module that holds these weights, as JSON: for unet-s what
 // python/cuseg_torch_unet.py's UNet takes (in_channels, classes, base, depth, batch_norm, upsample
 // "transposed" or "bilinear", dropout); for a model zoo network segmentation_models_pytorch's
-// smp.create_model keywords (arch "Unet", encoder_name, encoder_depth, encoder_weights null,
-// decoder_channels, in_channels, classes).
+// smp.create_model keywords (arch "Unet", "FPN" or "DeepLabV3Plus", encoder_name, encoder_depth,
+// encoder_weights null, in_channels, classes, and the decoder's own: decoder_channels and
+// decoder_attention_type for Unet; decoder_pyramid_channels, decoder_segmentation_channels,
+// decoder_merge_policy, decoder_dropout for FPN; encoder_output_stride, decoder_channels,
+// decoder_atrous_rates, decoder_aspp_dropout for DeepLabV3Plus). EfficientNet's drop connect rate
+// is not among them: SMP fixes it at 0.2.
 std::string torch_model_config(const ModelConfig& config);
 
 std::map<std::string, Tensor> torch_state_dict(Graph& model, int64_t num_batches_tracked = 0);

@@ -19,14 +19,25 @@ Layer& Graph::add(std::unique_ptr<Layer> layer, const std::vector<std::string>& 
   CUSEG_CHECK(layer != nullptr, "graph: null layer");
   CUSEG_CHECK(int(inputs.size()) == layer->num_inputs(), "graph: ", layer->kind(), " '", layer->name(), "' takes ",
               layer->num_inputs(), " inputs, given ", inputs.size());
-  for (const Node& n : nodes_)
-    CUSEG_CHECK(n.layer->name() != layer->name(), "graph: two layers named '", layer->name(), "'");
-  layer->set_training(training_);
-  if (device_ != Device::cpu()) layer->to(device_);
-  if (dtype_ != DType::F32) layer->to(dtype_);
+  adopt(*layer);
   nodes_.push_back({std::move(layer), inputs, output});
   compiled_for_.clear();
   return *nodes_.back().layer;
+}
+
+Layer& Graph::add_unused(std::unique_ptr<Layer> layer) {
+  CUSEG_CHECK(layer != nullptr, "graph: null layer");
+  adopt(*layer);
+  unused_.push_back(std::move(layer));
+  return *unused_.back();
+}
+
+void Graph::adopt(Layer& layer) {
+  for (Layer* l : layers())
+    CUSEG_CHECK(l->name() != layer.name(), "graph: two layers named '", layer.name(), "'");
+  layer.set_training(training_);
+  if (device_ != Device::cpu()) layer.to(device_);
+  if (dtype_ != DType::F32) layer.to(dtype_);
 }
 
 void Graph::add_output(const std::string& name) {
@@ -188,9 +199,9 @@ std::vector<Parameter*> Graph::parameters() {
 
 std::map<std::string, Tensor> Graph::state() {
   std::map<std::string, Tensor> out;
-  for (Node& n : nodes_) {
-    for (Parameter* p : n.layer->parameters()) out[p->name] = p->value;
-    for (auto& [name, t] : n.layer->buffers()) out[name] = *t;
+  for (Layer* l : layers()) {
+    for (Parameter* p : l->parameters()) out[p->name] = p->value;
+    for (auto& [name, t] : l->buffers()) out[name] = *t;
   }
   return out;
 }
@@ -222,21 +233,21 @@ void Graph::set_precision(Precision precision) {
 
 void Graph::to(Device device) {
   device_ = device;
-  for (Node& n : nodes_) n.layer->to(device);
+  for (Layer* l : layers()) l->to(device);
   values_.clear();
   grads_.clear();
 }
 
 void Graph::to(DType dtype) {
   dtype_ = dtype;
-  for (Node& n : nodes_) n.layer->to(dtype);
+  for (Layer* l : layers()) l->to(dtype);
   values_.clear();
   grads_.clear();
 }
 
 Layer& Graph::layer(const std::string& name) {
-  for (Node& n : nodes_)
-    if (n.layer->name() == name) return *n.layer;
+  for (Layer* l : layers())
+    if (l->name() == name) return *l;
   throw_error("graph: no layer named '" + name + "'");
 }
 
@@ -256,6 +267,7 @@ std::vector<std::string> Graph::input_names() const {
 std::vector<Layer*> Graph::layers() {
   std::vector<Layer*> out;
   for (Node& n : nodes_) out.push_back(n.layer.get());
+  for (auto& l : unused_) out.push_back(l.get());
   return out;
 }
 

@@ -26,6 +26,12 @@ class Graph {
   // Adds a layer reading `inputs` and writing `output`; returns it.
   Layer& add(std::unique_ptr<Layer> layer, const std::vector<std::string>& inputs, const std::string& output);
   void add_output(const std::string& name);
+  // Adds a layer that holds state the network never computes with — weights a PyTorch model keeps
+  // in its state dict without using them (an SMP encoder's stages beyond its depth, EfficientNet's
+  // classification-head convolution) — so that such a state dict loads and saves as it is: in
+  // state() and layers(), converted with the graph, never run, not in parameters() (an optimizer
+  // leaves it alone, as PyTorch's does a parameter without a gradient).
+  Layer& add_unused(std::unique_ptr<Layer> layer);
 
   // Resolves and checks the wiring for these input shapes (forward calls it when shapes change).
   void compile(const std::map<std::string, Shape>& input_shapes);
@@ -57,7 +63,7 @@ class Graph {
   // One line per layer: name, kind, output shape, parameters, GFLOPs, activation memory; totals.
   std::string summary(const std::map<std::string, Shape>& input_shapes);
   Layer& layer(const std::string& name);
-  std::vector<Layer*> layers();  // in the order they were added
+  std::vector<Layer*> layers();  // in the order they were added, the unused ones last
 
   // The wiring, for exporters (after compile()): the graph's inputs and outputs by name, and each
   // layer with the tensors it reads and writes, in execution order.
@@ -79,6 +85,8 @@ class Graph {
   std::string first_nonfinite_gradient();
 
  private:
+  // Refuses a second layer of its name; gives the layer the graph's mode, device and dtype.
+  void adopt(Layer& layer);
   struct Node {
     std::unique_ptr<Layer> layer;
     std::vector<std::string> inputs;
@@ -90,6 +98,7 @@ class Graph {
   };
   std::vector<Input> inputs_;
   std::vector<Node> nodes_;
+  std::vector<std::unique_ptr<Layer>> unused_;
   std::vector<std::string> outputs_;
   std::vector<int> order_;                      // topological order of nodes_
   std::map<std::string, Shape> shapes_;         // every tensor's shape, from compile()

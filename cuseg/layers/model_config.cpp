@@ -1,5 +1,7 @@
 #include "cuseg/layers/model_config.h"
 
+#include <algorithm>
+
 #include "cuseg/core/error.h"
 
 namespace cuseg {
@@ -24,22 +26,37 @@ const char* architecture_name(Architecture a) {
   switch (a) {
     case Architecture::UNetS: return "unet-s";
     case Architecture::Unet: return "unet";
+    case Architecture::Fpn: return "fpn";
+    case Architecture::DeepLabV3Plus: return "deeplabv3plus";
   }
   return "?";
 }
 
+const char* smp_class_name(Architecture a) {
+  switch (a) {
+    case Architecture::Unet: return "Unet";
+    case Architecture::Fpn: return "FPN";
+    case Architecture::DeepLabV3Plus: return "DeepLabV3Plus";
+    case Architecture::UNetS: break;
+  }
+  throw_error("unet-s is not a network of segmentation_models_pytorch");
+}
+
 const std::vector<std::string>& architecture_names() {
-  static const std::vector<std::string> names = {"unet-s", "unet"};
+  static const std::vector<std::string> names = {"unet-s", "unet", "fpn", "deeplabv3plus"};
   return names;
 }
 
 const std::vector<std::string>& encoder_names() {
-  static const std::vector<std::string> names = {"resnet18", "resnet34", "resnet50", "mobilenet_v2"};
+  static const std::vector<std::string> names = {"resnet18",        "resnet34",        "resnet50",
+                                                  "mobilenet_v2",    "efficientnet-b0", "efficientnet-b1",
+                                                  "efficientnet-b2"};
   return names;
 }
 
 Architecture parse_architecture(std::string_view name) {
-  for (Architecture a : {Architecture::UNetS, Architecture::Unet})
+  for (Architecture a :
+       {Architecture::UNetS, Architecture::Unet, Architecture::Fpn, Architecture::DeepLabV3Plus})
     if (name == architecture_name(a)) return a;
   throw_error(str_cat("model '", name, "' is not one of ", joined(architecture_names())));
 }
@@ -58,6 +75,8 @@ ModelConfig ModelConfig::smp(Architecture architecture, const std::string& encod
 
 std::vector<int> ModelConfig::decoder_channels_or_default() const {
   if (!decoder_channels.empty()) return decoder_channels;
+  if (architecture == Architecture::DeepLabV3Plus) return {256};
+  if (architecture == Architecture::Fpn) return {};
   const std::vector<int> unet = {256, 128, 64, 32, 16};
   return std::vector<int>(unet.begin(), unet.begin() + std::min<size_t>(unet.size(), size_t(std::max(encoder_depth, 0))));
 }
@@ -67,7 +86,21 @@ std::string ModelConfig::title() const {
   return str_cat(architecture_name(architecture), " on ", encoder, ", encoder depth ", encoder_depth);
 }
 
-int ModelConfig::input_multiple() const { return is_smp() ? 1 << encoder_depth : 1 << (depth - 1); }
+double ModelConfig::decoder_dropout_or_default() const {
+  if (decoder_dropout) return *decoder_dropout;
+  return architecture == Architecture::DeepLabV3Plus ? 0.5 : architecture == Architecture::Fpn ? 0.2 : 0.0;
+}
+
+int ModelConfig::dilation_of_stage(int stage_stride) const {
+  if (architecture != Architecture::DeepLabV3Plus || stage_stride <= encoder_output_stride) return 1;
+  return stage_stride / encoder_output_stride;
+}
+
+int ModelConfig::input_multiple() const {
+  if (!is_smp()) return 1 << (depth - 1);
+  if (architecture == Architecture::DeepLabV3Plus) return std::min(encoder_output_stride, 1 << encoder_depth);
+  return 1 << encoder_depth;
+}
 
 void ModelConfig::validate() const {
   const char* model = architecture_name(architecture);
@@ -87,10 +120,45 @@ void ModelConfig::validate() const {
   CUSEG_CHECK(encoder_depth >= 3 && encoder_depth <= 5, model, ": encoder depth ", encoder_depth,
               " is not in [3, 5]");
   const std::vector<int> channels = decoder_channels_or_default();
-  CUSEG_CHECK(int(channels.size()) == encoder_depth, model, ": ", channels.size(),
-              " decoder channels for encoder depth ", encoder_depth, " (one per stage)");
   for (int c : channels)
     CUSEG_CHECK(c > 0 && c <= 4096, model, ": decoder channels ", c, " is not in [1, 4096]");
+  const double dropout = decoder_dropout_or_default();
+  CUSEG_CHECK(dropout >= 0 && dropout < 1, model, ": decoder dropout ", dropout, " is not in [0, 1)");
+  CUSEG_CHECK(drop_path_rate >= 0 && drop_path_rate < 1, model, ": drop path rate ", drop_path_rate,
+              " is not in [0, 1)");
+  switch (architecture) {
+    case Architecture::Unet:
+      CUSEG_CHECK(int(channels.size()) == encoder_depth, model, ": ", channels.size(),
+                  " decoder channels for encoder depth ", encoder_depth, " (one per stage)");
+      CUSEG_CHECK(decoder_attention.empty() || decoder_attention == "scse", model,
+                  ": decoder attention '", decoder_attention, "' is neither none nor scse");
+      break;
+    case Architecture::Fpn:
+      // SMP builds FPN on the last four features and upsamples by 4: at a smaller depth its
+      // output is larger than its input (2× at depth 4), which no mask matches.
+      CUSEG_CHECK(encoder_depth == 5, model, ": encoder depth ", encoder_depth,
+                  " would make SMP's FPN output ", 1 << (5 - encoder_depth),
+                  "x the input's size; only 5");
+      CUSEG_CHECK(decoder_merge_policy == "add" || decoder_merge_policy == "cat", model,
+                  ": merge policy '", decoder_merge_policy, "' is neither add nor cat");
+      CUSEG_CHECK(decoder_pyramid_channels > 0 && decoder_pyramid_channels <= 4096 &&
+                      decoder_segmentation_channels > 0 && decoder_segmentation_channels <= 4096,
+                  model, ": pyramid and segmentation channels must be in [1, 4096]");
+      CUSEG_CHECK(decoder_segmentation_channels % 32 == 0, model, ": segmentation channels ",
+                  decoder_segmentation_channels, " are not a multiple of GroupNorm's 32 groups");
+      break;
+    case Architecture::DeepLabV3Plus:
+      CUSEG_CHECK(encoder_output_stride == 8 || encoder_output_stride == 16, model,
+                  ": encoder output stride ", encoder_output_stride, " is neither 8 nor 16");
+      CUSEG_CHECK(channels.size() == 1, model, ": ", channels.size(),
+                  " decoder channels; DeepLabV3+ has one width");
+      CUSEG_CHECK(decoder_atrous_rates.size() == 3, model, ": ", decoder_atrous_rates.size(),
+                  " atrous rates; the ASPP has three");
+      for (int r : decoder_atrous_rates)
+        CUSEG_CHECK(r >= 1 && r <= 256, model, ": atrous rate ", r, " is not in [1, 256]");
+      break;
+    case Architecture::UNetS: break;
+  }
 }
 
 }  // namespace cuseg

@@ -14,6 +14,8 @@ std::unique_ptr<Graph> build_model(const ModelConfig& config) {
   const zoo::Features features = zoo::build_encoder(b, config, "image");
   switch (config.architecture) {
     case Architecture::Unet: zoo::build_unet_decoder(b, config, features); break;
+    case Architecture::Fpn: zoo::build_fpn_decoder(b, config, features); break;
+    case Architecture::DeepLabV3Plus: zoo::build_deeplabv3plus_decoder(b, config, features); break;
     case Architecture::UNetS: break;  // above
   }
   g->add_output("logits");

@@ -1,6 +1,7 @@
 #include "cuseg/model/checkpoint.h"
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 
 #include "cuseg/core/number_list.h"
@@ -43,10 +44,30 @@ void split_state(const std::string& path, const SafetensorsFile& file, std::map<
 
 std::string describe_model(const ModelConfig& c) {
   if (c.is_smp()) {
-    std::string decoder;
-    for (int ch : c.decoder_channels_or_default()) decoder += (decoder.empty() ? "" : ",") + std::to_string(ch);
-    return str_cat("smp arch=", architecture_name(c.architecture), " encoder=", c.encoder, " in=", c.in_channels,
-                   " classes=", c.classes, " encoder_depth=", c.encoder_depth, " decoder=", decoder);
+    auto list = [](const std::vector<int>& v) {
+      std::string s;
+      for (int x : v) s += (s.empty() ? "" : ",") + std::to_string(x);
+      return s;
+    };
+    std::string d = str_cat("smp arch=", architecture_name(c.architecture), " encoder=", c.encoder, " in=",
+                            c.in_channels, " classes=", c.classes, " encoder_depth=", c.encoder_depth);
+    switch (c.architecture) {
+      case Architecture::Unet:
+        d += str_cat(" decoder=", list(c.decoder_channels_or_default()));
+        if (!c.decoder_attention.empty()) d += " attention=" + c.decoder_attention;
+        break;
+      case Architecture::Fpn:
+        d += str_cat(" pyramid=", c.decoder_pyramid_channels, " segmentation=", c.decoder_segmentation_channels,
+                     " merge=", c.decoder_merge_policy, " decoder_dropout=", c.decoder_dropout_or_default());
+        break;
+      case Architecture::DeepLabV3Plus:
+        d += str_cat(" decoder=", list(c.decoder_channels_or_default()), " output_stride=", c.encoder_output_stride,
+                     " atrous=", list(c.decoder_atrous_rates), " decoder_dropout=", c.decoder_dropout_or_default());
+        break;
+      case Architecture::UNetS: break;
+    }
+    if (c.encoder.starts_with("efficientnet")) d += str_cat(" drop_path=", c.drop_path_rate);
+    return d;
   }
   return str_cat("unet in=", c.in_channels, " classes=", c.classes, " base=", c.base, " depth=", c.depth,
                  " bn=", c.batch_norm ? 1 : 0, " up=", c.upsample == UNetUpsample::Bilinear ? "bilinear" : "transposed",
@@ -78,7 +99,26 @@ ModelConfig parse_model_description(const std::string& text) {
       CUSEG_CHECK(c.is_smp(), "model description '", text, "': ", field("arch"), " is not a model zoo network");
       c.encoder = field("encoder");
       c.encoder_depth = std::stoi(field("encoder_depth"));
-      for (double ch : parse_non_negative_list(field("decoder"), "decoder channels")) c.decoder_channels.push_back(int(ch));
+      // Fields an architecture does not have, or that a description written before them lacks,
+      // keep their defaults.
+      auto optional = [&](const char* key) {
+        auto it = fields.find(key);
+        return it == fields.end() ? std::optional<std::string>() : it->second;
+      };
+      auto ints = [](const std::string& text, const char* what) {
+        std::vector<int> v;
+        for (double x : parse_non_negative_list(text, what)) v.push_back(int(x));
+        return v;
+      };
+      if (auto v = optional("decoder")) c.decoder_channels = ints(*v, "decoder channels");
+      if (auto v = optional("attention")) c.decoder_attention = *v;
+      if (auto v = optional("pyramid")) c.decoder_pyramid_channels = std::stoi(*v);
+      if (auto v = optional("segmentation")) c.decoder_segmentation_channels = std::stoi(*v);
+      if (auto v = optional("merge")) c.decoder_merge_policy = *v;
+      if (auto v = optional("decoder_dropout")) c.decoder_dropout = std::stod(*v);
+      if (auto v = optional("output_stride")) c.encoder_output_stride = std::stoi(*v);
+      if (auto v = optional("atrous")) c.decoder_atrous_rates = ints(*v, "atrous rates");
+      if (auto v = optional("drop_path")) c.drop_path_rate = std::stod(*v);
     } else {
       c.base = std::stoi(field("base"));
       c.depth = std::stoi(field("depth"));

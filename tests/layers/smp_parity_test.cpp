@@ -32,6 +32,7 @@ struct ZooCase {
   double tolerance;           // logits and loss
   double gradient_tolerance;  // gradients
   double steps_tolerance;     // the parameters and buffers after three SGD steps; 0: not compared
+  int encoder_depth = 5;
 };
 
 void PrintTo(const ZooCase& c, std::ostream* os) {
@@ -84,6 +85,13 @@ class SmpParity : public ::testing::TestWithParam<ZooCase> {
     ModelConfig c =
         ModelConfig::smp(parse_architecture(GetParam().arch), GetParam().encoder, 3, kClasses);
     c.seed = 3;
+    c.encoder_depth = GetParam().encoder_depth;
+    if (c.architecture == Architecture::Unet)
+      c.decoder_channels = std::vector<int>{256, 128, 64, 32, 16}, c.decoder_channels.resize(size_t(c.encoder_depth));
+    // Dropout and drop connect off: their masks are cuseg's Philox streams, not PyTorch's, and are
+    // tested on their own (kernels/dropout_test.cpp).
+    c.decoder_dropout = 0;
+    c.drop_path_rate = 0;
     return c;
   }
   nlohmann::json model_spec(const ModelConfig& c) const {
@@ -135,6 +143,7 @@ TEST_P(SmpParity, EvalTrainAndSgdStepsMatchSmpFromItsOwnStateDict) {
       spec.push_back({{"model", model_spec(c)},
                       {"seed", 5},
                       {"dtype", dtype_name(dtype_)},
+                      {"drop_path", 0},
                       {"compute", compute},
                       {"lr", lr},
                       {"momentum", momentum},
@@ -250,7 +259,11 @@ INSTANTIATE_TEST_SUITE_P(
                       ZooCase{"unet", "mobilenet_v2", DType::F64, 64, 1e-9, 1e-9, 1e-7},
                       ZooCase{"unet", "mobilenet_v2", DType::F32, 64, 1e-3, 0, 0}),
     [](const auto& info) {
-      return str_cat(info.param.arch, "_", info.param.encoder, "_", dtype_name(info.param.dtype));
+      std::string name = str_cat(info.param.arch, "_", info.param.encoder, "_", dtype_name(info.param.dtype));
+      if (info.param.encoder_depth != 5) name += str_cat("_depth", info.param.encoder_depth);
+      for (char& ch : name)
+        if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+      return name;
     });
 
 // ImageNet weights for the encoder alone, as torchvision writes them (fc included): loaded into

@@ -5,35 +5,51 @@
 
 namespace cuseg::zoo {
 
+Conv2dParams conv_params(int kernel, int stride, int dilation) {
+  Conv2dParams p;
+  p.stride_h = p.stride_w = dilation > 1 ? 1 : stride;
+  p.pad_h = p.pad_w = kernel / 2 * dilation;
+  p.dil_h = p.dil_w = dilation;
+  return p;
+}
+
+std::string Builder::add(std::unique_ptr<Layer> layer, const std::vector<std::string>& inputs,
+                         const std::string& output) {
+  if (unused_)
+    g_.add_unused(std::move(layer));
+  else
+    g_.add(std::move(layer), inputs, output);
+  return output;
+}
+
 std::string Builder::conv(const std::string& name, const std::string& in, int in_channels,
                           int out_channels, int kernel, int stride, bool bias,
                           const std::string& output, int groups) {
-  Conv2dParams p;
-  p.stride_h = p.stride_w = stride;
-  p.pad_h = p.pad_w = kernel / 2;
+  Conv2dParams p = conv_params(kernel, stride);
   p.groups = groups;
-  const std::string out = output.empty() ? name : output;
-  g_.add(std::make_unique<Conv2d>(name, in_channels, out_channels, kernel, p, bias, next_seed()),
-         {in}, out);
-  return out;
+  return conv(name, in, in_channels, out_channels, kernel, p, bias, output);
+}
+
+std::string Builder::conv(const std::string& name, const std::string& in, int in_channels,
+                          int out_channels, int kernel, const Conv2dParams& p, bool bias,
+                          const std::string& output) {
+  return add(std::make_unique<Conv2d>(name, in_channels, out_channels, kernel, p, bias, next_seed()),
+             {in}, output.empty() ? name : output);
 }
 
 std::string Builder::activation(const std::string& name, const std::string& in,
                                 ActivationKind kind) {
-  g_.add(std::make_unique<Activation>(name, ActivationParams{kind}), {in}, name);
-  return name;
+  return add(std::make_unique<Activation>(name, ActivationParams{kind}), {in}, name);
 }
 
 std::string Builder::batch_norm(const std::string& name, const std::string& in, int channels,
                                 bool relu) {
-  g_.add(std::make_unique<BatchNorm2d>(name, channels, BatchNormParams{}, relu), {in}, name);
-  return name;
+  return add(std::make_unique<BatchNorm2d>(name, channels, BatchNormParams{}, relu), {in}, name);
 }
 
 std::string Builder::add(const std::string& name, const std::string& a, const std::string& b,
                          bool relu) {
-  g_.add(std::make_unique<Add>(name, relu), {a, b}, name);
-  return name;
+  return add(std::make_unique<Add>(name, relu), {a, b}, name);
 }
 
 std::string Builder::max_pool(const std::string& name, const std::string& in, int kernel,
@@ -42,22 +58,20 @@ std::string Builder::max_pool(const std::string& name, const std::string& in, in
   p.kernel_h = p.kernel_w = kernel;
   p.stride_h = p.stride_w = stride;
   p.pad_h = p.pad_w = pad;
-  g_.add(std::make_unique<Pool2d>(name, true, p), {in}, name);
-  return name;
+  return add(std::make_unique<Pool2d>(name, true, p), {in}, name);
 }
 
 std::string Builder::upsample_nearest(const std::string& name, const std::string& in, int scale) {
-  g_.add(std::make_unique<Upsample>(name, UpsampleMode::Nearest, scale), {in}, name);
-  return name;
+  return add(std::make_unique<Upsample>(name, UpsampleMode::Nearest, scale), {in}, name);
 }
 
 std::string Builder::concat(const std::string& name, const std::string& a, const std::string& b) {
-  g_.add(std::make_unique<Concat>(name, 2), {a, b}, name);
-  return name;
+  return add(std::make_unique<Concat>(name, 2), {a, b}, name);
 }
 
 Features build_encoder(Builder& b, const ModelConfig& config, const std::string& input) {
   if (config.encoder == "mobilenet_v2") return build_mobilenet_v2(b, config, input);
+  if (config.encoder.starts_with("efficientnet")) return build_efficientnet(b, config, input);
   return build_resnet(b, config, input);
 }
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cuseg/kernels/activation.h"
+#include "cuseg/kernels/conv2d.h"
 #include "cuseg/layers/graph.h"
 #include "cuseg/layers/model_config.h"
 
@@ -29,6 +30,10 @@ class Builder {
   std::string conv(const std::string& name, const std::string& in, int in_channels,
                    int out_channels, int kernel, int stride = 1, bool bias = false,
                    const std::string& output = "", int groups = 1);
+  // Conv2d with a square kernel and the given stride, padding, dilation and groups.
+  std::string conv(const std::string& name, const std::string& in, int in_channels,
+                   int out_channels, int kernel, const Conv2dParams& p, bool bias = false,
+                   const std::string& output = "");
   std::string activation(const std::string& name, const std::string& in, ActivationKind kind);
   // BatchNorm2d named `name`, with ReLU fused into it where `relu` (the tensor between the two is
   // never stored); returns the tensor it writes.
@@ -40,22 +45,39 @@ class Builder {
   std::string upsample_nearest(const std::string& name, const std::string& in, int scale);
   std::string concat(const std::string& name, const std::string& a, const std::string& b);
 
- private:
+  // While set, the layers added hold state only (Graph::add_unused): the stages of an encoder
+  // beyond its depth, which SMP builds and keeps in its state dict but never runs.
+  void set_unused(bool unused) { unused_ = unused; }
+  // Any other layer, under the rule above; returns the tensor it writes.
+  std::string add(std::unique_ptr<Layer> layer, const std::vector<std::string>& inputs,
+                  const std::string& output);
   uint64_t next_seed() { return seed_ * 1000003 + 2 * uint64_t(counter_++); }
+
+ private:
   Graph& g_;
   uint64_t seed_;
   int counter_ = 0;
+  bool unused_ = false;
 };
 
-// The encoders (zoo/resnet.cpp, zoo/mobilenet.cpp): the layers of config.encoder, reading
-// `input`, named under "encoder."; the first config.encoder_depth + 1 features.
+// Conv2dParams of a k×k convolution as SMP has it at this stride and dilation: padding
+// (k/2)·dilation; a dilated convolution does not stride (SMP's replace_strides_with_dilation).
+Conv2dParams conv_params(int kernel, int stride, int dilation = 1);
+
+// The encoders (zoo/resnet.cpp, zoo/mobilenet.cpp, zoo/efficientnet.cpp): the layers of
+// config.encoder, reading `input`, named under "encoder."; the first config.encoder_depth + 1
+// features. What SMP's encoder holds beyond them is added unused (Builder::set_unused).
 Features build_resnet(Builder& b, const ModelConfig& config, const std::string& input);
 Features build_mobilenet_v2(Builder& b, const ModelConfig& config, const std::string& input);
+Features build_efficientnet(Builder& b, const ModelConfig& config, const std::string& input);
 Features build_encoder(Builder& b, const ModelConfig& config, const std::string& input);
 
-// The decoders (zoo/unet_decoder.cpp): the layers of the architecture under "decoder." and
-// "segmentation_head.", reading the encoder's features, writing "logits" at the input's resolution.
+// The decoders (zoo/unet_decoder.cpp, fpn_decoder.cpp, deeplabv3plus_decoder.cpp): the layers of
+// the architecture under "decoder." and "segmentation_head.", reading the encoder's features,
+// writing "logits" at the input's resolution.
 void build_unet_decoder(Builder& b, const ModelConfig& config, const Features& features);
+void build_fpn_decoder(Builder& b, const ModelConfig& config, const Features& features);
+void build_deeplabv3plus_decoder(Builder& b, const ModelConfig& config, const Features& features);
 
 // The initialization SMP gives a freshly built model: the encoder's own (torchvision's ResNets:
 // kaiming_normal, fan_out, for convolutions), the decoder's (kaiming_uniform, fan_in, biases 0),

@@ -5,7 +5,9 @@
 // 1 and the width stays), named as torchvision names the modules of its `conv` sequence;
 // features.18 is Conv 1×1 → BN → ReLU6 to 1280. The classifier is dropped, as SMP drops it.
 // Features: the input, then the outputs of features.1 (stride 2), .3 (4), .6 (8), .13 (16) and
-// .18 (32), the first encoder_depth + 1 of them.
+// .18 (32), the first encoder_depth + 1 of them; the modules past the depth are kept, unused, as
+// SMP keeps them. DeepLabV3+ dilates features.7–13 (stride 16) and 14–18 (32) past its output
+// stride: stride 1 and the stage's dilation for each of their convolutions.
 #include <array>
 
 #include "cuseg/core/error.h"
@@ -17,23 +19,26 @@ namespace {
 
 // One Conv2dNormActivation: convolution, batch norm, ReLU6, named "<name>.0", ".1", ".2".
 std::string conv_bn_relu6(Builder& b, const std::string& name, const std::string& in,
-                          int in_channels, int out_channels, int kernel, int stride, int groups) {
-  std::string x =
-      b.conv(name + ".0", in, in_channels, out_channels, kernel, stride, false, "", groups);
+                          int in_channels, int out_channels, int kernel, int stride, int groups,
+                          int dilation = 1) {
+  Conv2dParams p = conv_params(kernel, stride, dilation);
+  p.groups = groups;
+  std::string x = b.conv(name + ".0", in, in_channels, out_channels, kernel, p);
   x = b.batch_norm(name + ".1", x, out_channels, /*relu=*/false);
   return b.activation(name + ".2", x, ActivationKind::Relu6);
 }
 
 std::string inverted_residual(Builder& b, const std::string& name, const std::string& in,
-                              int in_channels, int out_channels, int stride, int expansion) {
+                              int in_channels, int out_channels, int stride, int expansion,
+                              int dilation) {
   const int hidden = in_channels * expansion;
   const std::string conv = name + ".conv";
   std::string x = in;
   int k = 0;  // the index in torchvision's `conv` sequence
   if (expansion != 1)
-    x = conv_bn_relu6(b, str_cat(conv, ".", k++), x, in_channels, hidden, 1, 1, 1);
-  x = conv_bn_relu6(b, str_cat(conv, ".", k++), x, hidden, hidden, 3, stride, hidden);
-  x = b.conv(str_cat(conv, ".", k++), x, hidden, out_channels, 1);
+    x = conv_bn_relu6(b, str_cat(conv, ".", k++), x, in_channels, hidden, 1, 1, 1, dilation);
+  x = conv_bn_relu6(b, str_cat(conv, ".", k++), x, hidden, hidden, 3, stride, hidden, dilation);
+  x = b.conv(str_cat(conv, ".", k++), x, hidden, out_channels, 1, conv_params(1, 1, dilation));
   x = b.batch_norm(str_cat(conv, ".", k++), x, out_channels, false);
   if (stride == 1 && in_channels == out_channels) x = b.add(name + ".add", x, in, /*relu=*/false);
   return x;
@@ -53,6 +58,10 @@ constexpr std::array<Stage, 7> kStages = {{{1, 16, 1, 1},
                                            {6, 320, 1, 1}}};
 constexpr std::array<int, 5> kFeatureIndexes = {1, 3, 6, 13, 18};  // SMP's _out_indexes
 
+// The stride of features.index's output stage, as SMP's get_stages groups them (7–13: 16,
+// 14–18: 32); the earlier ones are never dilated.
+int stage_stride(int index) { return index >= 14 ? 32 : index >= 7 ? 16 : 8; }
+
 }  // namespace
 
 Features build_mobilenet_v2(Builder& b, const ModelConfig& config, const std::string& input) {
@@ -70,17 +79,20 @@ Features build_mobilenet_v2(Builder& b, const ModelConfig& config, const std::st
       }
   };
   for (const Stage& s : kStages)
-    for (int i = 0; i < s.blocks && index <= last_index; ++i, ++index) {
+    for (int i = 0; i < s.blocks; ++i, ++index) {
+      b.set_unused(index > last_index);
       x = inverted_residual(b, str_cat("encoder.features.", index), x, channels, s.channels,
-                            i == 0 ? s.stride : 1, s.expansion);
+                            i == 0 ? s.stride : 1, s.expansion,
+                            config.dilation_of_stage(stage_stride(index)));
       channels = s.channels;
-      keep_if_feature();
+      if (index <= last_index) keep_if_feature();
     }
-  if (index <= last_index) {  // features.18
-    x = conv_bn_relu6(b, "encoder.features.18", x, channels, 1280, 1, 1, 1);
-    channels = 1280;
-    keep_if_feature();
-  }
+  b.set_unused(index > last_index);  // features.18
+  x = conv_bn_relu6(b, "encoder.features.18", x, channels, 1280, 1, 1, 1,
+                    config.dilation_of_stage(32));
+  channels = 1280;
+  if (index <= last_index) keep_if_feature();
+  b.set_unused(false);
   return f;
 }
 
