@@ -107,7 +107,8 @@ def run_case(case, t, out):
         out[p + "train.logits"] = nhwc(logits)
         out[p + "train.loss"] = loss.detach().reshape(1)
         for name, param in model.named_parameters():
-            out[p + "grad." + name] = param.grad.detach()
+            if param.grad is not None:  # None: held but never run (stages past the depth)
+                out[p + "grad." + name] = param.grad.detach()
         for name, b in model.named_buffers():
             if not name.endswith("num_batches_tracked"):
                 out[p + "train." + name] = b.detach()

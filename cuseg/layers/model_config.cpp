@@ -132,6 +132,9 @@ void ModelConfig::validate() const {
                   " decoder channels for encoder depth ", encoder_depth, " (one per stage)");
       CUSEG_CHECK(decoder_attention.empty() || decoder_attention == "scse", model,
                   ": decoder attention '", decoder_attention, "' is neither none nor scse");
+      if (!decoder_attention.empty())  // scSE squeezes channels by 16
+        for (int c : channels)
+          CUSEG_CHECK(c >= 16, model, ": decoder channels ", c, " below scSE's reduction of 16");
       break;
     case Architecture::Fpn:
       // SMP builds FPN on the last four features and upsamples by 4: at a smaller depth its

@@ -100,6 +100,33 @@ TEST(Graph, EvaluationModeFreesIntermediatesAndSummarizes) {
   EXPECT_TRUE(g->state().count("enc1.bn1.running_var"));
 }
 
+// A layer held for its state only (an SMP encoder's stages past its depth): its weights are in
+// state() — saved, loaded, converted with the graph — but it never runs and no optimizer sees it.
+TEST(Graph, AnUnusedLayerHoldsStateButNeverRunsNorTrains) {
+  Graph g;
+  g.add_input("x", 2);
+  g.add(std::make_unique<Conv2d>("used", 2, 3, 3, Conv2dParams{1, 1, 1, 1}, true, 1), {"x"}, "y");
+  g.add_unused(std::make_unique<Conv2d>("held", 5, 7, 3, Conv2dParams{1, 1, 1, 1}, true, 2));
+  g.add_output("y");
+  expect_error([&] { g.add_unused(relu("used")); }, {"two layers named 'used'"});
+  const std::map<std::string, Tensor> state = g.state();
+  ASSERT_TRUE(state.count("held.weight") && state.count("held.bias"));
+  EXPECT_EQ(state.at("held.weight").shape(), (Shape{7, 3, 3, 5}));
+  for (Parameter* p : g.parameters()) EXPECT_FALSE(p->name.starts_with("held")) << p->name;
+  EXPECT_EQ(g.layers().back()->name(), "held");
+  EXPECT_EQ(&g.layer("held"), g.layers().back());
+  // Runs without it (its 5 input channels would fit nothing here), converts it, loads it.
+  g.to(DType::F64);
+  g.forward({{"x", test::random(Shape{1, 4, 4, 2}, 1, -1, 1, DType::F64)}});
+  EXPECT_EQ(g.state().at("held.weight").dtype(), DType::F64);
+  std::map<std::string, Tensor> other = g.state();
+  other["held.weight"] = test::random(Shape{7, 3, 3, 5}, 3, -1, 1, DType::F64);
+  g.load_state(other);
+  EXPECT_TRUE(test::identical(g.state().at("held.weight"), other.at("held.weight"), "held", 0));
+  other.erase("held.bias");
+  expect_error([&] { g.load_state(other); }, {"'held.bias' is missing"});
+}
+
 TEST(Graph, NamesTheFirstLayerInBackwardOrderWithANonFiniteGradient) {
   auto g = build_unet(ModelConfig::unet_s(1, 2, 4));
   g->forward({{"image", test::random(Shape{2, 16, 16, 1}, 3, 0, 1, DType::F32)}});

@@ -5,8 +5,10 @@
 // 1 and the width stays), named as torchvision names the modules of its `conv` sequence;
 // features.18 is Conv 1×1 → BN → ReLU6 to 1280. The classifier is dropped, as SMP drops it.
 // Features: the input, then the outputs of features.1 (stride 2), .3 (4), .6 (8), .13 (16) and
-// .18 (32), the first encoder_depth + 1 of them; the modules past the depth are kept, unused, as
-// SMP keeps them. DeepLabV3+ dilates features.7–13 (stride 16) and 14–18 (32) past its output
+// .18 (32), the first encoder_depth + 1 of them. Past the depth SMP's loop still runs the modules
+// up to the next feature's (it stops only once it has one feature too many), so cuseg runs them
+// too — their batch norms' running statistics move as SMP's do, their output unused — and keeps
+// the ones after, unused, as SMP's state dict holds them. DeepLabV3+ dilates features.7–13 (stride 16) and 14–18 (32) past its output
 // stride: stride 1 and the stage's dilation for each of their convolutions.
 #include <array>
 
@@ -69,6 +71,7 @@ Features build_mobilenet_v2(Builder& b, const ModelConfig& config, const std::st
   f.names.push_back(input);
   f.channels.push_back(config.in_channels);
   const int last_index = kFeatureIndexes[size_t(config.encoder_depth - 1)];
+  const int run_until = config.encoder_depth < 5 ? kFeatureIndexes[size_t(config.encoder_depth)] : 18;
   std::string x = conv_bn_relu6(b, "encoder.features.0", input, config.in_channels, 32, 3, 2, 1);
   int channels = 32, index = 1;
   auto keep_if_feature = [&] {
@@ -80,14 +83,14 @@ Features build_mobilenet_v2(Builder& b, const ModelConfig& config, const std::st
   };
   for (const Stage& s : kStages)
     for (int i = 0; i < s.blocks; ++i, ++index) {
-      b.set_unused(index > last_index);
+      b.set_unused(index > run_until);
       x = inverted_residual(b, str_cat("encoder.features.", index), x, channels, s.channels,
                             i == 0 ? s.stride : 1, s.expansion,
                             config.dilation_of_stage(stage_stride(index)));
       channels = s.channels;
       if (index <= last_index) keep_if_feature();
     }
-  b.set_unused(index > last_index);  // features.18
+  b.set_unused(index > run_until);  // features.18
   x = conv_bn_relu6(b, "encoder.features.18", x, channels, 1280, 1, 1, 1,
                     config.dilation_of_stage(32));
   channels = 1280;
