@@ -7,12 +7,13 @@
 
 #include "apps/tool.h"
 #include "cuseg/infer/evaluate.h"
+#include "cuseg/interop/smp_state.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"seg_eval: evaluate a checkpoint on a dataset split", "seg_eval"};
   std::string checkpoint, json_path, device = "auto";
   cuseg::EvaluationConfig ec;
-  app.add_option("--checkpoint", checkpoint, "A checkpoint written by seg_train")->required();
+  app.add_option("--checkpoint", checkpoint, "A checkpoint written by seg_train, or a segmentation_models_pytorch state dict (safetensors)")->required();
   app.add_option("--data", ec.data, "Dataset folder; none: the built-in synthetic set the checkpoint was trained with");
   app.add_option("--split", ec.split, "train or val")->check(CLI::IsMember({"train", "val"}))->capture_default_str();
   app.add_option("--json", json_path, "Also write the results as JSON to this file");
@@ -26,7 +27,7 @@ int main(int argc, char** argv) {
     const cuseg::Device dev = cuseg::Device::resolve(device);
     const cuseg::Backend backend = cuseg::tool::apply_compute_options(compute, dev);
     cuseg::ModelInfo info;
-    auto model = cuseg::load_model(checkpoint, dev, &info);
+    auto model = cuseg::load_any_model(checkpoint, dev, &info);
     model->set_backend(backend);
     const cuseg::Evaluation e = cuseg::evaluate(*model, info, ec, checkpoint);
     const cuseg::Metrics& m = e.metrics;

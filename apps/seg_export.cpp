@@ -11,13 +11,14 @@
 
 #include "apps/tool.h"
 #include "cuseg/interop/onnx.h"
+#include "cuseg/interop/smp_state.h"
 #include "cuseg/interop/torch_weights.h"
 #include "cuseg/model/checkpoint.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"seg_export: write a trained model as ONNX or as PyTorch weights", "seg_export"};
   std::string checkpoint, onnx, torch, head = "logits";
-  app.add_option("--checkpoint", checkpoint, "A checkpoint written by seg_train")->required();
+  app.add_option("--checkpoint", checkpoint, "A checkpoint written by seg_train, or a segmentation_models_pytorch state dict (safetensors)")->required();
   auto* onnx_opt =
       app.add_option("--onnx", onnx, "Write the model as ONNX (opset 17) to this file");
   auto* torch_opt = app.add_option(
@@ -33,7 +34,7 @@ int main(int argc, char** argv) {
   });
   return cuseg::tool::run(app, argc, argv, [&] {
     cuseg::ModelInfo info;
-    auto model = cuseg::load_model(checkpoint, cuseg::Device::cpu(), &info);
+    auto model = cuseg::load_any_model(checkpoint, cuseg::Device::cpu(), &info);
     const int multiple = info.config.input_multiple();
     if (!onnx.empty()) {
       cuseg::export_onnx(onnx, *model, info, cuseg::parse_onnx_head(head));

@@ -10,6 +10,7 @@
 #include "apps/tool.h"
 #include "cuseg/data/image_io.h"
 #include "cuseg/infer/predict.h"
+#include "cuseg/interop/smp_state.h"
 
 namespace fs = std::filesystem;
 
@@ -20,7 +21,7 @@ int main(int argc, char** argv) {
   cuseg::PredictConfig pc;
   pc.batch = 1;
   bool no_overlay = false;
-  app.add_option("--checkpoint", checkpoint, "A checkpoint written by seg_train")->required();
+  app.add_option("--checkpoint", checkpoint, "A checkpoint written by seg_train, or a segmentation_models_pytorch state dict (safetensors)")->required();
   app.add_option("inputs", inputs, "Images or folders of images")->required();
   app.add_option("--out", out, "Output folder")->capture_default_str();
   app.add_option("--tile", pc.tile, "Tile size for large images (0: whole images)")->capture_default_str();
@@ -35,7 +36,7 @@ int main(int argc, char** argv) {
     const cuseg::Device dev = cuseg::Device::resolve(device);
     const cuseg::Backend backend = cuseg::tool::apply_compute_options(compute, dev);
     cuseg::ModelInfo info;
-    auto model = cuseg::load_model(checkpoint, dev, &info);
+    auto model = cuseg::load_any_model(checkpoint, dev, &info);
     model->set_backend(backend);
     const cuseg::Palette colours = cuseg::class_colours(info);
     const std::vector<std::string> files = cuseg::tool::expand_images(inputs);

@@ -27,9 +27,11 @@
 #include "apps/train_options.h"
 #include "cuseg/config.h"
 #include "cuseg/core/error.h"
+#include "cuseg/core/safetensors.h"
 #include "cuseg/infer/evaluate.h"
 #include "cuseg/infer/predict.h"
 #include "cuseg/interop/onnx.h"
+#include "cuseg/interop/smp_state.h"
 #include "cuseg/interop/torch_weights.h"
 #include "cuseg/layers/networks.h"
 #include "cuseg/model/checkpoint.h"
@@ -52,7 +54,10 @@ py::array owning_array(Tensor t, const std::vector<py::ssize_t>& shape) {
 class Model {
  public:
   Model(const std::string& path, const std::string& device)
-      : path_(path), device_(Device::resolve(device)), graph_(load_model(path, device_, &info_)) {}
+      : path_(path), device_(Device::resolve(device)), graph_(load_any_model(path, device_, &info_)) {}
+  // An SMP state dict torch.load read (load_pth below).
+  Model(const std::string& path, const std::map<std::string, Tensor>& state, const std::string& device)
+      : path_(path), device_(Device::resolve(device)), graph_(load_smp_state(state, {}, path, device_, &info_)) {}
 
   // seg_eval's results (its --json) as a dict.
   py::object evaluate(const std::string& data, const std::string& split, int tile, int overlap,
@@ -182,6 +187,39 @@ class Model {
   ModelInfo info_;
   std::unique_ptr<Graph> graph_;
 };
+
+// A file torch.save wrote (.pth, .pt): its state dict through torch.load(weights_only=True), which
+// unpickles tensors and containers only. A checkpoint dict holding it under "state_dict" or
+// "model" (Lightning's, many training scripts') is unwrapped; DataParallel's "module." prefix is
+// dropped. Floating tensors become float32, integer ones (batch norm's counters) int32.
+std::map<std::string, Tensor> load_pth(const std::string& path) {
+  py::module_ torch;
+  try {
+    torch = py::module_::import("torch");
+  } catch (const py::error_already_set&) {
+    throw Error(path + ": reading a torch.save file needs PyTorch (import torch failed); or save the state dict with safetensors");
+  }
+  py::object obj = torch.attr("load")(path, py::arg("map_location") = "cpu", py::arg("weights_only") = true);
+  for (const char* key : {"state_dict", "model"})
+    if (py::isinstance<py::dict>(obj) && obj.contains(key) && py::isinstance<py::dict>(obj[key])) obj = obj[key];
+  CUSEG_CHECK(py::isinstance<py::dict>(obj), path, ": holds no state dict");
+  std::map<std::string, Tensor> state;
+  for (auto item : py::cast<py::dict>(obj)) {
+    std::string name = py::cast<std::string>(item.first);
+    if (name.starts_with("module.")) name = name.substr(7);
+    py::object t = py::reinterpret_borrow<py::object>(item.second);
+    CUSEG_CHECK(py::isinstance(t, torch.attr("Tensor")), path, ": '", name, "' is not a tensor");
+    t = t.attr("detach")().attr("cpu")().attr("contiguous")();
+    const bool floating = py::cast<bool>(t.attr("is_floating_point")());
+    py::array a = t.attr(floating ? "float" : "int")().attr("numpy")();
+    CUSEG_CHECK(a.ndim() <= 4, path, ": '", name, "' has rank ", a.ndim());
+    std::vector<int64_t> dims(a.shape(), a.shape() + a.ndim());
+    Tensor out = Tensor::empty(Shape(dims.data(), int(dims.size())), floating ? DType::F32 : DType::I32);
+    std::memcpy(out.raw_data(), a.data(), out.nbytes());
+    state[name] = out;
+  }
+  return state;
+}
 
 }  // namespace
 
@@ -335,7 +373,20 @@ PYBIND11_MODULE(cuseg, m) {
   m.def(
       "load",
       [](const std::string& path, const std::string& device) {
+        if (path.ends_with(".pth") || path.ends_with(".pt"))
+          return std::make_unique<Model>(path, load_pth(path), device);
         return std::make_unique<Model>(path, device);
       },
-      py::arg("path"), py::arg("device") = "cpu", "Load a checkpoint written by seg_train");
+      py::arg("path"), py::arg("device") = "cpu",
+      "Load a checkpoint written by seg_train, or a segmentation_models_pytorch model's state dict "
+      "(safetensors, or .pth/.pt through torch.load(weights_only=True) where PyTorch is installed): "
+      "its network is read from its keys and shapes, or from seg_export --torch's metadata");
+  m.def(
+      "convert_pth",
+      [](const std::string& source, const std::string& target) {
+        save_safetensors(target, load_pth(source));
+      },
+      py::arg("source"), py::arg("target"),
+      "Write a torch.save file's state dict (.pth) as safetensors, which seg_train --init-from, "
+      "seg_predict and the other tools read; needs PyTorch");
 }
