@@ -31,7 +31,7 @@ int main(int argc, char** argv) {
     model->set_backend(backend);
     const cuseg::Evaluation e = cuseg::evaluate(*model, info, ec, checkpoint);
     const cuseg::Metrics& m = e.metrics;
-    const int K = info.config.classes;
+    const int K = info.config.label_classes();
 
     std::printf("%s on %s (%s split, %lld images%s)\n\n", checkpoint.c_str(),
                 ec.data.empty() ? "the built-in dataset" : ec.data.c_str(), ec.split.c_str(), (long long)e.images,

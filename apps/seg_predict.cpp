@@ -55,7 +55,7 @@ int main(int argc, char** argv) {
         images.push_back(cuseg::read_image(files[next], info.config.in_channels));
         ++next;
       }
-      const int64_t h = images[0].dim(0), w = images[0].dim(1), c = images[0].dim(2), k = info.config.classes;
+      const int64_t h = images[0].dim(0), w = images[0].dim(1), c = images[0].dim(2), k = info.config.label_classes();
       const auto start = std::chrono::steady_clock::now();
       cuseg::Tensor probs;
       if (images.size() == 1) {

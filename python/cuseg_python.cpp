@@ -122,7 +122,7 @@ class Model {
       for (const Tensor& image : inputs)
         outs.push_back(predict_probabilities(*graph_, info_, image, pc));
     }
-    const int64_t K = info_.config.classes;
+    const int64_t K = info_.config.label_classes();
     if (!batch) {  // one image: numpy views of cuseg's own results, no copy
       py::array classes = owning_array<uint8_t>(argmax_classes(outs[0]), {H, W});
       if (!probabilities) return classes;

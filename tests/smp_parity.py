@@ -12,7 +12,8 @@ IN's JSON spec names a model (smp.create_model's keywords) and what to compute:
               batch norm's affine parameters and running statistics randomized so that they
               matter: state.<key> in PyTorch's layouts (what a user's file holds);
   "eval"      evaluation-mode logits of IN's image (NHWC);
-  "train"     a training-mode forward, class-weighted cross-entropy against IN's labels, backward:
+  "train"     a training-mode forward, class-weighted cross-entropy against IN's labels (with
+              "loss": "bce", binary cross-entropy with logits of a classes=1 model), backward:
               logits, loss, grad.<parameter> (PyTorch's layouts), the updated running statistics;
   "sgd"       `steps` steps of torch.optim.SGD(lr, momentum) on the same batch and loss: the
               parameters and buffers after them (after.<key>);
@@ -57,6 +58,8 @@ def build(case, dtype):
 def loss_of(model, case, t, dtype):
     x = t["image"].to(dtype).permute(0, 3, 1, 2)
     logits = model(x)
+    if case.get("loss") == "bce":  # a binary head (classes=1) on labels 0 and 1
+        return logits, F.binary_cross_entropy_with_logits(logits[:, 0], t["labels"].to(dtype))
     loss = F.cross_entropy(logits, t["labels"].long(), weight=t["class_weights"].to(dtype), ignore_index=255)
     return logits, loss
 

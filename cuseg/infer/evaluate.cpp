@@ -49,21 +49,21 @@ Evaluation evaluate(Graph& model, const ModelInfo& info, const EvaluationConfig&
     fc.root = c.data;
     fc.split = c.split;
     fc.channels = info.config.in_channels;
-    fc.classes = info.config.classes;
+    fc.classes = info.config.label_classes();
     fc.ignore_index = info.ignore_index;
     fc.skip_bad = c.skip_bad;
     dataset = std::make_unique<FolderDataset>(fc);
   }
-  CUSEG_CHECK(dataset->classes() == info.config.classes, "the dataset has ", dataset->classes(),
-              " classes, the model ", info.config.classes);
-  ConfusionMatrix cm(info.config.classes, info.ignore_index);
+  CUSEG_CHECK(dataset->classes() == info.config.label_classes(), "the dataset has ", dataset->classes(),
+              " classes, the model ", info.config.label_classes());
+  ConfusionMatrix cm(info.config.label_classes(), info.ignore_index);
   Evaluation e;
   for (size_t i = 0; i < dataset->size(); ++i) {
     std::optional<Sample> s = dataset->load(i);
     if (!s) continue;
     const int64_t h = s->image.dim(0), w = s->image.dim(1);
     const Tensor probs = predict_probabilities(model, info, s->image, c.predict);
-    cm.update(probs.view(Shape{1, h, w, info.config.classes}), s->labels.view(Shape{1, h, w}));
+    cm.update(probs.view(Shape{1, h, w, info.config.label_classes()}), s->labels.view(Shape{1, h, w}));
     ++e.images;
   }
   e.bad_samples = int64_t(dataset->bad_samples());
@@ -74,7 +74,7 @@ Evaluation evaluate(Graph& model, const ModelInfo& info, const EvaluationConfig&
 
 std::string evaluation_json(const Evaluation& e, const ModelInfo& info,
                             const EvaluationConfig& config, const std::string& checkpoint) {
-  const int K = info.config.classes;
+  const int K = info.config.label_classes();
   const Metrics& m = e.metrics;
   nlohmann::json classes = nlohmann::json::array();
   for (int k = 0; k < K; ++k) {

@@ -83,7 +83,7 @@ Tensor predict_probabilities(Graph& model, const ModelInfo& info, const Tensor& 
   const int64_t H = image.dim(0), W = image.dim(1), C = image.dim(2);
   const int m = network_multiple(info);
   if (config.tile <= 0 || (H <= config.tile && W <= config.tile))
-    return predict_batch(model, info, image.view(Shape{1, H, W, C})).view(Shape{H, W, int64_t(info.config.classes)});
+    return predict_batch(model, info, image.view(Shape{1, H, W, C})).view(Shape{H, W, int64_t(info.config.label_classes())});
 
   const int64_t T = config.tile;
   CUSEG_CHECK(T % m == 0, "predict: tile ", T, " is not a multiple of the network's ", m);
@@ -91,7 +91,7 @@ Tensor predict_probabilities(Graph& model, const ModelInfo& info, const Tensor& 
   CUSEG_CHECK(config.batch >= 1, "predict: batch must be at least 1");
   Tensor normalized = image.clone();
   info.normalization.apply(normalized);
-  const int64_t K = info.config.classes;
+  const int64_t K = info.config.label_classes();
   std::vector<double> sum(size_t(H * W * K), 0.0), weight(size_t(H * W), 0.0);
   struct Tile {
     int64_t y, x, rows, cols;
@@ -150,7 +150,7 @@ Palette class_colours(const ModelInfo& info) {
                                {250, 190, 212}, {0, 128, 128}, {220, 190, 255}, {170, 110, 40}, {255, 250, 200},
                                {128, 0, 0}};
   Palette p;
-  for (int k = 0; k < info.config.classes; ++k) {
+  for (int k = 0; k < info.config.label_classes(); ++k) {
     if (size_t(k) < base.size()) {
       p.push_back(base[size_t(k)]);
     } else {  // beyond: a deterministic spread

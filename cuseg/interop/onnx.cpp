@@ -319,6 +319,12 @@ void add_layer(GraphWriter& g, const Layer& layer, const std::vector<std::string
     if (gn->relu()) g.node("Relu", name + ".relu", {affine}, out);
     return;
   }
+  if (dynamic_cast<const BinaryLogits*>(&layer)) {  // (0, z): ConstantOfShape's default is float 0
+    g.node("Shape", name + ".shape", {in[0]}, name + ".shape");
+    g.node("ConstantOfShape", name + ".zeros", {name + ".shape"}, name + ".zeros");
+    g.node("Concat", name, {name + ".zeros", in[0]}, out, {Attribute::integer("axis", 1)});
+    return;
+  }
   if (dynamic_cast<const Dropout*>(&layer)) {  // evaluation: the identity (Dropout2d, DropPath too)
     g.node("Identity", name, {in[0]}, out);
     return;
@@ -377,7 +383,7 @@ std::string onnx_model(Graph& model, const ModelInfo& info, OnnxHead head) {
     for (const std::string& in : n.inputs) inputs.push_back(in == "image" ? image : in);
     add_layer(g, n.layer, inputs, n.output);
   }
-  const int K = info.config.classes;
+  const int K = info.config.label_classes();
   switch (head) {
     case OnnxHead::Logits:
       g.value(graph::kOutput, "logits", tensor::kFloat, {"N", K, "H", "W"});

@@ -137,7 +137,10 @@ std::unique_ptr<Graph> load_smp_state(const State& state, const std::map<std::st
   auto keywords = metadata.find("smp");
   mi.config = keywords != metadata.end() ? smp_config_of_keywords(keywords->second, source)
                                          : smp_config_of_state(state, source);
-  for (int k = 0; k < mi.config.classes; ++k) mi.class_names.push_back(str_cat("class_", k));
+  if (mi.config.classes == 1)
+    mi.class_names = {"background", "foreground"};
+  else
+    for (int k = 0; k < mi.config.classes; ++k) mi.class_names.push_back(str_cat("class_", k));
   if (mi.config.in_channels == 3) mi.normalization = {{0.485, 0.456, 0.406}, {0.229, 0.224, 0.225}};
   auto model = build_model(mi.config);
   load_torch_state_dict(*model, state, source);

@@ -34,7 +34,8 @@ ModelConfig smp_config_of_keywords(const std::string& json, const std::string& s
 
 // The model of a file a tool or cuseg.load is given: a cuseg checkpoint (load_model), or an SMP
 // state dict in safetensors — its network as above, its weights loaded strictly (load_torch_state_dict),
-// moved to `device`, in evaluation mode. `info` of an SMP file: classes named "class_0" …,
+// moved to `device`, in evaluation mode. `info` of an SMP file: classes named "class_0" … (one
+// output channel: "background", "foreground"),
 // no palette, ImageNet's normalization for 3 input channels (what SMP's preprocessing applies for
 // its encoders' ImageNet weights) and none for other counts.
 std::unique_ptr<Graph> load_any_model(const std::string& path, Device device, ModelInfo* info = nullptr);

@@ -312,4 +312,23 @@ class Multiply : public Layer {
   void backward(const std::vector<Tensor>& in, const Tensor& out, const Tensor& dout, std::vector<Tensor>& din) override;
 };
 
+// ---- A binary head as two classes (binary_logits.cpp) -------------------------------------------
+
+// A network with one output channel z (segmentation_models_pytorch's classes=1: a sigmoid head)
+// gives the logits (0, z) of two classes, background and foreground: softmax of them is
+// (1 − σ(z), σ(z)), their argmax z > 0 (σ(z) > 0.5), and cross-entropy on them is binary
+// cross-entropy with logits, so every loss, metric, prediction and export of K classes serves the
+// binary head. Backward: dz = d(logits)[..., 1].
+class BinaryLogits : public Layer {
+ public:
+  explicit BinaryLogits(const std::string& name) : Layer(name) {}
+  std::string kind() const override { return "BinaryLogits"; }
+  Shape output_shape(const std::vector<Shape>& in) const override;
+  void forward(const std::vector<Tensor>& in, Tensor& out) override;
+  void backward(const std::vector<Tensor>& in, const Tensor& out, const Tensor& dout, std::vector<Tensor>& din) override;
+
+ private:
+  Tensor zeros_;  // the background's logits, kept for the next call of the same shape
+};
+
 }  // namespace cuseg

@@ -66,6 +66,9 @@ struct ModelConfig {
   static ModelConfig smp(Architecture architecture, const std::string& encoder, int in_channels, int classes);
 
   bool is_smp() const { return architecture != Architecture::UNetS; }
+  // The classes of its masks: `classes`, but 2 (background, foreground) for one output channel,
+  // a binary head (BinaryLogits, layers.h).
+  int label_classes() const { return classes == 1 ? 2 : classes; }
   // For messages: "unet-s of depth 4", "unet on resnet34, encoder depth 5".
   std::string title() const;
   // decoder_channels, or the architecture's default: Unet (256, 128, 64, 32, 16), the first

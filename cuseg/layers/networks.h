@@ -13,4 +13,9 @@ namespace cuseg {
 
 std::unique_ptr<Graph> build_model(const ModelConfig& config);
 
+// The tensor a network's last convolution writes: "logits", or for one class (a binary head,
+// segmentation_models_pytorch's classes=1) "foreground", which a BinaryLogits layer turns into
+// the logits of background and foreground (layers.h).
+const char* head_output(const ModelConfig& config);
+
 }  // namespace cuseg

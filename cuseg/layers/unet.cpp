@@ -1,5 +1,7 @@
 #include "cuseg/layers/unet.h"
 
+#include "cuseg/layers/networks.h"
+
 #include "cuseg/layers/layers.h"
 
 namespace cuseg {
@@ -80,7 +82,7 @@ std::unique_ptr<Graph> build_unet(const ModelConfig& c) {
     g->add(std::make_unique<Concat>(level + ".concat", 2), {skips[size_t(l)], level + ".up"}, level + ".concat");
     x = b.double_conv(level, level + ".concat", 2 * width, width);
   }
-  g->add(std::make_unique<Conv2d>("head", c.base, c.classes, 1, Conv2dParams{}, true, b.next_seed()), {x}, "logits");
+  g->add(std::make_unique<Conv2d>("head", c.base, c.classes, 1, Conv2dParams{}, true, b.next_seed()), {x}, head_output(c));
   g->add_output("logits");
   return g;
 }

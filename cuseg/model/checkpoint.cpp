@@ -168,8 +168,8 @@ ModelInfo ModelInfo::from_metadata(const std::string& path, const std::map<std::
     info.height = input.at("height").get<int>();
     info.width = input.at("width").get<int>();
     info.ignore_index = std::stoi(meta_or_empty(metadata, "ignore_index"));
-    CUSEG_CHECK(int(info.class_names.size()) == info.config.classes, info.class_names.size(), " class names for ",
-                info.config.classes, " classes");
+    CUSEG_CHECK(int(info.class_names.size()) == info.config.label_classes(), info.class_names.size(),
+                " class names for ", info.config.label_classes(), " classes");
     CUSEG_CHECK(info.palette.empty() || info.palette.size() == info.class_names.size(), info.palette.size(),
                 " palette colours for ", info.class_names.size(), " classes");
     info.normalization.validate(info.config.in_channels);

@@ -69,6 +69,10 @@ std::vector<TrainOption> make_table() {
       {.flag = "--upsample", FIELD(upsample), .help = "unet-s: transposed or bilinear",
        .allowed = {"transposed", "bilinear"}},
       {.flag = "--dropout", FIELD(dropout), .help = "unet-s: dropout probability at the bottleneck"},
+      {.flag = "--binary", FIELD(binary),
+       .help = "Two-class data (background, foreground) through one output channel, a sigmoid head as "
+               "segmentation_models_pytorch's classes=1; bce is then binary cross-entropy",
+       .switch_value = "1"},
       {.flag = "--epochs", FIELD(epochs), .help = "Epochs", .on_resume = R::MayChange},
       {.flag = "--batch", FIELD(batch), .help = "Images per batch"},
       {.flag = "--accumulate", FIELD(accumulate), .help = "Batches per optimizer step (gradient accumulation)"},

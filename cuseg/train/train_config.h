@@ -44,6 +44,7 @@ struct TrainConfig {
   bool batch_norm = true;
   std::string upsample = "transposed";
   double dropout = 0;             // at the bottleneck
+  bool binary = false;            // one output channel for two-class data (a sigmoid head)
 
   // Optimization.
   int epochs = 3, batch = 8, accumulate = 1;

@@ -26,7 +26,7 @@ std::unique_ptr<BatchLoader> Trainer::State::eval_loader(SegmentationDataset& da
 Metrics Trainer::State::evaluate(SegmentationDataset& dataset, double* mean_loss) {
   auto loader = eval_loader(dataset);
   model->set_training(false);
-  ConfusionMatrix cm(info.config.classes, config.ignore_index, device);
+  ConfusionMatrix cm(info.config.label_classes(), config.ignore_index, device);
   Tensor value = Tensor::empty(Shape{1}, DType::F32, device), no_grad;
   double loss_sum = 0, rows = 0;
   loader->start_epoch(0);

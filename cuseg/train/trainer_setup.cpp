@@ -73,7 +73,9 @@ void Trainer::State::describe_model() {
   const TrainConfig& c = config;
   info.config.architecture = parse_architecture(c.model);
   info.config.in_channels = train->channels();
-  info.config.classes = train->classes();
+  CUSEG_CHECK(!c.binary || train->classes() == 2, "--binary: the data has ", train->classes(),
+              " classes; a binary head is for two (background and foreground)");
+  info.config.classes = c.binary ? 1 : train->classes();
   info.config.encoder = c.encoder;
   info.config.encoder_depth = c.encoder_depth;
   info.config.decoder_channels.clear();
@@ -113,8 +115,8 @@ void Trainer::State::measure_inputs() {
     class_weights = median_frequency_weights(stats);
   } else if (c.class_weights != "none") {
     class_weights = parse_non_negative_list(c.class_weights, "class weights");
-    CUSEG_CHECK(int(class_weights.size()) == info.config.classes, "class weights: ", class_weights.size(),
-                " given for ", info.config.classes, " classes");
+    CUSEG_CHECK(int(class_weights.size()) == info.config.label_classes(), "class weights: ", class_weights.size(),
+                " given for ", info.config.label_classes(), " classes");
   }
 }
 
@@ -143,6 +145,38 @@ void Trainer::State::build_optimizer() {
   optimizer->set_backend(parse_backend(c.backend));
 }
 
+namespace {
+
+// --loss for integer masks. bce, binary cross-entropy with logits, is for a binary head: on its two
+// logits (0, z) it is cross-entropy's value and gradient, so it runs as ce; K classes of integer
+// masks give it no target (a multi-label target is another kind of data).
+std::string loss_for_labels(const std::string& spec, bool binary) {
+  std::string out, term;
+  auto flush = [&] {
+    const size_t star = term.find('*');
+    const std::string name = star == std::string::npos ? term : term.substr(star + 1);
+    if (name == "bce") {
+      CUSEG_CHECK(binary, "--loss ", spec, ": bce needs --binary (one output channel for two-class data); for ",
+                  "K classes use ce");
+      term = term.substr(0, star == std::string::npos ? 0 : star + 1) + "ce";
+    }
+    out += term;
+    term.clear();
+  };
+  for (char ch : spec) {
+    if (ch == '+') {
+      flush();
+      out += '+';
+    } else {
+      term += ch;
+    }
+  }
+  flush();
+  return out;
+}
+
+}  // namespace
+
 void Trainer::State::build_loss() {
   const TrainConfig& c = config;
   LossOptions lo;
@@ -154,7 +188,7 @@ void Trainer::State::build_loss() {
     std::vector<float> w(class_weights.begin(), class_weights.end());
     lo.class_weights = Tensor::from_vector(w, Shape{int64_t(w.size())}).to(device);
   }
-  loss = make_loss(c.loss, lo);
+  loss = make_loss(loss_for_labels(c.loss, c.binary), lo);
   if (ranks->size() > 1) loss->synchronize(ranks);  // a step's loss is the global batch's
   loss_value = Tensor::empty(Shape{1}, DType::F32, device);
 }

@@ -246,6 +246,7 @@ std::vector<LayerCase> layer_cases() {
       resize_to("resize_align_corners_1x1_to_6x5", UpsampleMode::BilinearAlignCorners, {2, 1, 1, 3}, 6, 5),
       resize_like("resize_nearest_like_skip", UpsampleMode::Nearest, {2, 3, 4, 3}, {2, 7, 9, 2}),
       resize_like("resize_align_corners_like_skip", UpsampleMode::BilinearAlignCorners, {2, 4, 5, 3}, {2, 9, 8, 1}),
+      layer_case("binary_logits", {{2, 3, 5, 1}}, [] { return std::make_unique<BinaryLogits>("binary"); }),
       concat("concat2", {{2, 3, 4, 2}, {2, 3, 4, 3}}),
       concat("concat3", {{1, 3, 2, 1}, {1, 3, 2, 2}, {1, 3, 2, 3}}),
       group_norm("group_norm_training", {2, 3, 4, 6}, 3, true),

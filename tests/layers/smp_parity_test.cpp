@@ -277,6 +277,56 @@ INSTANTIATE_TEST_SUITE_P(
       return name;
     });
 
+// A binary head (classes=1: one output channel, a sigmoid) is cuseg's two-class logits (0, z):
+// SMP's logit z is cuseg's "foreground", and cross-entropy on (0, z) — what seg_train --binary
+// --loss bce runs — is SMP users' BCEWithLogitsLoss, value and every gradient, in float64.
+TEST(SmpBinary, OneOutputChannelIsSmpsSigmoidHeadAndCrossEntropyItsBce) {
+  CUSEG_REQUIRE_SMP();
+  ModelConfig c = ModelConfig::smp(Architecture::Unet, "resnet18", 3, 1);
+  c.encoder_depth = 3, c.decoder_channels = {64, 32, 16};
+  const Tensor image = test::random(Shape{2, 32, 32, 3}, 1, -1, 1, DType::F64);
+  std::vector<uint8_t> labels(2 * 32 * 32);
+  const std::vector<double> u = test::random(Shape{int64_t(labels.size())}, 2, 0, 1).to_vector<double>();
+  for (size_t i = 0; i < labels.size(); ++i) labels[i] = u[i] < 0.4 ? 1 : 0;
+  const Tensor label_tensor = Tensor::from_vector(labels, Shape{2, 32, 32});
+  nlohmann::json spec = nlohmann::json::array();
+  for (const char* compute : {"weights", "eval", "train"})
+    spec.push_back({{"model", nlohmann::json::parse(torch_model_config(c))},
+                    {"seed", 5},
+                    {"dtype", "f64"},
+                    {"loss", "bce"},
+                    {"compute", compute}});
+  const SafetensorsFile smp = test::run_torch_script(
+      "smp_parity.py", {{"image", image}, {"labels", label_tensor.to(DType::I32)}}, spec.dump(), test::smp_python());
+  auto net = build_model(c);
+  net->to(DType::F64);
+  load_torch_state_dict(*net, with_prefix(smp, "state."), "SMP's state dict");
+  net->set_training(false);
+  net->forward({{"image", image}});
+  const std::vector<double> l = net->get("logits").to_vector<double>();
+  std::vector<double> z(l.size() / 2);
+  for (size_t i = 0; i < z.size(); ++i) {
+    ASSERT_EQ(l[2 * i], 0.0) << "the background's logit, pixel " << i;
+    z[i] = l[2 * i + 1];
+  }
+  EXPECT_TRUE(test::close(Tensor::from_vector(z, Shape{2, 32, 32, 1}), smp.tensors.at("eval.logits"), 1e-9,
+                          "the foreground's logit", 1));
+
+  net->set_training(true);
+  net->zero_grad();
+  net->forward({{"image", image}});
+  Tensor loss = Tensor::empty(Shape{1}, DType::F64), dlogits = Tensor::empty(net->get("logits").shape(), DType::F64);
+  make_loss("ce")->compute(net->get("logits"), label_tensor, loss, dlogits);
+  net->backward({{"logits", dlogits}});
+  EXPECT_TRUE(test::close(loss, smp.tensors.at("train.loss"), 1e-9, "binary cross-entropy", 1));
+  int compared = 0;
+  for (Parameter* p : net->parameters()) {
+    EXPECT_TRUE(test::close(torch_layout(p->grad), smp.tensors.at("grad." + p->name), 1e-9, p->name, 1));
+    ++compared;
+  }
+  EXPECT_GT(compared, 40);
+}
+
 // ImageNet weights for the encoder alone, as torchvision writes them (fc included): loaded into
 // cuseg's model they are what SMP's encoder holds after SMP loads them and adapts its first
 // convolution to the input channels (summed for 1, cycled and scaled by 3/C otherwise); the

@@ -15,6 +15,7 @@
 // kept, unused, so the state dict matches.
 #include "cuseg/core/error.h"
 #include "cuseg/layers/layers.h"
+#include "cuseg/layers/networks.h"
 #include "cuseg/layers/zoo/builder.h"
 
 namespace cuseg::zoo {
@@ -69,7 +70,7 @@ void build_unet_decoder(Builder& b, const ModelConfig& config, const Features& f
     if (attention) x = scse(b, block + ".attention2", x, width);
     channels = width;
   }
-  b.conv("segmentation_head.0", x, channels, config.classes, 3, 1, /*bias=*/true, "logits");
+  b.conv("segmentation_head.0", x, channels, config.classes, 3, 1, /*bias=*/true, head_output(config));
 }
 
 }  // namespace cuseg::zoo
