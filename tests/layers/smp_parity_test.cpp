@@ -38,6 +38,7 @@ struct ZooCase {
 
 void PrintTo(const ZooCase& c, std::ostream* os) {
   *os << c.arch << "_" << c.encoder << "_" << dtype_name(c.dtype);
+  if (c.merge_policy != std::string("add")) *os << "_" << c.merge_policy;
 }
 
 constexpr int kClasses = 4;
