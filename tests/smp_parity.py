@@ -52,6 +52,10 @@ def build(case, dtype):
                 module.bias.copy_(torch.rand(c, generator=g, dtype=dtype) - 0.5)
                 module.running_mean.copy_(torch.rand(c, generator=g, dtype=dtype) * 0.2 - 0.1)
                 module.running_var.copy_(torch.rand(c, generator=g, dtype=dtype) + 0.5)
+            if isinstance(module, torch.nn.GroupNorm):  # FPN's; drawn after the encoder's batch norms
+                c = module.num_channels
+                module.weight.copy_(torch.rand(c, generator=g, dtype=dtype) + 0.5)
+                module.bias.copy_(torch.rand(c, generator=g, dtype=dtype) - 0.5)
     return model
 
 

@@ -40,6 +40,10 @@ struct TrainConfig {
   std::string encoder = "resnet34";  // the model zoo's
   int encoder_depth = 5;
   std::string decoder_channels;   // "256,128,64,32,16"; empty: the architecture's default
+  int decoder_pyramid_channels = 256;        // fpn
+  int decoder_segmentation_channels = 128;   // fpn: a multiple of 32 (GroupNorm's groups)
+  std::string decoder_merge_policy = "add";  // fpn: add or cat
+  double decoder_dropout = -1;    // fpn's Dropout2d, deeplabv3plus's ASPP dropout; < 0: the architecture's
   int base = 16, depth = 4;       // unet-s's
   bool batch_norm = true;
   std::string upsample = "transposed";

@@ -82,6 +82,11 @@ void Trainer::State::describe_model() {
   if (!c.decoder_channels.empty())
     for (double ch : parse_non_negative_list(c.decoder_channels, "--decoder-channels"))
       info.config.decoder_channels.push_back(int(ch));
+  info.config.decoder_pyramid_channels = c.decoder_pyramid_channels;
+  info.config.decoder_segmentation_channels = c.decoder_segmentation_channels;
+  info.config.decoder_merge_policy = c.decoder_merge_policy;
+  info.config.decoder_dropout.reset();  // the architecture's
+  if (c.decoder_dropout >= 0) info.config.decoder_dropout = c.decoder_dropout;
   info.config.base = c.base;
   info.config.depth = c.depth;
   info.config.batch_norm = c.batch_norm;

@@ -166,6 +166,36 @@ TEST(OnnxExport, OnnxRuntimeReproducesTheLogitsOfTheModelZoosNetworks) {
   }
 }
 
+// SMP's FPN (GroupNorm with its ReLU, align-corners bilinear resizing, the four-way merge) on a
+// BasicBlock ResNet, both merges, at two sizes and batch sizes; its Dropout2d the identity.
+TEST(OnnxExport, OnnxRuntimeReproducesTheLogitsOfFpn) {
+  CUSEG_REQUIRE_ONNX_ORACLES();
+  for (const char* merge : {"add", "cat"}) {
+    ModelConfig c = ModelConfig::smp(Architecture::Fpn, "resnet18", 3, 5);
+    c.decoder_pyramid_channels = 64;
+    c.decoder_segmentation_channels = 32;
+    c.decoder_merge_policy = merge;
+    auto g = trained_like(c);
+    // GroupNorm's affine parameters off their initial 1 and 0 too: the export scales per channel.
+    std::set<std::string> group_norms;
+    for (Layer* l : g->layers())
+      if (dynamic_cast<GroupNorm*>(l)) group_norms.insert(l->name());
+    uint64_t seed = 200;
+    for (auto& [name, t] : g->state())
+      if (group_norms.count(name.substr(0, name.rfind('.'))))
+        t.copy_from(test::random(t.shape(), seed++, name.ends_with(".weight") ? 0.5 : -0.5,
+                                 name.ends_with(".weight") ? 2.0 : 0.5, DType::F32));
+    EXPECT_EQ(group_norms.size(), 7u);
+    const ModelInfo info = info_for(c);
+    for (const auto& [n, h, w] : {std::tuple{1, 32, 64}, std::tuple{2, 64, 32}}) {
+      const Tensor images = real_looking_images(n, h, w, uint64_t(h * w));
+      const OrtRun ort = run_in_onnx_runtime(*g, info, images, OnnxHead::Logits, str_cat("fpn-", merge));
+      EXPECT_TRUE(test::close(ort.outputs.tensors.at("logits"), to_nchw(cuseg_logits(*g, info, images)), kTolerance,
+                              str_cat("fpn (", merge, ") ", n, "x", h, "x", w), 1));
+    }
+  }
+}
+
 TEST(OnnxExport, SoftmaxAndArgmaxHeadsAndTheMetadata) {
   CUSEG_REQUIRE_ONNX_ORACLES();
   ModelConfig c = ModelConfig::unet_s(3, 4, 8);

@@ -119,5 +119,67 @@ TEST(ModelZoo, AStateDictOfAnotherNetworkIsRefusedBeforeAnythingIsCopied) {
   EXPECT_TRUE(test::identical(r34->state().at("encoder.conv1.weight"), first, "untouched", 0));
 }
 
+ModelConfig fpn(const std::string& encoder, int in_channels = 3, int classes = 3) {
+  return ModelConfig::smp(Architecture::Fpn, encoder, in_channels, classes);
+}
+
+// SMP's FPN takes the last four features and upsamples the finest (stride 2^(depth-3)) by 4: only
+// at depth 5 is its output the input's size (SMP 0.6.0 itself, a 64×64 input: 128×128 logits at
+// depth 4, 256×256 at depth 3, where the "finest feature" is the input image).
+TEST(ModelZoo, BadFpnConfigurationsAreRefusedNamingWhatIsWrong) {
+  ModelConfig c = fpn("resnet18");
+  c.encoder_depth = 4;
+  expect_error([&] { (void)build_model(c); }, {"fpn: encoder depth 4 would make SMP's FPN output 2x the input's size; only 5"});
+  c = fpn("resnet18");
+  c.decoder_merge_policy = "max";
+  expect_error([&] { (void)build_model(c); }, {"fpn: merge policy 'max' is neither add nor cat"});
+  c = fpn("resnet18");
+  c.decoder_segmentation_channels = 48;
+  expect_error([&] { (void)build_model(c); }, {"fpn: segmentation channels 48 are not a multiple of GroupNorm's 32 groups"});
+  c = fpn("resnet18");
+  c.decoder_pyramid_channels = 0;
+  expect_error([&] { (void)build_model(c); }, {"fpn: pyramid and segmentation channels must be in [1, 4096]"});
+  c = fpn("resnet18");
+  c.decoder_dropout = 1;
+  expect_error([&] { (void)build_model(c); }, {"fpn: decoder dropout 1 is not in [0, 1)"});
+}
+
+// Either merge, any input channels, a non-square input: the logits at the input's size.
+TEST(ModelZoo, FpnOutputsTheLogitsAtTheInputsSize) {
+  for (const char* merge : {"add", "cat"}) {
+    ModelConfig c = fpn("resnet18", 1, 2);
+    c.decoder_pyramid_channels = 32;
+    c.decoder_segmentation_channels = 32;
+    c.decoder_merge_policy = merge;
+    auto net = build_model(c);
+    EXPECT_EQ(c.input_multiple(), 32);
+    net->set_training(true);  // its Dropout2d too
+    net->forward({{"image", test::random(Shape{2, 32, 64, 1}, 3, -1, 1, DType::F32)}});
+    EXPECT_EQ(net->get("logits").shape(), (Shape{2, 32, 64, 2})) << merge;
+    EXPECT_TRUE(test::all_finite(net->get("logits"), merge));
+    EXPECT_EQ(net->state().at("segmentation_head.0.weight").shape()[3], merge == std::string("cat") ? 128 : 32);
+  }
+}
+
+TEST(ModelZoo, AnFpnCheckpointDescriptionReadsBack) {
+  ModelConfig c = fpn("mobilenet_v2", 4, 7);
+  c.decoder_pyramid_channels = 64;
+  c.decoder_segmentation_channels = 96;
+  c.decoder_merge_policy = "cat";
+  c.decoder_dropout = 0.35;
+  const std::string text = describe_model(c);
+  EXPECT_EQ(text, "smp arch=fpn encoder=mobilenet_v2 in=4 classes=7 encoder_depth=5 pyramid=64 "
+                  "segmentation=96 merge=cat decoder_dropout=0.35");
+  const ModelConfig back = parse_model_description(text);
+  EXPECT_EQ(describe_model(back), text);
+  EXPECT_EQ(back.architecture, Architecture::Fpn);
+  EXPECT_EQ(back.decoder_pyramid_channels, 64);
+  EXPECT_EQ(back.decoder_segmentation_channels, 96);
+  EXPECT_EQ(back.decoder_merge_policy, "cat");
+  EXPECT_EQ(back.decoder_dropout_or_default(), 0.35);
+  // Unset, the dropout is the architecture's: FPN's 0.2, written out.
+  EXPECT_EQ(parse_model_description(describe_model(fpn("resnet18"))).decoder_dropout_or_default(), 0.2);
+}
+
 }  // namespace
 }  // namespace cuseg

@@ -33,11 +33,13 @@ struct ZooCase {
   double gradient_tolerance;  // gradients
   double steps_tolerance;     // the parameters and buffers after three SGD steps; 0: not compared
   int encoder_depth = 5;
-  const char* attention = "";  // unet's decoder_attention
+  const char* attention = "";        // unet's decoder_attention
+  const char* merge_policy = "add";  // fpn
 };
 
 void PrintTo(const ZooCase& c, std::ostream* os) {
   *os << c.arch << "_" << c.encoder << "_" << dtype_name(c.dtype);
+  if (c.merge_policy != std::string("add")) *os << "_" << c.merge_policy;
 }
 
 constexpr int kClasses = 4;
@@ -88,6 +90,7 @@ class SmpParity : public ::testing::TestWithParam<ZooCase> {
     c.seed = 3;
     c.encoder_depth = GetParam().encoder_depth;
     c.decoder_attention = GetParam().attention;
+    c.decoder_merge_policy = GetParam().merge_policy;
     if (c.architecture == Architecture::Unet)
       c.decoder_channels = std::vector<int>{256, 128, 64, 32, 16}, c.decoder_channels.resize(size_t(c.encoder_depth));
     // Dropout and drop connect off: their masks are cuseg's Philox streams, not PyTorch's, and are
@@ -267,11 +270,21 @@ INSTANTIATE_TEST_SUITE_P(
                       ZooCase{"unet", "mobilenet_v2", DType::F64, 64, 1e-9, 1e-9, 1e-7},
                       ZooCase{"unet", "mobilenet_v2", DType::F32, 64, 1e-3, 0, 0},
                       ZooCase{"unet", "resnet18", DType::F64, 64, 1e-9, 1e-9, 1e-7, 3, "scse"},
-                      ZooCase{"unet", "mobilenet_v2", DType::F64, 64, 1e-9, 1e-9, 1e-7, 4}),
+                      ZooCase{"unet", "mobilenet_v2", DType::F64, 64, 1e-9, 1e-9, 1e-7, 4},
+                      ZooCase{"fpn", "resnet18", DType::F64, 64, 1e-9, 1e-9, 1e-7},
+                      ZooCase{"fpn", "resnet34", DType::F64, 64, 1e-9, 1e-9, 1e-7},
+                      ZooCase{"fpn", "resnet50", DType::F64, 64, 1e-9, 1e-9, 1e-7},
+                      ZooCase{"fpn", "mobilenet_v2", DType::F64, 64, 1e-9, 1e-9, 1e-7},
+                      ZooCase{"fpn", "resnet18", DType::F32, 64, 1e-4, 0, 0},
+                      ZooCase{"fpn", "resnet34", DType::F32, 64, 1e-4, 0, 0},
+                      ZooCase{"fpn", "resnet50", DType::F32, 64, 1e-4, 0, 0},
+                      ZooCase{"fpn", "mobilenet_v2", DType::F32, 64, 1e-4, 0, 0},
+                      ZooCase{"fpn", "resnet18", DType::F64, 64, 1e-9, 1e-9, 1e-7, 5, "", "cat"}),
     [](const auto& info) {
       std::string name = str_cat(info.param.arch, "_", info.param.encoder, "_", dtype_name(info.param.dtype));
       if (info.param.encoder_depth != 5) name += str_cat("_depth", info.param.encoder_depth);
       if (*info.param.attention) name += str_cat("_", info.param.attention);
+      if (info.param.merge_policy != std::string("add")) name += str_cat("_", info.param.merge_policy);
       for (char& ch : name)
         if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
       return name;
