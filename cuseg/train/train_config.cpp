@@ -56,7 +56,7 @@ std::vector<TrainOption> make_table() {
        .help = "Dataset folder: DIR/{train,val}/{images,masks}; none: the built-in synthetic set",
        .placeholder = "DIR"},
       {.flag = "--model", FIELD(model),
-       .help = "Network: unet-s (cuseg's U-Net), or unet (segmentation_models_pytorch's Unet on --encoder)",
+       .help = "Network: unet-s (cuseg's U-Net), or segmentation_models_pytorch's unet, fpn or deeplabv3plus on --encoder",
        .allowed = architecture_names()},
       {.flag = "--encoder", FIELD(encoder), .help = "The model zoo network's encoder", .allowed = encoder_names()},
       {.flag = "--encoder-depth", FIELD(encoder_depth), .help = "The model zoo network's encoder stages (3 to 5)"},
@@ -73,6 +73,8 @@ std::vector<TrainOption> make_table() {
        .help = "fpn: channel dropout before the head; deeplabv3plus: the ASPP's dropout (default: the "
                "architecture's, fpn 0.2, deeplabv3plus 0.5)",
        .placeholder = "P"},
+      {.flag = "--decoder-attention", FIELD(decoder_attention),
+       .help = "unet: scSE attention in each decoder block (SMP's decoder_attention_type)", .allowed = {"none", "scse"}},
       {.flag = "--base", FIELD(base), .help = "unet-s: width of the first level"},
       {.flag = "--depth", FIELD(depth), .help = "unet-s: levels"},
       {.flag = "--bn", FIELD(batch_norm), .help = "unet-s: batch normalization (1/0)"},

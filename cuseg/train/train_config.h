@@ -44,6 +44,7 @@ struct TrainConfig {
   int decoder_segmentation_channels = 128;   // fpn: a multiple of 32 (GroupNorm's groups)
   std::string decoder_merge_policy = "add";  // fpn: add or cat
   double decoder_dropout = -1;    // fpn's Dropout2d, deeplabv3plus's ASPP dropout; < 0: the architecture's
+  std::string decoder_attention = "none";  // unet: none or scse
   int base = 16, depth = 4;       // unet-s's
   bool batch_norm = true;
   std::string upsample = "transposed";

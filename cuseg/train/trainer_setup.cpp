@@ -87,6 +87,7 @@ void Trainer::State::describe_model() {
   info.config.decoder_merge_policy = c.decoder_merge_policy;
   info.config.decoder_dropout.reset();  // the architecture's
   if (c.decoder_dropout >= 0) info.config.decoder_dropout = c.decoder_dropout;
+  info.config.decoder_attention = c.decoder_attention == "none" ? "" : c.decoder_attention;
   info.config.base = c.base;
   info.config.depth = c.depth;
   info.config.batch_norm = c.batch_norm;
