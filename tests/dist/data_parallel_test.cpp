@@ -134,6 +134,22 @@ TEST_F(DataParallel, SynchronizedBatchNormTrainsLikeOneProcessOnTheGlobalBatch) 
   expect_same_state(dir_ / "two/last.safetensors", dir_ / "one/last.safetensors", kSameSteps);
 }
 
+// A model zoo network: synchronized batch norm through an SMP encoder and decoder, scSE's global
+// pooling on each rank's part, the same steps as one process. (ResNet: MobileNetV2's projections
+// feed batch norms whose shifts have gradients zero but for roundoff, which differs with the
+// order of any sum; see tests/layers/smp_parity_test.cpp.)
+TEST_F(DataParallel, AModelZooNetworkTrainsOnTwoRanksAsOneProcess) {
+  std::string two;
+  ASSERT_NO_FATAL_FAILURE(five_steps_on_one_and_two(
+      str_cat(kSyncBn, " --model unet --encoder resnet18 --encoder-depth 3 --decoder-channels 32,16,16",
+              " --decoder-attention scse"),
+      "", two));
+  EXPECT_NE(two.find("batch norm synchronized"), std::string::npos) << two;
+  // 1e-4: sSE's one bias has for gradient a sum over every pixel of terms that mostly cancel
+  // (after five steps it is 1e-4 and the two orders of the sum differ by 2e-9).
+  expect_same_state(dir_ / "two/last.safetensors", dir_ / "one/last.safetensors", 1e-4);
+}
+
 // The default loss, ce+dice, with class weights and the background ignored: each rank's half has
 // its own weight sum of counted pixels, so the mean of the ranks' cross-entropies is not the
 // batch's, nor is the mean of their Dice scores; the losses synchronized over the ranks

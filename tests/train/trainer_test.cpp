@@ -5,6 +5,8 @@
 #include "cuseg/train/trainer.h"
 
 #include <gtest/gtest.h>
+
+#include <functional>
 #include <unistd.h>
 
 #include <filesystem>
@@ -52,6 +54,9 @@ class TrainerTest : public ::testing::Test {
     for (std::string l; std::getline(in, l);) lines.push_back(l);
     return lines;
   }
+  // A run stopped mid-epoch and resumed ends with the checkpoint and log of the run that went
+  // straight through; `make` gives the configuration of a run by its name.
+  void expect_a_resumed_run_continues_bit_for_bit(const std::function<TrainConfig(const std::string&)>& make);
   fs::path dir_;
 };
 
@@ -65,13 +70,13 @@ void expect_same_tensors(const std::string& a, const std::string& b) {
   }
 }
 
-TEST_F(TrainerTest, AResumedRunContinuesBitForBit) {
-  const TrainConfig straight = tiny("straight");
+void TrainerTest::expect_a_resumed_run_continues_bit_for_bit(const std::function<TrainConfig(const std::string&)>& make) {
+  const TrainConfig straight = make("straight");
   const TrainResult full = Trainer(straight).run();
   ASSERT_EQ(full.status, TrainStatus::Finished) << full.message;
   ASSERT_EQ(full.epochs.size(), 2u);
 
-  TrainConfig first = tiny("resumed");
+  TrainConfig first = make("resumed");
   first.stop_after_steps = 4;  // epochs have 6 steps: stop in the middle of the first
   const TrainResult stopped = Trainer(first).run();
   EXPECT_EQ(stopped.status, TrainStatus::Interrupted);
@@ -97,6 +102,23 @@ TEST_F(TrainerTest, AResumedRunContinuesBitForBit) {
     }
     EXPECT_EQ(ja, jb) << "epoch " << e + 1;
   }
+}
+
+TEST_F(TrainerTest, AResumedRunContinuesBitForBit) {
+  expect_a_resumed_run_continues_bit_for_bit([&](const std::string& run) { return tiny(run); });
+}
+
+// A model zoo network: its batch norms' statistics, scSE's, the encoder's unused stages.
+TEST_F(TrainerTest, AResumedModelZooRunContinuesBitForBit) {
+  expect_a_resumed_run_continues_bit_for_bit([&](const std::string& run) {
+    TrainConfig c = tiny(run);
+    c.model = "unet";
+    c.encoder = "mobilenet_v2";
+    c.encoder_depth = 3;
+    c.decoder_channels = "32,16,16";
+    c.decoder_attention = "scse";
+    return c;
+  });
 }
 
 TEST_F(TrainerTest, LogCheckpointsAndMetadataDescribeTheRun) {
