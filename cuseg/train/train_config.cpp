@@ -356,7 +356,7 @@ void TrainConfig::validate() const {
   OptimizerConfig::named(optimizer);
   parse_backend(backend);
   parse_precision(precision);
-  CUSEG_CHECK(sync_bn != 1 || batch_norm, "--sync-bn 1: the network has no batch norm (--bn 0)");
+  CUSEG_CHECK(sync_bn != 1 || batch_norm || model != "unet-s", "--sync-bn 1: the network has no batch norm (--bn 0)");
 }
 
 std::string TrainConfig::to_json() const {
