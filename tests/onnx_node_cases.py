@@ -24,11 +24,13 @@ from safetensors.numpy import save_file
 # generators, seeded as ONNX seeds them); the op types themselves are filtered below.
 MODULES = ("conv convtranspose maxpool averagepool globalaveragepool resize upsample mul add "
            "sigmoid relu leakyrelu tanh clip concat batch_normalization groupnormalization "
-           "instance_normalization softmax logsoftmax reducemean reducesum reducel2").split()
+           "instance_normalization softmax logsoftmax reducemean reducesum reducel2 "
+           "softmax_cross_entropy_loss split swish").split()
 OP_TYPES = {"Conv", "ConvTranspose", "MaxPool", "AveragePool", "GlobalAveragePool", "Resize",
             "Upsample", "Mul", "Add", "Sigmoid", "Relu", "LeakyRelu", "Tanh", "Clip", "Concat",
             "BatchNormalization", "GroupNormalization", "InstanceNormalization", "Softmax",
-            "LogSoftmax", "ReduceMean", "ReduceSum", "ReduceL2"}
+            "LogSoftmax", "ReduceMean", "ReduceSum", "ReduceL2", "SoftmaxCrossEntropyLoss", "Split",
+            "Swish"}
 SMALL = 16  # tensors of at most this many elements also travel as JSON values (scales, sizes, scalars)
 
 

@@ -396,6 +396,52 @@ std::vector<Array> reduce(const Case& c, const Run& r) {
   return {a};
 }
 
+// Split along `axis` is split_channels with the axis last; the parts' sizes are the outputs'.
+std::vector<Array> split(const Case& c, const Run& r) {
+  need_floats(c, {1});
+  const size_t rank = c.inputs[0].shape.size();
+  for (int64_t d : c.inputs[0].shape)
+    if (d == 0) cannot("a zero-sized tensor: cuseg refuses zero-sized dimensions");
+  const Perm p = axis_last(rank, normalize_axis(attr_int(c, "axis", 0), rank));
+  const Tensor x = tensor(input(c, 0), r, p);
+  std::vector<Tensor> parts;
+  for (const Array& o : c.outputs) parts.push_back(Tensor::empty(tensor(o, r, p).shape(), x.dtype()));
+  split_channels(x, parts, r.backend);
+  std::vector<Array> out;
+  for (const Tensor& t : parts) out.push_back(array(t, inverse(p)));
+  return out;
+}
+
+// SoftmaxCrossEntropyLoss: cuseg's is the weighted mean (reduction "mean") over scores
+// [N, C, d...] with the classes moved last; the optional second output, log_prob, is
+// log_softmax_forward's. Without ignore_index no label is ignored (cuseg's −1: labels are ≥ 0).
+std::vector<Array> softmax_cross_entropy(const Case& c, const Run& r) {
+  need_floats(c, {1});
+  const std::string reduction = attr_str(c, "reduction", "mean");
+  if (reduction != "mean") cannot("reduction " + reduction + ": cuseg's cross-entropy is the weighted mean");
+  const size_t rank = c.inputs[0].shape.size();
+  if (rank > 4) cannot(str_cat("rank ", rank, ": cuseg's tensors have rank 4 at most"));
+  const Perm p = axis_last(rank, 1);
+  const Tensor logits = tensor(input(c, 0), r, p);
+  const Array& labels = input(c, 1);
+  const Tensor lt = Tensor::from_vector(std::vector<int32_t>(labels.values.begin(), labels.values.end()),
+                                        Shape(labels.shape.data(), int(labels.shape.size())));
+  const Tensor weights = present(c, 2) ? tensor(input(c, 2), r) : Tensor();
+  SoftmaxCrossEntropyParams sp;
+  sp.ignore_index = int(attr_int(c, "ignore_index", -1));
+  Tensor loss = Tensor::empty(Shape{1}, logits.dtype()), weight_sum = loss.clone();
+  softmax_cross_entropy_forward(logits, lt, weights, loss, weight_sum, sp, r.backend);
+  Array l = array(loss);
+  l.shape.clear();  // ONNX's loss is a scalar
+  std::vector<Array> out = {l};
+  if (c.outputs.size() > 1) {
+    Tensor log_prob = Tensor::empty(logits.shape(), logits.dtype());
+    log_softmax_forward(logits, log_prob, r.backend);
+    out.push_back(array(log_prob, inverse(p)));
+  }
+  return out;
+}
+
 }  // namespace
 
 const std::map<std::string, Mapping>& mappings() {
@@ -428,6 +474,13 @@ const std::map<std::string, Mapping>& mappings() {
       {"ReduceSum", reduce<reduce_sum>},
       {"ReduceMean", reduce<reduce_mean>},
       {"ReduceL2", reduce<reduce_l2_norm>},
+      {"Split", split},
+      {"SoftmaxCrossEntropyLoss", softmax_cross_entropy},
+      {"Swish",  // x·σ(αx): SiLU where α = 1
+       [](const Case& c, const Run& r) {
+         if (attr_float(c, "alpha", 1) != 1) cannot(str_cat("alpha ", attr_float(c, "alpha", 1), ": cuseg's is SiLU, α = 1"));
+         return activation(c, r, {ActivationKind::Silu});
+       }},
   };
   return m;
 }

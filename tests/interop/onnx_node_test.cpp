@@ -60,7 +60,8 @@ const std::map<std::string, std::pair<int, int>> kExpected = {
     {"MaxPool", {19, 9}},     {"Mul", {9, 3}},                  {"ReduceL2", {9, 2}},
     {"ReduceMean", {8, 2}},   {"ReduceSum", {12, 2}},           {"Relu", {1, 1}},
     {"Resize", {39, 13}},     {"Sigmoid", {2, 2}},              {"Softmax", {7, 7}},
-    {"Tanh", {2, 2}},         {"Upsample", {1, 1}},
+    {"Tanh", {2, 2}},         {"Upsample", {1, 1}},             {"SoftmaxCrossEntropyLoss", {34, 20}},
+    {"Split", {16, 14}},      {"Swish", {1, 1}},
 };
 
 // Within 1e-5 of the element, or of a tenth of the output's largest magnitude (float32 sums that
