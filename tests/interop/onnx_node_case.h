@@ -50,9 +50,24 @@ Tensor tensor(const Array& a, const Run& r, const Perm& perm = {});
 Array array(const Tensor& t, const Perm& perm = {});
 [[noreturn]] void cannot(const std::string& why);  // throws NotExpressible
 
+Perm inverse(const Perm& p);
+Perm axis_last(size_t rank, int64_t axis);               // moves `axis` last (cuseg's channels)
+int64_t normalize_axis(int64_t axis, size_t rank);       // ONNX's negative axes
+// The case's attributes, ONNX's defaults where absent.
+int64_t attr_int(const Case& c, const char* name, int64_t fallback);
+double attr_float(const Case& c, const char* name, double fallback);
+std::string attr_str(const Case& c, const char* name, const std::string& fallback);
+std::vector<int64_t> attr_ints(const Case& c, const char* name, std::vector<int64_t> fallback);
+bool present(const Case& c, size_t i);                       // the optional input slot i is given
+const Array& input(const Case& c, size_t i);                 // input slot i, which has data
+void need_floats(const Case& c, std::vector<size_t> except = {});  // else NotExpressible
+void need_images(const Case& c, const char* what);           // input 0 is NCHW, else NotExpressible
+
 // A case's outputs as cuseg computes them, in ONNX's layout, one per output of the case.
 using Mapping = std::vector<Array> (*)(const Case&, const Run&);
-// Every op type mapped, by ONNX name.
+// Every op type mapped, by ONNX name (onnx_node_ops.cpp); the other files add theirs.
 const std::map<std::string, Mapping>& mappings();
+void add_resize_mappings(std::map<std::string, Mapping>& m);  // onnx_node_resize.cpp
+void add_tensor_mappings(std::map<std::string, Mapping>& m);  // onnx_node_tensor_ops.cpp
 
 }  // namespace cuseg::onnx_node

@@ -16,10 +16,6 @@
 namespace cuseg::onnx_node {
 namespace {
 
-std::string attr(const Case& c, const char* name, const std::string& fallback) {
-  return c.attrs.contains(name) ? c.attrs[name].get<std::string>() : fallback;
-}
-
 // ONNX's source coordinate of output o along an axis of `in` inputs, `out` outputs, scale s.
 double onnx_source(const std::string& mode, int64_t o, double s, int64_t in, int64_t out) {
   const double out_f = s * double(in);  // ONNX's output width before rounding down
@@ -110,10 +106,8 @@ std::vector<Array> run(const Case& c, const Run& r, const std::string& mode, con
   cannot(why);
 }
 
-}  // namespace
-
 std::vector<Array> resize(const Case& c, const Run& r) {
-  const std::string mode = attr(c, "mode", "nearest"), coord = attr(c, "coordinate_transformation_mode", "half_pixel");
+  const std::string mode = attr_str(c, "mode", "nearest"), coord = attr_str(c, "coordinate_transformation_mode", "half_pixel");
   if (mode == "cubic") cannot("cubic interpolation: cuseg has nearest and bilinear");
   if (c.attrs.value("antialias", 0) != 0) cannot("antialias: cuseg's downsampling reads two taps");
   if (coord == "tf_crop_and_resize") cannot("tf_crop_and_resize: cuseg resizes the whole image");
@@ -122,7 +116,7 @@ std::vector<Array> resize(const Case& c, const Run& r) {
   if (axes.empty())
     for (size_t d = 0; d < rank; ++d) axes.push_back(int64_t(d));
   std::vector<double> scales;
-  const std::string policy = attr(c, "keep_aspect_ratio_policy", "stretch");
+  const std::string policy = attr_str(c, "keep_aspect_ratio_policy", "stretch");
   if (c.inputs.size() > 2 && !c.inputs[2].name.empty()) {  // scales, for the listed axes
     scales.assign(rank, 1.0);
     for (size_t i = 0; i < axes.size(); ++i) scales[size_t(axes[i])] = c.inputs[2].values.at(i);
@@ -136,12 +130,19 @@ std::vector<Array> resize(const Case& c, const Run& r) {
     scales.assign(rank, 1.0);
     for (int64_t a : axes) scales[size_t(a)] = s;
   }
-  return run(c, r, mode, coord, attr(c, "nearest_mode", "round_prefer_floor"), scales);
+  return run(c, r, mode, coord, attr_str(c, "nearest_mode", "round_prefer_floor"), scales);
 }
 
 // Upsample (opset 9, deprecated): output(o) = input(⌊o/scale⌋), ONNX's asymmetric transform.
 std::vector<Array> upsample(const Case& c, const Run& r) {
-  return run(c, r, attr(c, "mode", "nearest"), "asymmetric", "floor", c.inputs.at(1).values);
+  return run(c, r, attr_str(c, "mode", "nearest"), "asymmetric", "floor", c.inputs.at(1).values);
+}
+
+}  // namespace
+
+void add_resize_mappings(std::map<std::string, Mapping>& m) {
+  m.emplace("Resize", resize);
+  m.emplace("Upsample", upsample);
 }
 
 }  // namespace cuseg::onnx_node

@@ -1,7 +1,8 @@
 // ONNX's own backend node-test cases on cuseg's kernels: every case of the op types cuseg
 // implements (tests/onnx_node_cases.py generates them with the onnx package's generators), mapped
-// onto cuseg's entry points (onnx_node_ops.cpp, onnx_node_resize.cpp) and run on the reference in
-// float32 and float64 and on the fast CPU path, against ONNX's expected outputs. A case cuseg
+// onto cuseg's entry points (onnx_node_ops.cpp, onnx_node_tensor_ops.cpp, onnx_node_resize.cpp)
+// and run on the reference in float32 and float64 and on the fast CPU path, against ONNX's
+// expected outputs. A case cuseg
 // cannot express is listed with the reason, never dropped: the number of expressible cases per op
 // type is asserted, so a mapping that stops expressing a case fails, and docs/ONNX_NODE_TESTS.md
 // must equal the table the test makes (CUSEG_UPDATE_DOCS=1 rewrites it).
