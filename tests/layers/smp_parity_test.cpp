@@ -33,6 +33,7 @@ struct ZooCase {
   double gradient_tolerance;  // gradients
   double steps_tolerance;     // the parameters and buffers after three SGD steps; 0: not compared
   int encoder_depth = 5;
+  int output_stride = 16;  // deeplabv3plus's encoder_output_stride
 };
 
 void PrintTo(const ZooCase& c, std::ostream* os) {
@@ -86,6 +87,7 @@ class SmpParity : public ::testing::TestWithParam<ZooCase> {
         ModelConfig::smp(parse_architecture(GetParam().arch), GetParam().encoder, 3, kClasses);
     c.seed = 3;
     c.encoder_depth = GetParam().encoder_depth;
+    c.encoder_output_stride = GetParam().output_stride;
     if (c.architecture == Architecture::Unet)
       c.decoder_channels = std::vector<int>{256, 128, 64, 32, 16}, c.decoder_channels.resize(size_t(c.encoder_depth));
     // Dropout and drop connect off: their masks are cuseg's Philox streams, not PyTorch's, and are
@@ -257,10 +259,21 @@ INSTANTIATE_TEST_SUITE_P(
                       ZooCase{"unet", "resnet34", DType::F32, 64, 1e-4, 0, 0},
                       ZooCase{"unet", "resnet50", DType::F32, 64, 1e-4, 0, 0},
                       ZooCase{"unet", "mobilenet_v2", DType::F64, 64, 1e-9, 1e-9, 1e-7},
-                      ZooCase{"unet", "mobilenet_v2", DType::F32, 64, 1e-3, 0, 0}),
+                      ZooCase{"unet", "mobilenet_v2", DType::F32, 64, 1e-3, 0, 0},
+                      ZooCase{"deeplabv3plus", "resnet18", DType::F64, 64, 1e-9, 1e-9, 1e-7},
+                      ZooCase{"deeplabv3plus", "resnet34", DType::F64, 64, 1e-9, 1e-9, 1e-7},
+                      ZooCase{"deeplabv3plus", "resnet50", DType::F64, 64, 1e-9, 1e-9, 1e-7},
+                      ZooCase{"deeplabv3plus", "mobilenet_v2", DType::F64, 64, 1e-9, 1e-9, 1e-7},
+                      ZooCase{"deeplabv3plus", "resnet18", DType::F32, 64, 1e-4, 0, 0},
+                      ZooCase{"deeplabv3plus", "resnet34", DType::F32, 64, 1e-4, 0, 0},
+                      ZooCase{"deeplabv3plus", "resnet50", DType::F32, 64, 1e-4, 0, 0},
+                      ZooCase{"deeplabv3plus", "mobilenet_v2", DType::F32, 64, 1e-3, 0, 0},
+                      ZooCase{"deeplabv3plus", "resnet18", DType::F64, 64, 1e-9, 1e-9, 1e-7, 5, 8},
+                      ZooCase{"deeplabv3plus", "resnet18", DType::F64, 64, 1e-9, 1e-9, 1e-7, 3}),
     [](const auto& info) {
       std::string name = str_cat(info.param.arch, "_", info.param.encoder, "_", dtype_name(info.param.dtype));
       if (info.param.encoder_depth != 5) name += str_cat("_depth", info.param.encoder_depth);
+      if (info.param.output_stride != 16) name += str_cat("_os", info.param.output_stride);
       for (char& ch : name)
         if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
       return name;
