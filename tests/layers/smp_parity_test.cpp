@@ -260,15 +260,24 @@ INSTANTIATE_TEST_SUITE_P(
                       ZooCase{"unet", "resnet50", DType::F32, 64, 1e-4, 0, 0},
                       ZooCase{"unet", "mobilenet_v2", DType::F64, 64, 1e-9, 1e-9, 1e-7},
                       ZooCase{"unet", "mobilenet_v2", DType::F32, 64, 1e-3, 0, 0},
+                      // DeepLabV3+'s ASPP pools each image to one value per channel: its
+                      // training-mode batch norm sees N = 2 values, x̂ = ±√(var/(var+eps)), and
+                      // its backward is zero but for eps/var — a cancellation that multiplies
+                      // roundoff by var/eps. On resnet50 (2048 pooled channels, var ≫ eps) SMP
+                      // against itself, weights perturbed by 1e-15, moves 7e-6 in three SGD steps
+                      // (1.6e-9 with that batch norm's eps at 1): its steps are held to 5e-5.
+                      // Its float32 training forward: SMP's float32 is 1.4e-4 from SMP's float64
+                      // (batch norms over 32 values in the dilated layer4), so 1e-3 as MobileNetV2.
                       ZooCase{"deeplabv3plus", "resnet18", DType::F64, 64, 1e-9, 1e-9, 1e-7},
                       ZooCase{"deeplabv3plus", "resnet34", DType::F64, 64, 1e-9, 1e-9, 1e-7},
-                      ZooCase{"deeplabv3plus", "resnet50", DType::F64, 64, 1e-9, 1e-9, 1e-7},
+                      ZooCase{"deeplabv3plus", "resnet50", DType::F64, 64, 1e-9, 1e-9, 5e-5},
                       ZooCase{"deeplabv3plus", "mobilenet_v2", DType::F64, 64, 1e-9, 1e-9, 1e-7},
                       ZooCase{"deeplabv3plus", "resnet18", DType::F32, 64, 1e-4, 0, 0},
                       ZooCase{"deeplabv3plus", "resnet34", DType::F32, 64, 1e-4, 0, 0},
-                      ZooCase{"deeplabv3plus", "resnet50", DType::F32, 64, 1e-4, 0, 0},
+                      ZooCase{"deeplabv3plus", "resnet50", DType::F32, 64, 1e-3, 0, 0},
                       ZooCase{"deeplabv3plus", "mobilenet_v2", DType::F32, 64, 1e-3, 0, 0},
                       ZooCase{"deeplabv3plus", "resnet18", DType::F64, 64, 1e-9, 1e-9, 1e-7, 5, 8},
+                      ZooCase{"deeplabv3plus", "mobilenet_v2", DType::F32, 64, 1e-3, 0, 0, 5, 8},
                       ZooCase{"deeplabv3plus", "resnet18", DType::F64, 64, 1e-9, 1e-9, 1e-7, 3}),
     [](const auto& info) {
       std::string name = str_cat(info.param.arch, "_", info.param.encoder, "_", dtype_name(info.param.dtype));
