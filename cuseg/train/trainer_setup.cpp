@@ -1,5 +1,7 @@
 // Setup: the data, the model, the optimizer, the loss and the training loader a run trains with,
 // and what a resumed run takes from its checkpoint.
+#include <cmath>
+
 #include "cuseg/core/number_list.h"
 #include "cuseg/core/safetensors.h"
 #include "cuseg/data/folder_dataset.h"
@@ -78,8 +80,11 @@ void Trainer::State::describe_model() {
   info.config.encoder_depth = c.encoder_depth;
   info.config.encoder_output_stride = c.encoder_output_stride;
   info.config.decoder_atrous_rates.clear();
-  for (double rate : parse_non_negative_list(c.decoder_atrous_rates, "--decoder-atrous-rates"))
+  for (double rate : parse_non_negative_list(c.decoder_atrous_rates, "--decoder-atrous-rates")) {
+    CUSEG_CHECK(rate == std::floor(rate) && rate <= 256, "--decoder-atrous-rates: ", rate,
+                " is not a dilation (a whole number, at most 256)");
     info.config.decoder_atrous_rates.push_back(int(rate));
+  }
   info.config.decoder_channels.clear();
   if (!c.decoder_channels.empty())
     for (double ch : parse_non_negative_list(c.decoder_channels, "--decoder-channels"))
