@@ -114,7 +114,9 @@ def run_case(case, t, out):
         out[p + "train.logits"] = nhwc(logits)
         out[p + "train.loss"] = loss.detach().reshape(1)
         for name, param in model.named_parameters():
-            if param.grad is not None:  # None: held but never run (stages past the depth)
+            # None: a module past the encoder's depth, which SMP keeps but never runs (cuseg's
+            # Graph::add_unused: state, not parameters).
+            if param.grad is not None:
                 out[p + "grad." + name] = param.grad.detach()
         for name, b in model.named_buffers():
             if not name.endswith("num_batches_tracked"):

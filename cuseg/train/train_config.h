@@ -39,6 +39,8 @@ struct TrainConfig {
   std::string model = "unet-s";
   std::string encoder = "resnet34";  // the model zoo's
   int encoder_depth = 5;
+  int encoder_output_stride = 16;                 // deeplabv3plus: 8 or 16
+  std::string decoder_atrous_rates = "12,24,36";  // deeplabv3plus: the ASPP's three
   std::string decoder_channels;   // "256,128,64,32,16"; empty: the architecture's default
   int decoder_pyramid_channels = 256;        // fpn
   int decoder_segmentation_channels = 128;   // fpn: a multiple of 32 (GroupNorm's groups)

@@ -1,5 +1,7 @@
 // Setup: the data, the model, the optimizer, the loss and the training loader a run trains with,
 // and what a resumed run takes from its checkpoint.
+#include <cmath>
+
 #include "cuseg/core/number_list.h"
 #include "cuseg/core/safetensors.h"
 #include "cuseg/data/folder_dataset.h"
@@ -78,6 +80,13 @@ void Trainer::State::describe_model() {
   info.config.classes = c.binary ? 1 : train->classes();
   info.config.encoder = c.encoder;
   info.config.encoder_depth = c.encoder_depth;
+  info.config.encoder_output_stride = c.encoder_output_stride;
+  info.config.decoder_atrous_rates.clear();
+  for (double rate : parse_non_negative_list(c.decoder_atrous_rates, "--decoder-atrous-rates")) {
+    CUSEG_CHECK(rate == std::floor(rate) && rate <= 256, "--decoder-atrous-rates: ", rate,
+                " is not a dilation (a whole number, at most 256)");
+    info.config.decoder_atrous_rates.push_back(int(rate));
+  }
   info.config.decoder_channels.clear();
   if (!c.decoder_channels.empty())
     for (double ch : parse_non_negative_list(c.decoder_channels, "--decoder-channels"))
@@ -95,6 +104,11 @@ void Trainer::State::describe_model() {
   info.config.bottleneck_dropout = c.dropout;
   info.config.seed = c.seed;
   info.config.validate();
+  // DeepLabV3+'s ASPP pools each image to one value per channel: a batch of one leaves the batch
+  // norm after it one value per channel, which training cannot normalize (PyTorch refuses it too).
+  CUSEG_CHECK(info.config.architecture != Architecture::DeepLabV3Plus || c.batch >= 2, "--batch ", c.batch, ": ",
+              info.config.title(), " trains on batches of 2 or more (its ASPP's image pooling leaves one value "
+              "per channel per image to its batch norm)");
   const int multiple = info.config.input_multiple();
   CUSEG_CHECK(c.height % multiple == 0 && c.width % multiple == 0, "--size ", c.height, "x", c.width, ": ",
               info.config.title(), " needs multiples of ", multiple);

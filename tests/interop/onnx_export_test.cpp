@@ -402,5 +402,26 @@ TEST(OnnxExport, RefusesALayerItCannotMapNamingIt) {
                      {"--head", "probs", "logits, softmax or argmax"});
 }
 
+// SMP's DeepLabV3+ (separable dilated convolutions, the ASPP's image pooling resized to its
+// input's size, align_corners upsampling): at two sizes and batch sizes, so the pooling branch's
+// Resize must take H and W from its input at run time, not from the export.
+TEST(OnnxExport, OnnxRuntimeReproducesTheLogitsOfDeepLabV3Plus) {
+  CUSEG_REQUIRE_ONNX_ORACLES();
+  for (const auto& [encoder, stride] : {std::pair{"resnet18", 16}, std::pair{"mobilenet_v2", 8}}) {
+    ModelConfig c = ModelConfig::smp(Architecture::DeepLabV3Plus, encoder, 3, 5);
+    c.encoder_output_stride = stride;
+    c.decoder_channels = {32};
+    c.decoder_atrous_rates = {1, 2, 3};  // the rates reach past the centre tap at these sizes
+    auto g = trained_like(c);
+    const ModelInfo info = info_for(c);
+    for (const auto& [n, h, w] : {std::tuple{1, 32, 48}, std::tuple{2, 64, 32}}) {
+      const Tensor images = real_looking_images(n, h, w, uint64_t(h * w));
+      const OrtRun ort = run_in_onnx_runtime(*g, info, images, OnnxHead::Logits, str_cat("deeplabv3plus_", encoder));
+      EXPECT_TRUE(test::close(ort.outputs.tensors.at("logits"), to_nchw(cuseg_logits(*g, info, images)), kTolerance,
+                              str_cat("deeplabv3plus on ", encoder, " ", n, "x", h, "x", w), 1));
+    }
+  }
+}
+
 }  // namespace
 }  // namespace cuseg

@@ -183,3 +183,97 @@ TEST(ModelZoo, AnFpnCheckpointDescriptionReadsBack) {
 
 }  // namespace
 }  // namespace cuseg
+
+namespace cuseg {
+namespace {
+
+ModelConfig deeplab(const std::string& encoder, int in_channels = 3, int classes = 3) {
+  return ModelConfig::smp(Architecture::DeepLabV3Plus, encoder, in_channels, classes);
+}
+
+// DeepLabV3+ (zoo/deeplabv3plus_decoder.cpp): its own options refused by name, its input multiple
+// SMP's (the encoder's output stride, 2^depth where that is smaller), its logits at the input's
+// size, a batch of one refused in training (the ASPP's image pooling leaves its batch norm one
+// value per channel, which PyTorch refuses too), its initialization SMP's, and its description
+// read back.
+TEST(ModelZoo, DeepLabV3PlusConfigurationsInputsInitializationAndDescription) {
+  ModelConfig c = deeplab("resnet18");
+  c.encoder_output_stride = 4;
+  expect_error([&] { (void)build_model(c); }, {"deeplabv3plus: encoder output stride 4 is neither 8 nor 16"});
+  c = deeplab("resnet18");
+  c.decoder_atrous_rates = {6, 12};
+  expect_error([&] { (void)build_model(c); }, {"deeplabv3plus: 2 atrous rates; the ASPP has three"});
+  c = deeplab("resnet18");
+  c.decoder_channels = {256, 128};
+  expect_error([&] { (void)build_model(c); }, {"deeplabv3plus: 2 decoder channels; DeepLabV3+ has one width"});
+
+  EXPECT_EQ(deeplab("resnet18").input_multiple(), 16);
+  c = deeplab("mobilenet_v2");
+  c.encoder_output_stride = 8;
+  EXPECT_EQ(c.input_multiple(), 8);
+  c = deeplab("resnet18");
+  c.encoder_depth = 3;
+  EXPECT_EQ(c.input_multiple(), 8);  // SMP's encoder.output_stride: min(16, 2^3)
+  for (const auto& [encoder, stride, depth] :
+       {std::tuple{"resnet18", 16, 5}, std::tuple{"mobilenet_v2", 8, 5}, std::tuple{"resnet50", 16, 4},
+        std::tuple{"resnet18", 16, 3}}) {
+    c = deeplab(encoder, 2, 5);
+    c.encoder_output_stride = stride, c.encoder_depth = depth, c.decoder_channels = {32};
+    auto net = build_model(c);
+    net->set_training(false);
+    net->forward({{"image", test::random(Shape{1, 48, 80, 2}, 3, -1, 1, DType::F32)}});
+    EXPECT_EQ(net->get("logits").shape(), (Shape{1, 48, 80, 5})) << c.title() << ", stride " << stride;
+    EXPECT_TRUE(test::all_finite(net->get("logits"), encoder));
+  }
+  auto net = build_model(deeplab("resnet18"));
+  expect_error([&] { (void)net->forward({{"image", Tensor::zeros(Shape{2, 40, 64, 3})}}); },
+               {"[2,40,64,3]: height and width must be multiples of 16"});
+  net->set_training(true);
+  expect_error([&] { (void)net->forward({{"image", Tensor::zeros(Shape{1, 32, 32, 3})}}); },
+               {"training needs more than one value per channel ([1,1,1,256])"});
+
+  // SMP's initialize_decoder and initialize_head: kaiming_uniform (fan_in, ReLU's gain √2: bound
+  // √(6/fan_in)) for the decoder's convolutions, the depthwise ones' fan_in 3·3; xavier_uniform
+  // (bound √(6/(fan_in+fan_out))) for the head's; biases 0. A narrow decoder and many classes
+  // set the head's two bounds apart (√(6/32) against √(6/232)).
+  c = deeplab("resnet18", 3, 200);
+  c.decoder_channels = {32};
+  const std::map<std::string, Tensor> state = build_model(c)->state();
+  auto largest = [&](const std::string& name) {
+    double m = 0;
+    for (double v : state.at(name).to(DType::F64).to_vector<double>()) m = std::max(m, std::abs(v));
+    return m;
+  };
+  for (const auto& [name, bound] :
+       {std::pair{"decoder.aspp.0.convs.1.0.0.weight", std::sqrt(6.0 / 9)},
+        std::pair{"decoder.aspp.0.convs.4.1.weight", std::sqrt(6.0 / 512)},
+        std::pair{"decoder.aspp.0.project.0.weight", std::sqrt(6.0 / 160)},
+        std::pair{"decoder.block2.0.1.weight", std::sqrt(6.0 / 80)},
+        std::pair{"segmentation_head.0.weight", std::sqrt(6.0 / (32 + 200))}}) {
+    EXPECT_LE(largest(name), bound) << name;
+    EXPECT_GE(largest(name), 0.95 * bound) << name;
+  }
+  EXPECT_EQ(largest("segmentation_head.0.bias"), 0);
+
+  c = deeplab("mobilenet_v2", 1, 6);
+  c.encoder_output_stride = 8;
+  c.decoder_channels = {128};
+  c.decoder_atrous_rates = {6, 12, 18};
+  c.decoder_dropout = 0.25;
+  const std::string text = describe_model(c);
+  EXPECT_EQ(text, "smp arch=deeplabv3plus encoder=mobilenet_v2 in=1 classes=6 encoder_depth=5 decoder=128 "
+                  "output_stride=8 atrous=6,12,18 decoder_dropout=0.25");
+  const ModelConfig back = parse_model_description(text);
+  EXPECT_EQ(describe_model(back), text);
+  EXPECT_EQ(back.architecture, Architecture::DeepLabV3Plus);
+  EXPECT_EQ(back.encoder_output_stride, 8);
+  EXPECT_EQ(back.decoder_atrous_rates, (std::vector<int>{6, 12, 18}));
+  EXPECT_EQ(back.decoder_dropout_or_default(), 0.25);
+  // The defaults: stride 16, rates 12, 24, 36, width 256, dropout 0.5.
+  EXPECT_EQ(describe_model(deeplab("resnet34")),
+            "smp arch=deeplabv3plus encoder=resnet34 in=3 classes=3 encoder_depth=5 decoder=256 output_stride=16 "
+            "atrous=12,24,36 decoder_dropout=0.5");
+}
+
+}  // namespace
+}  // namespace cuseg

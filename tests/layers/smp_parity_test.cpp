@@ -35,6 +35,7 @@ struct ZooCase {
   int encoder_depth = 5;
   const char* attention = "";        // unet's decoder_attention
   const char* merge_policy = "add";  // fpn
+  int output_stride = 16;  // deeplabv3plus's encoder_output_stride
 };
 
 void PrintTo(const ZooCase& c, std::ostream* os) {
@@ -91,6 +92,7 @@ class SmpParity : public ::testing::TestWithParam<ZooCase> {
     c.encoder_depth = GetParam().encoder_depth;
     c.decoder_attention = GetParam().attention;
     c.decoder_merge_policy = GetParam().merge_policy;
+    c.encoder_output_stride = GetParam().output_stride;
     if (c.architecture == Architecture::Unet)
       c.decoder_channels = std::vector<int>{256, 128, 64, 32, 16}, c.decoder_channels.resize(size_t(c.encoder_depth));
     // Dropout and drop connect off: their masks are cuseg's Philox streams, not PyTorch's, and are
@@ -279,12 +281,33 @@ INSTANTIATE_TEST_SUITE_P(
                       ZooCase{"fpn", "resnet34", DType::F32, 64, 1e-4, 0, 0},
                       ZooCase{"fpn", "resnet50", DType::F32, 64, 1e-4, 0, 0},
                       ZooCase{"fpn", "mobilenet_v2", DType::F32, 64, 1e-4, 0, 0},
-                      ZooCase{"fpn", "resnet18", DType::F64, 64, 1e-9, 1e-9, 1e-7, 5, "", "cat"}),
+                      ZooCase{"fpn", "resnet18", DType::F64, 64, 1e-9, 1e-9, 1e-7, 5, "", "cat"},
+                      // DeepLabV3+'s ASPP pools each image to one value per channel: its
+                      // training-mode batch norm sees N = 2 values, x̂ = ±√(var/(var+eps)), and
+                      // its backward is zero but for eps/var — a cancellation that multiplies
+                      // roundoff by var/eps. On resnet50 (2048 pooled channels, var ≫ eps) SMP
+                      // against itself, weights perturbed by 1e-15, moves 7e-6 in three SGD steps
+                      // (1.6e-9 with that batch norm's eps at 1): its steps are held to 5e-5.
+                      // Its float32 training forward: SMP's own float32 is 1.4e-4 from its
+                      // float64 there (resnet18 6e-6; batch norms over 32 values per channel at
+                      // the 4×4 ASPP and layer4), so 1e-3 as MobileNetV2's.
+                      ZooCase{"deeplabv3plus", "resnet18", DType::F64, 64, 1e-9, 1e-9, 1e-7},
+                      ZooCase{"deeplabv3plus", "resnet34", DType::F64, 64, 1e-9, 1e-9, 1e-7},
+                      ZooCase{"deeplabv3plus", "resnet50", DType::F64, 64, 1e-9, 1e-9, 5e-5},
+                      ZooCase{"deeplabv3plus", "mobilenet_v2", DType::F64, 64, 1e-9, 1e-9, 1e-7},
+                      ZooCase{"deeplabv3plus", "resnet18", DType::F32, 64, 1e-4, 0, 0},
+                      ZooCase{"deeplabv3plus", "resnet34", DType::F32, 64, 1e-4, 0, 0},
+                      ZooCase{"deeplabv3plus", "resnet50", DType::F32, 64, 1e-3, 0, 0},
+                      ZooCase{"deeplabv3plus", "mobilenet_v2", DType::F32, 64, 1e-3, 0, 0},
+                      ZooCase{"deeplabv3plus", "resnet18", DType::F64, 64, 1e-9, 1e-9, 1e-7, 5, "", "add", 8},
+                      ZooCase{"deeplabv3plus", "mobilenet_v2", DType::F32, 64, 1e-3, 0, 0, 5, "", "add", 8},
+                      ZooCase{"deeplabv3plus", "resnet18", DType::F64, 64, 1e-9, 1e-9, 1e-7, 3}),
     [](const auto& info) {
       std::string name = str_cat(info.param.arch, "_", info.param.encoder, "_", dtype_name(info.param.dtype));
       if (info.param.encoder_depth != 5) name += str_cat("_depth", info.param.encoder_depth);
       if (*info.param.attention) name += str_cat("_", info.param.attention);
       if (info.param.merge_policy != std::string("add")) name += str_cat("_", info.param.merge_policy);
+      if (info.param.output_stride != 16) name += str_cat("_os", info.param.output_stride);
       for (char& ch : name)
         if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
       return name;
