@@ -19,6 +19,7 @@ IN's JSON spec names a model (smp.create_model's keywords) and what to compute:
   "load"      IN's tensors under state.<key> loaded with load_state_dict(strict=True) into the
               model the spec names (what seg_export --torch writes), and its evaluation logits;
   "encoder"   torchvision's classification network of the spec's encoder for torch.manual_seed(seed)
+              (efficientnet-*: efficientnet_pytorch's EfficientNet, as SMP vendors it)
               (state.<key>: what an ImageNet weights file holds, fc included), and SMP's encoder
               after SMP loads it and adapts it to the spec's in_channels (encoder.<key>).
 """
@@ -28,6 +29,7 @@ import torch
 import torch.nn.functional as F
 import torchvision
 import segmentation_models_pytorch as smp
+from segmentation_models_pytorch.encoders._efficientnet import EfficientNet, get_model_params
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
 from torch_parity import serve  # noqa: E402
@@ -78,7 +80,11 @@ def run_case(case, t, out):
         return
     if what == "encoder":
         torch.manual_seed(case["seed"])
-        classifier = getattr(torchvision.models, case["model"]["encoder_name"])()
+        name = case["model"]["encoder_name"]
+        if name.startswith("efficientnet"):  # efficientnet_pytorch's classifier, as SMP vendors it (_fc included)
+            classifier = EfficientNet(*get_model_params(name, None))
+        else:
+            classifier = getattr(torchvision.models, name)()
         for k, v in classifier.state_dict().items():
             if not k.endswith("num_batches_tracked"):
                 out[p + "state." + k] = v.detach()
@@ -102,12 +108,22 @@ def run_case(case, t, out):
         return
     model.train()
     if what == "train":
+        ran = set()  # the modules the forward runs
+        hooks = [m.register_forward_hook(lambda m, i, o, name=name: ran.add(name)) for name, m in model.named_modules()]
         logits, loss = loss_of(model, case, t, dtype)
+        for h in hooks:
+            h.remove()
         loss.backward()
         out[p + "train.logits"] = nhwc(logits)
         out[p + "train.loss"] = loss.detach().reshape(1)
         for name, param in model.named_parameters():
-            out[p + "grad." + name] = param.grad.detach()
+            # A module never run (an encoder's past its depth, EfficientNet's head) has no gradient,
+            # and in cuseg no parameter (Graph::add_unused); one run whose output the loss does not
+            # read (EfficientNet's blocks one feature past the depth) has gradient 0.
+            if param.grad is not None:
+                out[p + "grad." + name] = param.grad.detach()
+            elif name.rsplit(".", 1)[0] in ran:
+                out[p + "grad." + name] = torch.zeros_like(param).detach()
         for name, b in model.named_buffers():
             if not name.endswith("num_batches_tracked"):
                 out[p + "train." + name] = b.detach()
