@@ -16,6 +16,8 @@ IN's JSON spec names a model (smp.create_model's keywords) and what to compute:
               logits, loss, grad.<parameter> (PyTorch's layouts), the updated running statistics;
   "sgd"       `steps` steps of torch.optim.SGD(lr, momentum) on the same batch and loss: the
               parameters and buffers after them (after.<key>);
+  "features"  the encoder's evaluation-mode features of IN's image (features.<i>, NHWC), the model
+              built as for "weights";
   "load"      IN's tensors under state.<key> loaded with load_state_dict(strict=True) into the
               model the spec names (what seg_export --torch writes), and its evaluation logits;
   "encoder"   torchvision's classification network of the spec's encoder for torch.manual_seed(seed)
@@ -96,6 +98,12 @@ def run_case(case, t, out):
                 out[p + "encoder." + k] = v.detach()
         return
     model = build(case, dtype)
+    if what == "features":  # the encoder's evaluation-mode features of IN's image: features.<i>
+        model.eval()
+        with torch.no_grad():
+            for i, f in enumerate(model.encoder(t["image"].to(dtype).permute(0, 3, 1, 2))):
+                out[p + f"features.{i}"] = nhwc(f)
+        return
     if what == "weights":
         for k, v in model.state_dict().items():
             if not k.endswith("num_batches_tracked"):

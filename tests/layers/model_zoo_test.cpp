@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 
 #include "cuseg/interop/torch_weights.h"
+#include "cuseg/kernels/init.h"
+#include "cuseg/layers/layers.h"
 #include "cuseg/layers/networks.h"
 #include "cuseg/losses/loss.h"
 #include "cuseg/model/checkpoint.h"
@@ -117,6 +119,48 @@ TEST(ModelZoo, AStateDictOfAnotherNetworkIsRefusedBeforeAnythingIsCopied) {
   auto classes5 = build_model(unet("resnet34", 3, 5));
   expect_error([&] { (void)load_torch_state_dict(*r34, torch_state_dict(*classes5), "c5.safetensors"); }, {"segmentation_head.0.weight is [5,16,3,3], the model's [3,16,3,3]"});
   EXPECT_TRUE(test::identical(r34->state().at("encoder.conv1.weight"), first, "untouched", 0));
+}
+
+// SMP's EfficientNet has no initialization of its own: its convolutions start as PyTorch's
+// Conv2d does, weights and biases (the squeeze-and-excitation convolutions') U(±1/√fan_in); its
+// batch norms γ = 1, β = 0, eps 1e-3, momentum 0.01. The decoder keeps SMP's decoder initialization.
+// And the network computes the logits at the input's size for other input channels too.
+TEST(ModelZoo, EfficientNetStartsAsPyTorchsDefaultsAndRunsForAnyInputChannels) {
+  for (int channels : {1, 4}) {
+    auto net = build_model(unet("efficientnet-b1", channels, 2));
+    int convs = 0, biases = 0, norms = 0;
+    for (Layer* l : net->layers()) {
+      if (const auto* bn = dynamic_cast<BatchNorm2d*>(l); bn && l->name().starts_with("encoder.")) {
+        EXPECT_EQ(bn->params().eps, 1e-3) << l->name();
+        EXPECT_EQ(bn->params().momentum, 0.01) << l->name();
+        ++norms;
+      }
+      if (!dynamic_cast<Conv2d*>(l) || !l->name().starts_with("encoder.")) continue;
+      const std::vector<Parameter*> ps = l->parameters();
+      const double bound = 1 / std::sqrt(fans_of(ps.at(0)->value.shape()).in);
+      for (Parameter* p : ps) {
+        const std::vector<double> v = p->value.to(DType::F64).to_vector<double>();
+        double sq = 0, largest = 0;
+        for (double x : v) sq += x * x, largest = std::max(largest, std::abs(x));
+        EXPECT_LE(largest, bound) << p->name;
+        if (v.size() >= 2000) {  // U(±b) has standard deviation b/√3
+          EXPECT_NEAR(std::sqrt(sq / double(v.size())), bound / std::sqrt(3.0), 0.05 * bound) << p->name;
+        }
+        if (p->value.rank() == 1) {
+          EXPECT_GT(largest, 0) << p->name;
+          ++biases;
+        }
+      }
+      ++convs;
+    }
+    EXPECT_GT(convs, 100);
+    EXPECT_EQ(biases, 2 * 23);  // two squeeze-and-excitation convolutions in each of b1's blocks
+    EXPECT_EQ(norms, 1 + 23 * 3 - 2 + 1);  // the stem's, three a block (two without expansion), the head's
+    net->set_training(false);
+    net->forward({{"image", test::random(Shape{1, 32, 64, channels}, 3, -1, 1, DType::F32)}});
+    EXPECT_EQ(net->get("logits").shape(), (Shape{1, 32, 64, 2}));
+    EXPECT_TRUE(test::all_finite(net->get("logits"), "efficientnet-b1"));
+  }
 }
 
 }  // namespace

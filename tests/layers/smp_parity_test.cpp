@@ -15,6 +15,7 @@
 #include "cuseg/interop/layouts.h"
 #include "cuseg/interop/torch_weights.h"
 #include "cuseg/layers/networks.h"
+#include "cuseg/layers/zoo/builder.h"
 #include "cuseg/losses/loss.h"
 #include "cuseg/optim/optimizer.h"
 #include "error_matchers.h"
@@ -324,6 +325,95 @@ TEST(SmpEncoderWeights, TorchvisionsWeightsLoadAsSmpLoadsThemForAnyInputChannels
       [&] { load_encoder_weights(*net, r34, with_prefix(r18, "state."), "r18.safetensors"); },
       {"r18.safetensors: missing", "encoder.layer1.2.bn1.bias", "an ImageNet resnet34",
        "conv1.weight"});
+}
+
+// EfficientNet's ImageNet weights as efficientnet_pytorch's EfficientNet holds them (_fc
+// included, ignored): loaded as SMP loads them, its first-convolution rule on _conv_stem.
+TEST(SmpEncoderWeights, EfficientNetsWeightsLoadAsSmpLoadsThemForAnyInputChannels) {
+  CUSEG_REQUIRE_SMP();
+  for (const auto& [encoder, channels] :
+       {std::pair{"efficientnet-b0", 3}, std::pair{"efficientnet-b0", 1},
+        std::pair{"efficientnet-b2", 4}}) {
+    SCOPED_TRACE(str_cat(encoder, ", ", channels, " channels"));
+    const ModelConfig c = ModelConfig::smp(Architecture::Unet, encoder, channels, 2);
+    nlohmann::json spec =
+        nlohmann::json::array({{{"model", nlohmann::json::parse(torch_model_config(c))},
+                                {"seed", 9},
+                                {"dtype", "f32"},
+                                {"compute", "encoder"}}});
+    const SafetensorsFile smp =
+        test::run_torch_script("smp_parity.py", {}, spec.dump(), test::smp_python());
+    ASSERT_TRUE(smp.tensors.count("state._fc.weight"));
+    auto net = build_model(c);
+    const Tensor head = net->state().at("segmentation_head.0.weight").clone();
+    load_encoder_weights(*net, c, with_prefix(smp, "state."), "efficientnet.safetensors");
+    int checked = 0;
+    for (auto& [name, value] : net->state()) {
+      if (!name.starts_with("encoder.")) continue;
+      const auto it = smp.tensors.find(name);
+      ASSERT_NE(it, smp.tensors.end()) << name;
+      EXPECT_TRUE(test::close(torch_layout(value), it->second, 1e-6, name, 9));
+      ++checked;
+    }
+    EXPECT_GT(checked, 300) << encoder;  // the head (_conv_head, _bn1) included
+    EXPECT_TRUE(test::identical(net->state().at("segmentation_head.0.weight"), head,
+                                "the head, untouched", 0));
+  }
+  // b0's weights into b1 are refused, naming a tensor and the names expected.
+  const ModelConfig b1 = ModelConfig::smp(Architecture::Unet, "efficientnet-b1", 3, 2);
+  nlohmann::json spec =
+      nlohmann::json::array({{{"model", nlohmann::json::parse(torch_model_config(ModelConfig::smp(
+                                            Architecture::Unet, "efficientnet-b0", 3, 2)))},
+                              {"seed", 9},
+                              {"dtype", "f32"},
+                              {"compute", "encoder"}}});
+  const SafetensorsFile b0 =
+      test::run_torch_script("smp_parity.py", {}, spec.dump(), test::smp_python());
+  auto net = build_model(b1);
+  test::expect_error(
+      [&] { load_encoder_weights(*net, b1, with_prefix(b0, "state."), "b0.safetensors"); },
+      {"b0.safetensors: missing", "encoder._blocks.16._bn0.bias", "an ImageNet efficientnet-b1",
+       "efficientnet_pytorch's names: _conv_stem.weight"});
+}
+
+// DeepLabV3+'s dilated EfficientNet (SMP's make_dilated: the blocks of stride 16 and 32 past the
+// output stride at stride 1, dilated, their static padding gone), the encoder alone against SMP's
+// encoder of the same DeepLabV3Plus: every feature, evaluation mode, float64. b2 is the variant
+// whose nominal sizes go odd (its static paddings differ most from the dilated ones).
+TEST(SmpEncoderFeatures, DilatedEfficientNetMatchesSmpsAtOutputStrides8And16) {
+  CUSEG_REQUIRE_SMP();
+  for (const int stride : {8, 16}) {
+    SCOPED_TRACE(str_cat("output stride ", stride));
+    ModelConfig c = ModelConfig::smp(Architecture::DeepLabV3Plus, "efficientnet-b2", 3, 2);
+    c.encoder_output_stride = stride;
+    c.drop_path_rate = 0;
+    const Tensor image = test::random(Shape{2, 64, 64, 3}, 4, -1, 1, DType::F64);
+    nlohmann::json spec = nlohmann::json::array();
+    for (const char* compute : {"weights", "features"})
+      spec.push_back({{"model", nlohmann::json::parse(torch_model_config(c))},
+                      {"seed", 5},
+                      {"dtype", "f64"},
+                      {"drop_path", 0},
+                      {"compute", compute}});
+    const SafetensorsFile smp = test::run_torch_script("smp_parity.py", {{"image", image}},
+                                                       spec.dump(), test::smp_python());
+    Graph g;
+    g.add_input("image", 3, 1);
+    zoo::Builder b(g, 1);
+    const zoo::Features f = zoo::build_efficientnet(b, c, "image");
+    for (size_t i = 1; i < f.names.size(); ++i) g.add_output(f.names[i]);
+    g.to(DType::F64);
+    std::map<std::string, Tensor> encoder;
+    for (const auto& [name, t] : with_prefix(smp, "state."))
+      if (name.starts_with("encoder.")) encoder[name] = t;
+    load_torch_state_dict(g, encoder, "SMP's encoder");
+    g.set_training(false);
+    g.forward({{"image", image}});
+    ASSERT_EQ(f.names.size(), 6u);
+    for (size_t i = 1; i < f.names.size(); ++i)
+      EXPECT_TRUE(test::close(g.get(f.names[i]), smp.tensors.at(str_cat("features.", i)), 1e-9,
+                              str_cat("feature ", i), 1));
+  }
 }
 
 }  // namespace
