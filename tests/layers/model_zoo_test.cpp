@@ -163,5 +163,26 @@ TEST(ModelZoo, EfficientNetStartsAsPyTorchsDefaultsAndRunsForAnyInputChannels) {
   }
 }
 
+// Drop connect as SMP's EfficientNetEncoder.forward applies it: on the residual branch of each
+// block with an identity skip (stride 1, width kept), block i of n at drop_path_rate·i/n.
+TEST(ModelZoo, EfficientNetDropsConnectionsWhereAndAsSmpDoes) {
+  ModelConfig c = unet("efficientnet-b0");
+  c.drop_path_rate = 0.3;
+  auto net = build_model(c);
+  std::map<std::string, double> rates;
+  for (Layer* l : net->layers())
+    if (const auto* d = dynamic_cast<DropPath*>(l)) rates[l->name()] = d->p();
+  const std::map<std::string, double> expected = {
+      {"encoder._blocks.2._drop_connect", 0.3 * 2 / 16},   {"encoder._blocks.4._drop_connect", 0.3 * 4 / 16},
+      {"encoder._blocks.6._drop_connect", 0.3 * 6 / 16},   {"encoder._blocks.7._drop_connect", 0.3 * 7 / 16},
+      {"encoder._blocks.9._drop_connect", 0.3 * 9 / 16},   {"encoder._blocks.10._drop_connect", 0.3 * 10 / 16},
+      {"encoder._blocks.12._drop_connect", 0.3 * 12 / 16}, {"encoder._blocks.13._drop_connect", 0.3 * 13 / 16},
+      {"encoder._blocks.14._drop_connect", 0.3 * 14 / 16}};
+  EXPECT_EQ(rates, expected);
+  c.drop_path_rate = 0;
+  auto none = build_model(c);
+  for (Layer* l : none->layers()) EXPECT_EQ(dynamic_cast<DropPath*>(l), nullptr) << l->name();
+}
+
 }  // namespace
 }  // namespace cuseg
