@@ -1,6 +1,5 @@
 #include "cuseg/interop/onnx.h"
 
-#include <algorithm>
 #include <array>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -354,10 +353,13 @@ OnnxHead parse_onnx_head(const std::string& name) {
 std::string onnx_model(Graph& model, const ModelInfo& info, OnnxHead head) {
   const int C = info.config.in_channels, multiple = info.config.input_multiple();
   model.set_training(false);
-  // Any valid size gives the order and the channels; not the smallest: an EfficientNet at depth 3
-  // or 4 runs blocks one stage past its features (as SMP does), whose kernels need more than 1×1.
-  const int size = multiple * std::max(1, 64 / multiple);
-  model.compile({{"image", Shape{1, size, size, C}}});
+  // The smallest input gives the order and the channels; an EfficientNet below depth 5 runs blocks
+  // one stage past its features (as SMP does), whose kernels need twice that.
+  try {
+    model.compile({{"image", Shape{1, multiple, multiple, C}}});
+  } catch (const Error&) {
+    model.compile({{"image", Shape{1, 2 * multiple, 2 * multiple, C}}});
+  }
   CUSEG_CHECK(model.input_names() == std::vector<std::string>{"image"} &&
                   model.output_names() == std::vector<std::string>{"logits"},
               "ONNX export: the graph must read 'image' and write 'logits'");

@@ -286,7 +286,10 @@ TEST(SmpEncoderWeights, TorchvisionsWeightsLoadAsSmpLoadsThemForAnyInputChannels
   CUSEG_REQUIRE_SMP();
   for (const auto& [encoder, channels] :
        {std::pair{"resnet18", 3}, std::pair{"resnet18", 1}, std::pair{"resnet18", 4},
-        std::pair{"mobilenet_v2", 1}, std::pair{"mobilenet_v2", 5}}) {
+        std::pair{"mobilenet_v2", 1}, std::pair{"mobilenet_v2", 5},
+        // efficientnet_pytorch's EfficientNet (smp_parity.py: _fc.* in the file, ignored)
+        std::pair{"efficientnet-b0", 3}, std::pair{"efficientnet-b0", 1},
+        std::pair{"efficientnet-b2", 4}}) {
     SCOPED_TRACE(str_cat(encoder, ", ", channels, " channels"));
     const ModelConfig c = ModelConfig::smp(Architecture::Unet, encoder, channels, 2);
     nlohmann::json spec =
@@ -328,51 +331,24 @@ TEST(SmpEncoderWeights, TorchvisionsWeightsLoadAsSmpLoadsThemForAnyInputChannels
        "conv1.weight"});
 }
 
-// EfficientNet's ImageNet weights as efficientnet_pytorch's EfficientNet holds them (_fc
-// included, ignored): loaded as SMP loads them, its first-convolution rule on _conv_stem.
-TEST(SmpEncoderWeights, EfficientNetsWeightsLoadAsSmpLoadsThemForAnyInputChannels) {
+// An encoder's ImageNet weights file as smp_parity.py's "encoder" computation writes it (state.*).
+std::map<std::string, Tensor> imagenet_weights(const char* encoder) {
+  const ModelConfig c = ModelConfig::smp(Architecture::Unet, encoder, 3, 2);
+  const nlohmann::json spec = nlohmann::json::array({{{"model", nlohmann::json::parse(torch_model_config(c))},
+                                                      {"seed", 9},
+                                                      {"dtype", "f32"},
+                                                      {"compute", "encoder"}}});
+  return with_prefix(test::run_torch_script("smp_parity.py", {}, spec.dump(), test::smp_python()), "state.");
+}
+
+// EfficientNet-b0's ImageNet weights into b1 are refused, naming a tensor and the names expected
+// (its weights load as SMP loads them: SmpEncoderWeights above).
+TEST(SmpEncoderWeights, AnotherEfficientNetsWeightsAreRefusedNamingTheirNames) {
   CUSEG_REQUIRE_SMP();
-  for (const auto& [encoder, channels] :
-       {std::pair{"efficientnet-b0", 3}, std::pair{"efficientnet-b0", 1},
-        std::pair{"efficientnet-b2", 4}}) {
-    SCOPED_TRACE(str_cat(encoder, ", ", channels, " channels"));
-    const ModelConfig c = ModelConfig::smp(Architecture::Unet, encoder, channels, 2);
-    nlohmann::json spec =
-        nlohmann::json::array({{{"model", nlohmann::json::parse(torch_model_config(c))},
-                                {"seed", 9},
-                                {"dtype", "f32"},
-                                {"compute", "encoder"}}});
-    const SafetensorsFile smp =
-        test::run_torch_script("smp_parity.py", {}, spec.dump(), test::smp_python());
-    ASSERT_TRUE(smp.tensors.count("state._fc.weight"));
-    auto net = build_model(c);
-    const Tensor head = net->state().at("segmentation_head.0.weight").clone();
-    load_encoder_weights(*net, c, with_prefix(smp, "state."), "efficientnet.safetensors");
-    int checked = 0;
-    for (auto& [name, value] : net->state()) {
-      if (!name.starts_with("encoder.")) continue;
-      const auto it = smp.tensors.find(name);
-      ASSERT_NE(it, smp.tensors.end()) << name;
-      EXPECT_TRUE(test::close(torch_layout(value), it->second, 1e-6, name, 9));
-      ++checked;
-    }
-    EXPECT_GT(checked, 300) << encoder;  // the head (_conv_head, _bn1) included
-    EXPECT_TRUE(test::identical(net->state().at("segmentation_head.0.weight"), head,
-                                "the head, untouched", 0));
-  }
-  // b0's weights into b1 are refused, naming a tensor and the names expected.
   const ModelConfig b1 = ModelConfig::smp(Architecture::Unet, "efficientnet-b1", 3, 2);
-  nlohmann::json spec =
-      nlohmann::json::array({{{"model", nlohmann::json::parse(torch_model_config(ModelConfig::smp(
-                                            Architecture::Unet, "efficientnet-b0", 3, 2)))},
-                              {"seed", 9},
-                              {"dtype", "f32"},
-                              {"compute", "encoder"}}});
-  const SafetensorsFile b0 =
-      test::run_torch_script("smp_parity.py", {}, spec.dump(), test::smp_python());
   auto net = build_model(b1);
   test::expect_error(
-      [&] { load_encoder_weights(*net, b1, with_prefix(b0, "state."), "b0.safetensors"); },
+      [&] { load_encoder_weights(*net, b1, imagenet_weights("efficientnet-b0"), "b0.safetensors"); },
       {"b0.safetensors: missing", "encoder._blocks.16._bn0.bias", "an ImageNet efficientnet-b1",
        "efficientnet_pytorch's names: _conv_stem.weight"});
 }
