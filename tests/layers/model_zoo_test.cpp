@@ -182,6 +182,15 @@ TEST(ModelZoo, EfficientNetDropsConnectionsWhereAndAsSmpDoes) {
   c.drop_path_rate = 0;
   auto none = build_model(c);
   for (Layer* l : none->layers()) EXPECT_EQ(dynamic_cast<DropPath*>(l), nullptr) << l->name();
+  // The same weights: evaluation is the network without drop connect; training drops branches.
+  none->load_state(net->state());
+  const Tensor x = test::random(Shape{2, 32, 32, 3}, 3, -1, 1, DType::F32);
+  for (Graph* g : {net.get(), none.get()}) g->set_training(false), g->forward({{"image", x}});
+  EXPECT_TRUE(test::identical(net->get("logits"), none->get("logits"), "evaluation logits", 0));
+  for (Graph* g : {net.get(), none.get()}) g->set_training(true), g->forward({{"image", x}});
+  EXPECT_FALSE(test::close(net->get("logits"), none->get("logits"), 1e-3, "training logits", 0));
+  net->backward({{"logits", test::random(net->get("logits").shape(), 4, -1, 1, DType::F32)}});
+  for (Parameter* p : net->parameters()) EXPECT_TRUE(test::all_finite(p->grad, p->name));
 }
 
 }  // namespace
