@@ -17,9 +17,12 @@ IN's JSON spec names a model (smp.create_model's keywords) and what to compute:
               logits, loss, grad.<parameter> (PyTorch's layouts), the updated running statistics;
   "sgd"       `steps` steps of torch.optim.SGD(lr, momentum) on the same batch and loss: the
               parameters and buffers after them (after.<key>);
+  "features"  the encoder's evaluation-mode features of IN's image (features.<i>, NHWC), the model
+              built as for "weights";
   "load"      IN's tensors under state.<key> loaded with load_state_dict(strict=True) into the
               model the spec names (what seg_export --torch writes), and its evaluation logits;
   "encoder"   torchvision's classification network of the spec's encoder for torch.manual_seed(seed)
+              (efficientnet-*: efficientnet_pytorch's EfficientNet, as SMP vendors it)
               (state.<key>: what an ImageNet weights file holds, fc included), and SMP's encoder
               after SMP loads it and adapts it to the spec's in_channels (encoder.<key>).
 """
@@ -29,6 +32,7 @@ import torch
 import torch.nn.functional as F
 import torchvision
 import segmentation_models_pytorch as smp
+from segmentation_models_pytorch.encoders._efficientnet import EfficientNet, get_model_params
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
 from torch_parity import serve  # noqa: E402
@@ -85,7 +89,11 @@ def run_case(case, t, out):
         return
     if what == "encoder":
         torch.manual_seed(case["seed"])
-        classifier = getattr(torchvision.models, case["model"]["encoder_name"])()
+        name = case["model"]["encoder_name"]
+        if name.startswith("efficientnet"):  # efficientnet_pytorch's classifier, as SMP vendors it (_fc included)
+            classifier = EfficientNet(*get_model_params(name, None))
+        else:
+            classifier = getattr(torchvision.models, name)()
         for k, v in classifier.state_dict().items():
             if not k.endswith("num_batches_tracked"):
                 out[p + "state." + k] = v.detach()
@@ -97,6 +105,12 @@ def run_case(case, t, out):
                 out[p + "encoder." + k] = v.detach()
         return
     model = build(case, dtype)
+    if what == "features":  # the encoder's evaluation-mode features of IN's image: features.<i>
+        model.eval()
+        with torch.no_grad():
+            for i, f in enumerate(model.encoder(t["image"].to(dtype).permute(0, 3, 1, 2))):
+                out[p + f"features.{i}"] = nhwc(f)
+        return
     if what == "weights":
         for k, v in model.state_dict().items():
             if not k.endswith("num_batches_tracked"):
@@ -109,15 +123,22 @@ def run_case(case, t, out):
         return
     model.train()
     if what == "train":
+        ran = set()  # the modules the forward runs
+        hooks = [m.register_forward_hook(lambda m, i, o, name=name: ran.add(name)) for name, m in model.named_modules()]
         logits, loss = loss_of(model, case, t, dtype)
+        for h in hooks:
+            h.remove()
         loss.backward()
         out[p + "train.logits"] = nhwc(logits)
         out[p + "train.loss"] = loss.detach().reshape(1)
         for name, param in model.named_parameters():
-            # None: a module past the encoder's depth, which SMP keeps but never runs (cuseg's
-            # Graph::add_unused: state, not parameters).
+            # A module never run (an encoder's past its depth, EfficientNet's head) has no gradient,
+            # and in cuseg no parameter (Graph::add_unused); one run whose output the loss does not
+            # read (EfficientNet's blocks one feature past the depth) has gradient 0.
             if param.grad is not None:
                 out[p + "grad." + name] = param.grad.detach()
+            elif name.rsplit(".", 1)[0] in ran:
+                out[p + "grad." + name] = torch.zeros_like(param).detach()
         for name, b in model.named_buffers():
             if not name.endswith("num_batches_tracked"):
                 out[p + "train." + name] = b.detach()

@@ -359,7 +359,10 @@ OnnxHead parse_onnx_head(const std::string& name) {
 std::string onnx_model(Graph& model, const ModelInfo& info, OnnxHead head) {
   const int C = info.config.in_channels, multiple = info.config.input_multiple();
   model.set_training(false);
-  model.compile({{"image", Shape{1, multiple, multiple, C}}});
+  // Any input the network takes gives the order and the channels. Twice the multiple: an
+  // EfficientNet below depth 5 runs blocks one stage past its features (as SMP does), whose
+  // static padding leaves nothing of an input of the multiple itself.
+  model.compile({{"image", Shape{1, 2 * multiple, 2 * multiple, C}}});
   CUSEG_CHECK(model.input_names() == std::vector<std::string>{"image"} &&
                   model.output_names() == std::vector<std::string>{"logits"},
               "ONNX export: the graph must read 'image' and write 'logits'");

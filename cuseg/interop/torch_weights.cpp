@@ -174,8 +174,11 @@ void load_encoder_weights(Graph& model, const ModelConfig& config, const std::ma
               architecture_name(config.architecture));
   // The convolution SMP adapts to other input channels (its first with 3), and the classifier it drops.
   const bool mobilenet = config.encoder == "mobilenet_v2";
-  const std::string first_conv = mobilenet ? "features.0.0.weight" : "conv1.weight";
-  const std::string classifier = mobilenet ? "classifier." : "fc.";
+  const bool efficientnet = config.encoder.starts_with("efficientnet");  // efficientnet_pytorch's names
+  const std::string first_conv = mobilenet      ? "features.0.0.weight"
+                                 : efficientnet ? "_conv_stem.weight"
+                                                : "conv1.weight";
+  const std::string classifier = mobilenet ? "classifier." : efficientnet ? "_fc." : "fc.";
   std::map<std::string, Tensor> encoder;  // under the model's names, in PyTorch's layouts
   for (const auto& [name, t] : state) {
     if (name.starts_with(classifier)) continue;
@@ -190,7 +193,7 @@ void load_encoder_weights(Graph& model, const ModelConfig& config, const std::ma
   try {
     load_torch_state_dict(model, encoder, source);
   } catch (const Error& e) {
-    throw Error(str_cat(e.what(), " (an ImageNet ", config.encoder, " in torchvision's names: ", first_conv,
+    throw Error(str_cat(e.what(), " (an ImageNet ", config.encoder, " in ", efficientnet ? "efficientnet_pytorch's" : "torchvision's", " names: ", first_conv,
                         ", ...)"));
   }
 }

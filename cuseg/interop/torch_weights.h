@@ -40,7 +40,8 @@ void load_torch_state_dict(Graph& model, const std::string& path);
 
 // An encoder's ImageNet weights alone, as torchvision's state dict of the classification network
 // holds them (resnet18/34/50: conv1.weight, bn1.*, layer1.0.conv1.weight, ..., fc.* ignored;
-// mobilenet_v2: features.0.0.weight, ..., classifier.* ignored), into
+// mobilenet_v2: features.0.0.weight, ..., classifier.* ignored; efficientnet-b0/b1/b2 as
+// efficientnet_pytorch's EfficientNet holds them: _conv_stem.weight, ..., _fc.* ignored), into
 // a model zoo network's "encoder.*" parameters and buffers; the decoder and head keep theirs. Where
 // the model's input channels C differ from the file's 3, segmentation_models_pytorch's rule for
 // its first convolution: summed over the channels for C = 1, else channel i takes the file's

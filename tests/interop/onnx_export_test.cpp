@@ -196,6 +196,26 @@ TEST(OnnxExport, OnnxRuntimeReproducesTheLogitsOfFpn) {
   }
 }
 
+// Unet on EfficientNet-b0: static asymmetric padding, squeeze and excitation (Multiply), SiLU; at
+// depth 3 also the blocks SMP runs one feature past the depth, whose outputs nothing reads.
+TEST(OnnxExport, OnnxRuntimeReproducesTheLogitsOfUnetOnEfficientNet) {
+  CUSEG_REQUIRE_ONNX_ORACLES();
+  for (const int depth : {5, 3}) {
+    ModelConfig c = ModelConfig::smp(Architecture::Unet, "efficientnet-b0", 3, 5);
+    c.encoder_depth = depth;
+    c.decoder_channels = {64, 32, 16, 16, 16};
+    c.decoder_channels.resize(size_t(depth));
+    auto g = trained_like(c);
+    const ModelInfo info = info_for(c);
+    for (const auto& [n, h, w] : {std::tuple{1, 32, 64}, std::tuple{2, 64, 32}}) {
+      const Tensor images = real_looking_images(n, h, w, uint64_t(h * w));
+      const OrtRun ort = run_in_onnx_runtime(*g, info, images, OnnxHead::Logits, "efficientnet-b0");
+      EXPECT_TRUE(test::close(ort.outputs.tensors.at("logits"), to_nchw(cuseg_logits(*g, info, images)), kTolerance,
+                              str_cat("unet on efficientnet-b0, depth ", depth, ", ", n, "x", h, "x", w), 1));
+    }
+  }
+}
+
 TEST(OnnxExport, SoftmaxAndArgmaxHeadsAndTheMetadata) {
   CUSEG_REQUIRE_ONNX_ORACLES();
   ModelConfig c = ModelConfig::unet_s(3, 4, 8);

@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 
 #include "cuseg/interop/torch_weights.h"
+#include "cuseg/kernels/init.h"
+#include "cuseg/layers/layers.h"
 #include "cuseg/layers/networks.h"
 #include "cuseg/losses/loss.h"
 #include "cuseg/model/checkpoint.h"
@@ -273,6 +275,78 @@ TEST(ModelZoo, DeepLabV3PlusConfigurationsInputsInitializationAndDescription) {
   EXPECT_EQ(describe_model(deeplab("resnet34")),
             "smp arch=deeplabv3plus encoder=resnet34 in=3 classes=3 encoder_depth=5 decoder=256 output_stride=16 "
             "atrous=12,24,36 decoder_dropout=0.5");
+}
+
+// SMP's EfficientNet has no initialization of its own: its convolutions start as PyTorch's
+// Conv2d does, weights and biases (the squeeze-and-excitation convolutions') U(±1/√fan_in); its
+// batch norms γ = 1, β = 0, eps 1e-3, momentum 0.01. The decoder keeps SMP's decoder initialization.
+// And the network computes the logits at the input's size for other input channels too.
+TEST(ModelZoo, EfficientNetStartsAsPyTorchsDefaultsAndRunsForAnyInputChannels) {
+  for (int channels : {1, 4}) {
+    auto net = build_model(unet("efficientnet-b1", channels, 2));
+    int convs = 0, biases = 0, norms = 0;
+    for (Layer* l : net->layers()) {
+      if (const auto* bn = dynamic_cast<BatchNorm2d*>(l); bn && l->name().starts_with("encoder.")) {
+        EXPECT_EQ(bn->params().eps, 1e-3) << l->name();
+        EXPECT_EQ(bn->params().momentum, 0.01) << l->name();
+        ++norms;
+      }
+      if (!dynamic_cast<Conv2d*>(l) || !l->name().starts_with("encoder.")) continue;
+      const std::vector<Parameter*> ps = l->parameters();
+      const double bound = 1 / std::sqrt(fans_of(ps.at(0)->value.shape()).in);
+      for (Parameter* p : ps) {
+        const std::vector<double> v = p->value.to(DType::F64).to_vector<double>();
+        double sq = 0, largest = 0;
+        for (double x : v) sq += x * x, largest = std::max(largest, std::abs(x));
+        EXPECT_LE(largest, bound) << p->name;
+        if (v.size() >= 2000) {  // U(±b) has standard deviation b/√3
+          EXPECT_NEAR(std::sqrt(sq / double(v.size())), bound / std::sqrt(3.0), 0.05 * bound) << p->name;
+        }
+        if (p->value.rank() == 1) {
+          EXPECT_GT(largest, 0) << p->name;
+          ++biases;
+        }
+      }
+      ++convs;
+    }
+    EXPECT_GT(convs, 100);
+    EXPECT_EQ(biases, 2 * 23);  // two squeeze-and-excitation convolutions in each of b1's blocks
+    EXPECT_EQ(norms, 1 + 23 * 3 - 2 + 1);  // the stem's, three a block (two without expansion), the head's
+    net->set_training(false);
+    net->forward({{"image", test::random(Shape{1, 32, 64, channels}, 3, -1, 1, DType::F32)}});
+    EXPECT_EQ(net->get("logits").shape(), (Shape{1, 32, 64, 2}));
+    EXPECT_TRUE(test::all_finite(net->get("logits"), "efficientnet-b1"));
+  }
+}
+
+// Drop connect as SMP's EfficientNetEncoder.forward applies it: on the residual branch of each
+// block with an identity skip (stride 1, width kept), block i of n at drop_path_rate·i/n.
+TEST(ModelZoo, EfficientNetDropsConnectionsWhereAndAsSmpDoes) {
+  ModelConfig c = unet("efficientnet-b0");
+  c.drop_path_rate = 0.3;
+  auto net = build_model(c);
+  std::map<std::string, double> rates;
+  for (Layer* l : net->layers())
+    if (const auto* d = dynamic_cast<DropPath*>(l)) rates[l->name()] = d->p();
+  const std::map<std::string, double> expected = {
+      {"encoder._blocks.2._drop_connect", 0.3 * 2 / 16},   {"encoder._blocks.4._drop_connect", 0.3 * 4 / 16},
+      {"encoder._blocks.6._drop_connect", 0.3 * 6 / 16},   {"encoder._blocks.7._drop_connect", 0.3 * 7 / 16},
+      {"encoder._blocks.9._drop_connect", 0.3 * 9 / 16},   {"encoder._blocks.10._drop_connect", 0.3 * 10 / 16},
+      {"encoder._blocks.12._drop_connect", 0.3 * 12 / 16}, {"encoder._blocks.13._drop_connect", 0.3 * 13 / 16},
+      {"encoder._blocks.14._drop_connect", 0.3 * 14 / 16}};
+  EXPECT_EQ(rates, expected);
+  c.drop_path_rate = 0;
+  auto none = build_model(c);
+  for (Layer* l : none->layers()) EXPECT_EQ(dynamic_cast<DropPath*>(l), nullptr) << l->name();
+  // The same weights: evaluation is the network without drop connect; training drops branches.
+  none->load_state(net->state());
+  const Tensor x = test::random(Shape{2, 32, 32, 3}, 3, -1, 1, DType::F32);
+  for (Graph* g : {net.get(), none.get()}) g->set_training(false), g->forward({{"image", x}});
+  EXPECT_TRUE(test::identical(net->get("logits"), none->get("logits"), "evaluation logits", 0));
+  for (Graph* g : {net.get(), none.get()}) g->set_training(true), g->forward({{"image", x}});
+  EXPECT_FALSE(test::close(net->get("logits"), none->get("logits"), 1e-3, "training logits", 0));
+  net->backward({{"logits", test::random(net->get("logits").shape(), 4, -1, 1, DType::F32)}});
+  for (Parameter* p : net->parameters()) EXPECT_TRUE(test::all_finite(p->grad, p->name));
 }
 
 }  // namespace

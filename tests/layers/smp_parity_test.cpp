@@ -15,6 +15,7 @@
 #include "cuseg/interop/layouts.h"
 #include "cuseg/interop/torch_weights.h"
 #include "cuseg/layers/networks.h"
+#include "cuseg/layers/zoo/builder.h"
 #include "cuseg/losses/loss.h"
 #include "cuseg/optim/optimizer.h"
 #include "error_matchers.h"
@@ -301,7 +302,18 @@ INSTANTIATE_TEST_SUITE_P(
                       ZooCase{"deeplabv3plus", "mobilenet_v2", DType::F32, 64, 1e-3, 0, 0},
                       ZooCase{"deeplabv3plus", "resnet18", DType::F64, 64, 1e-9, 1e-9, 1e-7, 5, "", "add", 8},
                       ZooCase{"deeplabv3plus", "mobilenet_v2", DType::F32, 64, 1e-3, 0, 0, 5, "", "add", 8},
-                      ZooCase{"deeplabv3plus", "resnet18", DType::F64, 64, 1e-9, 1e-9, 1e-7, 3}),
+                      ZooCase{"deeplabv3plus", "resnet18", DType::F64, 64, 1e-9, 1e-9, 1e-7, 3},
+                      ZooCase{"unet", "efficientnet-b0", DType::F64, 64, 1e-9, 1e-9, 1e-7},
+                      ZooCase{"unet", "efficientnet-b1", DType::F64, 64, 1e-9, 1e-9, 1e-7},
+                      ZooCase{"unet", "efficientnet-b2", DType::F64, 64, 1e-9, 1e-9, 1e-7},
+                      ZooCase{"unet", "efficientnet-b0", DType::F32, 64, 1e-4, 0, 0},
+                      ZooCase{"unet", "efficientnet-b1", DType::F32, 64, 1e-4, 0, 0},
+                      ZooCase{"unet", "efficientnet-b2", DType::F32, 64, 1e-4, 0, 0},
+                      // At depth 3 SMP runs b0's blocks 0–8 (one feature past the depth: 5–8
+                      // feed nothing, yet train their running statistics) and never 9–15 or the
+                      // head; all of them round-trip strictly. 32×32: at depth 3 the decoder's
+                      // widest blocks run at the input's resolution (a 64×64 row takes 4× longer).
+                      ZooCase{"unet", "efficientnet-b0", DType::F64, 32, 1e-9, 1e-9, 1e-7, 3}),
     [](const auto& info) {
       std::string name = str_cat(info.param.arch, "_", info.param.encoder, "_", dtype_name(info.param.dtype));
       if (info.param.encoder_depth != 5) name += str_cat("_depth", info.param.encoder_depth);
@@ -371,7 +383,10 @@ TEST(SmpEncoderWeights, TorchvisionsWeightsLoadAsSmpLoadsThemForAnyInputChannels
   CUSEG_REQUIRE_SMP();
   for (const auto& [encoder, channels] :
        {std::pair{"resnet18", 3}, std::pair{"resnet18", 1}, std::pair{"resnet18", 4},
-        std::pair{"mobilenet_v2", 1}, std::pair{"mobilenet_v2", 5}}) {
+        std::pair{"mobilenet_v2", 1}, std::pair{"mobilenet_v2", 5},
+        // efficientnet_pytorch's EfficientNet (smp_parity.py: _fc.* in the file, ignored)
+        std::pair{"efficientnet-b0", 3}, std::pair{"efficientnet-b0", 1},
+        std::pair{"efficientnet-b2", 4}}) {
     SCOPED_TRACE(str_cat(encoder, ", ", channels, " channels"));
     const ModelConfig c = ModelConfig::smp(Architecture::Unet, encoder, channels, 2);
     nlohmann::json spec =
@@ -411,6 +426,68 @@ TEST(SmpEncoderWeights, TorchvisionsWeightsLoadAsSmpLoadsThemForAnyInputChannels
       [&] { load_encoder_weights(*net, r34, with_prefix(r18, "state."), "r18.safetensors"); },
       {"r18.safetensors: missing", "encoder.layer1.2.bn1.bias", "an ImageNet resnet34",
        "conv1.weight"});
+}
+
+// An encoder's ImageNet weights file as smp_parity.py's "encoder" computation writes it (state.*).
+std::map<std::string, Tensor> imagenet_weights(const char* encoder) {
+  const ModelConfig c = ModelConfig::smp(Architecture::Unet, encoder, 3, 2);
+  const nlohmann::json spec = nlohmann::json::array({{{"model", nlohmann::json::parse(torch_model_config(c))},
+                                                      {"seed", 9},
+                                                      {"dtype", "f32"},
+                                                      {"compute", "encoder"}}});
+  return with_prefix(test::run_torch_script("smp_parity.py", {}, spec.dump(), test::smp_python()), "state.");
+}
+
+// EfficientNet-b0's ImageNet weights into b1 are refused, naming a tensor and the names expected
+// (its weights load as SMP loads them: SmpEncoderWeights above).
+TEST(SmpEncoderWeights, AnotherEfficientNetsWeightsAreRefusedNamingTheirNames) {
+  CUSEG_REQUIRE_SMP();
+  const ModelConfig b1 = ModelConfig::smp(Architecture::Unet, "efficientnet-b1", 3, 2);
+  auto net = build_model(b1);
+  test::expect_error(
+      [&] { load_encoder_weights(*net, b1, imagenet_weights("efficientnet-b0"), "b0.safetensors"); },
+      {"b0.safetensors: missing", "encoder._blocks.16._bn0.bias", "an ImageNet efficientnet-b1",
+       "efficientnet_pytorch's names: _conv_stem.weight"});
+}
+
+// DeepLabV3+'s dilated EfficientNet (SMP's make_dilated: the blocks of stride 16 and 32 past the
+// output stride at stride 1, dilated, their static padding gone), the encoder alone against SMP's
+// encoder of the same DeepLabV3Plus: every feature, evaluation mode, float64. b2 is the variant
+// whose nominal sizes go odd (its static paddings differ most from the dilated ones).
+TEST(SmpEncoderFeatures, DilatedEfficientNetMatchesSmpsAtOutputStrides8And16) {
+  CUSEG_REQUIRE_SMP();
+  for (const int stride : {8, 16}) {
+    SCOPED_TRACE(str_cat("output stride ", stride));
+    ModelConfig c = ModelConfig::smp(Architecture::DeepLabV3Plus, "efficientnet-b2", 3, 2);
+    c.encoder_output_stride = stride;
+    c.drop_path_rate = 0;
+    const Tensor image = test::random(Shape{2, 64, 64, 3}, 4, -1, 1, DType::F64);
+    nlohmann::json spec = nlohmann::json::array();
+    for (const char* compute : {"weights", "features"})
+      spec.push_back({{"model", nlohmann::json::parse(torch_model_config(c))},
+                      {"seed", 5},
+                      {"dtype", "f64"},
+                      {"drop_path", 0},
+                      {"compute", compute}});
+    const SafetensorsFile smp = test::run_torch_script("smp_parity.py", {{"image", image}},
+                                                       spec.dump(), test::smp_python());
+    Graph g;
+    g.add_input("image", 3, 1);
+    zoo::Builder b(g, 1);
+    const zoo::Features f = zoo::build_efficientnet(b, c, "image");
+    for (size_t i = 1; i < f.names.size(); ++i) g.add_output(f.names[i]);
+    g.to(DType::F64);
+    std::map<std::string, Tensor> encoder;
+    for (const auto& [name, t] : with_prefix(smp, "state."))
+      if (name.starts_with("encoder.")) encoder[name] = t;
+    load_torch_state_dict(g, encoder, "SMP's encoder");
+    g.set_training(false);
+    g.forward({{"image", image}});
+    ASSERT_EQ(f.names.size(), 6u);
+    for (size_t i = 1; i < f.names.size(); ++i)
+      EXPECT_TRUE(test::close(g.get(f.names[i]), smp.tensors.at(str_cat("features.", i)), 1e-9,
+                              str_cat("feature ", i), 1));
+  }
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "cuseg/layers/zoo/builder.h"
 
+#include <cmath>
+
 #include "cuseg/kernels/init.h"
 #include "cuseg/layers/layers.h"
 
@@ -78,8 +80,19 @@ Features build_encoder(Builder& b, const ModelConfig& config, const std::string&
 void initialize_like_smp(Graph& graph, const ModelConfig& config) {
   uint64_t seed = config.seed * 7919 + 17;
   const double relu_gain = init_gain(ActivationKind::Relu);
+  // EfficientNet has no initialization of its own: PyTorch's default for Conv2d, U(±1/√fan_in)
+  // for weights and biases alike (kaiming_uniform with a = √5).
+  const bool torch_default_encoder = config.encoder.starts_with("efficientnet");
+  const double default_gain = init_gain(ActivationKind::LeakyRelu, std::sqrt(5.0));
   for (Layer* layer : graph.layers()) {
     if (!dynamic_cast<Conv2d*>(layer)) continue;
+    if (torch_default_encoder && layer->name().starts_with("encoder.")) {
+      double fan_in = 1;
+      for (Parameter* p : layer->parameters())
+        if (p->value.rank() == 4) fan_in = fans_of(p->value.shape()).in;
+      for (Parameter* p : layer->parameters()) kaiming_uniform(p->value, fan_in, default_gain, seed++);
+      continue;
+    }
     for (Parameter* p : layer->parameters()) {
       if (p->value.rank() != 4) {
         p->value.fill(0.0);  // biases: SMP's decoders and heads start them at 0

@@ -80,7 +80,8 @@ void build_fpn_decoder(Builder& b, const ModelConfig& config, const Features& fe
 void build_deeplabv3plus_decoder(Builder& b, const ModelConfig& config, const Features& features);
 
 // The initialization SMP gives a freshly built model: the encoder's own (torchvision's ResNets:
-// kaiming_normal, fan_out, for convolutions), the decoder's (kaiming_uniform, fan_in, biases 0),
+// kaiming_normal, fan_out, for convolutions;
+// EfficientNet: PyTorch's default, U(±1/√fan_in) for weights and biases), the decoder's (kaiming_uniform, fan_in, biases 0),
 // the head's (xavier_uniform, bias 0); batch norms γ = 1, β = 0.
 void initialize_like_smp(Graph& graph, const ModelConfig& config);
 
