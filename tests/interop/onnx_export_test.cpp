@@ -370,16 +370,15 @@ TEST(OnnxExport, GroupNormAndTheChannelAndSampleDropouts) {
 
 TEST(OnnxExport, SiluAndAttentionProducts) {
   CUSEG_REQUIRE_ONNX_ORACLES();
-  // image → Conv 3×3 → SiLU → { channel attention: AvgPool over the whole 8×8 image → Conv 1×1 →
+  // image → Conv 3×3 → SiLU → { channel attention: global average pooling → Conv 1×1 →
   // sigmoid → x ⊙ s [N,1,1,C];  spatial attention: Conv 1×1 to one channel → sigmoid →
   // x ⊙ s [N,H,W,1] } → Concat → Conv 1×1 → logits. The exporter's tensors are NCHW, where both
-  // factors broadcast as they do in NHWC. The pooling makes [N,1,1,C] of 8×8 images only, the
-  // size the graph is checked at (the input's multiple, and the exporter's 2^(depth − 1)).
+  // factors broadcast as they do in NHWC.
   Graph g;
   g.add_input("image", 3, 8);
   g.add(std::make_unique<Conv2d>("c1", 3, 6, 3, Conv2dParams{1, 1, 1, 1, 1, 1}, true, 1), {"image"}, "c1");
   g.add(std::make_unique<Activation>("swish", ActivationParams{ActivationKind::Silu}), {"c1"}, "swish");
-  g.add(std::make_unique<Pool2d>("squeeze", false, Pool2dParams{8, 8, 8, 8, 0, 0, true}), {"swish"}, "squeeze");
+  g.add(std::make_unique<AdaptiveAvgPool2d>("squeeze"), {"swish"}, "squeeze");
   g.add(std::make_unique<Conv2d>("excite", 6, 6, 1, Conv2dParams{}, true, 3), {"squeeze"}, "excite");
   g.add(std::make_unique<Activation>("cse", ActivationParams{ActivationKind::Sigmoid}), {"excite"}, "cse");
   g.add(std::make_unique<Multiply>("channel"), {"swish", "cse"}, "channel");
