@@ -29,6 +29,8 @@ NETWORKS = [
     dict(arch="Unet", encoder_name="resnet18", classes=3),
     dict(arch="Unet", encoder_name="mobilenet_v2", classes=2, decoder_attention_type="scse", encoder_depth=4,
          decoder_channels=[128, 64, 32, 16]),
+    dict(arch="FPN", encoder_name="efficientnet-b0", classes=4),
+    dict(arch="DeepLabV3Plus", encoder_name="resnet34", classes=1),  # binary: a sigmoid head
 ]
 
 
@@ -51,6 +53,9 @@ def smp_probabilities(model, image):
     x = (image.astype(np.float64) / 255 - MEAN) / STD
     with torch.no_grad():
         logits = model(torch.from_numpy(x).float().permute(2, 0, 1)[None])
+    if logits.shape[1] == 1:  # a sigmoid head: background and foreground
+        p = torch.sigmoid(logits)
+        return torch.cat([1 - p, p], 1)[0].permute(1, 2, 0).numpy()
     return torch.softmax(logits, 1)[0].permute(1, 2, 0).numpy()
 
 
@@ -73,7 +78,8 @@ def test_a_torch_save_file_loads_and_predicts_what_smp_does(kw, tmp_path):
         for key in ["arch", "encoder_name", "classes", "encoder_depth", "in_channels"]:
             want = kw.get(key, {"encoder_depth": 5, "in_channels": 3}.get(key))
             assert config[key] == want, (name, key)
-        assert m.classes == [f"class_{k}" for k in range(kw["classes"])]
+        names = ["background", "foreground"] if kw["classes"] == 1 else [f"class_{k}" for k in range(kw["classes"])]
+        assert m.classes == names
         classes, probs = m.predict(image, probabilities=True)
         np.testing.assert_allclose(probs, expected, atol=2e-4, err_msg=name)
         assert (classes == expected.argmax(-1)).mean() > 0.999, name
