@@ -89,9 +89,11 @@ echo "== emulated CUDA under AddressSanitizer + UndefinedBehaviorSanitizer (pres
 # price of most of this stage's build. The GPU tests on the emulated device at their small sizes
 # (CUSEG_TEST_SMALL_CASES_ONLY in the preset), less the row-tile test (65536 blocks), which stage
 # 3 ran. Then the CPU tests with the device hidden, less the model zoo's whole-network checks
-# (segmentation_models_pytorch parity, finite differences through a whole Unet): minutes each at
-# -O1 under the sanitizers, and their ops and layers run here in the op and layer tests.
+# (segmentation_models_pytorch parity and files, every network's state dict read back, finite
+# differences through a whole Unet, ONNX Runtime on whole zoo networks): minutes each at -O1
+# under the sanitizers, and their ops and layers run here in the op and layer tests.
 cmake --preset emu-asan
 cmake --build --preset emu-asan -j "$jobs"
 ctest --preset emu-asan -j "$jobs" -L gpu -E "RunsMoreRowTilesThanTheGridYLimit"
-CUDA_VISIBLE_DEVICES= ctest --preset emu-asan -j "$jobs" -L cpu -E "SmpParity|ModelZoo\.UnetResnetGradients"
+CUDA_VISIBLE_DEVICES= ctest --preset emu-asan -j "$jobs" -L cpu \
+  -E "Smp|python_smp_tests|ModelZoo\.(UnetResnetGradients|OutputsTheLogitsAtTheInputsSize)|OnnxRuntimeReproducesTheLogitsOf(TheModelZoosNetworks|Fpn|DeepLabV3Plus|UnetOnEfficientNet)"
