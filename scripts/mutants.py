@@ -182,6 +182,22 @@ MUTANTS = [
            'x = b.concat(block + ".concat", x, features.names[size_t(skip)]);',
            'x = b.concat(block + ".concat", features.names[size_t(skip)], x);',
            r"SmpParity\..*resnet18_f64"),
+    # EfficientNet pads for its nominal image size (224 for b0), not the input's: at 64×64 the
+    # stride-2 convolutions' split differs (SMP's static padding).
+    Mutant("efficientnet-pads-for-the-actual-size", "cuseg/layers/zoo/efficientnet.cpp",
+           "    p = same_padding(p, size, size, kernel, kernel);\n",
+           "    p = same_padding(p, size + 1, size + 1, kernel, kernel);\n",
+           r"SmpParity\..*unet_efficientnet-b0_f32"),
+    # A binary head's logits are (background 0, foreground z), in that order.
+    Mutant("binary-logits-foreground-first", "cuseg/layers/binary_logits.cpp",
+           "concat_channels({zeros_, z}, out, backend_);",
+           "concat_channels({z, zeros_}, out, backend_);",
+           r"SmpBinary\."),
+    # A bare SMP state dict's encoder: resnet34 has six layer3 blocks, resnet18 two.
+    Mutant("smp-state-reads-resnet34-as-resnet18", "cuseg/interop/smp_state.cpp",
+           '? "resnet34" : "resnet18";',
+           '? "resnet18" : "resnet34";',
+           r"SmpState\."),
 ]
 
 

@@ -65,6 +65,17 @@ namespace {
          << c.worst_where;
 }
 
+::testing::AssertionResult close_or_roundoff(const Tensor& got, const Tensor& ref, double tolerance, double floor,
+                                             const std::string& what, uint64_t seed) {
+  if (::testing::AssertionResult shapes = same_shape(got, ref, what); !shapes) return shapes;
+  const Comparison c = compare(got, ref, 0, 0, NonFinite::Fail);
+  if (!(c.ref_max_abs <= floor)) return close(got, ref, tolerance, what, seed);
+  if (c.nonfinite == 0 && c.max_abs <= floor) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << what << " " << got.shape().str() << " (zero but for roundoff, max|ref| "
+                                       << c.ref_max_abs << "): max_abs " << c.max_abs << " beyond " << floor
+                                       << ", worst " << c.worst_where;
+}
+
 ::testing::AssertionResult all_finite(const Tensor& t, const std::string& what) {
   int64_t first = -1;
   const int64_t n = count_nonfinite(t, &first);

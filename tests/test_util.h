@@ -61,6 +61,12 @@ Tensor random_integers(const Shape& shape, uint64_t seed, int low, int high,
 ::testing::AssertionResult close(const Tensor& got, const Tensor& ref, double tolerance,
                                  const std::string& what, uint64_t seed,
                                  NonFinite nonfinite = NonFinite::Fail);
+// close(), except where ref is zero but for roundoff — no element beyond `floor` in magnitude —
+// as for a quantity zero in exact arithmetic (a batch norm's shift whose output reaches the loss
+// only through another train-mode batch norm; the running mean of a zero-mean input): there
+// every element of got must be within `floor` of ref's, as relative error means nothing.
+::testing::AssertionResult close_or_roundoff(const Tensor& got, const Tensor& ref, double tolerance, double floor,
+                                             const std::string& what, uint64_t seed);
 // Succeeds when no element of t is NaN or ±Inf: an output poisoned before the call and meant to
 // be finite was written everywhere.
 ::testing::AssertionResult all_finite(const Tensor& t, const std::string& what);

@@ -67,23 +67,6 @@ double max_abs(const Tensor& t) {
   return m;
 }
 
-// Some gradients are zero in exact arithmetic — a batch norm's shift whose output reaches the loss
-// only through another train-mode batch norm, which removes any shift (MobileNetV2's projections
-// inside a stage) — and both sides hold roundoff there. Those are compared to an absolute
-// `floor` (a fraction of the network's largest gradient); every other one to `tolerance`.
-::testing::AssertionResult gradient_close(const Tensor& got, const Tensor& ref, double tolerance,
-                                          double floor, const std::string& what) {
-  if (max_abs(ref) > floor) return test::close(got, ref, tolerance, what, 1);
-  const std::vector<double> a = got.to(Device::cpu()).to(DType::F64).to_vector<double>();
-  const std::vector<double> b = ref.to(Device::cpu()).to(DType::F64).to_vector<double>();
-  for (size_t i = 0; i < a.size(); ++i)
-    if (!(std::abs(a[i] - b[i]) <= floor))
-      return ::testing::AssertionFailure()
-             << what << " (zero but for roundoff): element " << i << " is " << a[i]
-             << ", the reference's " << b[i] << ", beyond " << floor;
-  return ::testing::AssertionSuccess();
-}
-
 class SmpParity : public ::testing::TestWithParam<ZooCase> {
  protected:
   ModelConfig config() const {
@@ -195,8 +178,11 @@ TEST_P(SmpParity, EvalTrainAndSgdStepsMatchSmpFromItsOwnStateDict) {
       continue;
     }
     if (gradients_compared) {
-      EXPECT_TRUE(gradient_close(torch_layout(p->grad), smp.tensors.at("grad." + p->name),
-                                 kGradientTolerance, floor, "gradient of " + p->name));
+      // Some gradients are zero in exact arithmetic — a batch norm's shift whose output reaches
+      // the loss only through another train-mode batch norm, which removes any shift
+      // (MobileNetV2's projections inside a stage) — and both sides hold roundoff there.
+      EXPECT_TRUE(test::close_or_roundoff(torch_layout(p->grad), smp.tensors.at("grad." + p->name),
+                                          kGradientTolerance, floor, "gradient of " + p->name, 1));
     }
     ++gradients;
   }
@@ -254,7 +240,7 @@ TEST_P(SmpParity, EvalTrainAndSgdStepsMatchSmpFromItsOwnStateDict) {
 
 // Float64 holds everything to 1e-9 — the same network, the same arithmetic — but three SGD steps,
 // held to 1e-7: they carry the roundoff of gradients that are zero in exact arithmetic (see
-// gradient_close) through batch norms over a few elements (MobileNetV2's last stages see 2×2
+// close_or_roundoff) through batch norms over a few elements (MobileNetV2's last stages see 2×2
 // pixels here); the ResNets stay within 1e-9 there too.
 // Float32 is compared in its forward (logits, loss, running statistics: 1e-4; MobileNetV2 1e-3,
 // its training-mode logits passing batch norms over 8 values per channel), not in its gradients:
