@@ -132,6 +132,9 @@ void BatchNorm2d::forward(const std::vector<Tensor>& in, Tensor& out) {
       batch_norm_forward_inference(in[0], gamma_->value, beta_->value, running_mean_, running_var_, out, p_, backend_);
     return;
   }
+  // PyTorch refuses it too; named here, where the kernel's message could not say which layer.
+  CUSEG_CHECK(in[0].numel() > channels_, where(), ": training needs more than one value per channel, given ",
+              in[0].shape().str(), " (a batch of one image pooled to 1×1, as DeepLabV3+'s ASPP does)");
   const Shape c{channels_};
   if (!save_mean_.defined() || save_mean_.device() != in[0].device() || save_mean_.dtype() != in[0].dtype()) {
     save_mean_ = Tensor::empty(c, in[0].dtype(), in[0].device());

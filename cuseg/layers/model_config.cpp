@@ -137,6 +137,8 @@ void ModelConfig::validate() const {
           CUSEG_CHECK(c >= 16, model, ": decoder channels ", c, " below scSE's reduction of 16");
       break;
     case Architecture::Fpn:
+      CUSEG_CHECK(decoder_channels.empty(), model, ": decoder channels are unet's and deeplabv3plus's; fpn's widths ",
+                  "are its pyramid and segmentation channels");
       // SMP builds FPN on the last four features and upsamples by 4: at a smaller depth its
       // output is larger than its input (2× at depth 4), which no mask matches.
       CUSEG_CHECK(encoder_depth == 5, model, ": encoder depth ", encoder_depth,

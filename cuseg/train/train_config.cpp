@@ -81,6 +81,8 @@ std::vector<TrainOption> make_table() {
        .placeholder = "P"},
       {.flag = "--decoder-attention", FIELD(decoder_attention),
        .help = "unet: scSE attention in each decoder block (SMP's decoder_attention_type)", .allowed = {"none", "scse"}},
+      {.flag = "--drop-path-rate", FIELD(drop_path_rate),
+       .help = "efficientnet: drop connect (stochastic depth) of block i of n at this rate times i/n (SMP's 0.2)"},
       {.flag = "--base", FIELD(base), .help = "unet-s: width of the first level"},
       {.flag = "--depth", FIELD(depth), .help = "unet-s: levels"},
       {.flag = "--bn", FIELD(batch_norm), .help = "unet-s: batch normalization (1/0)"},

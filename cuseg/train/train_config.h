@@ -47,6 +47,7 @@ struct TrainConfig {
   std::string decoder_merge_policy = "add";  // fpn: add or cat
   double decoder_dropout = -1;    // fpn's Dropout2d, deeplabv3plus's ASPP dropout; < 0: the architecture's
   std::string decoder_attention = "none";  // unet: none or scse
+  double drop_path_rate = 0.2;    // efficientnet's drop connect (SMP's 0.2)
   int base = 16, depth = 4;       // unet-s's
   bool batch_norm = true;
   std::string upsample = "transposed";

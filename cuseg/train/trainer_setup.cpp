@@ -89,14 +89,17 @@ void Trainer::State::describe_model() {
   }
   info.config.decoder_channels.clear();
   if (!c.decoder_channels.empty())
-    for (double ch : parse_non_negative_list(c.decoder_channels, "--decoder-channels"))
+    for (double ch : parse_non_negative_list(c.decoder_channels, "--decoder-channels")) {
+      CUSEG_CHECK(ch == double(int(ch)), "--decoder-channels: ", ch, " is not a whole number of channels");
       info.config.decoder_channels.push_back(int(ch));
+    }
   info.config.decoder_pyramid_channels = c.decoder_pyramid_channels;
   info.config.decoder_segmentation_channels = c.decoder_segmentation_channels;
   info.config.decoder_merge_policy = c.decoder_merge_policy;
   info.config.decoder_dropout.reset();  // the architecture's
   if (c.decoder_dropout >= 0) info.config.decoder_dropout = c.decoder_dropout;
   info.config.decoder_attention = c.decoder_attention == "none" ? "" : c.decoder_attention;
+  info.config.drop_path_rate = c.drop_path_rate;
   info.config.base = c.base;
   info.config.depth = c.depth;
   info.config.batch_norm = c.batch_norm;

@@ -142,6 +142,9 @@ TEST(ModelZoo, BadFpnConfigurationsAreRefusedNamingWhatIsWrong) {
   c.decoder_pyramid_channels = 0;
   expect_error([&] { (void)build_model(c); }, {"fpn: pyramid and segmentation channels must be in [1, 4096]"});
   c = fpn("resnet18");
+  c.decoder_channels = {128};
+  expect_error([&] { (void)build_model(c); }, {"fpn: decoder channels are unet's and deeplabv3plus's"});
+  c = fpn("resnet18");
   c.decoder_dropout = 1;
   expect_error([&] { (void)build_model(c); }, {"fpn: decoder dropout 1 is not in [0, 1)"});
 }
@@ -232,7 +235,7 @@ TEST(ModelZoo, DeepLabV3PlusConfigurationsInputsInitializationAndDescription) {
                {"[2,40,64,3]: height and width must be multiples of 16"});
   net->set_training(true);
   expect_error([&] { (void)net->forward({{"image", Tensor::zeros(Shape{1, 32, 32, 3})}}); },
-               {"training needs more than one value per channel ([1,1,1,256])"});
+               {"BatchNorm2d+ReLU 'decoder.aspp.0.convs.4.2'", "training needs more than one value per channel, given [1,1,1,256]"});
 
   // SMP's initialize_decoder and initialize_head: kaiming_uniform (fan_in, ReLU's gain √2: bound
   // √(6/fan_in)) for the decoder's convolutions, the depthwise ones' fan_in 3·3; xavier_uniform
