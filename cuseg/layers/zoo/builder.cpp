@@ -45,8 +45,8 @@ std::string Builder::activation(const std::string& name, const std::string& in,
 }
 
 std::string Builder::batch_norm(const std::string& name, const std::string& in, int channels,
-                                bool relu) {
-  return add(std::make_unique<BatchNorm2d>(name, channels, BatchNormParams{}, relu), {in}, name);
+                                bool relu, const BatchNormParams& p) {
+  return add(std::make_unique<BatchNorm2d>(name, channels, p, relu), {in}, name);
 }
 
 std::string Builder::add(const std::string& name, const std::string& a, const std::string& b,
@@ -63,8 +63,9 @@ std::string Builder::max_pool(const std::string& name, const std::string& in, in
   return add(std::make_unique<Pool2d>(name, true, p), {in}, name);
 }
 
-std::string Builder::upsample_nearest(const std::string& name, const std::string& in, int scale) {
-  return add(std::make_unique<Upsample>(name, UpsampleMode::Nearest, scale), {in}, name);
+std::string Builder::upsample(const std::string& name, const std::string& in, UpsampleMode mode,
+                              int scale, const std::string& output) {
+  return add(std::make_unique<Upsample>(name, mode, scale), {in}, output.empty() ? name : output);
 }
 
 std::string Builder::concat(const std::string& name, const std::string& a, const std::string& b) {

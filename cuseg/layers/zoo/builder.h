@@ -8,7 +8,9 @@
 #include <vector>
 
 #include "cuseg/kernels/activation.h"
+#include "cuseg/kernels/batch_norm.h"
 #include "cuseg/kernels/conv2d.h"
+#include "cuseg/kernels/upsample.h"
 #include "cuseg/layers/graph.h"
 #include "cuseg/layers/model_config.h"
 
@@ -37,12 +39,15 @@ class Builder {
   std::string activation(const std::string& name, const std::string& in, ActivationKind kind);
   // BatchNorm2d named `name`, with ReLU fused into it where `relu` (the tensor between the two is
   // never stored); returns the tensor it writes.
-  std::string batch_norm(const std::string& name, const std::string& in, int channels, bool relu);
+  std::string batch_norm(const std::string& name, const std::string& in, int channels, bool relu,
+                         const BatchNormParams& p = {});
   // a + b (a residual connection), then ReLU where `relu`.
   std::string add(const std::string& name, const std::string& a, const std::string& b, bool relu);
   std::string max_pool(const std::string& name, const std::string& in, int kernel, int stride,
                        int pad);
-  std::string upsample_nearest(const std::string& name, const std::string& in, int scale);
+  // Upsample by `scale` in `mode`, writing `output` (or `name` where that is empty).
+  std::string upsample(const std::string& name, const std::string& in, UpsampleMode mode, int scale,
+                       const std::string& output = "");
   std::string concat(const std::string& name, const std::string& a, const std::string& b);
 
   // While set, the layers added hold state only (Graph::add_unused): the stages of an encoder
@@ -74,7 +79,8 @@ Features build_encoder(Builder& b, const ModelConfig& config, const std::string&
 
 // The decoders (zoo/unet_decoder.cpp, fpn_decoder.cpp, deeplabv3plus_decoder.cpp): the layers of
 // the architecture under "decoder." and "segmentation_head.", reading the encoder's features,
-// writing "logits" at the input's resolution.
+// writing head_output(config) (networks.h: "logits", or a binary head's "foreground") at the
+// input's resolution.
 void build_unet_decoder(Builder& b, const ModelConfig& config, const Features& features);
 void build_fpn_decoder(Builder& b, const ModelConfig& config, const Features& features);
 void build_deeplabv3plus_decoder(Builder& b, const ModelConfig& config, const Features& features);

@@ -26,8 +26,7 @@ namespace {
 // named "<name>.0" and "<name>.1".
 std::string separable_conv(Builder& b, const std::string& name, const std::string& in,
                            int in_channels, int out_channels, int dilation) {
-  Conv2dParams p;
-  p.pad_h = p.pad_w = p.dil_h = p.dil_w = dilation;
+  Conv2dParams p = conv_params(3, 1, dilation);
   p.groups = in_channels;
   const std::string x = b.conv(name + ".0", in, in_channels, in_channels, 3, p);
   return b.conv(name + ".1", x, in_channels, out_channels, 1);
@@ -37,12 +36,6 @@ std::string conv_bn_relu(Builder& b, const std::string& name, const std::string&
                          int in_channels, int out_channels) {
   const std::string x = b.conv(name + ".0", in, in_channels, out_channels, 1);
   return b.batch_norm(name + ".1", x, out_channels, /*relu=*/true);
-}
-
-std::string upsample(Builder& b, const std::string& name, const std::string& in, int scale,
-                     const std::string& output = "") {
-  return b.add(std::make_unique<Upsample>(name, UpsampleMode::BilinearAlignCorners, scale), {in},
-               output.empty() ? name : output);
 }
 
 std::string aspp(Builder& b, const ModelConfig& config, const std::string& in, int in_channels,
@@ -79,14 +72,15 @@ void build_deeplabv3plus_decoder(Builder& b, const ModelConfig& config, const Fe
   std::string x = aspp(b, config, features.names.back(), features.channels.back(), width);
   x = separable_conv(b, "decoder.aspp.1", x, width, width, 1);
   x = b.batch_norm("decoder.aspp.2", x, width, /*relu=*/true);
-  x = upsample(b, "decoder.up", x, config.encoder_output_stride == 16 && depth > 3 ? 4 : 2);
+  x = b.upsample("decoder.up", x, UpsampleMode::BilinearAlignCorners,
+                 config.encoder_output_stride == 16 && depth > 3 ? 4 : 2);
   std::string high = b.conv("decoder.block1.0", features.names[2], features.channels[2], 48, 1);
   high = b.batch_norm("decoder.block1.1", high, 48, /*relu=*/true);
   x = b.concat("decoder.cat", x, high);
   x = separable_conv(b, "decoder.block2.0", x, width + 48, width, 1);
   x = b.batch_norm("decoder.block2.1", x, width, /*relu=*/true);
   x = b.conv("segmentation_head.0", x, width, config.classes, 1, 1, /*bias=*/true);
-  upsample(b, "segmentation_head.1", x, 4, head_output(config));
+  b.upsample("segmentation_head.1", x, UpsampleMode::BilinearAlignCorners, 4, head_output(config));
 }
 
 }  // namespace cuseg::zoo

@@ -97,8 +97,7 @@ std::string swish(Builder& b, const std::string& name, const std::string& in) {
 }
 
 std::string batch_norm(Builder& b, const std::string& name, const std::string& in, int channels) {
-  const BatchNormParams p{1e-3, 0.01};
-  return b.add(std::make_unique<BatchNorm2d>(name, channels, p, false), {in}, name);
+  return b.batch_norm(name, in, channels, /*relu=*/false, BatchNormParams{1e-3, 0.01});
 }
 
 std::string mbconv(Builder& b, const std::string& name, const std::string& in, const Block& k) {

@@ -21,11 +21,6 @@ namespace cuseg::zoo {
 
 namespace {
 
-std::string upsample(Builder& b, const std::string& name, const std::string& in, UpsampleMode mode,
-                     int scale, const std::string& output = "") {
-  return b.add(std::make_unique<Upsample>(name, mode, scale), {in}, output.empty() ? name : output);
-}
-
 // SMP's SegmentationBlock: `n_upsamples` Conv3x3GNReLU blocks that each double the size (one that
 // does not where n_upsamples is 0).
 std::string segmentation_block(Builder& b, const std::string& name, std::string x, int in_channels,
@@ -36,7 +31,7 @@ std::string segmentation_block(Builder& b, const std::string& name, std::string 
     x = b.add(std::make_unique<GroupNorm>(block + ".block.1", channels, GroupNormParams{32, 1e-5},
                                           /*relu=*/true),
               {x}, block + ".block.1");
-    if (n_upsamples > 0) x = upsample(b, block + ".upsample", x, UpsampleMode::BilinearAlignCorners, 2);
+    if (n_upsamples > 0) x = b.upsample(block + ".upsample", x, UpsampleMode::BilinearAlignCorners, 2);
   }
   return x;
 }
@@ -57,7 +52,7 @@ void build_fpn_decoder(Builder& b, const ModelConfig& config, const Features& fe
     const size_t skip = n - 1 - size_t(5 - level);  // c4, c3, c2
     const std::string block = str_cat("decoder.p", level);
     const std::string up =
-        upsample(b, block + ".upsample", p.back(), UpsampleMode::Nearest, 2);
+        b.upsample(block + ".upsample", p.back(), UpsampleMode::Nearest, 2);
     const std::string lateral = b.conv(block + ".skip_conv", features.names[skip],
                                        features.channels[skip], pyramid, 1, 1, /*bias=*/true);
     p.push_back(b.add(block + ".add", up, lateral, /*relu=*/false));
@@ -82,7 +77,7 @@ void build_fpn_decoder(Builder& b, const ModelConfig& config, const Features& fe
 
   const std::string head = b.conv("segmentation_head.0", x, cat ? 4 * segmentation : segmentation,
                                   config.classes, 1, 1, /*bias=*/true);
-  upsample(b, "segmentation_head.1", head, UpsampleMode::BilinearAlignCorners, 4, head_output(config));
+  b.upsample("segmentation_head.1", head, UpsampleMode::BilinearAlignCorners, 4, head_output(config));
 }
 
 }  // namespace cuseg::zoo

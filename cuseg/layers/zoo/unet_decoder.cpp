@@ -48,7 +48,7 @@ void build_unet_decoder(Builder& b, const ModelConfig& config, const Features& f
   int channels = features.channels.back();
   for (int i = 0; i < blocks; ++i) {
     const std::string block = str_cat("decoder.blocks.", i);
-    x = b.upsample_nearest(block + ".upsample", x, 2);
+    x = b.upsample(block + ".upsample", x, UpsampleMode::Nearest, 2);
     const int skip = blocks - 1 - i;  // features[skip] has the size just reached
     const bool attention = config.decoder_attention == "scse";
     if (skip > 0) {
