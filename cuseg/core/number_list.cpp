@@ -1,6 +1,7 @@
 #include "cuseg/core/number_list.h"
 
 #include <cmath>
+#include <limits>
 #include <sstream>
 #include <stdexcept>
 
@@ -25,6 +26,16 @@ std::vector<double> parse_non_negative_list(const std::string& text, const std::
     out.push_back(v);
   }
   CUSEG_CHECK(!out.empty(), what, ": no numbers given");
+  return out;
+}
+
+std::vector<int> parse_whole_list(const std::string& text, const std::string& what) {
+  std::vector<int> out;
+  for (double v : parse_non_negative_list(text, what)) {
+    CUSEG_CHECK(v == std::floor(v) && v <= double(std::numeric_limits<int>::max()), what, ": ", v,
+                " is not a whole number");
+    out.push_back(int(v));
+  }
   return out;
 }
 

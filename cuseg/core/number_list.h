@@ -8,5 +8,7 @@ namespace cuseg {
 
 // Every item a whole non-negative finite number; an error names `what` and the bad item.
 std::vector<double> parse_non_negative_list(const std::string& text, const std::string& what);
+// The same, each item also a whole number that fits an int ("256,128,64": widths, dilations).
+std::vector<int> parse_whole_list(const std::string& text, const std::string& what);
 
 }  // namespace cuseg

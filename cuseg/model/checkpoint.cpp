@@ -105,19 +105,14 @@ ModelConfig parse_model_description(const std::string& text) {
         auto it = fields.find(key);
         return it == fields.end() ? std::optional<std::string>() : it->second;
       };
-      auto ints = [](const std::string& text, const char* what) {
-        std::vector<int> v;
-        for (double x : parse_non_negative_list(text, what)) v.push_back(int(x));
-        return v;
-      };
-      if (auto v = optional("decoder")) c.decoder_channels = ints(*v, "decoder channels");
+      if (auto v = optional("decoder")) c.decoder_channels = parse_whole_list(*v, "decoder channels");
       if (auto v = optional("attention")) c.decoder_attention = *v;
       if (auto v = optional("pyramid")) c.decoder_pyramid_channels = std::stoi(*v);
       if (auto v = optional("segmentation")) c.decoder_segmentation_channels = std::stoi(*v);
       if (auto v = optional("merge")) c.decoder_merge_policy = *v;
       if (auto v = optional("decoder_dropout")) c.decoder_dropout = std::stod(*v);
       if (auto v = optional("output_stride")) c.encoder_output_stride = std::stoi(*v);
-      if (auto v = optional("atrous")) c.decoder_atrous_rates = ints(*v, "atrous rates");
+      if (auto v = optional("atrous")) c.decoder_atrous_rates = parse_whole_list(*v, "atrous rates");
       if (auto v = optional("drop_path")) c.drop_path_rate = std::stod(*v);
     } else {
       c.base = std::stoi(field("base"));

@@ -1,6 +1,5 @@
 // Setup: the data, the model, the optimizer, the loss and the training loader a run trains with,
 // and what a resumed run takes from its checkpoint.
-#include <cmath>
 
 #include "cuseg/core/number_list.h"
 #include "cuseg/core/safetensors.h"
@@ -81,18 +80,10 @@ void Trainer::State::describe_model() {
   info.config.encoder = c.encoder;
   info.config.encoder_depth = c.encoder_depth;
   info.config.encoder_output_stride = c.encoder_output_stride;
-  info.config.decoder_atrous_rates.clear();
-  for (double rate : parse_non_negative_list(c.decoder_atrous_rates, "--decoder-atrous-rates")) {
-    CUSEG_CHECK(rate == std::floor(rate) && rate <= 256, "--decoder-atrous-rates: ", rate,
-                " is not a dilation (a whole number, at most 256)");
-    info.config.decoder_atrous_rates.push_back(int(rate));
-  }
+  // Their ranges (a rate in [1, 256], a width in [1, 4096]) are ModelConfig::validate's, below.
+  info.config.decoder_atrous_rates = parse_whole_list(c.decoder_atrous_rates, "--decoder-atrous-rates");
   info.config.decoder_channels.clear();
-  if (!c.decoder_channels.empty())
-    for (double ch : parse_non_negative_list(c.decoder_channels, "--decoder-channels")) {
-      CUSEG_CHECK(ch == double(int(ch)), "--decoder-channels: ", ch, " is not a whole number of channels");
-      info.config.decoder_channels.push_back(int(ch));
-    }
+  if (!c.decoder_channels.empty()) info.config.decoder_channels = parse_whole_list(c.decoder_channels, "--decoder-channels");
   info.config.decoder_pyramid_channels = c.decoder_pyramid_channels;
   info.config.decoder_segmentation_channels = c.decoder_segmentation_channels;
   info.config.decoder_merge_policy = c.decoder_merge_policy;
