@@ -103,7 +103,13 @@ std::unique_ptr<Loss> make_single(const std::string& name, const LossOptions& o)
   if (name == "ce") return std::make_unique<CrossEntropyLoss>(o, false);
   if (name == "focal") return std::make_unique<CrossEntropyLoss>(o, true);
   if (name == "dice") return std::make_unique<DiceLoss>(o);
-  if (name == "bce") return std::make_unique<PointwiseLoss>(ElementwiseLossKind::Bce, o);
+  if (name == "bce") {
+    using T = LossOptions::Targets;
+    CUSEG_CHECK(o.targets != T::Masks, "loss: bce needs --binary (one output channel for two-class data); for K ",
+                "classes use ce");
+    if (o.targets == T::BinaryHeadMasks) return std::make_unique<CrossEntropyLoss>(o, false);
+    return std::make_unique<PointwiseLoss>(ElementwiseLossKind::Bce, o);
+  }
   if (name == "mse") return std::make_unique<PointwiseLoss>(ElementwiseLossKind::Mse, o);
   if (name == "smooth-l1") return std::make_unique<PointwiseLoss>(ElementwiseLossKind::SmoothL1, o);
   throw_error("loss: unknown loss '" + name + "' (ce, focal, dice, bce, mse, smooth-l1, or sums like ce+dice)");

@@ -61,6 +61,11 @@ struct LossOptions {
   Tensor pos_weight;           // [K] or undefined (bce)
   double beta = 1.0;           // smooth-l1
   Backend backend = Backend::Auto;  // which implementation runs every term's ops (kernels/backend.h)
+  // What bce's targets are. Float ones shaped like the logits, or the integer masks of a binary
+  // head's two logits (0, z) (layers.h: BinaryLogits), against which binary cross-entropy with
+  // logits on z is cross-entropy's value and gradient: bce runs as ce. Integer masks of K classes
+  // give bce no target: it is refused.
+  enum class Targets { Float, Masks, BinaryHeadMasks } targets = Targets::Float;
 };
 
 // "ce", "focal", "dice", "bce", "mse", "smooth-l1", or a sum of weighted terms such as

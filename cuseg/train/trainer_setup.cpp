@@ -159,38 +159,6 @@ void Trainer::State::build_optimizer() {
   optimizer->set_backend(parse_backend(c.backend));
 }
 
-namespace {
-
-// --loss for integer masks. bce, binary cross-entropy with logits, is for a binary head: on its two
-// logits (0, z) it is cross-entropy's value and gradient, so it runs as ce; K classes of integer
-// masks give it no target (a multi-label target is another kind of data).
-std::string loss_for_labels(const std::string& spec, bool binary) {
-  std::string out, term;
-  auto flush = [&] {
-    const size_t star = term.find('*');
-    const std::string name = star == std::string::npos ? term : term.substr(star + 1);
-    if (name == "bce") {
-      CUSEG_CHECK(binary, "--loss ", spec, ": bce needs --binary (one output channel for two-class data); for ",
-                  "K classes use ce");
-      term = term.substr(0, star == std::string::npos ? 0 : star + 1) + "ce";
-    }
-    out += term;
-    term.clear();
-  };
-  for (char ch : spec) {
-    if (ch == '+') {
-      flush();
-      out += '+';
-    } else {
-      term += ch;
-    }
-  }
-  flush();
-  return out;
-}
-
-}  // namespace
-
 void Trainer::State::build_loss() {
   const TrainConfig& c = config;
   LossOptions lo;
@@ -202,7 +170,8 @@ void Trainer::State::build_loss() {
     std::vector<float> w(class_weights.begin(), class_weights.end());
     lo.class_weights = Tensor::from_vector(w, Shape{int64_t(w.size())}).to(device);
   }
-  loss = make_loss(loss_for_labels(c.loss, c.binary), lo);
+  lo.targets = c.binary ? LossOptions::Targets::BinaryHeadMasks : LossOptions::Targets::Masks;
+  loss = make_loss(c.loss, lo);
   if (ranks->size() > 1) loss->synchronize(ranks);  // a step's loss is the global batch's
   loss_value = Tensor::empty(Shape{1}, DType::F32, device);
 }

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "cuseg/kernels/dice.h"
 #include "cuseg/kernels/softmax.h"
 #include "error_matchers.h"
@@ -62,6 +64,26 @@ TEST(Loss, EvaluatesWithoutAGradientAndFocalIsNamed) {
   Tensor ce_loss = Tensor::empty(Shape{1}, DType::F64);
   ce->compute(b.logits, b.labels, ce_loss, none);
   EXPECT_LT(value(loss), value(ce_loss));  // (1 − p)^2 < 1 shrinks every term
+}
+
+// On a binary head's masks bce is cross-entropy on its logits (0, z) — binary cross-entropy with
+// logits on z, by hand here; on masks of K classes it has no target and is refused.
+TEST(Loss, BceOnABinaryHeadsMasksIsBinaryCrossEntropyOfTheForegroundLogit) {
+  const std::vector<double> z = {-1.5, 0.25, 2.0, 0.0};
+  std::vector<double> logits;
+  for (double v : z) logits.insert(logits.end(), {0.0, v});
+  const std::vector<uint8_t> y = {0, 1, 1, 0};
+  LossOptions o;
+  o.targets = LossOptions::Targets::BinaryHeadMasks;
+  auto bce = make_loss("bce", o);
+  Tensor loss = Tensor::empty(Shape{1}, DType::F64), none;
+  bce->compute(Tensor::from_vector(logits, Shape{1, 2, 2, 2}), Tensor::from_vector(y, Shape{1, 2, 2}), loss, none);
+  double expected = 0;
+  for (size_t i = 0; i < z.size(); ++i)
+    expected += (y[i] ? std::log1p(std::exp(-z[i])) : std::log1p(std::exp(z[i]))) / double(z.size());
+  EXPECT_NEAR(value(loss), expected, 1e-14);
+  o.targets = LossOptions::Targets::Masks;
+  test::expect_error([&] { make_loss("ce+0.5*bce", o); }, {"bce needs --binary"});
 }
 
 TEST(Loss, RefusesBadSpecifications) {
