@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <tuple>
 #include <set>
 #include <nlohmann/json.hpp>
 
@@ -112,6 +113,19 @@ Tensor real_looking_images(int n, int h, int w, uint64_t seed) {
   return images;
 }
 
+// ONNX Runtime on g's export gives cuseg's logits at each size (N, H and W are dynamic in the
+// export); `tag` names the run's folder and the failure.
+void expect_onnx_runtime_gives_cusegs_logits(Graph& g, const ModelInfo& info,
+                                             const std::vector<std::tuple<int, int, int>>& sizes,
+                                             const std::string& tag) {
+  for (const auto& [n, h, w] : sizes) {
+    const Tensor images = real_looking_images(n, h, w, uint64_t(h * w));
+    const OrtRun ort = run_in_onnx_runtime(g, info, images, OnnxHead::Logits, tag);
+    EXPECT_TRUE(test::close(ort.outputs.tensors.at("logits"), to_nchw(cuseg_logits(g, info, images)), kTolerance,
+                            str_cat(tag, " ", n, "x", h, "x", w), 1));
+  }
+}
+
 struct Variant {
   const char* name;
   UNetUpsample upsample;
@@ -137,13 +151,7 @@ TEST(OnnxExport, OnnxRuntimeReproducesTheLogitsOfEveryUNetVariant) {
     // N, H and W are dynamic: the first variant runs at several sizes and batch sizes.
     std::vector<std::tuple<int, int, int>> sizes = {{2, 24, 40}};
     if (v.name == std::string("transposed-bn")) sizes = {{1, 32, 32}, {2, 24, 40}, {3, 16, 64}};
-    for (const auto& [n, h, w] : sizes) {
-      const Tensor images = real_looking_images(n, h, w, uint64_t(h * w));
-      const OrtRun ort = run_in_onnx_runtime(*g, info, images, OnnxHead::Logits, v.name);
-      EXPECT_TRUE(test::close(ort.outputs.tensors.at("logits"),
-                              to_nchw(cuseg_logits(*g, info, images)), kTolerance,
-                              str_cat(v.name, " ", n, "x", h, "x", w), 1));
-    }
+    expect_onnx_runtime_gives_cusegs_logits(*g, info, sizes, v.name);
   }
 }
 
@@ -157,12 +165,7 @@ TEST(OnnxExport, OnnxRuntimeReproducesTheLogitsOfTheModelZoosNetworks) {
     c.decoder_channels = {64, 32, 16, 16};
     auto g = trained_like(c);
     const ModelInfo info = info_for(c);
-    for (const auto& [n, h, w] : {std::tuple{1, 32, 48}, std::tuple{2, 64, 32}}) {
-      const Tensor images = real_looking_images(n, h, w, uint64_t(h * w));
-      const OrtRun ort = run_in_onnx_runtime(*g, info, images, OnnxHead::Logits, encoder);
-      EXPECT_TRUE(test::close(ort.outputs.tensors.at("logits"), to_nchw(cuseg_logits(*g, info, images)), kTolerance,
-                              str_cat("unet on ", encoder, " ", n, "x", h, "x", w), 1));
-    }
+    expect_onnx_runtime_gives_cusegs_logits(*g, info, {{1, 32, 48}, {2, 64, 32}}, str_cat("unet_", encoder));
   }
 }
 
@@ -187,12 +190,7 @@ TEST(OnnxExport, OnnxRuntimeReproducesTheLogitsOfFpn) {
                                  name.ends_with(".weight") ? 2.0 : 0.5, DType::F32));
     EXPECT_EQ(group_norms.size(), 7u);
     const ModelInfo info = info_for(c);
-    for (const auto& [n, h, w] : {std::tuple{1, 32, 64}, std::tuple{2, 64, 32}}) {
-      const Tensor images = real_looking_images(n, h, w, uint64_t(h * w));
-      const OrtRun ort = run_in_onnx_runtime(*g, info, images, OnnxHead::Logits, str_cat("fpn-", merge));
-      EXPECT_TRUE(test::close(ort.outputs.tensors.at("logits"), to_nchw(cuseg_logits(*g, info, images)), kTolerance,
-                              str_cat("fpn (", merge, ") ", n, "x", h, "x", w), 1));
-    }
+    expect_onnx_runtime_gives_cusegs_logits(*g, info, {{1, 32, 64}, {2, 64, 32}}, str_cat("fpn-", merge));
   }
 }
 
@@ -207,12 +205,8 @@ TEST(OnnxExport, OnnxRuntimeReproducesTheLogitsOfUnetOnEfficientNet) {
     c.decoder_channels.resize(size_t(depth));
     auto g = trained_like(c);
     const ModelInfo info = info_for(c);
-    for (const auto& [n, h, w] : {std::tuple{1, 32, 64}, std::tuple{2, 64, 32}}) {
-      const Tensor images = real_looking_images(n, h, w, uint64_t(h * w));
-      const OrtRun ort = run_in_onnx_runtime(*g, info, images, OnnxHead::Logits, "efficientnet-b0");
-      EXPECT_TRUE(test::close(ort.outputs.tensors.at("logits"), to_nchw(cuseg_logits(*g, info, images)), kTolerance,
-                              str_cat("unet on efficientnet-b0, depth ", depth, ", ", n, "x", h, "x", w), 1));
-    }
+    expect_onnx_runtime_gives_cusegs_logits(*g, info, {{1, 32, 64}, {2, 64, 32}},
+                                            str_cat("unet_efficientnet-b0_depth", depth));
   }
 }
 
@@ -433,12 +427,8 @@ TEST(OnnxExport, OnnxRuntimeReproducesTheLogitsOfDeepLabV3Plus) {
     c.decoder_atrous_rates = {1, 2, 3};  // the rates reach past the centre tap at these sizes
     auto g = trained_like(c);
     const ModelInfo info = info_for(c);
-    for (const auto& [n, h, w] : {std::tuple{1, 32, 48}, std::tuple{2, 64, 32}}) {
-      const Tensor images = real_looking_images(n, h, w, uint64_t(h * w));
-      const OrtRun ort = run_in_onnx_runtime(*g, info, images, OnnxHead::Logits, str_cat("deeplabv3plus_", encoder));
-      EXPECT_TRUE(test::close(ort.outputs.tensors.at("logits"), to_nchw(cuseg_logits(*g, info, images)), kTolerance,
-                              str_cat("deeplabv3plus on ", encoder, " ", n, "x", h, "x", w), 1));
-    }
+    expect_onnx_runtime_gives_cusegs_logits(*g, info, {{1, 32, 48}, {2, 64, 32}},
+                                            str_cat("deeplabv3plus_", encoder));
   }
 }
 

@@ -186,12 +186,6 @@ TEST(ModelZoo, AnFpnCheckpointDescriptionReadsBack) {
   EXPECT_EQ(parse_model_description(describe_model(fpn("resnet18"))).decoder_dropout_or_default(), 0.2);
 }
 
-}  // namespace
-}  // namespace cuseg
-
-namespace cuseg {
-namespace {
-
 ModelConfig deeplab(const std::string& encoder, int in_channels = 3, int classes = 3) {
   return ModelConfig::smp(Architecture::DeepLabV3Plus, encoder, in_channels, classes);
 }
