@@ -7,8 +7,8 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <tuple>
 #include <set>
+#include <tuple>
 #include <nlohmann/json.hpp>
 
 #include "cuseg/core/safetensors.h"
