@@ -8,8 +8,8 @@
 //   unet_cpu_bench --model unet --encoder resnet34 --mode train --batch 8 --size 256 --classes 11
 //
 // train: zero_grad, forward, cross-entropy and its gradient, backward, one Adam step.
-// infer: an evaluation-mode forward, with no optimizer state. Prints one JSON line: the median step's seconds, images/s
-// and the process's peak resident set in MiB.
+// infer: an evaluation-mode forward, with no optimizer state. Prints one JSON line: the median step's seconds, images/s,
+// the process's peak resident set in MiB and every timed step's seconds in order ("steps_s").
 #include <omp.h>
 #include <sys/resource.h>
 
@@ -61,6 +61,7 @@ Options parse(int argc, char** argv) {
   }
   CUSEG_CHECK(o.mode == "train" || o.mode == "infer", "--mode is train or infer");
   CUSEG_CHECK(o.backend == "fast" || o.backend == "reference", "--backend is fast or reference");
+  CUSEG_CHECK(o.steps >= 1 && o.warmup >= 0, "--steps is at least 1 and --warmup at least 0");
   return o;
 }
 
@@ -91,14 +92,23 @@ void time_steps(const Options& o, Step step) {
     step();
     seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   }
-  std::sort(seconds.begin(), seconds.end());
-  const double median = seconds[seconds.size() / 2];
+  // Every step in the order it ran, so that a slow first step or drift shows beside the median.
+  std::string steps_s;
+  for (const double s : seconds) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%s%.6f", steps_s.empty() ? "" : ", ", s);
+    steps_s += buf;
+  }
+  std::vector<double> sorted = seconds;
+  std::sort(sorted.begin(), sorted.end());
+  const double median = sorted[sorted.size() / 2];
   const cuseg::ModelConfig config = model_config(o);
   std::printf(
       "{\"impl\": \"cuseg-%s-%s\", \"model\": \"%s\", \"mode\": \"%s\", \"base\": %d, \"batch\": %d, "
-      "\"size\": %d, \"threads\": %d, \"seconds\": %.6f, \"images_per_s\": %.2f, \"peak_rss_mib\": %.1f}\n",
+      "\"size\": %d, \"threads\": %d, \"seconds\": %.6f, \"images_per_s\": %.2f, \"peak_rss_mib\": %.1f, "
+      "\"steps_s\": [%s]}\n",
       o.backend.c_str(), o.precision.c_str(), model_name(config).c_str(), o.mode.c_str(), config.is_smp() ? 0 : o.base,
-      o.batch, o.size, omp_get_max_threads(), median, o.batch / median, peak_rss_mib());
+      o.batch, o.size, omp_get_max_threads(), median, o.batch / median, peak_rss_mib(), steps_s.c_str());
 }
 
 }  // namespace
