@@ -30,7 +30,8 @@ fastest PyTorch f32 row's). --json writes every row of every round.
                   (segmentation_models_pytorch.create_model).
 
 --quick is a smoke test of the script, not a benchmark: one training and one inference shape at
-batch 2, 32×32, one timed step (compiling still takes about a minute per compiled row on 2 cores).
+batch 2, 32×32, one timed step (a compiled row still compiles: up to a minute on 2 cores, less once inductor's
+cache has its kernels).
 
     /usr/bin/python3 bench/cpu_vs_torch.py --build build/cpu-only --threads 2 [--skip-reference]
     /usr/bin/python3 bench/cpu_vs_torch.py --network unet-resnet34 --threads 2 --skip-reference
@@ -234,7 +235,8 @@ def target_line(mode, s, group, ref):
     def ratio(prec, field):
         return fast[prec][field] / ref[prec][field] if prec in fast and prec in ref else None
 
-    spread = max((r["spread"] for r in fast.values()), default=None)
+    # One round has no spread to speak of.
+    spread = max((r["spread"] for r in fast.values() if len(r["rounds_seconds"]) > 1), default=None)
     return (f"targets ({mode}, {shape_label(s)}): f32 cuseg/torch = {show(ratio('f32', 'seconds'), TARGETS['f32'])}, "
             f"bf16 = {show(ratio('bf16', 'seconds'), TARGETS['bf16'])}, "
             f"cuseg spread = {show(spread, TARGETS['spread'])}, "

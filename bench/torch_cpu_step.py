@@ -9,7 +9,8 @@ no_grad; it compiles during the warm-up steps, at least 2 of them). Adam is fuse
 has a fused CPU Adam (2.4+), else foreach, in eager and compiled runs alike.
 
 Prints one JSON line like unet_cpu_bench's, with every timed step's seconds ("steps_s"), the torch
-version, "compile" and "adam"; "impl" is e.g. torch2.15-compile-f32-channels_last.
+version, "compile", "adam" and the number of graphs dynamo made ("graphs": more than 1 means graph
+breaks); "impl" is e.g. torch2.15-compile-f32-channels_last.
 
     /usr/bin/python3 bench/torch_cpu_step.py --mode train --base 16 --batch 16 --size 64 --threads 2
     .venv-torch-pypi/bin/python bench/torch_cpu_step.py --compile --mode infer --base 32 --batch 1 --size 512
@@ -132,7 +133,9 @@ def main():
                       "images_per_s": round(a.batch / median, 2),
                       "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
                       "steps_s": [round(s, 6) for s in steps_s], "torch": torch.__version__,
-                      "compile": a.compile, "adam": adam_kind}))
+                      "compile": a.compile, "adam": adam_kind,
+                      # Graphs dynamo made (more than one per compiled function: graph breaks).
+                      "graphs": counters["stats"]["unique_graphs"] if a.compile else 0}))
 
 
 if __name__ == "__main__":
