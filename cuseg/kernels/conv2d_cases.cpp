@@ -33,6 +33,8 @@ const std::vector<ConvCase>& conv_cases() {
       {{1, 8, 8, 16}, {8, 1, 1, 16}, {1, 1, 0, 0, 1, 1}},           // 1×1 (the U-Net head)
       {{1, 10, 10, 4}, {3, 3, 3, 4}, {3, 2, 2, 2, 2, 2}},           // stride 3×2, dilation 2
       {{2, 64, 64, 64}, {64, 3, 3, 64}, {1, 1, 1, 1, 1, 1}, true},  // a U-Net level
+      // Wide enough for the fast path's Winograd (onednn/conv2d.cpp), on 63×66: no multiple of its 4×4 tiles.
+      {{1, 63, 66, 32}, {48, 3, 3, 32}, {1, 1, 1, 1, 1, 1}, true},
       {{1, 23, 21, 3}, {8, 7, 7, 3}, {2, 2, 3, 3, 1, 1}},           // ResNet's stem: 7×7, stride 2, pad 3
       // Depthwise (groups = C): MobileNetV2 and EfficientNet, stride 1 and 2, 3×3 and 5×5.
       {{2, 9, 11, 8}, {8, 3, 3, 1}, grouped({1, 1, 1, 1, 1, 1}, 8)},

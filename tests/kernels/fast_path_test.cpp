@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 
@@ -13,6 +14,10 @@
 #include "cuseg/kernels/batch_norm.h"
 #include "cuseg/kernels/compute.h"
 #include "cuseg/kernels/group_norm.h"
+#if CUSEG_HAS_ONEDNN
+#include "cuseg/kernels/onednn/conv2d.h"
+#include "cuseg/kernels/onednn/engine.h"
+#endif
 #include "test_util.h"
 
 namespace cuseg {
@@ -83,6 +88,30 @@ TEST(FastPath, GroupNormGivesTheSameBitsOnAnyThreadCount) {
     return std::vector<Tensor>{y, mean, invstd, dx, dgamma, dbeta};
   });
 }
+
+
+#if CUSEG_HAS_ONEDNN
+// The rule of onednn/conv2d.cpp: Winograd for wide 3×3 stride-1 convolutions with enough pixels,
+// so that the registry's cases of that kind (conv2d_cases.cpp: 1×63×66×32 → 48, 2×64×64×64 → 64)
+// check its values against the float64 reference, and the direct convolution everywhere else.
+ConvGeometry conv3x3(int n, int h, int w, int c, int k, int stride) {
+  const int p = (h + 2 - 3) / stride + 1, q = (w + 2 - 3) / stride + 1;
+  return {n, h, w, c, k, 3, 3, p, q, stride, stride, 1, 1, 1, 1, 1, 1, 1};
+}
+
+TEST(FastPath, WinogradServesWideStrideOneConvolutionsOnly) {
+  if (onednn::isa_name().rfind("avx512", 0) != 0) GTEST_SKIP() << "oneDNN's Winograd needs AVX-512";
+  if (std::getenv("CUSEG_CONV_WINOGRAD")) GTEST_SKIP() << "CUSEG_CONV_WINOGRAD is set";
+  EXPECT_TRUE(onednn::uses_winograd(conv3x3(1, 63, 66, 32, 48, 1), Precision::F32));
+  EXPECT_TRUE(onednn::uses_winograd(conv3x3(2, 64, 64, 64, 64, 1), Precision::F32));
+  if (cpu_has_bf16()) {
+    EXPECT_FALSE(onednn::uses_winograd(conv3x3(1, 63, 66, 32, 48, 1), Precision::Bf16));
+  }
+  EXPECT_FALSE(onednn::uses_winograd(conv3x3(1, 63, 66, 16, 48, 1), Precision::F32));  // narrow
+  EXPECT_FALSE(onednn::uses_winograd(conv3x3(1, 30, 30, 64, 64, 1), Precision::F32));   // 900 pixels
+  EXPECT_FALSE(onednn::uses_winograd(conv3x3(1, 127, 132, 32, 48, 2), Precision::F32));  // stride 2
+}
+#endif
 
 }  // namespace
 }  // namespace cuseg

@@ -15,6 +15,10 @@ void conv2d_backward_data(const float* dy, const float* w, float* dx, const Conv
 void conv2d_backward_filter(const float* x, const float* dy, float* dw, const ConvGeometry& g,
                             Precision precision);
 
+// Whether the primitives of this geometry run oneDNN's Winograd convolution (conv2d.cpp says
+// when): the tests ask, so that the cases meant to run it are known to.
+bool uses_winograd(const ConvGeometry& g, Precision precision);
+
 // Throws "op: bf16 needs ... (this CPU: ...)" where the CPU has no bf16 instructions.
 void require_bf16(const char* op);
 

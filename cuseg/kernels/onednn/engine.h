@@ -21,7 +21,7 @@ std::string isa_name();
 // The calling thread's buffer number `slot`, at least `bytes` long and 64-byte aligned; valid
 // until the same thread asks for the same slot again.
 void* scratch(int slot, size_t bytes);
-enum Slot : int { kScratchpad, kWeights, kDiffWeights, kSrc, kDiffDst, kSlots };
+enum Slot : int { kScratchpad, kWeights, kDiffWeights, kSrc, kDiffDst, kDst, kSlots };
 
 // Runs `f`; a dnnl::error it throws becomes a cuseg::Error "op (shapes): oneDNN status: message".
 template <class F>
