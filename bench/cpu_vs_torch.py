@@ -50,14 +50,14 @@ ROOT = os.path.dirname(HERE)
 
 # (mode, shape, steps timed after the warm-up ones; the reference's own counts: it is ~10× slower)
 UNET_S_SHAPES = [
-    ("train", dict(base=16, batch=16, size=64, steps=10, warmup=2, ref_steps=2, ref_warmup=1)),
-    ("train", dict(base=32, batch=4, size=256, steps=5, warmup=2, ref_steps=2, ref_warmup=1)),
-    ("infer", dict(base=32, batch=1, size=512, steps=5, warmup=2, ref_steps=2, ref_warmup=1)),
+    ("train", dict(base=16, batch=16, size=64, steps=10, warmup=10, ref_steps=2, ref_warmup=1)),
+    ("train", dict(base=32, batch=4, size=256, steps=5, warmup=3, ref_steps=2, ref_warmup=1)),
+    ("infer", dict(base=32, batch=1, size=512, steps=5, warmup=5, ref_steps=2, ref_warmup=1)),
 ]
 # The model zoo's networks: each step takes seconds on two cores.
 ZOO_SHAPES = [
-    ("train", dict(batch=8, size=256, steps=3, warmup=1, ref_steps=1, ref_warmup=0)),
-    ("infer", dict(batch=1, size=512, steps=5, warmup=1, ref_steps=1, ref_warmup=0)),
+    ("train", dict(batch=8, size=256, steps=3, warmup=2, ref_steps=1, ref_warmup=0)),
+    ("infer", dict(batch=1, size=512, steps=5, warmup=3, ref_steps=1, ref_warmup=0)),
 ]
 QUICK = dict(batch=2, size=32, steps=1, warmup=2, ref_steps=1, ref_warmup=0)
 ZOO_NETWORKS = {f"unet-{e}": ("unet", e) for e in ("resnet18", "resnet34", "resnet50")}
