@@ -23,7 +23,10 @@ packages=(
 # TensorBoard's event-file reader; onnx's checker and ONNX Runtime for the ONNX export;
 # safetensors to exchange tensors with them. Without network the tests that need them say they
 # are skipped (and fail in CI, CI=true: tests/oracle.h).
-oracles=(tensorboard==2.21.0 onnx==1.23.2 onnxruntime==1.32.0 safetensors==0.8.0 numpy==2.4.6)
+# And NVIDIA's cuobjdump and nvdisasm from PyPI (the Debian-less CUDA toolkits here lack them), which
+# read the real CUDA build's sm_90 SASS for scripts/sass_check.py without a GPU.
+oracles=(tensorboard==2.21.0 onnx==1.23.2 onnxruntime==1.32.0 safetensors==0.8.0 numpy==2.4.6
+         nvidia-cuda-cuobjdump==13.5.37 nvidia-cuda-nvdisasm==13.5.37)
 # The model zoo's oracle: segmentation_models_pytorch 0.6.0 and timm, test-only, in a second virtual
 # environment (.venv-torch) that sees Debian's python3-torch 1.13 and python3-torchvision 0.14: SMP
 # and timm install without their dependencies (they would pull another torch), beside the few they
@@ -34,7 +37,9 @@ smp_oracles=(segmentation_models_pytorch==0.6.0 timm==1.0.31)
 smp_oracle_deps=(huggingface-hub==0.36.0 tqdm safetensors==0.8.0 "numpy<2")
 install_oracles() {
   local venv="$root/.venv"
-  if ! { [ -x "$venv/bin/python" ] && "$venv/bin/python" -c "import tensorboard, onnx, onnxruntime, safetensors" 2>/dev/null; }; then
+  if ! { [ -x "$venv/bin/python" ] && "$venv/bin/python" -c "import tensorboard, onnx, onnxruntime, safetensors" 2>/dev/null &&
+         compgen -G "$venv/lib/python3*/site-packages/nvidia/cu*/bin/nvdisasm" >/dev/null &&
+         compgen -G "$venv/lib/python3*/site-packages/nvidia/cu*/bin/cuobjdump" >/dev/null; }; then
     echo "deps: test oracles into $venv: ${oracles[*]}"
     /usr/bin/python3 -m venv "$venv" && "$venv/bin/pip" install -q --disable-pip-version-check "${oracles[@]}" ||
       echo "deps: could not install ${oracles[*]} from PyPI; the tests that need them will be skipped (failed where CI=true)" >&2

@@ -3,7 +3,9 @@
 # test runs in at least one of them, and each stage runs what only it can check:
 #   1. where nvcc is installed, the real CUDA build (sm_90, cuDNN where found): where a GPU is
 #      usable, everything, and its tests run; without one, what nvcc compiles or what links the
-#      CUDA library (the library, seg_verify, the benchmarks against cuDNN);
+#      CUDA library (the library, seg_verify, the benchmarks against cuDNN); and, either way, the
+#      sm_90 SASS of every kernel against its design (scripts/sass_check.py: no spill, registers
+#      and shared memory within its occupancy, tensor cores where it should have them);
 #   2. preset cpu-only: the engine built without CUDA, which must stand on its own: every test,
 #      the Python module's, the interop oracles' and the data-parallel ones (mpirun -np 2)
 #      included; then the mutation check's fast subset in that build (scripts/mutants.sh);
@@ -53,6 +55,9 @@ if command -v nvcc >/dev/null 2>&1 || [ -x /usr/local/cuda/bin/nvcc ]; then
     # The other tools and the Python module are host C++ that stages 2 and 3 compile as well.
     cmake --build "$build" -j "$jobs" --target cuseg seg_verify benchmarks
   fi
+  echo "== what nvcc made (scripts/sass_check.py): spills, registers, shared memory and tensor cores per kernel"
+  /usr/bin/python3 scripts/sass_check.py --self-test
+  /usr/bin/python3 scripts/sass_check.py "$build/cuseg/libcuseg.so"
   cpu_bench=OFF
 else
   echo "== no nvcc here: the real CUDA build is skipped; the emulated one below runs the CUDA code"
