@@ -2,7 +2,8 @@
 """What the compiler made of cuseg's CUDA kernels, read from the sm_90 SASS without a GPU.
 
   scripts/sass_check.py build/test/cuseg/libcuseg.so   check every kernel against RULES
-  scripts/sass_check.py --self-test                    check the check, on tests/sass/fixtures.cu
+  scripts/sass_check.py --self-test build/test         check the check, on tests/sass/fixtures.cu
+                                                       (with that build's cuseg/config.h)
 
 For every kernel of the library: registers, stack frame and shared memory (cuobjdump -res-usage),
 and its tensor-core (HMMA) and local-memory (STL/LDL) instructions (cuobjdump -sass, which runs
@@ -181,17 +182,18 @@ def report(rows):
               f"{k.stack} ({rule.stack_bytes}) | {k.hmma} | {k.local_ops} |")
 
 
-def self_test():
+def self_test(build):
     """The check must fail exactly where the fixtures were made to fail."""
     nvcc = shutil.which("nvcc") or "/usr/local/cuda/bin/nvcc"
     with tempfile.TemporaryDirectory() as tmp:
         cubin = os.path.join(tmp, "fixtures.cubin")
-        run([nvcc, "-cubin", "-arch=sm_90", "-o", cubin, os.path.join(ROOT, "tests", "sass", "fixtures.cu")])
+        run([nvcc, "-cubin", "-arch=sm_90", "-std=c++20", "-I", ROOT, "-I", os.path.join(build, "include"),
+             "-o", cubin, os.path.join(ROOT, "tests", "sass", "fixtures.cu")])
         found = kernels(cubin)
     rules = [
         Rule(r"fixture_spills", "planted: a spill", tensor_cores=False),
         Rule(r"fixture_local_array", "a local array, allowed", stack_bytes=512, tensor_cores=False),
-        Rule(r"fixture_mma", "tensor cores, required and present", tensor_cores=True),
+        Rule(r"fixture_mma_(tf32|bf16)", "cuseg's mma wrappers: tensor cores, required", tensor_cores=True),
         Rule(r"fixture_plain", "planted: tensor cores required, absent; and a budget of 8 registers",
              threads=1024, blocks_per_sm=8, tensor_cores=True),
     ]
@@ -215,10 +217,11 @@ def self_test():
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("binary", nargs="?", help="libcuseg.so of a real CUDA build for sm_90")
-    p.add_argument("--self-test", action="store_true", help="check the check on tests/sass/fixtures.cu")
+    p.add_argument("--self-test", metavar="BUILD", help="check the check on tests/sass/fixtures.cu, "
+                   "compiled with BUILD's cuseg/config.h (a real CUDA build's folder)")
     a = p.parse_args()
     if a.self_test:
-        return self_test()
+        return self_test(a.self_test)
     if not a.binary:
         p.error("give the library, or --self-test")
     found = kernels(a.binary)

@@ -56,7 +56,7 @@ if command -v nvcc >/dev/null 2>&1 || [ -x /usr/local/cuda/bin/nvcc ]; then
     cmake --build "$build" -j "$jobs" --target cuseg seg_verify benchmarks
   fi
   echo "== what nvcc made (scripts/sass_check.py): spills, registers, shared memory and tensor cores per kernel"
-  /usr/bin/python3 scripts/sass_check.py --self-test
+  /usr/bin/python3 scripts/sass_check.py --self-test "$build"
   /usr/bin/python3 scripts/sass_check.py "$build/cuseg/libcuseg.so"
   cpu_bench=OFF
 else
@@ -86,7 +86,7 @@ echo "== emulated CUDA under ThreadSanitizer (preset emu-tsan): the emulator's t
 # plain emulated stage has run every GPU test.
 cmake --preset emu-tsan
 cmake --build --preset emu-tsan -j "$jobs" --target emulator_tests kernel_tests
-ctest --preset emu-tsan -j "$jobs" -R "EmulatorGpu|EmulatorFaultsGpu|EveryOpGpu.MatchesTheReference/(reduce_sum|softmax_forward)_cuda "
+ctest --preset emu-tsan -j "$jobs" -R "EmulatorGpu|EmulatorFaultsGpu|TensorCore(Faults)?Gpu|EveryOpGpu.MatchesTheReference/(reduce_sum|softmax_forward)_cuda "
 
 echo "== emulated CUDA under AddressSanitizer + UndefinedBehaviorSanitizer (preset emu-asan): the library's tests"
 # The library as in stage 3 (-O1 here), the tests' own code at -O0 (it compiles faster), no

@@ -7,7 +7,8 @@
 //     site (anything else is reported, never a hang); warp collectives are exchanges that every
 //     lane named in the mask must reach;
 //   - atomics are std::atomic_ref, so ThreadSanitizer sees them as atomics;
-//   - intrinsics with a rounding suffix are the exact IEEE operations.
+//   - intrinsics with a rounding suffix are the exact IEEE operations;
+//   - tensor-core mma.sync is a warp collective with the PTX ISA's fragment layouts (mma_sync).
 #pragma once
 
 #include <atomic>
@@ -53,6 +54,16 @@ struct WarpRound {
 WarpRound warp_round(uint32_t mask, uint64_t value, const char* what, std::source_location where);
 unsigned lane_id();
 [[noreturn]] void device_trap(const char* what, std::source_location where);
+
+// PTX's warp-wide matrix multiply-accumulate, mma.sync.aligned.{shape}.row.col.f32.{type}.{type}.f32
+// (tensor_core.cpp): D = A·B + C for one 16×8 tile, every lane of the warp taking part with the
+// fragments the PTX ISA assigns it (a: 4 registers, b: 2, c and d: 4 floats each).
+enum class MmaShape {
+  M16N8K8_TF32,   // A 16×8 and B 8×8 in tf32: the low 13 mantissa bits of each operand ignored
+  M16N8K16_BF16,  // A 16×16 and B 16×8 in bf16, two to a register (the lower column/row low)
+};
+void mma_sync(MmaShape shape, float* d, const uint32_t* a, const uint32_t* b, const float* c,
+              std::source_location where);
 
 template <class T>
 uint64_t to_bits(T v) {

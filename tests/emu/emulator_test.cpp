@@ -12,6 +12,7 @@
 #include "cuseg/core/cuda/launch.h"
 #include "cuseg/core/cuda/launch_count.h"
 #include "cuseg/core/device.h"
+#include "emu_test_util.h"
 #include "error_matchers.h"
 #include "test_util.h"
 
@@ -84,21 +85,6 @@ __global__ void copy_kernel(const float* x, float* y, int n) {
   for (int i = int(blockIdx.x * blockDim.x + threadIdx.x); i < n; i += int(gridDim.x * blockDim.x)) y[i] = x[i];
 }
 
-template <class T>
-std::vector<T> to_host(const T* device, size_t n) {
-  std::vector<T> host(n);
-  // cuseg's stream is non-blocking: the legacy stream's cudaMemcpy does not wait for it.
-  CUSEG_CUDA_CHECK(cudaStreamSynchronize(stream(0)));
-  CUSEG_CUDA_CHECK(cudaMemcpy(host.data(), device, n * sizeof(T), cudaMemcpyDeviceToHost));
-  return host;
-}
-
-template <class T>
-T* device_alloc(size_t n) {
-  void* p = nullptr;
-  CUSEG_CUDA_CHECK(cudaMalloc(&p, n * sizeof(T)));
-  return static_cast<T*>(p);
-}
 
 TEST(EmulatorGpu, RunsEveryThreadOfEveryBlockWithItsCoordinates) {
   CUSEG_REQUIRE_GPU();
@@ -285,21 +271,6 @@ TEST(EmulatorGpu, DevicePropertiesAreAnH100s) {
   EXPECT_EQ(prop.major, 9);
 }
 
-// Faults end the process's CUDA context, as on a device: each runs in a death test's child.
-void expect_kernel_fault(void (*launch)(), const std::string& message) {
-  EXPECT_EXIT(
-      {
-        try {
-          launch();
-          CUSEG_CUDA_CHECK(cudaStreamSynchronize(stream(0)));
-        } catch (const Error& e) {
-          std::fprintf(stderr, "%s\n", e.what());
-          std::exit(3);
-        }
-        std::exit(0);
-      },
-      ::testing::ExitedWithCode(3), message);
-}
 
 TEST(EmulatorFaultsGpu, ReportsBarriersReachedFromDifferentPlaces) {
   CUSEG_REQUIRE_GPU();

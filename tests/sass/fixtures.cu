@@ -1,7 +1,10 @@
 // Kernels with known SASS, for scripts/sass_check.py --self-test: the check must see a spill, a
 // local array, tensor-core instructions and their absence, and a kernel over its register budget,
-// or it cannot be trusted on cuseg's own kernels. Compiled to an sm_90 cubin by the self-test only.
+// or it cannot be trusted on cuseg's own kernels; and cuseg's tensor-core wrappers must compile to
+// HMMA. Compiled to an sm_90 cubin by the self-test only.
 #include <cstdint>
+
+#include "cuseg/kernels/cuda/mma.cuh"
 
 // 64 accumulators live across a loop, under a budget of 32 registers a thread (1024 threads,
 // 2 blocks per SM): ptxas must spill them to local memory.
@@ -28,17 +31,25 @@ __global__ void fixture_local_array(const int* idx, float* y) {
   y[threadIdx.x] = a[idx[threadIdx.x + 128] & 127];
 }
 
-// One m16n8k8 TF32 tensor-core product per warp (fragments as the PTX ISA lays them out): HMMA.
-__global__ void fixture_mma(const uint32_t* a, const uint32_t* b, float* d) {
+// One tensor-core product per warp through cuseg's own wrappers (kernels/cuda/mma.cuh): HMMA.
+__global__ void fixture_mma_tf32(const float* x, float* y) {
   const int lane = threadIdx.x & 31;
-  float c0 = 0, c1 = 0, c2 = 0, c3 = 0;
-  asm volatile(
-      "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-      "{%0,%1,%2,%3};\n"
-      : "+f"(c0), "+f"(c1), "+f"(c2), "+f"(c3)
-      : "r"(a[lane * 4]), "r"(a[lane * 4 + 1]), "r"(a[lane * 4 + 2]), "r"(a[lane * 4 + 3]),
-        "r"(b[lane * 2]), "r"(b[lane * 2 + 1]));
-  d[lane * 4] = c0, d[lane * 4 + 1] = c1, d[lane * 4 + 2] = c2, d[lane * 4 + 3] = c3;
+  uint32_t a[4], b[2];
+  float c[4] = {0, 0, 0, 0}, d[4];
+  for (int i = 0; i < 4; ++i) a[i] = cuseg::cuda::to_tf32(x[lane * 4 + i]);
+  for (int i = 0; i < 2; ++i) b[i] = cuseg::cuda::to_tf32(x[128 + lane * 2 + i]);
+  cuseg::cuda::mma_tf32_m16n8k8(d, a, b, c);
+  for (int i = 0; i < 4; ++i) y[lane * 4 + i] = d[i];
+}
+
+__global__ void fixture_mma_bf16(const float* x, float* y) {
+  const int lane = threadIdx.x & 31;
+  uint32_t a[4], b[2];
+  float c[4] = {0, 0, 0, 0}, d[4];
+  for (int i = 0; i < 4; ++i) a[i] = cuseg::cuda::pack_bf16x2(x[lane * 8 + 2 * i], x[lane * 8 + 2 * i + 1]);
+  for (int i = 0; i < 2; ++i) b[i] = cuseg::cuda::pack_bf16x2(x[256 + lane * 4 + 2 * i], x[256 + lane * 4 + 2 * i + 1]);
+  cuseg::cuda::mma_bf16_m16n8k16(d, a, b, c);
+  for (int i = 0; i < 4; ++i) y[lane * 4 + i] = d[i];
 }
 
 // Plain FMAs: no tensor cores, no local memory, few registers.
