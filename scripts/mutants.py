@@ -35,6 +35,7 @@ class Mutant:
     replace: str
     tests: str  # ctest -R: the tests that should catch it
     fast: bool = False  # in the CI subset
+    emulated: bool = False  # caught by GPU tests: runs only in an emulated CUDA build (build/emu)
 
 
 MUTANTS = [
@@ -52,14 +53,14 @@ MUTANTS = [
     Mutant("conv-cuda-depthwise-ignores-the-channel-multiplier", "cuseg/kernels/cuda/depthwise.h",
            "for (int j = 0; j < m; ++j) {", "for (int j = 0; j < 1; ++j) {",
            r"ConvProblems\."),
-    # The emulated tensor cores (an emulated build: scripts/mutants.sh --only NAME build/emu).
+    # The emulated tensor cores (scripts/mutants.sh build/emu runs them).
     Mutant("emu-mma-tf32-fragment-rows-and-columns-exchanged", "cuseg/emu/tensor_core.cpp",
            "A[group + (i & 1) * 8][in_group + (i >> 1) * 4]", "A[group + (i >> 1) * 8][in_group + (i & 1) * 4]",
-           r"TensorCoreGpu\."),
+           r"TensorCoreGpu\.", emulated=True),
     Mutant("emu-mma-bf16-a-halves-exchanged", "cuseg/emu/tensor_core.cpp",
-           "= bf16(a_all[lane][i], h);", "= bf16(a_all[lane][i], 1 - h);", r"TensorCoreGpu\."),
+           "= bf16(a_all[lane][i], h);", "= bf16(a_all[lane][i], 1 - h);", r"TensorCoreGpu\.", emulated=True),
     Mutant("emu-mma-tf32-low-mantissa-bits-kept", "cuseg/emu/tensor_core.cpp",
-           "std::bit_cast<float>(bits & 0xffffe000u)", "std::bit_cast<float>(bits)", r"TensorCoreGpu\."),
+           "std::bit_cast<float>(bits & 0xffffe000u)", "std::bit_cast<float>(bits)", r"TensorCoreGpu\.", emulated=True),
     Mutant("max-pool-fast-ties-to-the-last-maximum", "cuseg/kernels/fast/pool2d.cpp",
            "const bool take = (v > b) | ((v != v) & (b == b));",
            "const bool take = (v >= b) | ((v != v) & (b == b));",
@@ -247,6 +248,15 @@ def main():
         return 0
     if not (build / "CMakeCache.txt").exists():
         sys.exit(f"mutants: {build} is not a configured build (cmake --preset cpu-only first)")
+    config = build / "include" / "cuseg" / "config.h"
+    emulated = config.exists() and "#define CUSEG_CUDA_EMULATED 1" in config.read_text()
+    if not emulated and any(m.emulated for m in chosen):
+        print(f"mutants: {sum(m.emulated for m in chosen)} caught only by GPU tests need an emulated build "
+              f"(scripts/mutants.sh build/emu): not run in {build}")
+        chosen = [m for m in chosen if not m.emulated]
+    if not chosen:
+        print("mutants: none to run")
+        return 0
     names = [m.name for m in MUTANTS]
     if len(set(names)) != len(names):
         sys.exit("mutants: two mutants share a name")
