@@ -50,7 +50,7 @@ int main(int argc, char** argv) {
   std::vector<OpTarget> targets;
   if (device_choice != "cuda")
     for (const OpTarget& t : op_targets(false))
-      if (t.precision == cuseg::Precision::F32 || cuseg::cpu_has_bf16()) targets.push_back(t);
+      if (t.precision == cuseg::Precision::F32 || cuseg::cpu_has_bf16()) targets.push_back(t);  // CPU bf16
   if (gpu)
     for (const OpTarget& t : op_targets(true)) targets.push_back(t);
 
@@ -79,7 +79,7 @@ int main(int argc, char** argv) {
                            {"max_abs", r.max_abs},
                            {"rel_l2", r.rel_l2},
                            {"max_rel", r.max_rel},
-                           {"tolerance", t.precision == cuseg::Precision::Bf16 ? op.bf16_tolerance : op.tolerance},
+                           {"tolerance", tolerance_of(op, t.precision)},
                            {"pass", r.pass},
                            {"ms", r.milliseconds},
                            {"detail", r.detail}});

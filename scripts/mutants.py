@@ -55,10 +55,11 @@ MUTANTS = [
            r"ConvProblems\."),
     # The emulated tensor cores (scripts/mutants.sh build/emu runs them).
     Mutant("emu-mma-tf32-fragment-rows-and-columns-exchanged", "cuseg/emu/tensor_core.cpp",
-           "A[group + (i & 1) * 8][in_group + (i >> 1) * 4]", "A[group + (i >> 1) * 8][in_group + (i & 1) * 4]",
+           "tf32(a_reg(4 * (m % 8) + k % 4, m / 8 + 2 * (k / 4)))", "tf32(a_reg(4 * (m % 8) + k % 4, 2 * (m / 8) + k / 4))",
            r"TensorCoreGpu\.", emulated=True),
     Mutant("emu-mma-bf16-a-halves-exchanged", "cuseg/emu/tensor_core.cpp",
-           "= bf16(a_all[lane][i], h);", "= bf16(a_all[lane][i], 1 - h);", r"TensorCoreGpu\.", emulated=True),
+           "m / 8 + 2 * (k / 8)), k % 2);", "m / 8 + 2 * (k / 8)), 1 - k % 2);", r"TensorCoreGpu\.",
+           emulated=True),
     Mutant("emu-mma-tf32-low-mantissa-bits-kept", "cuseg/emu/tensor_core.cpp",
            "std::bit_cast<float>(bits & 0xffffe000u)", "std::bit_cast<float>(bits)", r"TensorCoreGpu\.", emulated=True),
     Mutant("max-pool-fast-ties-to-the-last-maximum", "cuseg/kernels/fast/pool2d.cpp",

@@ -65,6 +65,11 @@ RULES = [
          "the convolutions' FP32 SIMT implicit GEMM (implicit_gemm.cuh): 256 threads, at least 2 "
          "blocks an SM to hide the next K-step's loads; no tensor cores yet",
          threads=256, blocks_per_sm=2, tensor_cores=False),
+    Rule(r"implicit_gemm_tc_kernel<cuseg::cuda::Conv(Forward|BackwardData|BackwardFilter), "
+         r"\(cuseg::Precision\)[12]>",
+         "the convolutions' implicit GEMM on the tensor cores (implicit_gemm_tc.cuh), tf32 and bf16: "
+         "256 threads, at least 2 blocks an SM",
+         threads=256, blocks_per_sm=2, tensor_cores=True),
     Rule(r"split_k_reduce_kernel<cuseg::cuda::Conv",
          "split-K's deterministic sum of the partial tiles", threads=256, blocks_per_sm=4,
          tensor_cores=False),

@@ -82,7 +82,8 @@ const OpSpec& find_op(const std::string& name) {
 }
 
 std::string OpTarget::name() const {
-  return str_cat(op->name, "_", detail::impl_name(impl), precision == Precision::Bf16 ? "_bf16" : "");
+  return str_cat(op->name, "_", detail::impl_name(impl),
+                 precision == Precision::F32 ? "" : str_cat("_", precision_name(precision)));
 }
 
 std::vector<OpTarget> op_targets(bool gpu) {
@@ -93,9 +94,23 @@ std::vector<OpTarget> op_targets(bool gpu) {
       if (on_gpu(impl) != gpu || !op.info->built_impl(impl)) continue;
       out.push_back({&op, impl});
       if (impl == Impl::Fast && op.info->bf16) out.push_back({&op, impl, Precision::Bf16});
+      if (impl == Impl::Cuda && op.info->tensor_cores)
+        for (Precision p : {Precision::Tf32, Precision::Bf16}) out.push_back({&op, impl, p});
     }
   }
   return out;
+}
+
+double tolerance_of(const OpSpec& op, Precision precision) {
+  switch (precision) {
+    case Precision::F32:
+      return op.tolerance;
+    case Precision::Tf32:
+      return op.tf32_tolerance;
+    case Precision::Bf16:
+      return op.bf16_tolerance;
+  }
+  return 0;
 }
 
 OpCheck check_op(const OpSpec& op, int i, Impl impl, uint64_t seed, Precision precision) {
@@ -106,9 +121,9 @@ OpCheck check_op(const OpSpec& op, int i, Impl impl, uint64_t seed, Precision pr
   r.precision = precision_name(precision);
   const Device device = on_gpu(impl) ? Device::cuda(0) : Device::cpu();
   const Exec exec{detail::backend_of(impl), precision};
-  const double tolerance = precision == Precision::Bf16 ? op.bf16_tolerance : op.tolerance;
+  const double tolerance = tolerance_of(op, precision);
   try {
-    CUSEG_CHECK(precision == Precision::F32 || op.bf16_tolerance > 0, op.name, " has no bf16 tolerance");
+    CUSEG_CHECK(tolerance > 0, op.name, " has no ", precision_name(precision), " tolerance");
     // The reference runs on exactly the values the float32 run gets (every f64 input rounded to
     // float32 and back), so the comparison measures the implementation's arithmetic, not how much
     // the op amplifies the rounding of its inputs: cross-entropy's logits of 1e4 move by up to
@@ -183,7 +198,10 @@ std::string ops_table() {
   for (const detail::OpInfo& op : ops) {
     out += str_cat("| `", op.name, "` | `", op.entry, "` |");
     for (Impl impl : {Impl::Reference, Impl::Fast, Impl::Cuda, Impl::Cudnn})
-      out += !op.has_impl(impl) ? " |" : impl == Impl::Fast && op.bf16 ? " ✓ (+bf16) |" : " ✓ |";
+      out += !op.has_impl(impl)                          ? " |"
+             : impl == Impl::Fast && op.bf16                 ? " ✓ (+bf16) |"
+             : impl == Impl::Cuda && op.tensor_cores ? " ✓ (+tf32, bf16) |"
+                                                             : " ✓ |";
     out += "\n";
   }
   return out;

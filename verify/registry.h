@@ -37,9 +37,12 @@ struct OpSpec {
   std::vector<OpCase> cases;
   // Relative L2 tolerance of float32 against the float64 reference.
   double tolerance = 1e-5;
-  // Of Precision::Bf16 against the float64 reference, for the ops whose descriptor says bf16
-  // (the convolutions): inputs rounded to 8 significant bits (relative error 2^-9 each) give
-  // products off by up to 2^-8, which sums of many terms with random signs average down.
+  // Of Precision::Tf32 against the float64 reference, for the ops that run on the tensor cores
+  // (descriptor: tensor_cores): inputs rounded to 11 significant bits.
+  double tf32_tolerance = 0;
+  // Of Precision::Bf16 against the float64 reference, for the ops whose descriptor says bf16 or
+  // tensor_cores (the convolutions): inputs rounded to 8 significant bits (relative error 2^-9
+  // each) give products off by up to 2^-8, which sums of many terms with random signs average down.
   double bf16_tolerance = 0;
   // The op's inputs for case `i`, on the CPU; floating tensors in f64.
   std::function<std::vector<Tensor>(int i, uint64_t seed)> make_inputs;
@@ -62,19 +65,20 @@ const std::vector<OpSpec>& op_registry();
 const OpSpec& find_op(const std::string& name);
 
 // An (op, implementation, precision) the registry checks: every implementation this build has of
-// every op, and bf16 for the ops whose fast implementation has it.
+// every op, bf16 for the ops whose fast implementation has it, tf32 and bf16 for those whose CUDA
+// implementation runs on the tensor cores.
 struct OpTarget {
   const OpSpec* op;
   Impl impl;
   Precision precision = Precision::F32;
-  std::string name() const;  // "conv2d_forward_fast_bf16": a test's name
+  std::string name() const;  // "conv2d_forward_fast_bf16", "conv2d_forward_cuda_tf32": a test's name
 };
 std::vector<OpTarget> op_targets(bool gpu);  // the CPU's implementations, or the GPU's
 
 struct OpCheck {
   std::string op, case_label;
   std::string impl;       // "reference", "fast", "cuda", "cudnn" (backend.h)
-  std::string precision;  // of the convolutions: "f32" or "bf16"
+  std::string precision;  // of the convolutions: "f32", "tf32" or "bf16"
   double rel_l2 = 0, max_abs = 0;
   double max_rel = 0;  // max_abs relative to max|ref| (what the element bound of Comparison::ok judges)
   double milliseconds = 0;  // the implementation's run, after a warm-up run
@@ -86,9 +90,10 @@ struct OpCheck {
 // cuda and cudnn) and compares every output with the float64 CPU reference. Fails unless every
 // dispatch of the op during the run went to `impl` (kernels/op.h's DispatchTrace), so a spec
 // whose run does not pass its Exec on cannot pass for an implementation it never ran. Never
-// throws for a failing kernel: the failure is in the result. Precision::Bf16 compares against the
-// float64 reference with OpSpec::bf16_tolerance.
+// throws for a failing kernel: the failure is in the result. Tf32 and Bf16 compare against the
+// float64 reference with the spec's tolerance for them (tolerance_of).
 OpCheck check_op(const OpSpec& op, int i, Impl impl, uint64_t seed, Precision precision = Precision::F32);
+double tolerance_of(const OpSpec& op, Precision precision);
 
 // An output tensor filled with NaN (floating) or a value no valid output takes (integers: a
 // negative index in i32, 255 in u8, where masks are 0 or 1).

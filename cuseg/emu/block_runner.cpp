@@ -81,7 +81,7 @@ struct Warp {
   bool draining = false;  // every lane of the round arrived; they are reading
   int readers = 0;
   uint64_t round = 0;
-  uint64_t slots[32] = {};
+  uint64_t slots[32][kWarpRoundWords] = {};
   std::source_location where;
   const char* what = "";
 };
@@ -179,7 +179,8 @@ void Block::fail(cudaError_t err, const std::string& why) {
 // Waits on `cv` until `done`, the block fails, or the wait limit passes (then the kernel fails
 // as hung, naming `what`).
 template <class Done>
-void wait(std::unique_lock<std::mutex>& lock, std::condition_variable& cv, Done done, const std::string& what) {
+void wait(std::unique_lock<std::mutex>& lock, std::condition_variable& cv, Done done, const char* what,
+          std::source_location where) {
   Block& b = *current_block;
   if (FiberThread* self = current_fiber) {
     // Give the other fibers turns until `done`; the scheduler sees a round in which every fiber
@@ -193,7 +194,8 @@ void wait(std::unique_lock<std::mutex>& lock, std::condition_variable& cv, Done 
     self->spun = false;
   } else if (!cv.wait_for(lock, wait_limit(), [&] { return done() || b.has_failed(); })) {
     lock.unlock();
-    fail_here("hung for " + std::to_string(wait_limit().count()) + " s in " + what, cudaErrorLaunchTimeout);
+    fail_here("hung for " + std::to_string(wait_limit().count()) + " s in " + str(what) + " (" + site(where) + ")",
+              cudaErrorLaunchTimeout);
   }
   if (!done()) {
     lock.unlock();
@@ -395,24 +397,30 @@ void sync_block(std::source_location where) {
     b.cv.notify_all();
     return;
   }
-  wait(lock, b.cv, [&] { return b.phase != phase; }, "__syncthreads (" + site(where) + ")");
+  wait(lock, b.cv, [&] { return b.phase != phase; }, "__syncthreads", where);
 }
 
-WarpRound warp_round(uint32_t mask, uint64_t value, const char* what, std::source_location where) {
+uint32_t warp_exchange(uint32_t mask, const uint64_t* mine, int words, uint64_t (*all)[kWarpRoundWords],
+                       const char* what, std::source_location where) {
+  if (words < 1 || words > kWarpRoundWords) device_trap("warp_exchange: 1 to kWarpRoundWords words a lane", where);
   Block& b = this_block(what, where);
   const unsigned lane = current_thread % 32;
   Warp& w = b.warps[current_thread / 32];
   const uint32_t bit = 1u << lane;
-  char hex[16];
-  std::snprintf(hex, sizeof hex, "0x%08x", mask);
-  if (!(mask & bit)) fail_here(str(what) + " (" + site(where) + ") with mask " + hex + ", which leaves out the calling lane");
-  if (mask & ~w.lanes) fail_here(str(what) + " (" + site(where) + ") with mask " + hex + ", which names lanes the block does not have");
+  // Formatted only for a report: this runs for every shuffle and every mma of every lane.
+  const auto hex = [mask] {
+    char text[16];
+    std::snprintf(text, sizeof text, "0x%08x", mask);
+    return std::string(text);
+  };
+  if (!(mask & bit)) fail_here(str(what) + " (" + site(where) + ") with mask " + hex() + ", which leaves out the calling lane");
+  if (mask & ~w.lanes) fail_here(str(what) + " (" + site(where) + ") with mask " + hex() + ", which names lanes the block does not have");
 
   std::unique_lock lock(w.m);
-  wait(lock, w.cv, [&] { return !w.draining; }, str(what) + " (" + site(where) + ")");
+  wait(lock, w.cv, [&] { return !w.draining; }, what, where);
   if (mask & w.exited) {
     lock.unlock();
-    fail_here(str(what) + " (" + site(where) + ") with mask " + hex + ", which names lanes that already returned");
+    fail_here(str(what) + " (" + site(where) + ") with mask " + hex() + ", which names lanes that already returned");
   }
   if (w.arrived == 0) {
     w.expected = mask;
@@ -421,28 +429,36 @@ WarpRound warp_round(uint32_t mask, uint64_t value, const char* what, std::sourc
   } else if (w.expected != mask || !same_site(w.where, where)) {
     const std::string others = str(w.what) + " (" + site(w.where) + ")";
     lock.unlock();
-    fail_here(str(what) + " (" + site(where) + ") with mask " + hex + " while other lanes wait at " + others +
+    fail_here(str(what) + " (" + site(where) + ") with mask " + hex() + " while other lanes wait at " + others +
               ": every lane of a mask must reach the same collective with the same mask");
   }
   const uint64_t round = w.round;
-  w.slots[lane] = value;
+  for (int i = 0; i < words; ++i) w.slots[lane][i] = mine[i];
   w.arrived |= bit;
   if (w.arrived == w.expected) {
     w.draining = true;
     w.readers = std::popcount(w.expected);
     w.cv.notify_all();
   } else {
-    wait(lock, w.cv, [&] { return w.round == round && w.draining; }, str(what) + " (" + site(where) + ")");
+    wait(lock, w.cv, [&] { return w.round == round && w.draining; }, what, where);
   }
-  WarpRound r{};
-  r.mask = w.expected;
-  for (int l = 0; l < 32; ++l) r.values[l] = (w.expected >> l & 1u) ? w.slots[l] : 0;
+  const uint32_t got = w.expected;
+  for (int l = 0; l < 32; ++l)
+    for (int i = 0; i < words; ++i) all[l][i] = (got >> l & 1u) ? w.slots[l][i] : 0;
   if (--w.readers == 0) {
     w.draining = false;
     w.arrived = 0;
     ++w.round;
     w.cv.notify_all();
   }
+  return got;
+}
+
+WarpRound warp_round(uint32_t mask, uint64_t value, const char* what, std::source_location where) {
+  uint64_t all[32][kWarpRoundWords];
+  WarpRound r{};
+  r.mask = warp_exchange(mask, &value, 1, all, what, where);
+  for (int l = 0; l < 32; ++l) r.values[l] = all[l][0];
   return r;
 }
 

@@ -52,6 +52,11 @@ struct WarpRound {
   uint32_t mask;
 };
 WarpRound warp_round(uint32_t mask, uint64_t value, const char* what, std::source_location where);
+// The same with up to kWarpRoundWords 64-bit words a lane (`words` of them): all[lane][i] gets
+// lane's word i (0 outside the mask); returns the mask. One round, however many words.
+inline constexpr int kWarpRoundWords = 4;
+uint32_t warp_exchange(uint32_t mask, const uint64_t* mine, int words, uint64_t (*all)[kWarpRoundWords],
+                       const char* what, std::source_location where);
 unsigned lane_id();
 [[noreturn]] void device_trap(const char* what, std::source_location where);
 

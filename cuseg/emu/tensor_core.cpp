@@ -26,53 +26,37 @@ double bf16(uint32_t reg, int half) {
   return double(std::bit_cast<float>(half == 0 ? reg << 16 : reg & 0xffff0000u));
 }
 
-// Every lane's registers r[0..n) of one operand, as deposited in warp rounds of two registers.
-template <int N>
-void gather(const uint32_t* mine, uint32_t (&all)[32][N], const char* what, std::source_location where) {
-  for (int r = 0; r < N; r += 2) {
-    const uint64_t pair = uint64_t(mine[r]) | (r + 1 < N ? uint64_t(mine[r + 1]) << 32 : 0);
-    const WarpRound round = warp_round(kFullWarp, pair, what, where);
-    for (int lane = 0; lane < 32; ++lane) {
-      all[lane][r] = uint32_t(round.values[lane]);
-      if (r + 1 < N) all[lane][r + 1] = uint32_t(round.values[lane] >> 32);
-    }
-  }
-}
-
 }  // namespace
 
 void mma_sync(MmaShape shape, float* d, const uint32_t* a, const uint32_t* b, const float* c,
               std::source_location where) {
   const char* what = shape == MmaShape::M16N8K8_TF32 ? "mma.sync.m16n8k8.tf32" : "mma.sync.m16n8k16.bf16";
-  uint32_t a_all[32][4], b_all[32][2];
-  gather<4>(a, a_all, what, where);
-  gather<2>(b, b_all, what, where);
-  const int k_dim = shape == MmaShape::M16N8K8_TF32 ? 8 : 16;
-  // A[m][k] and B[k][n] of the whole tile, from the lanes' registers.
-  double A[16][16], B[16][8];
-  for (int lane = 0; lane < 32; ++lane) {
-    const int group = lane >> 2, in_group = lane & 3;
-    if (shape == MmaShape::M16N8K8_TF32) {
-      // a0: (g, t)  a1: (g+8, t)  a2: (g, t+4)  a3: (g+8, t+4);  b0: (k=t, n=g)  b1: (k=t+4, n=g)
-      for (int i = 0; i < 4; ++i) A[group + (i & 1) * 8][in_group + (i >> 1) * 4] = tf32(a_all[lane][i]);
-      for (int i = 0; i < 2; ++i) B[in_group + i * 4][group] = tf32(b_all[lane][i]);
-    } else {
-      // Register i of A holds a(2i), a(2i+1): rows g (i = 0, 2) or g+8 (i = 1, 3), columns
-      // 2t, 2t+1, plus 8 for i ≥ 2. B's register i: rows (k) 2t, 2t+1, plus 8 for i = 1; column g.
-      for (int i = 0; i < 4; ++i)
-        for (int h = 0; h < 2; ++h)
-          A[group + (i & 1) * 8][in_group * 2 + h + (i >> 1) * 8] = bf16(a_all[lane][i], h);
-      for (int i = 0; i < 2; ++i)
-        for (int h = 0; h < 2; ++h) B[in_group * 2 + h + i * 8][group] = bf16(b_all[lane][i], h);
-    }
-  }
+  // One warp round: each lane's 4 A and 2 B registers as three 64-bit words.
+  const uint64_t mine[3] = {uint64_t(a[0]) | uint64_t(a[1]) << 32, uint64_t(a[2]) | uint64_t(a[3]) << 32,
+                            uint64_t(b[0]) | uint64_t(b[1]) << 32};
+  uint64_t all[32][kWarpRoundWords];
+  warp_exchange(kFullWarp, mine, 3, all, what, where);
+  // The PTX ISA's tables, read backwards: which lane and register hold A(m, k) and B(k, n).
+  //   tf32 m16n8k8   a_i of lane 4g+t: A(g + 8(i&1), t + 4(i>>1));   b_i: B(t + 4i, g)
+  //   bf16 m16n8k16  a_i (halves h = 0, 1): A(g + 8(i&1), 2t + h + 8(i>>1));   b_i: B(2t + h + 8i, g)
+  const auto a_reg = [&](int lane, int i) { return uint32_t(all[lane][i / 2] >> (32 * (i % 2))); };
+  const auto b_reg = [&](int lane, int i) { return uint32_t(all[lane][2] >> (32 * i)); };
+  const auto A = [&](int m, int k) {
+    if (shape == MmaShape::M16N8K8_TF32) return tf32(a_reg(4 * (m % 8) + k % 4, m / 8 + 2 * (k / 4)));
+    return bf16(a_reg(4 * (m % 8) + (k % 8) / 2, m / 8 + 2 * (k / 8)), k % 2);
+  };
+  const auto B = [&](int k, int n) {
+    if (shape == MmaShape::M16N8K8_TF32) return tf32(b_reg(4 * n + k % 4, k / 4));
+    return bf16(b_reg(4 * n + (k % 8) / 2, k / 8), k % 2);
+  };
   // C and D: c0, c1 at (g, 2t), (g, 2t+1); c2, c3 at (g+8, 2t), (g+8, 2t+1). Each lane's own.
+  const int k_dim = shape == MmaShape::M16N8K8_TF32 ? 8 : 16;
   const int lane = int(lane_id()), group = lane >> 2, in_group = lane & 3;
   float out[4];
   for (int i = 0; i < 4; ++i) {
     const int m = group + (i >> 1) * 8, n = in_group * 2 + (i & 1);
     double sum = double(c[i]);
-    for (int k = 0; k < k_dim; ++k) sum += A[m][k] * B[k][n];
+    for (int k = 0; k < k_dim; ++k) sum += A(m, k) * B(k, n);
     out[i] = float(sum);
   }
   for (int i = 0; i < 4; ++i) d[i] = out[i];  // after reading c: d may be c

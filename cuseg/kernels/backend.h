@@ -16,11 +16,14 @@ enum class Backend { Auto, Reference, Fast, Cuda, Cudnn };
 
 const char* backend_name(Backend b);  // "auto", "reference", "fast", "cuda", "cudnn"
 
-// The arithmetic of a convolution (a field of its params): F32, or Bf16 — inputs and weights
-// rounded to bfloat16, products accumulated and outputs written in f32 (oneDNN on AVX512-BF16 or
-// AMX; the fast CPU path only). Everything else stays f32: master weights, optimizer state,
-// batch-norm statistics, softmax and losses, checkpoints.
-enum class Precision { F32, Bf16 };
+// The arithmetic of a convolution (a field of its params). Everything else stays f32: master
+// weights, optimizer state, batch-norm statistics, softmax and losses, checkpoints.
+//   F32   float32 throughout (the default)
+//   Tf32  inputs and weights rounded to tf32 (10 mantissa bits), products accumulated in f32:
+//         the GPU's tensor cores (cuda backend) only
+//   Bf16  inputs and weights rounded to bfloat16, accumulated and written in f32: the fast CPU
+//         path (oneDNN on AVX512-BF16 or AMX) and the GPU's tensor cores (cuda backend)
+enum class Precision { F32, Tf32, Bf16 };
 
 const char* precision_name(Precision p);  // "f32", "bf16"
 

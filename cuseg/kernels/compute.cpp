@@ -24,8 +24,9 @@ Backend parse_backend(const std::string& name) {
 
 Precision parse_precision(const std::string& name) {
   if (name == "f32") return Precision::F32;
+  if (name == "tf32") return Precision::Tf32;
   if (name == "bf16") return Precision::Bf16;
-  throw_error(str_cat("--precision '", name, "': expected f32 or bf16"));
+  throw_error(str_cat("--precision '", name, "': expected f32, tf32 or bf16"));
 }
 
 int cpu_cores() { return omp_get_num_procs(); }
@@ -54,11 +55,18 @@ bool cpu_has_bf16() {
 
 void check_precision(Device device, Backend backend, Precision precision) {
   if (precision == Precision::F32) return;
-  const detail::Impl impl = detail::choose_impl("--precision bf16", device, DType::F32, backend, true, false);
-  CUSEG_CHECK(impl == detail::Impl::Fast, "--precision bf16 runs on the fast CPU path only (",
-              CUSEG_HAS_ONEDNN ? "--device cpu with --backend auto or fast" : "this build has no oneDNN", "); ",
-              device.str(), " with --backend ", backend_name(backend), " has no bf16 convolutions");
-  CUSEG_IF_ONEDNN(onednn::require_bf16("--precision bf16"));
+  const std::string flag = str_cat("--precision ", precision_name(precision));
+  const detail::Impl impl = detail::choose_impl(flag.c_str(), device, DType::F32, backend, true, true);
+  if (impl == detail::Impl::Cuda) return;  // the tensor cores: tf32 and bf16
+  CUSEG_CHECK(impl == detail::Impl::Fast && precision == Precision::Bf16, flag,
+              precision == Precision::Bf16
+                  ? str_cat(" runs on the GPU's tensor cores (--backend auto or cuda) or on the fast CPU path (",
+                            CUSEG_HAS_ONEDNN ? "--device cpu with --backend auto or fast" : "this build has no oneDNN",
+                            ")")
+                  : std::string(" runs on the GPU's tensor cores only (--backend auto or cuda)"),
+              "; ", device.str(), " with --backend ", backend_name(backend), " has no ", precision_name(precision),
+              " convolutions");
+  CUSEG_IF_ONEDNN(onednn::require_bf16(flag.c_str()));
 }
 
 namespace {
@@ -104,7 +112,11 @@ ComputeInfo compute_info(Device device, Backend backend, Precision precision) {
       break;
     case detail::Impl::Cuda:
       info.isa = CUSEG_CUDA_EMULATED ? "emulated on the CPU" : cuda_device_name(device.index);
-      info.line = str_cat(device.str(), ": cuseg CUDA kernels", CUSEG_CUDA_EMULATED ? " (emulated on CPU threads)" : "");
+      info.line = str_cat(device.str(), ": cuseg CUDA kernels", CUSEG_CUDA_EMULATED ? " (emulated on CPU threads)" : "",
+                          precision == Precision::F32
+                              ? ""
+                              : str_cat(", ", precision_name(precision),
+                                        " tensor-core convolutions (f32 weights and accumulation)"));
       break;
     case detail::Impl::Cudnn:
       info.isa = CUSEG_CUDA_EMULATED ? "emulated on the CPU" : cuda_device_name(device.index);

@@ -159,13 +159,14 @@ struct Conv {
       }),                                                                                               \
       .cuda = CUSEG_CUDA_IMPL([](const Conv& c) {                                                       \
         cuda::conv2d_##direction(c.a.data<float>(), c.b.data<float>(), c.out.data<float>(), c.g,         \
-                                 c.a.device().index);                                                   \
+                                 c.precision, c.a.device().index);                                      \
       }),                                                                                               \
       .cudnn = CUSEG_CUDNN_IMPL([](const Conv& c) {                                                     \
         cudnn::conv2d_##direction(c.a.data<float>(), c.b.data<float>(), c.out.data<float>(), c.g,        \
                                   c.a.device().index);                                                  \
       }),                                                                                               \
       .bf16 = true,                                                                                     \
+      .tensor_cores = true,                                                                             \
   })
 
 const auto kForward = CUSEG_CONV_OP(forward);

@@ -101,6 +101,8 @@ Params with_precision(Params p, Precision precision) {
 // bf16 convolutions against float64: see OpSpec::bf16_tolerance. Over seg_verify's seeds 1–10
 // the worst relative L2 error of any case was 4.9e-3 (float32's are near 1e-7).
 constexpr double kBf16Tolerance = 1e-2;
+// tf32 (the GPU's tensor cores): 3 more mantissa bits than bf16, so 8× less rounding error.
+constexpr double kTf32Tolerance = 2e-3;
 // Weight and bias gradients sum over every output pixel of the batch: float32 error grows with
 // that length, hence 1e-4.
 constexpr double kGradientSumTolerance = 1e-4;
@@ -114,6 +116,7 @@ std::vector<OpSpec> conv2d_specs() {
   return {
       {.name = "conv2d_forward",
        .cases = cases,
+       .tf32_tolerance = kTf32Tolerance,
        .bf16_tolerance = kBf16Tolerance,
        .make_inputs = [](int i, uint64_t seed) { return std::vector<Tensor>{random_f64(conv(i).x, seed), random_f64(conv(i).w, seed + 1)}; },
        .run =
@@ -124,6 +127,7 @@ std::vector<OpSpec> conv2d_specs() {
            }},
       {.name = "conv2d_backward_data",
        .cases = cases,
+       .tf32_tolerance = kTf32Tolerance,
        .bf16_tolerance = kBf16Tolerance,
        .make_inputs =
            [](int i, uint64_t seed) {
@@ -139,6 +143,7 @@ std::vector<OpSpec> conv2d_specs() {
       {.name = "conv2d_backward_filter",
        .cases = cases,
        .tolerance = kGradientSumTolerance,
+       .tf32_tolerance = kTf32Tolerance,
        .bf16_tolerance = kBf16Tolerance,
        .make_inputs =
            [](int i, uint64_t seed) {
@@ -179,6 +184,7 @@ std::vector<OpSpec> conv2d_specs() {
            }},
       {.name = "conv_transpose2d_forward",
        .cases = tcases,
+       .tf32_tolerance = kTf32Tolerance,
        .bf16_tolerance = kBf16Tolerance,
        .make_inputs =
            [](int i, uint64_t seed) {
@@ -193,6 +199,7 @@ std::vector<OpSpec> conv2d_specs() {
            }},
       {.name = "conv_transpose2d_backward_data",
        .cases = tcases,
+       .tf32_tolerance = kTf32Tolerance,
        .bf16_tolerance = kBf16Tolerance,
        .make_inputs =
            [](int i, uint64_t seed) {
@@ -209,6 +216,7 @@ std::vector<OpSpec> conv2d_specs() {
       {.name = "conv_transpose2d_backward_filter",
        .cases = tcases,
        .tolerance = kGradientSumTolerance,
+       .tf32_tolerance = kTf32Tolerance,
        .bf16_tolerance = kBf16Tolerance,
        .make_inputs =
            [](int i, uint64_t seed) {

@@ -23,7 +23,17 @@ const char* backend_name(Backend b) {
   return "?";
 }
 
-const char* precision_name(Precision p) { return p == Precision::Bf16 ? "bf16" : "f32"; }
+const char* precision_name(Precision p) {
+  switch (p) {
+    case Precision::F32:
+      return "f32";
+    case Precision::Tf32:
+      return "tf32";
+    case Precision::Bf16:
+      return "bf16";
+  }
+  return "?";
+}
 
 namespace detail {
 
@@ -168,11 +178,15 @@ Impl choose_impl(const OpInfo& op, Device device, DType dtype, Backend backend, 
       choose_impl(what.c_str(), device, dtype, backend, op.has_impl(Impl::Fast), op.has_impl(Impl::Cudnn));
   CUSEG_CHECK(op.built_impl(impl), what, ": no ", impl_name(impl), " implementation",
               op.has_impl(impl) ? " in this build" : "");
-  if (precision == Precision::Bf16) {
-    CUSEG_CHECK(impl == Impl::Fast && op.bf16, what,
-                ": bf16 runs on the fast CPU path only (oneDNN; f32 CPU tensors, backend auto or fast), not on ",
+  if (precision != Precision::F32) {
+    const bool fast_bf16 = impl == Impl::Fast && op.bf16 && precision == Precision::Bf16;
+    CUSEG_CHECK(fast_bf16 || (impl == Impl::Cuda && op.tensor_cores), what, ": ", precision_name(precision),
+                precision == Precision::Bf16
+                    ? " runs on the fast CPU path (oneDNN; f32 CPU tensors, backend auto or fast) or on cuseg's "
+                      "CUDA kernels (the tensor cores), not on "
+                    : " runs on cuseg's CUDA kernels only (the tensor cores; backend auto or cuda), not on ",
                 impl_name(impl));
-    CUSEG_IF_ONEDNN(onednn::require_bf16(what.c_str()));
+    if (fast_bf16) CUSEG_IF_ONEDNN(onednn::require_bf16(what.c_str()));
   }
   return impl;
 }

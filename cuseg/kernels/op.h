@@ -35,6 +35,7 @@ struct OpInfo {
   std::array<bool, kImpls> has{};    // by Impl: the op has this implementation (in the source)
   std::array<bool, kImpls> built{};  // ... and this build compiled it (CUDA, cuDNN, oneDNN are options)
   bool bf16 = false;  // the fast implementation also computes in Precision::Bf16
+  bool tensor_cores = false;  // the CUDA implementation also computes in Tf32 and Bf16
   // What errors name: the entry point and, where it runs several ops, the op
   // ("activation_forward (leaky_relu_forward)").
   std::string what;
@@ -59,6 +60,7 @@ struct Op {
   Fn cuda = nullptr;
   Fn cudnn = nullptr;
   bool bf16 = false;  // see OpInfo
+  bool tensor_cores = false;  // see OpInfo
   const OpInfo* info = nullptr;  // its entry in op_infos(): set by define_op, never by hand
 };
 
@@ -79,6 +81,7 @@ OpInfo info_of(const Op<Args>& op) {
     info.built[i] = fns[i] != nullptr && fns[i] != &not_built<Args>;
   }
   info.bf16 = op.bf16;
+  info.tensor_cores = op.tensor_cores;
   info.what = std::string_view(op.entry) == op.name ? op.name : std::string(op.entry) + " (" + op.name + ")";
   return info;
 }
@@ -97,7 +100,8 @@ Op<Args> define_op(Op<Args> op) {
 //         are errors.
 //   GPU   Auto and Cuda: cuseg's CUDA kernels; Cudnn: cuDNN where the op has it, else cuseg's
 //         kernels (an error in a build without cuDNN); Reference and Fast are errors; f32 only.
-//   Precision::Bf16 only where the result is an op's bf16-capable fast implementation.
+//   Precision::Bf16 only where the result is an op's bf16-capable fast implementation or its
+//   CUDA implementation on the tensor cores; Precision::Tf32 only on the latter.
 // Nothing falls back from one device to another.
 Impl choose_impl(const OpInfo& op, Device device, DType dtype, Backend backend, Precision precision = Precision::F32);
 

@@ -146,8 +146,8 @@ std::vector<TrainOption> make_table() {
       {.flag = "--threads", FIELD(threads), .help = "CPU threads for the ops (default: every core)",
        .on_resume = R::MayChange, .placeholder = "N", .check = OptionCheck::ThreadCount},
       {.flag = "--precision", FIELD(precision),
-       .help = "Convolution arithmetic: f32, or bf16 (fast CPU path on AVX512-BF16/AMX; weights, optimizer state, "
-               "batch-norm statistics and losses stay f32)",
+       .help = "Convolution arithmetic: f32; tf32 (GPU tensor cores); or bf16 (GPU tensor cores, or the fast CPU "
+               "path on AVX512-BF16/AMX). Weights, optimizer state, batch-norm statistics and losses stay f32",
        .on_resume = R::MayChange},
       {.flag = "--seed", FIELD(seed), .help = "Seed of initialization, data order, augmentation and dropout"},
       {.flag = "--synthetic-train", FIELD(synthetic_train), .help = "Built-in dataset: training images"},

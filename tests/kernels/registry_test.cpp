@@ -104,10 +104,11 @@ TEST(OpRegistry, EveryOpHasAReferenceAndCudaKernels) {
   }
 }
 
-TEST(OpRegistry, TheBf16TolerancesAreThoseOfTheOpsThatHaveBf16) {
+TEST(OpRegistry, TheReducedPrecisionTolerancesAreThoseOfTheOpsThatHaveThem) {
   for (const OpSpec& spec : op_registry()) {
     ASSERT_NE(spec.info, nullptr) << spec.name;
-    EXPECT_EQ(spec.bf16_tolerance > 0, spec.info->bf16) << spec.name;
+    EXPECT_EQ(spec.bf16_tolerance > 0, spec.info->bf16 || spec.info->tensor_cores) << spec.name;
+    EXPECT_EQ(spec.tf32_tolerance > 0, spec.info->tensor_cores) << spec.name;
   }
 }
 
@@ -185,7 +186,7 @@ TEST_P(EveryOpGpu, MatchesTheReference) {
       for (const Tensor& in : t.op->make_inputs(int(i), kSeed)) elements += in.defined() ? in.numel() : 0;
       if (elements > max_elements) continue;
     }
-    const OpCheck r = check_op(*t.op, int(i), t.impl, kSeed);
+    const OpCheck r = check_op(*t.op, int(i), t.impl, kSeed, t.precision);
     EXPECT_TRUE(r.pass) << t.name() << " " << r.case_label << ": " << r.detail;
   }
 }
@@ -209,6 +210,9 @@ TEST(OpRegistry, EveryImplementationThisBuildHasIsATarget) {
   EXPECT_EQ(targets.count("conv2d_forward_fast"), CUSEG_HAS_ONEDNN ? 1u : 0u);
   EXPECT_EQ(targets.count("conv2d_forward_fast_bf16"), CUSEG_HAS_ONEDNN ? 1u : 0u);
   EXPECT_EQ(targets.count("conv2d_forward_cuda"), CUSEG_HAS_CUDA ? 1u : 0u);
+  EXPECT_EQ(targets.count("conv2d_forward_cuda_tf32"), CUSEG_HAS_CUDA ? 1u : 0u);
+  EXPECT_EQ(targets.count("conv_transpose2d_backward_filter_cuda_bf16"), CUSEG_HAS_CUDA ? 1u : 0u);
+  EXPECT_EQ(targets.count("conv2d_forward_cudnn_tf32"), 0u) << "cuDNN runs f32 only";
   EXPECT_EQ(targets.count("conv2d_forward_cudnn"), CUSEG_HAS_CUDNN ? 1u : 0u);
   EXPECT_EQ(targets.count("dropout_forward_fast"), 0u) << "dropout has no fast implementation";
 }

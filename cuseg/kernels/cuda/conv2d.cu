@@ -75,23 +75,24 @@ void copy_window(const float* src, int N, int Hs, int Ws, int C, float* dst, int
   launch_map(int64_t(N) * Hd * Wd * C, device, CopyWindow{src, dst, Hs, Ws, C, Hd, Wd, top, left});
 }
 
-void conv2d_forward(const float* x, const float* w, float* y, const ConvGeometry& g, int device) {
+void conv2d_forward(const float* x, const float* w, float* y, const ConvGeometry& g, Precision precision,
+                    int device) {
   if (is_depthwise(g)) return launch_map(g.y_size(), device, DepthwiseElement<true>{g, x, w, y});
-  run_implicit_gemm(forward_problem(g, x, w, y), device);
+  run_implicit_gemm(forward_problem(g, x, w, y), device, precision);
 }
 
 void conv2d_backward_data(const float* dy, const float* w, float* dx, const ConvGeometry& g,
-                          int device) {
+                          Precision precision, int device) {
   if (is_depthwise(g)) return launch_map(g.x_size(), device, DepthwiseElement<false>{g, dy, w, dx});
-  run_implicit_gemm(backward_data_problem(g, dy, w, dx), device);
+  run_implicit_gemm(backward_data_problem(g, dy, w, dx), device, precision);
 }
 
 void conv2d_backward_filter(const float* x, const float* dy, float* dw, const ConvGeometry& g,
-                            int device) {
+                            Precision precision, int device) {
   if (is_depthwise(g))
     return column_reduce<1>(int64_t(g.N) * g.P * g.Q, g.R * g.S * g.K, DepthwiseFilterTerm{g, x, dy},
                             DepthwiseFilterFinish{g, dw}, device);
-  run_implicit_gemm(backward_filter_problem(g, x, dy, dw), device);
+  run_implicit_gemm(backward_filter_problem(g, x, dy, dw), device, precision);
 }
 
 void conv2d_bias_forward(float* y, const float* b, int64_t rows, int channels, int device) {

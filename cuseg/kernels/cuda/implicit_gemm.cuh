@@ -17,6 +17,7 @@
 
 #include "cuseg/core/cuda/launch.h"
 #include "cuseg/core/cuda/scratch.h"
+#include "cuseg/kernels/cuda/implicit_gemm_tc.cuh"
 
 namespace cuseg::cuda {
 
@@ -142,11 +143,14 @@ __global__ void split_k_reduce_kernel(Problem prob, const float* workspace, int 
   }
 }
 
-// Runs the problem on `device`'s stream. Split-K is used when the M×N tiles alone would leave
-// most of the GPU idle and Kd is long enough to share out.
+// Runs the problem on `device`'s stream: F32 on the SIMT kernel above, Tf32 and Bf16 on the
+// tensor cores (implicit_gemm_tc.cuh). Split-K is used when the M×N tiles alone would leave most
+// of the GPU idle and Kd is long enough to share out.
 template <class Problem>
-void run_implicit_gemm(const Problem& prob, int device) {
+void run_implicit_gemm(const Problem& prob, int device, Precision precision = Precision::F32) {
   if (prob.M == 0 || prob.N == 0 || prob.groups == 0) return;
+  static_assert(kGemmBM == kTcBM && kGemmBN == kTcBN, "one grid for both kernels");
+  const int bk = precision == Precision::F32 ? kGemmBK : kTcBK;
   cudaStream_t s = stream(device);
   // Grid: row tiles on x (up to 2³¹ − 1: M is the long side, N·H·W output pixels of a
   // convolution, and M < 2³¹ holds for every tensor a kernel accepts), column tiles on y and
@@ -163,29 +167,37 @@ void run_implicit_gemm(const Problem& prob, int device) {
   const int64_t tiles = int64_t(tiles_m) * tiles_n * prob.groups;
   const int64_t wanted_blocks = 4LL * sms;
   int splits = 1;
-  if (tiles < wanted_blocks && prob.Kd >= 8 * kGemmBK) {
+  if (tiles < wanted_blocks && prob.Kd >= 8 * bk) {
     constexpr int64_t kMaxWorkspaceFloats = 16 << 20;  // 64 MiB
     const int64_t by_occupancy = (wanted_blocks + tiles - 1) / tiles;
-    const int64_t by_length = prob.Kd / (4 * kGemmBK);
+    const int64_t by_length = prob.Kd / (4 * bk);
     const int64_t by_memory = kMaxWorkspaceFloats / (int64_t(prob.M) * prob.N * prob.groups);
     const int64_t by_grid = 65535 / prob.groups;
     splits = int(std::max<int64_t>(
         1, std::min(std::min(by_occupancy, by_length), std::min(by_memory, by_grid))));
   }
   // Each split covers a whole number of K-steps.
-  const int k_per_split = ((prob.Kd + splits - 1) / splits + kGemmBK - 1) / kGemmBK * kGemmBK;
+  const int k_per_split = ((prob.Kd + splits - 1) / splits + bk - 1) / bk * bk;
   splits = (prob.Kd + k_per_split - 1) / k_per_split;
 
   const dim3 grid{unsigned(tiles_m), unsigned(tiles_n), unsigned(splits * prob.groups)};
-  if (splits == 1) {
-    CUSEG_LAUNCH(implicit_gemm_kernel<Problem>, grid, kGemmThreads, 0, s, prob, splits, k_per_split,
-                 nullptr);
-    return;
-  }
+  const auto run = [&](float* workspace) {
+    switch (precision) {
+      case Precision::F32:
+        return CUSEG_LAUNCH(implicit_gemm_kernel<Problem>, grid, kGemmThreads, 0, s, prob, splits,
+                            k_per_split, workspace);
+      case Precision::Tf32:
+        return CUSEG_LAUNCH((implicit_gemm_tc_kernel<Problem, Precision::Tf32>), grid, kTcThreads, 0, s,
+                            prob, splits, k_per_split, workspace);
+      case Precision::Bf16:
+        return CUSEG_LAUNCH((implicit_gemm_tc_kernel<Problem, Precision::Bf16>), grid, kTcThreads, 0, s,
+                            prob, splits, k_per_split, workspace);
+    }
+  };
+  if (splits == 1) return run(nullptr);
   Scratch scratch(size_t(splits) * prob.groups * prob.M * prob.N * sizeof(float), device);
   float* workspace = scratch.as<float>();
-  CUSEG_LAUNCH(implicit_gemm_kernel<Problem>, grid, kGemmThreads, 0, s, prob, splits, k_per_split,
-               workspace);
+  run(workspace);
   const int64_t mn = int64_t(prob.M) * prob.N * prob.groups;
   CUSEG_LAUNCH(split_k_reduce_kernel<Problem>, std::min<unsigned>(grid_1d(mn, 256), 4096u), 256, 0,
                s, prob, workspace, splits);
