@@ -62,6 +62,13 @@ MUTANTS = [
            emulated=True),
     Mutant("emu-mma-tf32-low-mantissa-bits-kept", "cuseg/emu/tensor_core.cpp",
            "std::bit_cast<float>(bits & 0xffffe000u)", "std::bit_cast<float>(bits)", r"TensorCoreGpu\.", emulated=True),
+    # The tensor-core convolution (emulated tensor cores).
+    Mutant("conv-tensor-cores-tf32-b-fragment-k-misplaced", "cuseg/kernels/cuda/implicit_gemm_tc.cuh",
+           "b[ni][i] = bs[wn + ni * 8 + g][ks + t + 4 * i];", "b[ni][i] = bs[wn + ni * 8 + g][ks + 2 * t + i];",
+           r"EveryOpGpu\.MatchesTheReference/conv2d_forward_cuda_tf32", emulated=True),
+    Mutant("conv-tensor-cores-output-rows-of-the-wrong-half", "cuseg/kernels/cuda/implicit_gemm_tc.cuh",
+           "const int m = m0 + wm + mi * 16 + g + 8 * (i >> 1)", "const int m = m0 + wm + mi * 16 + g + 8 * (i & 1)",
+           r"EveryOpGpu\.MatchesTheReference/conv2d_backward_data_cuda_bf16", emulated=True),
     Mutant("max-pool-fast-ties-to-the-last-maximum", "cuseg/kernels/fast/pool2d.cpp",
            "const bool take = (v > b) | ((v != v) & (b == b));",
            "const bool take = (v >= b) | ((v != v) & (b == b));",
