@@ -102,6 +102,8 @@ Params with_precision(Params p, Precision precision) {
 // the worst relative L2 error of any case was 4.9e-3 (float32's are near 1e-7).
 constexpr double kBf16Tolerance = 1e-2;
 // tf32 (the GPU's tensor cores): 3 more mantissa bits than bf16, so 8× less rounding error.
+// On the emulated tensor cores, `seg_verify --device cuda --op conv` seeds 1–3, every case: worst
+// relative L2 8.1e-4 in tf32 and 3.9e-3 in bf16 (both a 1-channel transposed filter gradient).
 constexpr double kTf32Tolerance = 2e-3;
 // Weight and bias gradients sum over every output pixel of the batch: float32 error grows with
 // that length, hence 1e-4.
