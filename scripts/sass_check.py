@@ -13,7 +13,9 @@ nvdisasm). A kernel fails when
   - it needs more registers or shared memory a block than the occupancy its rule is designed for
     leaves (threads a block × blocks an SM, on an H100's 64 K registers and 228 KiB of shared
     memory an SM);
-  - its rule says tensor cores and it has no HMMA, or says none and it has some.
+  - its rule says tensor cores and it has no HMMA, or says none and it has some;
+  - its rule names instructions it must contain (128-bit loads and stores, cp.async's LDGSTS)
+    and one is missing.
 Every rule must match at least one kernel, so that a renamed kernel cannot leave its rule behind.
 cuobjdump and nvdisasm: PATH, else the ones PyPI's nvidia-cuda-cuobjdump and nvidia-cuda-nvdisasm
 put into the checkout's .venv (scripts/deps.sh). Without them it says SKIPPED and checks nothing,
@@ -46,6 +48,7 @@ class Rule:
     blocks_per_sm: int = 1
     tensor_cores: bool | None = None  # True: HMMA required; False: none allowed; None: either
     stack_bytes: int = 0      # local memory allowed (0: no spill, no local array)
+    requires: tuple = ()      # regular expressions each of which some instruction must match
 
     def max_regs(self):
         if not self.threads:
@@ -73,6 +76,9 @@ RULES = [
     Rule(r"split_k_reduce_kernel<cuseg::cuda::Conv",
          "split-K's deterministic sum of the partial tiles", threads=256, blocks_per_sm=4,
          tensor_cores=False),
+    Rule(r"map_quads_kernel<",
+         "elementwise kernels four floats at a time (map.cuh): 128-bit loads and stores",
+         tensor_cores=False, requires=(r"LDG\.E\.128", r"STG\.E\.128")),
     Rule(r"map_kernel<cuseg::cuda::\(anonymous namespace\)::(DropoutForwardOp|GroupDropoutMaskOp)>",
          "dropout: the block of 4 Philox outputs is indexed by the element's position in it, at "
          "run time (32 bytes)", stack_bytes=32),
@@ -89,6 +95,7 @@ class Kernel:
     local: int = 0
     hmma: int = 0
     local_ops: int = 0  # STL/LDL instructions
+    opcodes: set = dataclasses.field(default_factory=set)  # every instruction, with its modifiers
 
 
 def tool(name):
@@ -145,6 +152,9 @@ def kernels(binary):
                 current.hmma += 1
             if re.search(r"\b(STL|LDL)\b", line):
                 current.local_ops += 1
+            op = re.match(r"\s*/\*[0-9a-f]+\*/\s*(?:@!?U?P\w+\s+)?([A-Z][A-Z0-9_.]*)", line)
+            if op:
+                current.opcodes.add(op.group(1))
     if not found:
         sys.exit(f"sass_check: no sm_90 kernel in {binary} (built for another architecture?)")
     names = demangle(list(found))
@@ -173,6 +183,9 @@ def check(found, rules):
             bad.append("no HMMA: the tensor cores are not used")
         if rule.tensor_cores is False and k.hmma:
             bad.append(f"{k.hmma} HMMA where none is expected")
+        for needed in rule.requires:
+            if not any(re.fullmatch(needed + r"(\..*)?", op) for op in k.opcodes):
+                bad.append(f"no {needed} instruction")
         if rule is not DEFAULT:
             rows.append((k, rule))
         failures += [f"{name}: {b}" for b in bad]
@@ -199,12 +212,17 @@ def self_test(build):
         Rule(r"fixture_spills", "planted: a spill", tensor_cores=False),
         Rule(r"fixture_local_array", "a local array, allowed", stack_bytes=512, tensor_cores=False),
         Rule(r"fixture_mma_(tf32|bf16)", "cuseg's mma wrappers: tensor cores, required", tensor_cores=True),
-        Rule(r"fixture_plain", "planted: tensor cores required, absent; and a budget of 8 registers",
-             threads=1024, blocks_per_sm=8, tensor_cores=True),
+        Rule(r"fixture_plain", "planted: tensor cores required, absent; and a budget of 8 registers; "
+             "and 128-bit loads, absent", threads=1024, blocks_per_sm=8, tensor_cores=True,
+             requires=(r"LDG\.E\.128",)),
+        Rule(r"fixture_cp_async", "cuseg's cp.async wrappers: LDGSTS and its barrier", tensor_cores=False,
+             requires=(r"LDGSTS", r"LDGDEPBAR", r"DEPBAR")),
+        Rule(r"fixture_float4", "cuseg's float4 accessors: 128-bit loads and stores", tensor_cores=False,
+             requires=(r"LDG\.E\.128", r"STG\.E\.128")),
     ]
     _, failures = check(found, rules)
     expected = [r"fixture_spills.*local memory: \d+ bytes", r"fixture_plain.*no HMMA",
-                r"fixture_plain.*\d+ registers > 8 "]
+                r"fixture_plain.*\d+ registers > 8 ", r"fixture_plain.*no LDG\\.E\\.128 instruction"]
     missed = [e for e in expected if not any(re.search(e, f) for f in failures)]
     extra = [f for f in failures if not any(re.search(e, f) for e in expected)]
     for f in failures:

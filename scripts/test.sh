@@ -10,12 +10,15 @@
 #      the Python module's, the interop oracles' and the data-parallel ones (mpirun -np 2)
 #      included; then the mutation check's fast subset in that build (scripts/mutants.sh);
 #   3. preset emu: the CPU engine and the CUDA code compiled for the host against the emulated
-#      device (cuseg/emu), so every GPU test, seg_verify --device cuda, the CPU-vs-CUDA training
+#      device (cuseg/emu), blocks and lanes in a shuffled order, so every GPU test, seg_verify
+#      --device cuda, the CPU-vs-CUDA training
 #      step run on every machine, and the tools' and trainer's runs that depend on the device
 #      (`--device auto` finds the emulated GPU): train, predict, evaluate, resume bit for bit;
 #      its other CPU tests would repeat stage 2 (and run with CUDA compiled in at stage 5);
 #   4. preset emu-tsan: the emulator's tests and the block-reduction and warp-shuffle kernels under
-#      ThreadSanitizer, CUDA threads as OS threads (a missing __syncthreads is a reported race);
+#      ThreadSanitizer, CUDA threads as OS threads (a missing __syncthreads is a reported race),
+#      and the GEMM, column-reduction, softmax-CE and Dice kernels with blocks side by side (a
+#      race between blocks is a reported race);
 #   5. preset emu-asan: the library's tests under AddressSanitizer + UndefinedBehaviorSanitizer:
 #      the GPU tests on the emulated device (a device access past a buffer is a report), the
 #      registry's U-Net-sized cases left to stage 3; the CPU tests with the emulated device hidden
@@ -71,6 +74,9 @@ echo "== the mutation check's fast subset (scripts/mutants.sh --fast): planted b
 scripts/mutants.sh --fast build/cpu-only
 
 echo "== emulated CUDA build (preset emu): every GPU test on the emulated H100, and the tools on it"
+# Shuffled (the preset's CUSEG_EMU_SCHEDULE): every grid's blocks in a random order, four at a
+# time, and each block's threads taking turns in a random order, at no cost in time; a kernel
+# that depends on the order of its blocks or lanes fails here.
 cmake --preset emu
 cmake --build --preset emu -j "$jobs"
 # The long runs together, seg_verify (every op's CUDA path at another seed than EveryOpGpu's)
@@ -78,7 +84,7 @@ cmake --build --preset emu -j "$jobs"
 ctest --preset emu -j "$jobs" --no-tests=error -L gpu -E "^seg_verify_cuda$"
 ctest --preset emu -j "$jobs" --no-tests=error -R "^(seg_verify_cuda|Tools\.TrainPredictEvalAndResumeBitForBit|TrainerTest\.(AResumedRunContinuesBitForBit|AccumulatingTwoHalfBatchesEqualsOneFullBatch))$"
 
-echo "== emulated CUDA under ThreadSanitizer (preset emu-tsan): the emulator's tests and block reductions"
+echo "== emulated CUDA under ThreadSanitizer (preset emu-tsan): the emulator's tests, block reductions, races between blocks"
 # Under TSan the first two blocks of every grid run as 256 OS threads, where a missing
 # __syncthreads is a reported race; that costs minutes per op, so this stage runs the emulator's
 # own tests and the ops built on the shared-memory block sum and on warp shuffles, on the
@@ -86,7 +92,12 @@ echo "== emulated CUDA under ThreadSanitizer (preset emu-tsan): the emulator's t
 # plain emulated stage has run every GPU test.
 cmake --preset emu-tsan
 cmake --build --preset emu-tsan -j "$jobs" --target emulator_tests kernel_tests
-ctest --preset emu-tsan -j "$jobs" -R "EmulatorGpu|EmulatorFaultsGpu|TensorCore(Faults)?Gpu|EveryOpGpu.MatchesTheReference/(reduce_sum|softmax_forward)_cuda "
+ctest --preset emu-tsan -j "$jobs" -R "Emulator(Faults|Schedule|Races|Memory|MemoryFaults)?Gpu|TensorCore(Faults)?Gpu|EveryOpGpu.MatchesTheReference/(reduce_sum|softmax_forward)_cuda "
+# The implicit GEMM, a column reduction (batch norm's statistics), softmax cross-entropy and Dice
+# with their blocks shuffled, four at a time on their own threads: a race between blocks is one
+# TSan reports (about 1.5 minutes).
+CUSEG_EMU_SCHEDULE=shuffled ctest --preset emu-tsan -j "$jobs" \
+  -R "EveryOpGpu.MatchesTheReference/(conv2d_forward|batch_norm_forward_training|softmax_cross_entropy_forward|dice_forward)_cuda "
 
 echo "== emulated CUDA under AddressSanitizer + UndefinedBehaviorSanitizer (preset emu-asan): the library's tests"
 # The library as in stage 3 (-O1 here), the tests' own code at -O0 (it compiles faster), no

@@ -1,18 +1,28 @@
-// Runs a grid on the host: blocks one after another, a block's CUDA threads in one of two ways:
-//   fibers   every CUDA thread gets a fiber (cuseg/emu/fiber.h) and they take turns on the
-//            stream's worker thread, switching only where one waits in a barrier or a warp
-//            collective. Fast, and a deadlock (every live thread waiting) is seen at once.
+// Runs a grid on the host, a block's CUDA threads in one of two ways:
+//   fibers   every CUDA thread gets a fiber (cuseg/emu/fiber.h) and they take turns on one OS
+//            thread, switching only where one waits in a barrier or a warp collective. Fast,
+//            and a deadlock (every live thread waiting) is seen at once.
 //   threads  every CUDA thread on its own OS thread, from a pool that lives as long as the
 //            process. Threads of a block are then truly concurrent, so ThreadSanitizer sees a
 //            missing __syncthreads as a data race. Under TSan the first blocks of every grid
-//            run this way (blocks_on_threads); CUSEG_EMU_SCHEDULE=threads runs every block so.
+//            run this way (Schedule::on_threads); CUSEG_EMU_SCHEDULE=threads runs every block so.
+// and the blocks in one of two orders (CUSEG_EMU_SCHEDULE):
+//   in order   one after another by index, on the stream's worker thread (the default);
+//   shuffled   a new random permutation per grid (from CUSEG_EMU_SEED), kShuffledWorkers blocks
+//              at a time on their own OS threads, and the threads of each block taking their
+//              turns in a random order. A race between blocks is then a race TSan reports, a
+//              kernel that depends on the order of its blocks or warps gets another answer, and
+//              a lane that reads another's shared memory without __syncwarp reads NaN bytes.
+// Every block gets its own static shared memory (CUSEG_SHARED), NaN bytes until written.
 // Either way, __syncthreads must be reached by every thread of the block at the same call site,
 // and a warp collective by every lane of its mask; anything else ends the kernel with a report
 // naming it, the thread and the source line — never a hang (on threads, a wait longer than
 // CUSEG_EMU_TIMEOUT_S, default 120 s, is reported as one).
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -45,18 +55,55 @@ constexpr bool kThreadSanitizer = false;
 constexpr bool kThreadSanitizer = false;
 #endif
 
-// How many blocks of each grid run with one OS thread per CUDA thread (the rest as fibers):
-// under TSan the first 2, so that every kernel's block-level races are seen while a grid of
+// How the blocks of every grid run. Under TSan the first 2 blocks of each grid run with one OS
+// thread per CUDA thread, so that every kernel's block-level races are seen while a grid of
 // thousands of blocks still runs in reasonable time (a race between a block's threads is in the
 // code every block runs); elsewhere none. CUSEG_EMU_SCHEDULE=threads: every block.
-uint64_t blocks_on_threads() {
-  static const uint64_t n = [] {
-    const char* v = std::getenv("CUSEG_EMU_SCHEDULE");
-    if (v != nullptr && std::strcmp(v, "threads") == 0) return UINT64_MAX;
-    return kThreadSanitizer ? uint64_t(2) : uint64_t(0);
-  }();
-  return n;
+struct Schedule {
+  uint64_t on_threads = 0;
+  bool shuffled = false;
+  uint64_t seed = 1;
+};
+constexpr unsigned kShuffledWorkers = 4;
+
+Schedule from_name(const std::string& name) {
+  if (!name.empty() && name != "threads" && name != "shuffled") {
+    std::fprintf(stderr, "CUSEG_EMU_SCHEDULE=%s: expected threads or shuffled\n", name.c_str());
+    std::abort();
+  }
+  Schedule r;
+  r.on_threads = name == "threads" ? UINT64_MAX : kThreadSanitizer ? 2 : 0;
+  r.shuffled = name == "shuffled";
+  if (const char* seed = std::getenv("CUSEG_EMU_SEED")) r.seed = std::strtoull(seed, nullptr, 10);
+  return r;
 }
+std::mutex schedule_m;
+Schedule& current_schedule() {
+  static Schedule s = [] {
+    const char* v = std::getenv("CUSEG_EMU_SCHEDULE");
+    return from_name(v ? v : "");
+  }();
+  return s;
+}
+Schedule schedule() {
+  std::lock_guard lock(schedule_m);
+  return current_schedule();
+}
+
+// splitmix64: the permutations' random numbers, cheap and good enough to shuffle with.
+struct Random {
+  uint64_t state;
+  uint64_t next() {
+    uint64_t z = (state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+  }
+  template <class T>
+  void shuffle(std::vector<T>& v) {
+    for (size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[next() % i]);
+  }
+};
 
 std::chrono::seconds wait_limit() {
   static const auto limit = [] {
@@ -101,6 +148,38 @@ struct Block {
 
   std::unique_ptr<Warp[]> warps;
   std::vector<unsigned char> dynamic_shared;
+  // Static shared memory (CUSEG_SHARED): one buffer per declaration, made when the first of the
+  // block's threads reaches it.
+  std::mutex statics_m;
+  std::vector<std::pair<const void*, std::vector<unsigned char>>> statics;
+  bool shuffled = false;
+  Random turns{0};  // the order in which a shuffled block's threads take their turns
+
+  // Each thread's cp.async copies not yet waited for, and how many groups it has committed.
+  struct AsyncCopy {
+    void* dst;
+    const void* src;
+    unsigned bytes, src_bytes;
+    int64_t group;  // -1 until committed
+  };
+  struct AsyncCopies {
+    std::vector<AsyncCopy> pending;
+    int64_t committed = 0;
+  };
+  std::vector<AsyncCopies> async;
+
+  // Whether [p, p + bytes) lies in this block's shared memory, static or dynamic.
+  bool in_shared(const void* p, size_t bytes) {
+    const auto inside = [&](const unsigned char* base, size_t size) {
+      const auto* c = static_cast<const unsigned char*>(p);
+      return size > 0 && c >= base && c + bytes <= base + size;
+    };
+    if (inside(dynamic_shared.data(), dynamic_shared.size())) return true;
+    std::lock_guard lock(statics_m);
+    for (const auto& [key, buffer] : statics)
+      if (inside(buffer.data(), buffer.size())) return true;
+    return false;
+  }
 
   // Scheduling (threads), guarded by the pool's mutex.
   unsigned next = 0, finished = 0;
@@ -117,6 +196,36 @@ struct Block {
     os << "thread (" << t % b.x << "," << t / b.x % b.y << "," << t / (b.x * b.y) << ") of block (" << index.x
        << "," << index.y << "," << index.z << ")";
     return os.str();
+  }
+  // For a grid: the launch, and the warps a block of it has.
+  void setup(const LaunchSpec& launch, const std::function<void()>& thread_body, bool shuffle) {
+    spec = &launch;
+    shuffled = shuffle;
+    body = &thread_body;
+    threads = launch.block.x * launch.block.y * launch.block.z;
+    const unsigned n = (threads + 31) / 32;
+    warps = std::make_unique<Warp[]>(n);
+    for (unsigned w = 0; w < n; ++w)
+      warps[w].lanes = w + 1 < n || threads % 32 == 0 ? 0xffffffffu : (1u << (threads % 32)) - 1;
+    dynamic_shared.resize(launch.shared_bytes);
+    async.resize(threads);
+  }
+  // For each block of it: everything as fresh as on the device, shared memory garbage.
+  void start(uint3 block_index, uint64_t seed) {
+    index = block_index;
+    arrived = exited = 0;
+    next = finished = 0;
+    for (unsigned w = 0; w < (threads + 31) / 32; ++w) {
+      Warp& wp = warps[w];
+      wp.exited = wp.arrived = wp.expected = 0;
+      wp.draining = false;
+    }
+    // Fresh shared memory is garbage on the device: here it is NaN bytes, so a read of an
+    // element no thread wrote shows.
+    std::fill(dynamic_shared.begin(), dynamic_shared.end(), 0xFF);
+    statics.clear();
+    for (AsyncCopies& a : async) a = AsyncCopies{};
+    turns.state = seed;
   }
   bool has_failed() {
     std::lock_guard lock(error_m);
@@ -291,27 +400,46 @@ void fiber_main(void* arg) {
   Fiber::finish();
 }
 
+// Fibers (and their stacks) are kept for the next block and grid by the OS thread that ran them,
+// and unmapped when it exits. Not shared between threads: a lock the block workers all took
+// would order their blocks for ThreadSanitizer and hide the races between them.
+class FiberCache {
+ public:
+  FiberThread* take() {
+    if (free_.empty()) {
+      all_.push_back(std::make_unique<FiberThread>());
+      return all_.back().get();
+    }
+    FiberThread* f = free_.back();
+    free_.pop_back();
+    return f;
+  }
+  void give_back(FiberThread* f) { free_.push_back(f); }
+
+ private:
+  std::vector<std::unique_ptr<FiberThread>> all_;
+  std::vector<FiberThread*> free_;
+};
+FiberCache& fibers() {
+  thread_local FiberCache cache;
+  return cache;
+}
+
 void Pool::run_fibers(Block& b) {
-  // Fibers (and their stacks) are kept for the next block and grid: one grid runs at a time. A
-  // thread takes a fiber when its first turn comes and gives it back when it returns, so a block
-  // whose threads never wait runs them all on one stack, one after another.
-  // Never destroyed, like the pool's threads: a stream worker may still be running a grid while
-  // the process exits (a test that ends with a kernel in flight), after static destruction.
-  static auto& pool_of_fibers = *new std::vector<std::unique_ptr<FiberThread>>;
-  static auto& free_fibers = *new std::vector<FiberThread*>;
+  // A thread takes a fiber when its first turn comes and gives it back when it returns, so a
+  // block whose threads never wait runs them all on one stack, one after another. Shuffled, the
+  // threads take their turns in a new random order every round.
   std::vector<FiberThread*> running(b.threads, nullptr);
   std::vector<bool> returned(b.threads, false);
+  std::vector<unsigned> order(b.threads);
+  for (unsigned t = 0; t < b.threads; ++t) order[t] = t;
   for (unsigned live = b.threads; live > 0;) {
     bool progress = false;
-    for (unsigned t = 0; t < b.threads; ++t) {
+    if (b.shuffled) b.turns.shuffle(order);
+    for (const unsigned t : order) {
       if (returned[t]) continue;
       if (!running[t]) {
-        if (free_fibers.empty()) {
-          pool_of_fibers.push_back(std::make_unique<FiberThread>());
-          free_fibers.push_back(pool_of_fibers.back().get());
-        }
-        running[t] = free_fibers.back();
-        free_fibers.pop_back();
+        running[t] = fibers().take();
         FiberThread& f = *running[t];
         f.block = &b;
         f.thread = t;
@@ -328,7 +456,7 @@ void Pool::run_fibers(Block& b) {
       if (f.done) {
         --live;
         returned[t] = true;
-        free_fibers.push_back(&f);
+        fibers().give_back(&f);
         running[t] = nullptr;
       }
     }
@@ -364,11 +492,69 @@ void* dynamic_shared() {
   return b.dynamic_shared.data();
 }
 
+void set_schedule(const std::string& name) {
+  std::lock_guard lock(schedule_m);
+  current_schedule() = from_name(name);
+}
+
+void* static_shared(const void* key, size_t bytes) {
+  Block& b = this_block("static shared memory", std::source_location::current());
+  std::lock_guard lock(b.statics_m);
+  for (auto& [k, buffer] : b.statics)
+    if (k == key) return buffer.data();
+  b.statics.emplace_back(key, std::vector<unsigned char>(bytes, 0xFF));
+  return b.statics.back().second.data();
+}
+
 unsigned lane_id() { return current_thread % 32; }
 
 void device_trap(const char* what, std::source_location where) {
   this_block(what, where);
   fail_here(str(what) + " at " + site(where), cudaErrorAssert);
+}
+
+void check_aligned(const void* p, unsigned bytes, const char* what, std::source_location where) {
+  if (reinterpret_cast<uintptr_t>(p) % bytes == 0) return;
+  this_block(what, where);
+  char address[32];
+  std::snprintf(address, sizeof address, "%p", p);
+  fail_here(str(what) + " at " + site(where) + " of " + address + ", which is not a multiple of " +
+                std::to_string(bytes) + " bytes: misaligned address",
+            cudaErrorMisalignedAddress);
+}
+
+void cp_async(void* dst, const void* src, unsigned bytes, unsigned src_bytes, std::source_location where) {
+  Block& b = this_block("cp.async", where);
+  if (bytes != 4 && bytes != 8 && bytes != 16) device_trap("cp.async of other than 4, 8 or 16 bytes", where);
+  if (src_bytes > bytes) device_trap("cp.async: a source size above the copy's", where);
+  check_aligned(dst, bytes, "a cp.async destination", where);
+  if (src_bytes > 0) check_aligned(src, bytes, "a cp.async source", where);
+  if (!b.in_shared(dst, bytes)) fail_here("cp.async (" + site(where) + ") to an address outside the block's shared memory");
+  // Until its wait the destination is undefined on the device: garbage here, so a read of it
+  // before cp_async_wait (or without the __syncthreads after) shows.
+  std::memset(dst, 0xFF, bytes);
+  b.async[current_thread].pending.push_back({dst, src, bytes, src_bytes, -1});
+}
+
+void cp_async_commit() {
+  Block& b = this_block("cp.async.commit_group", std::source_location::current());
+  Block::AsyncCopies& mine = b.async[current_thread];
+  for (Block::AsyncCopy& c : mine.pending)
+    if (c.group < 0) c.group = mine.committed;
+  ++mine.committed;
+}
+
+void cp_async_wait(int newest_pending, std::source_location where) {
+  Block& b = this_block("cp.async.wait_group", where);
+  Block::AsyncCopies& mine = b.async[current_thread];
+  // Every committed group but the newest `newest_pending` lands now, in the order issued; the
+  // source is read here, so what was in it at the wait is what arrives.
+  std::erase_if(mine.pending, [&](const Block::AsyncCopy& c) {
+    if (c.group < 0 || c.group >= mine.committed - newest_pending) return false;
+    if (c.src_bytes > 0) std::memcpy(c.dst, c.src, c.src_bytes);
+    std::memset(static_cast<unsigned char*>(c.dst) + c.src_bytes, 0, c.bytes - c.src_bytes);
+    return true;
+  });
 }
 
 void sync_block(std::source_location where) {
@@ -492,40 +678,117 @@ cudaError_t check_launch(const LaunchSpec& spec, std::string& detail) {
   return cudaSuccess;
 }
 
+namespace {
+
+// The OS threads that run blocks side by side under the shuffled schedule; like the pool's, they
+// live as long as the process.
+class BlockWorkers {
+ public:
+  // Runs `job` on `n` of them at once and returns when every one has returned.
+  void run(unsigned n, const std::function<void()>& job) {
+    std::unique_lock lock(m_);
+    while (threads_ < n) {
+      ++threads_;
+      std::thread([this] { loop(); }).detach();
+    }
+    job_ = &job;
+    tickets_ = pending_ = n;
+    wake_.notify_all();
+    done_.wait(lock, [&] { return pending_ == 0; });
+    job_ = nullptr;
+  }
+
+ private:
+  void loop() {
+    std::unique_lock lock(m_);
+    for (;;) {
+      wake_.wait(lock, [&] { return job_ != nullptr && tickets_ > 0; });
+      --tickets_;
+      const std::function<void()>& job = *job_;
+      lock.unlock();
+      job();
+      lock.lock();
+      if (--pending_ == 0) done_.notify_all();
+    }
+  }
+
+  std::mutex m_;
+  std::condition_variable wake_, done_;
+  const std::function<void()>* job_ = nullptr;
+  unsigned threads_ = 0, tickets_ = 0, pending_ = 0;
+};
+
+BlockWorkers& block_workers() {
+  static auto* w = new BlockWorkers;
+  return *w;
+}
+
+}  // namespace
+
 cudaError_t run_grid(const LaunchSpec& spec, const std::function<void()>& thread_body, std::string& detail) {
+  const Schedule how = schedule();
+  const dim3 g = spec.grid;
+  const uint64_t blocks = uint64_t(g.x) * g.y * g.z;
+  // The grid's blocks in the order they start: by index, or a permutation new for every grid.
+  static std::atomic<uint64_t> grids{0};
+  Random random{how.seed * 0x2545f4914f6cdd1dull + grids.fetch_add(1)};
+  std::vector<uint64_t> order;
+  if (how.shuffled) {
+    order.resize(blocks);
+    for (uint64_t i = 0; i < blocks; ++i) order[i] = i;
+    random.shuffle(order);
+  }
+  const auto block_at = [&](uint64_t i) {
+    const uint64_t k = how.shuffled ? order[i] : i;
+    return uint3{unsigned(k % g.x), unsigned(k / g.x % g.y), unsigned(k / (uint64_t(g.x) * g.y))};
+  };
+  const auto seed_of = [&](uint64_t i) { return random.state ^ (i * 0x9e3779b97f4a7c15ull); };
+
   Block b;
-  b.spec = &spec;
-  b.body = &thread_body;
-  b.threads = spec.block.x * spec.block.y * spec.block.z;
-  const unsigned warps = (b.threads + 31) / 32;
-  b.warps = std::make_unique<Warp[]>(warps);
-  for (unsigned w = 0; w < warps; ++w)
-    b.warps[w].lanes = w + 1 < warps || b.threads % 32 == 0 ? 0xffffffffu : (1u << (b.threads % 32)) - 1;
-  b.dynamic_shared.resize(spec.shared_bytes);
-  for (unsigned z = 0; z < spec.grid.z; ++z)
-    for (unsigned y = 0; y < spec.grid.y; ++y)
-      for (unsigned x = 0; x < spec.grid.x; ++x) {
-        b.index = uint3{x, y, z};
-        b.arrived = b.exited = 0;
-        b.next = b.finished = 0;
-        for (unsigned w = 0; w < warps; ++w) {
-          Warp& wp = b.warps[w];
-          wp.exited = wp.arrived = wp.expected = 0;
-          wp.draining = false;
-        }
-        // Fresh shared memory is garbage on the device: here it is NaN bytes, so a read of an
-        // element no thread wrote shows.
-        std::fill(b.dynamic_shared.begin(), b.dynamic_shared.end(), 0xFF);
-        if (uint64_t(z) * spec.grid.y * spec.grid.x + uint64_t(y) * spec.grid.x + x < blocks_on_threads())
-          pool().run(b);
-        else
-          Pool::run_fibers(b);
-        if (b.failed) {
-          detail = b.error;
-          return b.code;
-        }
+  b.setup(spec, thread_body, how.shuffled);
+  uint64_t i = 0;
+  const auto run_in_turn = [&](uint64_t end, bool on_threads) {
+    for (; i < end; ++i) {
+      b.start(block_at(i), seed_of(i));
+      if (on_threads)
+        pool().run(b);
+      else
+        Pool::run_fibers(b);
+      if (b.failed) {
+        detail = b.error;
+        return false;
       }
-  return cudaSuccess;
+    }
+    return true;
+  };
+  if (!run_in_turn(std::min(blocks, how.on_threads), true)) return b.code;
+  if (!how.shuffled || blocks - i < 2) return run_in_turn(blocks, false) ? cudaSuccess : b.code;
+
+  // Shuffled: the rest side by side, each worker taking the next block of the permutation until
+  // none is left or one has failed (the first failure is the grid's).
+  std::atomic<uint64_t> next{i};
+  std::atomic<bool> stop{false};
+  std::mutex error_m;
+  cudaError_t code = cudaSuccess;
+  const std::function<void()> work = [&] {
+    Block w;
+    w.setup(spec, thread_body, how.shuffled);
+    // Relaxed: an acquire here would order the workers' blocks for TSan and hide their races.
+    for (uint64_t k; !stop.load(std::memory_order_relaxed) && (k = next.fetch_add(1, std::memory_order_relaxed)) < blocks;) {
+      w.start(block_at(k), seed_of(k));
+      Pool::run_fibers(w);
+      if (w.failed) {
+        std::lock_guard lock(error_m);
+        if (code == cudaSuccess) {
+          code = w.code;
+          detail = w.error;
+        }
+        stop.store(true, std::memory_order_relaxed);
+      }
+    }
+  };
+  block_workers().run(unsigned(std::min<uint64_t>(kShuffledWorkers, blocks - i)), work);
+  return code;
 }
 
 }  // namespace cuseg::emu

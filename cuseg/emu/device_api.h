@@ -1,8 +1,9 @@
 // The device side of the emulated CUDA build: what kernel code sees. A block's threads are host
 // threads (cuseg/emu/block_runner.cpp), so
 //   - threadIdx/blockIdx/blockDim/gridDim are thread_local, set before each CUDA thread runs;
-//   - __shared__ is `static`: one object per kernel instantiation, correct because the emulator
-//     runs one block at a time in the whole process;
+//   - static shared memory is declared with CUSEG_SHARED (cuseg/kernels/cuda/shared_memory.cuh)
+//     and every block gets its own, NaN bytes until written, so blocks may run side by side
+//     (`__shared__` itself is a compile error here: a `static` would be one object for all);
 //   - __syncthreads() is a barrier over the block that every thread must reach at the same call
 //     site (anything else is reported, never a hang); warp collectives are exchanges that every
 //     lane named in the mask must reach;
@@ -25,7 +26,7 @@
 #define __device__
 #define __host__
 #define __forceinline__ inline
-#define __shared__ static
+#define __shared__ static_assert(false, "declare shared memory with CUSEG_SHARED (cuseg/kernels/cuda/shared_memory.cuh)"); static
 #define __constant__ static
 #define __launch_bounds__(...)
 #define __grid_constant__
@@ -33,6 +34,11 @@
 // Dynamic shared memory: `CUSEG_DYNAMIC_SHARED(float, tile);` in place of
 // `extern __shared__ float tile[];` (that declaration cannot be expressed on the host).
 #define CUSEG_DYNAMIC_SHARED(type, name) type* name = static_cast<type*>(::cuseg::emu::dynamic_shared())
+// Static shared memory, `CUSEG_SHARED(float, tile, [16][64]);` for `__shared__ float tile[16][64];`:
+// the block's own buffer for this declaration (the address of a static tells declarations apart).
+#define CUSEG_SHARED(type, name, dims)    \
+  static char cuseg_shared_key_##name;    \
+  auto& name = *static_cast<type(*) dims>(::cuseg::emu::static_shared(&cuseg_shared_key_##name, sizeof(type dims)))
 
 extern thread_local uint3 threadIdx;
 extern thread_local uint3 blockIdx;
@@ -43,6 +49,7 @@ inline constexpr int warpSize = 32;
 namespace cuseg::emu {
 
 void* dynamic_shared();
+void* static_shared(const void* key, size_t bytes);
 void sync_block(std::source_location where);
 // One round of a warp collective: every lane in `mask` deposits `value`; each gets all 32
 // deposits back (lanes outside the mask read as 0). Errors (a lane of the mask absent, lanes
@@ -59,6 +66,18 @@ uint32_t warp_exchange(uint32_t mask, const uint64_t* mine, int words, uint64_t 
                        const char* what, std::source_location where);
 unsigned lane_id();
 [[noreturn]] void device_trap(const char* what, std::source_location where);
+// A `bytes`-wide access (a vector load or store, an ldmatrix row, a cp.async) must be aligned to
+// its width, or the device ends the kernel with cudaErrorMisalignedAddress: so does this.
+void check_aligned(const void* p, unsigned bytes, const char* what, std::source_location where);
+
+// cp.async (the asynchronous copy global → shared, kernels/cuda/cp_async.cuh): a copy of `bytes`
+// (4, 8 or 16, aligned to that) of which the first `src_bytes` come from src and the rest are
+// zeros; the destination holds garbage until a cp_async_wait that covers its group, and the source
+// is read then. commit closes the calling thread's group; wait lets at most `newest_pending` of
+// its newest groups stay in flight.
+void cp_async(void* dst, const void* src, unsigned bytes, unsigned src_bytes, std::source_location where);
+void cp_async_commit();
+void cp_async_wait(int newest_pending, std::source_location where);
 
 // PTX's warp-wide matrix multiply-accumulate, mma.sync.aligned.{shape}.row.col.f32.{type}.{type}.f32
 // (tensor_core.cpp): D = A·B + C for one 16×8 tile, every lane of the warp taking part with the

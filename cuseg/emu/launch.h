@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <utility>
 
 #include "cuseg/emu/runtime_api.h"
@@ -34,6 +35,10 @@ void launch(const char* name, void (*kernel)(Params...), dim3 grid, dim3 block, 
 // Kernels launched on `stream` so far (0 for a stream that never launched one). Launches
 // refused for their configuration are not counted.
 int64_t launch_count(cudaStream_t stream);
+
+// How later grids run, as CUSEG_EMU_SCHEDULE would say ("" in order, "threads", "shuffled"; see
+// block_runner.cpp): for the emulator's own tests of what each schedule shows.
+void set_schedule(const std::string& name);
 
 // The message behind the last error: which kernel, which limit, which thread.
 const char* last_error_detail();

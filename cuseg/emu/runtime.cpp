@@ -72,7 +72,7 @@ struct State {
   std::unordered_map<const void*, int> max_dynamic_shared;
   CUmemPoolHandle_st pool;
   std::vector<CUstream_st*> streams;
-  std::mutex kernel;  // one kernel at a time in the process: __shared__ is one static per kernel
+  std::mutex kernel;  // one grid at a time in the process: the block workers serve one grid
 };
 
 void finish_every_stream();  // below: cudaDeviceSynchronize, and at exit
@@ -324,6 +324,7 @@ const char* cudaGetErrorName(cudaError_t err) {
     CUSEG_EMU_NAME(cudaErrorLaunchOutOfResources)
     CUSEG_EMU_NAME(cudaErrorLaunchTimeout)
     CUSEG_EMU_NAME(cudaErrorAssert)
+    CUSEG_EMU_NAME(cudaErrorMisalignedAddress)
     CUSEG_EMU_NAME(cudaErrorLaunchFailure)
     CUSEG_EMU_NAME(cudaErrorUnknown)
 #undef CUSEG_EMU_NAME
@@ -349,6 +350,7 @@ const char* cudaGetErrorString(cudaError_t err) {
     case cudaErrorLaunchOutOfResources: return "too many resources requested for launch";
     case cudaErrorLaunchTimeout: return "the launch timed out and was terminated";
     case cudaErrorAssert: return "device-side assert triggered";
+    case cudaErrorMisalignedAddress: return "misaligned address";
     case cudaErrorLaunchFailure: return "unspecified launch failure";
     case cudaErrorUnknown: return "unknown error";
   }

@@ -14,6 +14,18 @@
 
 namespace cuseg::cuda {
 
+#if defined(__SANITIZE_THREAD__)
+inline constexpr bool kThreadSanitizer = true;
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+inline constexpr bool kThreadSanitizer = true;
+#else
+inline constexpr bool kThreadSanitizer = false;
+#endif
+#else
+inline constexpr bool kThreadSanitizer = false;
+#endif
+
 template <class T>
 std::vector<T> to_host(const T* device, size_t n) {
   std::vector<T> host(n);
@@ -44,6 +56,19 @@ inline void expect_kernel_fault(void (*launch)(), const std::string& message) {
         std::exit(0);
       },
       ::testing::ExitedWithCode(3), message);
+}
+
+// ThreadSanitizer's report of a race the launch plants, in a death test's child: reported there,
+// naming the kernel, and the child's exit status is TSan's (66).
+inline void expect_race_report(void (*launch)(), const std::string& kernel) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        launch();
+        CUSEG_CUDA_CHECK(cudaStreamSynchronize(stream(0)));
+        std::exit(0);
+      },
+      ::testing::ExitedWithCode(66), "ThreadSanitizer: data race(.|\n)*" + kernel);
 }
 
 }  // namespace cuseg::cuda

@@ -12,6 +12,7 @@
 #include "cuseg/core/cuda/launch.h"
 #include "cuseg/core/cuda/launch_count.h"
 #include "cuseg/core/device.h"
+#include "cuseg/kernels/cuda/shared_memory.cuh"
 #include "emu_test_util.h"
 #include "error_matchers.h"
 #include "test_util.h"
@@ -32,7 +33,7 @@ __global__ void grid_coordinates_kernel(unsigned* out) {
 
 // A block sum in shared memory: correct only if every __syncthreads is there.
 __global__ void block_sum_kernel(const float* x, float* out) {
-  __shared__ float partial[128];
+  CUSEG_SHARED(float, partial, [128]);
   partial[threadIdx.x] = x[blockIdx.x * 128 + threadIdx.x];
   __syncthreads();
   for (int half = 64; half > 0; half /= 2) {

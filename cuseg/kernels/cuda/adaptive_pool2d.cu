@@ -8,6 +8,7 @@
 #include "cuseg/kernels/cuda/adaptive_pool2d.h"
 #include "cuseg/kernels/cuda/nhwc_index.cuh"
 #include "cuseg/kernels/pool_window.h"
+#include "cuseg/kernels/cuda/shared_memory.cuh"
 
 namespace cuseg::cuda {
 
@@ -30,7 +31,7 @@ __global__ void adaptive_forward_kernel(const float* __restrict__ x, float* __re
 
 // Grid (⌈C/32⌉, N), block (32, 8): lane (c, r) sums positions r, r + 8, ... of image n's channel c.
 __global__ void global_forward_kernel(const float* __restrict__ x, float* __restrict__ y, ResizeGeometry g) {
-  __shared__ float lanes[kRowLanes][kChannelLanes];
+  CUSEG_SHARED(float, lanes, [kRowLanes][kChannelLanes]);
   const int c = blockIdx.x * kChannelLanes + threadIdx.x;
   const int n = blockIdx.y;
   const int64_t positions = int64_t(g.H) * g.W;

@@ -11,6 +11,7 @@
 
 #include "cuseg/core/cuda/launch.h"
 #include "cuseg/core/cuda/scratch.h"
+#include "cuseg/kernels/cuda/shared_memory.cuh"
 
 namespace cuseg::cuda {
 
@@ -23,7 +24,7 @@ constexpr int kColumnLanes = 32, kRowLanes = 8;
 
 template <int K, class Value>
 __global__ void column_partials_kernel(Value value, int64_t rows, int channels, double* partial) {
-  __shared__ double lanes[K][kRowLanes][kColumnLanes];
+  CUSEG_SHARED(double, lanes, [K][kRowLanes][kColumnLanes]);
   const int c = blockIdx.x * kColumnLanes + threadIdx.x;
   double acc[K] = {};
   if (c < channels)

@@ -5,6 +5,7 @@
 #include "cuseg/core/cuda/scratch.h"
 #include "cuseg/kernels/cuda/confusion.h"
 #include "cuseg/kernels/cuda/labels.cuh"
+#include "cuseg/kernels/cuda/shared_memory.cuh"
 
 namespace cuseg::cuda {
 
@@ -22,7 +23,7 @@ __device__ __forceinline__ int argmax_of(const float* row, int k) {
 
 __global__ void confusion_kernel(const float* __restrict__ logits, const void* labels, bool u8, double* counts,
                                  RowGeometry g, int ignore, unsigned long long* invalid) {
-  __shared__ unsigned int local[kSharedClasses * kSharedClasses];
+  CUSEG_SHARED(unsigned int, local, [kSharedClasses * kSharedClasses]);
   const int k = g.channels;
   const bool shared = k <= kSharedClasses;
   if (shared)

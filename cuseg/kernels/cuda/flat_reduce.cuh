@@ -10,6 +10,7 @@
 
 #include "cuseg/core/cuda/launch.h"
 #include "cuseg/core/cuda/scratch.h"
+#include "cuseg/kernels/cuda/shared_memory.cuh"
 
 namespace cuseg::cuda {
 
@@ -18,7 +19,7 @@ constexpr int kFlatThreads = 256, kFlatBlocks = 1024;
 // Sums `value` over the kFlatThreads threads of a block in a fixed tree; every thread gets the
 // total. A block may call it again (the lanes are free when it returns).
 __device__ __forceinline__ double block_sum(double value) {
-  __shared__ double block[kFlatThreads];
+  CUSEG_SHARED(double, block, [kFlatThreads]);
   block[threadIdx.x] = value;
   __syncthreads();
   for (int half = kFlatThreads / 2; half > 0; half /= 2) {

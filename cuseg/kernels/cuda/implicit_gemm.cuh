@@ -18,6 +18,7 @@
 #include "cuseg/core/cuda/launch.h"
 #include "cuseg/core/cuda/scratch.h"
 #include "cuseg/kernels/cuda/implicit_gemm_tc.cuh"
+#include "cuseg/kernels/cuda/shared_memory.cuh"
 
 namespace cuseg::cuda {
 
@@ -82,8 +83,8 @@ __device__ __forceinline__ void gemm_store_tiles(float (*as)[kGemmBM + 4], float
 template <class Problem>
 __global__ void __launch_bounds__(kGemmThreads)
     implicit_gemm_kernel(Problem prob, int splits, int k_per_split, float* workspace) {
-  __shared__ float as[kGemmBK][kGemmBM + 4];
-  __shared__ float bs[kGemmBK][kGemmBN + 4];
+  CUSEG_SHARED(float, as, [kGemmBK][kGemmBM + 4]);
+  CUSEG_SHARED(float, bs, [kGemmBK][kGemmBN + 4]);
 
   const int m0 = blockIdx.x * kGemmBM, n0 = blockIdx.y * kGemmBN;  // grid: see run_implicit_gemm
   const int grp = blockIdx.z / splits;

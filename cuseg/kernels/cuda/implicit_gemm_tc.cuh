@@ -17,6 +17,7 @@
 
 #include "cuseg/kernels/backend.h"
 #include "cuseg/kernels/cuda/mma.cuh"
+#include "cuseg/kernels/cuda/shared_memory.cuh"
 
 namespace cuseg::cuda {
 
@@ -97,8 +98,8 @@ template <class Problem, Precision P>
 __global__ void __launch_bounds__(kTcThreads, 2)
     implicit_gemm_tc_kernel(Problem prob, int splits, int k_per_split, float* workspace) {
   using Op = TcOperand<P>;
-  __shared__ typename Op::Elem as[kTcBM][Op::kRow];
-  __shared__ typename Op::Elem bs[kTcBN][Op::kRow];
+  CUSEG_SHARED(typename Op::Elem, as, [kTcBM][Op::kRow]);
+  CUSEG_SHARED(typename Op::Elem, bs, [kTcBN][Op::kRow]);
 
   const int m0 = blockIdx.x * kTcBM, n0 = blockIdx.y * kTcBN;
   const int grp = blockIdx.z / splits;

@@ -10,6 +10,7 @@
 #include "cuseg/kernels/cuda/labels.cuh"
 #include "cuseg/kernels/cuda/softmax.h"
 #include "cuseg/kernels/softmax_ce_math.h"
+#include "cuseg/kernels/cuda/shared_memory.cuh"
 
 namespace cuseg::cuda {
 
@@ -162,7 +163,7 @@ __global__ void cross_entropy_forward_kernel(const float* __restrict__ logits, c
             label_smoothing / g.channels * smooth;
     weight += w;
   });
-  __shared__ CePartial block[kThreads];
+  CUSEG_SHARED(CePartial, block, [kThreads]);
   block[threadIdx.x] = {loss, weight, invalid};
   __syncthreads();
   for (int half = kThreads / 2; half > 0; half /= 2) {
