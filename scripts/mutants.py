@@ -76,13 +76,16 @@ MUTANTS = [
     Mutant("axpy-cuda-quads-drop-alpha", "cuseg/kernels/cuda/pointwise.cu",
            "[&](float u, float v) { return u + alpha * v; }", "[&](float u, float v) { return u + v; }",
            r"EveryOpGpu\.MatchesTheReference/axpy_cuda", emulated=True),
-    # The tensor-core convolution (emulated tensor cores).
+    # The tensor-core convolution (emulated tensor cores, the emulator's access counters).
     Mutant("conv-tensor-cores-tf32-b-fragment-k-misplaced", "cuseg/kernels/cuda/implicit_gemm_tc.cuh",
            "b[ni][i] = bs[wn + ni * 8 + g][ks + t + 4 * i];", "b[ni][i] = bs[wn + ni * 8 + g][ks + 2 * t + i];",
            r"EveryOpGpu\.MatchesTheReference/conv2d_forward_cuda_tf32", emulated=True),
     Mutant("conv-tensor-cores-output-rows-of-the-wrong-half", "cuseg/kernels/cuda/implicit_gemm_tc.cuh",
            "const int m = m0 + wm + mi * 16 + g + 8 * (i >> 1)", "const int m = m0 + wm + mi * 16 + g + 8 * (i & 1)",
            r"EveryOpGpu\.MatchesTheReference/conv2d_backward_data_cuda_bf16", emulated=True),
+    Mutant("conv-tensor-cores-half-warps-on-adjacent-rows", "cuseg/kernels/cuda/implicit_gemm_tc.cuh",
+           "row = (half & 1) * 4 + (half >> 1 & 3) + 8 * (half >> 3) + 16 * (l / 2)", "row = half + 16 * (l / 2)",
+           r"ConvAccessGpu\.", emulated=True),
     Mutant("max-pool-fast-ties-to-the-last-maximum", "cuseg/kernels/fast/pool2d.cpp",
            "const bool take = (v > b) | ((v != v) & (b == b));",
            "const bool take = (v >= b) | ((v != v) & (b == b));",

@@ -25,6 +25,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <sstream>
@@ -521,6 +522,90 @@ void check_aligned(const void* p, unsigned bytes, const char* what, std::source_
   fail_here(str(what) + " at " + site(where) + " of " + address + ", which is not a multiple of " +
                 std::to_string(bytes) + " bytes: misaligned address",
             cudaErrorMisalignedAddress);
+}
+
+std::atomic<bool> counting_accesses{false};
+
+namespace {
+std::mutex counts_m;
+std::map<std::string, AccessCounts>& counts() {
+  static auto* c = new std::map<std::string, AccessCounts>;
+  return *c;
+}
+
+// Wavefronts of one shared-memory request: lanes in phases of 128 bytes' worth (32 lanes of up
+// to 4 bytes, 16 of 8, 8 of 16); in each phase, the most distinct 4-byte words any bank serves.
+// The same word for several lanes is one (a broadcast).
+void add_shared(AccessCounts& c, const uint64_t (*all)[kWarpRoundWords], uint32_t mask) {
+  const unsigned bytes = unsigned(all[std::countr_zero(mask)][1]);
+  const int per_phase = bytes <= 4 ? 32 : bytes == 8 ? 16 : 8;
+  ++c.shared_requests;
+  for (int first = 0; first < 32; first += per_phase) {
+    std::vector<uint64_t> words;
+    for (int l = first; l < first + per_phase; ++l)
+      if ((mask >> l & 1u) && all[l][0] != 0)
+        for (uint64_t w = all[l][0] / 4; w < (all[l][0] + all[l][1] + 3) / 4; ++w) words.push_back(w);
+    if (words.empty()) continue;
+    std::sort(words.begin(), words.end());
+    words.erase(std::unique(words.begin(), words.end()), words.end());
+    int per_bank[32] = {};
+    for (const uint64_t w : words) ++per_bank[w % 32];
+    c.shared_wavefronts += *std::max_element(per_bank, per_bank + 32);
+    ++c.shared_ideal_wavefronts;
+  }
+}
+
+// Sectors of one global request: the distinct 32-byte sectors its lanes' bytes fall in, and the
+// distinct bytes asked for (lanes reading the same element ask for it once).
+void add_global(AccessCounts& c, const uint64_t (*all)[kWarpRoundWords], uint32_t mask) {
+  std::vector<std::pair<uint64_t, uint64_t>> ranges;
+  for (int l = 0; l < 32; ++l)
+    if ((mask >> l & 1u) && all[l][0] != 0) ranges.emplace_back(all[l][0], all[l][0] + all[l][1]);
+  if (ranges.empty()) return;  // every lane in the padding: no request
+  std::sort(ranges.begin(), ranges.end());
+  ++c.global_requests;
+  std::vector<uint64_t> sectors;
+  uint64_t covered = 0;
+  for (const auto& [begin, end] : ranges) {
+    if (end > std::max(begin, covered)) c.global_bytes += int64_t(end - std::max(begin, covered));
+    covered = std::max(covered, end);
+    for (uint64_t sector = begin / 32; sector <= (end - 1) / 32; ++sector) sectors.push_back(sector);
+  }
+  std::sort(sectors.begin(), sectors.end());
+  c.global_sectors += std::unique(sectors.begin(), sectors.end()) - sectors.begin();
+}
+}  // namespace
+
+void count_accesses(bool on) {
+  std::lock_guard lock(counts_m);
+  counts().clear();
+  counting_accesses = on;
+}
+
+std::map<std::string, AccessCounts> access_counts() {
+  std::lock_guard lock(counts_m);
+  return counts();
+}
+
+void count_access(MemorySpace space, const void* p, unsigned bytes, std::source_location where) {
+  const char* what = space == MemorySpace::Shared ? "a counted shared-memory access" : "a counted global load";
+  Block& b = this_block(what, where);
+  Warp& w = b.warps[current_thread / 32];
+  uint32_t live;
+  {
+    std::lock_guard lock(w.m);
+    live = w.lanes & ~w.exited;
+  }
+  const uint64_t mine[2] = {reinterpret_cast<uintptr_t>(p), bytes};
+  uint64_t all[32][kWarpRoundWords];
+  const uint32_t mask = warp_exchange(live, mine, 2, all, what, where);
+  if (current_thread % 32 != unsigned(std::countr_zero(mask))) return;  // the warp's lowest lane counts
+  std::lock_guard lock(counts_m);
+  AccessCounts& c = counts()[str(b.spec->name)];
+  if (space == MemorySpace::Shared)
+    add_shared(c, all, mask);
+  else
+    add_global(c, all, mask);
 }
 
 void cp_async(void* dst, const void* src, unsigned bytes, unsigned src_bytes, std::source_location where) {

@@ -70,6 +70,13 @@ unsigned lane_id();
 // its width, or the device ends the kernel with cudaErrorMisalignedAddress: so does this.
 void check_aligned(const void* p, unsigned bytes, const char* what, std::source_location where);
 
+// Counted accesses (kernels/cuda/counted_access.cuh): while counting is on, each is a warp
+// collective of every live lane, and the warp's lowest lane adds what the hardware would do with
+// the request to the kernel's counters (launch.h's access_counts).
+extern std::atomic<bool> counting_accesses;
+enum class MemorySpace { Shared, Global };
+void count_access(MemorySpace space, const void* p, unsigned bytes, std::source_location where);
+
 // cp.async (the asynchronous copy global → shared, kernels/cuda/cp_async.cuh): a copy of `bytes`
 // (4, 8 or 16, aligned to that) of which the first `src_bytes` come from src and the rest are
 // zeros; the destination holds garbage until a cp_async_wait that covers its group, and the source

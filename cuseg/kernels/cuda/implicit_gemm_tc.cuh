@@ -8,14 +8,17 @@
 // global loads are issued into registers before the current step's mma, as in the SIMT kernel
 // (cp.async, which needs no registers for it, is the next step).
 // Shared memory holds A as [m][k] and B as [n][k] (k contiguous in both, as the fragments read
-// them), each row padded so that a warp's fragment reads fall in 32 different banks.
-// Not yet: cp.async, ldmatrix, swizzling instead of padding, more stages, a choice of tile shape.
+// them), each row padded so that every warp-wide access of the main loop falls in 32 different
+// banks: the fragment reads (8 rows × 4 columns), and the tile stores, whose thread mapping
+// (tc_tile_position) is chosen for it. The emulator counts them (tests/emu/conv_access_test.cpp).
+// Not yet: cp.async, ldmatrix, more stages, a choice of tile shape.
 #pragma once
 
 #include <cstdint>
 #include <type_traits>
 
 #include "cuseg/kernels/backend.h"
+#include "cuseg/kernels/cuda/counted_access.cuh"
 #include "cuseg/kernels/cuda/mma.cuh"
 #include "cuseg/kernels/cuda/shared_memory.cuh"
 
@@ -32,7 +35,8 @@ struct TcOperand {
   // tf32 kept in the 32 bits of an f32 (low 13 zero), bf16 as its 16 bits.
   using Elem = std::conditional_t<P == Precision::Tf32, uint32_t, uint16_t>;
   // Row length in elements: 32 of k plus padding (4 words for tf32, 4 words = 8 halves for bf16),
-  // so rows start 4 banks apart and the 8 rows × 4 columns of a fragment read hit 32 banks.
+  // so rows start 4 banks apart (tf32; 20 for bf16) and the 8 rows × 4 columns of a fragment read
+  // hit 32 banks.
   static constexpr int kRow = P == Precision::Tf32 ? kTcBK + 4 : kTcBK + 8;
   static __device__ __forceinline__ Elem from_float(float x) {
     if constexpr (P == Precision::Tf32) {
@@ -44,18 +48,25 @@ struct TcOperand {
 };
 
 // Register l of a thread's share of a 64×32 operand tile: its (row, k) in the tile, along
-// whichever of the two the Problem's tensor is contiguous in (coalesced loads). Contiguous in k:
-// half-warps read 16 consecutive k of a row, and a thread's 8 elements fall in 4 rows, not 8 —
-// each row's gather address is hoisted out of the K loop, and 8 of them spilled the forward.
-// Contiguous in the rows: a thread keeps one row and steps through k.
+// whichever of the two the Problem's tensor is contiguous in (coalesced loads), and such that a
+// warp's stores into the padded rows hit 32 different banks.
+//   Contiguous in k: each half-warp reads 16 consecutive k of a row (64 bytes), and a thread's 8
+//   elements fall in 4 rows, not 8 (each row's gather address is hoisted out of the K loop, and 8
+//   of them spilled the forward). The two half-warps of a warp take rows 4 apart: 4 rows of 36
+//   words are 16 banks, so their 16 words each fill the two halves of the banks (rows 1 apart
+//   overlapped in 12 banks, for tf32).
+//   Contiguous in the rows: a warp reads 8 consecutive rows at 4 k (four 32-byte sectors; rows
+//   4 banks apart, k 1 apart: 32 banks), and a thread keeps one row and steps through k (32
+//   consecutive rows at one k hit 8 banks, 4 times each).
 template <bool kContiguousInK>
 __device__ __forceinline__ void tc_tile_position(int l, int& row, int& kk) {
   static_assert(kTcThreads == 256 && kTcBK == 32 && kTcLoads == 8, "the mapping below assumes these");
   const int tid = int(threadIdx.x);
   if constexpr (kContiguousInK) {
-    row = tid / 16 + 16 * (l / 2), kk = tid % 16 + 16 * (l % 2);
+    const int half = tid / 16;  // rows 0 4 1 5 2 6 3 7, then 8 12 9 13 …, for half-warps 0, 1, 2 …
+    row = (half & 1) * 4 + (half >> 1 & 3) + 8 * (half >> 3) + 16 * (l / 2), kk = tid % 16 + 16 * (l % 2);
   } else {
-    row = tid % kTcBM, kk = tid / kTcBM + 4 * l;
+    row = 8 * (tid / 32) + tid % 8, kk = tid % 32 / 8 + 4 * l;
   }
 }
 
@@ -67,10 +78,10 @@ __device__ __forceinline__ void tc_load_tiles(const Problem& prob, int grp, int 
     int m, n, kk;
     tc_tile_position<Problem::kAContiguousInK>(l, m, kk);
     m += m0, kk += k0;
-    a_reg[l] = (m < prob.M && kk < k_end) ? prob.a(grp, m, kk) : 0.f;
+    a_reg[l] = global_load_if(m < prob.M && kk < k_end ? prob.a_at(grp, m, kk) : Gathered{nullptr, false});
     tc_tile_position<Problem::kBContiguousInK>(l, n, kk);
     n += n0, kk += k0;
-    b_reg[l] = (n < prob.N && kk < k_end) ? prob.b(grp, kk, n) : 0.f;
+    b_reg[l] = global_load_if(n < prob.N && kk < k_end ? prob.b_at(grp, kk, n) : Gathered{nullptr, false});
   }
 }
 
@@ -82,15 +93,22 @@ __device__ __forceinline__ void tc_store_tiles(typename TcOperand<P>::Elem (*as)
   for (int l = 0; l < kTcLoads; ++l) {
     int row, kk;
     tc_tile_position<Problem::kAContiguousInK>(l, row, kk);
-    as[row][kk] = TcOperand<P>::from_float(a_reg[l]);
+    shared_store(&as[row][kk], TcOperand<P>::from_float(a_reg[l]));
     tc_tile_position<Problem::kBContiguousInK>(l, row, kk);
-    bs[row][kk] = TcOperand<P>::from_float(b_reg[l]);
+    shared_store(&bs[row][kk], TcOperand<P>::from_float(b_reg[l]));
   }
 }
 
-// Two bf16 of a row, k and k+1, as one fragment register (k in the low half).
-__device__ __forceinline__ uint32_t tc_pair(const uint16_t* row, int k) {
-  return uint32_t(row[k]) | uint32_t(row[k + 1]) << 16;
+// An element of a tile, by row and k.
+template <Precision P>
+__device__ __forceinline__ uint32_t tc_at(const typename TcOperand<P>::Elem (*tile)[TcOperand<P>::kRow], int row,
+                                          int k) {
+  return shared_load(&tile[row][k]);
+}
+// Two bf16 of a row, k and k+1 (k even: one word), as one fragment register (k in the low half).
+__device__ __forceinline__ uint32_t tc_pair(const uint16_t (*tile)[TcOperand<Precision::Bf16>::kRow], int row,
+                                            int k) {
+  return tc_at<Precision::Bf16>(tile, row, k) | tc_at<Precision::Bf16>(tile, row, k + 1) << 16;
 }
 
 // workspace as in implicit_gemm_kernel.
@@ -123,11 +141,11 @@ __global__ void __launch_bounds__(kTcThreads, 2)
 #pragma unroll
         for (int mi = 0; mi < 2; ++mi)
 #pragma unroll
-          for (int i = 0; i < 4; ++i) a[mi][i] = as[wm + mi * 16 + g + 8 * (i & 1)][ks + t + 4 * (i >> 1)];
+          for (int i = 0; i < 4; ++i) a[mi][i] = tc_at<P>(as, wm + mi * 16 + g + 8 * (i & 1), ks + t + 4 * (i >> 1));
 #pragma unroll
         for (int ni = 0; ni < 2; ++ni)
 #pragma unroll
-          for (int i = 0; i < 2; ++i) b[ni][i] = bs[wn + ni * 8 + g][ks + t + 4 * i];
+          for (int i = 0; i < 2; ++i) b[ni][i] = tc_at<P>(bs, wn + ni * 8 + g, ks + t + 4 * i);
 #pragma unroll
         for (int mi = 0; mi < 2; ++mi)
 #pragma unroll
@@ -140,11 +158,11 @@ __global__ void __launch_bounds__(kTcThreads, 2)
 #pragma unroll
         for (int mi = 0; mi < 2; ++mi)
 #pragma unroll
-          for (int i = 0; i < 4; ++i) a[mi][i] = tc_pair(as[wm + mi * 16 + g + 8 * (i & 1)], ks + 2 * t + 8 * (i >> 1));
+          for (int i = 0; i < 4; ++i) a[mi][i] = tc_pair(as, wm + mi * 16 + g + 8 * (i & 1), ks + 2 * t + 8 * (i >> 1));
 #pragma unroll
         for (int ni = 0; ni < 2; ++ni)
 #pragma unroll
-          for (int i = 0; i < 2; ++i) b[ni][i] = tc_pair(bs[wn + ni * 8 + g], ks + 2 * t + 8 * i);
+          for (int i = 0; i < 2; ++i) b[ni][i] = tc_pair(bs, wn + ni * 8 + g, ks + 2 * t + 8 * i);
 #pragma unroll
         for (int mi = 0; mi < 2; ++mi)
 #pragma unroll
