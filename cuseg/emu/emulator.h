@@ -2,12 +2,45 @@
 // the emulated NCCL (nccl.cpp) share.
 #pragma once
 
+#include <condition_variable>
+#include <deque>
 #include <functional>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "cuseg/emu/launch.h"
 
 namespace cuseg::emu {
+struct CapturedOp;
+}
+
+// A stream (runtime.cpp): an in-order queue of operations drained by its own worker thread.
+// While it is captured (graph.cpp), what it is given goes to `capture` instead.
+struct CUstream_st {
+  std::mutex m;
+  std::condition_variable cv;
+  std::deque<std::function<void()>> queue;
+  uint64_t queued = 0, completed = 0;  // operations, in order
+  int64_t launches = 0;
+  std::vector<cuseg::emu::CapturedOp>* capture = nullptr;
+  bool capture_invalidated = false;
+};
+
+namespace cuseg::emu {
+
+// What a captured stream was given, in order: a graph's nodes.
+struct CapturedOp {
+  cudaGraphNodeType kind;
+  std::function<void()> run;
+};
+// The stream this thread captures, if any (its "unsafe" calls are refused meanwhile).
+extern thread_local CUstream_st* capturing;
+// For graph.cpp: the stream behind a handle (nullptr: the legacy stream), queueing an operation
+// on it, and an error reported as every runtime call reports one (cudaGetLastError's detail).
+CUstream_st* stream_of(cudaStream_t stream);
+uint64_t enqueue_op(CUstream_st* st, std::function<void()> op);
+cudaError_t report(cudaError_t err, std::string detail);
 
 // Runs every block of a grid, one block at a time, its threads as host threads; returns
 // cudaSuccess, or the error that ended the kernel with `detail` saying what and where.

@@ -24,13 +24,6 @@ thread_local uint3 blockIdx{0, 0, 0};
 thread_local dim3 blockDim{1, 1, 1};
 thread_local dim3 gridDim{1, 1, 1};
 
-struct CUstream_st {
-  std::mutex m;
-  std::condition_variable cv;
-  std::deque<std::function<void()>> queue;
-  uint64_t queued = 0, completed = 0;  // operations, in order
-  int64_t launches = 0;
-};
 
 struct CUevent_st {
   CUstream_st* stream = nullptr;
@@ -148,15 +141,34 @@ CUstream_st* resolve(cudaStream_t stream) {
   return legacy;
 }
 
-uint64_t enqueue(CUstream_st* st, std::function<void()> op) {
+uint64_t enqueue(CUstream_st* st, std::function<void()> op, cudaGraphNodeType kind = cudaGraphNodeTypeKernel) {
   uint64_t position;
   {
     std::lock_guard lock(st->m);
+    if (st->capture) {  // recorded, not run: a graph launch replays it
+      st->capture->push_back({kind, std::move(op)});
+      return 0;
+    }
     st->queue.push_back(std::move(op));
     position = ++st->queued;
   }
   st->cv.notify_all();
   return position;
+}
+
+// A call that waits for the device or allocates, from the thread that captures a stream: refused
+// as CUDA refuses it, and the capture is invalidated.
+bool refused_in_capture(const char* what) {
+  CUstream_st* st = capturing;
+  if (!st) return false;
+  {
+    std::lock_guard lock(st->m);
+    st->capture_invalidated = true;
+  }
+  fail(cudaErrorStreamCaptureUnsupported,
+       std::string(what) + " while this thread captures a stream (a captured step must not wait for the device or "
+                           "allocate)");
+  return true;
 }
 
 void wait_for(CUstream_st* st, uint64_t position) {
@@ -235,6 +247,11 @@ cudaError_t check_device(int device) {
 
 }  // namespace
 
+thread_local CUstream_st* capturing = nullptr;
+CUstream_st* stream_of(cudaStream_t stream) { return resolve(stream); }
+uint64_t enqueue_op(CUstream_st* st, std::function<void()> op) { return enqueue(st, std::move(op)); }
+cudaError_t report(cudaError_t err, std::string detail) { return fail(err, std::move(detail)); }
+
 cudaError_t func_set_attribute(const void* kernel, cudaFuncAttribute attr, int value) {
   if (attr != cudaFuncAttributeMaxDynamicSharedMemorySize || value < 0 || value > 227 * 1024)
     return fail(cudaErrorInvalidValue, "cudaFuncSetAttribute: dynamic shared memory above 227 KiB");
@@ -265,7 +282,7 @@ void submit(const LaunchSpec& spec, std::function<void()> thread_body) {
   CUstream_st* st = resolve(spec.stream);
   {
     std::lock_guard lock(st->m);
-    ++st->launches;
+    if (!st->capture) ++st->launches;  // a captured launch runs, and counts, as its graph
   }
   enqueue(st, [spec, body = std::move(thread_body)] {
     State& s = state();
@@ -319,6 +336,7 @@ const char* cudaGetErrorName(cudaError_t err) {
     CUSEG_EMU_NAME(cudaErrorNoDevice)
     CUSEG_EMU_NAME(cudaErrorInvalidDevice)
     CUSEG_EMU_NAME(cudaErrorInvalidResourceHandle)
+    CUSEG_EMU_NAME(cudaErrorIllegalState)
     CUSEG_EMU_NAME(cudaErrorNotReady)
     CUSEG_EMU_NAME(cudaErrorIllegalAddress)
     CUSEG_EMU_NAME(cudaErrorLaunchOutOfResources)
@@ -326,6 +344,9 @@ const char* cudaGetErrorName(cudaError_t err) {
     CUSEG_EMU_NAME(cudaErrorAssert)
     CUSEG_EMU_NAME(cudaErrorMisalignedAddress)
     CUSEG_EMU_NAME(cudaErrorLaunchFailure)
+    CUSEG_EMU_NAME(cudaErrorStreamCaptureUnsupported)
+    CUSEG_EMU_NAME(cudaErrorStreamCaptureInvalidated)
+    CUSEG_EMU_NAME(cudaErrorStreamCaptureWrongThread)
     CUSEG_EMU_NAME(cudaErrorUnknown)
 #undef CUSEG_EMU_NAME
   }
@@ -352,6 +373,10 @@ const char* cudaGetErrorString(cudaError_t err) {
     case cudaErrorAssert: return "device-side assert triggered";
     case cudaErrorMisalignedAddress: return "misaligned address";
     case cudaErrorLaunchFailure: return "unspecified launch failure";
+    case cudaErrorIllegalState: return "the operation cannot be performed in the present state";
+    case cudaErrorStreamCaptureUnsupported: return "operation not permitted when stream is capturing";
+    case cudaErrorStreamCaptureInvalidated: return "operation failed due to a previous error during capture";
+    case cudaErrorStreamCaptureWrongThread: return "attempt to terminate a thread-local capture sequence from another thread";
     case cudaErrorUnknown: return "unknown error";
   }
   return "unknown error";
@@ -439,6 +464,7 @@ cudaError_t cudaDeviceGetAttribute(int* value, cudaDeviceAttr attr, int device) 
 
 cudaError_t cudaDeviceSynchronize() {
   if (!device_ok()) return fail(cudaErrorNoDevice);
+  if (refused_in_capture("cudaDeviceSynchronize")) return last_error;
   finish_every_stream();
   return sticky_or(cudaSuccess);
 }
@@ -456,6 +482,7 @@ cudaError_t cudaStreamDestroy(cudaStream_t stream) {
 }
 cudaError_t cudaStreamSynchronize(cudaStream_t stream) {
   if (!device_ok()) return fail(cudaErrorNoDevice);
+  if (refused_in_capture("cudaStreamSynchronize")) return last_error;
   CUstream_st* st = resolve(stream);
   uint64_t position;
   {
@@ -466,12 +493,14 @@ cudaError_t cudaStreamSynchronize(cudaStream_t stream) {
   return sticky_or(cudaSuccess);
 }
 cudaError_t cudaStreamQuery(cudaStream_t stream) {
+  if (refused_in_capture("cudaStreamQuery")) return last_error;
   CUstream_st* st = resolve(stream);
   std::lock_guard lock(st->m);
   return st->completed == st->queued ? cudaSuccess : cudaErrorNotReady;
 }
 cudaError_t cudaStreamWaitEvent(cudaStream_t stream, cudaEvent_t event, unsigned) {
   if (!event) return fail(cudaErrorInvalidResourceHandle);
+  if (refused_in_capture("cudaStreamWaitEvent (events in a capture are not emulated)")) return last_error;
   if (!event->stream) return cudaSuccess;  // never recorded: nothing to wait for
   CUstream_st* other = event->stream;
   const uint64_t position = event->position;
@@ -482,7 +511,7 @@ cudaError_t cudaStreamWaitEvent(cudaStream_t stream, cudaEvent_t event, unsigned
 cudaError_t cudaLaunchHostFunc(cudaStream_t stream, cudaHostFn_t fn, void* user_data) {
   if (!fn) return fail(cudaErrorInvalidValue);
   if (const cudaError_t err = sticky_or(cudaSuccess); err != cudaSuccess) return err;
-  enqueue(resolve(stream), [fn, user_data] { fn(user_data); });
+  enqueue(resolve(stream), [fn, user_data] { fn(user_data); }, cudaGraphNodeTypeHost);
   return cudaSuccess;
 }
 
@@ -501,6 +530,7 @@ cudaError_t cudaEventDestroy(cudaEvent_t event) {
 }
 cudaError_t cudaEventRecord(cudaEvent_t event, cudaStream_t stream) {
   if (!event) return fail(cudaErrorInvalidResourceHandle);
+  if (refused_in_capture("cudaEventRecord (events in a capture are not emulated)")) return last_error;
   CUstream_st* st = resolve(stream);
   if (event->stream) wait_for(event->stream, event->position);  // the previous marker is done with it
   event->stream = st;
@@ -509,6 +539,7 @@ cudaError_t cudaEventRecord(cudaEvent_t event, cudaStream_t stream) {
 }
 cudaError_t cudaEventSynchronize(cudaEvent_t event) {
   if (!event) return fail(cudaErrorInvalidResourceHandle);
+  if (refused_in_capture("cudaEventSynchronize")) return last_error;
   if (event->stream) wait_for(event->stream, event->position);
   return sticky_or(cudaSuccess);
 }
@@ -528,6 +559,7 @@ cudaError_t cudaEventElapsedTime(float* ms, cudaEvent_t start, cudaEvent_t end) 
 
 cudaError_t cudaMallocAsync(void** ptr, size_t bytes, cudaStream_t) {
   if (!device_ok()) return fail(cudaErrorNoDevice);
+  if (refused_in_capture("cudaMallocAsync")) return last_error;
   if (const cudaError_t err = sticky_or(cudaSuccess); err != cudaSuccess) return err;
   State& s = state();
   {
@@ -540,6 +572,7 @@ cudaError_t cudaMallocAsync(void** ptr, size_t bytes, cudaStream_t) {
 cudaError_t cudaMalloc(void** ptr, size_t bytes) { return cudaMallocAsync(ptr, bytes, nullptr); }
 cudaError_t cudaFreeAsync(void* ptr, cudaStream_t stream) {
   if (!ptr) return cudaSuccess;
+  if (refused_in_capture("cudaFreeAsync")) return last_error;
   if (space_of(ptr) != Space::Device) return fail(cudaErrorInvalidValue, "cudaFreeAsync: not device memory");
   // Stream-ordered: the memory stays valid for the work queued before the free.
   enqueue(resolve(stream), [ptr] { release(ptr, Space::Device); });
@@ -547,10 +580,12 @@ cudaError_t cudaFreeAsync(void* ptr, cudaStream_t stream) {
 }
 cudaError_t cudaFree(void* ptr) {
   if (!ptr) return cudaSuccess;
+  if (refused_in_capture("cudaFree")) return last_error;
   cudaDeviceSynchronize();
   return release(ptr, Space::Device) ? cudaSuccess : fail(cudaErrorInvalidValue);
 }
 cudaError_t cudaMallocHost(void** ptr, size_t bytes) {
+  if (refused_in_capture("cudaMallocHost")) return last_error;
   *ptr = allocate(bytes, Space::Pinned);
   return *ptr ? cudaSuccess : fail(cudaErrorMemoryAllocation);
 }
@@ -616,14 +651,16 @@ cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpy
   Space ds, ss;
   if (copy_spaces(dst, src, kind, ds, ss) != cudaSuccess)
     return fail(cudaErrorInvalidValue, "cudaMemcpyAsync: pointers do not match the copy kind");
+  if ((ss == Space::Pageable || ds == Space::Pageable) && refused_in_capture("a copy to or from pageable memory"))
+    return last_error;
   CUstream_st* st = resolve(stream);
   if (ss == Space::Pageable) {
     // CUDA stages pageable sources before returning: the caller may reuse the buffer at once.
     auto staged = std::make_shared<std::vector<unsigned char>>(static_cast<const unsigned char*>(src),
                                                                 static_cast<const unsigned char*>(src) + bytes);
-    enqueue(st, [dst, staged] { std::memcpy(dst, staged->data(), staged->size()); });
+    enqueue(st, [dst, staged] { std::memcpy(dst, staged->data(), staged->size()); }, cudaGraphNodeTypeMemcpy);
   } else {
-    enqueue(st, [dst, src, bytes] { std::memcpy(dst, src, bytes); });
+    enqueue(st, [dst, src, bytes] { std::memcpy(dst, src, bytes); }, cudaGraphNodeTypeMemcpy);
   }
   // A copy into pageable memory returns once the data is there; into pinned memory it is
   // asynchronous, and reading it before a synchronization is a race.
@@ -631,6 +668,7 @@ cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpy
   return sticky_or(cudaSuccess);
 }
 cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind) {
+  if (refused_in_capture("cudaMemcpy")) return last_error;
   if (const cudaError_t err = cudaMemcpyAsync(dst, src, bytes, kind, nullptr); err != cudaSuccess) return err;
   return cudaStreamSynchronize(nullptr);
 }
@@ -643,10 +681,11 @@ cudaError_t cudaMemsetAsync(void* ptr, int value, size_t bytes, cudaStream_t str
   if (!device_ok()) return fail(cudaErrorNoDevice);
   if (bytes == 0) return cudaSuccess;
   if (space_of(ptr) != Space::Device) return fail(cudaErrorInvalidValue, "cudaMemsetAsync: not device memory");
-  enqueue(resolve(stream), [ptr, value, bytes] { std::memset(ptr, value, bytes); });
+  enqueue(resolve(stream), [ptr, value, bytes] { std::memset(ptr, value, bytes); }, cudaGraphNodeTypeMemset);
   return sticky_or(cudaSuccess);
 }
 cudaError_t cudaMemset(void* ptr, int value, size_t bytes) {
+  if (refused_in_capture("cudaMemset")) return last_error;
   if (const cudaError_t err = cudaMemsetAsync(ptr, value, bytes, nullptr); err != cudaSuccess) return err;
   return cudaStreamSynchronize(nullptr);
 }

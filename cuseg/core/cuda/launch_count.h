@@ -10,10 +10,10 @@
 
 namespace cuseg::cuda {
 
-// Runs `work` and returns how many kernels it launched on `device`'s stream. In the emulated
-// build that is the launcher's own per-stream count. On a GPU, `work` is captured into a CUDA
-// graph whose kernel nodes are counted, then the graph runs once, so `work`'s effects happen as
-// usual; `work` must then be capturable (no synchronization, no copy to pageable memory).
+// Runs `work` and returns how many kernels it launched on `device`'s stream: `work` is captured
+// into a CUDA graph whose kernel nodes are counted, then the graph runs once, so `work`'s effects
+// happen as usual. `work` must be capturable (no synchronization, no allocation, no copy to or
+// from pageable memory); the emulated device refuses what a GPU would (cuseg/emu/graph.cpp).
 int64_t count_kernel_launches(Device device, const std::function<void()>& work);
 
 }  // namespace cuseg::cuda
