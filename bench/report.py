@@ -92,6 +92,24 @@ def main():
                   f"{cell(torch_r and torch_r['seconds'] * 1e3, '.3f')} | {speed} | "
                   f"{ours.get('FLOP/s', 0) / 1e12:.2f} | {cell(cpu and cpu.get('FLOP/s', 0) / 1e9, '.1f')} |")
 
+    tc = [(op, shape) for (op, impl, shape) in rows if op in conv_ops and impl == "cuda_tf32"]
+    if tc:
+        print("\n## Convolution on the tensor cores, 3x3 pad 1, batch 16: cuseg against PyTorch's cuDNN at the same precision\n")
+        print("| op | shape | cuseg tf32 ms | PyTorch tf32 ms | cuseg / PyTorch speed | cuseg bf16 ms | "
+              "PyTorch bf16 ms | cuseg / PyTorch speed | cuseg tf32 / bf16 TFLOP/s |")
+        print("|---|---|---|---|---|---|---|---|---|")
+        for op, shape in sorted(tc, key=lambda k: (conv_ops.index(k[0]), k[1])):
+            cells = []
+            for impl, suffix in (("cuda_tf32", "_tf32"), ("cuda_bf16", "_bf16")):
+                ours = rows.get((op, impl, shape))
+                torch_r = torch_rows.get((op + suffix, shape))
+                theirs = torch_r["seconds"] * 1e3 if torch_r else None
+                cells += [f"{ms(ours):.3f}" if ours else "-", f"{theirs:.3f}" if theirs else "-",
+                          f"{100 * theirs / ms(ours):.0f}%" if ours and theirs else "-"]
+            rates = "/".join(f"{rows[(op, i, shape)].get('FLOP/s', 0) / 1e12:.1f}" if (op, i, shape) in rows else "-"
+                             for i in ("cuda_tf32", "cuda_bf16"))
+            print(f"| {op} | {shape} | {' | '.join(cells)} | {rates} |")
+
     steps = [(k, b) for k, b in rows.items() if k[0] == "unet_s_train_step"]
     if steps:
         print("\n## unet-s training step (forward + cross-entropy + backward)\n")

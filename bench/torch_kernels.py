@@ -1,6 +1,7 @@
 """PyTorch's timings of the kernels bench/kernels/*_bench.cpp times, at the same shapes, on
 the same GPU: convolution forward / backward-data / backward-filter (FP32, TF32 off,
-channels_last, cuDNN benchmark mode), 2x2 max and average pooling, softmax over channels.
+channels_last, cuDNN benchmark mode; and again with TF32 on, and in bf16, as ops
+conv2d_*_tf32 / _bf16), 2x2 max and average pooling, softmax over channels.
 Same method as our benchmarks: L2 flushed before each run, time = op + synchronize.
 
     python3 bench/torch_kernels.py --out torch_kernels.json
@@ -47,19 +48,24 @@ def main():
     torch.backends.cudnn.benchmark = True
     results = []
 
-    for h, w, c, k in CONV_SHAPES:
-        n = 16
-        x = nhwc(n, h, w, c).requires_grad_(True)
-        wt = torch.randn(k, c, 3, 3, device="cuda").contiguous(memory_format=torch.channels_last).requires_grad_(True)
-        y = F.conv2d(x, wt, padding=1)
-        dy = torch.randn_like(y)
-        flops = 2.0 * n * h * w * k * 9 * c
-        shape = f"N{n}_H{h}_W{w}_C{c}_K{k}"
-        results.append(("conv2d_forward", shape, timed(lambda: F.conv2d(x, wt, padding=1)), flops))
-        results.append(("conv2d_backward_data", shape,
-                        timed(lambda: torch.nn.grad.conv2d_input(x.shape, wt, dy, padding=1)), flops))
-        results.append(("conv2d_backward_filter", shape,
-                        timed(lambda: torch.nn.grad.conv2d_weight(x, wt.shape, dy, padding=1)), flops))
+    for suffix, dtype, tf32 in (("", torch.float32, False), ("_tf32", torch.float32, True),
+                                ("_bf16", torch.bfloat16, False)):
+        torch.backends.cudnn.allow_tf32 = tf32
+        for h, w, c, k in CONV_SHAPES:
+            n = 16
+            x = nhwc(n, h, w, c).to(dtype).requires_grad_(True)
+            wt = torch.randn(k, c, 3, 3, device="cuda", dtype=dtype).contiguous(
+                memory_format=torch.channels_last).requires_grad_(True)
+            y = F.conv2d(x, wt, padding=1)
+            dy = torch.randn_like(y)
+            flops = 2.0 * n * h * w * k * 9 * c
+            shape = f"N{n}_H{h}_W{w}_C{c}_K{k}"
+            results.append(("conv2d_forward" + suffix, shape, timed(lambda: F.conv2d(x, wt, padding=1)), flops))
+            results.append(("conv2d_backward_data" + suffix, shape,
+                            timed(lambda: torch.nn.grad.conv2d_input(x.shape, wt, dy, padding=1)), flops))
+            results.append(("conv2d_backward_filter" + suffix, shape,
+                            timed(lambda: torch.nn.grad.conv2d_weight(x, wt.shape, dy, padding=1)), flops))
+    torch.backends.cudnn.allow_tf32 = False
 
     for n, h, w, c in POOL_SHAPES:
         x = nhwc(n, h, w, c)

@@ -1,6 +1,8 @@
 // Convolution at U-Net shapes: forward, backward-data and backward-filter, 3×3 pad 1; the
 // decoder's 2×2 stride-2 transposed convolutions; bias forward and backward. Our CUDA kernels vs
-// cuDNN (FP32, TF32 off) vs the CPU reference, in FLOP/s (bytes/s for bias). GPU: batch 16.
+// cuDNN (FP32, TF32 off) vs the CPU reference, in FLOP/s (bytes/s for bias); our tensor-core
+// kernels as impls "cuda_tf32" and "cuda_bf16" (PyTorch's cuDNN at the same precisions:
+// bench/torch_kernels.py; bench/roofline.py has what each can reach on paper). GPU: batch 16.
 // CPU: batch 2 at the same sizes (the reference is for correctness; compare its rates).
 // Depthwise 3×3 at MobileNetV2's shapes (224×224 input): see register_depthwise.
 #include "bench_util.h"
@@ -28,8 +30,23 @@ const char* dir_name(Dir d) {
                                   : "conv2d_backward_filter";
 }
 
-void register_all() {
+// Every impl at f32; cuseg's own CUDA kernels also on the tensor cores.
+std::vector<std::pair<Impl, Precision>> variants() {
+  std::vector<std::pair<Impl, Precision>> v;
   for (const Impl& impl : implementations()) {
+    v.emplace_back(impl, Precision::F32);
+    if (impl.name == "cuda")
+      for (const auto& [suffix, precision] : {std::pair{"_tf32", Precision::Tf32}, std::pair{"_bf16", Precision::Bf16}}) {
+        Impl tc = impl;
+        tc.name += suffix;
+        v.emplace_back(tc, precision);
+      }
+  }
+  return v;
+}
+
+void register_all() {
+  for (const auto& [impl, precision] : variants()) {
     const int n = impl.device.is_cpu() ? 2 : 16;
     for (Dir dir : {Dir::Forward, Dir::BackwardData, Dir::BackwardFilter}) {
       for (const ConvShape& s : kShapes) {
@@ -37,8 +54,8 @@ void register_all() {
                                  std::to_string(n) + "_H" + std::to_string(s.h) + "_W" +
                                  std::to_string(s.w) + "_C" + std::to_string(s.c) + "_K" +
                                  std::to_string(s.k);
-        auto* b = benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& state) {
-          const Conv2dParams p{1, 1, 1, 1, 1, 1};
+        auto* b = benchmark::RegisterBenchmark(name.c_str(), [=, impl = impl, precision = precision](benchmark::State& state) {
+          const Conv2dParams p{1, 1, 1, 1, 1, 1, precision};
           const Shape xs{n, s.h, s.w, s.c}, ws{s.k, 3, 3, s.c};
           const Shape ys = conv2d_output_shape(xs, ws, p);
           Tensor x = random(xs, impl.device, 1), w = random(ws, impl.device, 2),
