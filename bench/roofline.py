@@ -17,10 +17,12 @@ direction. Peak rates (dense, boost clock): FP32 FMA 67 TFLOPS, TF32 tensor 494.
 What cuseg's kernels can reach, from their code:
   - simt (implicit_gemm.cuh, f32): 64×64 tiles, 4×4 outputs a thread from scalar shared loads —
     16 FMAs need 8 loads, so the shared-memory pipe bounds it at half the FMA peak;
-  - tc (implicit_gemm_tc.cuh, tf32/bf16, mma.sync): each warp's 32×16 tile reads 6 KiB of fragments
-    from shared memory a K-step (48 clocks at 128 B a clock an SM) for 32 K-flops of mma (16 clocks
-    of an SM's TF32 rate, 8 of its BF16 rate): shared memory bounds it at 25% of the TF32 peak and
-    12.5% of the BF16 peak, ≈124 TFLOPS either way. (CUTLASS's 64×64 warp tiles balance the two.)
+  - tc (implicit_gemm_tc.cuh, tf32/bf16, mma.sync): each warp's 32×16 tile makes 64 warp-wide
+    shared-memory accesses a K-step (48 fragment loads — 32-bit in tf32, 16-bit in bf16, the same
+    count — and 16 tile stores; conflict-free, one clock each on the SM's shared-memory pipe) for
+    32 K-flops of mma (16 clocks of an SM's TF32 rate, 8 of its BF16 rate): shared memory bounds it
+    at 25% of the TF32 peak and 12.5% of the BF16 peak, ≈124 TFLOPS either way. (CUTLASS's 64×64
+    warp tiles and ldmatrix balance the two.)
 Both scale by the tile's occupancy where the GEMM's M or N is below the 64×64 tile (the head, the
 narrow layers). A layer's expected time is the larger of its FLOPs at that rate and its bytes at
 the full bandwidth. These are upper bounds on speed; the measurement (scripts/gpu_check.sh on a
