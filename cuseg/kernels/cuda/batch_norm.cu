@@ -1,7 +1,8 @@
 // Batch normalization: per-channel statistics through the deterministic column reduction
 // (column_reduce.cuh: the mean, then the variance from the deviations — two passes, not
 // E[x²] − E[x]²), then one elementwise pass. Backward takes Σdy and Σdy·x̂ in one reduction pass
-// and dx in a second elementwise pass.
+// and dx in a second elementwise pass. The elementwise passes take four channels at a time where
+// the channel count is a multiple of 4 (map.cuh's quads).
 #include "cuseg/kernels/cuda/batch_norm.h"
 #include "cuseg/kernels/cuda/column_reduce.cuh"
 #include "cuseg/kernels/cuda/map.cuh"
@@ -62,6 +63,19 @@ struct Normalize {
     const float s = var ? 1.f / sqrtf(var[c] + eps) : invstd[c];
     y[i] = (__ldg(x + i) - mean[c]) * s * gamma[c] + beta[c];
   }
+  // Four elements, four consecutive channels (channels % 4 == 0): one division for the four.
+  bool quads_aligned() const {
+    return channels % 4 == 0 && aligned_for_float4(x, y, mean, gamma, beta) && aligned_for_float4(var ? var : invstd);
+  }
+  __device__ void quad(int64_t g) const {
+    const int c = int(4 * g % channels);
+    const float4 xs = load_float4(x + 4 * g), m = load_float4(mean + c), ga = load_float4(gamma + c),
+                 be = load_float4(beta + c);
+    const float4 s = var ? each(load_float4(var + c), [&](float v) { return 1.f / sqrtf(v + eps); }) : load_float4(invstd + c);
+    store_float4(y + 4 * g, make_each([&](int k) {
+                   return (lane(xs, k) - lane(m, k)) * lane(s, k) * lane(ga, k) + lane(be, k);
+                 }));
+  }
 };
 
 struct GradSums {
@@ -104,6 +118,20 @@ struct InputGradient {
     const int c = int(i % channels);
     const float xhat = (__ldg(x + i) - mean[c]) * invstd[c];
     dx[i] = gamma[c] * invstd[c] * (__ldg(dy + i) - sums[c] * inv_rows - xhat * sums[channels + c] * inv_rows);
+  }
+  bool quads_aligned() const {
+    return channels % 4 == 0 && aligned_for_float4(x, dy, dx, gamma, mean, invstd, sums);
+  }
+  __device__ void quad(int64_t g) const {
+    const int c = int(4 * g % channels);
+    const float4 xs = load_float4(x + 4 * g), dys = load_float4(dy + 4 * g), ga = load_float4(gamma + c),
+                 m = load_float4(mean + c), is = load_float4(invstd + c), s0 = load_float4(sums + c),
+                 s1 = load_float4(sums + channels + c);
+    store_float4(dx + 4 * g, make_each([&](int k) {
+                   const float xhat = (lane(xs, k) - lane(m, k)) * lane(is, k);
+                   return lane(ga, k) * lane(is, k) *
+                          (lane(dys, k) - lane(s0, k) * inv_rows - xhat * lane(s1, k) * inv_rows);
+                 }));
   }
 };
 

@@ -14,6 +14,11 @@ struct AddBias {
   const float* b;
   int channels;
   __device__ void operator()(int64_t i) const { y[i] += __ldg(b + i % channels); }
+  bool quads_aligned() const { return channels % 4 == 0 && aligned_for_float4(y, b); }
+  __device__ void quad(int64_t g) const {
+    store_float4(y + 4 * g, each(load_float4(y + 4 * g), load_float4(b + 4 * g % channels),
+                                 [](float v, float bias) { return v + bias; }));
+  }
 };
 
 struct BiasGradValue {

@@ -35,6 +35,13 @@ __device__ __forceinline__ float4 load_float4(const float* p) { return *reinterp
 __device__ __forceinline__ void store_float4(float* p, float4 v) { *reinterpret_cast<float4*>(p) = v; }
 #endif
 
+// Component k (0 to 3; a constant once inlined) of v, and f(k) for k = 0..3 as one float4.
+__device__ __forceinline__ float lane(const float4& v, int k) { return k == 0 ? v.x : k == 1 ? v.y : k == 2 ? v.z : v.w; }
+template <class F>
+__device__ __forceinline__ float4 make_each(F f) {
+  return make_float4(f(0), f(1), f(2), f(3));
+}
+
 // f applied to each of the four.
 template <class F>
 __device__ __forceinline__ float4 each(float4 v, F f) {
