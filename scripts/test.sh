@@ -92,7 +92,7 @@ echo "== emulated CUDA under ThreadSanitizer (preset emu-tsan): the emulator's t
 # plain emulated stage has run every GPU test.
 cmake --preset emu-tsan
 cmake --build --preset emu-tsan -j "$jobs" --target emulator_tests kernel_tests
-ctest --preset emu-tsan -j "$jobs" -R "Emulator(Faults|Schedule|Races|Memory|MemoryFaults)?Gpu|TensorCore(Faults)?Gpu|EveryOpGpu.MatchesTheReference/(reduce_sum|softmax_forward)_cuda "
+ctest --preset emu-tsan -j "$jobs" -R "Emulator(Faults|Schedule|Races|Memory|MemoryFaults|Graph)?Gpu|TensorCore(Faults)?Gpu|EveryOpGpu.MatchesTheReference/(reduce_sum|softmax_forward)_cuda "
 # The implicit GEMM, a column reduction (batch norm's statistics), softmax cross-entropy and Dice
 # with their blocks shuffled, four at a time on their own threads: a race between blocks is one
 # TSan reports (about 1.5 minutes).

@@ -37,24 +37,39 @@
 #include "cuseg/emu/emulator.h"
 #include "cuseg/emu/fiber.h"
 
+#if defined(__SANITIZE_THREAD__)
+#define CUSEG_EMU_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define CUSEG_EMU_TSAN 1
+#endif
+#endif
+#ifndef CUSEG_EMU_TSAN
+#define CUSEG_EMU_TSAN 0
+#endif
+#if CUSEG_EMU_TSAN
+#include <sanitizer/tsan_interface.h>
+extern "C" {
+void AnnotateIgnoreReadsBegin(const char* file, int line);
+void AnnotateIgnoreReadsEnd(const char* file, int line);
+void AnnotateIgnoreWritesBegin(const char* file, int line);
+void AnnotateIgnoreWritesEnd(const char* file, int line);
+void AnnotateIgnoreSyncBegin(const char* file, int line);
+void AnnotateIgnoreSyncEnd(const char* file, int line);
+}
+#endif
+
 namespace cuseg::emu {
+
+std::atomic<bool> counting_accesses{false};
+
 namespace {
 
 std::string str(const char* s) { return s ? std::string(s) : std::string(); }
 
 struct Abort {};  // unwinds a CUDA thread whose kernel has already failed
 
-#if defined(__SANITIZE_THREAD__)
-constexpr bool kThreadSanitizer = true;
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-constexpr bool kThreadSanitizer = true;
-#else
-constexpr bool kThreadSanitizer = false;
-#endif
-#else
-constexpr bool kThreadSanitizer = false;
-#endif
+constexpr bool kThreadSanitizer = CUSEG_EMU_TSAN;
 
 // How the blocks of every grid run. Under TSan the first 2 blocks of each grid run with one OS
 // thread per CUDA thread, so that every kernel's block-level races are seen while a grid of
@@ -141,6 +156,7 @@ struct Block {
   uint3 index{0, 0, 0};
 
   // __syncthreads
+  char phase_sync[2] = {};  // what TSan is told a barrier orders: see BarrierForTsan
   std::mutex m;
   std::condition_variable cv;
   unsigned arrived = 0, exited = 0;
@@ -151,9 +167,16 @@ struct Block {
   std::vector<unsigned char> dynamic_shared;
   // Static shared memory (CUSEG_SHARED): one buffer per declaration, made when the first of the
   // block's threads reaches it.
+  struct StaticShared {
+    const void* key;
+    std::unique_ptr<unsigned char[]> storage;
+    unsigned char* data;  // inside storage, aligned as declared
+    size_t bytes;
+  };
   std::mutex statics_m;
-  std::vector<std::pair<const void*, std::vector<unsigned char>>> statics;
+  std::vector<StaticShared> statics;
   bool shuffled = false;
+  bool counting = false;  // counted accesses count (emu::count_accesses was on at the launch)
   Random turns{0};  // the order in which a shuffled block's threads take their turns
 
   // Each thread's cp.async copies not yet waited for, and how many groups it has committed.
@@ -177,8 +200,8 @@ struct Block {
     };
     if (inside(dynamic_shared.data(), dynamic_shared.size())) return true;
     std::lock_guard lock(statics_m);
-    for (const auto& [key, buffer] : statics)
-      if (inside(buffer.data(), buffer.size())) return true;
+    for (const StaticShared& st : statics)
+      if (inside(st.data, st.bytes)) return true;
     return false;
   }
 
@@ -202,6 +225,7 @@ struct Block {
   void setup(const LaunchSpec& launch, const std::function<void()>& thread_body, bool shuffle) {
     spec = &launch;
     shuffled = shuffle;
+    counting = counting_accesses.load();
     body = &thread_body;
     threads = launch.block.x * launch.block.y * launch.block.z;
     const unsigned n = (threads + 31) / 32;
@@ -498,13 +522,19 @@ void set_schedule(const std::string& name) {
   current_schedule() = from_name(name);
 }
 
-void* static_shared(const void* key, size_t bytes) {
+void* static_shared(const void* key, size_t bytes, size_t alignment) {
   Block& b = this_block("static shared memory", std::source_location::current());
   std::lock_guard lock(b.statics_m);
-  for (auto& [k, buffer] : b.statics)
-    if (k == key) return buffer.data();
-  b.statics.emplace_back(key, std::vector<unsigned char>(bytes, 0xFF));
-  return b.statics.back().second.data();
+  for (const Block::StaticShared& st : b.statics)
+    if (st.key == key) return st.data;
+  // The buffer starts `alignment` past a multiple of 32 (at one, from 32 up): aligned as declared,
+  // never more, so an access that needs more fails its alignment check as it may on a GPU.
+  Block::StaticShared st{key, std::make_unique<unsigned char[]>(bytes + 64), nullptr, bytes};
+  const uintptr_t base = reinterpret_cast<uintptr_t>(st.storage.get());
+  st.data = st.storage.get() + (32 - base % 32) % 32 + (alignment >= 32 ? 0 : alignment);
+  std::memset(st.data, 0xFF, bytes);
+  b.statics.push_back(std::move(st));
+  return b.statics.back().data;
 }
 
 unsigned lane_id() { return current_thread % 32; }
@@ -523,8 +553,6 @@ void check_aligned(const void* p, unsigned bytes, const char* what, std::source_
                 std::to_string(bytes) + " bytes: misaligned address",
             cudaErrorMisalignedAddress);
 }
-
-std::atomic<bool> counting_accesses{false};
 
 namespace {
 std::mutex counts_m;
@@ -575,6 +603,8 @@ void add_global(AccessCounts& c, const uint64_t (*all)[kWarpRoundWords], uint32_
   c.global_sectors += std::unique(sectors.begin(), sectors.end()) - sectors.begin();
 }
 }  // namespace
+
+bool grid_counts_accesses() { return current_block != nullptr && current_block->counting; }
 
 void count_accesses(bool on) {
   std::lock_guard lock(counts_m);
@@ -642,8 +672,62 @@ void cp_async_wait(int newest_pending, std::source_location where) {
   });
 }
 
+namespace {
+
+// A barrier orders, for ThreadSanitizer, exactly what it orders on a device: every thread's work
+// before phase p's barrier before every thread's work after it. The mutex and condition variable
+// that implement it order more: a thread that wakes late takes the mutex after others released it
+// arriving at the next barrier, which would make their work after phase p look ordered before its
+// own, hiding a race inside the phase. So while a thread is inside the barrier TSan ignores its
+// synchronization and its accesses to the barrier's state, and is told the barrier instead: a
+// release of the phase's object on arriving, an acquire of it on leaving (two objects, by the
+// phase's parity: no thread can arrive at p + 2 before every thread has left p). Only for CUDA
+// threads on OS threads: fibers are ordered by their switches, which an ignored synchronization
+// would break.
+class BarrierForTsan {
+ public:
+  BarrierForTsan(Block& b) : sync_(current_fiber ? nullptr : &b.phase_sync[phase_of(b) & 1]) {
+#if CUSEG_EMU_TSAN
+    if (!sync_) return;
+    __tsan_release(sync_);
+    AnnotateIgnoreSyncBegin(__FILE__, __LINE__);
+    AnnotateIgnoreReadsBegin(__FILE__, __LINE__);
+    AnnotateIgnoreWritesBegin(__FILE__, __LINE__);
+#endif
+  }
+  ~BarrierForTsan() {
+#if CUSEG_EMU_TSAN
+    if (!sync_) return;
+    AnnotateIgnoreWritesEnd(__FILE__, __LINE__);
+    AnnotateIgnoreReadsEnd(__FILE__, __LINE__);
+    AnnotateIgnoreSyncEnd(__FILE__, __LINE__);
+    __tsan_acquire(sync_);
+#endif
+  }
+  BarrierForTsan(const BarrierForTsan&) = delete;
+  BarrierForTsan& operator=(const BarrierForTsan&) = delete;
+
+ private:
+  // The phase cannot change before this thread arrives, so it is read without the lock (and
+  // without TSan: the writer holds the lock this read skips).
+  static uint64_t phase_of(Block& b) {
+#if CUSEG_EMU_TSAN
+    AnnotateIgnoreReadsBegin(__FILE__, __LINE__);
+#endif
+    const uint64_t phase = b.phase;
+#if CUSEG_EMU_TSAN
+    AnnotateIgnoreReadsEnd(__FILE__, __LINE__);
+#endif
+    return phase;
+  }
+  char* sync_;
+};
+
+}  // namespace
+
 void sync_block(std::source_location where) {
   Block& b = this_block("__syncthreads", where);
+  const BarrierForTsan barrier(b);
   std::unique_lock lock(b.m);
   // The messages take what they report while the lock is held: the other threads go on
   // arriving once it is released.
@@ -816,7 +900,8 @@ cudaError_t run_grid(const LaunchSpec& spec, const std::function<void()>& thread
   const uint64_t blocks = uint64_t(g.x) * g.y * g.z;
   // The grid's blocks in the order they start: by index, or a permutation new for every grid.
   static std::atomic<uint64_t> grids{0};
-  Random random{how.seed * 0x2545f4914f6cdd1dull + grids.fetch_add(1)};
+  const uint64_t grid_number = grids.fetch_add(1);
+  Random random{how.seed * 0x2545f4914f6cdd1dull + grid_number};
   std::vector<uint64_t> order;
   if (how.shuffled) {
     order.resize(blocks);
@@ -846,8 +931,16 @@ cudaError_t run_grid(const LaunchSpec& spec, const std::function<void()>& thread
     }
     return true;
   };
-  if (!run_in_turn(std::min(blocks, how.on_threads), true)) return b.code;
-  if (!how.shuffled || blocks - i < 2) return run_in_turn(blocks, false) ? cudaSuccess : b.code;
+  // A shuffled grid's failure says how to get the same order again: each test is its own process
+  // under ctest, so the same seed gives the same permutations.
+  const auto failed = [&](cudaError_t code) {
+    if (how.shuffled)
+      detail += " (shuffled schedule: CUSEG_EMU_SEED=" + std::to_string(how.seed) + ", grid " +
+                std::to_string(grid_number) + " of the process)";
+    return code;
+  };
+  if (!run_in_turn(std::min(blocks, how.on_threads), true)) return failed(b.code);
+  if (!how.shuffled || blocks - i < 2) return run_in_turn(blocks, false) ? cudaSuccess : failed(b.code);
 
   // Shuffled: the rest side by side, each worker taking the next block of the permutation until
   // none is left or one has failed (the first failure is the grid's).
@@ -873,7 +966,7 @@ cudaError_t run_grid(const LaunchSpec& spec, const std::function<void()>& thread
     }
   };
   block_workers().run(unsigned(std::min<uint64_t>(kShuffledWorkers, blocks - i)), work);
-  return code;
+  return code == cudaSuccess ? code : failed(code);
 }
 
 }  // namespace cuseg::emu

@@ -7,7 +7,7 @@
 //   - __syncthreads() is a barrier over the block that every thread must reach at the same call
 //     site (anything else is reported, never a hang); warp collectives are exchanges that every
 //     lane named in the mask must reach;
-//   - atomics are std::atomic_ref, so ThreadSanitizer sees them as atomics;
+//   - atomics are relaxed std::atomic_refs, so ThreadSanitizer sees them as atomics that order nothing;
 //   - intrinsics with a rounding suffix are the exact IEEE operations;
 //   - tensor-core mma.sync is a warp collective with the PTX ISA's fragment layouts (mma_sync).
 #pragma once
@@ -35,10 +35,14 @@
 // `extern __shared__ float tile[];` (that declaration cannot be expressed on the host).
 #define CUSEG_DYNAMIC_SHARED(type, name) type* name = static_cast<type*>(::cuseg::emu::dynamic_shared())
 // Static shared memory, `CUSEG_SHARED(float, tile, [16][64]);` for `__shared__ float tile[16][64];`:
-// the block's own buffer for this declaration (the address of a static tells declarations apart).
-#define CUSEG_SHARED(type, name, dims)    \
-  static char cuseg_shared_key_##name;    \
-  auto& name = *static_cast<type(*) dims>(::cuseg::emu::static_shared(&cuseg_shared_key_##name, sizeof(type dims)))
+// the block's own buffer for this declaration (the address of a static tells declarations apart),
+// aligned to the type's alignment and no more, as nvcc promises no more (a float array is at an
+// address ≡ 4 mod 16 here): a 128-bit access into it needs CUSEG_SHARED_ALIGNED(16, ...).
+#define CUSEG_SHARED_ALIGNED(alignment, type, name, dims) \
+  static char cuseg_shared_key_##name;                  \
+  auto& name = *static_cast<type(*) dims>(              \
+      ::cuseg::emu::static_shared(&cuseg_shared_key_##name, sizeof(type dims), alignment))
+#define CUSEG_SHARED(type, name, dims) CUSEG_SHARED_ALIGNED(alignof(type), type, name, dims)
 
 extern thread_local uint3 threadIdx;
 extern thread_local uint3 blockIdx;
@@ -49,7 +53,7 @@ inline constexpr int warpSize = 32;
 namespace cuseg::emu {
 
 void* dynamic_shared();
-void* static_shared(const void* key, size_t bytes);
+void* static_shared(const void* key, size_t bytes, size_t alignment);
 void sync_block(std::source_location where);
 // One round of a warp collective: every lane in `mask` deposits `value`; each gets all 32
 // deposits back (lanes outside the mask read as 0). Errors (a lane of the mask absent, lanes
@@ -70,10 +74,11 @@ unsigned lane_id();
 // its width, or the device ends the kernel with cudaErrorMisalignedAddress: so does this.
 void check_aligned(const void* p, unsigned bytes, const char* what, std::source_location where);
 
-// Counted accesses (kernels/cuda/counted_access.cuh): while counting is on, each is a warp
-// collective of every live lane, and the warp's lowest lane adds what the hardware would do with
-// the request to the kernel's counters (launch.h's access_counts).
-extern std::atomic<bool> counting_accesses;
+// Counted accesses (kernels/cuda/counted_access.cuh): in a grid launched while counting was on,
+// each is a warp collective of every lane of the warp that has not returned, and the warp's lowest
+// lane adds what the hardware would do with the request to the kernel's counters (launch.h's
+// access_counts).
+bool grid_counts_accesses();
 enum class MemorySpace { Shared, Global };
 void count_access(MemorySpace space, const void* p, unsigned bytes, std::source_location where);
 
@@ -174,37 +179,40 @@ inline int __all_sync(uint32_t mask, int predicate, std::source_location where =
 }
 
 // Atomics on global and shared memory. Floating-point adds are compare-exchange loops inside
-// std::atomic_ref, as on the device: the order of adds is the order threads get there.
+// std::atomic_ref, as on the device: the order of adds is the order threads get there. Relaxed,
+// as CUDA's atomics are: they order nothing else, so under TSan a block that reads what another
+// wrote, trusting an atomic counter without __threadfence, is a reported race (TSan does not model
+// fences either, so cuseg's kernels use no such handshake).
 template <class T>
 T atomicAdd(T* address, T value) {
-  return std::atomic_ref<T>(*address).fetch_add(value);
+  return std::atomic_ref<T>(*address).fetch_add(value, std::memory_order_relaxed);
 }
 template <class T>
 T atomicSub(T* address, T value) {
-  return std::atomic_ref<T>(*address).fetch_sub(value);
+  return std::atomic_ref<T>(*address).fetch_sub(value, std::memory_order_relaxed);
 }
 template <class T>
 T atomicExch(T* address, T value) {
-  return std::atomic_ref<T>(*address).exchange(value);
+  return std::atomic_ref<T>(*address).exchange(value, std::memory_order_relaxed);
 }
 template <class T>
 T atomicCAS(T* address, T compare, T value) {
-  std::atomic_ref<T>(*address).compare_exchange_strong(compare, value);
+  std::atomic_ref<T>(*address).compare_exchange_strong(compare, value, std::memory_order_relaxed);
   return compare;
 }
 template <class T>
 T atomicMax(T* address, T value) {
   std::atomic_ref<T> a(*address);
-  T old = a.load();
-  while (old < value && !a.compare_exchange_weak(old, value)) {
+  T old = a.load(std::memory_order_relaxed);
+  while (old < value && !a.compare_exchange_weak(old, value, std::memory_order_relaxed)) {
   }
   return old;
 }
 template <class T>
 T atomicMin(T* address, T value) {
   std::atomic_ref<T> a(*address);
-  T old = a.load();
-  while (value < old && !a.compare_exchange_weak(old, value)) {
+  T old = a.load(std::memory_order_relaxed);
+  while (value < old && !a.compare_exchange_weak(old, value, std::memory_order_relaxed)) {
   }
   return old;
 }

@@ -2,6 +2,7 @@
 // the emulated NCCL (nccl.cpp) share.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -41,6 +42,8 @@ extern thread_local CUstream_st* capturing;
 CUstream_st* stream_of(cudaStream_t stream);
 uint64_t enqueue_op(CUstream_st* st, std::function<void()> op);
 cudaError_t report(cudaError_t err, std::string detail);
+// Whether grids launched now count their counted accesses (count_accesses; read at each launch).
+extern std::atomic<bool> counting_accesses;
 
 // Runs every block of a grid, one block at a time, its threads as host threads; returns
 // cudaSuccess, or the error that ended the kernel with `detail` saying what and where.

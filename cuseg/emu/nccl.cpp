@@ -313,6 +313,10 @@ ncclResult_t ncclAllReduce(const void* sendbuff, void* recvbuff, size_t count,
     return set_error(comm, ncclInvalidArgument,
                      "ncclAllReduce: a buffer is not device memory of its whole length");
   if (count == 0) return ncclSuccess;
+  // Its host function owns one all-reduce's state: a graph could not replay it.
+  cudaStreamCaptureStatus capture = cudaStreamCaptureStatusNone;
+  if (stream && cudaStreamIsCapturing(stream, &capture) == cudaSuccess && capture != cudaStreamCaptureStatusNone)
+    return set_error(comm, ncclInvalidUsage, "ncclAllReduce into a captured stream is not emulated");
   auto* work = new AllReduce{comm, static_cast<const char*>(sendbuff), static_cast<char*>(recvbuff),
                              count, datatype};
   comm->queued.fetch_add(1);

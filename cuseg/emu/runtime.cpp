@@ -156,6 +156,18 @@ uint64_t enqueue(CUstream_st* st, std::function<void()> op, cudaGraphNodeType ki
   return position;
 }
 
+// What the emulated capture cannot record (events, waits, frees), queued on a captured stream
+// from any thread: refused, and the capture is invalidated.
+bool refused_on_captured(CUstream_st* st, const char* what) {
+  {
+    std::lock_guard lock(st->m);
+    if (!st->capture) return false;
+    st->capture_invalidated = true;
+  }
+  fail(cudaErrorStreamCaptureUnsupported, std::string(what) + " on a captured stream (not emulated)");
+  return true;
+}
+
 // A call that waits for the device or allocates, from the thread that captures a stream: refused
 // as CUDA refuses it, and the capture is invalidated.
 bool refused_in_capture(const char* what) {
@@ -275,11 +287,15 @@ void submit(const LaunchSpec& spec, std::function<void()> thread_body) {
   }
   if (sticky_or(cudaSuccess) != cudaSuccess) return;
   std::string detail;
+  CUstream_st* st = resolve(spec.stream);
   if (check_launch(spec, detail) != cudaSuccess) {
+    {
+      std::lock_guard lock(st->m);
+      if (st->capture) st->capture_invalidated = true;  // as CUDA: the graph would lack the kernel
+    }
     fail(cudaErrorInvalidConfiguration, detail);
     return;
   }
-  CUstream_st* st = resolve(spec.stream);
   {
     std::lock_guard lock(st->m);
     if (!st->capture) ++st->launches;  // a captured launch runs, and counts, as its graph
@@ -502,6 +518,7 @@ cudaError_t cudaStreamWaitEvent(cudaStream_t stream, cudaEvent_t event, unsigned
   if (!event) return fail(cudaErrorInvalidResourceHandle);
   if (refused_in_capture("cudaStreamWaitEvent (events in a capture are not emulated)")) return last_error;
   if (!event->stream) return cudaSuccess;  // never recorded: nothing to wait for
+  if (refused_on_captured(resolve(stream), "cudaStreamWaitEvent")) return last_error;
   CUstream_st* other = event->stream;
   const uint64_t position = event->position;
   enqueue(resolve(stream), [other, position] { wait_for(other, position); });
@@ -532,6 +549,7 @@ cudaError_t cudaEventRecord(cudaEvent_t event, cudaStream_t stream) {
   if (!event) return fail(cudaErrorInvalidResourceHandle);
   if (refused_in_capture("cudaEventRecord (events in a capture are not emulated)")) return last_error;
   CUstream_st* st = resolve(stream);
+  if (refused_on_captured(st, "cudaEventRecord")) return last_error;
   if (event->stream) wait_for(event->stream, event->position);  // the previous marker is done with it
   event->stream = st;
   event->position = enqueue(st, [event] { event->when = Clock::now(); });
@@ -574,6 +592,7 @@ cudaError_t cudaFreeAsync(void* ptr, cudaStream_t stream) {
   if (!ptr) return cudaSuccess;
   if (refused_in_capture("cudaFreeAsync")) return last_error;
   if (space_of(ptr) != Space::Device) return fail(cudaErrorInvalidValue, "cudaFreeAsync: not device memory");
+  if (refused_on_captured(resolve(stream), "cudaFreeAsync")) return last_error;
   // Stream-ordered: the memory stays valid for the work queued before the free.
   enqueue(resolve(stream), [ptr] { release(ptr, Space::Device); });
   return cudaSuccess;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cuseg/core/cuda/launch.h"
+#include "cuseg/core/error.h"
 #include "cuseg/emu/launch.h"
 #include "emu_test_util.h"
 #include "test_util.h"
@@ -107,6 +108,21 @@ TEST_F(EmulatorGraphGpu, WaitingAllocatingAndPageableCopiesAreRefusedAndSpoilThe
     return cudaMallocAsync(&p, 64, s_);
   });
   refused("cudaFreeAsync", [&] { return cudaFreeAsync(x_, s_); });
+  refused("cudaEventRecord", [&] {
+    cudaEvent_t event = nullptr;
+    CUSEG_CUDA_CHECK(cudaEventCreate(&event));
+    const cudaError_t err = cudaEventRecord(event, s_);
+    cudaEventDestroy(event);
+    return err;
+  });
+  refused("a launch the device refuses (the graph would lack it)", [&] {
+    try {
+      CUSEG_LAUNCH(add_kernel, dim3(1), dim3(2048), 0, s_, x_, 1.f, kN);  // over 1024 threads
+    } catch (const Error&) {
+      return cudaErrorStreamCaptureUnsupported;  // what the capture's end must then say is below
+    }
+    return cudaSuccess;
+  });
   refused("a copy to pageable memory", [&] {
     return cudaMemcpyAsync(host.data(), x_, kN * sizeof(float), cudaMemcpyDeviceToHost, s_);
   });

@@ -26,7 +26,7 @@ __global__ void double_quads_kernel(const float* x, float* y, int offset) {
 // flight while the first is read: out = in, but only if each stage is waited for before it is
 // read (`wait_first` = false plants the missing wait).
 __global__ void staged_copy_kernel(const float* in, float* out, bool wait_first) {
-  CUSEG_SHARED(float, stage, [2][64]);
+  CUSEG_SHARED_ALIGNED(16, float, stage, [2][64]);
   const int t = int(threadIdx.x);  // 16 threads, 4 floats each per stage
   cp_async_16(&stage[0][4 * t], in + 4 * t);
   cp_async_commit();
@@ -42,12 +42,22 @@ __global__ void staged_copy_kernel(const float* in, float* out, bool wait_first)
 
 // A copy whose source is invalid is zeros, without reading the source.
 __global__ void zero_fill_kernel(const float* in, float* out) {
-  CUSEG_SHARED(float, tile, [8]);
+  CUSEG_SHARED_ALIGNED(16, float, tile, [8]);
   cp_async_16(&tile[4 * threadIdx.x], in + 4 * threadIdx.x, threadIdx.x == 0);
   cp_async_commit();
   cp_async_wait<0>();
   __syncthreads();
   for (int k = 0; k < 4; ++k) out[4 * threadIdx.x + k] = tile[4 * threadIdx.x + k];
+}
+
+// Planted: a 16-byte copy into a float array declared without 16-byte alignment, which nvcc
+// may place at any multiple of 4.
+__global__ void cp_async_to_unaligned_shared_kernel(const float* in, float* out) {
+  CUSEG_SHARED(float, tile, [4]);
+  cp_async_16(&tile[0], in);
+  cp_async_commit();
+  cp_async_wait<0>();
+  out[0] = tile[0];
 }
 
 __global__ void cp_async_to_global_kernel(const float* in, float* out) {
@@ -132,6 +142,19 @@ TEST(EmulatorMemoryGpu, CpAsyncOfAnInvalidSourceIsZeros) {
   EXPECT_EQ(to_host(out, 8), (std::vector<float>{1, 2, 3, 4, 0, 0, 0, 0}));
   cudaFree(in);
   cudaFree(out);
+}
+
+TEST(EmulatorMemoryFaultsGpu, SharedMemoryIsOnlyAsAlignedAsDeclared) {
+  CUSEG_REQUIRE_GPU();
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  expect_kernel_fault(
+      [] {
+        float* in = device_alloc<float>(4);
+        float* out = device_alloc<float>(1);
+        CUSEG_LAUNCH(cp_async_to_unaligned_shared_kernel, dim3(1), dim3(1), 0, stream(0), in, out);
+      },
+      "cp_async_to_unaligned_shared_kernel: .*a cp.async destination at .*not a multiple of 16 bytes: "
+      "misaligned address");
 }
 
 TEST(EmulatorMemoryFaultsGpu, CpAsyncMustWriteSharedMemory) {

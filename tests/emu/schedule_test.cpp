@@ -35,10 +35,14 @@ __global__ void chained_blocks_kernel(int* out) {
   if (threadIdx.x == 0) out[blockIdx.x] = blockIdx.x == 0 ? 1 : out[blockIdx.x - 1] + 1;
 }
 
-// Each lane reads its left neighbour's shared slot; correct only with the __syncwarp.
-__global__ void left_neighbour_kernel(float* out, bool syncwarp) {
+// Each lane reads its left neighbour's shared slot; correct only with the __syncwarp. (The first
+// barrier, `all_alive`, keeps every lane alive at once for TSan: on OS threads, a pool thread that
+// finished one lane would otherwise run the next after it, in an order TSan sees as synchronized;
+// in order, as fibers, its last lane through goes first and would show the bug.)
+__global__ void left_neighbour_kernel(float* out, bool syncwarp, bool all_alive) {
   CUSEG_SHARED(float, slot, [32]);
   const unsigned lane = threadIdx.x;
+  if (all_alive) __syncthreads();
   slot[lane] = float(lane);
   if (syncwarp) __syncwarp();
   out[blockIdx.x * 32 + lane] = lane == 0 ? -1.f : slot[lane - 1];
@@ -100,7 +104,7 @@ TEST_F(EmulatorScheduleGpu, ShuffledLanesShowAMissingSyncwarp) {
   constexpr int kBlocks = 8;
   float* out = device_alloc<float>(kBlocks * 32);
   const auto wrong_lanes = [&](bool syncwarp) {
-    CUSEG_LAUNCH(left_neighbour_kernel, dim3(kBlocks), dim3(32), 0, stream(0), out, syncwarp);
+    CUSEG_LAUNCH(left_neighbour_kernel, dim3(kBlocks), dim3(32), 0, stream(0), out, syncwarp, false);
     const auto got = to_host(out, kBlocks * 32);
     int wrong = 0;
     for (int i = 0; i < kBlocks * 32; ++i) wrong += !(got[i] == (i % 32 == 0 ? -1.f : float(i % 32 - 1)));
@@ -132,7 +136,7 @@ TEST(EmulatorRacesGpu, AMissingSyncwarpIsReportedOnThreads) {
   expect_race_report(
       [] {
         float* out = device_alloc<float>(32);
-        CUSEG_LAUNCH(left_neighbour_kernel, dim3(1), dim3(32), 0, stream(0), out, false);
+        CUSEG_LAUNCH(left_neighbour_kernel, dim3(1), dim3(32), 0, stream(0), out, false, true);
       },
       "left_neighbour_kernel");
 }

@@ -58,7 +58,7 @@ __global__ void fixture_mma_bf16(const float* x, float* y) {
 
 // Two stages through shared memory by cuseg's cp.async wrappers (kernels/cuda/cp_async.cuh).
 __global__ void fixture_cp_async(const float* x, float* y) {
-  CUSEG_SHARED(float, stage, [2][128]);
+  CUSEG_SHARED_ALIGNED(16, float, stage, [2][128]);
   const int t = threadIdx.x;  // 32 threads, 4 floats each a stage
   cuseg::cuda::cp_async_16(&stage[0][4 * t], x + 4 * t);
   cuseg::cuda::cp_async_commit();

@@ -18,8 +18,8 @@
 
 namespace cuseg::cuda {
 
-// 16 bytes from src to dst (both 16-byte aligned), or 16 zero bytes where !valid (the padding of
-// a convolution's gather), without reading src.
+// 16 bytes from src to dst (both 16-byte aligned: a shared array declared CUSEG_SHARED_ALIGNED(16,
+// ...)), or 16 zero bytes where !valid (the padding of a convolution's gather), without reading src.
 #if CUSEG_CUDA_EMULATED
 inline void cp_async_16(void* dst, const void* src, bool valid = true,
                         std::source_location where = std::source_location::current()) {
@@ -33,12 +33,14 @@ void cp_async_wait(std::source_location where = std::source_location::current())
 #else
 __device__ __forceinline__ void cp_async_16(void* dst, const void* src, bool valid = true) {
   const auto shared = static_cast<uint32_t>(__cvta_generic_to_shared(dst));
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(shared), "l"(src), "r"(valid ? 16 : 0));
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(shared), "l"(src), "r"(valid ? 16 : 0)
+               : "memory");
 }
-__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
 template <int N>
 __device__ __forceinline__ void cp_async_wait() {
-  asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
+  // "memory": the shared loads after the wait must not be moved above it.
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
 }
 #endif
 
