@@ -93,7 +93,8 @@ MUTANTS = [
            r"EveryOpGpu\.MatchesTheReference/axpy_cuda", emulated=True),
     # The tensor-core convolution (emulated tensor cores, the emulator's access counters).
     Mutant("conv-tensor-cores-tf32-b-fragment-k-misplaced", "cuseg/kernels/cuda/implicit_gemm_tc.cuh",
-           "b[ni][i] = bs[wn + ni * 8 + g][ks + t + 4 * i];", "b[ni][i] = bs[wn + ni * 8 + g][ks + 2 * t + i];",
+           "b[ni][i] = tc_at<P>(bs, wn + ni * 8 + g, ks + t + 4 * i);",
+           "b[ni][i] = tc_at<P>(bs, wn + ni * 8 + g, ks + 2 * t + i);",
            r"EveryOpGpu\.MatchesTheReference/conv2d_forward_cuda_tf32", emulated=True),
     Mutant("conv-tensor-cores-output-rows-of-the-wrong-half", "cuseg/kernels/cuda/implicit_gemm_tc.cuh",
            "const int m = m0 + wm + mi * 16 + g + 8 * (i >> 1)", "const int m = m0 + wm + mi * 16 + g + 8 * (i & 1)",
