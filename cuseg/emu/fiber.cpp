@@ -7,31 +7,13 @@
 #include <new>
 #include <stdexcept>
 
-#if defined(__SANITIZE_ADDRESS__)
-#define CUSEG_EMU_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define CUSEG_EMU_ASAN 1
-#endif
-#endif
-#ifndef CUSEG_EMU_ASAN
-#define CUSEG_EMU_ASAN 0
-#endif
+#include "cuseg/emu/sanitizers.h"
+
 #if CUSEG_EMU_ASAN
 #include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
 #endif
 
-#if defined(__SANITIZE_THREAD__)
-#define CUSEG_EMU_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define CUSEG_EMU_TSAN 1
-#endif
-#endif
-#ifndef CUSEG_EMU_TSAN
-#define CUSEG_EMU_TSAN 0
-#endif
 #if CUSEG_EMU_TSAN
 // Each fiber gets its own TSan context (its own shadow call stack); switches synchronize, so
 // TSan sees fibers as one thread of execution and reports no races between them. The blocks

@@ -11,20 +11,11 @@
 
 #include "cuseg/core/cuda/runtime.h"
 #include "cuseg/core/error.h"
+#include "cuseg/emu/sanitizers.h"
 
 namespace cuseg::cuda {
 
-#if defined(__SANITIZE_THREAD__)
-inline constexpr bool kThreadSanitizer = true;
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-inline constexpr bool kThreadSanitizer = true;
-#else
-inline constexpr bool kThreadSanitizer = false;
-#endif
-#else
-inline constexpr bool kThreadSanitizer = false;
-#endif
+inline constexpr bool kThreadSanitizer = CUSEG_EMU_TSAN;
 
 template <class T>
 std::vector<T> to_host(const T* device, size_t n) {
