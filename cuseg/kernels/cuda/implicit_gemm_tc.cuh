@@ -111,6 +111,31 @@ __device__ __forceinline__ uint32_t tc_pair(const uint16_t (*tile)[TcOperand<Pre
   return tc_at<Precision::Bf16>(tile, row, k) | tc_at<Precision::Bf16>(tile, row, k + 1) << 16;
 }
 
+// The k of one mma step: 8 for tf32 (m16n8k8), 16 for bf16 (m16n8k16).
+template <Precision P>
+constexpr int kTcMmaK = P == Precision::Tf32 ? 8 : 16;
+
+// Fragment register `j` of the mma step at `ks`, for a lane of column coordinate t, from `row` of
+// a tile (mma.cuh's tables: tf32 holds column t + 4j, bf16 columns 2t + 8j and the next).
+template <Precision P>
+__device__ __forceinline__ uint32_t tc_fragment(const typename TcOperand<P>::Elem (*tile)[TcOperand<P>::kRow],
+                                                int row, int ks, int t, int j) {
+  if constexpr (P == Precision::Tf32) {
+    return tc_at<P>(tile, row, ks + t + 4 * j);
+  } else {
+    return tc_pair(tile, row, ks + 2 * t + 8 * j);
+  }
+}
+
+template <Precision P>
+__device__ __forceinline__ void tc_mma(float (&acc)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]) {
+  if constexpr (P == Precision::Tf32) {
+    mma_tf32_m16n8k8(acc, a, b, acc);
+  } else {
+    mma_bf16_m16n8k16(acc, a, b, acc);
+  }
+}
+
 // workspace as in implicit_gemm_kernel.
 template <class Problem, Precision P>
 __global__ void __launch_bounds__(kTcThreads, 2)
@@ -134,40 +159,21 @@ __global__ void __launch_bounds__(kTcThreads, 2)
     tc_store_tiles<Problem, P>(as, bs, a_reg, b_reg);
     __syncthreads();
     if (k0 + kTcBK < k_end) tc_load_tiles(prob, grp, m0, n0, k0 + kTcBK, k_end, a_reg, b_reg);
-    if constexpr (P == Precision::Tf32) {
 #pragma unroll
-      for (int ks = 0; ks < kTcBK; ks += 8) {
-        uint32_t a[2][4], b[2][2];
+    for (int ks = 0; ks < kTcBK; ks += kTcMmaK<P>) {
+      uint32_t a[2][4], b[2][2];
 #pragma unroll
-        for (int mi = 0; mi < 2; ++mi)
+      for (int mi = 0; mi < 2; ++mi)
 #pragma unroll
-          for (int i = 0; i < 4; ++i) a[mi][i] = tc_at<P>(as, wm + mi * 16 + g + 8 * (i & 1), ks + t + 4 * (i >> 1));
+        for (int i = 0; i < 4; ++i) a[mi][i] = tc_fragment<P>(as, wm + mi * 16 + g + 8 * (i & 1), ks, t, i >> 1);
 #pragma unroll
-        for (int ni = 0; ni < 2; ++ni)
+      for (int ni = 0; ni < 2; ++ni)
 #pragma unroll
-          for (int i = 0; i < 2; ++i) b[ni][i] = tc_at<P>(bs, wn + ni * 8 + g, ks + t + 4 * i);
+        for (int i = 0; i < 2; ++i) b[ni][i] = tc_fragment<P>(bs, wn + ni * 8 + g, ks, t, i);
 #pragma unroll
-        for (int mi = 0; mi < 2; ++mi)
+      for (int mi = 0; mi < 2; ++mi)
 #pragma unroll
-          for (int ni = 0; ni < 2; ++ni) mma_tf32_m16n8k8(acc[mi][ni], a[mi], b[ni], acc[mi][ni]);
-      }
-    } else {
-#pragma unroll
-      for (int ks = 0; ks < kTcBK; ks += 16) {
-        uint32_t a[2][4], b[2][2];
-#pragma unroll
-        for (int mi = 0; mi < 2; ++mi)
-#pragma unroll
-          for (int i = 0; i < 4; ++i) a[mi][i] = tc_pair(as, wm + mi * 16 + g + 8 * (i & 1), ks + 2 * t + 8 * (i >> 1));
-#pragma unroll
-        for (int ni = 0; ni < 2; ++ni)
-#pragma unroll
-          for (int i = 0; i < 2; ++i) b[ni][i] = tc_pair(bs, wn + ni * 8 + g, ks + 2 * t + 8 * i);
-#pragma unroll
-        for (int mi = 0; mi < 2; ++mi)
-#pragma unroll
-          for (int ni = 0; ni < 2; ++ni) mma_bf16_m16n8k16(acc[mi][ni], a[mi], b[ni], acc[mi][ni]);
-      }
+        for (int ni = 0; ni < 2; ++ni) tc_mma<P>(acc[mi][ni], a[mi], b[ni]);
     }
     __syncthreads();
   }
