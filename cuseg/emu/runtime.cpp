@@ -65,7 +65,7 @@ struct State {
   std::unordered_map<const void*, int> max_dynamic_shared;
   CUmemPoolHandle_st pool;
   std::vector<CUstream_st*> streams;
-  std::mutex kernel;  // one grid at a time in the process: the block workers serve one grid
+  std::mutex kernel;  // one grid at a time in the process: block_runner.cpp's OS threads serve one grid
 };
 
 void finish_every_stream();  // below: cudaDeviceSynchronize, and at exit
@@ -156,14 +156,19 @@ uint64_t enqueue(CUstream_st* st, std::function<void()> op, cudaGraphNodeType ki
   return position;
 }
 
+// Marks the capture of `st` as invalidated (its end then returns cudaErrorStreamCaptureInvalidated
+// and no graph); false where `st` is not being captured.
+bool spoil_capture(CUstream_st* st) {
+  std::lock_guard lock(st->m);
+  if (!st->capture) return false;
+  st->capture_invalidated = true;
+  return true;
+}
+
 // What the emulated capture cannot record (events, waits, frees), queued on a captured stream
 // from any thread: refused, and the capture is invalidated.
 bool refused_on_captured(CUstream_st* st, const char* what) {
-  {
-    std::lock_guard lock(st->m);
-    if (!st->capture) return false;
-    st->capture_invalidated = true;
-  }
+  if (!spoil_capture(st)) return false;
   fail(cudaErrorStreamCaptureUnsupported, std::string(what) + " on a captured stream (not emulated)");
   return true;
 }
@@ -171,12 +176,8 @@ bool refused_on_captured(CUstream_st* st, const char* what) {
 // A call that waits for the device or allocates, from the thread that captures a stream: refused
 // as CUDA refuses it, and the capture is invalidated.
 bool refused_in_capture(const char* what) {
-  CUstream_st* st = capturing;
-  if (!st) return false;
-  {
-    std::lock_guard lock(st->m);
-    st->capture_invalidated = true;
-  }
+  if (!capturing) return false;
+  spoil_capture(capturing);
   fail(cudaErrorStreamCaptureUnsupported,
        std::string(what) + " while this thread captures a stream (a captured step must not wait for the device or "
                            "allocate)");
@@ -289,10 +290,7 @@ void submit(const LaunchSpec& spec, std::function<void()> thread_body) {
   std::string detail;
   CUstream_st* st = resolve(spec.stream);
   if (check_launch(spec, detail) != cudaSuccess) {
-    {
-      std::lock_guard lock(st->m);
-      if (st->capture) st->capture_invalidated = true;  // as CUDA: the graph would lack the kernel
-    }
+    spoil_capture(st);  // as CUDA: the graph would lack the kernel
     fail(cudaErrorInvalidConfiguration, detail);
     return;
   }
