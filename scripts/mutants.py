@@ -92,8 +92,11 @@ MUTANTS = [
            "[&](float u, float v) { return u + alpha * v; }", "[&](float u, float v) { return u + v; }",
            r"EveryOpGpu\.MatchesTheReference/axpy_cuda", emulated=True),
     # The tensor-core convolution (emulated tensor cores, the emulator's access counters).
-    Mutant("conv-tensor-cores-tf32-fragment-k-misplaced", "cuseg/kernels/cuda/implicit_gemm_tc.cuh",
-           "return tc_at<P>(tile, row, ks + t + 4 * j);", "return tc_at<P>(tile, row, ks + 2 * t + j);",
+    # B's two registers exchanged (A's left as they are: the same permutation of k on both sides
+    # would leave every product unchanged).
+    Mutant("conv-tensor-cores-b-fragment-registers-exchanged", "cuseg/kernels/cuda/implicit_gemm_tc.cuh",
+           "b[ni][i] = tc_fragment<P>(bs, wn + ni * 8 + g, ks, t, i);",
+           "b[ni][i] = tc_fragment<P>(bs, wn + ni * 8 + g, ks, t, i ^ 1);",
            r"EveryOpGpu\.MatchesTheReference/conv2d_forward_cuda_tf32", emulated=True),
     Mutant("conv-tensor-cores-output-rows-of-the-wrong-half", "cuseg/kernels/cuda/implicit_gemm_tc.cuh",
            "const int m = m0 + wm + mi * 16 + g + 8 * (i >> 1)", "const int m = m0 + wm + mi * 16 + g + 8 * (i & 1)",
