@@ -36,8 +36,17 @@
 #include "cuseg/emu/device_api.h"
 #include "cuseg/emu/emulator.h"
 #include "cuseg/emu/fiber.h"
-#include "cuseg/emu/sanitizers.h"
 
+#if defined(__SANITIZE_THREAD__)
+#define CUSEG_EMU_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define CUSEG_EMU_TSAN 1
+#endif
+#endif
+#ifndef CUSEG_EMU_TSAN
+#define CUSEG_EMU_TSAN 0
+#endif
 #if CUSEG_EMU_TSAN
 #include <sanitizer/tsan_interface.h>
 extern "C" {
@@ -60,6 +69,8 @@ std::string str(const char* s) { return s ? std::string(s) : std::string(); }
 
 struct Abort {};  // unwinds a CUDA thread whose kernel has already failed
 
+constexpr bool kThreadSanitizer = CUSEG_EMU_TSAN;
+
 // How the blocks of every grid run. Under TSan the first 2 blocks of each grid run with one OS
 // thread per CUDA thread, so that every kernel's block-level races are seen while a grid of
 // thousands of blocks still runs in reasonable time (a race between a block's threads is in the
@@ -77,7 +88,7 @@ Schedule from_name(const std::string& name) {
     std::abort();
   }
   Schedule r;
-  r.on_threads = name == "threads" ? UINT64_MAX : CUSEG_EMU_TSAN ? 2 : 0;
+  r.on_threads = name == "threads" ? UINT64_MAX : kThreadSanitizer ? 2 : 0;
   r.shuffled = name == "shuffled";
   if (const char* seed = std::getenv("CUSEG_EMU_SEED")) r.seed = std::strtoull(seed, nullptr, 10);
   return r;
@@ -194,6 +205,9 @@ struct Block {
     return false;
   }
 
+  // Scheduling (threads), guarded by the pool's mutex.
+  unsigned next = 0, finished = 0;
+
   // The first failure wins; every waiter then unwinds.
   std::mutex error_m;
   bool failed = false;
@@ -225,6 +239,7 @@ struct Block {
   void start(uint3 block_index, uint64_t seed) {
     index = block_index;
     arrived = exited = 0;
+    next = finished = 0;
     for (unsigned w = 0; w < (threads + 31) / 32; ++w) {
       Warp& wp = warps[w];
       wp.exited = wp.arrived = wp.expected = 0;
@@ -322,53 +337,43 @@ void wait(std::unique_lock<std::mutex>& lock, std::condition_variable& cv, Done 
   }
 }
 
-// The OS threads the emulator runs CUDA code on, besides the streams' own: one per CUDA thread of
-// a block on threads (run_on_threads), or one per block worker of the shuffled schedule. One grid
-// runs at a time (the runtime's kernel mutex), so one set serves both. They live as long as the
-// process: a stream may still be running a grid when it exits.
-class OsThreads {
+class Pool {
  public:
-  // Runs `job` on `n` of them at once and returns when every one has returned.
-  void run(unsigned n, const std::function<void()>& job) {
+  // Runs every thread of `b`, each on its own OS thread, and returns when all have finished.
+  void run(Block& b) {
     std::unique_lock lock(m_);
-    while (threads_ < n) {
-      ++threads_;
-      std::thread([this] { loop(); }).detach();
+    block_ = &b;
+    tickets_ += b.threads;
+    while (idle_ < tickets_) {
+      ++idle_;  // counted idle at once, so the loop does not start more than it needs
+      std::thread([this] { worker(); }).detach();
     }
-    job_ = &job;
-    tickets_ = pending_ = n;
     wake_.notify_all();
-    done_.wait(lock, [&] { return pending_ == 0; });
-    job_ = nullptr;
+    done_.wait(lock, [&] { return b.finished == b.threads; });
+    block_ = nullptr;
   }
+
+  // The CUDA threads of one block in turn on the calling thread, as fibers.
+  static void run_fibers(Block& b);
 
  private:
-  void loop() {
+  void worker() {
     std::unique_lock lock(m_);
     for (;;) {
-      wake_.wait(lock, [&] { return job_ != nullptr && tickets_ > 0; });
+      wake_.wait(lock, [&] { return block_ != nullptr && tickets_ > 0; });
       --tickets_;
-      const std::function<void()>& job = *job_;
+      --idle_;
+      Block& b = *block_;
+      const unsigned t = b.next++;
       lock.unlock();
-      job();
+      run_thread(b, t);
       lock.lock();
-      if (--pending_ == 0) done_.notify_all();
+      ++idle_;
+      if (++b.finished == b.threads) done_.notify_all();
     }
   }
 
-  std::mutex m_;
-  std::condition_variable wake_, done_;
-  const std::function<void()>* job_ = nullptr;
-  unsigned threads_ = 0, tickets_ = 0, pending_ = 0;
-};
-
-OsThreads& os_threads() {
-  static auto* t = new OsThreads;
-  return *t;
-}
-
-// How a block's CUDA threads run: on OS threads, or as fibers taking turns.
-struct CudaThreads {
+ public:
   static void run_thread(Block& b, unsigned t) {
     enter_thread(b, t);
     try {
@@ -406,20 +411,16 @@ struct CudaThreads {
     }
   }
 
-  // The CUDA threads of one block in turn on the calling thread, as fibers.
-  static void run_fibers(Block& b);
-
-  // Every CUDA thread of `b` on its own OS thread; returns when all have finished.
-  static void run_on_threads(Block& b) {
-    std::atomic<unsigned> next{0};
-    os_threads().run(b.threads, [&] { run_thread(b, next.fetch_add(1)); });
-  }
+  std::mutex m_;
+  std::condition_variable wake_, done_;
+  Block* block_ = nullptr;
+  unsigned tickets_ = 0, idle_ = 0;
 };
 
 void fiber_main(void* arg) {
   fiber_started();
   auto* f = static_cast<FiberThread*>(arg);
-  CudaThreads::run_thread(*f->block, f->thread);
+  Pool::run_thread(*f->block, f->thread);
   f->done = true;
   Fiber::finish();
 }
@@ -449,7 +450,7 @@ FiberCache& fibers() {
   return cache;
 }
 
-void CudaThreads::run_fibers(Block& b) {
+void Pool::run_fibers(Block& b) {
   // A thread takes a fiber when its first turn comes and gives it back when it returns, so a
   // block whose threads never wait runs them all on one stack, one after another. Shuffled, the
   // threads take their turns in a new random order every round.
@@ -497,6 +498,11 @@ void CudaThreads::run_fibers(Block& b) {
                                          std::to_string(live) + " threads waiting" + where);
     }
   }
+}
+
+Pool& pool() {
+  static Pool* p = new Pool;  // its threads outlive static destruction
+  return *p;
 }
 
 Block& this_block(const char* what, std::source_location where) {
@@ -841,6 +847,54 @@ cudaError_t check_launch(const LaunchSpec& spec, std::string& detail) {
   return cudaSuccess;
 }
 
+namespace {
+
+// The OS threads that run blocks side by side under the shuffled schedule; like the pool's, they
+// live as long as the process. Their own four, not the pool's: each keeps a cache of fibers
+// (FiberCache, per OS thread), and workers drawn from the pool's hundreds of threads would each
+// grow one — under TSan that exhausted its allocator (tried).
+class BlockWorkers {
+ public:
+  // Runs `job` on `n` of them at once and returns when every one has returned.
+  void run(unsigned n, const std::function<void()>& job) {
+    std::unique_lock lock(m_);
+    while (threads_ < n) {
+      ++threads_;
+      std::thread([this] { loop(); }).detach();
+    }
+    job_ = &job;
+    tickets_ = pending_ = n;
+    wake_.notify_all();
+    done_.wait(lock, [&] { return pending_ == 0; });
+    job_ = nullptr;
+  }
+
+ private:
+  void loop() {
+    std::unique_lock lock(m_);
+    for (;;) {
+      wake_.wait(lock, [&] { return job_ != nullptr && tickets_ > 0; });
+      --tickets_;
+      const std::function<void()>& job = *job_;
+      lock.unlock();
+      job();
+      lock.lock();
+      if (--pending_ == 0) done_.notify_all();
+    }
+  }
+
+  std::mutex m_;
+  std::condition_variable wake_, done_;
+  const std::function<void()>* job_ = nullptr;
+  unsigned threads_ = 0, tickets_ = 0, pending_ = 0;
+};
+
+BlockWorkers& block_workers() {
+  static auto* w = new BlockWorkers;
+  return *w;
+}
+
+}  // namespace
 
 cudaError_t run_grid(const LaunchSpec& spec, const std::function<void()>& thread_body, std::string& detail) {
   const Schedule how = schedule();
@@ -869,9 +923,9 @@ cudaError_t run_grid(const LaunchSpec& spec, const std::function<void()>& thread
     for (; i < end; ++i) {
       b.start(block_at(i), seed_of(i));
       if (on_threads)
-        CudaThreads::run_on_threads(b);
+        pool().run(b);
       else
-        CudaThreads::run_fibers(b);
+        Pool::run_fibers(b);
       if (b.failed) {
         detail = b.error;
         return false;
@@ -902,7 +956,7 @@ cudaError_t run_grid(const LaunchSpec& spec, const std::function<void()>& thread
     // Relaxed: an acquire here would order the workers' blocks for TSan and hide their races.
     for (uint64_t k; !stop.load(std::memory_order_relaxed) && (k = next.fetch_add(1, std::memory_order_relaxed)) < blocks;) {
       w.start(block_at(k), seed_of(k));
-      CudaThreads::run_fibers(w);
+      Pool::run_fibers(w);
       if (w.failed) {
         std::lock_guard lock(error_m);
         if (code == cudaSuccess) {
@@ -913,7 +967,7 @@ cudaError_t run_grid(const LaunchSpec& spec, const std::function<void()>& thread
       }
     }
   };
-  os_threads().run(unsigned(std::min<uint64_t>(kShuffledWorkers, blocks - i)), work);
+  block_workers().run(unsigned(std::min<uint64_t>(kShuffledWorkers, blocks - i)), work);
   return code == cudaSuccess ? code : failed(code);
 }
 
