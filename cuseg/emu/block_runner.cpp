@@ -36,17 +36,8 @@
 #include "cuseg/emu/device_api.h"
 #include "cuseg/emu/emulator.h"
 #include "cuseg/emu/fiber.h"
+#include "cuseg/emu/sanitizers.h"
 
-#if defined(__SANITIZE_THREAD__)
-#define CUSEG_EMU_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define CUSEG_EMU_TSAN 1
-#endif
-#endif
-#ifndef CUSEG_EMU_TSAN
-#define CUSEG_EMU_TSAN 0
-#endif
 #if CUSEG_EMU_TSAN
 #include <sanitizer/tsan_interface.h>
 extern "C" {
@@ -69,8 +60,6 @@ std::string str(const char* s) { return s ? std::string(s) : std::string(); }
 
 struct Abort {};  // unwinds a CUDA thread whose kernel has already failed
 
-constexpr bool kThreadSanitizer = CUSEG_EMU_TSAN;
-
 // How the blocks of every grid run. Under TSan the first 2 blocks of each grid run with one OS
 // thread per CUDA thread, so that every kernel's block-level races are seen while a grid of
 // thousands of blocks still runs in reasonable time (a race between a block's threads is in the
@@ -88,7 +77,7 @@ Schedule from_name(const std::string& name) {
     std::abort();
   }
   Schedule r;
-  r.on_threads = name == "threads" ? UINT64_MAX : kThreadSanitizer ? 2 : 0;
+  r.on_threads = name == "threads" ? UINT64_MAX : CUSEG_EMU_TSAN ? 2 : 0;
   r.shuffled = name == "shuffled";
   if (const char* seed = std::getenv("CUSEG_EMU_SEED")) r.seed = std::strtoull(seed, nullptr, 10);
   return r;
