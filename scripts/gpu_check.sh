@@ -115,6 +115,10 @@ for dev in cuda cpu; do
         --out "$work/pred_${dev}_b$batch" > "$work/predict_${dev}_b$batch.txt" 2>&1 || status=1
   done
 done
+# The same GPU training with each step one CUDA graph launch, beside the eager run above.
+"$tools/seg_train" --device cuda --cuda-graph --size 256 --batch 16 --base 32 --epochs 2 --workers 4 \
+    --synthetic-train 640 --synthetic-val 32 --no-progress --out "$work/train_cuda_graph" \
+    > "$work/train_cuda_graph.txt" 2>&1 || status=1
 
 for py in /usr/bin/python3 python3; do
   if "$py" -c "import torch; assert torch.cuda.is_available()" 2>/dev/null; then

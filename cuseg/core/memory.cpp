@@ -11,6 +11,7 @@
 #include "cuseg/core/host_cache.h"
 #if CUSEG_HAS_CUDA
 #include "cuseg/core/cuda/runtime.h"
+#include "cuseg/core/cuda/step_memory.h"
 #endif
 
 namespace cuseg {
@@ -38,6 +39,8 @@ void* allocate_bytes(size_t bytes, Device device, HostMemory host) {
   if (device.is_cpu()) {
     CUSEG_CUDA_CHECK(cudaMallocHost(&p, bytes));
   } else {
+    // A captured step's allocations come from the block planned for it (cuda/step_memory.h).
+    if (void* served = cuda::step_memory_serve(bytes, device.index)) return served;
     cudaStream_t s = cuda::stream(device.index);
     cudaError_t err = cudaMallocAsync(&p, bytes, s);
     if (err == cudaErrorMemoryAllocation) {
@@ -57,6 +60,7 @@ void* allocate_bytes(size_t bytes, Device device, HostMemory host) {
                                 " free of ", mib(total_b), " (lower --batch or --size)"));
     }
     CUSEG_CUDA_CHECK(err);
+    cuda::step_memory_note_allocation(p, bytes, device.index);
   }
   return p;
 #else
@@ -81,6 +85,7 @@ void free_bytes(void* ptr, size_t bytes, Device device, HostMemory host) noexcep
   if (device.is_cpu()) {
     cudaFreeHost(ptr);
   } else {
+    if (cuda::step_memory_take_free(ptr, bytes, device.index)) return;
     cudaSetDevice(device.index);
     cudaFreeAsync(ptr, cuda::existing_stream(device.index));
   }

@@ -153,7 +153,7 @@ void BatchLoader::fill(Slot& slot, int64_t b, uint64_t epoch) {
   }
 }
 
-bool BatchLoader::next(Batch& batch) {
+bool BatchLoader::next(Batch& batch, bool in_place) {
   std::unique_lock<std::mutex> lock(mutex_);
   if (next_to_take_ >= end_) return false;
   const int64_t b = next_to_take_;
@@ -168,8 +168,11 @@ bool BatchLoader::next(Batch& batch) {
 
   const int64_t rows = part_rows(b), h = config_.height, w = config_.width, c = dataset_.channels();
   const Shape images{rows, h, w, c}, labels{rows, h, w};
-  batch.images = Tensor::empty(images, DType::F32, config_.device);
-  batch.labels = Tensor::empty(labels, DType::U8, config_.device);
+  const auto fits = [&](const Tensor& t, const Shape& shape) {
+    return in_place && t.defined() && t.shape() == shape && t.device() == config_.device;
+  };
+  if (!fits(batch.images, images)) batch.images = Tensor::empty(images, DType::F32, config_.device);
+  if (!fits(batch.labels, labels)) batch.labels = Tensor::empty(labels, DType::U8, config_.device);
   batch.images.copy_from(slot.images.view(images));
   batch.labels.copy_from(slot.labels.view(labels));
   batch.names = slot.names;

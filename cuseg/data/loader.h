@@ -65,8 +65,10 @@ class BatchLoader {
   // Starts (or restarts) an epoch at batch `first`; the workers begin at once.
   void start_epoch(int64_t epoch, int64_t first = 0);
   // The next batch of the epoch, or false at its end. Rethrows the error (a bad sample) of a batch
-  // that could not be assembled, when that batch is asked for.
-  bool next(Batch& batch);
+  // that could not be assembled, when that batch is asked for. With `in_place`, batch's tensors
+  // are written over where their shapes fit, so a steady loop allocates nothing (whoever holds
+  // the previous batch's tensors sees the new one).
+  bool next(Batch& batch, bool in_place = false);
   // Seconds next() spent waiting for workers since start_epoch.
   double wait_seconds() const { return wait_seconds_; }
   // The epoch's sample order (for tests and tools).

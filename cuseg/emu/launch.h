@@ -36,6 +36,13 @@ void launch(const char* name, void (*kernel)(Params...), dim3 grid, dim3 block, 
 // Kernels launched on `stream` so far (0 for a stream that never launched one). Launches
 // refused for their configuration are not counted.
 int64_t launch_count(cudaStream_t stream);
+// For tests that a steady step neither allocates nor waits: the device allocations made in the
+// process (cudaMalloc, cudaMallocAsync), and the times the calling thread waited for the device
+// (cudaStreamSynchronize, cudaDeviceSynchronize, cudaEventSynchronize, and the copies to pageable
+// host memory and cudaMemcpy, which synchronize) — a data loader's threads waiting for their
+// copies are not the training loop's.
+int64_t device_allocations();
+int64_t host_waits();
 
 // How later grids run, as CUSEG_EMU_SCHEDULE would say ("" in order, "threads", "shuffled"; see
 // block_runner.cpp): for the emulator's own tests of what each schedule shows.

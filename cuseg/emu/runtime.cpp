@@ -48,6 +48,9 @@ constexpr size_t kDefaultCapacity = size_t(2) << 30;  // small: tests that fill 
 
 enum class Space { Pageable, Pinned, Device };
 
+std::atomic<int64_t> device_allocation_total{0};  // device_allocations()
+thread_local int64_t host_wait_total = 0;         // host_waits(), of each thread
+
 struct Allocation {
   size_t bytes;
   Space space;
@@ -324,6 +327,9 @@ bool is_device_memory(const void* p, size_t bytes) {
   return it->second.space == Space::Device && u + bytes <= it->first + it->second.bytes;
 }
 
+int64_t device_allocations() { return device_allocation_total.load(); }
+int64_t host_waits() { return host_wait_total; }
+
 int64_t launch_count(cudaStream_t stream) {
   CUstream_st* st = resolve(stream);
   std::lock_guard lock(st->m);
@@ -479,6 +485,7 @@ cudaError_t cudaDeviceGetAttribute(int* value, cudaDeviceAttr attr, int device) 
 cudaError_t cudaDeviceSynchronize() {
   if (!device_ok()) return fail(cudaErrorNoDevice);
   if (refused_in_capture("cudaDeviceSynchronize")) return last_error;
+  ++host_wait_total;
   finish_every_stream();
   return sticky_or(cudaSuccess);
 }
@@ -497,6 +504,7 @@ cudaError_t cudaStreamDestroy(cudaStream_t stream) {
 cudaError_t cudaStreamSynchronize(cudaStream_t stream) {
   if (!device_ok()) return fail(cudaErrorNoDevice);
   if (refused_in_capture("cudaStreamSynchronize")) return last_error;
+  ++host_wait_total;
   CUstream_st* st = resolve(stream);
   uint64_t position;
   {
@@ -556,6 +564,7 @@ cudaError_t cudaEventRecord(cudaEvent_t event, cudaStream_t stream) {
 cudaError_t cudaEventSynchronize(cudaEvent_t event) {
   if (!event) return fail(cudaErrorInvalidResourceHandle);
   if (refused_in_capture("cudaEventSynchronize")) return last_error;
+  ++host_wait_total;
   if (event->stream) wait_for(event->stream, event->position);
   return sticky_or(cudaSuccess);
 }
@@ -583,6 +592,7 @@ cudaError_t cudaMallocAsync(void** ptr, size_t bytes, cudaStream_t) {
     if (bytes > s.capacity - s.device_used) return fail(cudaErrorMemoryAllocation);
   }
   *ptr = allocate(bytes, Space::Device);
+  if (*ptr) ++device_allocation_total;
   return *ptr ? cudaSuccess : fail(cudaErrorMemoryAllocation);
 }
 cudaError_t cudaMalloc(void** ptr, size_t bytes) { return cudaMallocAsync(ptr, bytes, nullptr); }

@@ -28,6 +28,7 @@ struct Forward {
   const RowGeometry& g;
   const DiceParams& p;
   int64_t* invalid;  // labels outside [0, K) that are not the ignore label
+  double* deferred;  // the CUDA op adds the count here instead (detail::InvalidLabels)
 };
 struct Backward {
   const Tensor& logits;
@@ -56,7 +57,7 @@ const auto kForward = detail::define_op<Forward>({
     .cuda = CUSEG_CUDA_IMPL([](const Forward& a) {
       *a.invalid = cuda::dice_forward(a.logits.data<float>(), a.labels.raw_data(), a.labels.dtype() == DType::U8,
                                       a.loss.data<float>(), a.stats.data<float>(), a.g, a.p.smooth, a.p.ignore_index,
-                                      a.logits.device().index);
+                                      a.logits.device().index, a.deferred);
     }),
 });
 
@@ -88,10 +89,10 @@ void dice_forward(const Tensor& logits, const Tensor& labels, Tensor& loss, Tens
   const char* op = "dice_forward";
   const RowGeometry g = check_dice(op, logits, labels, stats, p);
   detail::check_exact(op, {"loss", loss}, logits.device(), logits.dtype(), Shape{1});
+  const detail::InvalidLabels labels_check = detail::invalid_labels(op, g.channels, p.ignore_index, logits, labels);
   int64_t invalid = 0;
-  detail::run(kForward, logits, backend, {logits, labels, loss, stats, g, p, &invalid});
-  CUSEG_CHECK(invalid == 0, op, ": ", invalid, " label(s) outside [0, ", g.channels, ") that are not the ignore label ",
-              p.ignore_index, " (", detail::describe({{"logits", logits}, {"labels", labels}}), ")");
+  detail::run(kForward, logits, backend, {logits, labels, loss, stats, g, p, &invalid, labels_check.deferred});
+  labels_check.check(invalid);
 }
 
 void dice_backward(const Tensor& logits, const Tensor& labels, const Tensor& stats, Tensor& dlogits,

@@ -1,5 +1,7 @@
 #include "cuseg/kernels/dispatch.h"
 
+#include "cuseg/core/device_checks.h"
+
 #include "cuseg/kernels/op.h"
 #if CUSEG_HAS_ONEDNN
 #include "cuseg/kernels/onednn/conv2d.h"
@@ -42,6 +44,15 @@ std::string describe(std::initializer_list<Arg> args) {
   for (const Arg& a : args)
     s += (s.empty() ? "" : ", ") + std::string(a.name) + " " + a.tensor.str();
   return s;
+}
+
+InvalidLabels invalid_labels(const char* op, int64_t classes, int ignore_index, const Tensor& logits,
+                             const Tensor& labels) {
+  InvalidLabels c{str_cat(op, ": "), str_cat(" label(s) outside [0, ", classes, ") that are not the ignore label ",
+                                              ignore_index, " (", describe({{"logits", logits}, {"labels", labels}}), ")")};
+  if (DeviceChecks* checks = logits.device().is_cuda() ? DeviceChecks::active(logits.device()) : nullptr)
+    c.deferred = checks->counter(c.before, c.after);
+  return c;
 }
 
 void check_shapes(const char* op, std::initializer_list<Arg> args, int rank) {

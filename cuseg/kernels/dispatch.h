@@ -54,6 +54,18 @@ void cpu_dispatch(DType dtype, F&& f) {
   }
 }
 
+// The check that no label lies outside [0, classes) but the ignore label, shared by the ops that
+// read labels: its message around the count, and, where DeviceChecks are active on the logits'
+// device (core/device_checks.h), the device counter the CUDA op adds its count to instead of
+// reading it back (then the op's count is 0 here and the check is raise_if_any's).
+struct InvalidLabels {
+  std::string before, after;
+  double* deferred = nullptr;
+  void check(int64_t count) const { CUSEG_CHECK(count == 0, before, count, after); }
+};
+InvalidLabels invalid_labels(const char* op, int64_t classes, int ignore_index, const Tensor& logits,
+                             const Tensor& labels);
+
 // Calls f(uint8_t{}) or f(int32_t{}) for a labels tensor's dtype (checked by check_labels).
 template <class F>
 void label_dispatch(DType dtype, F&& f) {

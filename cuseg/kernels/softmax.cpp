@@ -147,6 +147,7 @@ struct CrossEntropyForward {
   const RowGeometry& g;
   const SoftmaxCrossEntropyParams& p;
   int64_t* invalid;  // labels outside [0, K) that are not the ignore label
+  double* deferred;  // the CUDA op adds the count here instead (detail::InvalidLabels)
 };
 struct CrossEntropyBackward {
   const Tensor& logits;
@@ -192,7 +193,7 @@ const auto kCrossEntropyForward = detail::define_op<CrossEntropyForward>({
       *a.invalid = cuda::softmax_cross_entropy_forward(
           a.logits.data<float>(), a.labels.raw_data(), a.labels.dtype() == DType::U8, weights_of<float>(a.class_weights),
           a.loss.data<float>(), a.weight_sum.data<float>(), a.g, a.p.ignore_index, a.p.label_smoothing,
-          a.p.focal_gamma, a.logits.device().index);
+          a.p.focal_gamma, a.logits.device().index, a.deferred);
     }),
 });
 
@@ -238,10 +239,11 @@ void softmax_cross_entropy_forward(const Tensor& logits, const Tensor& labels, c
   const RowGeometry g = check_cross_entropy(op, logits, labels, class_weights, p);
   detail::check_exact(op, {"loss", loss}, logits.device(), logits.dtype(), Shape{1});
   detail::check_exact(op, {"weight_sum", weight_sum}, logits.device(), logits.dtype(), Shape{1});
+  const detail::InvalidLabels labels_check = detail::invalid_labels(op, g.channels, p.ignore_index, logits, labels);
   int64_t invalid = 0;
-  detail::run(kCrossEntropyForward, logits, backend, {logits, labels, class_weights, loss, weight_sum, g, p, &invalid});
-  CUSEG_CHECK(invalid == 0, op, ": ", invalid, " label(s) outside [0, ", g.channels, ") that are not the ignore label ",
-              p.ignore_index, " (", detail::describe({{"logits", logits}, {"labels", labels}}), ")");
+  detail::run(kCrossEntropyForward, logits, backend,
+              {logits, labels, class_weights, loss, weight_sum, g, p, &invalid, labels_check.deferred});
+  labels_check.check(invalid);
 }
 
 void softmax_cross_entropy_backward(const Tensor& logits, const Tensor& labels, const Tensor& class_weights,

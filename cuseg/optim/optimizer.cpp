@@ -6,6 +6,7 @@
 #include "cuseg/config.h"
 #include "cuseg/kernels/dispatch.h"
 #include "cuseg/optim/cpu/fused_update.h"
+#include "cuseg/optim/step_health.h"
 #if CUSEG_HAS_ONEDNN
 #include "cuseg/optim/fast/fused_update.h"
 #endif
@@ -228,6 +229,32 @@ void Optimizer::step(double lr, double grad_scale) {
   }
   gpu_->update->step(config_.kind, hypers_for<float>(config_, groups_, lr, steps_), float(grad_scale),
                         scale_on_device);
+#endif
+}
+
+void Optimizer::stage(double lr) {
+  CUSEG_CHECK(std::isfinite(lr) && lr >= 0, "optimizer: learning rate ", lr, " must be ≥ 0");
+  CUSEG_CHECK(slots_.front().param.value.device().is_cuda(), "optimizer: a staged step is for GPU parameters");
+  ++steps_;
+  last_lr_ = lr;
+#if CUSEG_HAS_CUDA
+  gpu_->update->stage(hypers_for<float>(config_, groups_, lr, steps_));
+#endif
+}
+
+void Optimizer::step_staged(const float* loss, StepHealth* health) {
+  CUSEG_CHECK(slots_.front().param.value.device().is_cuda(), "optimizer: a staged step is for GPU parameters");
+#if CUSEG_HAS_CUDA
+  gpu_->update->check_finite(loss, health);
+  const float* scale_on_device = nullptr;
+  if (config_.max_grad_norm > 0) {
+    gpu_->update->clip_scale(1.f, float(config_.max_grad_norm), grad_norm_.data<float>(), grad_scale_.data<float>());
+    scale_on_device = grad_scale_.data<float>();
+  }
+  gpu_->update->step_staged(config_.kind, 1.f, scale_on_device, reinterpret_cast<const int*>(&health->skip));
+#else
+  (void)loss;
+  (void)health;
 #endif
 }
 

@@ -75,6 +75,8 @@ struct ParamStats {
   double penalty = 0;                          // the group's R(w)
 };
 
+struct StepHealth;  // optim/step_health.h (internal)
+
 class Optimizer {
  public:
   Optimizer(const OptimizerConfig& config, std::vector<ParamRef> params,
@@ -88,6 +90,17 @@ class Optimizer {
   void step(double lr, double grad_scale = 1.0);
   // Step t (0-based: steps() before it) takes the schedule's learning rate at t.
   void step(const LrSchedule& schedule, double grad_scale = 1.0) { step(schedule.at(steps_), grad_scale); }
+
+  // A step in two parts, for a training step captured in a CUDA graph (GPU parameters only):
+  // stage() does the host's part of step(lr) now — the step count, this step's hyper-parameters,
+  // copied to the device — and step_staged() queues the device's part, which reads them there:
+  // the check that the loss and every gradient are finite, kept in `health` (step_health.h) with
+  // the loss, then the update unless the check refused the step; and it zeroes every gradient
+  // (the next step's zero_grad, folded into the update's pass). step_staged() queues the same work
+  // every time, so a graph replays it; stage() comes before each replay.
+  void stage(double lr);
+  void stage(const LrSchedule& schedule) { stage(schedule.at(steps_)); }
+  void step_staged(const float* loss, StepHealth* health);
 
   // Which CPU implementation steps f32 parameters (kernels/backend.h): the fast path's single
   // parallel pass where the build has it (Auto, Fast), or the reference (Reference).

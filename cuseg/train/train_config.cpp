@@ -135,6 +135,11 @@ std::vector<TrainOption> make_table() {
        .switch_value = "1"},
       {.flag = "--skip-nonfinite", FIELD(skip_nonfinite),
        .help = "Skip steps whose loss or gradients are NaN or infinite instead of stopping", .switch_value = "1"},
+      {.flag = "--cuda-graph", FIELD(cuda_graph),
+       .help = "GPU, one process: each training step captured once and replayed as one CUDA graph launch, with no "
+               "allocation and no wait for the GPU; the loss, label and non-finite checks are read every 64 steps "
+               "and at the epoch's end",
+       .on_resume = R::MayChange, .switch_value = "1"},
       {.flag = "--patience", FIELD(patience),
        .help = "Early stopping after this many epochs without a better val mIoU; 0 off",
        .on_resume = R::MayChange},
@@ -356,6 +361,7 @@ void TrainConfig::validate() const {
   CUSEG_CHECK(folds == 0 || (folds >= 2 && fold >= 0 && fold < folds), "--folds ", folds, " --fold ", fold,
               ": need folds ≥ 2 and 0 ≤ fold < folds");
   CUSEG_CHECK(patience >= 0, "--patience must not be negative");
+  CUSEG_CHECK(!cuda_graph || accumulate == 1, "--cuda-graph needs --accumulate 1 (a graph is one whole step)");
   CUSEG_CHECK(ignore_index >= 0 && ignore_index <= 255, "--ignore-index must be in [0, 255]");
   CUSEG_CHECK(data.empty() || fs::is_directory(data), "--data ", data, ": no such folder");
   CUSEG_CHECK(!data.empty() || channels != 4, "the built-in dataset has 1 or 3 channels, not 4");

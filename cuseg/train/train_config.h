@@ -69,6 +69,7 @@ struct TrainConfig {
   double label_smoothing = 0, focal_gamma = 2;
   int patience = 0;               // early stopping on val mIoU; 0: off
   bool skip_nonfinite = false;
+  bool cuda_graph = false;        // each step one CUDA graph launch (trainer_graph.cpp)
 
   uint64_t seed = 0;
   std::string device = "auto";    // auto, cpu, cuda, cuda:N

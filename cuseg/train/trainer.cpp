@@ -116,18 +116,21 @@ TrainResult Trainer::run() {
   while (s.epoch < c.epochs) {
     const Clock::time_point start = Clock::now();
     s.train_loader->start_epoch(s.epoch, s.batch);
+    if (s.graph_steps) s.reset_graph_steps();
     bar.start(str_cat("epoch ", s.epoch + 1, "/", c.epochs), batches);
     int64_t images = 0;
     State::Step step;
     Batch b;
-    while (s.train_loader->next(b)) {
+    while (s.train_loader->next(b, s.graph_steps != nullptr)) {
       images += b.images.dim(0);
-      const State::BatchDone done = s.train_batch(b, step);
+      const State::BatchDone done = s.graph_steps ? s.train_batch_in_graph(b) : s.train_batch(b, step);
       if (!done.nonfinite.empty()) return finish(TrainStatus::NonFinite, done.nonfinite);
       if (!done.step_ended) continue;
       ++steps_this_call;
       bar.update(s.batch, double(images) / seconds_since(start), s.epoch_mean_loss());
       if (s.agreed(stop_requested()) && s.batch < batches) {  // every rank stops after the same step
+        if (s.graph_steps)
+          if (std::string why = s.read_graph_steps(); !why.empty()) return finish(TrainStatus::NonFinite, why);
         s.save("last.safetensors");
         return finish(TrainStatus::Interrupted,
                       s.stopped_message(str_cat("at epoch ", s.epoch + 1, ", batch ", s.batch, "/", batches)));

@@ -68,6 +68,7 @@ void Trainer::State::build(const std::string& resume_from) {
   model->set_backend(parse_backend(config.backend));
   model->set_precision(parse_precision(config.precision));
   make_gradient_sum();
+  if (config.cuda_graph) start_graph_steps();
 }
 
 void Trainer::State::describe_model() {

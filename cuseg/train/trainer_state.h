@@ -3,6 +3,7 @@
 //   train_config.cpp        the configuration: the options' table, validation, JSON
 //   trainer_setup.cpp       data, model, optimizer, loss, loader, and what a resumed run restores
 //   trainer_step.cpp        one batch: forward, loss, backward, the NaN policy, the optimizer step
+//   trainer_graph.cpp       the same as one CUDA graph launch (--cuda-graph)
 //   trainer_report.cpp      evaluation, the epoch's report, log.jsonl, TensorBoard, the printed line
 //   trainer_checkpoint.cpp  the training state in a checkpoint; last and best
 #pragma once
@@ -32,6 +33,8 @@ using Clock = std::chrono::steady_clock;
 
 struct Trainer::State {
   using json = nlohmann::json;
+  State();
+  ~State();  // both where GraphSteps is complete (trainer_graph.cpp)
 
   // ---- what runs where (trainer.cpp)
   TrainConfig config;
@@ -103,6 +106,16 @@ struct Trainer::State {
   double epoch_mean_loss() const { return epoch_loss_sum / double(std::max<int64_t>(1, epoch_loss_batches)); }
   bool agreed(bool local);  // whether any rank's `local` is true
   double mean_over_ranks(double value, const std::string& what);
+
+  // ---- a step as one CUDA graph launch, --cuda-graph (trainer_graph.cpp)
+  struct GraphSteps;
+  std::unique_ptr<GraphSteps> graph_steps;  // null: eager steps
+  void start_graph_steps();                 // refuses what a replayed step cannot do
+  void reset_graph_steps();                 // at the epoch's start: the device's counters from the host's
+  BatchDone train_batch_in_graph(const Batch& b);
+  // The device's counters folded into the host's (a copy that waits for the GPU); throws a label
+  // check's error; returns why the run stops (a non-finite step), or "".
+  std::string read_graph_steps();
 
   // ---- evaluation and reporting (trainer_report.cpp)
   std::unique_ptr<BatchLoader> eval_loader(SegmentationDataset& dataset, bool sharded = true) const;

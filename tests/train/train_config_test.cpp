@@ -123,7 +123,7 @@ TEST(TrainOptions, ResumeTakesTheFlagsThatMayChangeAndRefusesAnotherValueForTheO
   const std::map<std::string, std::string> changes = {
       {"--epochs", "7"},         {"--patience", "2"},     {"--device", "cpu"},      {"--workers", "1"},
       {"--backend", "reference"}, {"--threads", "1"},      {"--precision", "bf16"},  {"--tensorboard", "none"},
-      {"--collectives", "mpi"},  {"--collective-timeout", "5.0"}};
+      {"--collectives", "mpi"},  {"--collective-timeout", "5.0"}, {"--cuda-graph", "1"}};
   const std::vector<std::string> may_change = flags_that_may_change_on_resume();
   std::set<std::string> expected;
   for (const auto& [flag, value] : changes) expected.insert(flag);

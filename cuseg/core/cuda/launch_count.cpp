@@ -1,10 +1,9 @@
 #include "cuseg/core/cuda/launch_count.h"
 
-#include <vector>
-
 #include "cuseg/config.h"
 #include "cuseg/core/error.h"
 #if CUSEG_HAS_CUDA
+#include "cuseg/core/cuda/capture.h"
 #include "cuseg/core/cuda/runtime.h"
 #endif
 
@@ -20,28 +19,8 @@ int64_t count_kernel_launches(Device device, const std::function<void()>& work) 
 #endif
 #if CUSEG_HAS_CUDA  // a GPU or the emulated one, whose capture refuses what a GPU's would
   CUSEG_CUDA_CHECK(cudaStreamSynchronize(s));
-  CUSEG_CUDA_CHECK(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal));
-  try {
-    work();
-  } catch (...) {
-    cudaGraph_t abandoned = nullptr;
-    cudaStreamEndCapture(s, &abandoned);
-    if (abandoned) cudaGraphDestroy(abandoned);
-    cudaGetLastError();
-    throw;
-  }
-  cudaGraph_t graph = nullptr;
-  CUSEG_CUDA_CHECK(cudaStreamEndCapture(s, &graph));
-  size_t count = 0;
-  CUSEG_CUDA_CHECK(cudaGraphGetNodes(graph, nullptr, &count));
-  std::vector<cudaGraphNode_t> nodes(count);
-  CUSEG_CUDA_CHECK(cudaGraphGetNodes(graph, nodes.data(), &count));
-  int64_t kernels = 0;
-  for (cudaGraphNode_t node : nodes) {
-    cudaGraphNodeType type;
-    CUSEG_CUDA_CHECK(cudaGraphNodeGetType(node, &type));
-    kernels += type == cudaGraphNodeTypeKernel;
-  }
+  cudaGraph_t graph = capture_graph(device.index, work);
+  const int64_t kernels = kernel_nodes(graph);
   cudaGraphExec_t exec = nullptr;
   CUSEG_CUDA_CHECK(cudaGraphInstantiate(&exec, graph, 0));
   CUSEG_CUDA_CHECK(cudaGraphLaunch(exec, s));

@@ -66,7 +66,14 @@ struct InvalidLabel {
 
 struct StoreCount {
   double* count;
-  __device__ void operator()(double total) const { *count = total; }
+  bool add;
+  __device__ void operator()(double total) const {
+    if (add) {
+      *count += total;
+    } else {
+      *count = total;
+    }
+  }
 };
 
 struct DiceGradient {
@@ -104,7 +111,7 @@ struct DiceGradient {
 }  // namespace
 
 int64_t dice_forward(const float* logits, const void* labels, bool labels_u8, float* loss, float* stats,
-                     const RowGeometry& g, double smooth, int ignore_index, int device) {
+                     const RowGeometry& g, double smooth, int ignore_index, int device, double* add_invalid_to) {
   cudaStream_t s = stream(device);
   Scratch lse_scratch(sizeof(float) * size_t(g.rows), device),
       invalid_scratch(sizeof(double), device);
@@ -114,7 +121,12 @@ int64_t dice_forward(const float* logits, const void* labels, bool labels_u8, fl
   column_reduce<2>(g.rows, g.channels, ClassSums{logits, lse, labels, labels_u8, g.channels, ignore_index},
                    StoreStats{stats, g.channels}, device);
   CUSEG_LAUNCH(dice_loss_kernel, 1, 1, 0, s, stats, g.channels, smooth, loss);
-  flat_reduce(g.rows, InvalidLabel{labels, labels_u8, g.channels, ignore_index}, StoreCount{invalid_dev}, device);
+  const InvalidLabel invalid_label{labels, labels_u8, g.channels, ignore_index};
+  if (add_invalid_to) {
+    flat_reduce(g.rows, invalid_label, StoreCount{add_invalid_to, true}, device);
+    return 0;
+  }
+  flat_reduce(g.rows, invalid_label, StoreCount{invalid_dev, false}, device);
   double invalid = 0;
   CUSEG_CUDA_CHECK(cudaMemcpyAsync(&invalid, invalid_dev, sizeof(double), cudaMemcpyDeviceToHost, s));
   CUSEG_CUDA_CHECK(cudaStreamSynchronize(s));

@@ -177,8 +177,9 @@ __global__ void cross_entropy_forward_kernel(const float* __restrict__ logits, c
   if (threadIdx.x == 0) partials[blockIdx.x] = block[0];
 }
 
+// The invalid count is stored in `invalid`, or added to `add_invalid_to` when given.
 __global__ void cross_entropy_final_kernel(const CePartial* partials, int count, float* loss,
-                                           float* weight_sum, long long* invalid) {
+                                           float* weight_sum, long long* invalid, double* add_invalid_to) {
   CePartial total{0.0, 0.0, 0};
   for (int i = 0; i < count; ++i) {
     total.loss += partials[i].loss;
@@ -187,7 +188,11 @@ __global__ void cross_entropy_final_kernel(const CePartial* partials, int count,
   }
   *loss = total.weight > 0 ? float(total.loss / total.weight) : 0.f;
   *weight_sum = float(total.weight);
-  *invalid = total.invalid;
+  if (add_invalid_to) {
+    *add_invalid_to += double(total.invalid);
+  } else {
+    *invalid = total.invalid;
+  }
 }
 
 template <int G>
@@ -259,7 +264,7 @@ void softmax_backward(const float* y, const float* dy, float* dx, const RowGeome
 int64_t softmax_cross_entropy_forward(const float* logits, const void* labels, bool labels_u8,
                                       const float* class_weights, float* loss, float* weight_sum,
                                       const RowGeometry& g, int ignore_index, double label_smoothing,
-                                      double focal_gamma, int device) {
+                                      double focal_gamma, int device, double* add_invalid_to) {
   cudaStream_t s = stream(device);
   // Few enough blocks that the final single-thread sum is negligible, enough to fill the GPU.
   constexpr unsigned kMaxBlocks = 1024;
@@ -275,7 +280,8 @@ int64_t softmax_cross_entropy_forward(const float* logits, const void* labels, b
                  class_weights, partials, g, ignore_index, label_smoothing, focal_gamma);
   });
   CUSEG_LAUNCH(cross_entropy_final_kernel, 1, 1, 0, s, partials, int(blocks), loss, weight_sum,
-               invalid_dev);
+               invalid_dev, add_invalid_to);
+  if (add_invalid_to) return 0;
   long long invalid = 0;
   CUSEG_CUDA_CHECK(
       cudaMemcpyAsync(&invalid, invalid_dev, sizeof(invalid), cudaMemcpyDeviceToHost, s));

@@ -23,12 +23,24 @@ class FusedUpdate {
   void step(OptimizerKind kind, const std::vector<StepHyper<float>>& hypers, float scale,
             const float* scale_on_device);
 
+  // The staged step (Optimizer::stage / step_staged): the hyper-parameters copied to the device
+  // now; then, queued, the finiteness check of the loss and every gradient into `health` (two
+  // launches) and the update, which reads the staged hyper-parameters, skips the step when *skip
+  // (health->skip) says the check refused it, and zeroes every gradient either way.
+  void stage(const std::vector<StepHyper<float>>& hypers);
+  void check_finite(const float* loss, StepHealth* health);
+  void step_staged(OptimizerKind kind, float scale, const float* scale_on_device, const int* skip);
+
  private:
+  // hypers (by value in the launch), or hyper_on_device with skip (the staged step).
+  void launch(OptimizerKind kind, const std::vector<StepHyper<float>>& hypers, const StepHyper<float>* hyper_on_device,
+              const int* skip, float scale, const float* scale_on_device);
   int device_;
   int tensors_ = 0;
   int64_t chunks_ = 0;
   Scratch table_;     // device array of entries
   Scratch partials_;  // one double per block, for the gradient norm
+  Scratch staged_;    // kMaxParamGroups StepHyper<float>: the staged step's
   int blocks_ = 0;
 };
 
