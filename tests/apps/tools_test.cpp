@@ -323,6 +323,73 @@ TEST_F(Tools, SweepNamesTheBest) {
   EXPECT_TRUE(fs::exists(dir_ / "sweep/l1-0.0001/fold1/last.safetensors"));
 }
 
+// Killed (SIGKILL, no chance to save anything) in its third trial, once that trial has written its
+// first epoch's checkpoint, and run again, a sweep skips the trials it finished, resumes the third
+// from its checkpoint and ends with the table of a sweep that was never stopped.
+TEST_F(Tools, AKilledSweepRunAgainEndsWithTheSameTable) {
+  const std::string sweep = "seg_sweep --data data --base 4 --depth 3 --size 32 --batch 4 --epochs 8 "
+                            "--penalties none,l1 --lambdas 1e-4,1e-3 ";
+  const ToolRun straight = run(dir_, sweep + "--out straight");
+  ASSERT_EQ(straight.code, 0) << straight.output;
+  EXPECT_NE(straight.output.find("trial 3/3: l1 λ=0.001"), std::string::npos) << straight.output;
+  EXPECT_NE(straight.output.find("best so far: "), std::string::npos) << straight.output;
+
+  // In a shell of its own, so that the sweep alone goes to the background.
+  const ToolRun killed = run(dir_, "sh -c \"" + sweep + "--out killed > killed.txt 2>&1 & pid=\\$!; "
+                                   "until [ -f killed/l1-0.001/last.safetensors ]; do sleep 0.005; done; "
+                                   "kill -KILL \\$pid; wait \\$pid; cat killed.txt\"");
+  ASSERT_NE(killed.output.find("trial 3/3"), std::string::npos) << killed.output;
+  EXPECT_FALSE(fs::exists(dir_ / "killed/sweep.json")) << "killed before the end";
+  EXPECT_TRUE(fs::exists(dir_ / "killed/l1-0.0001/trial.json"));
+  EXPECT_FALSE(fs::exists(dir_ / "killed/l1-0.001/trial.json"));
+
+  const ToolRun again = run(dir_, sweep + "--out killed");
+  ASSERT_EQ(again.code, 0) << again.output;
+  EXPECT_NE(again.output.find("trial 1/3: none — done before"), std::string::npos) << again.output;
+  EXPECT_NE(again.output.find("trial 2/3: l1 λ=0.0001 — done before"), std::string::npos) << again.output;
+  EXPECT_NE(again.output.find("trial 3/3: l1 λ=0.001 (resumed)"), std::string::npos) << again.output;
+  nlohmann::json a, b;
+  std::ifstream(dir_ / "straight/sweep.json") >> a;
+  std::ifstream(dir_ / "killed/sweep.json") >> b;
+  EXPECT_EQ(a, b);
+
+  // Other settings in the same folder are refused, before any training.
+  const ToolRun other = run(dir_, "seg_sweep --data data --base 4 --depth 3 --size 32 --batch 4 --epochs 3 "
+                                  "--penalties none,l1 --lambdas 1e-4,1e-3 --out killed");
+  EXPECT_EQ(other.code, 2) << other.output;
+  EXPECT_NE(other.output.find("holds a sweep with other settings"), std::string::npos) << other.output;
+}
+
+// Bad sweep input: one line naming the value, before any training; a trial that diverges is
+// recorded as failed with its reason and the sweep goes on.
+TEST_F(Tools, SweepBadInputAndFailedTrials) {
+  for (const auto& [args, needle] : std::vector<std::pair<std::string, std::string>>{
+           {"--lambdas 0", "--lambdas: 0 is not a strength"},
+           {"--lambdas 1e-4,nan", "--lambdas"},
+           {"--lambdas -1", "--lambdas"},
+           {"--penalties ,", "--penalties is empty"},
+           {"--penalties l3", "unknown 'l3'"},
+           {"--folds 1", "--folds 1"}}) {
+    const ToolRun r = run(dir_, "seg_sweep --data data --epochs 1 --out bad " + args);
+    EXPECT_EQ(r.code, 2) << args << ": " << r.output;
+    const std::string first_line = r.output.substr(0, r.output.find('\n'));  // then the tools' "Run with --help"
+    EXPECT_NE(first_line.find(needle), std::string::npos) << args << ": " << r.output;
+    EXPECT_FALSE(fs::exists(dir_ / "bad")) << args << ": nothing trained, nothing written";
+  }
+  const ToolRun diverging = run(dir_, "seg_sweep --data data --base 4 --depth 3 --size 32 --batch 4 --epochs 1 "
+                                      "--optimizer sgd --schedule constant --lr 1e30 --penalties none,l2 "
+                                      "--lambdas 1e-4 --out diverging");
+  EXPECT_EQ(diverging.code, 1) << diverging.output;
+  EXPECT_NE(diverging.output.find("every trial failed"), std::string::npos) << diverging.output;
+  nlohmann::json j;
+  std::ifstream(dir_ / "diverging/sweep.json") >> j;
+  ASSERT_EQ(j.size(), 2u) << "the sweep went on after the first failure";
+  for (const auto& row : j) {
+    EXPECT_TRUE(row["failed"].get<bool>());
+    EXPECT_NE(row["reason"].get<std::string>().find("at epoch 1, batch"), std::string::npos) << row;
+  }
+}
+
 TEST_F(Tools, BadInputIsOneLineNamingTheFile) {
   auto expect_error = [&](const fs::path& data, const std::string& needle, const std::string& extra = "") {
     const ToolRun r = run(dir_, str_cat("seg_train --data ", data.filename().string(), " ", kTiny, " --epochs 1 --out bad ", extra));
