@@ -5,23 +5,28 @@
 // OUT/<penalty>-<λ>[/fold<f>]; the table is also written as OUT/sweep.json.
 //
 // Penalties: none, l1, l1-prox, l2, elastic (λ1 = λ2 = λ), smooth-l1 (λ, with --beta), and
-// decay (decoupled weight decay λ, no penalty).
+// decay (decoupled weight decay λ, no penalty). The strengths are a grid (--search grid: each of
+// --lambdas) or drawn (--search random: --trials draws, log-uniform between the smallest and the
+// largest of --lambdas). With --halving ETA the settings train in rungs (successive halving): all
+// of them for --epochs/ETA^R epochs, the best 1/ETA of them on to ETA times that, and so on to
+// --epochs, every trial on the learning-rate schedule of --epochs; the weakest stop early.
 //
-// A sweep survives being stopped: each trial's result is written (atomically) to its folder's
-// trial.json as it finishes, so the same command run again skips the finished trials and resumes
-// the interrupted one from its last checkpoint, ending with the table an uninterrupted sweep
-// ends with. SIGINT/SIGTERM stop after the current step, as seg_train does (exit 130/143). A trial
+// A sweep survives being stopped: each trial's outcome at each rung is written (atomically) to its
+// folder's trial.json, so the same command run again skips what is done and resumes the
+// interrupted trial from its last checkpoint, ending with the table an uninterrupted sweep ends
+// with. SIGINT/SIGTERM stop after the current step, as seg_train does (exit 130/143). A trial
 // whose loss or gradient goes non-finite is recorded as failed, with the reason, and the sweep
 // goes on.
 #include <algorithm>
 #include <cmath>
-#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <numeric>
 #include <sstream>
 
+#include "apps/sweep.h"
 #include "apps/tool.h"
 #include "apps/train_options.h"
 #include "cuseg/core/atomic_file.h"
@@ -29,13 +34,10 @@
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
+using cuseg::sweep::Outcome;
+using cuseg::sweep::Setting;
 
 namespace {
-
-extern "C" void on_stop_signal(int signal) {
-  cuseg::request_stop(signal);
-  std::signal(signal, SIG_DFL);  // a second one ends the process
-}
 
 const std::vector<std::string> kPenalties = {"none", "l1", "l1-prox", "l2", "elastic", "smooth-l1", "decay"};
 
@@ -48,107 +50,43 @@ std::vector<std::string> split_list(const std::string& text) {
   return out;
 }
 
-// One training run: a penalty at a strength, on one fold (or the val split).
-struct Trial {
-  std::string penalty;
-  double lambda = 0;
-  int fold = 0;
-  std::string tag;  // <penalty>-<λ>: the row it belongs to
-  cuseg::TrainConfig config;
-  std::string describe(int folds) const {
-    std::string s = penalty;
-    if (penalty != "none") s += cuseg::str_cat(" λ=", cuseg::str_cat(lambda));
-    if (folds >= 2) s += cuseg::str_cat(" fold ", fold + 1);
-    return s;
+struct Options {
+  std::string penalties = "none,l1,l2,elastic,smooth-l1,decay", lambdas = "1e-5,1e-4,1e-3", search = "grid";
+  int folds = 0, trials = 8, halving = 0;
+};
+
+// The rungs' epochs: --epochs alone, or with successive halving of n settings at rate eta,
+// epochs/eta^R, …, epochs/eta, epochs (R = ⌊log_eta n⌋, each at least 1 and more than the last).
+std::vector<int64_t> rung_epochs(int64_t epochs, size_t n, int eta) {
+  std::vector<int64_t> rungs = {epochs};
+  if (eta < 2) return rungs;
+  for (double k = double(eta); k <= double(n); k *= eta) {
+    const int64_t e = std::max<int64_t>(1, int64_t(std::llround(double(epochs) / k)));
+    if (e < rungs.front()) rungs.insert(rungs.begin(), e);
   }
-};
-
-// What a finished trial left: its metrics, or why it failed. Stored as the trial's trial.json.
-struct Outcome {
-  bool failed = false;
-  std::string reason;
-  double val_miou = 0, val_dice = 0, sparsity = 0, weight_norm = 0, train_miou = 0;
-};
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Outcome, failed, reason, val_miou, val_dice, sparsity, weight_norm, train_miou)
-
-struct Row {
-  std::string penalty;
-  double lambda = 0;
-  Outcome mean;  // over the folds; failed when any fold failed
-  double gap() const { return mean.train_miou - mean.val_miou; }
-};
-
-std::vector<Trial> plan(const cuseg::TrainConfig& base, const std::vector<std::string>& kinds,
-                        const std::vector<double>& strengths, int folds) {
-  std::vector<Trial> trials;
-  for (const std::string& kind : kinds) {
-    for (double lambda : kind == "none" ? std::vector<double>{0.0} : strengths) {
-      char tag[64];
-      std::snprintf(tag, sizeof tag, "%s-%g", kind.c_str(), lambda);
-      for (int f = 0; f < (folds >= 2 ? folds : 1); ++f) {
-        cuseg::TrainConfig c = base;
-        c.penalty = kind == "decay" ? "none" : kind;
-        c.l1 = c.l2 = 0;
-        c.weight_decay = 0;
-        if (kind == "l1" || kind == "l1-prox" || kind == "smooth-l1") c.l1 = lambda;
-        if (kind == "l2") c.l2 = lambda;
-        if (kind == "elastic") c.l1 = c.l2 = lambda;
-        if (kind == "decay") c.weight_decay = lambda;
-        c.quiet = true;
-        c.progress = false;
-        c.folds = folds >= 2 ? folds : 0;
-        c.fold = f;
-        c.out = (fs::path(base.out) / tag / (folds >= 2 ? "fold" + std::to_string(f) : "")).string();
-        trials.push_back({kind, lambda, f, tag, c});
-      }
-    }
-  }
-  return trials;
+  return rungs;
 }
 
-// Runs a trial, resuming it where a stopped sweep left it. Returns false when a stop was asked for.
-bool run_trial(Trial& t, Outcome& outcome) {
-  const fs::path dir = t.config.out;
-  t.config.resume = fs::exists(dir / "last.safetensors");
-  cuseg::Trainer trainer(t.config);
-  const cuseg::TrainResult r = trainer.run();
-  if (r.status == cuseg::TrainStatus::Interrupted) return false;
-  if (r.status == cuseg::TrainStatus::NonFinite) {
-    outcome = Outcome{};
-    outcome.failed = true;
-    outcome.reason = r.message;
-  } else {
-    // The last epoch's line of the trial's log: also there when the run had ended before a stop
-    // kept its result from being written.
-    std::ifstream in(dir / "log.jsonl");
-    json last;
-    for (std::string line; std::getline(in, line);) last = json::parse(line);
-    CUSEG_CHECK(last.is_object(), (dir / "log.jsonl").string(), ": no epoch logged");
-    outcome = Outcome{};
-    outcome.val_miou = last["miou"].get<double>();
-    outcome.val_dice = last["mdice"].get<double>();
-    outcome.sparsity = last["sparsity"].get<double>();
-    outcome.weight_norm = last["weight_norm"].get<double>();
-    outcome.train_miou = trainer.evaluate(true).mean_iou;
-  }
-  cuseg::write_text_file_atomically((dir / "trial.json").string(), json(outcome).dump(2) + "\n");
-  return true;
-}
+// A setting's standing after a rung: the mean over its folds, or failed.
+struct Standing {
+  Outcome mean;
+  int64_t epochs = 0;  // of the last rung it trained
+};
 
 // The sweep's settings, kept in OUT so that a rerun continues the same sweep and no other.
-void claim_out(const cuseg::TrainConfig& base, const std::string& penalties, const std::vector<double>& strengths,
-               int folds) {
+void claim_out(const cuseg::TrainConfig& base, const Options& o, const std::vector<double>& strengths) {
   cuseg::TrainConfig stored = base;
   stored.out.clear();
-  const json settings = {{"penalties", penalties}, {"lambdas", strengths}, {"folds", folds},
+  const json settings = {{"penalties", o.penalties}, {"lambdas", strengths}, {"folds", o.folds},
+                         {"search", o.search},       {"trials", o.trials},   {"halving", o.halving},
                          {"train", json::parse(stored.to_json())}};
   const fs::path file = fs::path(base.out) / "sweep_settings.json";
   if (fs::exists(file)) {
     json before;
     std::ifstream(file) >> before;
     if (before != settings)
-      throw cuseg::tool::UsageError(cuseg::str_cat(base.out, " holds a sweep with other settings (",
-                                                   file.string(), "): give another --out, or the same command"));
+      throw cuseg::tool::UsageError(cuseg::str_cat(base.out, " holds a sweep with other settings (", file.string(),
+                                                   "): give another --out, or the same command"));
     return;
   }
   fs::create_directories(base.out);
@@ -158,115 +96,163 @@ void claim_out(const cuseg::TrainConfig& base, const std::string& penalties, con
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"seg_sweep: a grid over penalties and strengths, with a validation split or k-fold cross-validation",
+  CLI::App app{"seg_sweep: penalties and strengths on a grid or drawn at random, with a validation split or k-fold "
+               "cross-validation, optionally by successive halving",
                "seg_sweep"};
   cuseg::TrainConfig base;
   base.out = "runs/sweep";
   base.epochs = 3;
   cuseg::tool::add_train_options(app, base, cuseg::tool::TrainFlags::Sweep);
-  std::string penalties = "none,l1,l2,elastic,smooth-l1,decay", lambdas = "1e-5,1e-4,1e-3";
-  int folds = 0;
-  app.add_option("--penalties", penalties, "Comma-separated: none, l1, l1-prox, l2, elastic, smooth-l1, decay")
+  Options o;
+  app.add_option("--penalties", o.penalties, "Comma-separated: none, l1, l1-prox, l2, elastic, smooth-l1, decay")
       ->capture_default_str();
-  app.add_option("--lambdas", lambdas, "Comma-separated strengths, each > 0")->capture_default_str();
-  app.add_option("--folds", folds, "k-fold cross-validation on the train split (0: use the val split)")
+  app.add_option("--lambdas", o.lambdas,
+                 "Comma-separated strengths, each > 0 (--search random: the bounds are the smallest and the largest)")
+      ->capture_default_str();
+  app.add_option("--folds", o.folds, "k-fold cross-validation on the train split (0: use the val split)")
+      ->capture_default_str();
+  app.add_option("--search", o.search, "grid (every strength) or random (--trials draws, seeded by --seed)")
+      ->check(CLI::IsMember({"grid", "random"}))
+      ->capture_default_str();
+  app.add_option("--trials", o.trials, "--search random: penalty and strength draws (besides none)")
+      ->capture_default_str();
+  app.add_option("--halving", o.halving,
+                 "Successive halving at this rate (≥ 2): the best 1/ETA of the settings go on at each rung; 0 off")
       ->capture_default_str();
   return cuseg::tool::run(app, argc, argv, [&] {
     using cuseg::tool::UsageError;
     cuseg::tool::finish_train_options(base);
-    if (folds == 1 || folds < 0) throw UsageError(cuseg::str_cat("--folds ", folds, ": 0 (the val split) or at least 2"));
+    if (o.folds == 1 || o.folds < 0)
+      throw UsageError(cuseg::str_cat("--folds ", o.folds, ": 0 (the val split) or at least 2"));
+    if (o.trials < 1) throw UsageError(cuseg::str_cat("--trials ", o.trials, ": at least 1"));
+    if (o.halving == 1 || o.halving < 0) throw UsageError(cuseg::str_cat("--halving ", o.halving, ": 0 (off) or at least 2"));
     std::vector<double> strengths;
     try {
-      strengths = cuseg::parse_non_negative_list(lambdas, "--lambdas");
+      strengths = cuseg::parse_non_negative_list(o.lambdas, "--lambdas");
     } catch (const cuseg::Error& e) {
       throw UsageError(e.what());
     }
     for (double s : strengths)
       if (s <= 0) throw UsageError(cuseg::str_cat("--lambdas: ", s, " is not a strength (each > 0; the penalty none is the baseline)"));
-    const std::vector<std::string> kinds = split_list(penalties);
+    const std::vector<std::string> kinds = split_list(o.penalties);
     if (kinds.empty()) throw UsageError("--penalties is empty: name at least one of none, l1, l1-prox, l2, elastic, smooth-l1, decay");
     if (strengths.empty()) throw UsageError("--lambdas is empty: give at least one strength");
     for (const std::string& k : kinds)
       if (std::find(kPenalties.begin(), kPenalties.end(), k) == kPenalties.end())
         throw UsageError("--penalties: unknown '" + k + "' (none, l1, l1-prox, l2, elastic, smooth-l1, decay)");
-    claim_out(base, penalties, strengths, folds);
-    std::signal(SIGINT, on_stop_signal);
-    std::signal(SIGTERM, on_stop_signal);
+    claim_out(base, o, strengths);
+    cuseg::tool::stop_training_on_signals();
 
-    std::vector<Trial> trials = plan(base, kinds, strengths, folds);
-    std::vector<Row> rows;
-    int best = -1;  // in rows
-    const int runs = folds >= 2 ? folds : 1;
-    for (size_t i = 0; i < trials.size(); ++i) {
-      Trial& t = trials[i];
-      const fs::path result = fs::path(t.config.out) / "trial.json";
-      Outcome outcome;
-      if (fs::exists(result)) {
-        json stored;
-        std::ifstream(result) >> stored;
-        outcome = stored.get<Outcome>();
-        std::printf("trial %zu/%zu: %s — done before\n", i + 1, trials.size(), t.describe(folds).c_str());
-      } else {
-        std::printf("trial %zu/%zu: %s%s\n", i + 1, trials.size(), t.describe(folds).c_str(),
-                    fs::exists(fs::path(t.config.out) / "last.safetensors") ? " (resumed)" : "");
-        std::fflush(stdout);
-        if (!run_trial(t, outcome)) {
-          std::printf("stopped in trial %zu/%zu; the same command goes on from there\n", i + 1, trials.size());
-          return cuseg::stop_signal() > 0 ? 128 + cuseg::stop_signal() : cuseg::tool::kOk;
+    const std::vector<Setting> settings = cuseg::sweep::plan(kinds, strengths, o.search, o.trials, base.seed);
+    const int runs = o.folds >= 2 ? o.folds : 1;
+    const std::vector<int64_t> rungs = rung_epochs(base.epochs, settings.size(), o.halving);
+    std::vector<Standing> standing(settings.size());
+    std::vector<size_t> alive(settings.size());
+    std::iota(alive.begin(), alive.end(), 0);
+    json decisions = json::array();
+    int64_t epochs_trained = 0;
+    int best = -1;
+    for (size_t r = 0; r < rungs.size(); ++r) {
+      const int64_t epochs = rungs[r];
+      const size_t count = alive.size() * size_t(runs);
+      size_t k = 0;
+      for (size_t i : alive) {
+        const Setting& s = settings[i];
+        Outcome mean;
+        for (int f = 0; f < runs; ++f) {
+          const cuseg::TrainConfig c = cuseg::sweep::config_for(base, s, f, o.folds);
+          const std::string where = cuseg::str_cat(
+              rungs.size() > 1 ? cuseg::str_cat("rung ", r + 1, "/", rungs.size(), " (", epochs, " epochs), ") : "",
+              "trial ", ++k, "/", count, ": ", s.describe(), o.folds >= 2 ? cuseg::str_cat(" fold ", f + 1) : "");
+          const std::map<int64_t, Outcome> done = cuseg::sweep::load_outcomes(c.out);
+          Outcome outcome;
+          if (done.count(epochs)) {
+            outcome = done.at(epochs);
+            std::printf("%s — done before\n", where.c_str());
+          } else {
+            std::printf("%s%s\n", where.c_str(), fs::exists(fs::path(c.out) / "last.safetensors") ? " (resumed)" : "");
+            std::fflush(stdout);
+            if (!cuseg::sweep::train_to(c, epochs, outcome)) {
+              std::printf("stopped in %s; the same command goes on from there\n", where.c_str());
+              return 128 + cuseg::stop_signal();
+            }
+            if (outcome.failed) std::printf("  failed: %s\n", outcome.reason.c_str());
+          }
+          if (outcome.failed && !mean.failed) mean = outcome;
+          if (!mean.failed) {
+            mean.val_miou += outcome.val_miou / runs;
+            mean.val_dice += outcome.val_dice / runs;
+            mean.sparsity += outcome.sparsity / runs;
+            mean.weight_norm += outcome.weight_norm / runs;
+            mean.train_miou += outcome.train_miou / runs;
+          }
         }
-        if (outcome.failed) std::printf("  failed: %s\n", outcome.reason.c_str());
+        epochs_trained += (epochs - (r == 0 ? 0 : rungs[r - 1])) * runs;
+        standing[i] = {mean, epochs};
+        if (r + 1 == rungs.size() && !mean.failed && (best < 0 || mean.val_miou > standing[size_t(best)].mean.val_miou)) {
+          best = int(i);
+          std::printf("  best so far: %s (val mIoU %.4f)\n", s.describe().c_str(), mean.val_miou);
+        }
+        std::fflush(stdout);
       }
-      if (t.fold == 0) rows.push_back(Row{t.penalty, t.lambda, {}});
-      Outcome& m = rows.back().mean;
-      if (outcome.failed && !m.failed) m = outcome;
-      if (!m.failed) {
-        m.val_miou += outcome.val_miou / runs;
-        m.val_dice += outcome.val_dice / runs;
-        m.sparsity += outcome.sparsity / runs;
-        m.weight_norm += outcome.weight_norm / runs;
-        m.train_miou += outcome.train_miou / runs;
-      }
-      if (t.fold + 1 == runs && !m.failed && (best < 0 || m.val_miou > rows[size_t(best)].mean.val_miou)) {
-        best = int(rows.size()) - 1;
-        std::printf("  best so far: %s (val mIoU %.4f)\n", rows.back().penalty == "none" ? "none" : t.describe(0).c_str(),
-                    m.val_miou);
-      }
-      std::fflush(stdout);
+      if (r + 1 == rungs.size()) break;
+      // The best 1/eta go on (failed ones last; ties keep the planned order).
+      std::vector<size_t> ranked = alive;
+      std::stable_sort(ranked.begin(), ranked.end(), [&](size_t a, size_t b) {
+        const Outcome &x = standing[a].mean, &y = standing[b].mean;
+        if (x.failed != y.failed) return !x.failed;
+        return x.val_miou > y.val_miou;
+      });
+      const size_t keep = std::max<size_t>(1, alive.size() / size_t(o.halving));
+      json kept = json::array(), stopped = json::array();
+      for (size_t j = 0; j < ranked.size(); ++j) (j < keep ? kept : stopped).push_back(settings[ranked[j]].tag);
+      decisions.push_back({{"epochs", epochs}, {"kept", kept}, {"stopped", stopped}});
+      std::printf("rung %zu/%zu: %zu of %zu go on to %lld epochs\n", r + 1, rungs.size(), keep, alive.size(),
+                  static_cast<long long>(rungs[r + 1]));
+      alive.assign(ranked.begin(), ranked.begin() + std::ptrdiff_t(keep));
+      std::sort(alive.begin(), alive.end());  // the planned order again, for the next rung's trials
     }
 
-    std::printf("\n%-10s %9s %9s %9s %9s %11s %9s\n", "penalty", "lambda", "val mIoU", "val Dice", "sparsity",
-                "weight norm", "gap");
-    for (const Row& r : rows) {
-      if (r.mean.failed) {
-        std::printf("%-10s %9.0e   failed: %s\n", r.penalty.c_str(), r.lambda, r.mean.reason.c_str());
+    std::printf("\n%-10s %9s %9s %9s %9s %11s %9s %7s\n", "penalty", "lambda", "val mIoU", "val Dice", "sparsity",
+                "weight norm", "gap", "epochs");
+    for (size_t i = 0; i < settings.size(); ++i) {
+      const Setting& s = settings[i];
+      const Standing& st = standing[i];
+      if (st.mean.failed) {
+        std::printf("%-10s %9.0e   failed: %s\n", s.penalty.c_str(), s.lambda, st.mean.reason.c_str());
         continue;
       }
-      std::printf("%-10s %9.0e %9.4f %9.4f %9.4f %11.3f %9.4f\n", r.penalty.c_str(), r.lambda, r.mean.val_miou,
-                  r.mean.val_dice, r.mean.sparsity, r.mean.weight_norm, r.gap());
+      std::printf("%-10s %9.2e %9.4f %9.4f %9.4f %11.3f %9.4f %7lld\n", s.penalty.c_str(), s.lambda, st.mean.val_miou,
+                  st.mean.val_dice, st.mean.sparsity, st.mean.weight_norm, st.mean.train_miou - st.mean.val_miou,
+                  static_cast<long long>(st.epochs));
     }
     if (best >= 0) {
-      const Row& b = rows[size_t(best)];
+      const Setting& b = settings[size_t(best)];
       std::printf("\nbest: %s", b.penalty.c_str());
       if (b.penalty != "none") std::printf(" with lambda %g", b.lambda);
-      std::printf(" (val mIoU %.4f%s)\n", b.mean.val_miou,
-                  folds >= 2 ? cuseg::str_cat(", mean of ", folds, " folds").c_str() : "");
+      std::printf(" (val mIoU %.4f%s)\n", standing[size_t(best)].mean.val_miou,
+                  o.folds >= 2 ? cuseg::str_cat(", mean of ", o.folds, " folds").c_str() : "");
     } else {
       std::printf("\nevery trial failed: no best\n");
     }
+    std::printf("epochs trained: %lld (every setting to the end: %lld)\n", static_cast<long long>(epochs_trained),
+                static_cast<long long>(int64_t(settings.size()) * runs * base.epochs));
 
-    json j = json::array();
-    for (size_t i = 0; i < rows.size(); ++i) {
-      const Row& r = rows[i];
-      json row = {{"penalty", r.penalty}, {"lambda", r.lambda}, {"best", int(i) == best}, {"failed", r.mean.failed}};
-      if (r.mean.failed) {
-        row["reason"] = r.mean.reason;
+    json rows = json::array();
+    for (size_t i = 0; i < settings.size(); ++i) {
+      const Outcome& m = standing[i].mean;
+      json row = {{"penalty", settings[i].penalty}, {"lambda", settings[i].lambda}, {"best", int(i) == best},
+                  {"failed", m.failed}, {"epochs", standing[i].epochs}};
+      if (m.failed) {
+        row["reason"] = m.reason;
       } else {
-        row.update({{"val_miou", r.mean.val_miou}, {"val_dice", r.mean.val_dice}, {"sparsity", r.mean.sparsity},
-                    {"weight_norm", r.mean.weight_norm}, {"train_miou", r.mean.train_miou}, {"gap", r.gap()}});
+        row.update({{"val_miou", m.val_miou}, {"val_dice", m.val_dice}, {"sparsity", m.sparsity},
+                    {"weight_norm", m.weight_norm}, {"train_miou", m.train_miou}, {"gap", m.train_miou - m.val_miou}});
       }
-      j.push_back(row);
+      rows.push_back(row);
     }
-    cuseg::write_text_file_atomically((fs::path(base.out) / "sweep.json").string(), j.dump(2) + "\n");
+    const json sweep = {{"rows", rows}, {"rungs", decisions}, {"epochs_trained", epochs_trained}};
+    cuseg::write_text_file_atomically((fs::path(base.out) / "sweep.json").string(), sweep.dump(2) + "\n");
     return best >= 0 ? cuseg::tool::kOk : cuseg::tool::kError;
   });
 }

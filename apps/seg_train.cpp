@@ -6,21 +6,11 @@
 //
 // Under `mpirun -np N` (a build with MPI) the N processes train one model data-parallel, each on
 // its part of every batch (train/trainer.h); rank 0 writes the outputs.
-#include <csignal>
 #include <cstdio>
 
 #include "apps/tool.h"
 #include "apps/train_options.h"
 #include "cuseg/dist/communicator.h"
-
-namespace {
-
-extern "C" void on_stop_signal(int signal) {
-  cuseg::request_stop(signal);
-  std::signal(signal, SIG_DFL);  // a second one ends the process
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"seg_train: train a segmentation U-Net (unet-s) on a folder dataset or the built-in synthetic one",
@@ -29,8 +19,7 @@ int main(int argc, char** argv) {
   cuseg::tool::add_train_options(app, given);
   return cuseg::tool::run(app, argc, argv, [&] {
     const cuseg::TrainConfig config = cuseg::tool::resolve_train_config(app, given);
-    std::signal(SIGINT, on_stop_signal);
-    std::signal(SIGTERM, on_stop_signal);
+    cuseg::tool::stop_training_on_signals();
     const std::shared_ptr<cuseg::Communicator> ranks = cuseg::world();
     cuseg::Trainer trainer(config, ranks);
     const cuseg::TrainResult result = trainer.run();

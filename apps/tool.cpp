@@ -1,6 +1,7 @@
 #include "apps/tool.h"
 
 #include <algorithm>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 
@@ -8,8 +9,23 @@
 #include "cuseg/data/image_io.h"
 #include "cuseg/kernels/compute.h"
 #include "cuseg/train/train_config.h"
+#include "cuseg/train/trainer.h"
+
+namespace {
+
+extern "C" void on_stop_signal(int signal) {
+  cuseg::request_stop(signal);
+  std::signal(signal, SIG_DFL);  // a second one ends the process
+}
+
+}  // namespace
 
 namespace cuseg::tool {
+
+void stop_training_on_signals() {
+  std::signal(SIGINT, on_stop_signal);
+  std::signal(SIGTERM, on_stop_signal);
+}
 
 namespace fs = std::filesystem;
 

@@ -18,6 +18,10 @@ constexpr int kOk = 0, kError = 1, kUsage = 2;
 // Parses argv into `app`, then runs `body`; cuseg::Error and other exceptions become exit 1.
 int run(CLI::App& app, int argc, char** argv, const std::function<int()>& body);
 
+// SIGINT and SIGTERM from now on ask a training run to stop after its current step
+// (cuseg::request_stop); a second signal ends the process at once.
+void stop_training_on_signals();
+
 // Files as given and the images (png, jpg, jpeg, bmp) inside folders, folders sorted by name.
 std::vector<std::string> expand_images(const std::vector<std::string>& paths);
 

@@ -193,6 +193,10 @@ std::vector<TrainOption> make_table() {
       {.flag = "--stop-after-steps", FIELD(stop_after_steps),
        .help = "Stop (as if interrupted) after this many optimizer steps", .on_resume = R::CommandOnly,
        .placeholder = "N", .sweep = false},
+      {.flag = "--stop-after-epochs", FIELD(stop_after_epochs),
+       .help = "Stop (as if interrupted) once the run has done this many epochs: the learning-rate schedule stays "
+               "that of --epochs (seg_sweep's successive halving trains its rungs so)",
+       .on_resume = R::CommandOnly, .placeholder = "N", .sweep = false},
   };
   for (TrainOption& o : rows)
     if (o.flag == "--resume") o.help = resume_help_of(rows);

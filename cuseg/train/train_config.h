@@ -82,6 +82,7 @@ struct TrainConfig {
   std::string encoder_weights;    // start the encoder from these ImageNet weights (torchvision's)
   bool resume = false;            // continue the run in `out` from last.safetensors
   int64_t stop_after_steps = 0;   // stop (as if interrupted) after this many steps of this call
+  int64_t stop_after_epochs = 0;  // stop (as if interrupted) once this many epochs are done (of the run)
   bool progress = true;           // a progress bar on a terminal, else a line per epoch
   bool quiet = false;             // nothing on stdout
   double collective_timeout = 300;  // data parallel: seconds a rank waits in a collective

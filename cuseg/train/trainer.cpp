@@ -98,9 +98,10 @@ TrainResult Trainer::run() {
   ProgressBar bar(stderr, c.progress && !c.quiet && s.writer);
   const int64_t batches = s.train_loader->batches();
   int64_t steps_this_call = 0;
+  const auto epochs_done = [&] { return c.stop_after_epochs > 0 && s.epoch >= c.stop_after_epochs; };
   const auto stop_requested = [&] {
     return stop_signal() != 0 || s.stopped_by_callback ||
-           (c.stop_after_steps > 0 && steps_this_call >= c.stop_after_steps);
+           (c.stop_after_steps > 0 && steps_this_call >= c.stop_after_steps) || epochs_done();
   };
   const auto finish = [&](TrainStatus status, std::string message) {
     bar.finish();
@@ -114,6 +115,8 @@ TrainResult Trainer::run() {
   s.model->zero_grad();
 
   while (s.epoch < c.epochs) {
+    if (epochs_done())  // resumed at or past the epochs asked for: nothing to train
+      return finish(TrainStatus::Interrupted, s.stopped_message(str_cat("after epoch ", s.epoch)));
     const Clock::time_point start = Clock::now();
     s.train_loader->start_epoch(s.epoch, s.batch);
     if (s.graph_steps) s.reset_graph_steps();

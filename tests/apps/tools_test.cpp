@@ -313,9 +313,9 @@ TEST_F(Tools, SweepNamesTheBest) {
   EXPECT_NE(sweep.output.find("best: "), std::string::npos) << sweep.output;
   nlohmann::json j;
   std::ifstream(dir_ / "sweep/sweep.json") >> j;
-  ASSERT_EQ(j.size(), 3u);
+  ASSERT_EQ(j["rows"].size(), 3u);
   int best = 0;
-  for (const auto& row : j) {
+  for (const auto& row : j["rows"]) {
     best += row["best"].get<bool>();
     EXPECT_NEAR(row["gap"].get<double>(), row["train_miou"].get<double>() - row["val_miou"].get<double>(), 1e-12);
   }
@@ -360,6 +360,52 @@ TEST_F(Tools, AKilledSweepRunAgainEndsWithTheSameTable) {
   EXPECT_NE(other.output.find("holds a sweep with other settings"), std::string::npos) << other.output;
 }
 
+// Successive halving: 7 settings, 9 epochs at rate 3 — all 7 for 3 epochs, the best 2 on to 9:
+// 21 + 2·6 = 33 epochs where the grid trains 63; the winner is one that went the whole way. A
+// random search draws its strengths within the bounds, the same ones for the same seed.
+TEST_F(Tools, SweepSearchesByHalvingAndAtRandom) {
+  const ToolRun halving = run(dir_, "seg_sweep --data data --base 4 --depth 3 --size 32 --batch 4 --epochs 9 "
+                                    "--penalties none,l1,l2 --lambdas 1e-4,1e-3,1e-2 --halving 3 --out halving");
+  ASSERT_EQ(halving.code, 0) << halving.output;
+  EXPECT_NE(halving.output.find("rung 1/2: 2 of 7 go on to 9 epochs"), std::string::npos) << halving.output;
+  EXPECT_NE(halving.output.find("epochs trained: 33 (every setting to the end: 63)"), std::string::npos)
+      << halving.output;
+  nlohmann::json j;
+  std::ifstream(dir_ / "halving/sweep.json") >> j;
+  EXPECT_EQ(j["epochs_trained"].get<int64_t>(), 33);
+  ASSERT_EQ(j["rungs"].size(), 1u);
+  EXPECT_EQ(j["rungs"][0]["kept"].size(), 2u);
+  EXPECT_EQ(j["rungs"][0]["stopped"].size(), 5u);
+  int full = 0;
+  for (const auto& row : j["rows"]) {
+    full += row["epochs"].get<int64_t>() == 9;
+    if (row["best"].get<bool>()) {
+      EXPECT_EQ(row["epochs"].get<int64_t>(), 9) << row;
+    }
+  }
+  EXPECT_EQ(full, 2);
+
+  const std::string random = "seg_sweep --data data --base 4 --depth 3 --size 32 --batch 4 --epochs 1 --seed 3 "
+                             "--penalties none,l1,l2 --lambdas 1e-5,1e-2 --search random --trials 4 ";
+  const ToolRun a = run(dir_, random + "--out random_a"), b = run(dir_, random + "--out random_b");
+  ASSERT_EQ(a.code, 0) << a.output;
+  ASSERT_EQ(b.code, 0) << b.output;
+  nlohmann::json ja, jb;
+  std::ifstream(dir_ / "random_a/sweep.json") >> ja;
+  std::ifstream(dir_ / "random_b/sweep.json") >> jb;
+  ASSERT_EQ(ja["rows"].size(), 5u);
+  std::set<double> drawn;
+  for (size_t i = 0; i < 5; ++i) {
+    const double l = ja["rows"][i]["lambda"].get<double>();
+    EXPECT_EQ(l, jb["rows"][i]["lambda"].get<double>()) << "the same seed draws the same";
+    if (ja["rows"][i]["penalty"] == "none") continue;
+    EXPECT_GE(l, 1e-5);
+    EXPECT_LE(l, 1e-2);
+    drawn.insert(l);
+  }
+  EXPECT_EQ(drawn.size(), 4u) << "four different strengths";
+}
+
 // Bad sweep input: one line naming the value, before any training; a trial that diverges is
 // recorded as failed with its reason and the sweep goes on.
 TEST_F(Tools, SweepBadInputAndFailedTrials) {
@@ -369,7 +415,10 @@ TEST_F(Tools, SweepBadInputAndFailedTrials) {
            {"--lambdas -1", "--lambdas"},
            {"--penalties ,", "--penalties is empty"},
            {"--penalties l3", "unknown 'l3'"},
-           {"--folds 1", "--folds 1"}}) {
+           {"--folds 1", "--folds 1"},
+           {"--search random --trials 0", "--trials 0"},
+           {"--halving 1", "--halving 1"},
+           {"--search bayes", "--search"}}) {
     const ToolRun r = run(dir_, "seg_sweep --data data --epochs 1 --out bad " + args);
     EXPECT_EQ(r.code, 2) << args << ": " << r.output;
     const std::string first_line = r.output.substr(0, r.output.find('\n'));  // then the tools' "Run with --help"
@@ -383,8 +432,8 @@ TEST_F(Tools, SweepBadInputAndFailedTrials) {
   EXPECT_NE(diverging.output.find("every trial failed"), std::string::npos) << diverging.output;
   nlohmann::json j;
   std::ifstream(dir_ / "diverging/sweep.json") >> j;
-  ASSERT_EQ(j.size(), 2u) << "the sweep went on after the first failure";
-  for (const auto& row : j) {
+  ASSERT_EQ(j["rows"].size(), 2u) << "the sweep went on after the first failure";
+  for (const auto& row : j["rows"]) {
     EXPECT_TRUE(row["failed"].get<bool>());
     EXPECT_NE(row["reason"].get<std::string>().find("at epoch 1, batch"), std::string::npos) << row;
   }

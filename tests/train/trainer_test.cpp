@@ -121,6 +121,28 @@ TEST_F(TrainerTest, AResumedModelZooRunContinuesBitForBit) {
   });
 }
 
+// Stopped once the run has done epoch 1 (its schedule still that of 2 epochs), then continued:
+// the run of 2 epochs, bit for bit — what seg_sweep's successive halving relies on.
+TEST_F(TrainerTest, StoppingAfterAnEpochAndGoingOnIsTheStraightRun) {
+  const TrainConfig straight = tiny("straight");
+  ASSERT_EQ(Trainer(straight).run().status, TrainStatus::Finished);
+  TrainConfig rung = tiny("rungs");
+  rung.stop_after_epochs = 1;
+  const TrainResult first = Trainer(rung).run();
+  ASSERT_EQ(first.status, TrainStatus::Interrupted) << first.message;
+  ASSERT_EQ(first.epochs.size(), 1u);
+  rung.resume = true;
+  const TrainResult again = Trainer(rung).run();  // already there: nothing to train
+  EXPECT_EQ(again.status, TrainStatus::Interrupted) << again.message;
+  EXPECT_TRUE(again.epochs.empty());
+  rung.stop_after_epochs = 2;
+  const TrainResult rest = Trainer(rung).run();
+  ASSERT_EQ(rest.status, TrainStatus::Finished) << rest.message;
+  ASSERT_EQ(rest.epochs.size(), 1u);
+  expect_same_tensors((fs::path(straight.out) / "last.safetensors").string(),
+                      (fs::path(rung.out) / "last.safetensors").string());
+}
+
 TEST_F(TrainerTest, LogCheckpointsAndMetadataDescribeTheRun) {
   TrainConfig c = tiny("run");
   c.class_weights = "auto";
