@@ -27,6 +27,7 @@
 #include <sstream>
 
 #include "apps/sweep.h"
+#include "apps/sweep_report.h"
 #include "apps/tool.h"
 #include "apps/train_options.h"
 #include "cuseg/core/atomic_file.h"
@@ -51,7 +52,7 @@ std::vector<std::string> split_list(const std::string& text) {
 }
 
 struct Options {
-  std::string penalties = "none,l1,l2,elastic,smooth-l1,decay", lambdas = "1e-5,1e-4,1e-3", search = "grid";
+  std::string penalties = "none,l1,l2,elastic,smooth-l1,decay", lambdas = "1e-5,1e-4,1e-3", search = "grid", report;
   int folds = 0, trials = 8, halving = 0;
 };
 
@@ -116,6 +117,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--trials", o.trials, "--search random: penalty and strength draws (besides none)")
       ->capture_default_str();
+  app.add_option("--report", o.report,
+                 "Also write DIR/report.html: the sweep's charts (inline SVG, nothing fetched) and its verdict")
+      ->option_text("DIR");
   app.add_option("--halving", o.halving,
                  "Successive halving at this rate (≥ 2): the best 1/ETA of the settings go on at each rung; 0 off")
       ->capture_default_str();
@@ -140,6 +144,15 @@ int main(int argc, char** argv) {
     for (const std::string& k : kinds)
       if (std::find(kPenalties.begin(), kPenalties.end(), k) == kPenalties.end())
         throw UsageError("--penalties: unknown '" + k + "' (none, l1, l1-prox, l2, elastic, smooth-l1, decay)");
+    if (!o.report.empty()) {  // refused before any training, not after
+      std::error_code ec;
+      fs::create_directories(o.report, ec);
+      const fs::path probe = fs::path(o.report) / ".cuseg_probe";
+      std::ofstream(probe) << "";
+      if (ec || !fs::exists(probe))
+        throw UsageError(cuseg::str_cat("--report ", o.report, ": cannot write there"));
+      fs::remove(probe);
+    }
     claim_out(base, o, strengths);
     cuseg::tool::stop_training_on_signals();
 
@@ -147,6 +160,7 @@ int main(int argc, char** argv) {
     const int runs = o.folds >= 2 ? o.folds : 1;
     const std::vector<int64_t> rungs = rung_epochs(base.epochs, settings.size(), o.halving);
     std::vector<Standing> standing(settings.size());
+    std::vector<std::vector<Outcome>> fold_outcomes(settings.size());  // at the last rung each trained
     std::vector<size_t> alive(settings.size());
     std::iota(alive.begin(), alive.end(), 0);
     json decisions = json::array();
@@ -159,6 +173,7 @@ int main(int argc, char** argv) {
       for (size_t i : alive) {
         const Setting& s = settings[i];
         Outcome mean;
+        fold_outcomes[i].clear();
         for (int f = 0; f < runs; ++f) {
           const cuseg::TrainConfig c = cuseg::sweep::config_for(base, s, f, o.folds);
           const std::string where = cuseg::str_cat(
@@ -178,6 +193,7 @@ int main(int argc, char** argv) {
             }
             if (outcome.failed) std::printf("  failed: %s\n", outcome.reason.c_str());
           }
+          fold_outcomes[i].push_back(outcome);
           if (outcome.failed && !mean.failed) mean = outcome;
           if (!mean.failed) {
             mean.val_miou += outcome.val_miou / runs;
@@ -253,6 +269,21 @@ int main(int argc, char** argv) {
     }
     const json sweep = {{"rows", rows}, {"rungs", decisions}, {"epochs_trained", epochs_trained}};
     cuseg::write_text_file_atomically((fs::path(base.out) / "sweep.json").string(), sweep.dump(2) + "\n");
+    if (!o.report.empty()) {
+      std::vector<cuseg::sweep::ReportRow> report_rows;
+      for (size_t i = 0; i < settings.size(); ++i) {
+        cuseg::sweep::ReportRow row{settings[i], fold_outcomes[i], standing[i].epochs, {}};
+        for (int f = 0; f < runs; ++f) row.runs.push_back(cuseg::sweep::config_for(base, settings[i], f, o.folds).out);
+        report_rows.push_back(row);
+      }
+      std::vector<cuseg::sweep::ReportDecision> report_rungs;
+      for (const json& d : decisions)
+        report_rungs.push_back({d["epochs"].get<int64_t>(), d["kept"].get<std::vector<std::string>>(),
+                                d["stopped"].get<std::vector<std::string>>()});
+      const int charts = cuseg::sweep::write_report(o.report, report_rows, best, report_rungs,
+                                                    cuseg::str_cat("seg_sweep: ", base.out));
+      std::printf("report: %s (%d charts)\n", (fs::path(o.report) / "report.html").string().c_str(), charts);
+    }
     return best >= 0 ? cuseg::tool::kOk : cuseg::tool::kError;
   });
 }

@@ -16,6 +16,7 @@ packages=(
   libdnnl-dev ocl-icd-opencl-dev                    # oneDNN: the fast CPU path's convolutions (its CMake config asks for OpenCL)
   pybind11-dev python3-pytest                       # the cuseg Python module and its tests
   libopenmpi-dev openmpi-bin                        # data-parallel training (mpirun -np N seg_train)
+  chromium                                          # headless: renders seg_sweep's report in its test
 )
 
 # Outside oracles, for tests only, from PyPI into a virtual environment of the checkout's own

@@ -406,6 +406,48 @@ TEST_F(Tools, SweepSearchesByHalvingAndAtRandom) {
   EXPECT_EQ(drawn.size(), 4u) << "four different strengths";
 }
 
+// The report of 3 penalties × 3 strengths × 2 folds (and no penalty) on the built-in data, as
+// headless Chromium renders it: every chart present with data, the verdict said, nothing fetched.
+// The screenshot stays in the build folder (sweep_report.png), CI's artifact.
+TEST_F(Tools, SweepReportRendersInChromium) {
+  const ToolRun sweep = run(dir_, "seg_sweep --synthetic-train 16 --synthetic-val 8 --base 4 --depth 3 --size 32 "
+                                  "--batch 4 --epochs 2 --penalties none,l1,l2,decay --lambdas 1e-4,1e-3,1e-2 "
+                                  "--folds 2 --out report_sweep --report report");
+  ASSERT_EQ(sweep.code, 0) << sweep.output;
+  EXPECT_NE(sweep.output.find("report: report/report.html (10 charts)"), std::string::npos) << sweep.output;
+  const std::string page = "file://" + (dir_ / "report/report.html").string();
+  const std::string chromium = "chromium --headless --no-sandbox --disable-gpu --hide-scrollbars ";
+  const ToolRun dom = run(dir_, chromium + "--dump-dom '" + page + "' 2>/dev/null");
+  ASSERT_EQ(dom.code, 0) << "headless Chromium (Debian's chromium, scripts/deps.sh): " << dom.output;
+  const std::string& html = dom.output;
+  int charts = 0;
+  for (size_t at = html.find("<figure class=\"chart\""); at != std::string::npos;
+       at = html.find("<figure class=\"chart\"", at + 1)) {
+    ++charts;
+    const std::string chart = html.substr(at, html.find("</figure>", at) - at);
+    const std::string id = chart.substr(chart.find("id=\"") + 4, chart.find('"', chart.find("id=\"") + 4) - chart.find("id=\"") - 4);
+    EXPECT_NE(chart.find("<svg"), std::string::npos) << id;
+    // Data: a line with points, or bars.
+    const bool line = chart.find("class=\"series\"") != std::string::npos && chart.find("data-points=\"0\"") == std::string::npos;
+    EXPECT_TRUE(line || chart.find("class=\"bar\"") != std::string::npos) << id << " has no data";
+  }
+  EXPECT_EQ(charts, 10);
+  for (const char* id : {"miou", "gap", "zeros", "small", "norm", "curve_train_loss", "curve_val_loss", "curve_miou",
+                         "class_iou", "weights"})
+    EXPECT_NE(html.find(str_cat("id=\"", id, "\"")), std::string::npos) << id;
+  EXPECT_NE(html.find("id=\"verdict\""), std::string::npos);
+  EXPECT_TRUE(html.find("No penalty beat none") != std::string::npos || html.find("Winner: ") != std::string::npos);
+  EXPECT_EQ(html.find("<script"), std::string::npos) << "self-contained: no script";
+  EXPECT_EQ(html.find("http"), std::string::npos) << "self-contained: nothing fetched";
+
+  const fs::path shot = fs::path(tools_dir()).parent_path() / "sweep_report.png";
+  fs::remove(shot);
+  const ToolRun png = run(dir_, chromium + "--window-size=1250,2600 --screenshot='" + shot.string() + "' '" + page + "'");
+  ASSERT_EQ(png.code, 0) << png.output;
+  ASSERT_TRUE(fs::exists(shot)) << png.output;
+  EXPECT_GT(fs::file_size(shot), 50000u) << "a rendered page, not a blank one";
+}
+
 // Bad sweep input: one line naming the value, before any training; a trial that diverges is
 // recorded as failed with its reason and the sweep goes on.
 TEST_F(Tools, SweepBadInputAndFailedTrials) {
@@ -418,7 +460,8 @@ TEST_F(Tools, SweepBadInputAndFailedTrials) {
            {"--folds 1", "--folds 1"},
            {"--search random --trials 0", "--trials 0"},
            {"--halving 1", "--halving 1"},
-           {"--search bayes", "--search"}}) {
+           {"--search bayes", "--search"},
+           {"--report /proc/no/such", "--report /proc/no/such: cannot write there"}}) {
     const ToolRun r = run(dir_, "seg_sweep --data data --epochs 1 --out bad " + args);
     EXPECT_EQ(r.code, 2) << args << ": " << r.output;
     const std::string first_line = r.output.substr(0, r.output.find('\n'));  // then the tools' "Run with --help"

@@ -1,0 +1,449 @@
+#include "apps/sweep_report.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+
+#include "cuseg/core/atomic_file.h"
+#include "cuseg/core/safetensors.h"
+
+namespace cuseg::sweep {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+const char* const kColours[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"};
+constexpr double kWidth = 560, kHeight = 320, kLeft = 64, kRight = 150, kTop = 16, kBottom = 44;
+
+std::string escape(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '<') out += "&lt;";
+    else if (c == '>') out += "&gt;";
+    else if (c == '&') out += "&amp;";
+    else if (c == '"') out += "&quot;";
+    else out += c;
+  }
+  return out;
+}
+
+std::string num(double v, const char* format = "%.4g") {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, format, v);
+  return buf;
+}
+
+struct Series {
+  std::string name;
+  std::vector<double> x, y, err;  // err: ± around y, or empty
+};
+struct Band {
+  std::string name;
+  double lo, hi;
+};
+
+double mean_of(const std::vector<double>& v) {
+  double s = 0;
+  for (double x : v) s += x;
+  return v.empty() ? 0 : s / double(v.size());
+}
+double spread_of(const std::vector<double>& v) {  // the sample standard deviation
+  if (v.size() < 2) return 0;
+  const double m = mean_of(v);
+  double s = 0;
+  for (double x : v) s += (x - m) * (x - m);
+  return std::sqrt(s / double(v.size() - 1));
+}
+
+// A chart's frame: the plot area's mapping and its SVG so far.
+struct Frame {
+  double x0, x1, y0, y1;
+  bool log_x;
+  std::string svg;
+  double px(double x) const {
+    const double v = log_x ? std::log10(x) : x;
+    return kLeft + (v - x0) / (x1 - x0 == 0 ? 1 : x1 - x0) * (kWidth - kLeft - kRight);
+  }
+  double py(double y) const { return kHeight - kBottom - (y - y0) / (y1 - y0 == 0 ? 1 : y1 - y0) * (kHeight - kTop - kBottom); }
+};
+
+// x_ticks false: the caller labels x itself (a bar chart's categories).
+Frame frame(double x0, double x1, double y0, double y1, bool log_x, const std::string& xlabel, const std::string& ylabel,
+            bool x_ticks = true) {
+  if (y1 - y0 < 1e-12) y0 -= 0.5, y1 += 0.5;
+  const double pad = 0.06 * (y1 - y0);
+  // Shares, norms and bars are never negative: their axis starts at 0 when the data does.
+  Frame f{x0, x1, y0 >= 0 ? std::max(0.0, y0 - pad) : y0 - pad, y1 + pad, log_x, ""};
+  f.svg += str_cat("<svg class=\"plot\" width=\"", kWidth, "\" height=\"", kHeight, "\" viewBox=\"0 0 ", kWidth, " ",
+                   kHeight, "\" role=\"img\">");
+  f.svg += str_cat("<rect x=\"", kLeft, "\" y=\"", kTop, "\" width=\"", kWidth - kLeft - kRight, "\" height=\"",
+                   kHeight - kTop - kBottom, "\" fill=\"#fafafa\" stroke=\"#999\"/>");
+  for (int i = 0; i <= 4; ++i) {  // y ticks
+    const double y = f.y0 + (f.y1 - f.y0) * i / 4;
+    f.svg += str_cat("<line x1=\"", kLeft - 4, "\" x2=\"", kWidth - kRight, "\" y1=\"", f.py(y), "\" y2=\"", f.py(y),
+                     "\" stroke=\"#e0e0e0\"/><text x=\"", kLeft - 6, "\" y=\"", f.py(y) + 4,
+                     "\" text-anchor=\"end\" font-size=\"11\">", num(y, "%.3g"), "</text>");
+  }
+  if (x_ticks && log_x) {
+    for (double d = std::ceil(x0); d <= x1 + 1e-9; d += 1)
+      f.svg += str_cat("<text x=\"", f.px(std::pow(10.0, d)), "\" y=\"", kHeight - kBottom + 16,
+                       "\" text-anchor=\"middle\" font-size=\"11\">1e", num(d, "%.0f"), "</text>");
+  } else if (x_ticks) {
+    const double step = std::max(1.0, std::ceil((x1 - x0) / 8));
+    for (double x = std::ceil(x0); x <= x1 + 1e-9; x += step)
+      f.svg += str_cat("<text x=\"", f.px(x), "\" y=\"", kHeight - kBottom + 16,
+                       "\" text-anchor=\"middle\" font-size=\"11\">", num(x, "%.0f"), "</text>");
+  }
+  f.svg += str_cat("<text x=\"", kLeft + (kWidth - kLeft - kRight) / 2, "\" y=\"", kHeight - 8,
+                   "\" text-anchor=\"middle\" font-size=\"12\">", escape(xlabel), "</text>");
+  f.svg += str_cat("<text transform=\"translate(14,", kTop + (kHeight - kTop - kBottom) / 2,
+                   ") rotate(-90)\" text-anchor=\"middle\" font-size=\"12\">", escape(ylabel), "</text>");
+  return f;
+}
+
+void legend(Frame& f, int i, const std::string& name, const std::string& colour) {
+  const double y = kTop + 14 + 18 * i;
+  f.svg += str_cat("<rect x=\"", kWidth - kRight + 12, "\" y=\"", y - 9, "\" width=\"12\" height=\"12\" fill=\"", colour,
+                   "\"/><text x=\"", kWidth - kRight + 30, "\" y=\"", y + 1, "\" font-size=\"12\">", escape(name), "</text>");
+}
+
+std::string figure(const std::string& id, const std::string& title, const std::string& svg, const std::string& note = "") {
+  return str_cat("<figure class=\"chart\" id=\"", id, "\"><figcaption>", escape(title), "</figcaption>", svg, "</svg>",
+                 note.empty() ? "" : str_cat("<p class=\"note\">", escape(note), "</p>"), "</figure>\n");
+}
+
+// Lines with points (and error bars), over a linear or a log10 x; an optional horizontal band.
+std::string xy_chart(const std::string& id, const std::string& title, const std::string& xlabel,
+                     const std::string& ylabel, bool log_x, const std::vector<Series>& series,
+                     const std::optional<Band>& band, const std::string& note = "") {
+  double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
+  for (const Series& s : series)
+    for (size_t i = 0; i < s.x.size(); ++i) {
+      const double x = log_x ? std::log10(s.x[i]) : s.x[i], e = s.err.empty() ? 0 : s.err[i];
+      x0 = std::min(x0, x), x1 = std::max(x1, x), y0 = std::min(y0, s.y[i] - e), y1 = std::max(y1, s.y[i] + e);
+    }
+  if (band) y0 = std::min(y0, band->lo), y1 = std::max(y1, band->hi);
+  if (!std::isfinite(x0)) x0 = 0, x1 = 1, y0 = 0, y1 = 1;
+  if (x1 - x0 < 1e-12) x0 -= 0.5, x1 += 0.5;
+  Frame f = frame(x0, x1, y0, y1, log_x, xlabel, ylabel);
+  int n = 0;
+  if (band) {
+    f.svg += str_cat("<rect class=\"band\" x=\"", kLeft, "\" y=\"", f.py(band->hi), "\" width=\"",
+                     kWidth - kLeft - kRight, "\" height=\"", std::max(1.0, f.py(band->lo) - f.py(band->hi)),
+                     "\" fill=\"#888\" fill-opacity=\"0.25\"/>");
+    legend(f, n++, band->name, "#bbb");
+  }
+  for (size_t k = 0; k < series.size(); ++k) {
+    const Series& s = series[k];
+    const std::string colour = kColours[k % std::size(kColours)];
+    std::string points;
+    for (size_t i = 0; i < s.x.size(); ++i) points += str_cat(f.px(s.x[i]), ",", f.py(s.y[i]), " ");
+    f.svg += str_cat("<polyline class=\"series\" data-points=\"", s.x.size(), "\" points=\"", points,
+                     "\" fill=\"none\" stroke=\"", colour, "\" stroke-width=\"2\"/>");
+    for (size_t i = 0; i < s.x.size(); ++i) {
+      if (!s.err.empty() && s.err[i] > 0)
+        f.svg += str_cat("<line x1=\"", f.px(s.x[i]), "\" x2=\"", f.px(s.x[i]), "\" y1=\"", f.py(s.y[i] - s.err[i]),
+                         "\" y2=\"", f.py(s.y[i] + s.err[i]), "\" stroke=\"", colour, "\"/>");
+      f.svg += str_cat("<circle class=\"point\" cx=\"", f.px(s.x[i]), "\" cy=\"", f.py(s.y[i]), "\" r=\"3.5\" fill=\"",
+                       colour, "\"><title>", escape(s.name), ": ", num(s.x[i]), " → ", num(s.y[i]), "</title></circle>");
+    }
+    legend(f, n++, s.name, colour);
+  }
+  return figure(id, title, f.svg, note);
+}
+
+// Grouped bars: one group per category, one bar per series.
+std::string bar_chart(const std::string& id, const std::string& title, const std::string& ylabel,
+                      const std::vector<std::string>& categories, const std::vector<Series>& series) {
+  double y1 = 0;
+  for (const Series& s : series)
+    for (double y : s.y) y1 = std::max(y1, y);
+  Frame f = frame(0, double(categories.size()), 0, y1 > 0 ? y1 : 1, false, "", ylabel, false);
+  const double group = (kWidth - kLeft - kRight) / double(std::max<size_t>(1, categories.size()));
+  const double bar = group * 0.8 / double(std::max<size_t>(1, series.size()));
+  for (size_t c = 0; c < categories.size(); ++c)
+    f.svg += str_cat("<text x=\"", kLeft + group * (double(c) + 0.5), "\" y=\"", kHeight - kBottom + 28,
+                     "\" text-anchor=\"middle\" font-size=\"10\">", escape(categories[c]), "</text>");
+  for (size_t k = 0; k < series.size(); ++k) {
+    const std::string colour = kColours[k % std::size(kColours)];
+    for (size_t c = 0; c < series[k].y.size(); ++c) {
+      const double x = kLeft + group * double(c) + group * 0.1 + bar * double(k), top = f.py(series[k].y[c]);
+      f.svg += str_cat("<rect class=\"bar\" x=\"", x, "\" y=\"", top, "\" width=\"", bar, "\" height=\"",
+                       std::max(0.0, kHeight - kBottom - top), "\" fill=\"", colour, "\"><title>", escape(series[k].name),
+                       " ", escape(categories[c]), ": ", num(series[k].y[c]), "</title></rect>");
+    }
+    legend(f, int(k), series[k].name, colour);
+  }
+  return figure(id, title, f.svg);
+}
+
+std::vector<json> log_of(const std::string& run) {
+  std::vector<json> lines;
+  std::ifstream in(fs::path(run) / "log.jsonl");
+  for (std::string l; std::getline(in, l);) lines.push_back(json::parse(l));
+  return lines;
+}
+
+// The penalized weights of a trial (its convolutions' kernels: the "decay" group), as doubles.
+std::vector<double> penalized_weights(const std::string& run) {
+  std::vector<double> out;
+  const fs::path file = fs::path(run) / "last.safetensors";
+  if (!fs::exists(file)) return out;
+  for (const auto& [name, t] : load_safetensors(file.string()).tensors) {
+    if (t.rank() < 2 || !name.ends_with(".weight") || t.dtype() != DType::F32) continue;
+    for (float v : t.to_vector<float>()) out.push_back(double(v));
+  }
+  return out;
+}
+
+double share(const std::vector<double>& w, double below) {
+  if (w.empty()) return 0;
+  double n = 0;
+  for (double v : w) n += std::fabs(v) < below || (below == 0 && v == 0);
+  return n / double(w.size());
+}
+
+}  // namespace
+
+int write_report(const std::string& dir, const std::vector<ReportRow>& rows, int best,
+                 const std::vector<ReportDecision>& rungs, const std::string& title) {
+  int charts = 0;
+  std::string body;
+  const auto add = [&](const std::string& chart) { body += chart, ++charts; };
+  auto fold_values = [](const ReportRow& r, double Outcome::*field) {
+    std::vector<double> v;
+    for (const Outcome& o : r.folds) v.push_back(o.*field);
+    return v;
+  };
+  const ReportRow* none = nullptr;
+  std::vector<std::string> penalties;
+  for (const ReportRow& r : rows) {
+    if (r.setting.penalty == "none") none = &r;
+    else if (std::find(penalties.begin(), penalties.end(), r.setting.penalty) == penalties.end())
+      penalties.push_back(r.setting.penalty);
+  }
+  const auto ok = [](const ReportRow& r) { return !r.folds.empty() && std::none_of(r.folds.begin(), r.folds.end(), [](const Outcome& o) { return o.failed; }); };
+
+  // The verdict first.
+  std::string verdict;
+  if (best < 0) {
+    verdict = "Every trial failed: no winner.";
+  } else {
+    const ReportRow& b = rows[size_t(best)];
+    const std::vector<double> bv = fold_values(b, &Outcome::val_miou);
+    if (b.setting.penalty == "none") {
+      verdict = str_cat("No penalty beat none: the best val mIoU is no penalty's, ", num(mean_of(bv)), ".");
+    } else if (!none || !ok(*none)) {
+      verdict = str_cat("Winner: ", b.setting.describe(), " (val mIoU ", num(mean_of(bv)), "); no baseline (none) to "
+                        "compare with in this sweep.");
+    } else {
+      const std::vector<double> nv = fold_values(*none, &Outcome::val_miou);
+      const double margin = mean_of(bv) - mean_of(nv), spread = std::max(spread_of(bv), spread_of(nv));
+      verdict = str_cat("Winner: ", b.setting.describe(), ", val mIoU ", num(mean_of(bv)), " against no penalty's ",
+                        num(mean_of(nv)), ": a margin of ", num(margin),
+                        spread > 0 ? str_cat(", ", num(margin / spread, "%.2f"), " times the fold spread (", num(spread), ")")
+                                   : std::string(" (one split: no fold spread to weigh it against)"),
+                        ".");
+    }
+  }
+
+  // Against λ: one line per penalty (fold mean, ± the fold spread), no penalty as a band.
+  const auto against_lambda = [&](const std::string& id, const std::string& what, double Outcome::*field) {
+    std::vector<Series> series;
+    for (const std::string& p : penalties) {
+      Series s{p, {}, {}, {}};
+      std::vector<const ReportRow*> of;
+      for (const ReportRow& r : rows)
+        if (r.setting.penalty == p && ok(r)) of.push_back(&r);
+      std::sort(of.begin(), of.end(), [](auto* a, auto* b) { return a->setting.lambda < b->setting.lambda; });
+      for (const ReportRow* r : of) {
+        const std::vector<double> v = fold_values(*r, field);
+        s.x.push_back(r->setting.lambda), s.y.push_back(mean_of(v)), s.err.push_back(spread_of(v));
+      }
+      if (!s.x.empty()) series.push_back(s);
+    }
+    std::optional<Band> band;
+    if (none && ok(*none)) {
+      const std::vector<double> v = fold_values(*none, field);
+      band = Band{"none (± spread)", mean_of(v) - spread_of(v), mean_of(v) + spread_of(v)};
+    }
+    add(xy_chart(id, str_cat(what, " against λ"), "λ", what, true, series, band));
+  };
+  against_lambda("miou", "val mIoU", &Outcome::val_miou);
+  // The gap is train minus val mIoU, per fold.
+  {
+    std::vector<Series> series;
+    for (const std::string& p : penalties) {
+      Series s{p, {}, {}, {}};
+      for (const ReportRow& r : rows) {
+        if (r.setting.penalty != p || !ok(r)) continue;
+        std::vector<double> gaps;
+        for (const Outcome& o : r.folds) gaps.push_back(o.train_miou - o.val_miou);
+        s.x.push_back(r.setting.lambda), s.y.push_back(mean_of(gaps)), s.err.push_back(spread_of(gaps));
+      }
+      if (!s.x.empty()) series.push_back(s);
+    }
+    std::optional<Band> band;
+    if (none && ok(*none)) {
+      std::vector<double> gaps;
+      for (const Outcome& o : none->folds) gaps.push_back(o.train_miou - o.val_miou);
+      band = Band{"none (± spread)", mean_of(gaps) - spread_of(gaps), mean_of(gaps) + spread_of(gaps)};
+    }
+    for (Series& s : series) {  // by λ
+      std::vector<size_t> order(s.x.size());
+      for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+      std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return s.x[a] < s.x[b]; });
+      Series sorted{s.name, {}, {}, {}};
+      for (size_t i : order) sorted.x.push_back(s.x[i]), sorted.y.push_back(s.y[i]), sorted.err.push_back(s.err[i]);
+      s = sorted;
+    }
+    add(xy_chart("gap", "train – val mIoU gap against λ", "λ", "train – val mIoU", true, series, band));
+  }
+
+  // The weights themselves (each setting's first trial): exact zeros, |w| < 1e-3, the norm.
+  std::map<const ReportRow*, std::vector<double>> weights;
+  for (const ReportRow& r : rows)
+    if (ok(r) && !r.runs.empty()) weights[&r] = penalized_weights(r.runs.front());
+  const auto weight_chart = [&](const std::string& id, const std::string& what, auto measure) {
+    std::vector<Series> series;
+    for (const std::string& p : penalties) {
+      Series s{p, {}, {}, {}};
+      std::vector<const ReportRow*> of;
+      for (const ReportRow& r : rows)
+        if (r.setting.penalty == p && weights.count(&r)) of.push_back(&r);
+      std::sort(of.begin(), of.end(), [](auto* a, auto* b) { return a->setting.lambda < b->setting.lambda; });
+      for (const ReportRow* r : of) s.x.push_back(r->setting.lambda), s.y.push_back(measure(weights[r]));
+      if (!s.x.empty()) series.push_back(s);
+    }
+    std::optional<Band> band;
+    if (none && weights.count(none)) {
+      const double v = measure(weights[none]);
+      band = Band{"none", v, v};
+    }
+    add(xy_chart(id, str_cat(what, " against λ"), "λ", what, true, series, band,
+                 "The penalized weights (the convolutions' kernels) of each setting's first trial."));
+  };
+  weight_chart("zeros", "share of exact zeros", [](const std::vector<double>& w) { return share(w, 0); });
+  weight_chart("small", "share with |w| < 1e-3", [](const std::vector<double>& w) { return share(w, 1e-3); });
+  weight_chart("norm", "weight norm ‖w‖₂", [](const std::vector<double>& w) {
+    double s = 0;
+    for (double v : w) s += v * v;
+    return std::sqrt(s);
+  });
+
+  // Learning curves of each penalty's best setting (its first trial's log).
+  std::vector<const ReportRow*> best_of;
+  if (none && ok(*none)) best_of.push_back(none);
+  for (const std::string& p : penalties) {
+    const ReportRow* pick = nullptr;
+    for (const ReportRow& r : rows)
+      if (r.setting.penalty == p && ok(r) &&
+          (!pick || mean_of(fold_values(r, &Outcome::val_miou)) > mean_of(fold_values(*pick, &Outcome::val_miou))))
+        pick = &r;
+    if (pick) best_of.push_back(pick);
+  }
+  for (const auto& [key, what] : std::vector<std::pair<std::string, std::string>>{
+           {"train_loss", "train loss"}, {"val_loss", "val loss"}, {"miou", "val mIoU"}}) {
+    std::vector<Series> series;
+    for (const ReportRow* r : best_of) {
+      Series s{r->setting.describe(), {}, {}, {}};
+      for (const json& line : log_of(r->runs.front()))
+        if (line.contains(key) && line[key].is_number())
+          s.x.push_back(line["epoch"].get<double>()), s.y.push_back(line[key].get<double>());
+      if (!s.x.empty()) series.push_back(s);
+    }
+    add(xy_chart(str_cat("curve_", key), str_cat(what, " per epoch, each penalty's best setting"), "epoch", what, false,
+                 series, std::nullopt));
+  }
+
+  // The winner against no penalty: per-class IoU, and the weights' magnitudes.
+  if (best >= 0) {
+    const ReportRow& b = rows[size_t(best)];
+    std::vector<const ReportRow*> pair = {&b};
+    if (none && none != &b && ok(*none)) pair.push_back(none);
+    std::vector<std::string> classes;
+    std::vector<Series> iou;
+    for (const ReportRow* r : pair) {
+      const std::vector<json> log = log_of(r->runs.front());
+      Series s{r->setting.describe(), {}, {}, {}};
+      if (!log.empty() && log.back().contains("iou")) {
+        if (classes.empty())
+          for (const auto& [name, v] : log.back()["iou"].items()) classes.push_back(name);
+        for (const std::string& c : classes) s.y.push_back(log.back()["iou"].value(c, 0.0));
+      }
+      iou.push_back(s);
+    }
+    add(bar_chart("class_iou", "val IoU per class: the winner and no penalty", "IoU", classes, iou));
+    std::vector<std::string> bins = {"0"};
+    for (int e = -8; e <= 0; ++e) bins.push_back(str_cat("<1e", e));
+    bins.push_back("≥1");
+    std::vector<Series> hist;
+    for (const ReportRow* r : pair) {
+      Series s{r->setting.describe(), {}, std::vector<double>(bins.size(), 0.0), {}};
+      const std::vector<double>& w = weights.count(r) ? weights[r] : std::vector<double>{};
+      for (double v : w) {
+        size_t bin = v == 0 ? 0 : std::fabs(v) >= 1 ? bins.size() - 1
+                                 : size_t(std::clamp(int(std::floor(std::log10(std::fabs(v)))) + 10, 1, int(bins.size()) - 2));
+        s.y[bin] += 1.0 / double(w.size());
+      }
+      hist.push_back(s);
+    }
+    add(bar_chart("weights", "penalized weights by magnitude |w| (share of them): the winner and no penalty", "share",
+                  bins, hist));
+  }
+
+  // The table, and successive halving's decisions.
+  std::string table = "<table><tr><th>penalty</th><th>λ</th><th>val mIoU</th><th>± folds</th><th>val Dice</th>"
+                      "<th>sparsity</th><th>weight norm</th><th>gap</th><th>epochs</th></tr>";
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const ReportRow& r = rows[i];
+    table += str_cat("<tr", int(i) == best ? " class=\"best\"" : "", "><td>", escape(r.setting.penalty), "</td><td>",
+                     r.setting.penalty == "none" ? "" : num(r.setting.lambda), "</td>");
+    if (!ok(r)) {
+      std::string reason;
+      for (const Outcome& o : r.folds)
+        if (o.failed) reason = o.reason;
+      table += str_cat("<td colspan=\"7\">failed: ", escape(reason), "</td></tr>");
+      continue;
+    }
+    const auto m = [&](double Outcome::*f) { return mean_of(fold_values(r, f)); };
+    table += str_cat("<td>", num(m(&Outcome::val_miou)), "</td><td>", num(spread_of(fold_values(r, &Outcome::val_miou))),
+                     "</td><td>", num(m(&Outcome::val_dice)), "</td><td>", num(m(&Outcome::sparsity)), "</td><td>",
+                     num(m(&Outcome::weight_norm)), "</td><td>", num(m(&Outcome::train_miou) - m(&Outcome::val_miou)),
+                     "</td><td>", r.epochs, "</td></tr>");
+  }
+  table += "</table>";
+  std::string halving;
+  if (!rungs.empty()) {
+    halving = "<h2>Successive halving</h2><table><tr><th>after epoch</th><th>went on</th><th>stopped</th></tr>";
+    for (const ReportDecision& d : rungs) {
+      std::string kept, stopped;
+      for (const std::string& t : d.kept) kept += (kept.empty() ? "" : ", ") + escape(t);
+      for (const std::string& t : d.stopped) stopped += (stopped.empty() ? "" : ", ") + escape(t);
+      halving += str_cat("<tr><td>", d.epochs, "</td><td>", kept, "</td><td>", stopped, "</td></tr>");
+    }
+    halving += "</table>";
+  }
+
+  const std::string page = str_cat(
+      "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>", escape(title),
+      "</title><style>body{font-family:sans-serif;margin:24px;max-width:1200px}figure{display:inline-block;"
+      "margin:8px;vertical-align:top}figcaption{font-weight:bold;font-size:14px}.note{font-size:12px;color:#555;"
+      "max-width:540px}table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:3px 8px;"
+      "text-align:right}tr.best{background:#e8f5e9}.verdict{font-size:16px;padding:8px;background:#f3f3f3}</style>"
+      "</head><body><h1>",
+      escape(title), "</h1><p class=\"verdict\" id=\"verdict\">", escape(verdict), "</p>\n", body, "<h2>Every setting</h2>",
+      table, halving, "</body></html>\n");
+  fs::create_directories(dir);
+  write_text_file_atomically((fs::path(dir) / "report.html").string(), page);
+  return charts;
+}
+
+}  // namespace cuseg::sweep
