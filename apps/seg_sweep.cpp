@@ -201,6 +201,7 @@ int main(int argc, char** argv) {
             mean.sparsity += outcome.sparsity / runs;
             mean.weight_norm += outcome.weight_norm / runs;
             mean.train_miou += outcome.train_miou / runs;
+            mean.val_loss += outcome.val_loss / runs;
           }
         }
         epochs_trained += (epochs - (r == 0 ? 0 : rungs[r - 1])) * runs;
@@ -212,12 +213,15 @@ int main(int argc, char** argv) {
         std::fflush(stdout);
       }
       if (r + 1 == rungs.size()) break;
-      // The best 1/eta go on (failed ones last; ties keep the planned order).
+      // The best 1/eta go on: by val mIoU, failed ones last. Early rungs often tie on mIoU (every
+      // model still predicting the commonest class): the lower val loss, which moves sooner, breaks
+      // the tie; then the planned order.
       std::vector<size_t> ranked = alive;
       std::stable_sort(ranked.begin(), ranked.end(), [&](size_t a, size_t b) {
         const Outcome &x = standing[a].mean, &y = standing[b].mean;
         if (x.failed != y.failed) return !x.failed;
-        return x.val_miou > y.val_miou;
+        if (x.val_miou != y.val_miou) return x.val_miou > y.val_miou;
+        return x.val_loss < y.val_loss;
       });
       const size_t keep = std::max<size_t>(1, alive.size() / size_t(o.halving));
       json kept = json::array(), stopped = json::array();

@@ -15,7 +15,8 @@ namespace cuseg::sweep {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Outcome, failed, reason, val_miou, val_dice, sparsity, weight_norm, train_miou)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Outcome, failed, reason, val_miou, val_dice, sparsity, weight_norm,
+                                                train_miou, val_loss)
 
 namespace {
 
@@ -122,6 +123,7 @@ bool train_to(TrainConfig config, int64_t epochs, Outcome& outcome) {
     outcome.sparsity = line["sparsity"].get<double>();
     outcome.weight_norm = line["weight_norm"].get<double>();
     outcome.train_miou = trainer.evaluate(true).mean_iou;
+    outcome.val_loss = line["val_loss"].is_number() ? line["val_loss"].get<double>() : 1e300;  // JSON has no ∞
   }
   save_outcome(dir.string(), epochs, outcome);
   return true;

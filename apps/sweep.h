@@ -34,6 +34,7 @@ struct Outcome {
   bool failed = false;
   std::string reason;
   double val_miou = 0, val_dice = 0, sparsity = 0, weight_norm = 0, train_miou = 0;
+  double val_loss = 0;  // breaks ties of val mIoU between settings (1e300 when not finite)
 };
 
 // A trial's outcomes by the epochs it had done (its folder's trial.json, written atomically).
