@@ -27,7 +27,8 @@ class Draws {
 };
 
 struct Shape2d {
-  int kind;  // 1 circle, 2 rectangle, 3 triangle
+  int kind;   // 1 circle, 2 rectangle, 3 triangle: what is drawn
+  int label;  // what the mask says: kind, or with label noise another shape class
   double cx, cy, size, angle;
   double px[3], py[3];  // triangle vertices
 };
@@ -68,6 +69,7 @@ void synthetic_batch(const SyntheticConfig& c, int64_t first, int64_t count, Ten
   CUSEG_CHECK(c.height >= 8 && c.width >= 8 && (c.channels == 1 || c.channels == 3) && c.max_shapes >= 1,
               "synthetic: need height, width ≥ 8, 1 or 3 channels and at least one shape");
   CUSEG_CHECK(first >= 0 && count > 0, "synthetic: bad sample range");
+  CUSEG_CHECK(c.label_noise >= 0 && c.label_noise <= 1, "synthetic: label noise ", c.label_noise, " is not in [0, 1]");
   images = Tensor::empty(Shape{count, c.height, c.width, c.channels});
   labels = Tensor::empty(Shape{count, c.height, c.width}, DType::U8);
   float* img = images.data<float>();
@@ -75,12 +77,16 @@ void synthetic_batch(const SyntheticConfig& c, int64_t first, int64_t count, Ten
 #pragma omp parallel for schedule(dynamic)
   for (int64_t n = 0; n < count; ++n) {
     Draws d(c.seed, first + n);
+    Draws mislabel(c.seed ^ 0x5A17E1AB5A17E1ABull, first + n);  // label noise's own stream
     const int shapes = d.integer(1, c.max_shapes);
     std::vector<Shape2d> list;
     const double min_side = std::min(c.height, c.width);
     for (int i = 0; i < shapes; ++i) {
       Shape2d s{};
       s.kind = d.integer(1, 3);
+      s.label = s.kind;
+      if (c.label_noise > 0 && mislabel.uniform(0, 1) < c.label_noise)
+        s.label = 1 + (s.kind - 1 + mislabel.integer(1, 2)) % 3;  // one of the two other shapes
       s.size = d.uniform(0.08, 0.22) * min_side;
       s.cx = d.uniform(s.size, c.width - s.size);
       s.cy = d.uniform(s.size, c.height - s.size);
@@ -97,11 +103,11 @@ void synthetic_batch(const SyntheticConfig& c, int64_t first, int64_t count, Ten
     const uint64_t noise_base = uint64_t(first + n) * uint64_t(c.height) * uint64_t(c.width) * uint64_t(c.channels);
     for (int y = 0; y < c.height; ++y) {
       for (int x = 0; x < c.width; ++x) {
-        int kind = 0;
+        int kind = 0, label = 0;
         for (const Shape2d& s : list)
-          if (inside(s, x + 0.5, y + 0.5)) kind = s.kind;
+          if (inside(s, x + 0.5, y + 0.5)) kind = s.kind, label = s.label;
         const int64_t pixel = (n * c.height + y) * c.width + x;
-        lab[pixel] = uint8_t(kind);
+        lab[pixel] = uint8_t(label);
         for (int ch = 0; ch < c.channels; ++ch) {
           const uint64_t j = noise_base + uint64_t(((int64_t(y) * c.width + x) * c.channels + ch));
           const double v = (c.channels == 1 ? (texture(kind, 0, x, y, tint) + texture(kind, 1, x, y, tint) +
@@ -123,8 +129,10 @@ SyntheticDataset::SyntheticDataset(const SyntheticConfig& config, int64_t first,
 std::unique_ptr<SegmentationDataset> synthetic_split(const SyntheticConfig& config, int64_t train_size,
                                                      int64_t val_size, const std::string& split) {
   CUSEG_CHECK(split == "train" || split == "val", "synthetic dataset: no split '", split, "'");
+  SyntheticConfig val = config;
+  val.label_noise = 0;  // validation measures against the truth
   return split == "train" ? std::make_unique<SyntheticDataset>(config, 0, train_size)
-                          : std::make_unique<SyntheticDataset>(config, kSyntheticValFirst, val_size);
+                          : std::make_unique<SyntheticDataset>(val, kSyntheticValFirst, val_size);
 }
 
 const Palette& SyntheticDataset::palette() const {

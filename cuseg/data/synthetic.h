@@ -19,6 +19,10 @@ struct SyntheticConfig {
   int channels = 3;          // 1: gray, 3: RGB
   int max_shapes = 4;        // 1 to max_shapes shapes per image, later ones drawn on top
   double noise = 0.15;       // background and texture noise amplitude
+  // The share of shapes whose label is another shape class than the one drawn (label noise, to
+  // make a split a network can overfit), from a Philox stream of its own: the images, and the
+  // labels of every other shape, are those of label_noise 0.
+  double label_noise = 0;
   uint64_t seed = 0;
 };
 
@@ -32,7 +36,7 @@ void synthetic_batch(const SyntheticConfig& config, int64_t first, int64_t count
 constexpr int64_t kSyntheticValFirst = 1'000'000'000;
 
 // Samples [first, first + count) of a seed as a dataset; a different seed or range makes the
-// validation split.
+// validation split (synthetic_split: never with label noise).
 class SyntheticDataset : public SegmentationDataset {
  public:
   SyntheticDataset(const SyntheticConfig& config, int64_t first, int64_t count);

@@ -27,6 +27,7 @@ std::unique_ptr<SegmentationDataset> trained_synthetic_split(const std::string& 
     j.at("seed").get_to(sc.seed);
     j.at("synthetic_train").get_to(train_size);
     j.at("synthetic_val").get_to(val_size);
+    sc.label_noise = j.value("synthetic_label_noise", 0.0);  // absent before it existed
   } catch (const nlohmann::json::exception& e) {
     throw_error(str_cat("training configuration: ", e.what()));
   }

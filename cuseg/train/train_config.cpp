@@ -157,6 +157,10 @@ std::vector<TrainOption> make_table() {
       {.flag = "--seed", FIELD(seed), .help = "Seed of initialization, data order, augmentation and dropout"},
       {.flag = "--synthetic-train", FIELD(synthetic_train), .help = "Built-in dataset: training images"},
       {.flag = "--synthetic-val", FIELD(synthetic_val), .help = "Built-in dataset: validation images"},
+      {.flag = "--synthetic-label-noise", FIELD(synthetic_label_noise),
+       .help = "Built-in dataset: the share of the training images' shapes labelled as another shape class (a "
+               "split a network can overfit); validation stays true",
+       .placeholder = "P"},
       {FIELD(folds)},  // seg_sweep's --folds
       {FIELD(fold)},
       {.flag = "--out", FIELD(out), .help = "Output folder (checkpoints, log.jsonl, config.json)"},
@@ -365,6 +369,8 @@ void TrainConfig::validate() const {
   CUSEG_CHECK(folds == 0 || (folds >= 2 && fold >= 0 && fold < folds), "--folds ", folds, " --fold ", fold,
               ": need folds ≥ 2 and 0 ≤ fold < folds");
   CUSEG_CHECK(patience >= 0, "--patience must not be negative");
+  CUSEG_CHECK(synthetic_label_noise >= 0 && synthetic_label_noise <= 1, "--synthetic-label-noise ",
+              synthetic_label_noise, ": a share, in [0, 1]");
   CUSEG_CHECK(!cuda_graph || accumulate == 1, "--cuda-graph needs --accumulate 1 (a graph is one whole step)");
   CUSEG_CHECK(ignore_index >= 0 && ignore_index <= 255, "--ignore-index must be in [0, 255]");
   CUSEG_CHECK(data.empty() || fs::is_directory(data), "--data ", data, ": no such folder");

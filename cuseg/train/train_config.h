@@ -25,6 +25,7 @@ struct TrainConfig {
   // Data.
   std::string data;               // dataset folder; empty: the built-in synthetic dataset
   int synthetic_train = 480, synthetic_val = 96;  // synthetic split sizes
+  double synthetic_label_noise = 0;  // the share of the training split's shapes mislabelled
   int channels = 3;               // input channels: 1, 3, or 4 (keep alpha)
   int height = 64, width = 64;    // training size
   bool augment = false;

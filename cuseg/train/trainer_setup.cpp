@@ -17,7 +17,8 @@ namespace cuseg {
 using json = nlohmann::json;
 
 std::unique_ptr<SegmentationDataset> synthetic_split(const TrainConfig& c, const std::string& split) {
-  return synthetic_split({.height = c.height, .width = c.width, .channels = c.channels, .seed = c.seed},
+  return synthetic_split({.height = c.height, .width = c.width, .channels = c.channels,
+                          .label_noise = c.synthetic_label_noise, .seed = c.seed},
                          c.synthetic_train, c.synthetic_val, split);
 }
 

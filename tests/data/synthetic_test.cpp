@@ -24,6 +24,35 @@ TEST(Synthetic, SamplesAreDeterministicWhateverTheBatch) {
   EXPECT_GT(compare(b_img, a_img.view(Shape{1, 64, 64, 3}, 2 * 64 * 64 * 3)).max_abs, 0.1);
 }
 
+// Label noise relabels some shapes as another shape class — only shapes, never the background,
+// at about the share asked for — and leaves the images as they were; the validation split of the
+// built-in data stays true.
+TEST(Synthetic, LabelNoiseRelabelsShapesAndLeavesTheImages) {
+  SyntheticConfig c;
+  c.seed = 3;
+  Tensor img, lab, noisy_img, noisy_lab;
+  synthetic_batch(c, 0, 64, img, lab);
+  c.label_noise = 0.3;
+  synthetic_batch(c, 0, 64, noisy_img, noisy_lab);
+  EXPECT_TRUE(test::identical(noisy_img, img, "images", 0));
+  const std::vector<uint8_t> a = lab.to_vector<uint8_t>(), b = noisy_lab.to_vector<uint8_t>();
+  int64_t shape_pixels = 0, changed = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    ASSERT_EQ(a[i] == 0, b[i] == 0) << "the background is never relabelled, nor a shape made background";
+    ASSERT_LE(b[i], 3) << "a shape class";
+    shape_pixels += a[i] != 0;
+    changed += a[i] != b[i];
+  }
+  EXPECT_GT(double(changed) / double(shape_pixels), 0.15);
+  EXPECT_LT(double(changed) / double(shape_pixels), 0.45);
+  // The built-in validation split ignores it.
+  const auto val = synthetic_split(c, 4, 4, "val");
+  c.label_noise = 0;
+  const auto clean = synthetic_split(c, 4, 4, "val");
+  for (size_t i = 0; i < 4; ++i)
+    EXPECT_TRUE(test::identical(val->load(i)->labels, clean->load(i)->labels, "val labels", 0));
+}
+
 TEST(Synthetic, EveryClassAppearsAndColoursSeparateThem) {
   SyntheticConfig c;
   c.seed = 1;
