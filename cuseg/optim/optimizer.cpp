@@ -251,7 +251,7 @@ void Optimizer::step_staged(const float* loss, StepHealth* health) {
     gpu_->update->clip_scale(1.f, float(config_.max_grad_norm), grad_norm_.data<float>(), grad_scale_.data<float>());
     scale_on_device = grad_scale_.data<float>();
   }
-  gpu_->update->step_staged(config_.kind, 1.f, scale_on_device, reinterpret_cast<const int*>(&health->skip));
+  gpu_->update->step_staged(config_.kind, 1.f, scale_on_device, &health->skip);
 #else
   (void)loss;
   (void)health;

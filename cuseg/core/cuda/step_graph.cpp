@@ -61,7 +61,7 @@ size_t StepGraph::planned_bytes() const { return impl_->memory.planned_bytes(); 
 #else
 
 struct StepGraph::Impl {
-  int64_t runs = 0, kernels = 0;
+  int64_t kernels = 0;
 };
 
 StepGraph::StepGraph(Device device) {
@@ -74,7 +74,6 @@ size_t StepGraph::planned_bytes() const { return 0; }
 #endif
 
 StepGraph::~StepGraph() = default;
-int64_t StepGraph::runs() const { return impl_->runs; }
 bool StepGraph::replaying() const { return impl_->kernels > 0; }
 int64_t StepGraph::graph_kernels() const { return impl_->kernels; }
 

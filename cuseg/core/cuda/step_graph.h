@@ -32,7 +32,6 @@ class StepGraph {
 
   void run(const std::function<void()>& enqueue);
 
-  int64_t runs() const;           // calls of run() so far
   bool replaying() const;         // the graph exists: run() launches it
   int64_t graph_kernels() const;  // kernel nodes in the graph (0 before it exists)
   size_t planned_bytes() const;   // the step's planned device memory (0 before the recording)

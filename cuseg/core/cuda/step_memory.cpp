@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <limits>
-#include <map>
 #include <mutex>
 #include <utility>
 
@@ -25,17 +24,8 @@ namespace {
 constexpr size_t kAlign = 256;  // as cudaMallocAsync's: vector loads and cp.async need 16
 size_t aligned(size_t bytes) { return (bytes + kAlign - 1) / kAlign * kAlign; }
 
-struct Deferred {
-  void* p;
-  size_t bytes;
-  int device;
-};
-
 thread_local StepMemory* recording = nullptr;
 thread_local StepMemory* serving = nullptr;
-thread_local std::map<void*, size_t>* recording_live = nullptr;  // pointer → its recorded number
-thread_local int64_t* recording_clock = nullptr;
-thread_local std::vector<Deferred>* deferred = nullptr;
 
 std::mutex blocks_m;
 std::vector<std::shared_ptr<StepMemory::Block>>& blocks() {
@@ -66,26 +56,16 @@ StepMemory::~StepMemory() {
 bool StepMemory::planned() const { return block_ != nullptr; }
 size_t StepMemory::planned_bytes() const { return block_ ? block_->bytes : 0; }
 int64_t StepMemory::recorded_allocations() const { return int64_t(recorded_.size()); }
-size_t StepMemory::recorded_bytes() const {
-  size_t sum = 0;
-  for (const Recorded& r : recorded_) sum += aligned(r.bytes);
-  return sum;
-}
 
 StepMemory::Recording::Recording(StepMemory& memory) : memory_(memory) {
   CUSEG_CHECK(!recording && !serving, "StepMemory: this thread already records or serves a step's memory");
   CUSEG_CHECK(!memory.planned(), "StepMemory: recorded once already");
   recording = &memory;
-  recording_live = new std::map<void*, size_t>;
-  recording_clock = new int64_t(0);
 }
 
 StepMemory::Recording::~Recording() {
   recording = nullptr;
-  delete recording_live;
-  delete recording_clock;
-  recording_live = nullptr;
-  recording_clock = nullptr;
+  memory_.live_.clear();
   memory_.plan();
 }
 
@@ -131,7 +111,6 @@ StepMemory::Serving::Serving(StepMemory& memory) : memory_(memory) {
   CUSEG_CHECK(memory.planned(), "StepMemory: nothing recorded to serve");
   memory.served_ = 0;
   serving = &memory;
-  deferred = new std::vector<Deferred>;
 }
 
 StepMemory::Serving::~Serving() {
@@ -146,9 +125,8 @@ void StepMemory::Serving::finish() {
   if (finished_) return;
   finished_ = true;
   serving = nullptr;
-  std::vector<Deferred>* frees = std::exchange(deferred, nullptr);
-  for (const Deferred& d : *frees) free_bytes(d.p, d.bytes, Device::cuda(d.device));
-  delete frees;
+  for (const Deferred& d : std::exchange(memory_.deferred_, {}))
+    free_bytes(d.p, d.bytes, Device::cuda(memory_.device_));
   CUSEG_CHECK(memory_.served_ == memory_.recorded_allocations(), "the captured step made ", memory_.served_,
               " device allocations where the recorded one made ", memory_.recorded_allocations(),
               ": a step must repeat exactly to be replayed");
@@ -172,8 +150,8 @@ void* step_memory_serve(size_t bytes, int device) {
 void step_memory_note_allocation(void* p, size_t bytes, int device) {
   StepMemory* m = recording;
   if (!m || m->device_ != device) return;
-  (*recording_live)[p] = m->recorded_.size();
-  m->recorded_.push_back({bytes, (*recording_clock)++, -1});
+  m->live_[p] = m->recorded_.size();
+  m->recorded_.push_back({bytes, m->clock_++, -1});
 }
 
 bool step_memory_take_free(void* p, size_t bytes, int device) noexcept {
@@ -194,15 +172,15 @@ bool step_memory_take_free(void* p, size_t bytes, int device) noexcept {
   }
   if (gone) release_block(*gone);
   if (in_block) return true;
-  if (recording && recording->device_ == device) {
-    auto it = recording_live->find(p);
-    if (it != recording_live->end()) {
-      recording->recorded_[it->second].freed = (*recording_clock)++;
-      recording_live->erase(it);
+  if (StepMemory* m = recording; m && m->device_ == device) {
+    auto it = m->live_.find(p);
+    if (it != m->live_.end()) {
+      m->recorded_[it->second].freed = m->clock_++;
+      m->live_.erase(it);
     }
   }
-  if (serving && serving->device_ == device) {
-    deferred->push_back({p, bytes, device});
+  if (StepMemory* m = serving; m && m->device_ == device) {
+    m->deferred_.push_back({p, bytes});
     return true;
   }
   return false;

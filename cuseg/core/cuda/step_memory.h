@@ -18,13 +18,18 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <vector>
 
 namespace cuseg::cuda {
 
+// For allocate_bytes / free_bytes (core/memory.cpp), on the calling thread:
+// device memory served by an active Serving, or nullptr when none serves `device`;
 void* step_memory_serve(size_t bytes, int device);
+// after a real allocation: noted by an active Recording;
 void step_memory_note_allocation(void* p, size_t bytes, int device);
+// true when free_bytes has nothing (more) to do: `p` is in a planned block, or a Serving defers it.
 bool step_memory_take_free(void* p, size_t bytes, int device) noexcept;
 
 class StepMemory {
@@ -60,8 +65,7 @@ class StepMemory {
   };
 
   bool planned() const;
-  size_t planned_bytes() const;        // the block
-  size_t recorded_bytes() const;       // the sum of the recorded allocations
+  size_t planned_bytes() const;  // the block
   int64_t recorded_allocations() const;
 
   struct Block;  // internal (step_memory.cpp)
@@ -77,17 +81,16 @@ class StepMemory {
     int64_t made, freed;  // event numbers; freed = −1: outlives the run
   };
   std::vector<Recorded> recorded_;
+  std::map<void*, size_t> live_;  // while recording: a pointer not yet freed → its recorded number
+  int64_t clock_ = 0;             // while recording: allocations and frees so far
   std::vector<size_t> offsets_;
   std::shared_ptr<Block> block_;
   int64_t served_ = 0;
+  struct Deferred {
+    void* p;
+    size_t bytes;
+  };
+  std::vector<Deferred> deferred_;  // while serving: frees of other device memory, for the end
 };
-
-// For allocate_bytes / free_bytes (core/memory.cpp), on the calling thread:
-// device memory served by an active Serving, or nullptr when none serves `device`;
-void* step_memory_serve(size_t bytes, int device);
-// after a real allocation: noted by an active Recording;
-void step_memory_note_allocation(void* p, size_t bytes, int device);
-// true when free_bytes has nothing (more) to do: `p` is in a planned block, or a Serving defers it.
-bool step_memory_take_free(void* p, size_t bytes, int device) noexcept;
 
 }  // namespace cuseg::cuda

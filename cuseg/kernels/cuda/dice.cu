@@ -113,20 +113,18 @@ struct DiceGradient {
 int64_t dice_forward(const float* logits, const void* labels, bool labels_u8, float* loss, float* stats,
                      const RowGeometry& g, double smooth, int ignore_index, int device, double* add_invalid_to) {
   cudaStream_t s = stream(device);
+  // The invalid count goes where the host reads it back, or is added to a DeviceChecks counter.
   Scratch lse_scratch(sizeof(float) * size_t(g.rows), device),
-      invalid_scratch(sizeof(double), device);
+      invalid_scratch(add_invalid_to ? 0 : sizeof(double), device);
   float* lse = lse_scratch.as<float>();
-  double* invalid_dev = invalid_scratch.as<double>();
+  double* invalid_dev = add_invalid_to ? add_invalid_to : invalid_scratch.as<double>();
   launch_map(g.rows, device, RowLogSumExp{logits, lse, g.channels});
   column_reduce<2>(g.rows, g.channels, ClassSums{logits, lse, labels, labels_u8, g.channels, ignore_index},
                    StoreStats{stats, g.channels}, device);
   CUSEG_LAUNCH(dice_loss_kernel, 1, 1, 0, s, stats, g.channels, smooth, loss);
-  const InvalidLabel invalid_label{labels, labels_u8, g.channels, ignore_index};
-  if (add_invalid_to) {
-    flat_reduce(g.rows, invalid_label, StoreCount{add_invalid_to, true}, device);
-    return 0;
-  }
-  flat_reduce(g.rows, invalid_label, StoreCount{invalid_dev, false}, device);
+  flat_reduce(g.rows, InvalidLabel{labels, labels_u8, g.channels, ignore_index},
+              StoreCount{invalid_dev, add_invalid_to != nullptr}, device);
+  if (add_invalid_to) return 0;
   double invalid = 0;
   CUSEG_CUDA_CHECK(cudaMemcpyAsync(&invalid, invalid_dev, sizeof(double), cudaMemcpyDeviceToHost, s));
   CUSEG_CUDA_CHECK(cudaStreamSynchronize(s));

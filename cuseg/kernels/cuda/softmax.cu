@@ -268,8 +268,9 @@ int64_t softmax_cross_entropy_forward(const float* logits, const void* labels, b
   cudaStream_t s = stream(device);
   // Few enough blocks that the final single-thread sum is negligible, enough to fill the GPU.
   constexpr unsigned kMaxBlocks = 1024;
+  // The invalid count: read back from invalid_scratch, or added to a DeviceChecks counter.
   Scratch partials_scratch(kMaxBlocks * sizeof(CePartial), device),
-      invalid_scratch(sizeof(long long), device);
+      invalid_scratch(add_invalid_to ? 0 : sizeof(long long), device);
   CePartial* partials = partials_scratch.as<CePartial>();
   long long* invalid_dev = invalid_scratch.as<long long>();
   unsigned blocks = 0;

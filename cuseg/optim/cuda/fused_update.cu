@@ -133,11 +133,7 @@ struct CheckFinite {
       h->loss_sum += double(l);
       ++h->finite_losses;
     }
-    if (take) {
-      ++h->taken;
-    } else {
-      ++h->refused;
-    }
+    if (!take) ++h->refused;
     h->skip = take ? 0 : 1;
     h->losses[h->seen % StepHealth::kLosses] = l;
     ++h->seen;
