@@ -68,11 +68,28 @@ std::vector<int64_t> rung_epochs(int64_t epochs, size_t n, int eta) {
   return rungs;
 }
 
-// A setting's standing after a rung: the mean over its folds, or failed.
+// A setting's standing after the last rung it trained: each fold's outcome and their mean.
 struct Standing {
+  std::vector<Outcome> folds;
   Outcome mean;
-  int64_t epochs = 0;  // of the last rung it trained
+  int64_t epochs = 0;
 };
+
+// The folds' mean, in fold order; the first failed fold's outcome when one failed.
+Outcome mean_of(const std::vector<Outcome>& folds) {
+  Outcome mean;
+  const double n = double(folds.size());
+  for (const Outcome& o : folds) {
+    if (o.failed) return o;
+    mean.val_miou += o.val_miou / n;
+    mean.val_dice += o.val_dice / n;
+    mean.sparsity += o.sparsity / n;
+    mean.weight_norm += o.weight_norm / n;
+    mean.train_miou += o.train_miou / n;
+    mean.val_loss += o.val_loss / n;
+  }
+  return mean;
+}
 
 // The sweep's settings, kept in OUT so that a rerun continues the same sweep and no other.
 void claim_out(const cuseg::TrainConfig& base, const Options& o, const std::vector<double>& strengths) {
@@ -160,10 +177,9 @@ int main(int argc, char** argv) {
     const int runs = o.folds >= 2 ? o.folds : 1;
     const std::vector<int64_t> rungs = rung_epochs(base.epochs, settings.size(), o.halving);
     std::vector<Standing> standing(settings.size());
-    std::vector<std::vector<Outcome>> fold_outcomes(settings.size());  // at the last rung each trained
     std::vector<size_t> alive(settings.size());
     std::iota(alive.begin(), alive.end(), 0);
-    json decisions = json::array();
+    std::vector<cuseg::sweep::ReportDecision> decisions;  // each rung's
     int64_t epochs_trained = 0;
     int best = -1;
     for (size_t r = 0; r < rungs.size(); ++r) {
@@ -172,8 +188,7 @@ int main(int argc, char** argv) {
       size_t k = 0;
       for (size_t i : alive) {
         const Setting& s = settings[i];
-        Outcome mean;
-        fold_outcomes[i].clear();
+        std::vector<Outcome> folds;
         for (int f = 0; f < runs; ++f) {
           const cuseg::TrainConfig c = cuseg::sweep::config_for(base, s, f, o.folds);
           const std::string where = cuseg::str_cat(
@@ -193,19 +208,11 @@ int main(int argc, char** argv) {
             }
             if (outcome.failed) std::printf("  failed: %s\n", outcome.reason.c_str());
           }
-          fold_outcomes[i].push_back(outcome);
-          if (outcome.failed && !mean.failed) mean = outcome;
-          if (!mean.failed) {
-            mean.val_miou += outcome.val_miou / runs;
-            mean.val_dice += outcome.val_dice / runs;
-            mean.sparsity += outcome.sparsity / runs;
-            mean.weight_norm += outcome.weight_norm / runs;
-            mean.train_miou += outcome.train_miou / runs;
-            mean.val_loss += outcome.val_loss / runs;
-          }
+          folds.push_back(outcome);
         }
         epochs_trained += (epochs - (r == 0 ? 0 : rungs[r - 1])) * runs;
-        standing[i] = {mean, epochs};
+        const Outcome mean = mean_of(folds);
+        standing[i] = {folds, mean, epochs};
         if (r + 1 == rungs.size() && !mean.failed && (best < 0 || mean.val_miou > standing[size_t(best)].mean.val_miou)) {
           best = int(i);
           std::printf("  best so far: %s (val mIoU %.4f)\n", s.describe().c_str(), mean.val_miou);
@@ -224,9 +231,10 @@ int main(int argc, char** argv) {
         return x.val_loss < y.val_loss;
       });
       const size_t keep = std::max<size_t>(1, alive.size() / size_t(o.halving));
-      json kept = json::array(), stopped = json::array();
-      for (size_t j = 0; j < ranked.size(); ++j) (j < keep ? kept : stopped).push_back(settings[ranked[j]].tag);
-      decisions.push_back({{"epochs", epochs}, {"kept", kept}, {"stopped", stopped}});
+      cuseg::sweep::ReportDecision decision{epochs, {}, {}};
+      for (size_t j = 0; j < ranked.size(); ++j)
+        (j < keep ? decision.kept : decision.stopped).push_back(settings[ranked[j]].tag);
+      decisions.push_back(decision);
       std::printf("rung %zu/%zu: %zu of %zu go on to %lld epochs\n", r + 1, rungs.size(), keep, alive.size(),
                   static_cast<long long>(rungs[r + 1]));
       alive.assign(ranked.begin(), ranked.begin() + std::ptrdiff_t(keep));
@@ -271,20 +279,19 @@ int main(int argc, char** argv) {
       }
       rows.push_back(row);
     }
-    const json sweep = {{"rows", rows}, {"rungs", decisions}, {"epochs_trained", epochs_trained}};
+    json rungs_json = json::array();
+    for (const cuseg::sweep::ReportDecision& d : decisions)
+      rungs_json.push_back({{"epochs", d.epochs}, {"kept", d.kept}, {"stopped", d.stopped}});
+    const json sweep = {{"rows", rows}, {"rungs", rungs_json}, {"epochs_trained", epochs_trained}};
     cuseg::write_text_file_atomically((fs::path(base.out) / "sweep.json").string(), sweep.dump(2) + "\n");
     if (!o.report.empty()) {
       std::vector<cuseg::sweep::ReportRow> report_rows;
       for (size_t i = 0; i < settings.size(); ++i) {
-        cuseg::sweep::ReportRow row{settings[i], fold_outcomes[i], standing[i].epochs, {}};
+        cuseg::sweep::ReportRow row{settings[i], standing[i].folds, standing[i].epochs, {}};
         for (int f = 0; f < runs; ++f) row.runs.push_back(cuseg::sweep::config_for(base, settings[i], f, o.folds).out);
         report_rows.push_back(row);
       }
-      std::vector<cuseg::sweep::ReportDecision> report_rungs;
-      for (const json& d : decisions)
-        report_rungs.push_back({d["epochs"].get<int64_t>(), d["kept"].get<std::vector<std::string>>(),
-                                d["stopped"].get<std::vector<std::string>>()});
-      const int charts = cuseg::sweep::write_report(o.report, report_rows, best, report_rungs,
+      const int charts = cuseg::sweep::write_report(o.report, report_rows, best, decisions,
                                                     cuseg::str_cat("seg_sweep: ", base.out));
       std::printf("report: %s (%d charts)\n", (fs::path(o.report) / "report.html").string().c_str(), charts);
     }

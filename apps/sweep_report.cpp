@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -74,9 +75,10 @@ int write_report(const std::string& dir, const std::vector<ReportRow>& rows, int
   int charts = 0;
   std::string body;
   const auto add = [&](const std::string& chart) { body += chart, ++charts; };
-  auto fold_values = [](const ReportRow& r, double Outcome::*field) {
+  // A measure of each fold: an Outcome field, or a function of the Outcome.
+  auto fold_values = [](const ReportRow& r, auto measure) {
     std::vector<double> v;
-    for (const Outcome& o : r.folds) v.push_back(o.*field);
+    for (const Outcome& o : r.folds) v.push_back(std::invoke(measure, o));
     return v;
   };
   const ReportRow* none = nullptr;
@@ -111,58 +113,35 @@ int write_report(const std::string& dir, const std::vector<ReportRow>& rows, int
     }
   }
 
+  // A penalty's settings that finished, by λ.
+  const auto settings_of = [&](const std::string& penalty) {
+    std::vector<const ReportRow*> of;
+    for (const ReportRow& r : rows)
+      if (r.setting.penalty == penalty && ok(r)) of.push_back(&r);
+    std::sort(of.begin(), of.end(), [](auto* a, auto* b) { return a->setting.lambda < b->setting.lambda; });
+    return of;
+  };
+
   // Against λ: one line per penalty (fold mean, ± the fold spread), no penalty as a band.
-  const auto against_lambda = [&](const std::string& id, const std::string& what, double Outcome::*field) {
+  const auto against_lambda = [&](const std::string& id, const std::string& what, auto measure) {
     std::vector<Series> series;
     for (const std::string& p : penalties) {
       Series s{p, {}, {}, {}};
-      std::vector<const ReportRow*> of;
-      for (const ReportRow& r : rows)
-        if (r.setting.penalty == p && ok(r)) of.push_back(&r);
-      std::sort(of.begin(), of.end(), [](auto* a, auto* b) { return a->setting.lambda < b->setting.lambda; });
-      for (const ReportRow* r : of) {
-        const std::vector<double> v = fold_values(*r, field);
+      for (const ReportRow* r : settings_of(p)) {
+        const std::vector<double> v = fold_values(*r, measure);
         s.x.push_back(r->setting.lambda), s.y.push_back(mean_of(v)), s.err.push_back(spread_of(v));
       }
       if (!s.x.empty()) series.push_back(s);
     }
     std::optional<Band> band;
     if (none && ok(*none)) {
-      const std::vector<double> v = fold_values(*none, field);
+      const std::vector<double> v = fold_values(*none, measure);
       band = Band{"none (± spread)", mean_of(v) - spread_of(v), mean_of(v) + spread_of(v)};
     }
     add(xy_chart(id, str_cat(what, " against λ"), "λ", what, true, series, band));
   };
   against_lambda("miou", "val mIoU", &Outcome::val_miou);
-  // The gap is train minus val mIoU, per fold.
-  {
-    std::vector<Series> series;
-    for (const std::string& p : penalties) {
-      Series s{p, {}, {}, {}};
-      for (const ReportRow& r : rows) {
-        if (r.setting.penalty != p || !ok(r)) continue;
-        std::vector<double> gaps;
-        for (const Outcome& o : r.folds) gaps.push_back(o.train_miou - o.val_miou);
-        s.x.push_back(r.setting.lambda), s.y.push_back(mean_of(gaps)), s.err.push_back(spread_of(gaps));
-      }
-      if (!s.x.empty()) series.push_back(s);
-    }
-    std::optional<Band> band;
-    if (none && ok(*none)) {
-      std::vector<double> gaps;
-      for (const Outcome& o : none->folds) gaps.push_back(o.train_miou - o.val_miou);
-      band = Band{"none (± spread)", mean_of(gaps) - spread_of(gaps), mean_of(gaps) + spread_of(gaps)};
-    }
-    for (Series& s : series) {  // by λ
-      std::vector<size_t> order(s.x.size());
-      for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-      std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return s.x[a] < s.x[b]; });
-      Series sorted{s.name, {}, {}, {}};
-      for (size_t i : order) sorted.x.push_back(s.x[i]), sorted.y.push_back(s.y[i]), sorted.err.push_back(s.err[i]);
-      s = sorted;
-    }
-    add(xy_chart("gap", "train – val mIoU gap against λ", "λ", "train – val mIoU", true, series, band));
-  }
+  against_lambda("gap", "train – val mIoU gap", [](const Outcome& o) { return o.train_miou - o.val_miou; });
 
   // The weights themselves (each setting's first trial): exact zeros, |w| < 1e-3, the norm.
   std::map<const ReportRow*, std::vector<double>> weights;
@@ -172,11 +151,8 @@ int write_report(const std::string& dir, const std::vector<ReportRow>& rows, int
     std::vector<Series> series;
     for (const std::string& p : penalties) {
       Series s{p, {}, {}, {}};
-      std::vector<const ReportRow*> of;
-      for (const ReportRow& r : rows)
-        if (r.setting.penalty == p && weights.count(&r)) of.push_back(&r);
-      std::sort(of.begin(), of.end(), [](auto* a, auto* b) { return a->setting.lambda < b->setting.lambda; });
-      for (const ReportRow* r : of) s.x.push_back(r->setting.lambda), s.y.push_back(measure(weights[r]));
+      for (const ReportRow* r : settings_of(p))
+        if (weights.count(r)) s.x.push_back(r->setting.lambda), s.y.push_back(measure(weights[r]));
       if (!s.x.empty()) series.push_back(s);
     }
     std::optional<Band> band;
