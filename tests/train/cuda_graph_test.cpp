@@ -6,13 +6,12 @@
 
 #include <cmath>
 #include <filesystem>
-#include <fstream>
-#include <nlohmann/json.hpp>
 
 #include "cuseg/config.h"
 #include "cuseg/core/safetensors.h"
 #include "cuseg/train/trainer.h"
 #include "error_matchers.h"
+#include "run_compare.h"
 #include "test_util.h"
 #if CUSEG_CUDA_EMULATED
 #include "cuseg/core/cuda/runtime.h"
@@ -48,16 +47,6 @@ class CudaGraphTrainingGpu : public ::testing::Test {
     c.out = (dir_ / run).string();
     return c;
   }
-  static std::vector<nlohmann::json> log_without_time(const TrainConfig& c) {
-    std::ifstream in(fs::path(c.out) / "log.jsonl");
-    std::vector<nlohmann::json> lines;
-    for (std::string l; std::getline(in, l);) {
-      nlohmann::json j = nlohmann::json::parse(l);
-      for (const char* k : {"seconds", "images_per_s", "data_wait"}) j.erase(k);
-      lines.push_back(j);
-    }
-    return lines;
-  }
   fs::path dir_;
 };
 
@@ -68,15 +57,10 @@ TEST_F(CudaGraphTrainingGpu, ReplayedStepsTrainBitForBitAsEagerSteps) {
   const TrainResult b = Trainer(graph).run();
   ASSERT_EQ(a.status, TrainStatus::Finished) << a.message;
   ASSERT_EQ(b.status, TrainStatus::Finished) << b.message;
-  const SafetensorsFile fa = load_safetensors((fs::path(eager.out) / "last.safetensors").string());
-  const SafetensorsFile fb = load_safetensors((fs::path(graph.out) / "last.safetensors").string());
-  ASSERT_EQ(fa.tensors.size(), fb.tensors.size());
-  for (const auto& [name, t] : fa.tensors) {
-    ASSERT_TRUE(fb.tensors.count(name)) << name;
-    EXPECT_TRUE(test::identical(fb.tensors.at(name), t, name, 0));
-  }
+  test::expect_same_tensors((fs::path(eager.out) / "last.safetensors").string(),
+                            (fs::path(graph.out) / "last.safetensors").string());
   // The logs (train loss, val metrics, learning rate) too; config.json says which ran.
-  const auto la = log_without_time(eager), lb = log_without_time(graph);
+  const auto la = test::log_without_time(eager.out), lb = test::log_without_time(graph.out);
   ASSERT_EQ(la.size(), 3u);
   ASSERT_EQ(lb.size(), 3u);
   for (size_t e = 0; e < la.size(); ++e) EXPECT_EQ(la[e], lb[e]) << "epoch " << e + 1;
