@@ -10,7 +10,7 @@ struct StepHealth {
   static constexpr int kLosses = 64;  // the per-step losses kept: read at least this often
   double loss_sum;                    // of the finite losses (from the host's sum at the reset)
   long long finite_losses;            // their number (likewise)
-  long long refused;                  // steps refused (non-finite, or after a halt)
+  long long refused;                  // steps refused: non-finite, or after a halt (likewise)
   long long seen;                     // steps since the reset: the number of the next
   long long first_nonfinite;          // the first non-finite step's number since the reset; −1: none
   float first_nonfinite_loss;         // its loss (finite when only a gradient was not)

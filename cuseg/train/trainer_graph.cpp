@@ -34,7 +34,6 @@ struct Trainer::State::GraphSteps {
   int64_t unread = 0;   // steps since the last read
   int64_t read = 0;     // steps since the reset already folded into the host's counters
   int64_t first_batch = 0;  // the batch of step 0 since the reset
-  int64_t skipped = 0;  // the host's count at the reset, to which the device's is added
 
   explicit GraphSteps(Device device)
       : checks(device), health(Tensor::zeros(Shape{int64_t(sizeof(StepHealth))}, DType::U8, device)) {}
@@ -64,10 +63,10 @@ void Trainer::State::reset_graph_steps() {
   StepHealth fresh = StepHealth::reset(!config.skip_nonfinite);
   fresh.loss_sum = epoch_loss_sum;  // the device goes on adding, in the eager step's order
   fresh.finite_losses = epoch_loss_batches;
+  fresh.refused = skipped_steps;
   copy_bytes(g.on_device(), device, &fresh, Device::cpu(), sizeof fresh);
   g.unread = g.read = 0;
   g.first_batch = batch;
-  g.skipped = skipped_steps;
 }
 
 Trainer::State::BatchDone Trainer::State::train_batch_in_graph(const Batch& b) {
@@ -119,7 +118,7 @@ std::string Trainer::State::read_graph_steps() {
   epoch_loss_sum = h.loss_sum;
   epoch_loss_batches = h.finite_losses;
   if (h.first_nonfinite < 0 || config.skip_nonfinite) {
-    skipped_steps = g.skipped + h.refused;
+    skipped_steps = h.refused;
     return "";
   }
   const int64_t at = g.first_batch + h.first_nonfinite;
